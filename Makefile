@@ -1,0 +1,40 @@
+# Sibyl: the commands a user and CI run. `make demo` and `make test` are the two a newcomer needs.
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?= release
+SIBYL := .build/$(CONFIG)/sibyl
+SHARED ?= ../shared
+APT_PACKAGES := libopenblas-dev libhdf5-dev hdf5-tools libsodium-dev pkg-config
+
+.PHONY: setup build test bench data demo clean
+
+# Idempotent: installs only what is missing (needs root or sudo; CI and the dev machines are root).
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "setup: system libraries present ($(APT_PACKAGES))"; fi
+
+build: setup
+	$(SWIFT) build -c $(CONFIG)
+
+# Crypto and training kernels are far too slow in debug builds: tests run in release mode.
+test: setup
+	$(SWIFT) build -c $(CONFIG) --product sibyl
+	$(SWIFT) test -c $(CONFIG)
+
+data: setup
+	bash Datasets/fetch.sh
+
+bench: build data
+	@mkdir -p Experiments/bench
+	$(SIBYL) bench train --model resnet32 --batch-size 128 --json | tee Experiments/bench/train-resnet32.json
+	$(SIBYL) bench crypto --json | tee Experiments/crypto/bench.json
+
+demo: build data
+	bash Experiments/demo.sh
+
+clean:
+	rm -rf .build

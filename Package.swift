@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+// Sibyl: private neural-network inference in Swift. One target per concern; see DESIGN.md in the
+// shared folder and README.md. Arrows (dependencies) never form cycles; SecureInference never imports
+// Tensors, Training or Planner, and Tensors never imports crypto.
+import PackageDescription
+
+let optimize: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Sibyl",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sibyl", targets: ["sibyl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Thin C shims over Debian's libraries (make setup installs them).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .target(name: "CAES"),
+
+        // Plans: weights-free architecture and its on-disk form.
+        .target(name: "NetworkPlan"),
+        .target(name: "PlanStore", dependencies: ["NetworkPlan", "CHDF5"]),
+
+        // Training side.
+        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimize),
+        .target(name: "Training", dependencies: ["Tensors", "NetworkPlan", "PlanStore"], swiftSettings: optimize),
+        .target(name: "Planner", dependencies: ["NetworkPlan"]),
+
+        // Cryptographic side.
+        .target(name: "ModularMath", swiftSettings: optimize),
+        .target(name: "Lattice", dependencies: ["ModularMath"], swiftSettings: optimize),
+        .target(name: "Transport"),
+        .target(name: "TwoParty", dependencies: ["Transport", "ModularMath", "CAES", "CSodium"], swiftSettings: optimize),
+        .target(name: "SecureInference",
+                dependencies: ["NetworkPlan", "PlanStore", "Lattice", "TwoParty", "Transport", "ModularMath"],
+                swiftSettings: optimize),
+
+        // The command-line tool: the only place training and crypto meet.
+        .executableTarget(name: "sibyl", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Training", "Tensors", "NetworkPlan", "PlanStore", "Planner",
+            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference",
+        ], swiftSettings: optimize),
+
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensors", "PlanStore", "NetworkPlan"]),
+        .testTarget(name: "PlanStoreTests", dependencies: ["PlanStore", "NetworkPlan"]),
+        .testTarget(name: "ModularMathTests", dependencies: ["ModularMath"]),
+        .testTarget(name: "LatticeTests", dependencies: ["Lattice", "ModularMath"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport"]),
+        .testTarget(name: "TwoPartyTests", dependencies: ["TwoParty", "Transport", "ModularMath"]),
+        .testTarget(name: "CLITests", dependencies: ["sibyl"]),
+    ]
+)

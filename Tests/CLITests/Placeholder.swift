@@ -1,0 +1,5 @@
+import XCTest
+
+final class CLIPlaceholder: XCTestCase {
+    func testModuleLinks() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class LatticePlaceholder: XCTestCase {
+    func testModuleLinks() {}
+}

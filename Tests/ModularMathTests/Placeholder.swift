@@ -1,0 +1,5 @@
+import XCTest
+
+final class ModularMathPlaceholder: XCTestCase {
+    func testModuleLinks() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class PlanStorePlaceholder: XCTestCase {
+    func testModuleLinks() {}
+}

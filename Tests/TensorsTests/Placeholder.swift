@@ -1,0 +1,5 @@
+import XCTest
+
+final class TensorsPlaceholder: XCTestCase {
+    func testModuleLinks() {}
+}

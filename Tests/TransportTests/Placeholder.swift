@@ -1,0 +1,5 @@
+import XCTest
+
+final class TransportPlaceholder: XCTestCase {
+    func testModuleLinks() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class TwoPartyPlaceholder: XCTestCase {
+    func testModuleLinks() {}
+}
