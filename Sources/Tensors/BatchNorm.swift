@@ -1,0 +1,174 @@
+// Batch normalisation over N, H, W per channel (Ioffe & Szegedy, ICML 2015), NCHW.
+// Training mode normalises with the batch statistics (biased variance) and updates the running
+// statistics as PyTorch does: running = (1 - momentum) * running + momentum * batch statistic, with the
+// unbiased variance. Evaluation mode uses the running statistics.
+// The optional fused activation (ReLU) saves a full pass and a stored tensor.
+import Foundation
+
+/// Running statistics of one batch-norm layer (mutated in place by training-mode forwards).
+public final class BatchNormStatistics: @unchecked Sendable {
+    public let mean: Tensor
+    public let variance: Tensor
+    public var momentum: Float
+    public var epsilon: Float
+
+    public init(channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+        mean = Tensor(zeros: [channels])
+        variance = Tensor(shape: [channels], repeating: 1)
+        self.momentum = momentum
+        self.epsilon = epsilon
+    }
+}
+
+extension Tape {
+    /// y = gamma * (x - mu) / sqrt(var + eps) + beta, optionally followed by ReLU (fused).
+    /// x: [N, C, H, W] (or [N, C]); gamma, beta: [C].
+    public func batchNorm(_ x: Variable, gamma: Variable, beta: Variable, statistics: BatchNormStatistics,
+                          training: Bool, relu: Bool = false) -> Variable {
+        let s = x.shape
+        precondition(s.count >= 2 && gamma.shape == [s[1]] && beta.shape == [s[1]], "batchNorm: \(s) gamma \(gamma.shape)")
+        let N = s[0], C = s[1], HW = s.dropFirst(2).reduce(1, *)
+        let M = N * HW
+        let xs = x.value.pointer, gs = gamma.value.pointer, bs = beta.value.pointer
+        // Per-channel scale (gamma * invstd) and shift; mean and invstd kept for the pullback.
+        let mean = Tensor(uninitialized: [C]), invstd = Tensor(uninitialized: [C])
+        let mp = mean.pointer, ip = invstd.pointer
+        if training {
+            let rm = statistics.mean.pointer, rv = statistics.variance.pointer
+            let mom = statistics.momentum, eps = statistics.epsilon
+            Parallel.forEachChunk(C) { range in
+                for c in range {
+                    var sum: Float = 0
+                    for n in 0..<N {
+                        let p = xs + (n * C + c) * HW
+                        for i in 0..<HW { sum += p[i] }
+                    }
+                    let mu = sum / Float(M)
+                    var sq: Float = 0
+                    for n in 0..<N {
+                        let p = xs + (n * C + c) * HW
+                        for i in 0..<HW { let d = p[i] - mu; sq += d * d }
+                    }
+                    let variance = sq / Float(M)
+                    mp[c] = mu
+                    ip[c] = 1 / (variance + eps).squareRoot()
+                    rm[c] = (1 - mom) * rm[c] + mom * mu
+                    rv[c] = (1 - mom) * rv[c] + mom * (M > 1 ? sq / Float(M - 1) : variance)
+                }
+            }
+        } else {
+            let eps = statistics.epsilon
+            for c in 0..<C {
+                mp[c] = statistics.mean.pointer[c]
+                ip[c] = 1 / (statistics.variance.pointer[c] + eps).squareRoot()
+            }
+        }
+        let y = Tensor(uninitialized: s)
+        let ys = y.pointer
+        Parallel.forEachChunk(N * C, minimumPerChunk: max(1, 4096 / max(HW, 1))) { range in
+            for nc in range {
+                let c = nc % C
+                let a = gs[c] * ip[c], b = bs[c] - mp[c] * a
+                let p = xs + nc * HW, q = ys + nc * HW
+                if relu {
+                    for i in 0..<HW { q[i] = max(p[i] * a + b, 0) }
+                } else {
+                    for i in 0..<HW { q[i] = p[i] * a + b }
+                }
+            }
+        }
+        return record(y, inputs: [x, gamma, beta]) { [unowned self] dyIn in
+            let dys = dyIn.pointer
+            let dgamma = Tensor(uninitialized: [C]), dbeta = Tensor(uninitialized: [C])
+            let dgp = dgamma.pointer, dbp = dbeta.pointer
+            let dx: Tensor? = x.requiresGrad ? Tensor(uninitialized: s) : nil
+            let dxs = dx?.pointer
+            Parallel.forEachChunk(C) { range in
+                for c in range {
+                    let mu = mp[c], inv = ip[c]
+                    let a = gs[c] * inv, b = bs[c] - mu * a
+                    // Sums of dy (masked by the ReLU if fused) and dy * xhat.
+                    var sdy: Float = 0, sdyx: Float = 0
+                    for n in 0..<N {
+                        let p = xs + (n * C + c) * HW, d = dys + (n * C + c) * HW
+                        if relu {
+                            for i in 0..<HW {
+                                let g = (p[i] * a + b) > 0 ? d[i] : 0
+                                sdy += g; sdyx += g * (p[i] - mu)
+                            }
+                        } else {
+                            for i in 0..<HW { sdy += d[i]; sdyx += d[i] * (p[i] - mu) }
+                        }
+                    }
+                    sdyx *= inv
+                    dgp[c] = sdyx
+                    dbp[c] = sdy
+                    guard let dxs else { continue }
+                    if training {
+                        // dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat))
+                        let k = a / Float(M), mdb = sdy / Float(M), mdg = sdyx / Float(M)
+                        for n in 0..<N {
+                            let p = xs + (n * C + c) * HW, d = dys + (n * C + c) * HW, q = dxs + (n * C + c) * HW
+                            if relu {
+                                for i in 0..<HW {
+                                    let g = (p[i] * a + b) > 0 ? d[i] : 0
+                                    q[i] = k * Float(M) * (g - mdb - (p[i] - mu) * inv * mdg)
+                                }
+                            } else {
+                                for i in 0..<HW {
+                                    q[i] = k * Float(M) * (d[i] - mdb - (p[i] - mu) * inv * mdg)
+                                }
+                            }
+                        }
+                    } else {
+                        for n in 0..<N {
+                            let p = xs + (n * C + c) * HW, d = dys + (n * C + c) * HW, q = dxs + (n * C + c) * HW
+                            if relu {
+                                for i in 0..<HW { q[i] = (p[i] * a + b) > 0 ? d[i] * a : 0 }
+                            } else {
+                                for i in 0..<HW { q[i] = d[i] * a }
+                            }
+                        }
+                    }
+                }
+            }
+            if let dx { self.accumulate(x, dx) }
+            self.accumulate(gamma, dgamma)
+            self.accumulate(beta, dbeta)
+        }
+    }
+}
+
+extension Reference {
+    /// Batch norm forward in training mode (batch statistics, biased variance), no activation.
+    public static func batchNormTraining<T: BinaryFloatingPoint>(
+        _ x: [T], _ shape: [Int], gamma: [T], beta: [T], epsilon: T) -> [T] {
+        let N = shape[0], C = shape[1], HW = shape.dropFirst(2).reduce(1, *)
+        var y = x
+        for c in 0..<C {
+            var sum: T = 0
+            for n in 0..<N { for i in 0..<HW { sum += x[(n * C + c) * HW + i] } }
+            let mu = sum / T(N * HW)
+            var sq: T = 0
+            for n in 0..<N { for i in 0..<HW { let d = x[(n * C + c) * HW + i] - mu; sq += d * d } }
+            let inv = 1 / (sq / T(N * HW) + epsilon).squareRoot()
+            for n in 0..<N { for i in 0..<HW {
+                let j = (n * C + c) * HW + i
+                y[j] = gamma[c] * (x[j] - mu) * inv + beta[c]
+            } }
+        }
+        return y
+    }
+
+    /// Batch norm forward in evaluation mode with given running statistics.
+    public static func batchNormEval<T: BinaryFloatingPoint>(_ x: [T], _ shape: [Int], gamma: [T], beta: [T],
+                                                             mean: [T], variance: [T], epsilon: T) -> [T] {
+        let N = shape[0], C = shape[1], HW = shape.dropFirst(2).reduce(1, *)
+        var y = x
+        for n in 0..<N { for c in 0..<C { for i in 0..<HW {
+            let j = (n * C + c) * HW + i
+            y[j] = gamma[c] * (x[j] - mean[c]) / (variance[c] + epsilon).squareRoot() + beta[c]
+        } } }
+        return y
+    }
+}

@@ -1,0 +1,197 @@
+// 2-D convolution without bias, NCHW activations, OIHW weights ([out, in, kh, kw]).
+// Fast path: per image, im2col (skipped for 1x1 stride-1 convolutions) then one sgemm with the
+// weights on the left (M = Cout, N = output pixels, K = Cin*kh*kw); the batch is split over the
+// workers with OpenBLAS pinned to one thread (PLATFORM.md: 60-92 GFLOP/s against 26-62 for
+// whole-batch GEMMs). The pullback recomputes im2col per image instead of storing it.
+
+public struct ConvGeometry: Sendable, Equatable {
+    public let inChannels, height, width, outChannels, kernel, stride, padding: Int
+    public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
+    public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+    public var patch: Int { inChannels * kernel * kernel }
+    public var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
+
+    public init(inChannels: Int, height: Int, width: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int) {
+        self.inChannels = inChannels; self.height = height; self.width = width
+        self.outChannels = outChannels; self.kernel = kernel; self.stride = stride; self.padding = padding
+    }
+}
+
+enum ConvKernels {
+    /// col[(c*k + ki)*k + kj][oy*Wo + ox] = x[c][oy*s - p + ki][ox*s - p + kj] (0 outside).
+    static func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>) {
+        let k = g.kernel, s = g.stride, p = g.padding, H = g.height, W = g.width
+        let Ho = g.outHeight, Wo = g.outWidth
+        for c in 0..<g.inChannels {
+            let plane = x + c * H * W
+            for ki in 0..<k {
+                for kj in 0..<k {
+                    let row = col + ((c * k + ki) * k + kj) * Ho * Wo
+                    // valid ox: 0 <= ox*s - p + kj < W
+                    let lo = max(0, (p - kj + s - 1) / s)
+                    let hi = min(Wo, (W - 1 + p - kj) / s + 1)
+                    for oy in 0..<Ho {
+                        let dst = row + oy * Wo
+                        let iy = oy * s - p + ki
+                        if iy < 0 || iy >= H || lo >= hi {
+                            dst.update(repeating: 0, count: Wo)
+                            continue
+                        }
+                        let src = plane + iy * W
+                        if lo > 0 { dst.update(repeating: 0, count: lo) }
+                        if s == 1 {
+                            (dst + lo).update(from: src + (lo - p + kj), count: hi - lo)
+                        } else {
+                            var ix = lo * s - p + kj
+                            for ox in lo..<hi { dst[ox] = src[ix]; ix += s }
+                        }
+                        if hi < Wo { (dst + hi).update(repeating: 0, count: Wo - hi) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adjoint of im2col: dx[c][iy][ix] += col[...] (dx must be zeroed by the caller).
+    static func col2im(_ col: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
+        let k = g.kernel, s = g.stride, p = g.padding, H = g.height, W = g.width
+        let Ho = g.outHeight, Wo = g.outWidth
+        for c in 0..<g.inChannels {
+            let plane = dx + c * H * W
+            for ki in 0..<k {
+                for kj in 0..<k {
+                    let row = col + ((c * k + ki) * k + kj) * Ho * Wo
+                    let lo = max(0, (p - kj + s - 1) / s)
+                    let hi = min(Wo, (W - 1 + p - kj) / s + 1)
+                    if lo >= hi { continue }
+                    for oy in 0..<Ho {
+                        let iy = oy * s - p + ki
+                        if iy < 0 || iy >= H { continue }
+                        let src = row + oy * Wo
+                        let dst = plane + iy * W
+                        var ix = lo * s - p + kj
+                        for ox in lo..<hi { dst[ix] += src[ox]; ix += s }
+                    }
+                }
+            }
+        }
+    }
+
+    /// y[n] = W * im2col(x[n]) for every image, batch split over workers.
+    static func forward(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, batch: Int) -> Tensor {
+        let Ho = g.outHeight, Wo = g.outWidth, P = Ho * Wo, K = g.patch, O = g.outChannels
+        let y = Tensor(uninitialized: [batch, O, Ho, Wo])
+        let xs = x.pointer, ws = w.pointer, ys = y.pointer
+        let inSize = g.inChannels * g.height * g.width
+        Parallel.forEachChunk(batch) { range in
+            let scratch = g.isPointwise ? nil : Storage(count: K * P)
+            for n in range {
+                let xin = xs + n * inSize
+                let col: UnsafePointer<Float>
+                if let scratch {
+                    im2col(xin, g, scratch.pointer)
+                    col = UnsafePointer(scratch.pointer)
+                } else {
+                    col = UnsafePointer(xin)
+                }
+                sgemm(transA: false, transB: false, m: O, n: P, k: K, a: ws, lda: K, b: col, ldb: P,
+                      beta: 0, c: ys + n * O * P, ldc: P)
+            }
+        }
+        return y
+    }
+
+    /// Gradients: dW = sum_n dy[n] * col[n]^T; dx[n] = col2im(W^T * dy[n]).
+    static func backward(_ x: Tensor, _ w: Tensor, _ dy: Tensor, _ g: ConvGeometry, batch: Int,
+                         wantInput: Bool, wantWeight: Bool) -> (dx: Tensor?, dw: Tensor?) {
+        let P = g.outHeight * g.outWidth, K = g.patch, O = g.outChannels
+        let inSize = g.inChannels * g.height * g.width
+        let dx: Tensor? = wantInput ? Tensor(uninitialized: x.shape) : nil
+        let workers = min(Parallel.threads, batch)
+        let partials = wantWeight ? Storage(count: workers * O * K, zeroed: true) : nil
+        let xs = x.pointer, ws = w.pointer, dys = dy.pointer
+        let dxs = dx?.pointer, parts = partials?.pointer
+        _ = Parallel.forEachWorker(batch) { worker, range in
+            let col = g.isPointwise ? nil : Storage(count: K * P)
+            let dcol = (g.isPointwise || !wantInput) ? nil : Storage(count: K * P)
+            for n in range {
+                let xin = xs + n * inSize
+                let dyn = dys + n * O * P
+                if let parts {
+                    let b: UnsafePointer<Float>
+                    if let col { im2col(xin, g, col.pointer); b = UnsafePointer(col.pointer) } else { b = UnsafePointer(xin) }
+                    sgemm(transA: false, transB: true, m: O, n: K, k: P, a: dyn, lda: P, b: b, ldb: P,
+                          beta: 1, c: parts + worker * O * K, ldc: K)
+                }
+                if let dxs {
+                    let dxn = dxs + n * inSize
+                    if let dcol {
+                        sgemm(transA: true, transB: false, m: K, n: P, k: O, a: ws, lda: K, b: dyn, ldb: P,
+                              beta: 0, c: dcol.pointer, ldc: P)
+                        dxn.update(repeating: 0, count: inSize)
+                        col2im(dcol.pointer, g, dxn)
+                    } else {
+                        sgemm(transA: true, transB: false, m: K, n: P, k: O, a: ws, lda: K, b: dyn, ldb: P,
+                              beta: 0, c: dxn, ldc: P)
+                    }
+                }
+            }
+        }
+        var dw: Tensor? = nil
+        if let parts {
+            let out = Tensor(uninitialized: w.shape)
+            out.pointer.update(from: parts, count: O * K)
+            for worker in 1..<max(1, workers) {
+                let src = parts + worker * O * K
+                for i in 0..<(O * K) { out.pointer[i] += src[i] }
+            }
+            dw = out
+        }
+        return (dx, dw)
+    }
+}
+
+extension Tape {
+    /// Convolution of x [N, C, H, W] with weight [O, C, k, k] (no bias).
+    public func conv2d(_ x: Variable, _ weight: Variable, stride: Int = 1, padding: Int = 0) -> Variable {
+        let xs = x.shape, ws = weight.shape
+        precondition(xs.count == 4 && ws.count == 4 && ws[1] == xs[1] && ws[2] == ws[3],
+                     "conv2d: input \(xs) weight \(ws)")
+        let g = ConvGeometry(inChannels: xs[1], height: xs[2], width: xs[3], outChannels: ws[0],
+                             kernel: ws[2], stride: stride, padding: padding)
+        let batch = xs[0]
+        let y = ConvKernels.forward(x.value, weight.value, g, batch: batch)
+        return record(y, inputs: [x, weight]) { [unowned self] dy in
+            let (dx, dw) = ConvKernels.backward(x.value, weight.value, dy, g, batch: batch,
+                                                wantInput: x.requiresGrad, wantWeight: weight.requiresGrad)
+            if let dx { self.accumulate(x, dx) }
+            if let dw { self.accumulate(weight, dw) }
+        }
+    }
+}
+
+/// Slow, obvious kernels for tests (fast kernels are checked against these; finite differences are
+/// taken on the Float64 instantiation). Layouts match the fast primitives.
+public enum Reference {}
+
+extension Reference {
+    /// Direct 7-loop convolution. x: [N, C, H, W], w: [O, C, k, k] -> [N, O, Ho, Wo].
+    public static func conv2d<T: BinaryFloatingPoint>(_ x: [T], _ xShape: [Int], _ w: [T], _ wShape: [Int],
+                                                      stride: Int, padding: Int) -> [T] {
+        let (N, C, H, W) = (xShape[0], xShape[1], xShape[2], xShape[3])
+        let (O, k) = (wShape[0], wShape[2])
+        let Ho = (H + 2 * padding - k) / stride + 1, Wo = (W + 2 * padding - k) / stride + 1
+        var y = [T](repeating: 0, count: N * O * Ho * Wo)
+        for n in 0..<N { for o in 0..<O { for oy in 0..<Ho { for ox in 0..<Wo {
+            var acc: T = 0
+            for c in 0..<C { for ki in 0..<k { for kj in 0..<k {
+                let iy = oy * stride - padding + ki, ix = ox * stride - padding + kj
+                if iy >= 0 && iy < H && ix >= 0 && ix < W {
+                    acc += x[((n * C + c) * H + iy) * W + ix] * w[((o * C + c) * k + ki) * k + kj]
+                }
+            } } }
+            y[((n * O + o) * Ho + oy) * Wo + ox] = acc
+        } } } }
+        return y
+    }
+}

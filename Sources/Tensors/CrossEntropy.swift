@@ -1,0 +1,78 @@
+// Softmax cross-entropy with label smoothing (Szegedy et al., CVPR 2016), mean over the batch:
+// target = (1 - eps) * onehot + eps / K; loss = -sum_k target_k * log softmax(z)_k.
+import Foundation
+
+extension Tape {
+    /// logits [N, K], labels N class indices -> scalar loss [1].
+    public func softmaxCrossEntropy(_ logits: Variable, labels: [Int32], labelSmoothing eps: Float = 0) -> Variable {
+        let N = logits.shape[0], K = logits.shape[1]
+        precondition(labels.count == N, "softmaxCrossEntropy: \(labels.count) labels for \(N) rows")
+        let z = logits.value.pointer
+        let probs = Tensor(uninitialized: [N, K])
+        let pp = probs.pointer
+        var total: Double = 0
+        for n in 0..<N {
+            let row = z + n * K, p = pp + n * K
+            var m = row[0]
+            for k in 1..<K { m = max(m, row[k]) }
+            var s: Float = 0
+            for k in 0..<K { let e = expf(row[k] - m); p[k] = e; s += e }
+            let logS = logf(s)
+            let inv = 1 / s
+            var rowLoss: Float = 0
+            let label = Int(labels[n])
+            precondition(label >= 0 && label < K, "label \(label) outside 0..<\(K)")
+            for k in 0..<K {
+                let logp = row[k] - m - logS
+                let t = (k == label ? 1 - eps : 0) + eps / Float(K)
+                rowLoss -= t * logp
+                p[k] *= inv
+            }
+            total += Double(rowLoss)
+        }
+        let loss = Tensor(shape: [1], values: [Float(total / Double(N))])
+        return record(loss, inputs: [logits]) { [unowned self] dy in
+            let scale = dy.pointer[0] / Float(N)
+            let dz = Tensor(uninitialized: [N, K])
+            for n in 0..<N {
+                let label = Int(labels[n])
+                for k in 0..<K {
+                    let t = (k == label ? 1 - eps : 0) + eps / Float(K)
+                    dz.pointer[n * K + k] = (pp[n * K + k] - t) * scale
+                }
+            }
+            self.accumulate(logits, dz)
+        }
+    }
+}
+
+extension Reference {
+    public static func softmaxCrossEntropy<T: BinaryFloatingPoint>(_ z: [T], n: Int, classes K: Int, labels: [Int32],
+                                                                  labelSmoothing eps: T) -> T {
+        var total: T = 0
+        for i in 0..<n {
+            let row = Array(z[(i * K)..<((i + 1) * K)])
+            let m = row.max()!
+            let s = row.reduce(T(0)) { $0 + T(exp(Double($1 - m))) }
+            let logS = T(log(Double(s)))
+            for k in 0..<K {
+                let t = (k == Int(labels[i]) ? 1 - eps : 0) + eps / T(K)
+                total -= t * (row[k] - m - logS)
+            }
+        }
+        return total / T(n)
+    }
+}
+
+/// Number of rows whose largest logit is at the label.
+public func correctCount(logits: Tensor, labels: [Int32]) -> Int {
+    let N = logits.shape[0], K = logits.shape[1]
+    var correct = 0
+    for n in 0..<N {
+        let row = logits.pointer + n * K
+        var best = 0
+        for k in 1..<K where row[k] > row[best] { best = k }
+        if best == Int(labels[n]) { correct += 1 }
+    }
+    return correct
+}

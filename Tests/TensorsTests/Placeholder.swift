@@ -1,5 +1,0 @@
-import XCTest
-
-final class TensorsPlaceholder: XCTestCase {
-    func testModuleLinks() {}
-}
