@@ -18,3 +18,6 @@ static inline unsigned sibyl_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 static inline hid_t sibyl_h5s_all(void) { return H5S_ALL; }
 static inline hid_t sibyl_h5p_default(void) { return H5P_DEFAULT; }
 static inline size_t sibyl_h5t_variable(void) { return H5T_VARIABLE; }
+/* Added for PlanStore (int8 datasets, the default error stack). */
+static inline hid_t sibyl_h5t_native_int8(void) { return H5T_NATIVE_INT8; }
+static inline hid_t sibyl_h5e_default(void) { return H5E_DEFAULT; }

@@ -1,5 +1,0 @@
-import XCTest
-
-final class PlanStorePlaceholder: XCTestCase {
-    func testModuleLinks() {}
-}
