@@ -1,0 +1,205 @@
+// A Channel over a TCP connection with blocking POSIX sockets.
+//
+// Why blocking sockets and not SwiftNIO: each party runs its side of the protocol strictly
+// sequentially on one thread (send a message, then wait for the peer's), so there is nothing for an
+// event loop to multiplex. Blocking reads and writes into large user-space buffers need one system call
+// per large transfer, no executor hops and no extra dependency, and a plain thread can drive them.
+// Timeouts use SO_RCVTIMEO/SO_SNDTIMEO (they bound each wait for progress); connect and accept use poll.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One end of a TCP connection (`TCPChannel.connect` or `TCPListener.accept`).
+///
+/// Writes are buffered (1 MiB) and go out on `flush`, before each `receive`, or when the buffer fills;
+/// larger sends bypass the buffer. TCP_NODELAY is set, so a flushed message leaves at once. Reads are
+/// buffered too (256 KiB) so small frames cost no extra system calls.
+public final class TCPChannel: Channel, @unchecked Sendable {
+    private var fd: Int32
+    private let writeBuffer: UnsafeMutableRawBufferPointer
+    private var writeCount = 0
+    private let readBuffer: UnsafeMutableRawBufferPointer
+    private var readStart = 0
+    private var readEnd = 0
+    private var counter = TrafficCounter()
+    /// Seconds a blocking send or receive may wait for progress (`nil`: forever).
+    public let timeout: Double?
+    public var maxFrameLength: UInt64 = Framing.defaultMaxFrameLength
+
+    /// Wraps a connected socket; takes ownership of `fileDescriptor`.
+    init(fileDescriptor: Int32, timeout: Double?) {
+        self.fd = fileDescriptor
+        self.timeout = timeout
+        writeBuffer = .allocate(byteCount: 1 << 20, alignment: 64)
+        readBuffer = .allocate(byteCount: 1 << 18, alignment: 64)
+        Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        Socket.setOption(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20)
+        Socket.setOption(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20)
+        Socket.setTimeouts(fd, seconds: timeout)
+    }
+
+    deinit {
+        close()
+        writeBuffer.deallocate()
+        readBuffer.deallocate()
+    }
+
+    /// Connects to `host:port`. Refused connections are retried for `retryFor` seconds (so a client may
+    /// start before its server listens), then raise `.connectionRefused`; `connectTimeout` bounds each
+    /// attempt; `timeout` becomes the channel's I/O timeout.
+    public static func connect(host: String, port: UInt16, connectTimeout: Double = 10, retryFor: Double = 0,
+                               timeout: Double? = 60) throws -> TCPChannel {
+        let addresses = try Socket.resolve(host: host, port: port, passive: false)
+        let giveUp = Socket.monotonicNow() + retryFor
+        while true {
+            var lastError: TransportError = .connectionRefused(host: host, port: port)
+            for (family, address) in addresses {
+                do {
+                    let fd = try connectOnce(family: family, address: address, host: host, port: port,
+                                             seconds: connectTimeout)
+                    return TCPChannel(fileDescriptor: fd, timeout: timeout)
+                } catch let error as TransportError {
+                    lastError = error
+                }
+            }
+            guard case .connectionRefused = lastError, Socket.monotonicNow() < giveUp else { throw lastError }
+            usleep(50_000)
+        }
+    }
+
+    private static func connectOnce(family: Int32, address: [UInt8], host: String, port: UInt16, seconds: Double) throws -> Int32 {
+        let fd = socket(family, Socket.streamType, 0)
+        guard fd >= 0 else { throw Socket.systemError("socket") }
+        var success = false
+        defer { if !success { _ = Glibc.close(fd) } }
+        let flags = fcntl(fd, F_GETFL, 0)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        let status = address.withUnsafeBytes {
+            Glibc.connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(address.count))
+        }
+        if status != 0 {
+            let code = errno
+            if code == ECONNREFUSED { throw TransportError.connectionRefused(host: host, port: port) }
+            guard code == EINPROGRESS else { throw Socket.systemError("connect to \(host):\(port)", code) }
+            guard try Socket.wait(fd, events: Int16(POLLOUT), seconds: seconds) else {
+                throw TransportError.timeout(operation: "connect to \(host):\(port)", seconds: seconds)
+            }
+            var soError: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
+            if soError == ECONNREFUSED { throw TransportError.connectionRefused(host: host, port: port) }
+            guard soError == 0 else { throw Socket.systemError("connect to \(host):\(port)", soError) }
+        }
+        _ = fcntl(fd, F_SETFL, flags)
+        success = true
+        return fd
+    }
+
+    // MARK: Channel
+
+    public func send(_ bytes: UnsafeRawBufferPointer) throws {
+        guard fd >= 0 else { throw TransportError.channelClosed }
+        guard bytes.count > 0 else { return }
+        counter.didSend(bytes.count)
+        if writeCount + bytes.count <= writeBuffer.count {
+            UnsafeMutableRawBufferPointer(rebasing: writeBuffer[writeCount..<(writeCount + bytes.count)]).copyMemory(from: bytes)
+            writeCount += bytes.count
+            return
+        }
+        try flush()
+        if bytes.count >= writeBuffer.count / 2 {
+            try writeAll(bytes)
+        } else {
+            UnsafeMutableRawBufferPointer(rebasing: writeBuffer[0..<bytes.count]).copyMemory(from: bytes)
+            writeCount = bytes.count
+        }
+    }
+
+    public func flush() throws {
+        guard fd >= 0 else { throw TransportError.channelClosed }
+        guard writeCount > 0 else { return }
+        let count = writeCount
+        writeCount = 0
+        try writeAll(UnsafeRawBufferPointer(rebasing: writeBuffer[0..<count]))
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            if written > 0 {
+                offset += written
+                continue
+            }
+            let code = errno
+            switch code {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK:
+                throw TransportError.timeout(operation: "send \(bytes.count - offset) bytes (peer not reading)", seconds: timeout ?? 0)
+            case EPIPE, ECONNRESET: throw TransportError.peerClosed
+            default: throw Socket.systemError("send", code)
+            }
+        }
+    }
+
+    public func receive(into buffer: UnsafeMutableRawBufferPointer) throws {
+        guard fd >= 0 else { throw TransportError.channelClosed }
+        try flush()
+        var filled = 0
+        while filled < buffer.count {
+            if readStart < readEnd {
+                let take = min(readEnd - readStart, buffer.count - filled)
+                UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + take)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: readBuffer[readStart..<(readStart + take)]))
+                readStart += take
+                filled += take
+                continue
+            }
+            let wanted = buffer.count - filled
+            let got: Int
+            if wanted >= readBuffer.count / 2 {
+                got = try readSome(into: buffer.baseAddress! + filled, count: wanted, expected: buffer.count, filled: filled)
+                filled += got
+            } else {
+                got = try readSome(into: readBuffer.baseAddress!, count: readBuffer.count, expected: buffer.count, filled: filled)
+                readStart = 0
+                readEnd = got
+            }
+        }
+        counter.didReceive(buffer.count)
+    }
+
+    /// One successful recv (> 0 bytes), or the right error.
+    private func readSome(into pointer: UnsafeMutableRawPointer, count: Int, expected: Int, filled: Int) throws -> Int {
+        while true {
+            let got = recv(fd, pointer, count, 0)
+            if got > 0 { return got }
+            if got == 0 {
+                throw filled == 0 ? TransportError.peerClosed : TransportError.shortRead(expected: expected, received: filled)
+            }
+            let code = errno
+            switch code {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK:
+                throw TransportError.timeout(operation: "receive \(expected) bytes (\(filled) arrived)", seconds: timeout ?? 0)
+            case ECONNRESET:
+                throw filled == 0 ? TransportError.peerClosed : TransportError.shortRead(expected: expected, received: filled)
+            default: throw Socket.systemError("recv", code)
+            }
+        }
+    }
+
+    public func close() {
+        guard fd >= 0 else { return }
+        try? flush()
+        _ = shutdown(fd, Int32(SHUT_RDWR))
+        _ = Glibc.close(fd)
+        fd = -1
+    }
+
+    public var stats: ChannelStats { counter.stats }
+
+    public func resetStats() { counter.reset() }
+}

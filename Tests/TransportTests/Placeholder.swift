@@ -1,5 +1,0 @@
-import XCTest
-
-final class TransportPlaceholder: XCTestCase {
-    func testModuleLinks() {}
-}
