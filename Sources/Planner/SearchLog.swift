@@ -90,7 +90,9 @@ public final class SearchLogWriter {
 
     public init(url: URL) throws {
         if !FileManager.default.fileExists(atPath: url.path) {
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw PlannerError.unreadableLog(path: url.path, line: 0, reason: "cannot create the file")
+            }
         }
         handle = try FileHandle(forUpdating: url)
         // A search killed mid-write leaves a torn last line: cut it so the next event starts a line.

@@ -1,0 +1,219 @@
+import Foundation
+
+/// `Plans/<name>/plan.json`: everything about an exported plan except its weights.
+///
+/// Versioned: readers reject schema versions they do not know, with a message saying which they support.
+public struct PlanManifest: Codable, Hashable, Sendable {
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int
+    public var name: String
+    public var graph: NetworkGraph
+    /// What each activation slot computes, by slot name.
+    public var activations: [String: SlotChoice]
+    public var fixedPoint: FixedPointConfig
+    public var input: InputSpec
+    /// Class names in label order (CIFAR-100: 100 names), for reporting predictions.
+    public var classNames: [String]
+    /// Measured accuracies, each with the split and number of images it was measured on.
+    public var accuracy: [AccuracyRecord]
+    /// Predicted costs (from the planner's cost model), if known.
+    public var predicted: PredictedCost?
+    public var provenance: Provenance
+
+    public init(name: String, graph: NetworkGraph, activations: [String: SlotChoice], fixedPoint: FixedPointConfig,
+                input: InputSpec, classNames: [String], accuracy: [AccuracyRecord] = [], predicted: PredictedCost? = nil,
+                provenance: Provenance) {
+        self.schemaVersion = Self.currentSchemaVersion
+        self.name = name
+        self.graph = graph
+        self.activations = activations
+        self.fixedPoint = fixedPoint
+        self.input = input
+        self.classNames = classNames
+        self.accuracy = accuracy
+        self.predicted = predicted
+        self.provenance = provenance
+    }
+
+    /// The slots' choices in graph order, as a placement.
+    public func placement() throws -> Placement {
+        Placement(choices: try graph.slots().map { activations[$0.name] ?? .relu })
+    }
+
+    /// Checks the manifest is self-consistent; returns the graph's slots.
+    @discardableResult
+    public func validate() throws -> [SlotDescriptor] {
+        guard schemaVersion == Self.currentSchemaVersion else {
+            throw PlanError.unsupportedSchema(found: schemaVersion, supported: Self.currentSchemaVersion)
+        }
+        let slots: [SlotDescriptor]
+        do { slots = try graph.slots() } catch { throw PlanError.invalid("\(error)") }
+        let names = Set(slots.map(\.name))
+        for slot in slots where activations[slot.name] == nil {
+            throw PlanError.invalid("activation slot \(slot.name) has no choice in \"activations\"")
+        }
+        for (name, choice) in activations {
+            guard let slot = slots.first(where: { $0.name == name }) else {
+                throw PlanError.invalid("\"activations\" names slot \(name), which the graph does not have (it has \(names.count) slots)")
+            }
+            switch choice {
+            case .relu: break
+            case .polynomial(let degree):
+                guard degree == 2 else {
+                    throw PlanError.invalid("slot \(name): polynomial degree \(degree) is not supported by the secure runtime (only 2)")
+                }
+            case .mixed(let channels, let degree):
+                guard degree == 2 else { throw PlanError.invalid("slot \(name): polynomial degree \(degree) is not supported (only 2)") }
+                guard channels == channels.sorted(), Set(channels).count == channels.count,
+                      channels.allSatisfy({ (0..<slot.channels).contains($0) }) else {
+                    throw PlanError.invalid("slot \(name): polynomial channels must be sorted, unique and below \(slot.channels)")
+                }
+            }
+        }
+        guard (1...20).contains(fixedPoint.fractionalBits) else {
+            throw PlanError.invalid("fixed_point.fractional_bits \(fixedPoint.fractionalBits) is outside 1...20")
+        }
+        guard input.mean.count == input.shape.channels, input.std.count == input.shape.channels,
+              input.std.allSatisfy({ $0 > 0 }) else {
+            throw PlanError.invalid("input normalisation needs one mean and one positive std per input channel")
+        }
+        return slots
+    }
+
+    public static func decode(_ data: Data, path: String) throws -> PlanManifest {
+        // Look at the version first, so a future schema gets a version error, not a field error.
+        struct Versioned: Decodable { var schemaVersion: Int? }
+        let decoder = Self.decoder
+        let version: Int?
+        do { version = try decoder.decode(Versioned.self, from: data).schemaVersion } catch {
+            throw PlanError.unreadable(path: path, reason: "not a JSON object (\(error.localizedDescription))")
+        }
+        guard let version else { throw PlanError.unreadable(path: path, reason: "no \"schema_version\" field") }
+        guard version == currentSchemaVersion else {
+            throw PlanError.unsupportedSchema(found: version, supported: currentSchemaVersion)
+        }
+        let manifest: PlanManifest
+        do { manifest = try decoder.decode(PlanManifest.self, from: data) } catch let error as DecodingError {
+            throw PlanError.unreadable(path: path, reason: Self.describe(error))
+        }
+        try manifest.validate()
+        return manifest
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing field \(path(context)).\(key.stringValue)"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "bad value at \(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
+public struct FixedPointConfig: Codable, Hashable, Sendable {
+    /// Fractional bits f of activations and weights (Delphi: 8).
+    public var fractionalBits: Int
+    /// Bits of the share ring Z_(2^k); Sibyl uses 64.
+    public var ringBits: Int
+    /// Per ReLU slot: bits k' of the value bound |x| < 2^(k'-1) the garbled circuit relies on.
+    public var reluValueBits: [String: Int]
+
+    public init(fractionalBits: Int = 8, ringBits: Int = 64, reluValueBits: [String: Int] = [:]) {
+        self.fractionalBits = fractionalBits
+        self.ringBits = ringBits
+        self.reluValueBits = reluValueBits
+    }
+}
+
+/// How a client turns an image into the network input.
+public struct InputSpec: Codable, Hashable, Sendable {
+    public var shape: TensorShape
+    /// Pixel bytes are divided by 255, then normalised per channel: (x - mean) / std.
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(shape: TensorShape, mean: [Float], std: [Float]) {
+        self.shape = shape
+        self.mean = mean
+        self.std = std
+    }
+}
+
+public struct AccuracyRecord: Codable, Hashable, Sendable {
+    public enum Arithmetic: String, Codable, Sendable { case float, fixedPoint = "fixed_point", secure }
+    public var arithmetic: Arithmetic
+    public var split: String
+    public var images: Int
+    public var top1: Double
+
+    public init(arithmetic: Arithmetic, split: String, images: Int, top1: Double) {
+        self.arithmetic = arithmetic
+        self.split = split
+        self.images = images
+        self.top1 = top1
+    }
+}
+
+public struct PredictedCost: Codable, Hashable, Sendable {
+    public var relus: Int
+    public var polynomialActivations: Int
+    public var onlineSecondsLan: Double?
+    public var onlineBytes: Double?
+
+    public init(relus: Int, polynomialActivations: Int, onlineSecondsLan: Double? = nil, onlineBytes: Double? = nil) {
+        self.relus = relus
+        self.polynomialActivations = polynomialActivations
+        self.onlineSecondsLan = onlineSecondsLan
+        self.onlineBytes = onlineBytes
+    }
+}
+
+public struct Provenance: Codable, Hashable, Sendable {
+    /// SHA-256 of the checkpoint the plan was exported from.
+    public var checkpointSha256: String
+    public var checkpoint: String
+    public var command: String
+    public var created: String
+
+    public init(checkpointSha256: String, checkpoint: String, command: String, created: String) {
+        self.checkpointSha256 = checkpointSha256
+        self.checkpoint = checkpoint
+        self.command = command
+        self.created = created
+    }
+}
+
+public enum PlanError: Error, CustomStringConvertible, Equatable {
+    case unreadable(path: String, reason: String)
+    case unsupportedSchema(found: Int, supported: Int)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason):
+            return "plan \(path) cannot be read: \(reason); re-export it with `sibyl export`"
+        case .unsupportedSchema(let found, let supported):
+            return "plan schema version \(found) is not supported (this sibyl reads version \(supported)); "
+                + "re-export the plan with this version of sibyl"
+        case .invalid(let reason):
+            return "invalid plan: \(reason)"
+        }
+    }
+}

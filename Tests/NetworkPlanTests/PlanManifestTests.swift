@@ -1,0 +1,96 @@
+import Foundation
+import NetworkPlan
+import XCTest
+
+/// A small residual network: conv-bn-act, a block with an identity shortcut, pooling, dense.
+func smallGraph() -> NetworkGraph {
+    NetworkGraph(nodes: [
+        GraphNode(.input(TensorShape(channels: 3, height: 8, width: 8)), inputs: []),
+        GraphNode(.conv(name: "stem.conv", outChannels: 4, kernel: 3, stride: 1, padding: 1, bias: true), inputs: [0]),
+        GraphNode(.activation(slot: "stem.act"), inputs: [1]),
+        GraphNode(.conv(name: "block.conv", outChannels: 4, kernel: 3, stride: 1, padding: 1, bias: true), inputs: [2]),
+        GraphNode(.add, inputs: [3, 2]),
+        GraphNode(.activation(slot: "block.act"), inputs: [4]),
+        GraphNode(.averagePool(kernel: 2, stride: 2), inputs: [5]),
+        GraphNode(.globalAveragePool, inputs: [6]),
+        GraphNode(.dense(name: "fc", outFeatures: 10, bias: true), inputs: [7]),
+    ])
+}
+
+func smallManifest() -> PlanManifest {
+    PlanManifest(name: "small", graph: smallGraph(),
+                 activations: ["stem.act": .relu, "block.act": .polynomial(degree: 2)],
+                 fixedPoint: FixedPointConfig(fractionalBits: 8, reluValueBits: ["stem.act": 32]),
+                 input: InputSpec(shape: TensorShape(channels: 3, height: 8, width: 8), mean: [0.5, 0.5, 0.5],
+                                  std: [0.25, 0.25, 0.25]),
+                 classNames: (0..<10).map { "class\($0)" },
+                 accuracy: [AccuracyRecord(arithmetic: .float, split: "test", images: 100, top1: 0.5)],
+                 predicted: PredictedCost(relus: 256, polynomialActivations: 256, onlineSecondsLan: 0.01),
+                 provenance: Provenance(checkpointSha256: String(repeating: "ab", count: 32), checkpoint: "x.h5",
+                                        command: "sibyl export", created: "2026-11-22T00:00:00Z"))
+}
+
+final class NetworkGraphTests: XCTestCase {
+    func testShapesSlotsAndParameters() throws {
+        let shapes = try smallGraph().validate()
+        XCTAssertEqual(shapes[6], TensorShape(channels: 4, height: 4, width: 4))
+        XCTAssertEqual(shapes.last, TensorShape(channels: 10, height: 1, width: 1))
+        XCTAssertEqual(try smallGraph().slots().map(\.name), ["stem.act", "block.act"])
+        XCTAssertEqual(try smallGraph().slots().map(\.elements), [256, 256])
+        let parameters = try smallGraph().expectedParameters()
+        XCTAssertEqual(parameters["stem.conv.weight"], [4, 3, 3, 3])
+        XCTAssertEqual(parameters["fc.weight"], [10, 4])
+        XCTAssertEqual(parameters.count, 6)
+    }
+
+    func testInvalidGraphsAreRejectedWithTheNode() {
+        var graph = smallGraph()
+        graph.nodes[4] = GraphNode(.add, inputs: [3, 0]) // 4x8x8 + 3x8x8
+        XCTAssertThrowsError(try graph.validate()) { error in
+            XCTAssertTrue("\(error)".contains("node 4"), "\(error)")
+        }
+        graph = smallGraph()
+        graph.nodes[3].inputs = [5] // forward reference
+        XCTAssertThrowsError(try graph.validate())
+        graph = smallGraph()
+        graph.nodes[5] = GraphNode(.activation(slot: "stem.act"), inputs: [4])
+        XCTAssertThrowsError(try graph.validate()) { XCTAssertTrue("\($0)".contains("twice")) }
+    }
+}
+
+final class PlanManifestTests: XCTestCase {
+    func testRoundTripIsLossless() throws {
+        let manifest = smallManifest()
+        let data = try manifest.encoded()
+        let text = String(decoding: data, as: UTF8.self)
+        XCTAssertTrue(text.contains("\"schema_version\" : 1"), text)
+        XCTAssertTrue(text.contains("\"checkpoint_sha256\""))
+        XCTAssertEqual(try PlanManifest.decode(data, path: "plan.json"), manifest)
+        XCTAssertEqual(try manifest.placement().signature, "R2")
+    }
+
+    func testUnsupportedVersionMissingFieldsAndUnknownSlots() throws {
+        var object = try JSONSerialization.jsonObject(with: smallManifest().encoded()) as! [String: Any]
+        object["schema_version"] = 7
+        XCTAssertThrowsError(try PlanManifest.decode(JSONSerialization.data(withJSONObject: object), path: "p")) {
+            XCTAssertEqual($0 as? PlanError, .unsupportedSchema(found: 7, supported: 1))
+        }
+        object["schema_version"] = 1
+        object.removeValue(forKey: "graph")
+        XCTAssertThrowsError(try PlanManifest.decode(JSONSerialization.data(withJSONObject: object), path: "p")) {
+            XCTAssertTrue("\($0)".contains("graph"), "\($0)")
+        }
+        XCTAssertThrowsError(try PlanManifest.decode(Data("{\"schema".utf8), path: "p")) {
+            XCTAssertTrue("\($0)".contains("not a JSON object"), "\($0)")
+        }
+        var manifest = smallManifest()
+        manifest.activations["nonexistent"] = .relu
+        XCTAssertThrowsError(try manifest.validate()) { XCTAssertTrue("\($0)".contains("nonexistent")) }
+        manifest = smallManifest()
+        manifest.activations.removeValue(forKey: "block.act")
+        XCTAssertThrowsError(try manifest.validate()) { XCTAssertTrue("\($0)".contains("block.act")) }
+        manifest = smallManifest()
+        manifest.activations["block.act"] = .polynomial(degree: 3)
+        XCTAssertThrowsError(try manifest.validate())
+    }
+}
