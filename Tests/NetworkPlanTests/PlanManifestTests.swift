@@ -94,3 +94,64 @@ final class PlanManifestTests: XCTestCase {
         XCTAssertThrowsError(try manifest.validate())
     }
 }
+
+final class ReferenceEvaluatorTests: XCTestCase {
+    func testBatchNormFoldingPreservesOutputs() throws {
+        let seed: UInt64 = 17
+        var rng = SplitMix(seed: seed)
+        let graph = NetworkGraph(nodes: [
+            GraphNode(.input(TensorShape(channels: 3, height: 6, width: 6)), inputs: []),
+            GraphNode(.conv(name: "c1", outChannels: 4, kernel: 3, stride: 2, padding: 1, bias: false), inputs: [0]),
+            GraphNode(.batchNorm(name: "bn1", epsilon: 1e-5), inputs: [1]),
+            GraphNode(.activation(slot: "a1"), inputs: [2]),
+            GraphNode(.conv(name: "c2", outChannels: 4, kernel: 1, stride: 1, padding: 0, bias: true), inputs: [3]),
+            GraphNode(.batchNorm(name: "bn2", epsilon: 1e-3), inputs: [4]),
+            GraphNode(.add, inputs: [5, 3]),
+            GraphNode(.activation(slot: "a2"), inputs: [6]),
+            GraphNode(.globalAveragePool, inputs: [7]),
+            GraphNode(.dense(name: "fc", outFeatures: 5, bias: true), inputs: [8]),
+        ])
+        var weights: WeightTable = [:]
+        for (name, shape) in try graph.expectedParameters() {
+            let count = shape.reduce(1, *)
+            weights[name] = (0..<count).map { _ in
+                name.hasSuffix("running_var") ? rng.uniform(0.5, 2) : rng.uniform(-1, 1)
+            }
+        }
+        let activations: [String: SlotChoice] = ["a1": .relu, "a2": .polynomial(degree: 2)]
+        let coefficients: [String: SlotCoefficients] = ["a2": (0..<4).map { _ in [0.2, 0.5, rng.uniform(0.1, 0.3)] }]
+        let input = (0..<108).map { _ in rng.uniform(-2, 2) }
+        let reference = try ReferenceEvaluator.evaluate(graph: graph, weights: weights, activations: activations,
+                                                        coefficients: coefficients, input: input)
+        let (folded, foldedWeights) = try foldBatchNorms(graph: graph, weights: weights)
+        XCTAssertFalse(folded.nodes.contains { if case .batchNorm = $0.op { true } else { false } })
+        XCTAssertEqual(folded.nodes.count, 8)
+        let result = try ReferenceEvaluator.evaluate(graph: folded, weights: foldedWeights, activations: activations,
+                                                     coefficients: coefficients, input: input)
+        for (a, b) in zip(reference, result) { XCTAssertEqual(a, b, accuracy: 1e-4, "seed \(seed)") }
+    }
+
+    func testConvolutionAgainstHandComputedValues() {
+        // 1 channel 3x3 input, 2x2 kernel of ones, stride 1, no padding: sums of 2x2 windows.
+        let y = ReferenceEvaluator.convolve([1, 2, 3, 4, 5, 6, 7, 8, 9], shape: TensorShape(channels: 1, height: 3, width: 3),
+                                            weight: [1, 1, 1, 1], bias: [0.5], outChannels: 1, kernel: 2, stride: 1,
+                                            padding: 0)
+        XCTAssertEqual(y, [12.5, 16.5, 24.5, 28.5])
+    }
+}
+
+/// SplitMix64 for test data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform(_ low: Float, _ high: Float) -> Float {
+        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
+    }
+}
