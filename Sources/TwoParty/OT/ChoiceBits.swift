@@ -1,0 +1,47 @@
+// Packed bit vectors: OT choice bits.
+
+/// A vector of bits packed 64 to a word, least-significant bit first (bit j is bit j % 64 of word j / 64).
+public struct ChoiceBits: Equatable, Sendable {
+    public private(set) var count: Int
+    /// Packed words; bits past `count` in the last word are zero.
+    public private(set) var words: [UInt64]
+
+    public init(count: Int) {
+        precondition(count >= 0, "negative bit count")
+        self.count = count
+        words = [UInt64](repeating: 0, count: (count + 63) / 64)
+    }
+
+    public init(_ bits: [Bool]) {
+        self.init(count: bits.count)
+        for (j, bit) in bits.enumerated() where bit { words[j >> 6] |= 1 << UInt64(j & 63) }
+    }
+
+    /// `count` bits from packed words (extra high bits are cleared).
+    public init(words: [UInt64], count: Int) {
+        precondition(words.count * 64 >= count, "\(words.count) words hold fewer than \(count) bits")
+        self.count = count
+        self.words = Array(words.prefix((count + 63) / 64))
+        if count % 64 != 0 { self.words[self.words.count - 1] &= (1 << UInt64(count % 64)) - 1 }
+    }
+
+    /// `count` uniformly random bits from `generator`.
+    public init<G: RandomNumberGenerator>(randomCount count: Int, using generator: inout G) {
+        var words = (0..<((count + 63) / 64)).map { _ in generator.next() }
+        if count % 64 != 0 { words[words.count - 1] &= (1 << UInt64(count % 64)) - 1 }
+        self.count = count
+        self.words = words
+    }
+
+    public subscript(index: Int) -> Bool {
+        get {
+            precondition(index >= 0 && index < count, "bit \(index) out of range 0..<\(count)")
+            return (words[index >> 6] >> UInt64(index & 63)) & 1 == 1
+        }
+        set {
+            precondition(index >= 0 && index < count, "bit \(index) out of range 0..<\(count)")
+            let mask: UInt64 = 1 << UInt64(index & 63)
+            if newValue { words[index >> 6] |= mask } else { words[index >> 6] &= ~mask }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+// The correlated-OT interface shared by IKNP and the ideal (trusted-dealer) stand-in, and the OT
+// flavours derived from it: random OT and chosen-message OT via a correlation-robust hash
+// (Ishai, Kilian, Nissim, Petrank, Crypto 2003, section 3; the hash is Guo, Katz, Wang, Yang, S&P 2020).
+//
+// Correlated OT (COT) with global Δ: for OT j the sender gets q_j, the receiver with choice bit r_j gets
+// t_j = q_j ⊕ r_j·Δ. Random OT: m0_j = H(q_j, j), m1_j = H(q_j ⊕ Δ, j); the receiver gets H(t_j, j) =
+// m_{r_j}. Chosen OT: the sender also sends y_b = x_b ⊕ m_b (32 bytes per OT).
+import Transport
+
+/// Sender side of correlated OT extension.
+public protocol CorrelatedOTSender: AnyObject {
+    /// The global correlation Δ (secret to this side).
+    var delta: Block { get }
+    /// The channel to the receiver.
+    var channel: any Channel { get }
+    /// Runs `output.count` correlated OTs; `output[j]` = q_j. Returns the session-wide index of the first
+    /// of them (both sides count identically), used as hash tweak.
+    func extend(into output: UnsafeMutableBufferPointer<Block>) throws -> UInt64
+}
+
+/// Receiver side of correlated OT extension.
+public protocol CorrelatedOTReceiver: AnyObject {
+    /// The channel to the sender.
+    var channel: any Channel { get }
+    /// Runs one correlated OT per choice bit (`choices.count == output.count`); `output[j]` = q_j ⊕ r_j·Δ.
+    /// Returns the session-wide index of the first OT.
+    func extend(choices: ChoiceBits, into output: UnsafeMutableBufferPointer<Block>) throws -> UInt64
+}
+
+extension CorrelatedOTSender {
+    /// `count` correlated OTs: q_j (the receiver holds q_j ⊕ r_j·Δ).
+    public func correlated(count: Int) throws -> [Block] {
+        try [Block](unsafeUninitializedCapacity: count) { buffer, initialized in
+            buffer.initialize(repeating: .zero)
+            initialized = count
+            _ = try extend(into: buffer)
+        }
+    }
+
+    /// `count` random OTs: the receiver learns `messages0[j]` or `messages1[j]` by its choice bit.
+    public func random(count: Int) throws -> (messages0: [Block], messages1: [Block]) {
+        var m0 = [Block](repeating: .zero, count: count)
+        var m1 = [Block](repeating: .zero, count: count)
+        let delta = self.delta
+        try m0.withUnsafeMutableBufferPointer { q in
+            try m1.withUnsafeMutableBufferPointer { q1 in
+                let first = try extend(into: q)
+                for j in 0..<count { q1[j] = q[j] ^ delta }
+                FixedKeyAES.shared.hash(q, firstTweak: first)
+                FixedKeyAES.shared.hash(q1, firstTweak: first)
+            }
+        }
+        return (m0, m1)
+    }
+
+    /// Chosen-message OT: the receiver learns `messages0[j]` if its choice bit j is 0, else `messages1[j]`.
+    public func send(messages0: [Block], messages1: [Block]) throws {
+        precondition(messages0.count == messages1.count, "message vectors differ in length")
+        let count = messages0.count
+        let (m0, m1) = try random(count: count)
+        var masked = [Block](repeating: .zero, count: 2 * count)
+        for j in 0..<count {
+            masked[2 * j] = messages0[j] ^ m0[j]
+            masked[2 * j + 1] = messages1[j] ^ m1[j]
+        }
+        try channel.sendBlocks(type: OTMessage.chosenMessages, masked)
+        try channel.flush()
+    }
+}
+
+extension CorrelatedOTReceiver {
+    /// Correlated OTs for `choices`: q_j ⊕ r_j·Δ.
+    public func correlated(choices: ChoiceBits) throws -> [Block] {
+        try [Block](unsafeUninitializedCapacity: choices.count) { buffer, initialized in
+            buffer.initialize(repeating: .zero)
+            initialized = choices.count
+            _ = try extend(choices: choices, into: buffer)
+        }
+    }
+
+    /// Random OTs: the chosen message of each.
+    public func random(choices: ChoiceBits) throws -> [Block] {
+        var t = [Block](repeating: .zero, count: choices.count)
+        try t.withUnsafeMutableBufferPointer { buffer in
+            let first = try extend(choices: choices, into: buffer)
+            FixedKeyAES.shared.hash(buffer, firstTweak: first)
+        }
+        return t
+    }
+
+    /// Chosen-message OT: returns `messages0[j]` or `messages1[j]` of the sender, by choice bit j.
+    public func receive(choices: ChoiceBits) throws -> [Block] {
+        let count = choices.count
+        let pads = try random(choices: choices)
+        let masked = try channel.receiveBlocks(expecting: OTMessage.chosenMessages, count: 2 * count)
+        return (0..<count).map { j in
+            // Constant-time select of y_{r_j}.
+            let y0 = masked[2 * j], y1 = masked[2 * j + 1]
+            return y0 ^ (y0 ^ y1).masked(by: choices[j]) ^ pads[j]
+        }
+    }
+}

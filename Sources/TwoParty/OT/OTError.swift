@@ -1,0 +1,36 @@
+// Errors of the oblivious-transfer and OT-based multiplication protocols. Channel failures surface
+// unchanged as Transport's `TransportError`.
+
+/// What can go wrong in OT and multiplication beyond the channel itself.
+public enum OTError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// libsodium could not be initialised.
+    case sodiumUnavailable
+    /// The peer sent bytes that are not a valid ristretto255 point, or the identity (a malformed or
+    /// malicious base-OT message).
+    case invalidPoint(message: String, index: Int)
+    /// The two parties called the protocol with different sizes (detected from message lengths).
+    case sizeMismatch(what: String, expected: Int, received: Int)
+
+    public var description: String {
+        switch self {
+        case .sodiumUnavailable:
+            return "libsodium failed to initialise (sodium_init)"
+        case let .invalidPoint(message, index):
+            return "base OT: \(message) #\(index) from the peer is not a valid non-identity ristretto255 point"
+        case let .sizeMismatch(what, expected, received):
+            return "\(what): this side expects \(expected), the peer sent \(received); the parties disagree on the batch size"
+        }
+    }
+}
+
+/// Frame type tags of the OT protocols (0x01xx) and of OT-based multiplication (0x02xx).
+enum OTMessage {
+    static let baseOTSenderPoint: UInt16 = 0x0101
+    static let baseOTReceiverPoints: UInt16 = 0x0102
+    static let iknpColumns: UInt16 = 0x0110
+    static let chosenMessages: UInt16 = 0x0111
+    static let oleCorrections: UInt16 = 0x0201
+    static let beaverOpen: UInt16 = 0x0202
+    static let squareOpen: UInt16 = 0x0203
+    static let knownFactorMasked: UInt16 = 0x0204
+}
