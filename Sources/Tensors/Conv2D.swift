@@ -161,6 +161,7 @@ extension Tape {
                              kernel: ws[2], stride: stride, padding: padding)
         let batch = xs[0]
         let y = ConvKernels.forward(x.value, weight.value, g, batch: batch)
+        multiplyAdds += batch * g.outChannels * g.outHeight * g.outWidth * g.patch
         return record(y, inputs: [x, weight]) { [unowned self] dy in
             let (dx, dw) = ConvKernels.backward(x.value, weight.value, dy, g, batch: batch,
                                                 wantInput: x.requiresGrad, wantWeight: weight.requiresGrad)

@@ -5,6 +5,7 @@ extension Tape {
         let N = x.shape[0], I = x.shape[1], O = weight.shape[0]
         precondition(x.shape.count == 2 && weight.shape == [O, I] && bias.shape == [O], "dense: \(x.shape) \(weight.shape) \(bias.shape)")
         let y = Tensor(uninitialized: [N, O])
+        multiplyAdds += N * O * I
         for n in 0..<N { (y.pointer + n * O).update(from: bias.value.pointer, count: O) }
         sgemm(transA: false, transB: true, m: N, n: O, k: I, a: x.value.pointer, lda: I,
               b: weight.value.pointer, ldb: I, beta: 1, c: y.pointer, ldc: O)

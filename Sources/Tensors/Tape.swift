@@ -40,6 +40,8 @@ public final class Tape {
     /// When false the tape keeps nothing: forward only (inference, evaluation).
     public let recording: Bool
     private var nodes: [Variable] = []
+    /// Multiply-adds performed by the forward convolutions and dense layers recorded so far.
+    public internal(set) var multiplyAdds = 0
 
     public init(recording: Bool = true) { self.recording = recording }
 

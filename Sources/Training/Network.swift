@@ -1,0 +1,61 @@
+// The model interface the trainer, checkpoints and (later) plan export use.
+import Tensors
+
+public enum ModelKind: String, CaseIterable, Sendable, Codable {
+    case resnet8, resnet14, resnet20, resnet32, resnet56, minionn, tiny
+
+    /// Parses a user-supplied name (case-insensitive) or throws a validation error naming the flag.
+    public static func parse(_ name: String, flag: String = "--model") throws -> ModelKind {
+        guard let kind = ModelKind(rawValue: name.lowercased()) else {
+            throw TrainingError.invalidOption(flag: flag, value: name, allowed: allCases.map(\.rawValue))
+        }
+        return kind
+    }
+}
+
+public protocol Network: AnyObject {
+    var kind: ModelKind { get }
+    var classCount: Int { get }
+    /// Activation slots in forward order, by stable name.
+    var slots: [ActivationSlot] { get }
+    /// Learned parameters by stable name (layer weights; then the coefficients of polynomial slots).
+    var namedParameters: [NamedParameter] { get }
+    /// Batch-norm running statistics by stable name.
+    var namedBuffers: [NamedBuffer] { get }
+    /// Logits [N, classes] for images [N, 3, 32, 32] (NCHW).
+    func forward(_ x: Variable, tape: Tape, training: Bool) -> Variable
+}
+
+extension Network {
+    public func slot(named name: String) -> ActivationSlot? { slots.first { $0.name == name } }
+
+    /// Total activations per image over all ReLU slots.
+    public var reluCount: Int { slots.filter(\.isReLU).reduce(0) { $0 + $1.elementsPerImage } }
+
+    public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.parameter.value.count } }
+
+    /// Batch norm followed by a slot's activation: fused when the slot is a ReLU.
+    func normalizeAndActivate(_ x: Variable, _ bn: BatchNormLayer, _ slot: ActivationSlot, tape: Tape,
+                              training: Bool) -> Variable {
+        if slot.isReLU { return bn(x, tape: tape, training: training, relu: true) }
+        return slot(bn(x, tape: tape, training: training), tape: tape)
+    }
+
+    /// Coefficient parameters of non-ReLU slots, named "<slot>.coefficients".
+    func slotParameters() -> [NamedParameter] {
+        slots.compactMap { s in s.coefficients.map { NamedParameter(name: s.name + ".coefficients", parameter: $0, decays: false) } }
+    }
+}
+
+/// Builds a fresh network with weights drawn from `rng`.
+public func makeNetwork(_ kind: ModelKind, classes: Int, rng: inout RandomGenerator) -> Network {
+    switch kind {
+    case .resnet8: return ResNet(depth: 8, classes: classes, rng: &rng)
+    case .resnet14: return ResNet(depth: 14, classes: classes, rng: &rng)
+    case .resnet20: return ResNet(depth: 20, classes: classes, rng: &rng)
+    case .resnet32: return ResNet(depth: 32, classes: classes, rng: &rng)
+    case .resnet56: return ResNet(depth: 56, classes: classes, rng: &rng)
+    case .minionn: return MiniONN(classes: classes, rng: &rng)
+    case .tiny: return TinyNet(classes: classes, rng: &rng)
+    }
+}

@@ -1,0 +1,81 @@
+// Training and inference throughput on random data (what `sibyl bench train` reports): a training
+// step is forward + softmax cross-entropy + backward + SGD update (momentum 0.9, weight decay 5e-4),
+// timed after warmup steps; inference is an evaluation-mode forward at its own batch size. Rounds are
+// repeated and the best is kept, since other work shares the cores.
+import Foundation
+import Tensors
+
+public struct ThroughputResult: Codable, Sendable {
+    public var model: String
+    public var batch_size: Int
+    public var inference_batch_size: Int
+    public var threads: Int
+    public var images_per_second: Double
+    public var inference_images_per_second: Double
+    /// Model arithmetic rate: 3 x forward multiply-adds x 2 FLOP per image for training.
+    public var train_gflops: Double
+    public var inference_gflops: Double
+    public var forward_multiply_adds_per_image: Int
+    public var peak_resident_megabytes: Double
+    public var rounds: [Double]
+}
+
+public enum ThroughputBenchmark {
+    public static func run(model: ModelKind, classes: Int = 100, batchSize: Int = 128, inferenceBatchSize: Int = 256,
+                           threads: Int = 2, steps: Int = 5, rounds: Int = 3, seed: UInt64 = 1) -> ThroughputResult {
+        Parallel.configure(threads: threads)
+        var rng = RandomGenerator(seed: seed)
+        let network = makeNetwork(model, classes: classes, rng: &rng)
+        let optimizer = SGD(settings: SGDSettings(momentum: 0.9, nesterov: false, weightDecay: 5e-4))
+        let images = Tensor(shape: [batchSize, 3, 32, 32], values: (0..<(batchSize * 3072)).map { _ in rng.normal() })
+        let labels = (0..<batchSize).map { _ in Int32(rng.next() % UInt64(classes)) }
+        var macs = 0
+        func step() {
+            let tape = Tape()
+            let logits = network.forward(tape.constant(images), tape: tape, training: true)
+            let loss = tape.softmaxCrossEntropy(logits, labels: labels)
+            macs = tape.multiplyAdds
+            tape.backward(from: loss)
+            optimizer.step(network.namedParameters, learningRate: 0.01)
+        }
+        for _ in 0..<2 { step() }
+        var rates: [Double] = []
+        for _ in 0..<rounds {
+            let t = Date()
+            for _ in 0..<steps { step() }
+            rates.append(Double(steps * batchSize) / Date().timeIntervalSince(t))
+        }
+        let macsPerImage = macs / batchSize
+        let inferenceImages = Tensor(shape: [inferenceBatchSize, 3, 32, 32],
+                                     values: (0..<(inferenceBatchSize * 3072)).map { _ in rng.normal() })
+        func infer() {
+            let tape = Tape(recording: false)
+            _ = network.forward(tape.constant(inferenceImages), tape: tape, training: false)
+        }
+        infer()
+        var inferenceRates: [Double] = []
+        for _ in 0..<rounds {
+            let t = Date()
+            for _ in 0..<max(1, steps / 2) { infer() }
+            inferenceRates.append(Double(max(1, steps / 2) * inferenceBatchSize) / Date().timeIntervalSince(t))
+        }
+        let train = rates.max() ?? 0, inference = inferenceRates.max() ?? 0
+        return ThroughputResult(model: model.rawValue, batch_size: batchSize, inference_batch_size: inferenceBatchSize,
+                                threads: threads, images_per_second: (train * 10).rounded() / 10,
+                                inference_images_per_second: (inference * 10).rounded() / 10,
+                                train_gflops: (train * Double(macsPerImage) * 6 / 1e9 * 10).rounded() / 10,
+                                inference_gflops: (inference * Double(macsPerImage) * 2 / 1e9 * 10).rounded() / 10,
+                                forward_multiply_adds_per_image: macsPerImage,
+                                peak_resident_megabytes: peakResidentMegabytes(), rounds: rates.map { ($0 * 10).rounded() / 10 })
+    }
+
+    /// VmHWM from /proc/self/status (0 where unavailable).
+    public static func peakResidentMegabytes() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return (kb / 1024).rounded()
+        }
+        return 0
+    }
+}

@@ -1,0 +1,42 @@
+// `sibyl bench train`: training and inference throughput of a model on random data.
+import ArgumentParser
+import Foundation
+import Training
+
+struct BenchTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Measure training (forward+loss+backward+SGD) and inference throughput on random data.")
+
+    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") var model: String = "resnet32"
+    @Option(name: .customLong("batch-size"), help: "Training batch size.") var batchSize: Int = 128
+    @Option(name: .customLong("inference-batch-size"), help: "Inference batch size.") var inferenceBatchSize: Int = 256
+    @Option(help: "Worker threads.") var threads: Int = 2
+    @Option(help: "Steps per timed round.") var steps: Int = 5
+    @Option(help: "Timed rounds (the best is reported).") var rounds: Int = 3
+    @Option(help: "Number of classes of the classifier.") var classes: Int = 100
+    @Flag(help: "Print the result as one JSON object.") var json = false
+
+    func validate() throws {
+        if ModelKind(rawValue: model.lowercased()) == nil {
+            throw ValidationError("unknown --model '\(model)'; allowed: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if batchSize < 1 || inferenceBatchSize < 1 || threads < 1 || steps < 1 || rounds < 1 || classes < 2 {
+            throw ValidationError("--batch-size, --inference-batch-size, --threads, --steps, --rounds must be at least 1 and --classes at least 2")
+        }
+    }
+
+    func run() throws {
+        let r = ThroughputBenchmark.run(model: try ModelKind.parse(model), classes: classes, batchSize: batchSize,
+                                        inferenceBatchSize: inferenceBatchSize, threads: threads, steps: steps, rounds: rounds)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(r), as: UTF8.self))
+        } else {
+            print(String(format: "%@ batch %d, %d threads: training %.1f img/s (%.1f GFLOP/s), inference (batch %d) %.1f img/s; peak RSS %.0f MB",
+                         r.model, r.batch_size, r.threads, r.images_per_second, r.train_gflops, r.inference_batch_size,
+                         r.inference_images_per_second, r.peak_resident_megabytes))
+        }
+    }
+}

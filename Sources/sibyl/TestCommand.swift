@@ -1,0 +1,48 @@
+// `sibyl test`: accuracy of a checkpoint on a dataset split.
+import ArgumentParser
+import Foundation
+import Tensors
+import Training
+
+struct TestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Evaluate a training checkpoint on the test or validation split.")
+
+    @Option(help: "Checkpoint file (checkpoint.h5, best.h5 or a baseline model.h5).") var checkpoint: String
+    @Option(help: "Dataset (default: the checkpoint's): \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var dataset: String?
+    @Option(help: "Split: test or validation.") var split: String = "test"
+    @Flag(help: "Print {\"accuracy\": ..., \"images\": ...} as JSON.") var json = false
+    @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
+    @Option(help: "Worker threads.") var threads: Int = 2
+
+    func validate() throws {
+        if let d = dataset, DatasetKind(rawValue: d.lowercased()) == nil {
+            throw ValidationError("unknown --dataset '\(d)'; allowed: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if !["test", "validation"].contains(split) {
+            throw ValidationError("unknown --split '\(split)'; allowed: test, validation")
+        }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        Parallel.configure(threads: threads)
+        let url = URL(fileURLWithPath: checkpoint)
+        let (network, config) = try TrainingCheckpoint.loadNetwork(from: url)
+        let kind = DatasetKind(rawValue: (dataset ?? config.dataset).lowercased())!
+        let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir), validationCount: config.validationCount)
+        let images = split == "test" ? splits.test : splits.validation
+        guard images.classCount == network.classCount else {
+            throw TrainingError.mismatch("\(checkpoint) classifies \(network.classCount) classes but --dataset \(kind.rawValue) has \(images.classCount)")
+        }
+        let result = Evaluation.run(network, images: images, normalization: splits.normalization)
+        if json {
+            print("{\"accuracy\": \(result.accuracy), \"images\": \(result.images)}")
+        } else {
+            print(String(format: "%@ %@ accuracy %.4f on %d images (loss %.4f)", kind.rawValue, split, result.accuracy,
+                         result.images, result.loss))
+        }
+    }
+}

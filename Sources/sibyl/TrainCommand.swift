@@ -1,0 +1,78 @@
+// `sibyl train`: trains a model on a dataset, writing metrics.jsonl, checkpoint.h5 and best.h5 to --out.
+import ArgumentParser
+import Foundation
+import Training
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model (all-ReLU baseline) with SGD; resumable from DIR/checkpoint.h5.")
+
+    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") var model: String = "resnet32"
+    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: String = "cifar100"
+    @Option(help: "Number of epochs (with --resume: the total, so a run can be extended).") var epochs: Int = 30
+    @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int = 128
+    @Option(help: "Peak learning rate.") var lr: Float = 0.1
+    @Option(help: "Schedule: \(ScheduleKind.allCases.map(\.rawValue).joined(separator: ", ")).") var schedule: String = "onecycle"
+    @Option(help: "Warmup share of the steps (default 0.15 for onecycle, 0 for cosine).") var warmup: Float?
+    @Option(help: "Run directory (metrics.jsonl, checkpoint.h5, best.h5).") var out: String
+    @Flag(help: "Continue the run in --out from its checkpoint.h5.") var resume = false
+    @Option(help: "Seed for weights and data order.") var seed: UInt64 = 1
+    @Option(help: "SGD momentum.") var momentum: Float = 0.9
+    @Flag(help: "Use Nesterov momentum.") var nesterov = false
+    @Option(name: .customLong("weight-decay"), help: "Coupled L2 weight decay on conv/dense weights.") var weightDecay: Float = 5e-4
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing epsilon.") var labelSmoothing: Float = 0
+    @Option(name: .customLong("clip-norm"), help: "Clip gradients to this global L2 norm.") var clipNorm: Float?
+    @Option(name: .customLong("clip-value"), help: "Clip each gradient element to [-v, v].") var clipValue: Float?
+    @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
+    @Option(help: "Worker threads.") var threads: Int = 2
+    @Flag(name: .customLong("no-augment"), help: "Disable random crop and flip.") var noAugment = false
+    @Option(name: .customLong("validation-count"), help: "Training images held out for validation.") var validationCount: Int = 5000
+
+    func validate() throws {
+        if ModelKind(rawValue: model.lowercased()) == nil {
+            throw ValidationError("unknown --model '\(model)'; allowed: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if DatasetKind(rawValue: dataset.lowercased()) == nil {
+            throw ValidationError("unknown --dataset '\(dataset)'; allowed: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if ScheduleKind(rawValue: schedule.lowercased()) == nil {
+            throw ValidationError("unknown --schedule '\(schedule)'; allowed: \(ScheduleKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !(0..<1).contains(labelSmoothing) { throw ValidationError("--label-smoothing must be in [0, 1)") }
+        if let c = clipNorm, !(c > 0) { throw ValidationError("--clip-norm must be positive") }
+        if let c = clipValue, !(c > 0) { throw ValidationError("--clip-value must be positive") }
+        if let w = warmup, !(0..<1).contains(w) { throw ValidationError("--warmup must be in [0, 1)") }
+    }
+
+    func run() throws {
+        let kind = DatasetKind(rawValue: dataset.lowercased())!
+        let config = TrainingConfig(
+            model: try ModelKind.parse(model), dataset: kind.rawValue, epochs: epochs, batchSize: batchSize,
+            learningRate: lr, schedule: try ScheduleKind.parse(schedule), warmupFraction: warmup,
+            sgd: SGDSettings(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
+            labelSmoothing: labelSmoothing, clipNorm: clipNorm, clipValue: clipValue, seed: seed, threads: threads,
+            augment: !noAugment, validationCount: validationCount)
+        let directory = URL(fileURLWithPath: out)
+        // Refuse early (before loading data) when the directory is taken.
+        if !resume && FileManager.default.fileExists(atPath: directory.appendingPathComponent("checkpoint.h5").path) {
+            throw TrainingError.runDirectoryInUse(directory: directory.path)
+        }
+        let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir), validationCount: validationCount)
+        let trainer = try Trainer.prepare(config: config, splits: splits, directory: directory, resume: resume)
+        if resume {
+            ProgressLine.write("resuming \(directory.path) after epoch \(trainer.epochsCompleted) of \(trainer.config.epochs)\n")
+        }
+        ProgressLine.write("training \(trainer.config.model.rawValue) (\(trainer.network.parameterCount) parameters) on "
+                           + "\(kind.rawValue): \(splits.train.count) train / \(splits.validation.count) validation images, "
+                           + "\(trainer.stepsPerEpoch) steps per epoch, \(trainer.config.threads) threads\n")
+        try trainer.run()
+        let best = trainer.bestValidationAccuracy
+        print(String(format: "done: %d epochs, best validation accuracy %.4f; checkpoint %@", trainer.epochsCompleted, best,
+                     trainer.checkpointURL.path))
+    }
+}
