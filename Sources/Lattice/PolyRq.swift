@@ -1,0 +1,165 @@
+// Polynomials in R_Q = Z_Q[X]/(X^N + 1) in residue-number-system form (one row of N residues per
+// prime), with a phantom format type so that mixing coefficient and evaluation (NTT) form does not
+// compile. The layout follows apple/swift-homomorphic-encryption's PolyRq<T, Format> idea.
+
+import ModularMath
+
+/// Marker for the two representations of a polynomial.
+public protocol PolyFormat: Sendable {}
+/// Coefficient representation.
+public enum Coeff: PolyFormat {}
+/// Evaluation (NTT) representation: pointwise products are polynomial products.
+public enum Eval: PolyFormat {}
+
+/// The ring R_Q: degree N and RNS primes with their NTT tables.
+public final class RingContext: Sendable {
+    public let degree: Int
+    public let moduli: [Modulus]
+    public let tables: [NTTTables]
+
+    public init(degree: Int, primes: [UInt64]) throws {
+        guard !primes.isEmpty else { throw LatticeError.invalidParameters("at least one prime is needed") }
+        guard Set(primes).count == primes.count else { throw LatticeError.invalidParameters("primes must be distinct") }
+        self.degree = degree
+        var ms: [Modulus] = []
+        for p in primes {
+            guard Modulus.isPrime(p) else { throw LatticeError.invalidParameters("\(p) is not prime") }
+            do { ms.append(try Modulus(p)) } catch { throw LatticeError.invalidParameters("\(error)") }
+        }
+        self.moduli = ms
+        self.tables = try ms.map { try NTTTables(modulus: $0, degree: degree) }
+    }
+}
+
+/// An element of R_Q in format F: `data[i * N + j]` is coefficient (or evaluation) j modulo prime i.
+public struct PolyRq<F: PolyFormat>: Sendable {
+    public let context: RingContext
+    public var data: [UInt64]
+
+    public init(context: RingContext, data: [UInt64]) {
+        precondition(data.count == context.degree * context.moduli.count, "PolyRq data has the wrong size")
+        self.context = context
+        self.data = data
+    }
+
+    /// The zero polynomial.
+    public static func zero(_ context: RingContext) -> PolyRq<F> {
+        PolyRq(context: context, data: [UInt64](repeating: 0, count: context.degree * context.moduli.count))
+    }
+
+    /// The residues modulo prime `i`.
+    public func residues(_ i: Int) -> ArraySlice<UInt64> {
+        data[(i * context.degree)..<((i + 1) * context.degree)]
+    }
+
+    public static func += (a: inout PolyRq<F>, b: PolyRq<F>) {
+        precondition(a.context === b.context)
+        let n = a.context.degree
+        a.data.withUnsafeMutableBufferPointer { ap in
+            b.data.withUnsafeBufferPointer { bp in
+                for (i, m) in a.context.moduli.enumerated() {
+                    let q = m.value
+                    for j in (i * n)..<((i + 1) * n) {
+                        let s = ap[j] &+ bp[j]
+                        ap[j] = min(s, s &- q)
+                    }
+                }
+            }
+        }
+    }
+
+    public static func -= (a: inout PolyRq<F>, b: PolyRq<F>) {
+        precondition(a.context === b.context)
+        let n = a.context.degree
+        a.data.withUnsafeMutableBufferPointer { ap in
+            b.data.withUnsafeBufferPointer { bp in
+                for (i, m) in a.context.moduli.enumerated() {
+                    let q = m.value
+                    for j in (i * n)..<((i + 1) * n) {
+                        let s = ap[j] &+ q &- bp[j]
+                        ap[j] = min(s, s &- q)
+                    }
+                }
+            }
+        }
+    }
+
+    public static func + (a: PolyRq<F>, b: PolyRq<F>) -> PolyRq<F> { var c = a; c += b; return c }
+    public static func - (a: PolyRq<F>, b: PolyRq<F>) -> PolyRq<F> { var c = a; c -= b; return c }
+
+    /// -a.
+    public func negated() -> PolyRq<F> {
+        var c = self
+        let n = context.degree
+        for (i, m) in context.moduli.enumerated() {
+            for j in (i * n)..<((i + 1) * n) { c.data[j] = m.negate(c.data[j]) }
+        }
+        return c
+    }
+}
+
+extension PolyRq where F == Coeff {
+    /// The polynomial with small signed integer coefficients (reduced into every prime).
+    public init(context: RingContext, signed coefficients: [Int64]) {
+        precondition(coefficients.count == context.degree)
+        var d = [UInt64](repeating: 0, count: context.degree * context.moduli.count)
+        for (i, m) in context.moduli.enumerated() {
+            for j in 0..<context.degree { d[i * context.degree + j] = m.reduce(signed: coefficients[j]) }
+        }
+        self.init(context: context, data: d)
+    }
+
+    /// The forward NTT of this polynomial.
+    public func forwardNTT() -> PolyRq<Eval> {
+        var d = data
+        let n = context.degree
+        d.withUnsafeMutableBufferPointer { p in
+            for (i, t) in context.tables.enumerated() { t.forwardInPlace(p.baseAddress! + i * n) }
+        }
+        return PolyRq<Eval>(context: context, data: d)
+    }
+}
+
+extension PolyRq where F == Eval {
+    /// The inverse NTT of this polynomial.
+    public func inverseNTT() -> PolyRq<Coeff> {
+        var d = data
+        let n = context.degree
+        d.withUnsafeMutableBufferPointer { p in
+            for (i, t) in context.tables.enumerated() { t.inverseInPlace(p.baseAddress! + i * n) }
+        }
+        return PolyRq<Coeff>(context: context, data: d)
+    }
+
+    /// The pointwise (= polynomial) product.
+    public static func * (a: PolyRq<Eval>, b: PolyRq<Eval>) -> PolyRq<Eval> {
+        var c = a
+        c.multiplyAccumulate(a, b, accumulate: false)
+        return c
+    }
+
+    /// self = (accumulate ? self : 0) + a * b.
+    public mutating func multiplyAccumulate(_ a: PolyRq<Eval>, _ b: PolyRq<Eval>, accumulate: Bool = true) {
+        precondition(a.context === context && b.context === context)
+        let n = context.degree
+        let ms = context.moduli
+        data.withUnsafeMutableBufferPointer { cp in
+            a.data.withUnsafeBufferPointer { ap in
+                b.data.withUnsafeBufferPointer { bp in
+                    for (i, m) in ms.enumerated() {
+                        let q = m.value
+                        let base = i * n
+                        if accumulate {
+                            for j in base..<(base + n) {
+                                let s = cp[j] &+ m.multiply(ap[j], bp[j])
+                                cp[j] = min(s, s &- q)
+                            }
+                        } else {
+                            for j in base..<(base + n) { cp[j] = m.multiply(ap[j], bp[j]) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class LatticePlaceholder: XCTestCase {
-    func testModuleLinks() {}
-}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class ModularMathPlaceholder: XCTestCase {
-    func testModuleLinks() {}
-}
