@@ -1,0 +1,107 @@
+// What a garbler sends offline for a batch of copies of one circuit, its wire format and byte count.
+//
+// Wire format (little-endian), version 1:
+//   u8 version | u8 flags (bit 0: known-input seed present) | u16 reserved (0)
+//   u64 firstCopy | u32 copies | u32 andCount | u32 outputWireCount
+//   [16 bytes known-input seed]                      if flag bit 0
+//   copies × andCount × 32 bytes of tables          copy-major, two ciphertexts per AND gate
+//   ceil(copies × outputWireCount / 8) bytes         output decoding bits, bit (c × W + o) = lsb of
+//                                                     output wire o's zero-label in copy c
+
+public struct GarbledBatch: Sendable, Equatable {
+    public static let formatVersion: UInt8 = 1
+    static let headerBytes = 24
+
+    /// Index of the first copy; fixes the hash tweaks (see `HalfGates`).
+    public let firstCopy: UInt64
+    public let copies: Int
+    public let andCount: Int
+    public let outputWireCount: Int
+    /// copies × andCount × 2 ciphertexts, copy-major.
+    public var tables: [Block]
+    /// One permute bit per output wire per copy, packed.
+    public var outputDecoding: [UInt8]
+    /// Seed from which the evaluator derives its labels for the garbler's known-at-garbling-time inputs.
+    public var knownInputSeed: Block?
+
+    public init(firstCopy: UInt64, copies: Int, andCount: Int, outputWireCount: Int, tables: [Block],
+                outputDecoding: [UInt8], knownInputSeed: Block?) {
+        self.firstCopy = firstCopy
+        self.copies = copies
+        self.andCount = andCount
+        self.outputWireCount = outputWireCount
+        self.tables = tables
+        self.outputDecoding = outputDecoding
+        self.knownInputSeed = knownInputSeed
+    }
+
+    /// The decoding bit of output wire `o` of copy `c`.
+    public func decodingBit(copy c: Int, output o: Int) -> Bool {
+        let bit = c * outputWireCount + o
+        return (outputDecoding[bit >> 3] >> UInt8(bit & 7)) & 1 == 1
+    }
+
+    /// Bytes of content (tables, decoding bits, seed), without the fixed header.
+    public var payloadByteCount: Int { tables.count * 16 + outputDecoding.count + (knownInputSeed == nil ? 0 : 16) }
+
+    /// Bytes on the wire.
+    public var serializedByteCount: Int { GarbledBatch.headerBytes + payloadByteCount }
+
+    public func serialized() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(serializedByteCount)
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        put(GarbledBatch.formatVersion)
+        put(UInt8(knownInputSeed == nil ? 0 : 1))
+        put(UInt16(0))
+        put(firstCopy)
+        put(UInt32(copies))
+        put(UInt32(andCount))
+        put(UInt32(outputWireCount))
+        if let s = knownInputSeed { out.append(contentsOf: s.bytes) }
+        tables.withUnsafeBytes { out.append(contentsOf: $0) }
+        out.append(contentsOf: outputDecoding)
+        return out
+    }
+
+    public init(serialized bytes: [UInt8]) throws {
+        guard bytes.count >= GarbledBatch.headerBytes else {
+            throw GarblingError.malformedBatch("\(bytes.count) bytes is shorter than the \(GarbledBatch.headerBytes)-byte header")
+        }
+        func get<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
+            var v = T.zero
+            for i in 0..<MemoryLayout<T>.size { v |= T(bytes[offset + i]) << (8 * i) }
+            return v
+        }
+        guard bytes[0] == GarbledBatch.formatVersion else {
+            throw GarblingError.malformedBatch("format version \(bytes[0]), this build reads version \(GarbledBatch.formatVersion)")
+        }
+        let flags = bytes[1]
+        guard flags <= 1, get(2, UInt16.self) == 0 else { throw GarblingError.malformedBatch("unknown flags") }
+        let firstCopy = get(4, UInt64.self)
+        let copies = Int(get(12, UInt32.self)), ands = Int(get(16, UInt32.self)), outs = Int(get(20, UInt32.self))
+        let seedBytes = flags == 1 ? 16 : 0
+        // Widths are at most 2^32 each; compute in Int (64-bit) so the products cannot overflow.
+        let tableBytes = copies * ands * 32
+        let decodingBytes = (copies * outs + 7) / 8
+        let expected = GarbledBatch.headerBytes + seedBytes + tableBytes + decodingBytes
+        guard bytes.count == expected else {
+            throw GarblingError.malformedBatch("\(bytes.count) bytes, the header announces \(expected)")
+        }
+        var offset = GarbledBatch.headerBytes
+        var seed: Block? = nil
+        if seedBytes > 0 {
+            seed = Block(bytes: Array(bytes[offset..<(offset + 16)]))
+            offset += 16
+        }
+        var tables = [Block](repeating: .zero, count: copies * ands * 2)
+        tables.withUnsafeMutableBytes { dst in
+            bytes.withUnsafeBytes { src in
+                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[offset..<(offset + tableBytes)]))
+            }
+        }
+        offset += tableBytes
+        self.init(firstCopy: firstCopy, copies: copies, andCount: ands, outputWireCount: outs, tables: tables,
+                  outputDecoding: Array(bytes[offset...]), knownInputSeed: seed)
+    }
+}

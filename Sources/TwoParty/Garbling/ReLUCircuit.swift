@@ -1,0 +1,86 @@
+// The ReLU circuit over additive shares in Z_(2^64), with truncation by rewiring and re-sharing by a
+// garbler mask (the ring version of Delphi's ReLU circuit, Mishra et al., USENIX Security 2020; ring
+// arithmetic as in CrypTFlow2/SCI, CCS 2020, removes Delphi's modular reductions).
+//
+// The value x = x_c + x_s mod 2^64 is promised to satisfy |x| < 2^(k'-1), k' = valueBits. Then the low k'
+// bits of x_c + x_s (mod 2^k') are x's two's-complement form and bit k'-1 is its sign, so only the low k'
+// bits of each share enter. The circuit outputs, to the evaluator,
+//     y = (ReLU(x) >> f) + m  mod 2^64,      f = truncationBits, m = the garbler's fresh mask,
+// so y and -m are again additive shares of ReLU(x) >> f. Negative inputs map to 0 (ReLU first, then the
+// shift: for x ≥ 0 the arithmetic and logical shifts agree). The shift is free rewiring; the zero bits
+// above the result need no gates; only the mask addition runs over all 64 bits.
+//
+// AND gates: (k'-1) for the k'-bit share adder (no carry out of the top bit), (k'-1-f) to zero the
+// result bits f..k'-2 when x < 0, and 63 for the 64-bit mask adder: (k'-1) + (k'-1-f) + 63 in total,
+// e.g. 141 at k' = 40, f = 0 and 129 at k' = 40, f = 12 (Delphi: 288 over its field).
+//
+// Inputs: garbler inputs 0..<k' are the bits of x_s (online), k'..<k'+64 the bits of m (known at garbling
+// time, free: see Garbler.swift); evaluator inputs 0..<k' are the bits of x_c (by OT). Outputs: 64 bits
+// of y, least significant first.
+
+public struct ReLUCircuit: Sendable {
+    /// k' = 40 keeps values below 2^39; with f fractional bits the ReLU input carries 2f fractional bits
+    /// (it follows a product, and the truncation by f happens here), so real values below 2^(39-2f) are
+    /// exact: 2^15 = 32768 at f = 12, 2^23 at f = 8. ResNet activations after batch-norm folding stay in
+    /// the tens, leaving 10 bits or more of headroom for outliers and accumulated share-truncation error.
+    public static let defaultValueBits = 40
+
+    public let valueBits: Int
+    public let truncationBits: Int
+    public let circuit: Circuit
+
+    public var garblerShareInputs: Range<Int> { 0..<valueBits }
+    public var maskInputs: Range<Int> { valueBits..<(valueBits + 64) }
+
+    public init(valueBits: Int = ReLUCircuit.defaultValueBits, truncationBits: Int = 0) throws {
+        guard (2...64).contains(valueBits) else {
+            throw GarblingError.invalidParameter("valueBits must be in 2...64, got \(valueBits)")
+        }
+        guard truncationBits >= 0 && truncationBits < valueBits else {
+            throw GarblingError.invalidParameter("truncationBits must be in 0..<\(valueBits), got \(truncationBits)")
+        }
+        self.valueBits = valueBits
+        self.truncationBits = truncationBits
+        let b = CircuitBuilder()
+        let xs = b.garblerInputs(valueBits)
+        let m = b.garblerInputs(64)
+        let xc = b.evaluatorInputs(valueBits)
+        let sum = b.add(xc, xs) // x mod 2^k'
+        let positive = b.not(sum[valueBits - 1])
+        // ReLU(x) >> f: bits f..k'-2 of x, zeroed when x < 0 (bit k'-1 of a non-negative x is 0).
+        let result = b.select(positive, Array(sum[truncationBits..<(valueBits - 1)]))
+        let y = b.add(b.zeroExtend(result, to: 64), m)
+        circuit = b.build(outputs: y)
+    }
+
+    /// The AND-gate count the construction above yields.
+    public static func expectedAndCount(valueBits: Int, truncationBits: Int) -> Int {
+        let resultBits = valueBits - 1 - truncationBits
+        // With no result bits left (f = k'-1) the output is m itself and the adder is dropped as dead code.
+        return resultBits > 0 ? (valueBits - 1) + resultBits + 63 : 0
+    }
+
+    /// ReLU(x) >> f for a value x (negative values give 0).
+    public func plaintext(_ x: Int64) -> UInt64 { x <= 0 ? 0 : UInt64(x) >> UInt64(truncationBits) }
+
+    /// The value the low k' bits of the shares encode (sign-extended).
+    public func value(clientShare: UInt64, serverShare: UInt64) -> Int64 {
+        let shift = UInt64(64 - valueBits)
+        return Int64(bitPattern: (clientShare &+ serverShare) << shift) >> shift
+    }
+
+    /// What the circuit outputs: (ReLU(x) >> f) + m mod 2^64.
+    public func reference(clientShare: UInt64, serverShare: UInt64, mask: UInt64) -> UInt64 {
+        plaintext(value(clientShare: clientShare, serverShare: serverShare)) &+ mask
+    }
+
+    /// Offline bytes per ReLU without the OT: 32 per AND gate plus one decoding bit per output wire.
+    /// (Each batch adds a 16-byte seed and a 24-byte header.)
+    public var garbledBytesPerReLU: Int { circuit.andCount * 32 + circuit.outputWireCount / 8 }
+
+    /// Offline bytes per ReLU including the OT of the evaluator's k' labels at `otBytesPerLabel` each.
+    public func offlineBytesPerReLU(otBytesPerLabel: Int) -> Int { garbledBytesPerReLU + valueBits * otBytesPerLabel }
+
+    /// Online bytes per ReLU: the garbler's k' active labels for its share.
+    public var onlineBytesPerReLU: Int { valueBits * 16 }
+}

@@ -1,0 +1,89 @@
+// Garbled ReLUs over additive shares, by phase and role (see ReLUCircuit.swift for the circuit).
+//
+//   offline, garbler (server):  garbleOffline(count:)      -> GarbledBatch to send; ReLUGarblerBatch kept
+//   offline, OT:                 sender messages = batch.evaluatorInputLabelPairs(),
+//                                receiver choices = ReLUEvaluator.choiceBits(clientShares:)
+//   online, garbler:             batch.onlineLabels(serverShares:) -> k' labels per ReLU to send
+//   online, evaluator (client):  evaluate(...) -> its output shares; the garbler's are batch.outputShares
+
+public struct ReLUGarbler {
+    public let relu: ReLUCircuit
+    var garbler: Garbler
+    var maskPRG: AESPRG
+
+    /// Fresh Δ, label PRG and mask PRG from the operating system's CSPRNG.
+    public init(_ relu: ReLUCircuit, implementation: AES128.Implementation = .automatic) {
+        self.relu = relu
+        garbler = Garbler(circuit: relu.circuit, knownGarblerInputs: relu.maskInputs, implementation: implementation)
+        maskPRG = AESPRG()
+    }
+
+    /// Garbles `count` ReLUs, each with a fresh uniform 64-bit mask m.
+    public mutating func garbleOffline(count: Int) -> (batch: GarbledBatch, state: ReLUGarblerBatch) {
+        var masks = [UInt64](repeating: 0, count: count)
+        masks.withUnsafeMutableBytes { maskPRG.fillBytes($0) }
+        let (batch, state) = garbler.garble(copies: count) { c, i in (masks[c] >> UInt64(i)) & 1 == 1 }
+        return (batch, ReLUGarblerBatch(valueBits: relu.valueBits, outputShares: masks.map { 0 &- $0 }, garbling: state))
+    }
+}
+
+/// The garbler's secret state for one batch of ReLUs.
+public struct ReLUGarblerBatch: Sendable {
+    public let valueBits: Int
+    /// The garbler's shares of the outputs: -m per ReLU.
+    public let outputShares: [UInt64]
+    public let garbling: GarblerBatchState
+
+    /// OT sender messages for the evaluator's share bits, `count × k'`, ReLU-major, low bit first.
+    public func evaluatorInputLabelPairs() -> (zero: [Block], one: [Block]) { garbling.evaluatorInputLabelPairs() }
+
+    /// The active labels for the garbler's shares, `count × k'` (k' × 16 bytes per ReLU, sent online).
+    public func onlineLabels(serverShares: [UInt64]) throws -> [Block] {
+        guard serverShares.count == outputShares.count else {
+            throw GarblingError.wrongCount(what: "server shares", expected: outputShares.count, got: serverShares.count)
+        }
+        return garbling.onlineInputLabels { c, i in (serverShares[c] >> UInt64(i)) & 1 == 1 }
+    }
+}
+
+public struct ReLUEvaluator {
+    public let relu: ReLUCircuit
+    let evaluator: Evaluator
+
+    public init(_ relu: ReLUCircuit, implementation: AES128.Implementation = .automatic) {
+        self.relu = relu
+        evaluator = Evaluator(circuit: relu.circuit, knownGarblerInputs: relu.maskInputs, implementation: implementation)
+    }
+
+    /// OT choice bits for the client's shares, `count × k'`, ReLU-major, low bit first.
+    public func choiceBits(clientShares: [UInt64]) -> [Bool] {
+        let k = relu.valueBits
+        var bits = [Bool](repeating: false, count: clientShares.count * k)
+        for (c, x) in clientShares.enumerated() {
+            for i in 0..<k { bits[c * k + i] = (x >> UInt64(i)) & 1 == 1 }
+        }
+        return bits
+    }
+
+    /// The evaluator's output shares (ReLU(x) >> f) + m, from the batch, the labels it got by OT and the
+    /// garbler's online labels.
+    public func evaluate(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerLabels: [Block]) throws -> [UInt64] {
+        let labels = try evaluator.evaluateLabels(batch, evaluatorLabels: evaluatorLabels, garblerOnlineLabels: garblerLabels)
+        let outs = relu.circuit.outputs.count // 64, all wires
+        var result = [UInt64](repeating: 0, count: batch.copies)
+        batch.outputDecoding.withUnsafeBufferPointer { decoding in
+            labels.withUnsafeBufferPointer { l in
+                for c in 0..<batch.copies {
+                    var y: UInt64 = 0
+                    for o in 0..<outs {
+                        let bit = c * outs + o
+                        let d = UInt64(decoding[bit >> 3] >> UInt8(bit & 7)) & 1
+                        y |= ((l[bit].lo & 1) ^ d) << UInt64(o)
+                    }
+                    result[c] = y
+                }
+            }
+        }
+        return result
+    }
+}

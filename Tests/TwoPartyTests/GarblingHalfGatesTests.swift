@@ -1,0 +1,143 @@
+// The fast half-gates kernels (every AES implementation this CPU has, across chunk boundaries) produce
+// exactly the tables and labels of the slow reference; garbled batches survive serialization and reject
+// malformed bytes; wrong labels give garbage.
+import TwoParty
+import XCTest
+
+final class GarblingHalfGatesTests: XCTestCase {
+    /// A circuit with every gate kind: a 16-bit adder, comparator and mux.
+    func sampleCircuit() -> Circuit {
+        let b = CircuitBuilder()
+        let x = b.garblerInputs(16), y = b.evaluatorInputs(16)
+        let sum = b.add(x, y)
+        let lt = b.unsignedLessThan(x, y)
+        return b.build(outputs: b.mux(lt, sum, b.not(x)) + [lt])
+    }
+
+    func testKernelsMatchReference() {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        let circuit = sampleCircuit()
+        var delta = rng.nextBlock()
+        delta.lo |= 1
+        for copies in [1, 5, 77] {
+            let firstCopy = rng.nextUInt64() >> 20
+            var inputs = [Block](repeating: .zero, count: copies * circuit.inputCount)
+            inputs.withUnsafeMutableBufferPointer { rng.fill($0) }
+            let reference = HalfGatesReference.garble(circuit, delta: delta, firstCopy: firstCopy, copies: copies,
+                                                      inputZeroLabels: inputs)
+            // Active labels for random input bits.
+            let choice = randomBits(inputs.count, &rng)
+            let active = zip(inputs, choice).map { $0 ^ delta.masked(by: $1) }
+            let referenceOut = HalfGatesReference.evaluate(circuit, firstCopy: firstCopy, copies: copies,
+                                                           inputLabels: active, tables: reference.tables)
+            for impl in AES128.Implementation.allCases where impl.isAvailable {
+                var tables = [Block](repeating: .zero, count: copies * circuit.andCount * 2)
+                var outZero = [Block](repeating: .zero, count: copies * circuit.outputs.count)
+                inputs.withUnsafeBufferPointer { inp in
+                    tables.withUnsafeMutableBufferPointer { tab in
+                        outZero.withUnsafeMutableBufferPointer { out in
+                            HalfGates.garble(circuit, delta: delta, firstCopy: firstCopy, copies: copies, inputZeroLabels: inp,
+                                             tables: tab, outputZeroLabels: out, implementation: impl)
+                        }
+                    }
+                }
+                XCTAssertEqual(tables, reference.tables, "garble tables, \(impl), copies \(copies), seed \(seed)")
+                XCTAssertEqual(outZero, reference.outputZeroLabels, "garble outputs, \(impl), seed \(seed)")
+                var outActive = [Block](repeating: .zero, count: copies * circuit.outputs.count)
+                active.withUnsafeBufferPointer { inp in
+                    tables.withUnsafeBufferPointer { tab in
+                        outActive.withUnsafeMutableBufferPointer { out in
+                            HalfGates.evaluate(circuit, firstCopy: firstCopy, copies: copies, inputLabels: inp, tables: tab,
+                                               outputLabels: out, implementation: impl)
+                        }
+                    }
+                }
+                XCTAssertEqual(outActive, referenceOut, "evaluate, \(impl), seed \(seed)")
+            }
+            // The evaluated labels are the right ones of the two: W0 ⊕ v·Δ for the clear value v.
+            let outs = circuit.outputs.count
+            for c in 0..<copies {
+                let ins = circuit.inputCount
+                let clear = circuit.evaluate(garblerInputs: Array(choice[(c * ins)..<(c * ins + circuit.garblerInputCount)]),
+                                             evaluatorInputs: Array(choice[(c * ins + circuit.garblerInputCount)..<((c + 1) * ins)]))
+                for o in 0..<outs {
+                    XCTAssertEqual(referenceOut[c * outs + o], reference.outputZeroLabels[c * outs + o] ^ delta.masked(by: clear[o]),
+                                   "seed \(seed)")
+                }
+            }
+        }
+    }
+
+    func testManyCopiesAcrossChunksAndStreamingBatches() throws {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        let circuit = sampleCircuit()
+        var garbler = Garbler(circuit: circuit)
+        let evaluator = Evaluator(circuit: circuit)
+        // Two batches from one garbler (distinct copy numbers, hence distinct tweaks), evaluated in reverse order.
+        var sent: [(GarbledBatch, GarblerBatchState, [Bool], [Bool])] = []
+        for copies in [1500, 33] {
+            let (batch, state) = try garbler.garble(copies: copies, knownInputValues: [])
+            sent.append((batch, state, randomBits(copies * 16, &rng), randomBits(copies * 16, &rng)))
+        }
+        XCTAssertEqual(sent[1].0.firstCopy, 1500)
+        for (batch, state, g, e) in sent.reversed() {
+            let (zero, one) = state.evaluatorInputLabelPairs()
+            let labels = e.indices.map { e[$0] ? one[$0] : zero[$0] }
+            let out = try evaluator.evaluate(batch, evaluatorLabels: labels, garblerOnlineLabels: try state.onlineInputLabels(values: g))
+            let outs = circuit.outputs.count
+            for c in 0..<batch.copies {
+                let clear = circuit.evaluate(garblerInputs: Array(g[(c * 16)..<((c + 1) * 16)]), evaluatorInputs: Array(e[(c * 16)..<((c + 1) * 16)]))
+                XCTAssertEqual(Array(out[(c * outs)..<((c + 1) * outs)]), clear, "copy \(c) seed \(seed)")
+            }
+        }
+    }
+
+    func testWrongLabelsGiveGarbage() throws {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        let circuit = sampleCircuit()
+        var garbler = Garbler(circuit: circuit)
+        let copies = 200
+        let (batch, state) = try garbler.garble(copies: copies, knownInputValues: [])
+        let g = randomBits(copies * 16, &rng), e = randomBits(copies * 16, &rng)
+        let (zero, one) = state.evaluatorInputLabelPairs()
+        var labels = e.indices.map { e[$0] ? one[$0] : zero[$0] }
+        // Replace the evaluator's labels for input bit 0 of every copy by random blocks.
+        for c in 0..<copies { labels[c * 16] = rng.nextBlock() }
+        let out = try Evaluator(circuit: circuit).evaluate(batch, evaluatorLabels: labels,
+                                                           garblerOnlineLabels: try state.onlineInputLabels(values: g))
+        let outs = circuit.outputs.count
+        var wrong = 0
+        for c in 0..<copies {
+            let clear = circuit.evaluate(garblerInputs: Array(g[(c * 16)..<((c + 1) * 16)]), evaluatorInputs: Array(e[(c * 16)..<((c + 1) * 16)]))
+            if Array(out[(c * outs)..<((c + 1) * outs)]) != clear { wrong += 1 }
+        }
+        // A random label makes every dependent output bit a fair coin: nearly every copy comes out wrong.
+        XCTAssertGreaterThan(wrong, copies * 9 / 10, "seed \(seed)")
+    }
+
+    func testSerializationRejectsMalformedBatches() throws {
+        var garbler = Garbler(circuit: sampleCircuit())
+        let (batch, _) = try garbler.garble(copies: 3, knownInputValues: [])
+        let bytes = batch.serialized()
+        XCTAssertEqual(bytes.count, batch.serializedByteCount)
+        XCTAssertEqual(try GarbledBatch(serialized: bytes), batch)
+        XCTAssertThrowsError(try GarbledBatch(serialized: Array(bytes.dropLast()))) { error in
+            guard case GarblingError.malformedBatch = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try GarbledBatch(serialized: Array(bytes.prefix(10))))
+        var badVersion = bytes
+        badVersion[0] = 9
+        XCTAssertThrowsError(try GarbledBatch(serialized: badVersion))
+        var huge = bytes
+        huge[12] = 0xFF; huge[13] = 0xFF; huge[14] = 0xFF; huge[15] = 0xFF // 4 billion copies announced
+        XCTAssertThrowsError(try GarbledBatch(serialized: huge))
+        // A batch for another circuit and wrong label counts are errors, not crashes.
+        let other = CircuitBuilder()
+        let circuit2 = other.build(outputs: [other.and(other.garblerInput(), other.evaluatorInput())])
+        XCTAssertThrowsError(try Evaluator(circuit: circuit2).evaluate(batch, evaluatorLabels: [], garblerOnlineLabels: []))
+        XCTAssertThrowsError(try Evaluator(circuit: sampleCircuit()).evaluate(batch, evaluatorLabels: [], garblerOnlineLabels: []))
+    }
+}

@@ -1,0 +1,114 @@
+// The ReLU circuit over additive shares in Z_(2^64): AND counts, clear semantics, and full garbled runs
+// whose output shares reconstruct to ReLU(x) >> f exactly (negative x gives 0).
+import TwoParty
+import XCTest
+
+final class GarblingReLUTests: XCTestCase {
+    func testAndCounts() throws {
+        for k in [8, 20, 32, 40, 44, 64] {
+            for f in [0, 1, 8, 12, k - 2, k - 1] where f >= 0 && f < k {
+                let relu = try ReLUCircuit(valueBits: k, truncationBits: f)
+                XCTAssertEqual(relu.circuit.andCount, ReLUCircuit.expectedAndCount(valueBits: k, truncationBits: f), "k'=\(k) f=\(f)")
+            }
+        }
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 0).circuit.andCount, 141)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12).circuit.andCount, 129)
+        XCTAssertLessThanOrEqual(try ReLUCircuit(valueBits: 44).circuit.andCount, 200)
+        XCTAssertThrowsError(try ReLUCircuit(valueBits: 1))
+        XCTAssertThrowsError(try ReLUCircuit(valueBits: 65))
+        XCTAssertThrowsError(try ReLUCircuit(valueBits: 40, truncationBits: 40))
+        XCTAssertThrowsError(try ReLUCircuit(valueBits: 40, truncationBits: -1))
+    }
+
+    /// Values x with |x| < 2^(k'-1): edges and random ones.
+    func testValues(_ relu: ReLUCircuit, _ rng: inout AESPRG, random: Int) -> [Int64] {
+        let k = relu.valueBits, f = relu.truncationBits
+        let top = k == 64 ? Int64.max : (Int64(1) << Int64(k - 1)) - 1
+        let bottom = k == 64 ? Int64.min : -(Int64(1) << Int64(k - 1))
+        var xs: [Int64] = [0, 1, -1, 2, -2, top, bottom, top - 1, bottom + 1]
+        if f < 62 {
+            let p = Int64(1) << Int64(f)
+            xs += [p - 1, p, p + 1, -p - 1, -p, -p + 1].filter { $0 <= top && $0 >= bottom }
+        }
+        for _ in 0..<random {
+            let r = Int64(bitPattern: rng.nextUInt64())
+            xs.append(k == 64 ? r : r >> Int64(64 - k)) // uniform in [bottom, top]
+        }
+        return xs
+    }
+
+    func testClearCircuitMatchesReLU() throws {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        for (k, f) in [(8, 0), (8, 3), (32, 12), (40, 0), (40, 12), (64, 16)] {
+            let relu = try ReLUCircuit(valueBits: k, truncationBits: f)
+            for x in testValues(relu, &rng, random: 20) {
+                let xc = rng.nextUInt64(), xs = UInt64(bitPattern: x) &- xc, m = rng.nextUInt64()
+                XCTAssertEqual(relu.value(clientShare: xc, serverShare: xs), x)
+                let out = relu.circuit.evaluate(garblerInputs: bits(xs, k) + bits(m, 64), evaluatorInputs: bits(xc, k))
+                XCTAssertEqual(word(out[...]), relu.plaintext(x) &+ m, "x=\(x) k'=\(k) f=\(f) seed \(seed)")
+                XCTAssertEqual(relu.reference(clientShare: xc, serverShare: xs, mask: m), relu.plaintext(x) &+ m)
+            }
+        }
+    }
+
+    func testGarbledReLUReconstructs() throws {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        for (k, f) in [(8, 0), (8, 7), (20, 4), (32, 12), (40, 0), (40, 12), (44, 8), (64, 0), (64, 20)] {
+            let relu = try ReLUCircuit(valueBits: k, truncationBits: f)
+            let xs = testValues(relu, &rng, random: 60)
+            // Shares drawn at random over all of Z_(2^64).
+            let clientShares = xs.map { _ in rng.nextUInt64() }
+            let serverShares = zip(xs, clientShares).map { UInt64(bitPattern: $0) &- $1 }
+            var garbler = ReLUGarbler(relu)
+            let (batch, state) = garbler.garbleOffline(count: xs.count)
+            let evaluator = ReLUEvaluator(relu)
+            // Ideal OT: the client receives the labels its share bits choose.
+            let choices = evaluator.choiceBits(clientShares: clientShares)
+            let (zero, one) = state.evaluatorInputLabelPairs()
+            let otLabels = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
+            let online = try state.onlineLabels(serverShares: serverShares)
+            XCTAssertEqual(online.count * 16, xs.count * relu.onlineBytesPerReLU)
+            let wire = try GarbledBatch(serialized: batch.serialized())
+            let clientOut = try evaluator.evaluate(wire, evaluatorLabels: otLabels, garblerLabels: online)
+            for i in xs.indices {
+                XCTAssertEqual(clientOut[i] &+ state.outputShares[i], relu.plaintext(xs[i]),
+                               "x=\(xs[i]) k'=\(k) f=\(f) seed \(seed)")
+            }
+            XCTAssertEqual(batch.payloadByteCount, xs.count * relu.garbledBytesPerReLU + 16)
+        }
+    }
+
+    func testMasksAreFreshAndOutputSharesLookRandom() throws {
+        let relu = try ReLUCircuit(valueBits: 40, truncationBits: 12)
+        var garbler = ReLUGarbler(relu)
+        let a = garbler.garbleOffline(count: 64).state.outputShares
+        let b = garbler.garbleOffline(count: 64).state.outputShares
+        XCTAssertEqual(Set(a + b).count, 128)
+        var ones = 0
+        for m in a + b { ones += m.nonzeroBitCount }
+        XCTAssertLessThan(abs(ones - 4096), 450) // 8192 fair bits, 10 standard deviations
+    }
+
+    func testWrongServerLabelsGiveGarbage() throws {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        let relu = try ReLUCircuit(valueBits: 40, truncationBits: 12)
+        let n = 100
+        let xs = (0..<n).map { _ in Int64(bitPattern: rng.nextUInt64()) >> 30 }
+        let cs = xs.map { _ in rng.nextUInt64() }
+        let ss = zip(xs, cs).map { UInt64(bitPattern: $0) &- $1 }
+        var garbler = ReLUGarbler(relu)
+        let (batch, state) = garbler.garbleOffline(count: n)
+        let evaluator = ReLUEvaluator(relu)
+        let choices = evaluator.choiceBits(clientShares: cs)
+        let (zero, one) = state.evaluatorInputLabelPairs()
+        let ot = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
+        var online = try state.onlineLabels(serverShares: ss)
+        for i in 0..<n { online[i * 40 + 39] = rng.nextBlock() } // the top share bit of every ReLU
+        let out = try evaluator.evaluate(batch, evaluatorLabels: ot, garblerLabels: online)
+        let right = (0..<n).filter { out[$0] &+ state.outputShares[$0] == relu.plaintext(xs[$0]) }.count
+        XCTAssertLessThan(right, n / 10, "seed \(seed)")
+    }
+}
