@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "LatticeTests", dependencies: ["Lattice", "ModularMath"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
         .testTarget(name: "TwoPartyTests", dependencies: ["TwoParty", "Transport", "ModularMath"]),
+        .testTarget(name: "SecureInferenceTests", dependencies: ["SecureInference", "NetworkPlan"]),
         .testTarget(name: "NetworkPlanTests", dependencies: ["NetworkPlan"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "NetworkPlan"]),
         .testTarget(name: "CLITests", dependencies: ["sibyl"]),

@@ -1,0 +1,183 @@
+import NetworkPlan
+
+public enum SecureInferenceError: Error, CustomStringConvertible, Equatable {
+    case unsupported(String)
+    case invalidPlan(String)
+    case protocolFailure(String)
+
+    public var description: String {
+        switch self {
+        case .unsupported(let what): return "not supported by the secure runtime: \(what)"
+        case .invalidPlan(let what): return "invalid plan: \(what)"
+        case .protocolFailure(let what): return "secure protocol failed: \(what)"
+        }
+    }
+}
+
+/// Lowers a plan (graph, float weights, activation choices, polynomial coefficients) to a fixed-point
+/// program. Batch norms are folded first; a global average pool read only by a dense layer is fused
+/// into it (its 1/(H W) goes into the dense weights).
+public enum FixedPointCompiler {
+    /// The ReLU value bound used when a plan records none: |x| < 2^39 at the ReLU's input scale.
+    public static let defaultReLUValueBits = 40
+
+    public static func compile(graph unfolded: NetworkGraph, weights unfoldedWeights: WeightTable,
+                               activations: [String: SlotChoice], coefficients: [String: SlotCoefficients],
+                               fixedPoint: FixedPointConfig) throws -> FixedPointProgram {
+        let f = fixedPoint.fractionalBits
+        guard fixedPoint.ringBits == 64 else {
+            throw SecureInferenceError.unsupported("ring of \(fixedPoint.ringBits) bits (only 64)")
+        }
+        guard (1...20).contains(f) else { throw SecureInferenceError.unsupported("\(f) fractional bits") }
+        let (graph, weights) = try foldBatchNorms(graph: unfolded, weights: unfoldedWeights)
+        let shapes = try graph.validate()
+        var consumers = [[Int]](repeating: [], count: graph.nodes.count)
+        for (index, node) in graph.nodes.enumerated() { for input in node.inputs { consumers[input].append(index) } }
+
+        var tensors: [ProgramTensor] = []
+        var steps: [ProgramStep] = []
+        var tensorOf = [Int](repeating: -1, count: graph.nodes.count)  // graph node -> program tensor
+        var fusedPools: Set<Int> = []
+        func newTensor(_ shape: TensorShape, scale: Int) -> Int {
+            tensors.append(ProgramTensor(shape: shape, scale: scale))
+            return tensors.count - 1
+        }
+        func weight(_ name: String, count: Int) throws -> [Float] {
+            guard let values = weights[name] else { throw SecureInferenceError.invalidPlan("weights lack \(name)") }
+            guard values.count == count else {
+                throw SecureInferenceError.invalidPlan("\(name) has \(values.count) values, expected \(count)")
+            }
+            return values
+        }
+        /// A tensor at scale f: the input itself, or a truncation of it.
+        func atBaseScale(_ tensor: Int) -> Int {
+            let scale = tensors[tensor].scale
+            guard scale > f else { return tensor }
+            let out = newTensor(tensors[tensor].shape, scale: f)
+            steps.append(.truncate(output: out, input: tensor, bits: scale - f))
+            return out
+        }
+
+        for (index, node) in graph.nodes.enumerated() {
+            let shape = shapes[index]
+            let input = node.inputs.first.map { tensorOf[$0] }
+            switch node.op {
+            case .input:
+                tensorOf[index] = newTensor(shape, scale: f)
+            case .conv(let name, let out, let k, let stride, let padding, let hasBias):
+                let x = atBaseScale(input!)
+                let inShape = tensors[x].shape
+                let w = try weight("\(name).weight", count: out * inShape.channels * k * k)
+                let b = hasBias ? try weight("\(name).bias", count: out) : [Float](repeating: 0, count: out)
+                let y = newTensor(shape, scale: 2 * f)
+                steps.append(.linear(output: y, terms: [LinearTerm(input: x, map: .conv(
+                    weights: encode(w, scale: f), inChannels: inShape.channels, outChannels: out, kernel: k,
+                    stride: stride, padding: padding))], bias: encode(b, scale: 2 * f), name: name))
+                tensorOf[index] = y
+            case .dense(let name, let out, let hasBias):
+                let b = hasBias ? try weight("\(name).bias", count: out) : [Float](repeating: 0, count: out)
+                let y = newTensor(shape, scale: 2 * f)
+                if fusedPools.contains(node.inputs[0]) {
+                    // Global average pool fused in: the dense layer reads the whole plane, weights / (H W).
+                    let x = atBaseScale(input!)
+                    let spatial = tensors[x].shape
+                    let plane = spatial.height * spatial.width
+                    let w = try weight("\(name).weight", count: out * spatial.channels)
+                    var expanded = [Float](repeating: 0, count: out * spatial.elements)
+                    for o in 0..<out {
+                        for c in 0..<spatial.channels {
+                            let value = w[o * spatial.channels + c] / Float(plane)
+                            for i in 0..<plane { expanded[o * spatial.elements + c * plane + i] = value }
+                        }
+                    }
+                    steps.append(.linear(output: y, terms: [LinearTerm(input: x, map: .dense(
+                        weights: encode(expanded, scale: f), inFeatures: spatial.elements, outFeatures: out))],
+                        bias: encode(b, scale: 2 * f), name: name))
+                } else {
+                    let x = atBaseScale(input!)
+                    let w = try weight("\(name).weight", count: out * tensors[x].shape.elements)
+                    steps.append(.linear(output: y, terms: [LinearTerm(input: x, map: .dense(
+                        weights: encode(w, scale: f), inFeatures: tensors[x].shape.elements, outFeatures: out))],
+                        bias: encode(b, scale: 2 * f), name: name))
+                }
+                tensorOf[index] = y
+            case .globalAveragePool:
+                let reader = consumers[index]
+                if reader.count == 1, case .dense = graph.nodes[reader[0]].op {
+                    // Fused into the dense layer that alone reads it (handled there).
+                    fusedPools.insert(index)
+                    tensorOf[index] = input!
+                } else {
+                    let x = atBaseScale(input!)
+                    let plane = tensors[x].shape.height * tensors[x].shape.width
+                    // Sum the plane, then scale by 1/(H W) at scale f (exact when H W is a power of two <= 2^f).
+                    let sum = newTensor(shape, scale: f)
+                    steps.append(.linear(output: sum, terms: [LinearTerm(input: x, map: .windowSum(
+                        kernel: tensors[x].shape.height, stride: 1))], bias: [], name: "global_average_pool"))
+                    let y = newTensor(shape, scale: 2 * f)
+                    steps.append(.linear(output: y, terms: [LinearTerm(input: sum, map: .diagonal(
+                        scale: [UInt64](repeating: encode([1 / Float(plane)], scale: f)[0], count: shape.channels)))],
+                        bias: [], name: "global_average_pool.scale"))
+                    tensorOf[index] = y
+                }
+            case .averagePool(let k, let stride):
+                let x = atBaseScale(input!)
+                let sum = newTensor(shape, scale: f)
+                steps.append(.linear(output: sum, terms: [LinearTerm(input: x, map: .windowSum(kernel: k, stride: stride))],
+                                     bias: [], name: "average_pool"))
+                let y = newTensor(shape, scale: 2 * f)
+                steps.append(.linear(output: y, terms: [LinearTerm(input: sum, map: .diagonal(
+                    scale: [UInt64](repeating: encode([1 / Float(k * k)], scale: f)[0], count: shape.channels)))],
+                    bias: [], name: "average_pool.scale"))
+                tensorOf[index] = y
+            case .add:
+                let a = tensorOf[node.inputs[0]], b = tensorOf[node.inputs[1]]
+                let scale = max(tensors[a].scale, tensors[b].scale)
+                let y = newTensor(shape, scale: scale)
+                steps.append(.add(output: y, a: a, shiftA: scale - tensors[a].scale, b: b,
+                                  shiftB: scale - tensors[b].scale))
+                tensorOf[index] = y
+            case .activation(let slot):
+                let x = input!
+                switch activations[slot] ?? .relu {
+                case .relu:
+                    let bits = fixedPoint.reluValueBits[slot] ?? defaultReLUValueBits
+                    guard (2...64).contains(bits) else {
+                        throw SecureInferenceError.invalidPlan("slot \(slot): relu value bits \(bits) outside 2...64")
+                    }
+                    let y = newTensor(shape, scale: f)
+                    steps.append(.relu(output: y, input: x, valueBits: bits, shift: tensors[x].scale - f, slot: slot))
+                    tensorOf[index] = y
+                case .polynomial(let degree):
+                    guard degree == 2 else { throw SecureInferenceError.unsupported("slot \(slot): degree \(degree)") }
+                    guard let perChannel = coefficients[slot], perChannel.count == shape.channels,
+                          perChannel.allSatisfy({ $0.count == 3 }) else {
+                        throw SecureInferenceError.invalidPlan("slot \(slot) needs 3 coefficients for each of \(shape.channels) channels")
+                    }
+                    let base = atBaseScale(x)
+                    let squared = newTensor(shape, scale: 2 * f)
+                    steps.append(.square(output: squared, input: base, slot: slot))
+                    let combined = newTensor(shape, scale: 3 * f)
+                    steps.append(.linear(output: combined, terms: [
+                        LinearTerm(input: squared, map: .diagonal(scale: encode(perChannel.map { $0[2] }, scale: f))),
+                        LinearTerm(input: base, map: .diagonal(scale: encode(perChannel.map { $0[1] }, scale: 2 * f))),
+                    ], bias: encode(perChannel.map { $0[0] }, scale: 3 * f), name: "\(slot).polynomial"))
+                    let y = newTensor(shape, scale: f)
+                    steps.append(.truncate(output: y, input: combined, bits: 2 * f))
+                    tensorOf[index] = y
+                case .mixed:
+                    throw SecureInferenceError.unsupported("slot \(slot): per-channel mixed activations")
+                }
+            case .batchNorm:
+                throw SecureInferenceError.invalidPlan("batch norm left after folding")
+            }
+        }
+        return FixedPointProgram(fractionalBits: f, tensors: tensors, steps: steps, output: tensorOf.last!)
+    }
+
+    /// round(value * 2^scale) as a two's-complement ring element.
+    public static func encode(_ values: [Float], scale: Int) -> [UInt64] {
+        let factor = Double(1 << scale)
+        return values.map { UInt64(bitPattern: Int64((Double($0) * factor).rounded())) }
+    }
+}

@@ -1,0 +1,59 @@
+import NetworkPlan
+
+/// Evaluates a fixed-point program in the clear: exactly what the two-party protocol must output.
+public struct FixedPointOracle: Sendable {
+    public let program: FixedPointProgram
+
+    public init(program: FixedPointProgram) { self.program = program }
+
+    /// Encodes a normalised float input (C-H-W) at the input scale.
+    public func encodeInput(_ input: [Float]) -> [UInt64] {
+        FixedPointCompiler.encode(input, scale: program.tensors[0].scale)
+    }
+
+    /// Every tensor of the program for one encoded input (index = tensor id).
+    public func evaluateAll(input: [UInt64]) -> [[UInt64]] {
+        precondition(input.count == program.tensors[0].shape.elements, "input size does not match the program")
+        var values = [[UInt64]](repeating: [], count: program.tensors.count)
+        values[0] = input
+        for step in program.steps {
+            let outShape = program.tensors[step.output].shape
+            switch step {
+            case .linear(let output, let terms, let bias, _):
+                var y = [UInt64](repeating: 0, count: outShape.elements)
+                for term in terms {
+                    RingKernels.accumulate(term.map, x: values[term.input], inShape: program.tensors[term.input].shape,
+                                           outShape: outShape, into: &y)
+                }
+                Self.addBias(bias, to: &y, shape: outShape)
+                values[output] = y
+            case .add(let output, let a, let shiftA, let b, let shiftB):
+                values[output] = zip(values[a], values[b]).map { ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB)) }
+            case .truncate(let output, let input, let bits):
+                values[output] = values[input].map { RingKernels.shiftRight($0, bits) }
+            case .relu(let output, let input, let valueBits, let shift, _):
+                values[output] = values[input].map { RingKernels.relu($0, valueBits: valueBits, shift: shift) }
+            case .square(let output, let input, _):
+                values[output] = values[input].map { $0 &* $0 }
+            }
+        }
+        return values
+    }
+
+    /// Logits as ring elements at the output scale.
+    public func evaluate(input: [UInt64]) -> [UInt64] {
+        evaluateAll(input: input)[program.output]
+    }
+
+    /// Logits decoded to Double.
+    public func decode(_ logits: [UInt64]) -> [Double] {
+        let factor = Double(1 << program.tensors[program.output].scale)
+        return logits.map { Double(Int64(bitPattern: $0)) / factor }
+    }
+
+    static func addBias(_ bias: [UInt64], to y: inout [UInt64], shape: TensorShape) {
+        guard !bias.isEmpty else { return }
+        let plane = shape.height * shape.width
+        for c in 0..<shape.channels { for i in c * plane..<(c + 1) * plane { y[i] &+= bias[c] } }
+    }
+}

@@ -1,0 +1,76 @@
+import NetworkPlan
+
+// A plan lowered to integer arithmetic in the share ring Z_(2^64): what the oracle computes in the clear
+// and what the two-party protocol computes on shares. Every tensor has a scale (its number of fractional
+// bits). Rules (see DESIGN.md, "Secure inference"):
+// - inputs of convolution/dense layers are at scale f; weights are at scale f; a layer's output is at
+//   input scale + f, its bias encoded at that scale;
+// - a ReLU reads its input at any scale s >= f and outputs scale f: the garbled circuit truncates by s - f
+//   (free rewiring) and decides the sign from the low `valueBits` bits;
+// - a polynomial a0 + a1 x + a2 x^2 truncates its input to scale f, squares it (scale 2f), then combines
+//   x^2 and x linearly with per-channel coefficients (output scale 3f) and truncates back to scale f;
+// - truncations are arithmetic shifts (floor); the protocol makes them exact by aligning the client's share.
+
+/// A tensor of the program: shape and scale.
+public struct ProgramTensor: Hashable, Sendable {
+    public var shape: TensorShape
+    /// Fractional bits: the real value is the signed integer divided by 2^scale.
+    public var scale: Int
+}
+
+/// A linear map from one input tensor. Weights are signed fixed-point integers stored as UInt64
+/// bit patterns (two's complement), so all arithmetic is wrapping arithmetic in Z_(2^64).
+public enum LinearMap: Hashable, Sendable {
+    /// Convolution, weight layout [out][in][k][k].
+    case conv(weights: [UInt64], inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int)
+    /// Dense on the flattened input (C-H-W order), weight layout [out][in].
+    case dense(weights: [UInt64], inFeatures: Int, outFeatures: Int)
+    /// Per-channel scaling (a diagonal map): out[c, i] = scale[c] * in[c, i].
+    case diagonal(scale: [UInt64])
+    /// Sum over each k x k window with the given stride (average pooling's numerator).
+    case windowSum(kernel: Int, stride: Int)
+}
+
+public struct LinearTerm: Hashable, Sendable {
+    public var input: Int
+    public var map: LinearMap
+}
+
+/// One step of the program; `output` is the index of the tensor it defines.
+public enum ProgramStep: Hashable, Sendable {
+    /// output = sum of terms + bias (bias per output channel, at the output scale).
+    case linear(output: Int, terms: [LinearTerm], bias: [UInt64], name: String)
+    /// output = (a << shiftA) + (b << shiftB), aligning scales exactly.
+    case add(output: Int, a: Int, shiftA: Int, b: Int, shiftB: Int)
+    /// output = input >> bits (arithmetic).
+    case truncate(output: Int, input: Int, bits: Int)
+    /// output = max(0, signExtend(input mod 2^valueBits)) >> shift; a garbled circuit per element.
+    case relu(output: Int, input: Int, valueBits: Int, shift: Int, slot: String)
+    /// output = input * input; an OT-based multiplication per element.
+    case square(output: Int, input: Int, slot: String)
+
+    public var output: Int {
+        switch self {
+        case .linear(let output, _, _, _), .add(let output, _, _, _, _), .truncate(let output, _, _),
+             .relu(let output, _, _, _, _), .square(let output, _, _):
+            return output
+        }
+    }
+}
+
+public struct FixedPointProgram: Hashable, Sendable {
+    public var fractionalBits: Int
+    /// Tensor 0 is the input (scale f).
+    public var tensors: [ProgramTensor]
+    public var steps: [ProgramStep]
+    /// Index of the logits tensor.
+    public var output: Int
+
+    /// Elements that go through garbled-circuit ReLUs, and through squares, per image.
+    public var reluCount: Int {
+        steps.reduce(0) { if case .relu(let o, _, _, _, _) = $1 { return $0 + tensors[o].shape.elements } else { return $0 } }
+    }
+    public var squareCount: Int {
+        steps.reduce(0) { if case .square(let o, _, _) = $1 { return $0 + tensors[o].shape.elements } else { return $0 } }
+    }
+}

@@ -1,1 +1,0 @@
-// SecureInference: see DESIGN.md. This file is a placeholder until the module's first real source lands.
