@@ -143,7 +143,10 @@ extension HDF5File {
         let size = H5Tget_size(fileType)
         guard size > 0 else { return "" }
         let memoryType = H5Tcopy(sibyl_h5t_c_s1())
-        guard memoryType >= 0, H5Tset_size(memoryType, size) >= 0 else { throw hdf5Error("make a string type for '\(name)'") }
+        // Null-padded in memory so that a string filling the whole fixed width keeps its last character.
+        guard memoryType >= 0, H5Tset_size(memoryType, size) >= 0, H5Tset_strpad(memoryType, H5T_STR_NULLPAD) >= 0 else {
+            throw hdf5Error("make a string type for '\(name)'")
+        }
         defer { H5Tclose(memoryType) }
         var bytes = [UInt8](repeating: 0, count: size)
         let status = bytes.withUnsafeMutableBytes { read(memoryType, $0.baseAddress!) }
