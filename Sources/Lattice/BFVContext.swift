@@ -1,0 +1,143 @@
+// BFV context: the ring, exact RNS encoding Delta(m) = round(Q m / t) with t = 2^64 (Kim, Polyakov,
+// Zucca, Asiacrypt 2021), and exact RNS decoding through the fractional part of x / Q, computed from
+// the CRT identity x / Q = sum_i [x_i (Q/q_i)^-1]_{q_i} / q_i mod 1 in 128-bit fixed point.
+// BFV: Fan and Vercauteren, "Somewhat Practical Fully Homomorphic Encryption", ePrint 2012/144.
+
+import ModularMath
+
+/// A BFV context over `HEParameters`, with plaintext modulus t = 2^64.
+public final class BFVContext: Sendable {
+    public let parameters: HEParameters
+    public let ring: RingContext
+    /// Q as little-endian limbs.
+    public let modulusLimbs: [UInt64]
+    /// log2 Q.
+    public let logQ: Double
+    let degree: Int
+    let moduli: [Modulus]
+    /// 2^(64 k) mod q_i, for k = 0 ... limbs: reducing multi-limb integers into each prime.
+    let wordPowers: [[UInt64]]
+    /// (Q / q_i)^-1 mod q_i and its Shoup companion.
+    let crtInverse: [UInt64]
+    let crtInverseShoup: [UInt64]
+    /// floor(2^128 / q_i) and floor((2^128 mod q_i) * 2^64 / q_i): 2^128 * y / q_i in fixed point.
+    let fracWhole: [UInt128]
+    let fracRemainderShoup: [UInt64]
+    /// (Q / q_i) mod 2^128, Q mod 2^128 and 1 / q_i: exact centered lifts of small values.
+    let crtBasisLow: [UInt128]
+    let modulusLow: UInt128
+    let inversePrime: [Double]
+
+    public init(parameters: HEParameters = .default) throws {
+        self.parameters = parameters
+        self.ring = try RingContext(degree: parameters.degree, primes: parameters.primes)
+        self.degree = parameters.degree
+        self.moduli = ring.moduli
+        let qLimbs = Multiprecision.product(parameters.primes)
+        self.modulusLimbs = qLimbs
+        self.logQ = Multiprecision.log2(qLimbs)
+        var wp: [[UInt64]] = []
+        var inv: [UInt64] = [], invS: [UInt64] = []
+        var fw: [UInt128] = [], frs: [UInt64] = []
+        var basis: [UInt128] = []
+        for m in moduli {
+            let twoTo64 = m.reduce(high: 1, low: 0)
+            var pw: [UInt64] = [1 % m.value]
+            for _ in 0...qLimbs.count { pw.append(m.multiply(pw.last!, twoTo64)) }
+            wp.append(pw)
+            let others = parameters.primes.filter { $0 != m.value }
+            let qHat = Multiprecision.product(others)
+            let qHatMod = Multiprecision.remainder(qHat, m)
+            let i = try m.inverse(qHatMod)
+            inv.append(i)
+            invS.append(m.shoupPrecompute(i))
+            let q128 = UInt128(m.value)
+            let whole = UInt128.max / q128
+            let rem = UInt128.max % q128 + 1  // 2^128 mod q (q does not divide 2^128)
+            let (wholeFixed, remFixed) = rem == q128 ? (whole + 1, UInt128(0)) : (whole, rem)
+            fw.append(wholeFixed)
+            frs.append(m.shoupPrecompute(UInt64(remFixed)))
+            basis.append(Multiprecision.low128(qHat))
+        }
+        self.wordPowers = wp
+        self.crtInverse = inv
+        self.crtInverseShoup = invS
+        self.fracWhole = fw
+        self.fracRemainderShoup = frs
+        self.crtBasisLow = basis
+        self.modulusLow = Multiprecision.low128(qLimbs)
+        self.inversePrime = parameters.primes.map { 1.0 / Double($0) }
+    }
+
+    // MARK: Encoding
+
+    /// Delta(m) = round(Q * m / 2^64) for every coefficient (m has at most N entries; missing ones are
+    /// zero), computed exactly with multiprecision and reduced into each prime.
+    public func encode(_ m: [UInt64]) throws -> PolyRq<Coeff> {
+        guard m.count <= degree else { throw LatticeError.shapeMismatch("\(m.count) plaintext values for degree \(degree)") }
+        var out = PolyRq<Coeff>.zero(ring)
+        let limbs = modulusLimbs.count
+        var prod = [UInt64](repeating: 0, count: limbs + 1)
+        for j in 0..<m.count where m[j] != 0 {
+            // prod = Q * m[j] + 2^63, then drop the lowest limb: round(Q m / 2^64).
+            var carry: UInt64 = 0
+            for l in 0..<limbs {
+                let p = modulusLimbs[l].multipliedFullWidth(by: m[j])
+                let (lo, o) = p.low.addingReportingOverflow(carry)
+                prod[l] = lo
+                carry = p.high &+ (o ? 1 : 0)
+            }
+            prod[limbs] = carry
+            let (r0, o0) = prod[0].addingReportingOverflow(1 << 63)
+            prod[0] = r0
+            if o0 {
+                var l = 1
+                while l <= limbs { let (s, o) = prod[l].addingReportingOverflow(1); prod[l] = s; if !o { break }; l += 1 }
+            }
+            for (i, mod) in moduli.enumerated() {
+                var acc: UInt64 = 0
+                for l in 1...limbs {
+                    acc = mod.add(acc, mod.multiply(mod.reduce(prod[l]), wordPowers[i][l - 1]))
+                }
+                out.data[i * degree + j] = acc
+            }
+        }
+        return out
+    }
+
+    // MARK: Decoding helpers
+
+    /// 2^128 * frac(x / Q) (up to a few units) for the integer x whose residues are `residues[i]`.
+    @inline(__always) func fractionOfModulus(_ residue: (Int) -> UInt64) -> UInt128 {
+        var phi: UInt128 = 0
+        for i in 0..<moduli.count {
+            let y = moduli[i].multiplyShoup(residue(i), crtInverse[i], crtInverseShoup[i])
+            let whole = UInt128(y) &* fracWhole[i]
+            let part = UInt128(y.multipliedFullWidth(by: fracRemainderShoup[i]).high)
+            phi = phi &+ whole &+ part
+        }
+        return phi
+    }
+
+    /// The integer X with |X| < Q / 2 and the given residues, modulo 2^128 (exact when |X| < Q / 4,
+    /// which is how it is used: small noise and small products).
+    @inline(__always) func centeredLiftLow128(_ residue: (Int) -> UInt64) -> UInt128 {
+        var acc: UInt128 = 0
+        var frac = 0.0
+        for i in 0..<moduli.count {
+            let y = moduli[i].multiplyShoup(residue(i), crtInverse[i], crtInverseShoup[i])
+            acc = acc &+ UInt128(y) &* crtBasisLow[i]
+            frac += Double(y) * inversePrime[i]
+        }
+        let kappa = UInt128((frac).rounded(.toNearestOrEven))
+        return acc &- kappa &* modulusLow
+    }
+
+    /// round(2^bits * x / Q) mod 2^bits for the integer x with the given residues (bits <= 127).
+    @inline(__always) func switchToPowerOfTwo(bits: Int, _ residue: (Int) -> UInt64) -> UInt128 {
+        let phi = fractionOfModulus(residue)
+        let shift = UInt128(128 - bits)
+        let rounded = (phi >> shift) &+ ((phi >> (shift - 1)) & 1)
+        return rounded & ((UInt128(1) << UInt128(bits)) - 1)
+    }
+}

@@ -1,0 +1,58 @@
+import XCTest
+import ModularMath
+import Lattice
+
+final class BFVTests: XCTestCase {
+    static let context = try! BFVContext(parameters: .default)
+
+    func testParametersMeetTheStandardTable() {
+        let p = HEParameters.default
+        XCTAssertEqual(p.degree, 8192)
+        XCTAssertLessThanOrEqual(p.logQ, 218, "HE standard: N = 8192 allows log2 Q <= 218 at 128 bits")
+        XCTAssertTrue(p.primes.allSatisfy { Modulus.isPrime($0) && $0 % 16384 == 1 && $0 < (1 << 60) })
+    }
+
+    func testEncryptDecryptRoundTripWithFreshNoiseInsideBound() throws {
+        let seed: UInt64 = 31
+        let ctx = Self.context
+        let testSeed = try PRGSeed(bytes: (0..<32).map { UInt8($0) &+ UInt8(seed) })
+        let sk = SecretKey(context: ctx, prg: PRG(seed: testSeed, purpose: .secret))
+        let noise = PRG(seed: testSeed, purpose: .error)
+        var rng = TestRNG(seed: seed)
+        let m = (0..<8192).map { _ in rng.next() }
+        let ct = try ctx.encrypt(m, secretKey: sk, seed: testSeed, index: 3, noise: noise)
+        XCTAssertEqual(ctx.decrypt(ct, secretKey: sk), m, "seed \(seed)")
+        let bits = try ctx.noiseBits(ct, secretKey: sk, expected: m)
+        XCTAssertLessThanOrEqual(bits, log2(ctx.freshNoiseBound) + 1e-9, "seed \(seed)")
+        XCTAssertGreaterThan(bits, 1, "noise should not vanish (seed \(seed))")
+    }
+
+    func testPlaintextProductAndSumNoiseInsideBound() throws {
+        let seed: UInt64 = 47
+        let ctx = Self.context
+        let testSeed = try PRGSeed(bytes: (0..<32).map { UInt8($0 * 3) &+ UInt8(seed) })
+        let sk = SecretKey(context: ctx, prg: PRG(seed: testSeed, purpose: .secret))
+        let noise = PRG(seed: testSeed, purpose: .error)
+        var rng = TestRNG(seed: seed)
+        let n = 8192
+        let m1 = (0..<n).map { _ in rng.next() }, m2 = (0..<n).map { _ in rng.next() }
+        // Sparse weights (64 terms below 2^12 each) keep the mod-2^64 reference product fast.
+        var w1 = [Int64](repeating: 0, count: n), w2 = w1
+        for _ in 0..<64 {
+            w1[Int(rng.next() % UInt64(n))] = Int64(rng.next() % 8191) - 4095
+            w2[Int(rng.next() % UInt64(n))] = Int64(rng.next() % 8191) - 4095
+        }
+        let c1 = try ctx.encrypt(m1, secretKey: sk, seed: testSeed, index: 1, noise: noise).forwardNTT()
+        let c2 = try ctx.encrypt(m2, secretKey: sk, seed: testSeed, index: 2, noise: noise).forwardNTT()
+        let prod = (c1 * (try ctx.plaintext(weights: w1)) + c2 * (try ctx.plaintext(weights: w2))).inverseNTT()
+        let p1 = negacyclicProductMod64Reference(m1, w1), p2 = negacyclicProductMod64Reference(m2, w2)
+        let expected = zip(p1, p2).map { $0 &+ $1 }
+        XCTAssertEqual(ctx.decrypt(prod, secretKey: sk), expected, "seed \(seed)")
+        // Bound: (||w1||_1 + ||w2||_1) * (eta + 1/2) + 1/2 (Kim-Polyakov-Zucca encoding error).
+        let l1 = Double((w1 + w2).reduce(0) { $0 + $1.magnitude })
+        let bound = l1 * (ctx.freshNoiseBound + 0.5) + 0.5
+        let bits = try ctx.noiseBits(prod, secretKey: sk, expected: expected)
+        XCTAssertLessThanOrEqual(bits, log2(bound), "seed \(seed)")
+        print("plaintext product noise: 2^\(bits) (bound 2^\(log2(bound)), ceiling 2^\(ctx.noiseCeilingBits))")
+    }
+}
