@@ -1,0 +1,158 @@
+// The server's side of the HE linear-layer primitive: from the client's encrypted mask Enc(r) it
+// computes Enc(L r - s) for its weights L and a fresh random share s, rerandomises and floods the
+// result (circuit privacy), switches it to small power-of-two moduli and sends only what the client
+// needs.
+//
+// Circuit privacy (semi-honest client, 40-bit statistical + RLWE):
+// - c1: the product alone has c1 = sum_j K_j a_j, a fixed linear function of the client's known a_j,
+//   which would reveal the kernels K_j. Flooding c0 does not help with that, and with secret-key
+//   encryption the server cannot create encryptions of zero itself. So the client sends once per
+//   session a rerandomisation key (b, a') = (-a' s + e', a'), an encryption of zero, and the server adds
+//   (b u + e0, a' u + e1) with a fresh ternary u and fresh errors e0, e1 to every response (the
+//   public-key encryption of zero of Lyubashevsky-Peikert-Regev/SEAL). a' u + e1 is an RLWE sample with
+//   secret u, so the response's c1 is pseudorandom and independent of K.
+// - c0: the decryption noise is E = sum_j K_j (e_j + eps_j) + e' u + e0 + s e1 - eps_s, which depends
+//   on K and u. The server adds to every revealed c0 coefficient a uniform integer from
+//   [-2^f, 2^f) with 2^f >= 2^40 B, B the public bound on |E| (from the layer's shape and weight
+//   bound), so each revealed coefficient is within statistical distance 2^-40 of one that depends only
+//   on L r - s (summed over the n revealed coefficients of a layer: n 2^-40).
+// - Only the output coefficients of c0 are sent; the others (partial sums) are never revealed.
+// Modulus switching then rounds c1 to 2^c1Bits and the revealed c0 to 2^c0Bits (a public function of
+// the flooded ciphertext, so it reveals nothing more).
+
+import ModularMath
+
+/// The server of the HE linear layer.
+public final class LinearLayerServer: Sendable {
+    public let context: BFVContext
+    /// The client's rerandomisation key in evaluation form.
+    let keyB: PolyRq<Eval>
+    let keyA: PolyRq<Eval>
+
+    /// Reads the client's setup message (its rerandomisation key).
+    public init(context: BFVContext, setupMessage: [UInt8]) throws {
+        self.context = context
+        var r = MessageReader(setupMessage)
+        try LinearLayerMessage.readHeader(&r, .setup, fingerprint: nil)
+        let seed = try PRGSeed(bytes: try r.raw(32))
+        let b: PolyRq<Coeff> = try context.readPolynomial(from: &r)
+        try r.expectEnd()
+        keyB = b.forwardNTT()
+        keyA = context.uniformHalf(seed: seed, index: 0, purpose: .publicKeyHalf)
+    }
+
+    /// Bound on the noise a response carries before flooding, and the flooding width (log2) that hides
+    /// it, for a plan: B = k T 2^weightBits (eta + 1/2) + 2 eta N + eta + 1/2, where T is the number of
+    /// weight terms per output and k the output channels per response.
+    public func noiseBound(plan: LinearLayerPlan) -> (bound: Double, floodBits: Int) {
+        let p = context.parameters
+        let eta = Double(p.errorEta)
+        let weightMax = Double(UInt64(1) << UInt64(plan.shape.weightBits))
+        let terms = Double(plan.shape.termsPerOutput * plan.channelsPerResponse)
+        let b = terms * weightMax * (eta + 0.5) + 2 * eta * Double(p.degree) + eta + 0.5
+        let bits = p.statisticalSecurity + Int(log2(UInt128(b.rounded(.up))).rounded(.up))
+        return (b, bits)
+    }
+
+    /// Answers a request: returns the response message and the server's share s (layout [M][Ho][Wo]),
+    /// so that the client decrypts L r - s.
+    /// Message: version, type, fingerprint, response count, then per response c1 (N values of
+    /// c1Bits) and the output coefficients of c0 (c0Bits each), bit-packed.
+    public func offlineResponse(request: [UInt8], layer: LinearLayer) throws -> (message: [UInt8], serverShare: [UInt64]) {
+        let ctx = context
+        let params = ctx.parameters
+        let n = params.degree
+        let plan = try LinearLayerPlan(shape: layer.shape, parameters: params)
+        let fp = ctx.fingerprint(plan)
+
+        // Noise budget: (2^f + B) / Q <= 2^-66 (see HEParameters).
+        let (bound, floodBits) = noiseBound(plan: plan)
+        let required = 66 + log2(UInt128(1) << UInt128(floodBits) + UInt128(bound.rounded(.up)))
+        guard required <= ctx.logQ else { throw LatticeError.noiseBudgetExceeded(requiredBits: required, availableBits: ctx.logQ) }
+
+        // Parse the request.
+        var r = MessageReader(request)
+        try LinearLayerMessage.readHeader(&r, .request, fingerprint: fp)
+        let seed = try PRGSeed(bytes: try r.raw(32))
+        let count = Int(try r.uint32())
+        guard count == plan.uploadCount else {
+            throw LatticeError.malformedInput("request has \(count) ciphertexts, the plan needs \(plan.uploadCount)")
+        }
+        let needed = r.offset + count * ctx.packedPolynomialBytes
+        guard request.count >= needed else { throw LatticeError.truncatedMessage(expected: needed, actual: request.count) }
+        var c0s: [PolyRq<Eval>] = []
+        var c1s: [PolyRq<Eval>] = []
+        for j in 0..<count {
+            let c0: PolyRq<Coeff> = try ctx.readPolynomial(from: &r)
+            c0s.append(c0.forwardNTT())
+            c1s.append(ctx.uniformHalf(seed: seed, index: UInt64(j)))
+        }
+        try r.expectEnd()
+
+        // Kernel polynomials (the same for every tile).
+        var kernels: [[PolyRq<Eval>]] = []
+        for g in 0..<plan.groups {
+            kernels.append(try (0..<plan.channelBlocks).map { cb in
+                try ctx.plaintext(weights: plan.kernelPolynomial(layer.weights, group: g, channelBlock: cb))
+            })
+        }
+
+        // Fresh randomness from the OS CSPRNG: the share s, rerandomisation, flooding.
+        let rng = PRG(purpose: .rerandomisation)
+        var share = [UInt64](repeating: 0, count: plan.shape.outputCount)
+        for i in 0..<share.count { share[i] = rng.next() }
+
+        var w = MessageWriter()
+        LinearLayerMessage.writeHeader(&w, .response, fingerprint: fp)
+        w.uint32(UInt32(plan.responseCount))
+        let b0 = params.responseC0Bits, b1 = params.responseC1Bits
+        for resp in 0..<plan.responseCount {
+            let tile = resp / plan.groups, g = resp % plan.groups
+            var acc0 = PolyRq<Eval>.zero(ctx.ring), acc1 = acc0
+            for cb in 0..<plan.channelBlocks {
+                let j = tile * plan.channelBlocks + cb
+                acc0.multiplyAccumulate(c0s[j], kernels[g][cb])
+                acc1.multiplyAccumulate(c1s[j], kernels[g][cb])
+            }
+            // Add a fresh encryption of zero: (b u + e0, a' u + e1).
+            let u = PolyRq<Coeff>(context: ctx.ring, signed: (0..<n).map { _ in rng.ternary() }).forwardNTT()
+            acc0.multiplyAccumulate(keyB, u)
+            acc1.multiplyAccumulate(keyA, u)
+            var c0 = acc0.inverseNTT(), c1 = acc1.inverseNTT()
+            c0 += ctx.errorPolynomial(prg: rng)
+            c1 += ctx.errorPolynomial(prg: rng)
+
+            // Subtract Delta(s) at the output positions and flood them.
+            let positions = plan.outputPositions(response: resp)
+            var sharePoly = [UInt64](repeating: 0, count: n)
+            for (pos, output) in positions { sharePoly[pos] = share[output] }
+            c0 -= try ctx.encode(sharePoly)
+            for (pos, _) in positions {
+                let f = Int128(bitPattern: rng.wideBits(floodBits + 1)) - (Int128(1) << Int128(floodBits))
+                for i in 0..<ctx.moduli.count {
+                    let m = ctx.moduli[i]
+                    let mag = ctx.reduce128(f.magnitude, prime: i)
+                    let x = f < 0 ? m.negate(mag) : mag
+                    c0.data[i * n + pos] = m.add(c0.data[i * n + pos], x)
+                }
+            }
+
+            // Modulus switching and compact serialisation.
+            for j in 0..<n {
+                w.bits(ctx.switchToPowerOfTwo(bits: b1) { c1.data[$0 * n + j] }, width: b1)
+            }
+            for (pos, _) in positions {
+                w.bits(ctx.switchToPowerOfTwo(bits: b0) { c0.data[$0 * n + pos] }, width: b0)
+            }
+        }
+        return (w.finish(), share)
+    }
+}
+
+extension PRG {
+    /// `bits` uniform bits (<= 128) as an unsigned integer.
+    func wideBits(_ bits: Int) -> UInt128 {
+        let v = UInt128(next()) | UInt128(next()) << 64
+        return bits >= 128 ? v : v & ((UInt128(1) << UInt128(bits)) - 1)
+    }
+}

@@ -1,0 +1,150 @@
+import XCTest
+import ModularMath
+import Lattice
+
+final class LinearLayerTests: XCTestCase {
+    static let big = try! BFVContext(parameters: .default)
+    /// A small ring (insecure, for tests only) that forces multi-block packings on small shapes.
+    static let small: BFVContext = {
+        let primes = try! Modulus.nttPrimes(bits: 45, count: 3, degree: 256)
+        return try! BFVContext(parameters: try! HEParameters(degree: 256, primes: primes))
+    }()
+
+    /// Runs the protocol once and checks that the shares reconstruct to L r mod 2^64.
+    func check(_ shape: LinearLayerShape, context: BFVContext, rng: inout TestRNG, seed: UInt64,
+               file: StaticString = #filePath, line: UInt = #line) throws {
+        let client = LinearLayerClient(context: context)
+        let server = try LinearLayerServer(context: context, setupMessage: try client.setupMessage())
+        let bound = Int64(1) << Int64(shape.weightBits)
+        let weights = (0..<shape.weightCount).map { _ in Int64(rng.next() % UInt64(2 * bound - 1)) - (bound - 1) }
+        let layer = try LinearLayer(shape: shape, weights: weights)
+        let r = (0..<shape.inputCount).map { _ in rng.next() }
+        let (request, state) = try client.offlineRequest(r: r, layer: shape)
+        let (response, serverShare) = try server.offlineResponse(request: request, layer: layer)
+        let clientShare = try client.decodeResponse(response, state: state)
+        let expected = try layer.applyReference(r)
+        let got = try ShareRing.reconstruct(serverShare, clientShare)
+        XCTAssertEqual(got, expected, "seed \(seed): \(state.plan)", file: file, line: line)
+    }
+
+    func testRandomConvolutionsReconstructExactly() throws {
+        let seed: UInt64 = 77
+        var rng = TestRNG(seed: seed)
+        for _ in 0..<10 {
+            let k = rng.next() % 2 == 0 ? 1 : 3
+            let stride = Int(rng.next() % 2) + 1
+            let padding = k == 3 ? Int(rng.next() % 2) : 0
+            let shape = try LinearLayerShape.convolution(
+                inputChannels: Int(rng.next() % 4) + 1, height: Int(rng.next() % 7) + 3, width: Int(rng.next() % 7) + 3,
+                outputChannels: Int(rng.next() % 4) + 1, kernelHeight: k, kernelWidth: k, stride: stride,
+                padding: padding, weightBits: 10)
+            try check(shape, context: Self.small, rng: &rng, seed: seed)
+        }
+    }
+
+    func testMultiBlockConvolutionsReconstructExactly() throws {
+        let seed: UInt64 = 78
+        var rng = TestRNG(seed: seed)
+        let shapes = [
+            try LinearLayerShape.convolution(inputChannels: 5, height: 12, width: 9, outputChannels: 6,
+                                             kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1),
+            try LinearLayerShape.convolution(inputChannels: 3, height: 15, width: 20, outputChannels: 4,
+                                             kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1),
+            try LinearLayerShape.convolution(inputChannels: 7, height: 10, width: 10, outputChannels: 9,
+                                             kernelHeight: 1, kernelWidth: 1, stride: 2, padding: 0),
+            try LinearLayerShape.convolution(inputChannels: 2, height: 6, width: 11, outputChannels: 3,
+                                             kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 0),
+        ]
+        for shape in shapes {
+            let plan = try LinearLayerPlan(shape: shape, parameters: Self.small.parameters)
+            XCTAssertGreaterThan(plan.uploadCount, 1, "shape should need several blocks: \(plan)")
+            try check(shape, context: Self.small, rng: &rng, seed: seed)
+        }
+    }
+
+    func testDenseLayersReconstructExactly() throws {
+        let seed: UInt64 = 79
+        var rng = TestRNG(seed: seed)
+        try check(try .dense(inputs: 300, outputs: 7), context: Self.small, rng: &rng, seed: seed)
+        try check(try .dense(inputs: 5, outputs: 40), context: Self.small, rng: &rng, seed: seed)
+        try check(try .dense(inputs: 100, outputs: 10), context: Self.big, rng: &rng, seed: seed)
+    }
+
+    func testRealisticConvolutionAtDefaultParameters() throws {
+        let seed: UInt64 = 80
+        var rng = TestRNG(seed: seed)
+        let shape = try LinearLayerShape.convolution(inputChannels: 16, height: 32, width: 32, outputChannels: 16,
+                                                     kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
+        try check(shape, context: Self.big, rng: &rng, seed: seed)
+        let shape2 = try LinearLayerShape.convolution(inputChannels: 16, height: 32, width: 32, outputChannels: 32,
+                                                      kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1)
+        try check(shape2, context: Self.big, rng: &rng, seed: seed)
+    }
+
+    func testMalformedMessagesRaiseErrors() throws {
+        let seed: UInt64 = 81
+        var rng = TestRNG(seed: seed)
+        let ctx = Self.small
+        let shape = try LinearLayerShape.convolution(inputChannels: 2, height: 5, width: 5, outputChannels: 2,
+                                                     kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
+        let layer = try LinearLayer(shape: shape, weights: (0..<shape.weightCount).map { _ in Int64(rng.next() % 100) - 50 })
+        let client = LinearLayerClient(context: ctx)
+        let setup = try client.setupMessage()
+        let server = try LinearLayerServer(context: ctx, setupMessage: setup)
+        let r = (0..<shape.inputCount).map { _ in rng.next() }
+        let (request, state) = try client.offlineRequest(r: r, layer: shape)
+
+        // Setup: truncated, wrong version, wrong type, trailing bytes.
+        XCTAssertThrowsError(try LinearLayerServer(context: ctx, setupMessage: Array(setup.prefix(setup.count - 1))))
+        XCTAssertThrowsError(try LinearLayerServer(context: ctx, setupMessage: [])) { e in
+            XCTAssertEqual(e as? LatticeError, .truncatedMessage(expected: 1, actual: 0))
+        }
+        var badVersion = setup; badVersion[0] = 9
+        XCTAssertThrowsError(try LinearLayerServer(context: ctx, setupMessage: badVersion)) { e in
+            XCTAssertEqual(e as? LatticeError, .unsupportedVersion(found: 9, supported: LinearLayerMessage.version))
+        }
+        XCTAssertThrowsError(try LinearLayerServer(context: ctx, setupMessage: setup + [0]))
+
+        // Request: truncated at several points, wrong type, garbage, another layer, residue >= prime.
+        for cut in [0, 1, 2, 5, 40, request.count / 2, request.count - 1] {
+            XCTAssertThrowsError(try server.offlineResponse(request: Array(request.prefix(cut)), layer: layer), "cut \(cut)")
+        }
+        XCTAssertThrowsError(try server.offlineResponse(request: setup, layer: layer)) { e in
+            XCTAssertEqual(e as? LatticeError, .unexpectedMessageType(found: 1, expected: 2))
+        }
+        let garbage = (0..<request.count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        XCTAssertThrowsError(try server.offlineResponse(request: garbage, layer: layer))
+        let other = try LinearLayer(shape: try .convolution(inputChannels: 2, height: 5, width: 5, outputChannels: 3,
+                                                            kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1),
+                                    weights: [Int64](repeating: 1, count: 54))
+        XCTAssertThrowsError(try server.offlineResponse(request: request, layer: other))
+        var overflow = request
+        for i in (2 + 4 + 32 + 4)..<(2 + 4 + 32 + 4 + 8) { overflow[i] = 0xff }  // first residue = 2^45 - 1 >= q
+        XCTAssertThrowsError(try server.offlineResponse(request: overflow, layer: layer)) { e in
+            guard case .malformedInput = e as? LatticeError else { return XCTFail("\(e)") }
+        }
+
+        // Response: truncated, trailing, wrong type.
+        let (response, _) = try server.offlineResponse(request: request, layer: layer)
+        for cut in [0, 3, 10, response.count - 1] {
+            XCTAssertThrowsError(try client.decodeResponse(Array(response.prefix(cut)), state: state), "cut \(cut)")
+        }
+        XCTAssertThrowsError(try client.decodeResponse(response + [1, 2], state: state))
+        XCTAssertThrowsError(try client.decodeResponse(request, state: state))
+        // Shapes: wrong mask length, weights beyond the public bound.
+        XCTAssertThrowsError(try client.offlineRequest(r: [1, 2, 3], layer: shape))
+        XCTAssertThrowsError(try LinearLayer(shape: shape, weights: [Int64](repeating: 1 << 20, count: shape.weightCount)))
+    }
+
+    func testNoiseBudgetIsCheckedForOversizedWeights() throws {
+        let ctx = Self.small
+        let shape = try LinearLayerShape.dense(inputs: 200, outputs: 2, weightBits: 40)
+        let client = LinearLayerClient(context: ctx)
+        let server = try LinearLayerServer(context: ctx, setupMessage: try client.setupMessage())
+        let (request, _) = try client.offlineRequest(r: [UInt64](repeating: 7, count: 200), layer: shape)
+        let layer = try LinearLayer(shape: shape, weights: [Int64](repeating: 3, count: 400))
+        XCTAssertThrowsError(try server.offlineResponse(request: request, layer: layer)) { e in
+            guard case .noiseBudgetExceeded = e as? LatticeError else { return XCTFail("\(e)") }
+        }
+    }
+}
