@@ -23,29 +23,34 @@ public enum CheckpointIO {
     /// and no temporary file is left behind.
     public static func write(_ contents: CheckpointContents, to url: URL) throws {
         try AtomicFile.write(to: url) { temporary in
-            let file = try HDF5File(creating: temporary, overwrite: false)
-            try file.setAttribute("format", to: formatName)
-            try file.setAttribute("format_version", to: formatVersion)
-            for name in contents.arrays.keys.sorted() {
-                let array = contents.arrays[name]!
-                do {
-                    try file.write(array.values, shape: array.shape, to: groups.arrays + "/" + name)
-                } catch let error as PlanStoreError {
-                    throw renamed(error, in: url)
-                }
+            // Errors name the destination, not the temporary file.
+            do {
+                try writeContents(contents, to: temporary)
+            } catch let error as PlanStoreError {
+                throw renamed(error, in: url)
             }
-            for name in contents.integers.keys.sorted() {
-                do { try file.write(scalar: contents.integers[name]!, to: groups.integers + "/" + name) } catch let error as PlanStoreError { throw renamed(error, in: url) }
-            }
-            for name in contents.strings.keys.sorted() {
-                do { try file.write(string: contents.strings[name]!, to: groups.strings + "/" + name) } catch let error as PlanStoreError { throw renamed(error, in: url) }
-            }
-            for name in contents.words.keys.sorted() {
-                let words = contents.words[name]!
-                do { try file.write(words, shape: [words.count], to: groups.words + "/" + name) } catch let error as PlanStoreError { throw renamed(error, in: url) }
-            }
-            try file.close()
         }
+    }
+
+    private static func writeContents(_ contents: CheckpointContents, to temporary: URL) throws {
+        let file = try HDF5File(creating: temporary, overwrite: false)
+        try file.setAttribute("format", to: formatName)
+        try file.setAttribute("format_version", to: formatVersion)
+        for name in contents.arrays.keys.sorted() {
+            let array = contents.arrays[name]!
+            try file.write(array.values, shape: array.shape, to: groups.arrays + "/" + name)
+        }
+        for name in contents.integers.keys.sorted() {
+            try file.write(scalar: contents.integers[name]!, to: groups.integers + "/" + name)
+        }
+        for name in contents.strings.keys.sorted() {
+            try file.write(string: contents.strings[name]!, to: groups.strings + "/" + name)
+        }
+        for name in contents.words.keys.sorted() {
+            let words = contents.words[name]!
+            try file.write(words, shape: [words.count], to: groups.words + "/" + name)
+        }
+        try file.close()
     }
 
     /// Reads a checkpoint written by `write`. Missing, corrupt, truncated or foreign files throw a
