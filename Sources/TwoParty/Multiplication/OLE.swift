@@ -19,7 +19,7 @@ import Transport
 private let otsPerBatch = 1 << 18
 
 /// The OLE side that supplies the multiplicand x (the correlated-OT sender).
-public struct OLESender {
+public struct OLESender: Sendable {
     public let ot: any CorrelatedOTSender
 
     public init(ot: any CorrelatedOTSender) {
@@ -74,7 +74,7 @@ public struct OLESender {
 }
 
 /// The OLE side that supplies the multiplier y, whose bits choose (the correlated-OT receiver).
-public struct OLEReceiver {
+public struct OLEReceiver: Sendable {
     public let ot: any CorrelatedOTReceiver
 
     public init(ot: any CorrelatedOTReceiver) {

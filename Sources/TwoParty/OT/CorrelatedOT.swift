@@ -8,7 +8,10 @@
 import Transport
 
 /// Sender side of correlated OT extension.
-public protocol CorrelatedOTSender: AnyObject {
+///
+/// Like a `Channel`, an OT session is driven by one thread at a time; it is `Sendable` so that it can be
+/// set up on one thread and handed to the thread that runs the protocol.
+public protocol CorrelatedOTSender: AnyObject, Sendable {
     /// The global correlation Δ (secret to this side).
     var delta: Block { get }
     /// The channel to the receiver.
@@ -18,8 +21,8 @@ public protocol CorrelatedOTSender: AnyObject {
     func extend(into output: UnsafeMutableBufferPointer<Block>) throws -> UInt64
 }
 
-/// Receiver side of correlated OT extension.
-public protocol CorrelatedOTReceiver: AnyObject {
+/// Receiver side of correlated OT extension (one thread at a time, see `CorrelatedOTSender`).
+public protocol CorrelatedOTReceiver: AnyObject, Sendable {
     /// The channel to the sender.
     var channel: any Channel { get }
     /// Runs one correlated OT per choice bit (`choices.count == output.count`); `output[j]` = q_j ⊕ r_j·Δ.

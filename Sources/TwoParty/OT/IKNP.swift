@@ -19,7 +19,7 @@ enum IKNPChunk {
 }
 
 /// The sender of IKNP correlated OT extension (base-OT receiver).
-public final class IKNPSender: CorrelatedOTSender {
+public final class IKNPSender: CorrelatedOTSender, @unchecked Sendable {
     public let channel: any Channel
     public let delta: Block
     private var prgs: [AESPRG]
@@ -77,7 +77,7 @@ public final class IKNPSender: CorrelatedOTSender {
 }
 
 /// The receiver of IKNP correlated OT extension (base-OT sender).
-public final class IKNPReceiver: CorrelatedOTReceiver {
+public final class IKNPReceiver: CorrelatedOTReceiver, @unchecked Sendable {
     public let channel: any Channel
     private var prgs0: [AESPRG]
     private var prgs1: [AESPRG]

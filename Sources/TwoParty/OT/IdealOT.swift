@@ -4,7 +4,7 @@
 import Transport
 
 /// Ideal COT sender: q_j from the dealer's stream, Δ from the dealer.
-public final class IdealCOTSender: CorrelatedOTSender {
+public final class IdealCOTSender: CorrelatedOTSender, @unchecked Sendable {
     public let channel: any Channel
     public let delta: Block
     private var dealer: AESPRG
@@ -25,7 +25,7 @@ public final class IdealCOTSender: CorrelatedOTSender {
 }
 
 /// Ideal COT receiver: t_j = q_j ⊕ r_j·Δ from the same dealer stream.
-public final class IdealCOTReceiver: CorrelatedOTReceiver {
+public final class IdealCOTReceiver: CorrelatedOTReceiver, @unchecked Sendable {
     public let channel: any Channel
     private let delta: Block
     private var dealer: AESPRG

@@ -140,12 +140,11 @@ public enum TwoPartyOTBenchmark {
             }
             defer { a.close(); b.close() }
             let (sender, receiver, _) = try iknpPair(a, b)
-            let receiverBox = UncheckedBox(receiver)
             var best = Double.infinity
             for _ in 0..<3 {
                 let t0 = now()
                 _ = try pair(a, b, first: { _ in try sender.random(count: n).messages0.count },
-                             second: { _ in try receiverBox.value.random(choices: choices).count })
+                             second: { _ in try receiver.random(choices: choices).count })
                 best = min(best, now() - t0)
             }
             results[key] = Double(n) / best
@@ -175,26 +174,19 @@ public enum TwoPartyOTBenchmark {
             if name == "square_pairs_per_second" { results["square_pair_rounds"] = Double(stats.totalRounds) }
         }
 
-        let receiverBox = UncheckedBox(oleReceiver)
         let squares = 1 << 17
         try measure("square_pairs_per_second", count: squares, bytesKey: "square_pair_bytes",
                     first: { try $0.generateSquarePairs(count: squares).count },
-                    second: { try receiverBox.value.generateSquarePairs(count: squares).count })
+                    second: { try oleReceiver.generateSquarePairs(count: squares).count })
         let triples = 1 << 16
         try measure("beaver_triples_per_second", count: triples, bytesKey: "beaver_triple_bytes",
                     first: { try $0.generateTriples(count: triples).count },
-                    second: { try receiverBox.value.generateTriples(count: triples).count })
+                    second: { try oleReceiver.generateTriples(count: triples).count })
         var generator = AESPRG()
         let factors = (0..<triples).map { _ in generator.nextUInt64() }
         try measure("ole_per_second", count: triples, bytesKey: "ole_bytes",
                     first: { try $0.generateKnownFactor(factors).count },
-                    second: { try receiverBox.value.generateKnownFactor(count: triples).count })
-    }
-
-    /// Carries a non-Sendable value to the one other thread that uses it while this one waits.
-    private final class UncheckedBox<T>: @unchecked Sendable {
-        let value: T
-        init(_ value: T) { self.value = value }
+                    second: { try oleReceiver.generateKnownFactor(count: triples).count })
     }
 
     private static func measureTranspose() -> Double {
