@@ -57,10 +57,14 @@ enum DatasetArchive {
         do {
             try manager.createDirectory(at: target, withIntermediateDirectories: true)
             for name in try manager.contentsOfDirectory(atPath: unpacked.path) {
-                let destination = target.appendingPathComponent(name)
-                if manager.fileExists(atPath: destination.path) { try manager.removeItem(at: destination) }
-                try manager.moveItem(at: unpacked.appendingPathComponent(name), to: destination)
+                // rename(2) replaces an existing file atomically: a concurrent reader sees the old or the new file.
+                let source = unpacked.appendingPathComponent(name).path, destination = target.appendingPathComponent(name).path
+                guard rename(source, destination) == 0 else {
+                    throw DataError.ioFailed(path: destination, detail: String(cString: strerror(errno)))
+                }
             }
+        } catch let error as DataError {
+            throw DataError.unpackFailed(archive: archive.path, detail: "cannot move the unpacked files to \(target.path) (\(error))")
         } catch {
             throw DataError.unpackFailed(archive: archive.path, detail: "cannot move the unpacked files to \(target.path) (\(error.localizedDescription))")
         }
