@@ -32,6 +32,9 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimize),
         .target(name: "Training", dependencies: ["Tensors", "NetworkPlan", "PlanStore"], swiftSettings: optimize),
         .target(name: "Planner", dependencies: ["NetworkPlan"]),
+        // Search glue: a Planner.Trainable backed by the training engine.
+        .target(name: "Search", dependencies: ["Planner", "Training", "Tensors", "NetworkPlan", "PlanStore"],
+                swiftSettings: optimize),
 
         // Cryptographic side.
         .target(name: "ModularMath", swiftSettings: optimize),
@@ -45,7 +48,7 @@ let package = Package(
         // The command-line tool: the only place training and crypto meet.
         .executableTarget(name: "sibyl", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            "Training", "Tensors", "NetworkPlan", "PlanStore", "Planner",
+            "Training", "Tensors", "NetworkPlan", "PlanStore", "Planner", "Search",
             "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference",
         ], swiftSettings: optimize),
 
@@ -59,6 +62,7 @@ let package = Package(
         .testTarget(name: "SecureInferenceTests", dependencies: ["SecureInference", "NetworkPlan"]),
         .testTarget(name: "NetworkPlanTests", dependencies: ["NetworkPlan"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "NetworkPlan"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Planner", "Training", "NetworkPlan", "PlanStore"]),
         .testTarget(name: "CLITests", dependencies: ["sibyl"]),
     ]
 )

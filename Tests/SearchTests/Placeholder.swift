@@ -1,0 +1,5 @@
+import XCTest
+
+final class SearchPlaceholder: XCTestCase {
+    func testModuleLinks() {}
+}
