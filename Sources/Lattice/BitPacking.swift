@@ -6,7 +6,7 @@ public struct MessageWriter {
     private var acc: UInt64 = 0
     private var accBits = 0
 
-    public init() {}
+    public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
     public mutating func byte(_ b: UInt8) { flushBits(); bytes.append(b) }
 
@@ -14,32 +14,39 @@ public struct MessageWriter {
 
     public mutating func raw(_ b: [UInt8]) { flushBits(); bytes += b }
 
+    /// Appends the low `width` bits of v (width <= 64).
+    @inline(__always) public mutating func bits(_ v: UInt64, width: Int) {
+        let v = width == 64 ? v : v & ((UInt64(1) << UInt64(width)) - 1)
+        acc |= v << UInt64(accBits)   // bits beyond 64 are carried below
+        let total = accBits + width
+        if total >= 64 {
+            withUnsafeBytes(of: acc.littleEndian) { bytes.append(contentsOf: $0) }
+            let used = 64 - accBits
+            acc = used == 64 ? 0 : v >> UInt64(used)
+            accBits = total - 64
+        } else {
+            accBits = total
+        }
+    }
+
     /// Appends the low `width` bits of v (width <= 128).
-    public mutating func bits(_ v: UInt128, width: Int) {
-        var v = width == 128 ? v : v & ((UInt128(1) << UInt128(width)) - 1)
-        var left = width
-        while left > 0 {
-            let take = min(left, 64 - accBits, 32)
-            let chunk = UInt64(truncatingIfNeeded: v) & ((UInt64(1) << UInt64(take)) - 1)
-            acc |= chunk << UInt64(accBits)
-            accBits += take
-            v >>= UInt128(take)
-            left -= take
-            while accBits >= 8 {
-                bytes.append(UInt8(truncatingIfNeeded: acc))
-                acc >>= 8
-                accBits -= 8
-            }
+    @inline(__always) public mutating func bits(_ v: UInt128, width: Int) {
+        if width <= 64 {
+            bits(UInt64(truncatingIfNeeded: v), width: width)
+        } else {
+            bits(UInt64(truncatingIfNeeded: v), width: 64)
+            bits(UInt64(truncatingIfNeeded: v >> 64), width: width - 64)
         }
     }
 
     /// Pads the current bit run to a whole byte.
     public mutating func flushBits() {
-        if accBits > 0 {
+        while accBits > 0 {
             bytes.append(UInt8(truncatingIfNeeded: acc))
-            acc = 0
-            accBits = 0
+            acc >>= 8
+            accBits = max(0, accBits - 8)
         }
+        acc = 0
     }
 
     /// The finished message.
@@ -75,26 +82,57 @@ public struct MessageReader {
         return Array(bytes[(offset - n)..<offset])
     }
 
-    /// Reads `width` bits (<= 128).
-    public mutating func bits(width: Int) throws -> UInt128 {
-        var v: UInt128 = 0
-        var got = 0
-        while got < width {
-            if accBits == 0 {
-                try need(1)
-                acc = UInt64(bytes[offset]); offset += 1; accBits = 8
-            }
-            let take = min(width - got, accBits)
-            v |= UInt128(acc & ((UInt64(1) << UInt64(take)) - 1)) << UInt128(got)
-            acc >>= UInt64(take)
-            accBits -= take
-            got += take
+    /// Loads up to 8 more bytes into the accumulator (only whole bytes that exist).
+    @inline(__always) private mutating func refill() {
+        if offset + 8 <= bytes.count && accBits == 0 {
+            var w: UInt64 = 0
+            bytes.withUnsafeBytes { w = $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
+            acc = UInt64(littleEndian: w)
+            accBits = 64
+            offset += 8
+            return
         }
-        return v
+        while accBits <= 56 && offset < bytes.count {
+            acc |= UInt64(bytes[offset]) << UInt64(accBits)
+            offset += 1
+            accBits += 8
+        }
     }
 
-    /// Drops the rest of a partially read byte.
-    public mutating func alignBits() { acc = 0; accBits = 0 }
+    /// Reads `width` bits (<= 64).
+    @inline(__always) public mutating func bits64(width: Int) throws -> UInt64 {
+        if accBits >= width {
+            let v = width == 64 ? acc : acc & ((UInt64(1) << UInt64(width)) - 1)
+            acc = width == 64 ? 0 : acc >> UInt64(width)
+            accBits -= width
+            return v
+        }
+        // Take what is left, then refill for the rest.
+        let low = acc, lowBits = accBits
+        acc = 0; accBits = 0
+        refill()
+        let rest = width - lowBits
+        guard accBits >= rest else { throw LatticeError.truncatedMessage(expected: offset + (rest - accBits + 7) / 8, actual: bytes.count) }
+        let hi = rest == 64 ? acc : acc & ((UInt64(1) << UInt64(rest)) - 1)
+        acc = rest == 64 ? 0 : acc >> UInt64(rest)
+        accBits -= rest
+        return lowBits == 0 ? hi : low | (hi << UInt64(lowBits))
+    }
+
+    /// Reads `width` bits (<= 128).
+    @inline(__always) public mutating func bits(width: Int) throws -> UInt128 {
+        if width <= 64 { return UInt128(try bits64(width: width)) }
+        let lo = try bits64(width: 64)
+        let hi = try bits64(width: width - 64)
+        return UInt128(hi) << 64 | UInt128(lo)
+    }
+
+    /// Drops the rest of a partially read byte (whole unread bytes in the accumulator are given back).
+    public mutating func alignBits() {
+        offset -= accBits / 8
+        acc = 0
+        accBits = 0
+    }
 
     /// Throws unless every byte was consumed.
     public mutating func expectEnd() throws {

@@ -49,36 +49,57 @@ public struct ChaCha20: Sendable {
         return Array(out.prefix(count))
     }
 
-    /// Fast path: four consecutive blocks (counters counter ..< counter + 4) computed in SIMD lanes,
-    /// written as 64 little-endian 32-bit words (block 0 first) to `out`.
+    /// Fast path: four consecutive blocks (counters counter ..< counter + 4), written as 64
+    /// little-endian 32-bit words (block 0 first) to `out`. Scalar code on sixteen local words, which
+    /// the default x86-64 code generation schedules well.
     @inlinable public func fourBlocks(counter: UInt32, into out: UnsafeMutablePointer<UInt32>) {
-        typealias V = SIMD4<UInt32>
-        let k = key, n = nonce
-        let c0 = V(repeating: 0x6170_7865), c1 = V(repeating: 0x3320_646e)
-        let c2 = V(repeating: 0x7962_2d32), c3 = V(repeating: 0x6b20_6574)
-        let k0 = V(repeating: k[0]), k1 = V(repeating: k[1]), k2 = V(repeating: k[2]), k3 = V(repeating: k[3])
-        let k4 = V(repeating: k[4]), k5 = V(repeating: k[5]), k6 = V(repeating: k[6]), k7 = V(repeating: k[7])
-        let ctr = V(counter, counter &+ 1, counter &+ 2, counter &+ 3)
-        let n0 = V(repeating: n[0]), n1 = V(repeating: n[1]), n2 = V(repeating: n[2])
-        var x0 = c0, x1 = c1, x2 = c2, x3 = c3, x4 = k0, x5 = k1, x6 = k2, x7 = k3
-        var x8 = k4, x9 = k5, x10 = k6, x11 = k7, x12 = ctr, x13 = n0, x14 = n1, x15 = n2
-        @inline(__always) func rot(_ v: V, _ r: UInt32) -> V { (v &<< V(repeating: r)) | (v &>> V(repeating: 32 - r)) }
-        @inline(__always) func qr(_ a: inout V, _ b: inout V, _ c: inout V, _ d: inout V) {
-            a &+= b; d ^= a; d = rot(d, 16)
-            c &+= d; b ^= c; b = rot(b, 12)
-            a &+= b; d ^= a; d = rot(d, 8)
-            c &+= d; b ^= c; b = rot(b, 7)
+        let k0 = key[0], k1 = key[1], k2 = key[2], k3 = key[3], k4 = key[4], k5 = key[5], k6 = key[6], k7 = key[7]
+        let n0 = nonce[0], n1 = nonce[1], n2 = nonce[2]
+        for b in 0..<4 {
+            let ctr = counter &+ UInt32(b)
+            var x0: UInt32 = 0x6170_7865, x1: UInt32 = 0x3320_646e, x2: UInt32 = 0x7962_2d32, x3: UInt32 = 0x6b20_6574
+            var x4 = k0, x5 = k1, x6 = k2, x7 = k3, x8 = k4, x9 = k5, x10 = k6, x11 = k7
+            var x12 = ctr, x13 = n0, x14 = n1, x15 = n2
+            for _ in 0..<10 {
+                x0 &+= x4; x12 ^= x0; x12 = (x12 << 16) | (x12 >> 16)
+                x1 &+= x5; x13 ^= x1; x13 = (x13 << 16) | (x13 >> 16)
+                x2 &+= x6; x14 ^= x2; x14 = (x14 << 16) | (x14 >> 16)
+                x3 &+= x7; x15 ^= x3; x15 = (x15 << 16) | (x15 >> 16)
+                x8 &+= x12; x4 ^= x8; x4 = (x4 << 12) | (x4 >> 20)
+                x9 &+= x13; x5 ^= x9; x5 = (x5 << 12) | (x5 >> 20)
+                x10 &+= x14; x6 ^= x10; x6 = (x6 << 12) | (x6 >> 20)
+                x11 &+= x15; x7 ^= x11; x7 = (x7 << 12) | (x7 >> 20)
+                x0 &+= x4; x12 ^= x0; x12 = (x12 << 8) | (x12 >> 24)
+                x1 &+= x5; x13 ^= x1; x13 = (x13 << 8) | (x13 >> 24)
+                x2 &+= x6; x14 ^= x2; x14 = (x14 << 8) | (x14 >> 24)
+                x3 &+= x7; x15 ^= x3; x15 = (x15 << 8) | (x15 >> 24)
+                x8 &+= x12; x4 ^= x8; x4 = (x4 << 7) | (x4 >> 25)
+                x9 &+= x13; x5 ^= x9; x5 = (x5 << 7) | (x5 >> 25)
+                x10 &+= x14; x6 ^= x10; x6 = (x6 << 7) | (x6 >> 25)
+                x11 &+= x15; x7 ^= x11; x7 = (x7 << 7) | (x7 >> 25)
+                // Diagonal round.
+                x0 &+= x5; x15 ^= x0; x15 = (x15 << 16) | (x15 >> 16)
+                x1 &+= x6; x12 ^= x1; x12 = (x12 << 16) | (x12 >> 16)
+                x2 &+= x7; x13 ^= x2; x13 = (x13 << 16) | (x13 >> 16)
+                x3 &+= x4; x14 ^= x3; x14 = (x14 << 16) | (x14 >> 16)
+                x10 &+= x15; x5 ^= x10; x5 = (x5 << 12) | (x5 >> 20)
+                x11 &+= x12; x6 ^= x11; x6 = (x6 << 12) | (x6 >> 20)
+                x8 &+= x13; x7 ^= x8; x7 = (x7 << 12) | (x7 >> 20)
+                x9 &+= x14; x4 ^= x9; x4 = (x4 << 12) | (x4 >> 20)
+                x0 &+= x5; x15 ^= x0; x15 = (x15 << 8) | (x15 >> 24)
+                x1 &+= x6; x12 ^= x1; x12 = (x12 << 8) | (x12 >> 24)
+                x2 &+= x7; x13 ^= x2; x13 = (x13 << 8) | (x13 >> 24)
+                x3 &+= x4; x14 ^= x3; x14 = (x14 << 8) | (x14 >> 24)
+                x10 &+= x15; x5 ^= x10; x5 = (x5 << 7) | (x5 >> 25)
+                x11 &+= x12; x6 ^= x11; x6 = (x6 << 7) | (x6 >> 25)
+                x8 &+= x13; x7 ^= x8; x7 = (x7 << 7) | (x7 >> 25)
+                x9 &+= x14; x4 ^= x9; x4 = (x4 << 7) | (x4 >> 25)
+            }
+            let o = out + 16 * b
+            o[0] = x0 &+ 0x6170_7865; o[1] = x1 &+ 0x3320_646e; o[2] = x2 &+ 0x7962_2d32; o[3] = x3 &+ 0x6b20_6574
+            o[4] = x4 &+ k0; o[5] = x5 &+ k1; o[6] = x6 &+ k2; o[7] = x7 &+ k3
+            o[8] = x8 &+ k4; o[9] = x9 &+ k5; o[10] = x10 &+ k6; o[11] = x11 &+ k7
+            o[12] = x12 &+ ctr; o[13] = x13 &+ n0; o[14] = x14 &+ n1; o[15] = x15 &+ n2
         }
-        for _ in 0..<10 {
-            qr(&x0, &x4, &x8, &x12); qr(&x1, &x5, &x9, &x13); qr(&x2, &x6, &x10, &x14); qr(&x3, &x7, &x11, &x15)
-            qr(&x0, &x5, &x10, &x15); qr(&x1, &x6, &x11, &x12); qr(&x2, &x7, &x8, &x13); qr(&x3, &x4, &x9, &x14)
-        }
-        @inline(__always) func store(_ v: V, _ w: Int) {
-            out[w] = v[0]; out[16 + w] = v[1]; out[32 + w] = v[2]; out[48 + w] = v[3]
-        }
-        store(x0 &+ c0, 0); store(x1 &+ c1, 1); store(x2 &+ c2, 2); store(x3 &+ c3, 3)
-        store(x4 &+ k0, 4); store(x5 &+ k1, 5); store(x6 &+ k2, 6); store(x7 &+ k3, 7)
-        store(x8 &+ k4, 8); store(x9 &+ k5, 9); store(x10 &+ k6, 10); store(x11 &+ k7, 11)
-        store(x12 &+ ctr, 12); store(x13 &+ n0, 13); store(x14 &+ n1, 14); store(x15 &+ n2, 15)
     }
 }

@@ -44,12 +44,67 @@ public enum LatticeBenchmark {
         return (fwd * 1e6, inv * 1e6)
     }
 
+    /// The HE linear layer on a C x H x W input with M k x k filters (default: Cheetah's benchmark
+    /// layer 16x32x32 -> 16, 3x3, stride 1, padding 1), one thread, best of `repeats`: client request,
+    /// server response, client decode (milliseconds) and bytes in each direction.
+    public static func heConvolution(channels: Int = 16, height: Int = 32, width: Int = 32, outputs: Int = 16,
+                                     kernel: Int = 3, stride: Int = 1, padding: Int = 1, weightBits: Int = 12,
+                                     repeats: Int = 5) throws -> [String: Double] {
+        let context = try BFVContext(parameters: .default)
+        let shape = try LinearLayerShape.convolution(inputChannels: channels, height: height, width: width,
+                                                     outputChannels: outputs, kernelHeight: kernel, kernelWidth: kernel,
+                                                     stride: stride, padding: padding, weightBits: weightBits)
+        var g = SystemRandomNumberGenerator()
+        let bound = UInt64(1) << UInt64(weightBits)
+        let weights = (0..<shape.weightCount).map { _ in Int64(g.next() % (2 * bound - 1)) - Int64(bound - 1) }
+        let layer = try LinearLayer(shape: shape, weights: weights)
+        let r = (0..<shape.inputCount).map { _ in g.next() }
+        let client = LinearLayerClient(context: context)
+        let setup = try client.setupMessage()
+        let server = try LinearLayerServer(context: context, setupMessage: setup)
+        var tEnc = Double.infinity, tSrv = Double.infinity, tDec = Double.infinity
+        var up = 0, down = 0
+        var ok = true
+        for _ in 0..<repeats {
+            var t0 = now()
+            let (request, state) = try client.offlineRequest(r: r, layer: shape)
+            tEnc = min(tEnc, now() - t0)
+            t0 = now()
+            let (response, share) = try server.offlineResponse(request: request, layer: layer)
+            tSrv = min(tSrv, now() - t0)
+            t0 = now()
+            let clientShare = try client.decodeResponse(response, state: state)
+            tDec = min(tDec, now() - t0)
+            up = request.count
+            down = response.count
+            let sum = try ShareRing.reconstruct(share, clientShare)
+            let reference = try layer.applyReference(r)
+            ok = ok && sum == reference
+        }
+        guard ok else { throw LatticeError.malformedInput("benchmark layer did not reconstruct") }
+        let plan = try LinearLayerPlan(shape: shape, parameters: context.parameters)
+        return [
+            "he_conv_ms": (tEnc + tSrv + tDec) * 1e3,
+            "he_conv_client_encrypt_ms": tEnc * 1e3,
+            "he_conv_server_ms": tSrv * 1e3,
+            "he_conv_client_decrypt_ms": tDec * 1e3,
+            "he_conv_bytes": Double(up + down),
+            "he_conv_request_bytes": Double(up),
+            "he_conv_response_bytes": Double(down),
+            "he_setup_bytes": Double(setup.count),
+            "he_conv_uploads": Double(plan.uploadCount),
+            "he_conv_responses": Double(plan.responseCount),
+            "he_log2_q": context.logQ,
+        ]
+    }
+
     /// All figures (keys as in `sibyl bench crypto --json`).
     public static func run() throws -> [String: Double] {
         var out: [String: Double] = [:]
         let ntt = try nttForwardMicroseconds()
         out["ntt_8192_forward_us"] = ntt.forward
         out["ntt_8192_inverse_us"] = ntt.inverse
+        for (k, v) in try heConvolution() { out[k] = v }
         return out
     }
 }

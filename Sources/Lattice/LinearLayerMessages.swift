@@ -59,7 +59,7 @@ extension BFVContext {
     func writePolynomial<F>(_ p: PolyRq<F>, to w: inout MessageWriter) {
         for (i, m) in moduli.enumerated() {
             let b = m.bitLength
-            for j in 0..<degree { w.bits(UInt128(p.data[i * degree + j]), width: b) }
+            for j in 0..<degree { w.bits(p.data[i * degree + j], width: b) }
         }
         w.flushBits()
     }
@@ -70,7 +70,7 @@ extension BFVContext {
         for (i, m) in moduli.enumerated() {
             let b = m.bitLength
             for j in 0..<degree {
-                let v = UInt64(try r.bits(width: b))
+                let v = try r.bits64(width: b)
                 guard v < m.value else { throw LatticeError.malformedInput("residue \(v) is not below its prime \(m.value)") }
                 p.data[i * degree + j] = v
             }

@@ -108,16 +108,14 @@ public final class LinearLayerServer: Sendable {
         let b0 = params.responseC0Bits, b1 = params.responseC1Bits
         for resp in 0..<plan.responseCount {
             let tile = resp / plan.groups, g = resp % plan.groups
-            var acc0 = PolyRq<Eval>.zero(ctx.ring), acc1 = acc0
+            // sum over channel blocks of K * (c0, c1), plus a fresh encryption of zero (b u, a' u).
+            let u = PolyRq<Coeff>(context: ctx.ring, signed: (0..<n).map { _ in rng.ternary() }).forwardNTT()
+            var firsts: [PolyRq<Eval>] = [keyB], seconds: [PolyRq<Eval>] = [keyA], factors: [PolyRq<Eval>] = [u]
             for cb in 0..<plan.channelBlocks {
                 let j = tile * plan.channelBlocks + cb
-                acc0.multiplyAccumulate(c0s[j], kernels[g][cb])
-                acc1.multiplyAccumulate(c1s[j], kernels[g][cb])
+                firsts.append(c0s[j]); seconds.append(c1s[j]); factors.append(kernels[g][cb])
             }
-            // Add a fresh encryption of zero: (b u + e0, a' u + e1).
-            let u = PolyRq<Coeff>(context: ctx.ring, signed: (0..<n).map { _ in rng.ternary() }).forwardNTT()
-            acc0.multiplyAccumulate(keyB, u)
-            acc1.multiplyAccumulate(keyA, u)
+            let (acc0, acc1) = PolyRq<Eval>.dotProducts(firsts, seconds, factors)
             var c0 = acc0.inverseNTT(), c1 = acc1.inverseNTT()
             c0 += ctx.errorPolynomial(prg: rng)
             c1 += ctx.errorPolynomial(prg: rng)

@@ -162,4 +162,66 @@ extension PolyRq where F == Eval {
             }
         }
     }
+
+    /// sum_k xs[k] * ys[k] and sum_k zs[k] * ys[k] at once (two dot products sharing ys), with lazy
+    /// 128-bit accumulation: one reduction per coefficient instead of one per product.
+    public static func dotProducts(_ xs: [PolyRq<Eval>], _ zs: [PolyRq<Eval>], _ ys: [PolyRq<Eval>])
+        -> (PolyRq<Eval>, PolyRq<Eval>) {
+        precondition(xs.count == ys.count && zs.count == ys.count && !ys.isEmpty)
+        let ctx = ys[0].context
+        // Each product is below q^2 < 2^(2L): at most 2^(127 - 2L) of them fit in 128 bits.
+        let maxL = ctx.moduli.map(\.bitLength).max()!
+        let maxTerms = 1 << min(16, 127 - 2 * maxL)
+        if ys.count > maxTerms {
+            var (a, b) = dotProducts(Array(xs[..<maxTerms]), Array(zs[..<maxTerms]), Array(ys[..<maxTerms]))
+            let (c, d) = dotProducts(Array(xs[maxTerms...]), Array(zs[maxTerms...]), Array(ys[maxTerms...]))
+            a += c; b += d
+            return (a, b)
+        }
+        let n = ctx.degree
+        var out0 = PolyRq<Eval>.zero(ctx), out1 = PolyRq<Eval>.zero(ctx)
+        let terms = ys.count
+        // Raw pointers to every operand (the arrays stay alive for the duration of the call).
+        let xp = UnsafeMutablePointer<UnsafePointer<UInt64>>.allocate(capacity: terms)
+        let zp = UnsafeMutablePointer<UnsafePointer<UInt64>>.allocate(capacity: terms)
+        let yp = UnsafeMutablePointer<UnsafePointer<UInt64>>.allocate(capacity: terms)
+        defer { xp.deallocate(); zp.deallocate(); yp.deallocate() }
+        func run(_ k: Int, _ body: () -> Void) {
+            if k == terms { body(); return }
+            xs[k].data.withUnsafeBufferPointer { x in
+                zs[k].data.withUnsafeBufferPointer { z in
+                    ys[k].data.withUnsafeBufferPointer { y in
+                        xp[k] = x.baseAddress!; zp[k] = z.baseAddress!; yp[k] = y.baseAddress!
+                        run(k + 1, body)
+                    }
+                }
+            }
+        }
+        run(0) {
+            out0.data.withUnsafeMutableBufferPointer { o0 in
+                out1.data.withUnsafeMutableBufferPointer { o1 in
+                    for (i, m) in ctx.moduli.enumerated() {
+                        let twoTo64 = m.reduce(high: 1, low: 0)
+                        let base = i * n
+                        for j in base..<(base + n) {
+                            var h0: UInt64 = 0, l0: UInt64 = 0, h1: UInt64 = 0, l1: UInt64 = 0
+                            for k in 0..<terms {
+                                let w = yp[k][j]
+                                let p0 = xp[k][j].multipliedFullWidth(by: w)
+                                let p1 = zp[k][j].multipliedFullWidth(by: w)
+                                let (s0, c0) = l0.addingReportingOverflow(p0.low)
+                                l0 = s0; h0 &+= p0.high &+ (c0 ? 1 : 0)
+                                let (s1, c1) = l1.addingReportingOverflow(p1.low)
+                                l1 = s1; h1 &+= p1.high &+ (c1 ? 1 : 0)
+                            }
+                            // (h 2^64 + l) mod q with h < q: reduce l, then add h * (2^64 mod q).
+                            o0[j] = m.add(m.reduce(l0), m.multiply(m.reduce(h0), twoTo64))
+                            o1[j] = m.add(m.reduce(l1), m.multiply(m.reduce(h1), twoTo64))
+                        }
+                    }
+                }
+            }
+        }
+        return (out0, out1)
+    }
 }
