@@ -171,24 +171,29 @@ NI static inline __m128i lsb_mask(__m128i x) {
         }                                                                                       \
     } while (0)
 
-NI void caes_ni_garble(const uint8_t *rk, const caes_gate *gates, size_t ngates, uint8_t *labels,
-                       size_t n, const uint8_t *delta, uint64_t gate_id0, size_t nand, uint8_t *tables) {
+/* Garbles AND gate j for copies [c, c_end) of a wire-major chunk of n copies. */
+NI void caes_ni_garble_and(const uint8_t *rk, const uint8_t *A, const uint8_t *B, uint8_t *C, size_t c, size_t c_end,
+                           const uint8_t *delta, uint64_t gate_id0, size_t nand, size_t j, uint8_t *tables) {
     __m128i k[11];
     load_keys(rk, k);
     const __m128i d = LOAD(delta), sd = sigma(d);
+    for (; c + 2 <= c_end; c += 2) GARBLE_STEP(2);
+    for (; c < c_end; c++) GARBLE_STEP(1);
+}
+
+NI void caes_ni_garble(const uint8_t *rk, const caes_gate *gates, size_t ngates, uint8_t *labels,
+                       size_t n, const uint8_t *delta, uint64_t gate_id0, size_t nand, uint8_t *tables) {
+    const __m128i d = LOAD(delta);
     size_t j = 0; /* AND gate index */
     for (size_t gi = 0; gi < ngates; gi++) {
         const caes_gate gate = gates[gi];
         uint8_t *C = labels + 16 * (size_t)gate.out * n;
         const uint8_t *A = labels + 16 * (size_t)gate.a * n;
+        const uint8_t *B = labels + 16 * (size_t)gate.b * n;
         if (gate.kind == CAES_GATE_AND) {
-            const uint8_t *B = labels + 16 * (size_t)gate.b * n;
-            size_t c = 0;
-            for (; c + 2 <= n; c += 2) GARBLE_STEP(2);
-            for (; c < n; c++) GARBLE_STEP(1);
+            caes_ni_garble_and(rk, A, B, C, 0, n, delta, gate_id0, nand, j, tables);
             j++;
         } else if (gate.kind == CAES_GATE_XOR) {
-            const uint8_t *B = labels + 16 * (size_t)gate.b * n;
             for (size_t c = 0; c < n; c++) STORE(C + 16 * c, _mm_xor_si128(LOAD(A + 16 * c), LOAD(B + 16 * c)));
         } else { /* NOT: the zero-label of the output is the one-label of the input. */
             for (size_t c = 0; c < n; c++) STORE(C + 16 * c, _mm_xor_si128(LOAD(A + 16 * c), d));
@@ -218,23 +223,27 @@ NI void caes_ni_garble(const uint8_t *rk, const caes_gate *gates, size_t ngates,
         }                                                                                       \
     } while (0)
 
-NI void caes_ni_evaluate(const uint8_t *rk, const caes_gate *gates, size_t ngates, uint8_t *labels,
-                         size_t n, uint64_t gate_id0, size_t nand, const uint8_t *tables) {
+/* Evaluates AND gate j for copies [c, c_end) of a wire-major chunk of n copies. */
+NI void caes_ni_evaluate_and(const uint8_t *rk, const uint8_t *A, const uint8_t *B, uint8_t *C, size_t c, size_t c_end,
+                             uint64_t gate_id0, size_t nand, size_t j, const uint8_t *tables) {
     __m128i k[11];
     load_keys(rk, k);
+    for (; c + 4 <= c_end; c += 4) EVAL_STEP(4);
+    for (; c < c_end; c++) EVAL_STEP(1);
+}
+
+NI void caes_ni_evaluate(const uint8_t *rk, const caes_gate *gates, size_t ngates, uint8_t *labels,
+                         size_t n, uint64_t gate_id0, size_t nand, const uint8_t *tables) {
     size_t j = 0;
     for (size_t gi = 0; gi < ngates; gi++) {
         const caes_gate gate = gates[gi];
         uint8_t *C = labels + 16 * (size_t)gate.out * n;
         const uint8_t *A = labels + 16 * (size_t)gate.a * n;
+        const uint8_t *B = labels + 16 * (size_t)gate.b * n;
         if (gate.kind == CAES_GATE_AND) {
-            const uint8_t *B = labels + 16 * (size_t)gate.b * n;
-            size_t c = 0;
-            for (; c + 4 <= n; c += 4) EVAL_STEP(4);
-            for (; c < n; c++) EVAL_STEP(1);
+            caes_ni_evaluate_and(rk, A, B, C, 0, n, gate_id0, nand, j, tables);
             j++;
         } else if (gate.kind == CAES_GATE_XOR) {
-            const uint8_t *B = labels + 16 * (size_t)gate.b * n;
             for (size_t c = 0; c < n; c++) STORE(C + 16 * c, _mm_xor_si128(LOAD(A + 16 * c), LOAD(B + 16 * c)));
         } else { /* NOT is free for the evaluator: the active label passes through. */
             for (size_t c = 0; c < n; c++) STORE(C + 16 * c, LOAD(A + 16 * c));

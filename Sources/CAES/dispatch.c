@@ -93,7 +93,9 @@ void caes_tccr_hash_blocks(const void *round_keys, const void *in, void *out, si
 }
 
 void caes_ctr_blocks(const void *round_keys, uint64_t nonce, uint64_t counter0, void *out, size_t n, int impl) {
-    if (resolve(impl) != CAES_IMPL_SOFTWARE) { caes_ni_ctr_blocks(round_keys, nonce, counter0, out, n); return; }
+    int r = resolve(impl);
+    if (r == CAES_IMPL_VAES) { caes_vaes_ctr_blocks(round_keys, nonce, counter0, out, n); return; }
+    if (r == CAES_IMPL_AESNI) { caes_ni_ctr_blocks(round_keys, nonce, counter0, out, n); return; }
     for (size_t i = 0; i < n; i++)
         store_blk((uint8_t *)out + 16 * i, soft_aes(round_keys, (blk){counter0 + i, nonce}));
 }

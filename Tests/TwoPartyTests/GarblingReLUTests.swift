@@ -62,7 +62,7 @@ final class GarblingReLUTests: XCTestCase {
             let clientShares = xs.map { _ in rng.nextUInt64() }
             let serverShares = zip(xs, clientShares).map { UInt64(bitPattern: $0) &- $1 }
             var garbler = ReLUGarbler(relu)
-            let (batch, state) = garbler.garbleOffline(count: xs.count)
+            let (batch, state) = try garbler.garbleOffline(count: xs.count)
             let evaluator = ReLUEvaluator(relu)
             // Ideal OT: the client receives the labels its share bits choose.
             let choices = evaluator.choiceBits(clientShares: clientShares)
@@ -83,8 +83,8 @@ final class GarblingReLUTests: XCTestCase {
     func testMasksAreFreshAndOutputSharesLookRandom() throws {
         let relu = try ReLUCircuit(valueBits: 40, truncationBits: 12)
         var garbler = ReLUGarbler(relu)
-        let a = garbler.garbleOffline(count: 64).state.outputShares
-        let b = garbler.garbleOffline(count: 64).state.outputShares
+        let a = try garbler.garbleOffline(count: 64).state.outputShares
+        let b = try garbler.garbleOffline(count: 64).state.outputShares
         XCTAssertEqual(Set(a + b).count, 128)
         var ones = 0
         for m in a + b { ones += m.nonzeroBitCount }
@@ -100,7 +100,7 @@ final class GarblingReLUTests: XCTestCase {
         let cs = xs.map { _ in rng.nextUInt64() }
         let ss = zip(xs, cs).map { UInt64(bitPattern: $0) &- $1 }
         var garbler = ReLUGarbler(relu)
-        let (batch, state) = garbler.garbleOffline(count: n)
+        let (batch, state) = try garbler.garbleOffline(count: n)
         let evaluator = ReLUEvaluator(relu)
         let choices = evaluator.choiceBits(clientShares: cs)
         let (zero, one) = state.evaluatorInputLabelPairs()

@@ -20,72 +20,93 @@ public struct Evaluator {
 
     var onlineGarblerInputs: [Int] { (0..<circuit.garblerInputCount).filter { !knownGarblerInputs.contains($0) } }
 
-    /// The active output labels, copy-major (`batch.copies × circuit.outputs.count`).
+    /// The decoded outputs, packed: output o of copy c is bit o % 64 of `result[c · w + o / 64]`,
+    /// w = ⌈outputs.count / 64⌉.
     /// - evaluatorLabels: from OT, copy-major `copies × evaluatorInputCount`.
     /// - garblerOnlineLabels: from the garbler online, copy-major `copies × (online garbler inputs)`.
-    public func evaluateLabels(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerOnlineLabels: [Block]) throws -> [Block] {
-        let copies = batch.copies, ins = circuit.inputCount, g = circuit.garblerInputCount, e = circuit.evaluatorInputCount
-        let online = onlineGarblerInputs, k = knownGarblerInputs.count
-        guard batch.andCount == circuit.andCount, batch.outputWireCount == circuit.outputWireCount else {
+    public func evaluatePacked(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerOnlineLabels: [Block]) throws -> [UInt64] {
+        let copies = batch.copies, g = circuit.garblerInputCount, e = circuit.evaluatorInputCount
+        let online = onlineGarblerInputs, o = online.count, k = knownGarblerInputs.count
+        let w = circuit.outputWireCount, wpc = (circuit.outputs.count + 63) / 64
+        guard batch.andCount == circuit.andCount, batch.outputWireCount == w else {
             throw GarblingError.circuitMismatch(expectedAndGates: circuit.andCount, gotAndGates: batch.andCount,
-                                                expectedOutputs: circuit.outputWireCount, gotOutputs: batch.outputWireCount)
+                                                expectedOutputs: w, gotOutputs: batch.outputWireCount)
+        }
+        guard copies >= 0 && copies < 1 << 32 else {
+            throw GarblingError.invalidParameter("a batch holds 0 ..< 2^32 copies, got \(copies)")
         }
         guard batch.tables.count == copies * circuit.andCount * 2 else {
             throw GarblingError.wrongCount(what: "garbled tables", expected: copies * circuit.andCount * 2, got: batch.tables.count)
         }
-        guard batch.outputDecoding.count == (copies * circuit.outputWireCount + 7) / 8 else {
-            throw GarblingError.wrongCount(what: "output decoding bytes", expected: (copies * circuit.outputWireCount + 7) / 8,
-                                           got: batch.outputDecoding.count)
+        guard batch.outputDecoding.count == (copies * w + 7) / 8 else {
+            throw GarblingError.wrongCount(what: "output decoding bytes", expected: (copies * w + 7) / 8, got: batch.outputDecoding.count)
         }
         guard evaluatorLabels.count == copies * e else {
             throw GarblingError.wrongCount(what: "evaluator input labels", expected: copies * e, got: evaluatorLabels.count)
         }
-        guard garblerOnlineLabels.count == copies * online.count else {
-            throw GarblingError.wrongCount(what: "garbler online input labels", expected: copies * online.count, got: garblerOnlineLabels.count)
+        guard garblerOnlineLabels.count == copies * o else {
+            throw GarblingError.wrongCount(what: "garbler online input labels", expected: copies * o, got: garblerOnlineLabels.count)
         }
-        var inputs = [Block](repeating: .zero, count: copies * ins)
+        var shared: AES128? = nil
         if k > 0 && copies > 0 {
             guard let seed = batch.knownInputSeed else {
                 throw GarblingError.malformedBatch("the circuit has known garbler inputs but the batch carries no seed")
             }
-            var shared = AESPRG(seed: seed)
-            var active = [Block](repeating: .zero, count: copies * k)
-            active.withUnsafeMutableBufferPointer { shared.fill($0) }
-            for c in 0..<copies {
-                for i in 0..<k { inputs[c * ins + knownGarblerInputs.lowerBound + i] = active[c * k + i] }
-            }
+            shared = AES128(key: seed)
         }
-        for c in 0..<copies {
-            for (j, i) in online.enumerated() { inputs[c * ins + i] = garblerOnlineLabels[c * online.count + j] }
-            for i in 0..<e { inputs[c * ins + g + i] = evaluatorLabels[c * e + i] }
-        }
-        var outputs = [Block](repeating: .zero, count: copies * circuit.outputs.count)
-        inputs.withUnsafeBufferPointer { inp in
-            batch.tables.withUnsafeBufferPointer { tab in
-                outputs.withUnsafeMutableBufferPointer { out in
-                    HalfGates.evaluate(circuit, firstCopy: batch.firstCopy, copies: copies, inputLabels: inp, tables: tab,
-                                       outputLabels: out, implementation: implementation)
+        var result = [UInt64](repeating: 0, count: copies * wpc)
+        let known = knownGarblerInputs, outputs = circuit.outputs
+        result.withUnsafeMutableBufferPointer { res in
+        batch.tables.withUnsafeBufferPointer { tab in
+        batch.outputDecoding.withUnsafeBufferPointer { dec in
+        evaluatorLabels.withUnsafeBufferPointer { evL in
+        garblerOnlineLabels.withUnsafeBufferPointer { onL in
+            HalfGates.evaluateChunks(circuit, firstCopy: batch.firstCopy, copies: copies, tables: tab.baseAddress,
+                                     implementation: implementation,
+                                     fill: { labels, start, n in
+                for (j, i) in online.enumerated() {
+                    let row = labels + i * n
+                    for c in 0..<n { row[c] = onL[(start + c) * o + j] }
                 }
-            }
-        }
-        return outputs
+                for i in 0..<e {
+                    let row = labels + (g + i) * n
+                    for c in 0..<n { row[c] = evL[(start + c) * e + i] }
+                }
+                if let shared {
+                    for q in 0..<k {
+                        shared.keystream(counter: UInt64(q) << 32 + UInt64(start),
+                                         into: UnsafeMutableBufferPointer(start: labels + (known.lowerBound + q) * n, count: n))
+                    }
+                }
+            }, read: { labels, start, n in
+                var index = 0 // among wire outputs
+                for (out, output) in outputs.enumerated() {
+                    let word = out >> 6, shift = UInt64(out & 63)
+                    switch output {
+                    case .constant(let v):
+                        if v { for c in 0..<n { res[(start + c) * wpc + word] |= 1 << shift } }
+                    case .wire(let wire):
+                        let row = labels + Int(wire.index) * n
+                        for c in 0..<n {
+                            let bit = (start + c) * w + index
+                            let d = UInt64(dec[bit >> 3] >> UInt8(bit & 7)) & 1
+                            res[(start + c) * wpc + word] |= ((row[c].lo & 1) ^ d) << shift
+                        }
+                        index += 1
+                    }
+                }
+            })
+        }}}}}
+        return result
     }
 
     /// The decoded outputs, copy-major (`batch.copies × circuit.outputs.count`).
     public func evaluate(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerOnlineLabels: [Block]) throws -> [Bool] {
-        let labels = try evaluateLabels(batch, evaluatorLabels: evaluatorLabels, garblerOnlineLabels: garblerOnlineLabels)
-        let outs = circuit.outputs.count
-        var result = [Bool](repeating: false, count: labels.count)
+        let words = try evaluatePacked(batch, evaluatorLabels: evaluatorLabels, garblerOnlineLabels: garblerOnlineLabels)
+        let outs = circuit.outputs.count, wpc = (outs + 63) / 64
+        var result = [Bool](repeating: false, count: batch.copies * outs)
         for c in 0..<batch.copies {
-            var w = 0
-            for (o, output) in circuit.outputs.enumerated() {
-                switch output {
-                case .constant(let v): result[c * outs + o] = v
-                case .wire:
-                    result[c * outs + o] = labels[c * outs + o].lsb != batch.decodingBit(copy: c, output: w)
-                    w += 1
-                }
-            }
+            for o in 0..<outs { result[c * outs + o] = (words[c * wpc + o >> 6] >> UInt64(o & 63)) & 1 == 1 }
         }
         return result
     }

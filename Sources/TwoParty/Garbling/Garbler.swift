@@ -5,9 +5,9 @@
 //  - online inputs (e.g. the server's share x_s, known only in the online phase): their zero-labels stay
 //    with the garbler; online it sends the active label W0 ⊕ x·Δ, 16 bytes per bit.
 //  - known inputs (e.g. the garbler's fresh output mask m, chosen at garbling time): they cost nothing.
-//    The garbler draws a fresh seed, sends it with the tables, and both sides expand it with AESPRG into
-//    labels L; the garbler sets the wire's zero-label W0 = L ⊕ m_i·Δ, so the evaluator's active label
-//    is L. Security: in the standard protocol the evaluator receives, for each such wire, the active
+//    The garbler draws a fresh seed, sends it with the tables, and both sides expand it with AES-CTR into
+//    labels L (known input i of copy c of the batch: L = AES_seed(lo: i · 2^32 + c, hi: 0)); the garbler
+//    sets the wire's zero-label W0 = L ⊕ m_i·Δ, so the evaluator's active label is L. Security: in the standard protocol the evaluator receives, for each such wire, the active
 //    label W_{m_i}, which is uniformly distributed and independent of m_i and of Δ (because W0 is
 //    uniform and independent of everything else); its other label W_{m_i} ⊕ Δ stays hidden. Here the
 //    active label is L, pseudorandom and independent of m_i and Δ, and the inactive label is L ⊕ Δ,
@@ -60,69 +60,88 @@ public struct Garbler {
         guard knownInputValues.count == copies * k else {
             throw GarblingError.wrongCount(what: "known garbler input values", expected: copies * k, got: knownInputValues.count)
         }
-        return garble(copies: copies, knownValue: { c, i in knownInputValues[c * k + i] })
+        return try garble(copies: copies, knownInputWords: packBits(knownInputValues, copies: copies, bitsPerCopy: k))
     }
 
-    /// As `garble(copies:knownInputValues:)` with the known values given by a function (copy, known input index).
-    public mutating func garble(copies: Int, knownValue: (Int, Int) -> Bool) -> (batch: GarbledBatch, state: GarblerBatchState) {
-        precondition(copies >= 0)
-        let ins = circuit.inputCount, g = circuit.garblerInputCount, e = circuit.evaluatorInputCount
-        let online = onlineGarblerInputs, k = knownGarblerInputs.count
-        // Fresh uniform zero-labels for every input (the known ones are overwritten below).
-        var inputs = [Block](repeating: .zero, count: copies * ins)
-        inputs.withUnsafeMutableBufferPointer { prg.fill($0) }
-        var seed: Block? = nil
-        if k > 0 && copies > 0 {
-            let s = SystemRandom.block()
-            seed = s
-            var shared = AESPRG(seed: s)
-            var active = [Block](repeating: .zero, count: copies * k)
-            active.withUnsafeMutableBufferPointer { shared.fill($0) }
-            for c in 0..<copies {
-                for i in 0..<k {
-                    inputs[c * ins + knownGarblerInputs.lowerBound + i] = active[c * k + i] ^ delta.masked(by: knownValue(c, i))
-                }
-            }
+    /// As `garble(copies:knownInputValues:)` with the known values packed: copy c's known input i is bit
+    /// i % 64 of `knownInputWords[c · w + i / 64]`, w = ⌈knownGarblerInputs.count / 64⌉.
+    public mutating func garble(copies: Int, knownInputWords: [UInt64]) throws -> (batch: GarbledBatch, state: GarblerBatchState) {
+        let k = knownGarblerInputs.count, wpc = (k + 63) / 64
+        guard copies >= 0 && copies < 1 << 32 else {
+            throw GarblingError.invalidParameter("a batch holds 0 ..< 2^32 copies, asked for \(copies)")
         }
+        guard knownInputWords.count == copies * wpc else {
+            throw GarblingError.wrongCount(what: "known garbler input words", expected: copies * wpc, got: knownInputWords.count)
+        }
+        let g = circuit.garblerInputCount, e = circuit.evaluatorInputCount
+        let online = onlineGarblerInputs, o = online.count
+        let w = circuit.outputWireCount
+        let wireOutputs: [Int] = circuit.outputs.compactMap { if case .wire(let x) = $0 { return Int(x.index) } else { return nil } }
+        let seed: Block? = k > 0 ? SystemRandom.block() : nil
+        let shared = seed.map { AES128(key: $0) }
+        let delta = self.delta
         var tables = [Block](repeating: .zero, count: copies * circuit.andCount * 2)
-        var outputs = [Block](repeating: .zero, count: copies * circuit.outputs.count)
-        inputs.withUnsafeBufferPointer { inp in
-            tables.withUnsafeMutableBufferPointer { tab in
-                outputs.withUnsafeMutableBufferPointer { out in
-                    HalfGates.garble(circuit, delta: delta, firstCopy: nextCopy, copies: copies, inputZeroLabels: inp,
-                                     tables: tab, outputZeroLabels: out, implementation: implementation)
-                }
-            }
-        }
-        let batch = GarbledBatch(firstCopy: nextCopy, copies: copies, andCount: circuit.andCount,
-                                 outputWireCount: circuit.outputWireCount, tables: tables,
-                                 outputDecoding: Garbler.decodingBits(circuit, outputs, copies: copies),
-                                 knownInputSeed: seed)
-        nextCopy += UInt64(copies)
-        var onlineZero = [Block](repeating: .zero, count: copies * online.count)
+        var onlineZero = [Block](repeating: .zero, count: copies * o)
         var evaluatorZero = [Block](repeating: .zero, count: copies * e)
-        for c in 0..<copies {
-            for (j, i) in online.enumerated() { onlineZero[c * online.count + j] = inputs[c * ins + i] }
-            for i in 0..<e { evaluatorZero[c * e + i] = inputs[c * ins + g + i] }
-        }
-        let state = GarblerBatchState(copies: copies, delta: delta, onlineInputCount: online.count,
-                                      evaluatorInputCount: e, onlineZeroLabels: onlineZero,
-                                      evaluatorZeroLabels: evaluatorZero)
+        var decoding = [UInt8](repeating: 0, count: (copies * w + 7) / 8)
+        let known = knownGarblerInputs
+        tables.withUnsafeMutableBufferPointer { tab in
+        onlineZero.withUnsafeMutableBufferPointer { onZ in
+        evaluatorZero.withUnsafeMutableBufferPointer { evZ in
+        decoding.withUnsafeMutableBufferPointer { dec in
+        knownInputWords.withUnsafeBufferPointer { words in
+            HalfGates.garbleChunks(circuit, delta: delta, firstCopy: nextCopy, copies: copies, tables: tab.baseAddress,
+                                   implementation: implementation,
+                                   fill: { labels, start, n in
+                // Fresh uniform zero-labels for the online and evaluator inputs, kept for OT and the online phase.
+                for (j, i) in online.enumerated() {
+                    let row = labels + i * n
+                    prg.fill(UnsafeMutableBufferPointer(start: row, count: n))
+                    for c in 0..<n { onZ[(start + c) * o + j] = row[c] }
+                }
+                for i in 0..<e {
+                    let row = labels + (g + i) * n
+                    prg.fill(UnsafeMutableBufferPointer(start: row, count: n))
+                    for c in 0..<n { evZ[(start + c) * e + i] = row[c] }
+                }
+                // Known inputs: active label L = AES_seed(i · 2^32 + copy), zero-label L ⊕ value · Δ.
+                if let shared {
+                    for q in 0..<k {
+                        let row = labels + (known.lowerBound + q) * n
+                        shared.keystream(counter: UInt64(q) << 32 + UInt64(start), into: UnsafeMutableBufferPointer(start: row, count: n))
+                        for c in 0..<n {
+                            let bit = (words[(start + c) * wpc + q >> 6] >> UInt64(q & 63)) & 1 == 1
+                            row[c] ^= delta.masked(by: bit)
+                        }
+                    }
+                }
+            }, read: { labels, start, n in
+                for (index, wire) in wireOutputs.enumerated() {
+                    let row = labels + wire * n
+                    for c in 0..<n { // branch-free: the lsb is a coin flip
+                        let bit = (start + c) * w + index
+                        dec[bit >> 3] |= UInt8(truncatingIfNeeded: row[c].lo & 1) << UInt8(bit & 7)
+                    }
+                }
+            })
+        }}}}}
+        let batch = GarbledBatch(firstCopy: nextCopy, copies: copies, andCount: circuit.andCount, outputWireCount: w,
+                                 tables: tables, outputDecoding: decoding, knownInputSeed: seed)
+        nextCopy += UInt64(copies)
+        let state = GarblerBatchState(copies: copies, delta: delta, onlineInputCount: o, evaluatorInputCount: e,
+                                      onlineZeroLabels: onlineZero, evaluatorZeroLabels: evaluatorZero)
         return (batch, state)
     }
+}
 
-    static func decodingBits(_ circuit: Circuit, _ outputZero: [Block], copies: Int) -> [UInt8] {
-        let w = circuit.outputWireCount, outs = circuit.outputs.count
-        var bits = [UInt8](repeating: 0, count: (copies * w + 7) / 8)
-        let wireOutputs = circuit.outputs.indices.filter { if case .wire = circuit.outputs[$0] { return true } else { return false } }
-        for c in 0..<copies {
-            for (o, index) in wireOutputs.enumerated() where outputZero[c * outs + index].lsb {
-                let bit = c * w + o
-                bits[bit >> 3] |= 1 << UInt8(bit & 7)
-            }
-        }
-        return bits
+/// Packs copy-major bits (`copies × bitsPerCopy`) into ⌈bitsPerCopy / 64⌉ words per copy.
+func packBits(_ bits: [Bool], copies: Int, bitsPerCopy: Int) -> [UInt64] {
+    let wpc = (bitsPerCopy + 63) / 64
+    var words = [UInt64](repeating: 0, count: copies * wpc)
+    for c in 0..<copies {
+        for i in 0..<bitsPerCopy where bits[c * bitsPerCopy + i] { words[c * wpc + i >> 6] |= 1 << UInt64(i & 63) }
     }
+    return words
 }
 
 /// What the garbler keeps after garbling a batch: the zero-labels of its online inputs and of the
@@ -150,14 +169,23 @@ public struct GarblerBatchState: Sendable {
         guard values.count == onlineZeroLabels.count else {
             throw GarblingError.wrongCount(what: "garbler online input values", expected: onlineZeroLabels.count, got: values.count)
         }
-        return zip(onlineZeroLabels, values).map { $0 ^ delta.masked(by: $1) }
+        return try onlineInputLabels(words: packBits(values, copies: copies, bitsPerCopy: onlineInputCount))
     }
 
-    /// As `onlineInputLabels(values:)` with the value of online input i of copy c given by a function.
-    public func onlineInputLabels(value: (Int, Int) -> Bool) -> [Block] {
+    /// As `onlineInputLabels(values:)` with the values packed: online input i of copy c is bit i % 64 of
+    /// `words[c · w + i / 64]`, w = ⌈onlineInputCount / 64⌉.
+    public func onlineInputLabels(words: [UInt64]) throws -> [Block] {
+        let wpc = (onlineInputCount + 63) / 64
+        guard words.count == copies * wpc else {
+            throw GarblingError.wrongCount(what: "garbler online input words", expected: copies * wpc, got: words.count)
+        }
         var out = onlineZeroLabels
+        let o = onlineInputCount
         for c in 0..<copies {
-            for i in 0..<onlineInputCount where value(c, i) { out[c * onlineInputCount + i] ^= delta }
+            for i in 0..<o {
+                let bit = (words[c * wpc + i >> 6] >> UInt64(i & 63)) & 1 == 1
+                out[c * o + i] ^= delta.masked(by: bit)
+            }
         }
         return out
     }

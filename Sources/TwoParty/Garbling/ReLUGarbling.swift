@@ -19,10 +19,14 @@ public struct ReLUGarbler {
     }
 
     /// Garbles `count` ReLUs, each with a fresh uniform 64-bit mask m.
-    public mutating func garbleOffline(count: Int) -> (batch: GarbledBatch, state: ReLUGarblerBatch) {
+    public mutating func garbleOffline(count: Int) throws -> (batch: GarbledBatch, state: ReLUGarblerBatch) {
+        guard count >= 0 && count < 1 << 32 else {
+            throw GarblingError.invalidParameter("a batch holds 0 ..< 2^32 ReLUs, asked for \(count)")
+        }
         var masks = [UInt64](repeating: 0, count: count)
         masks.withUnsafeMutableBytes { maskPRG.fillBytes($0) }
-        let (batch, state) = garbler.garble(copies: count) { c, i in (masks[c] >> UInt64(i)) & 1 == 1 }
+        // The mask is the 64 known garbler inputs: one word per ReLU, exactly the packed layout.
+        let (batch, state) = try garbler.garble(copies: count, knownInputWords: masks)
         return (batch, ReLUGarblerBatch(valueBits: relu.valueBits, outputShares: masks.map { 0 &- $0 }, garbling: state))
     }
 }
@@ -42,7 +46,8 @@ public struct ReLUGarblerBatch: Sendable {
         guard serverShares.count == outputShares.count else {
             throw GarblingError.wrongCount(what: "server shares", expected: outputShares.count, got: serverShares.count)
         }
-        return garbling.onlineInputLabels { c, i in (serverShares[c] >> UInt64(i)) & 1 == 1 }
+        // k' ≤ 64 online inputs: one word per ReLU; bits above k' are ignored.
+        return try garbling.onlineInputLabels(words: serverShares)
     }
 }
 
@@ -68,22 +73,7 @@ public struct ReLUEvaluator {
     /// The evaluator's output shares (ReLU(x) >> f) + m, from the batch, the labels it got by OT and the
     /// garbler's online labels.
     public func evaluate(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerLabels: [Block]) throws -> [UInt64] {
-        let labels = try evaluator.evaluateLabels(batch, evaluatorLabels: evaluatorLabels, garblerOnlineLabels: garblerLabels)
-        let outs = relu.circuit.outputs.count // 64, all wires
-        var result = [UInt64](repeating: 0, count: batch.copies)
-        batch.outputDecoding.withUnsafeBufferPointer { decoding in
-            labels.withUnsafeBufferPointer { l in
-                for c in 0..<batch.copies {
-                    var y: UInt64 = 0
-                    for o in 0..<outs {
-                        let bit = c * outs + o
-                        let d = UInt64(decoding[bit >> 3] >> UInt8(bit & 7)) & 1
-                        y |= ((l[bit].lo & 1) ^ d) << UInt64(o)
-                    }
-                    result[c] = y
-                }
-            }
-        }
-        return result
+        // 64 outputs: one packed word per ReLU is the output share itself.
+        return try evaluator.evaluatePacked(batch, evaluatorLabels: evaluatorLabels, garblerOnlineLabels: garblerLabels)
     }
 }
