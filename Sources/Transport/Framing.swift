@@ -55,8 +55,10 @@ public struct FrameHeader: Equatable, Sendable {
         }
         let type = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
         let length = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-        guard length <= maxLength else {
-            throw TransportError.oversizedFrame(length: length, limit: maxLength)
+        // Never above Int.max, whatever the configured limit: the length becomes an allocation size.
+        let limit = min(maxLength, UInt64(Int.max) - UInt64(Framing.headerSize))
+        guard length <= limit else {
+            throw TransportError.oversizedFrame(length: length, limit: limit)
         }
         return FrameHeader(type: type, length: length)
     }

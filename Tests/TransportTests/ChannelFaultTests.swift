@@ -62,6 +62,12 @@ final class ChannelFaultTests: XCTestCase {
             try peer.send(FrameHeader(type: 1, length: .max).encoded())
             try peer.flush()
             assertThrows(.exactly(.oversizedFrame(length: .max, limit: 1024))) { try victim.receiveMessage(expecting: 1) }
+            victim.maxFrameLength = .max
+            try peer.send(FrameHeader(type: 1, length: .max).encoded())
+            try peer.flush()
+            assertThrows(.exactly(.oversizedFrame(length: .max, limit: UInt64(Int.max) - 16))) {
+                try victim.receiveMessage(expecting: 1)
+            }
             victim.close(); peer.close()
         }
     }
