@@ -39,16 +39,10 @@ extension Tape {
             Parallel.forEachChunk(C) { range in
                 for c in range {
                     var sum: Float = 0
-                    for n in 0..<N {
-                        let p = xs + (n * C + c) * HW
-                        for i in 0..<HW { sum += p[i] }
-                    }
+                    for n in 0..<N { sum += VectorKernels.sum(xs + (n * C + c) * HW, HW) }
                     let mu = sum / Float(M)
                     var sq: Float = 0
-                    for n in 0..<N {
-                        let p = xs + (n * C + c) * HW
-                        for i in 0..<HW { let d = p[i] - mu; sq += d * d }
-                    }
+                    for n in 0..<N { sq += VectorKernels.centeredSquares(xs + (n * C + c) * HW, HW, mu) }
                     let variance = sq / Float(M)
                     mp[c] = mu
                     ip[c] = 1 / (variance + eps).squareRoot()
@@ -69,12 +63,7 @@ extension Tape {
             for nc in range {
                 let c = nc % C
                 let a = gs[c] * ip[c], b = bs[c] - mp[c] * a
-                let p = xs + nc * HW, q = ys + nc * HW
-                if relu {
-                    for i in 0..<HW { q[i] = max(p[i] * a + b, 0) }
-                } else {
-                    for i in 0..<HW { q[i] = p[i] * a + b }
-                }
+                VectorKernels.affine(xs + nc * HW, ys + nc * HW, HW, a, b, relu: relu)
             }
         }
         return record(y, inputs: [x, gamma, beta]) { [unowned self] dyIn in
@@ -87,48 +76,26 @@ extension Tape {
                 for c in range {
                     let mu = mp[c], inv = ip[c]
                     let a = gs[c] * inv, b = bs[c] - mu * a
-                    // Sums of dy (masked by the ReLU if fused) and dy * xhat.
-                    var sdy: Float = 0, sdyx: Float = 0
+                    // g = dy, masked by the fused ReLU; sums of g and g * x.
+                    var sg: Float = 0, sgx: Float = 0
                     for n in 0..<N {
-                        let p = xs + (n * C + c) * HW, d = dys + (n * C + c) * HW
-                        if relu {
-                            for i in 0..<HW {
-                                let g = (p[i] * a + b) > 0 ? d[i] : 0
-                                sdy += g; sdyx += g * (p[i] - mu)
-                            }
-                        } else {
-                            for i in 0..<HW { sdy += d[i]; sdyx += d[i] * (p[i] - mu) }
-                        }
+                        let o = (n * C + c) * HW
+                        let (s1, s2) = VectorKernels.gradientSums(xs + o, dys + o, HW, a, b, relu: relu)
+                        sg += s1; sgx += s2
                     }
-                    sdyx *= inv
-                    dgp[c] = sdyx
-                    dbp[c] = sdy
+                    let sgxhat = (sgx - mu * sg) * inv
+                    dgp[c] = sgxhat
+                    dbp[c] = sg
                     guard let dxs else { continue }
+                    // training: dx = a * (g - mean(g) - xhat * mean(g * xhat)); eval: dx = a * g.
+                    var c1 = a, c2: Float = 0, c3: Float = 0
                     if training {
-                        // dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat))
-                        let k = a / Float(M), mdb = sdy / Float(M), mdg = sdyx / Float(M)
-                        for n in 0..<N {
-                            let p = xs + (n * C + c) * HW, d = dys + (n * C + c) * HW, q = dxs + (n * C + c) * HW
-                            if relu {
-                                for i in 0..<HW {
-                                    let g = (p[i] * a + b) > 0 ? d[i] : 0
-                                    q[i] = k * Float(M) * (g - mdb - (p[i] - mu) * inv * mdg)
-                                }
-                            } else {
-                                for i in 0..<HW {
-                                    q[i] = k * Float(M) * (d[i] - mdb - (p[i] - mu) * inv * mdg)
-                                }
-                            }
-                        }
-                    } else {
-                        for n in 0..<N {
-                            let p = xs + (n * C + c) * HW, d = dys + (n * C + c) * HW, q = dxs + (n * C + c) * HW
-                            if relu {
-                                for i in 0..<HW { q[i] = (p[i] * a + b) > 0 ? d[i] * a : 0 }
-                            } else {
-                                for i in 0..<HW { q[i] = d[i] * a }
-                            }
-                        }
+                        let mdb = sg / Float(M), mdg = sgxhat / Float(M)
+                        c1 = a; c2 = -a * inv * mdg; c3 = -a * mdb + a * inv * mdg * mu
+                    }
+                    for n in 0..<N {
+                        let o = (n * C + c) * HW
+                        VectorKernels.gradientAffine(xs + o, dys + o, dxs + o, HW, a, b, relu: relu, c1, c2, c3)
                     }
                 }
             }

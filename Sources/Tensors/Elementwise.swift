@@ -40,3 +40,26 @@ extension Tape {
         return record(y, inputs: [x]) { [unowned self] dy in self.accumulate(x, dy.reshaped(old)) }
     }
 }
+
+extension Tape {
+    /// ReLU(a + b) in one pass (residual join followed by a ReLU slot). The pullback hands the masked
+    /// gradient to both inputs.
+    public func addReLU(_ a: Variable, _ b: Variable) -> Variable {
+        precondition(a.shape == b.shape, "addReLU: \(a.shape) vs \(b.shape)")
+        let n = a.value.count
+        let y = Tensor(uninitialized: a.shape)
+        let pa = a.value.pointer, pb = b.value.pointer, ys = y.pointer
+        Parallel.forEachChunk(n, minimumPerChunk: Elementwise.parallelThreshold) { r in
+            for i in r { ys[i] = max(pa[i] + pb[i], 0) }
+        }
+        return record(y, inputs: [a, b]) { [unowned self] dy in
+            let dx = Tensor(uninitialized: a.shape)
+            let d = dy.pointer, q = dx.pointer
+            Parallel.forEachChunk(n, minimumPerChunk: Elementwise.parallelThreshold) { r in
+                for i in r { q[i] = ys[i] > 0 ? d[i] : 0 }
+            }
+            self.accumulate(a, dx)
+            self.accumulate(b, dx)
+        }
+    }
+}

@@ -18,6 +18,8 @@ public struct ThroughputResult: Codable, Sendable {
     public var forward_multiply_adds_per_image: Int
     public var peak_resident_megabytes: Double
     public var rounds: [Double]
+    /// Process CPU seconds per training step (all threads), best round: less sensitive to other load.
+    public var cpu_seconds_per_train_step: Double
 }
 
 public enum ThroughputBenchmark {
@@ -40,10 +42,12 @@ public enum ThroughputBenchmark {
         }
         for _ in 0..<2 { step() }
         var rates: [Double] = []
+        var cpu = Double.infinity
         for _ in 0..<rounds {
-            let t = Date()
+            let t = Date(), c = processCPUSeconds()
             for _ in 0..<steps { step() }
             rates.append(Double(steps * batchSize) / Date().timeIntervalSince(t))
+            cpu = min(cpu, (processCPUSeconds() - c) / Double(steps))
         }
         let macsPerImage = macs / batchSize
         let inferenceImages = Tensor(shape: [inferenceBatchSize, 3, 32, 32],
@@ -66,7 +70,14 @@ public enum ThroughputBenchmark {
                                 train_gflops: (train * Double(macsPerImage) * 6 / 1e9 * 10).rounded() / 10,
                                 inference_gflops: (inference * Double(macsPerImage) * 2 / 1e9 * 10).rounded() / 10,
                                 forward_multiply_adds_per_image: macsPerImage,
-                                peak_resident_megabytes: peakResidentMegabytes(), rounds: rates.map { ($0 * 10).rounded() / 10 })
+                                peak_resident_megabytes: peakResidentMegabytes(), rounds: rates.map { ($0 * 10).rounded() / 10 },
+                                cpu_seconds_per_train_step: (cpu * 1000).rounded() / 1000)
+    }
+
+    static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
     /// VmHWM from /proc/self/status (0 where unavailable).

@@ -26,10 +26,10 @@ final class PrimitiveGradientTests: XCTestCase {
         for (index, relu) in [false, true].enumerated() {
             let seed = UInt64(200 + index)
             var rng = SeededGenerator(seed: seed)
-            let shape = [3, 2, 3, 3]
+            let shape = [3, 2, 5, 4]
             let stats = BatchNormStatistics(channels: 2)
             checkGradients("batchNorm train relu=\(relu)", seed: seed,
-                           inputs: [(shape, rng.floats(54, scale: 2)), ([2], [1.2, 0.7]), ([2], [0.1, -0.2])],
+                           inputs: [(shape, rng.floats(120, scale: 2)), ([2], [1.2, 0.7]), ([2], [0.1, -0.2])],
                            fast: { tape, v in tape.batchNorm(v[0], gamma: v[1], beta: v[2], statistics: stats, training: true, relu: relu) },
                            reference: { a in
                                let y = Reference.batchNormTraining(a[0], shape, gamma: a[1], beta: a[2], epsilon: 1e-5)
@@ -40,17 +40,17 @@ final class PrimitiveGradientTests: XCTestCase {
 
     func testBatchNormEvalGradientsAndRunningStatistics() {
         var rng = SeededGenerator(seed: 210)
-        let shape = [4, 3, 2, 2]
-        let x = rng.floats(48, scale: 3)
+        let shape = [4, 3, 4, 5]
+        let x = rng.floats(240, scale: 3)
         let stats = BatchNormStatistics(channels: 3, momentum: 0.1)
         let tape = Tape(recording: false)
         _ = tape.batchNorm(tape.constant(Tensor(shape: shape, values: x)), gamma: tape.constant(Tensor(shape: [3], repeating: 1)),
                            beta: tape.constant(Tensor(zeros: [3])), statistics: stats, training: true)
         for c in 0..<3 {
             var vals: [Double] = []
-            for n in 0..<4 { for i in 0..<4 { vals.append(Double(x[(n * 3 + c) * 4 + i])) } }
-            let mu = vals.reduce(0, +) / 16
-            let unbiased = vals.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / 15
+            for n in 0..<4 { for i in 0..<20 { vals.append(Double(x[(n * 3 + c) * 20 + i])) } }
+            let mu = vals.reduce(0, +) / 80
+            let unbiased = vals.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / 79
             XCTAssertEqual(Double(stats.mean.array[c]), 0.1 * mu, accuracy: 1e-5)
             XCTAssertEqual(Double(stats.variance.array[c]), 0.9 + 0.1 * unbiased, accuracy: 1e-4)
         }
@@ -112,6 +112,9 @@ final class PrimitiveGradientTests: XCTestCase {
         checkGradients("add", seed: 700, inputs: [([2, 3, 2, 2], rng.floats(24)), ([2, 3, 2, 2], rng.floats(24))],
                        fast: { tape, v in tape.add(tape.reshape(v[0], [2, 12]), tape.reshape(v[1], [2, 12])) },
                        reference: { a in zip(a[0], a[1]).map { $0 + $1 } })
+        checkGradients("addReLU", seed: 702, inputs: [([2, 3, 4, 4], rng.floats(96)), ([2, 3, 4, 4], rng.floats(96))],
+                       fast: { tape, v in tape.addReLU(v[0], v[1]) },
+                       reference: { a in Reference.relu(zip(a[0], a[1]).map { $0 + $1 }) })
         // The same input used twice accumulates both gradients.
         checkGradients("add self", seed: 701, inputs: [([2, 5], rng.floats(10))],
                        fast: { tape, v in tape.add(v[0], v[0]) }, reference: { a in a[0].map { 2 * $0 } })
