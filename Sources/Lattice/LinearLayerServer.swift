@@ -54,15 +54,35 @@ public final class LinearLayerServer: Sendable {
         return (b, bits)
     }
 
+    /// Encodes a layer's kernel polynomials in evaluation form. They depend only on the weights, so a
+    /// server prepares each layer once per model and reuses it for every request.
+    public func prepare(_ layer: LinearLayer) throws -> PreparedLinearLayer {
+        let plan = try LinearLayerPlan(shape: layer.shape, parameters: context.parameters)
+        var kernels: [[PolyRq<Eval>]] = []
+        for g in 0..<plan.groups {
+            kernels.append(try (0..<plan.channelBlocks).map { cb in
+                try context.plaintext(weights: plan.kernelPolynomial(layer.weights, group: g, channelBlock: cb))
+            })
+        }
+        return PreparedLinearLayer(layer: layer, plan: plan, kernels: kernels)
+    }
+
+    /// Answers a request for an unprepared layer (prepares it first; see `prepare`).
+    public func offlineResponse(request: [UInt8], layer: LinearLayer) throws -> (message: [UInt8], serverShare: [UInt64]) {
+        try offlineResponse(request: request, layer: try prepare(layer))
+    }
+
     /// Answers a request: returns the response message and the server's share s (layout [M][Ho][Wo]),
     /// so that the client decrypts L r - s.
     /// Message: version, type, fingerprint, response count, then per response c1 (N values of
     /// c1Bits) and the output coefficients of c0 (c0Bits each), bit-packed.
-    public func offlineResponse(request: [UInt8], layer: LinearLayer) throws -> (message: [UInt8], serverShare: [UInt64]) {
+    public func offlineResponse(request: [UInt8], layer prepared: PreparedLinearLayer) throws -> (message: [UInt8], serverShare: [UInt64]) {
         let ctx = context
         let params = ctx.parameters
         let n = params.degree
-        let plan = try LinearLayerPlan(shape: layer.shape, parameters: params)
+        let plan = prepared.plan
+        let kernels = prepared.kernels
+        let layer = prepared.layer
         let fp = ctx.fingerprint(plan)
 
         // Noise budget: (2^f + B) / Q <= 2^-66 (see HEParameters).
@@ -89,20 +109,13 @@ public final class LinearLayerServer: Sendable {
         }
         try r.expectEnd()
 
-        // Kernel polynomials (the same for every tile).
-        var kernels: [[PolyRq<Eval>]] = []
-        for g in 0..<plan.groups {
-            kernels.append(try (0..<plan.channelBlocks).map { cb in
-                try ctx.plaintext(weights: plan.kernelPolynomial(layer.weights, group: g, channelBlock: cb))
-            })
-        }
-
         // Fresh randomness from the OS CSPRNG: the share s, rerandomisation, flooding.
         let rng = PRG(purpose: .rerandomisation)
         var share = [UInt64](repeating: 0, count: plan.shape.outputCount)
         for i in 0..<share.count { share[i] = rng.next() }
 
-        var w = MessageWriter()
+        var w = MessageWriter(capacity: 16 + plan.responseCount * (n * params.responseC1Bits + plan.outputChannels * plan.outputHeight * plan.outputWidth / max(1, plan.responseCount) * params.responseC0Bits) / 8 + 64)
+        _ = layer
         LinearLayerMessage.writeHeader(&w, .response, fingerprint: fp)
         w.uint32(UInt32(plan.responseCount))
         let b0 = params.responseC0Bits, b1 = params.responseC1Bits
@@ -153,4 +166,12 @@ extension PRG {
         let v = UInt128(next()) | UInt128(next()) << 64
         return bits >= 128 ? v : v & ((UInt128(1) << UInt128(bits)) - 1)
     }
+}
+
+/// A layer with its kernel polynomials encoded for the server's products (see
+/// `LinearLayerServer.prepare`).
+public struct PreparedLinearLayer: Sendable {
+    public let layer: LinearLayer
+    public let plan: LinearLayerPlan
+    let kernels: [[PolyRq<Eval>]]
 }

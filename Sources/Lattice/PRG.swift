@@ -67,27 +67,48 @@ public final class PRG: RandomNumberGenerator {
         return w
     }
 
+    private var reservoir: UInt64 = 0
+    private var reservoirBits = 0
+
+    /// The next `width` pseudorandom bits (1 <= width <= 64), drawn from a bit reservoir so that
+    /// narrow samples do not consume whole words.
+    @inline(__always) public func bits(_ width: Int) -> UInt64 {
+        if width <= reservoirBits {
+            let v = width == 64 ? reservoir : reservoir & ((UInt64(1) << UInt64(width)) - 1)
+            reservoir = width == 64 ? 0 : reservoir >> UInt64(width)
+            reservoirBits -= width
+            return v
+        }
+        let fresh = next()
+        let have = reservoirBits
+        let need = width - have
+        let v = have == 0 ? fresh : reservoir | (fresh << UInt64(have))
+        reservoir = need == 64 ? 0 : fresh >> UInt64(need)
+        reservoirBits = 64 - need
+        return width == 64 ? v : v & ((UInt64(1) << UInt64(width)) - 1)
+    }
+
     /// A uniform residue modulo q (rejection sampling on bitLength(q) bits).
     @inline(__always) public func uniform(below q: UInt64) -> UInt64 {
-        let mask: UInt64 = q.leadingZeroBitCount == 0 ? .max : (UInt64(1) << UInt64(64 - q.leadingZeroBitCount)) - 1
+        let width = 64 - q.leadingZeroBitCount
         while true {
-            let x = next() & mask
+            let x = bits(width)
             if x < q { return x }
         }
     }
 
-    /// A uniform ternary value in {-1, 0, 1}.
+    /// A uniform ternary value in {-1, 0, 1} (rejection sampling on bytes).
     @inline(__always) public func ternary() -> Int64 {
         while true {
-            let b = next() & 0xff
+            let b = bits(8)
             if b < 255 { return Int64(b % 3) - 1 }
         }
     }
 
     /// A centered binomial sample with parameter eta <= 32: sum of eta bit differences, variance eta/2.
     @inline(__always) public func centeredBinomial(eta: Int) -> Int64 {
-        let w = next()
+        let w = bits(2 * eta)
         let mask: UInt64 = (UInt64(1) << UInt64(eta)) - 1
-        return Int64((w & mask).nonzeroBitCount) - Int64(((w >> 32) & mask).nonzeroBitCount)
+        return Int64((w & mask).nonzeroBitCount) - Int64(((w >> UInt64(eta)) & mask).nonzeroBitCount)
     }
 }

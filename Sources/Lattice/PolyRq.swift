@@ -109,9 +109,10 @@ extension PolyRq where F == Coeff {
         self.init(context: context, data: d)
     }
 
-    /// The forward NTT of this polynomial.
-    public func forwardNTT() -> PolyRq<Eval> {
-        var d = data
+    /// The forward NTT of this polynomial (in place when this value is not used afterwards).
+    public consuming func forwardNTT() -> PolyRq<Eval> {
+        var d: [UInt64] = []
+        swap(&d, &self.data)
         let n = context.degree
         d.withUnsafeMutableBufferPointer { p in
             for (i, t) in context.tables.enumerated() { t.forwardInPlace(p.baseAddress! + i * n) }
@@ -121,9 +122,10 @@ extension PolyRq where F == Coeff {
 }
 
 extension PolyRq where F == Eval {
-    /// The inverse NTT of this polynomial.
-    public func inverseNTT() -> PolyRq<Coeff> {
-        var d = data
+    /// The inverse NTT of this polynomial (in place when this value is not used afterwards).
+    public consuming func inverseNTT() -> PolyRq<Coeff> {
+        var d: [UInt64] = []
+        swap(&d, &self.data)
         let n = context.degree
         d.withUnsafeMutableBufferPointer { p in
             for (i, t) in context.tables.enumerated() { t.inverseInPlace(p.baseAddress! + i * n) }
@@ -198,25 +200,32 @@ extension PolyRq where F == Eval {
             }
         }
         run(0) {
+            // Term-major loops: three input streams and four accumulator rows per pass (cache friendly).
+            let acc = UnsafeMutablePointer<UInt64>.allocate(capacity: 4 * n)
+            defer { acc.deallocate() }
             out0.data.withUnsafeMutableBufferPointer { o0 in
                 out1.data.withUnsafeMutableBufferPointer { o1 in
                     for (i, m) in ctx.moduli.enumerated() {
                         let twoTo64 = m.reduce(high: 1, low: 0)
                         let base = i * n
-                        for j in base..<(base + n) {
-                            var h0: UInt64 = 0, l0: UInt64 = 0, h1: UInt64 = 0, l1: UInt64 = 0
-                            for k in 0..<terms {
-                                let w = yp[k][j]
-                                let p0 = xp[k][j].multipliedFullWidth(by: w)
-                                let p1 = zp[k][j].multipliedFullWidth(by: w)
-                                let (s0, c0) = l0.addingReportingOverflow(p0.low)
-                                l0 = s0; h0 &+= p0.high &+ (c0 ? 1 : 0)
-                                let (s1, c1) = l1.addingReportingOverflow(p1.low)
-                                l1 = s1; h1 &+= p1.high &+ (c1 ? 1 : 0)
+                        acc.initialize(repeating: 0, count: 4 * n)
+                        let h0 = acc, l0 = acc + n, h1 = acc + 2 * n, l1 = acc + 3 * n
+                        for k in 0..<terms {
+                            let x = xp[k] + base, z = zp[k] + base, y = yp[k] + base
+                            for j in 0..<n {
+                                let w = y[j]
+                                let p0 = x[j].multipliedFullWidth(by: w)
+                                let p1 = z[j].multipliedFullWidth(by: w)
+                                let (s0, c0) = l0[j].addingReportingOverflow(p0.low)
+                                l0[j] = s0; h0[j] = h0[j] &+ p0.high &+ (c0 ? 1 : 0)
+                                let (s1, c1) = l1[j].addingReportingOverflow(p1.low)
+                                l1[j] = s1; h1[j] = h1[j] &+ p1.high &+ (c1 ? 1 : 0)
                             }
-                            // (h 2^64 + l) mod q with h < q: reduce l, then add h * (2^64 mod q).
-                            o0[j] = m.add(m.reduce(l0), m.multiply(m.reduce(h0), twoTo64))
-                            o1[j] = m.add(m.reduce(l1), m.multiply(m.reduce(h1), twoTo64))
+                        }
+                        // (h 2^64 + l) mod q: reduce l, then add h * (2^64 mod q).
+                        for j in 0..<n {
+                            o0[base + j] = m.add(m.reduce(l0[j]), m.multiply(m.reduce(h0[j]), twoTo64))
+                            o1[base + j] = m.add(m.reduce(l1[j]), m.multiply(m.reduce(h1[j]), twoTo64))
                         }
                     }
                 }

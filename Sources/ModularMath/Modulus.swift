@@ -29,7 +29,7 @@ public struct Modulus: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "Modulus(\(value))" }
 
     /// x mod q for any word x.
-    @inlinable public func reduce(_ x: UInt64) -> UInt64 {
+    @inlinable @inline(__always) public func reduce(_ x: UInt64) -> UInt64 {
         let qhat = x.multipliedFullWidth(by: wordBarrett).high
         var r = x &- qhat &* value
         if r >= value { r &-= value }
@@ -42,7 +42,7 @@ public struct Modulus: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// a * b mod q for residues a, b < q (Barrett on the 128-bit product).
-    @inlinable public func multiply(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    @inlinable @inline(__always) public func multiply(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let p = a.multipliedFullWidth(by: b)
         let L = bitLength
         // t = floor(p / 2^(L-1)) < 2^(L+1); qhat = floor(t * mu / 2^(L+1)) is within 2 of p / q.
@@ -56,13 +56,13 @@ public struct Modulus: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// a + b mod q for residues a, b < q.
-    @inlinable public func add(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    @inlinable @inline(__always) public func add(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let s = a &+ b
         return s >= value ? s &- value : s
     }
 
     /// a - b mod q for residues a, b < q.
-    @inlinable public func subtract(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    @inlinable @inline(__always) public func subtract(_ a: UInt64, _ b: UInt64) -> UInt64 {
         a >= b ? a &- b : a &+ value &- b
     }
 
@@ -102,13 +102,13 @@ public struct Modulus: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// x * w mod q in [0, 2q) for any word x, given w < q and wShoup = shoupPrecompute(w).
-    @inlinable public func multiplyShoupLazy(_ x: UInt64, _ w: UInt64, _ wShoup: UInt64) -> UInt64 {
+    @inlinable @inline(__always) public func multiplyShoupLazy(_ x: UInt64, _ w: UInt64, _ wShoup: UInt64) -> UInt64 {
         let qhat = x.multipliedFullWidth(by: wShoup).high
         return x &* w &- qhat &* value
     }
 
     /// x * w mod q in [0, q) for any word x, given w < q and wShoup = shoupPrecompute(w).
-    @inlinable public func multiplyShoup(_ x: UInt64, _ w: UInt64, _ wShoup: UInt64) -> UInt64 {
+    @inlinable @inline(__always) public func multiplyShoup(_ x: UInt64, _ w: UInt64, _ wShoup: UInt64) -> UInt64 {
         let r = multiplyShoupLazy(x, w, wShoup)
         return r >= value ? r &- value : r
     }
