@@ -107,6 +107,34 @@ final class OTTests: XCTestCase {
         }
     }
 
+    /// Correlated labels: the receiver gets labels0 ⊕ r·R, over IKNP and the ideal OT.
+    func testCorrelatedLabels() throws {
+        let seed: UInt64 = 16
+        var generator = testGenerator(seed: seed)
+        let count = 10_000
+        let choices = ChoiceBits(randomCount: count, using: &generator)
+        let offset = generator.nextBlock()
+        let dealerSeed = generator.nextBlock()
+        for ideal in [false, true] {
+            let (labels0, received) = try runTwoParties(
+                first: { channel -> [Block] in
+                    let ot: any CorrelatedOTSender = ideal ? IdealCOTSender(seed: dealerSeed, channel: channel)
+                                                           : try IKNPSender(channel: channel)
+                    return try ot.sendCorrelatedLabels(count: count, correlation: offset)
+                },
+                second: { channel -> [Block] in
+                    let ot: any CorrelatedOTReceiver = ideal ? IdealCOTReceiver(seed: dealerSeed, channel: channel)
+                                                             : try IKNPReceiver(channel: channel)
+                    return try ot.receiveCorrelatedLabels(choices: choices)
+                })
+            for j in 0..<count where received[j] != labels0[j] ^ offset.masked(by: choices[j]) {
+                XCTFail("ideal \(ideal), seed \(seed): label \(j) wrong")
+                break
+            }
+            XCTAssertEqual(Set(labels0).count, count, "zero-labels must be distinct")
+        }
+    }
+
     func testIdealCOTCorrelation() throws {
         let seed: UInt64 = 14
         var generator = testGenerator(seed: seed)

@@ -29,6 +29,7 @@ enum OTMessage {
     static let baseOTReceiverPoints: UInt16 = 0x0102
     static let iknpColumns: UInt16 = 0x0110
     static let chosenMessages: UInt16 = 0x0111
+    static let correlatedLabels: UInt16 = 0x0112
     static let oleCorrections: UInt16 = 0x0201
     static let beaverOpen: UInt16 = 0x0202
     static let squareOpen: UInt16 = 0x0203

@@ -15,6 +15,7 @@ public enum TwoPartyOTBenchmark {
     ///   party on its own thread, in-memory channel / TCP over 127.0.0.1 (wall clock)
     /// - `ot_bytes_per_extension`: bytes both directions per chosen-message OT of 128-bit messages
     /// - `ot_bytes_per_cot`: bytes both directions per correlated OT (choice-bit-only COT)
+    /// - `ot_bytes_per_correlated_label`: bytes per free-XOR input label (`sendCorrelatedLabels`)
     /// - `base_ot_ms`: the 128 Chou-Orlandi base OTs of an IKNP session (two threads, wall clock)
     /// - `ot_transpose_128x128_ns`: one 128x128 bit-matrix transpose
     /// - `square_pairs_per_second`, `square_pair_bytes`, `square_pair_rounds`; `beaver_triples_per_second`,
@@ -120,6 +121,12 @@ public enum TwoPartyOTBenchmark {
         let masked = try b.receiveMessage(expecting: OTMessage.chosenMessages)
         precondition(masked.count == 32 * small && pads.count == small, "chosen OT size self-check failed")
         results["ot_bytes_per_extension"] = Double(a.stats.totalBytes) / Double(small)
+        a.resetStats()
+        let pads2 = try receiver.random(choices: smallChoices)
+        let labels = try sender.sendCorrelatedLabels(count: small, correlation: Block(lo: 1, hi: 0))
+        let corrections = try b.receiveMessage(expecting: OTMessage.correlatedLabels)
+        precondition(corrections.count == 16 * small && labels.count == pads2.count, "label OT size self-check failed")
+        results["ot_bytes_per_correlated_label"] = Double(a.stats.totalBytes) / Double(small)
     }
 
     private static func measureThreaded(into results: inout [String: Double]) throws {
