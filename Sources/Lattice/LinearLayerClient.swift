@@ -63,7 +63,8 @@ public final class LinearLayerClient: Sendable {
         let plan = state.plan
         let ctx = context
         let n = ctx.parameters.degree
-        let b0 = ctx.parameters.responseC0Bits, b1 = ctx.parameters.responseC1Bits
+        let widths = try ResponseWidths(plan: plan, context: ctx)
+        let b0 = widths.c0Bits, b1 = widths.c1Bits
         let top = max(b0, b1)
         var r = MessageReader(message)
         try LinearLayerMessage.readHeader(&r, .response, fingerprint: ctx.fingerprint(plan))

@@ -38,8 +38,7 @@ extension BFVContext {
     var parameterFingerprint: UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for v in parameters.primes + [UInt64(parameters.degree), UInt64(parameters.errorEta),
-                                      UInt64(parameters.statisticalSecurity), UInt64(parameters.responseC0Bits),
-                                      UInt64(parameters.responseC1Bits)] {
+                                      UInt64(parameters.statisticalSecurity), UInt64(parameters.correctnessBits)] {
             h = (h ^ v) &* 0x100_0000_01b3
         }
         return h

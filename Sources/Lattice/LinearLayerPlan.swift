@@ -73,7 +73,7 @@ public struct LinearLayerPlan: Sendable, Hashable, CustomStringConvertible {
                     let k = min(m, n / slot)
                     let uploads = tiles * ((cP + cb - 1) / cb)
                     let responses = tiles * ((m + k - 1) / k)
-                    let bytes = Double(uploads * n * uploadBits + responses * n * parameters.responseC1Bits) / 8
+                    let bytes = Double(uploads * n * uploadBits + responses * n * 74) / 8  // c1 ~ 64 + 10 bits
                     let products = responses * ((cP + cb - 1) / cb)
                     if best == nil || bytes < best!.cost || (bytes == best!.cost && products < best!.products) {
                         best = (bytes, products, cb, hb, wb, k)

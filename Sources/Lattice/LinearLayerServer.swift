@@ -41,19 +41,6 @@ public final class LinearLayerServer: Sendable {
         keyA = context.uniformHalf(seed: seed, index: 0, purpose: .publicKeyHalf)
     }
 
-    /// Bound on the noise a response carries before flooding, and the flooding width (log2) that hides
-    /// it, for a plan: B = k T 2^weightBits (eta + 1/2) + 2 eta N + eta + 1/2, where T is the number of
-    /// weight terms per output and k the output channels per response.
-    public func noiseBound(plan: LinearLayerPlan) -> (bound: Double, floodBits: Int) {
-        let p = context.parameters
-        let eta = Double(p.errorEta)
-        let weightMax = Double(UInt64(1) << UInt64(plan.shape.weightBits))
-        let terms = Double(plan.shape.termsPerOutput * plan.channelsPerResponse)
-        let b = terms * weightMax * (eta + 0.5) + 2 * eta * Double(p.degree) + eta + 0.5
-        let bits = p.statisticalSecurity + Int(log2(UInt128(b.rounded(.up))).rounded(.up))
-        return (b, bits)
-    }
-
     /// Encodes a layer's kernel polynomials in evaluation form. They depend only on the weights, so a
     /// server prepares each layer once per model and reuses it for every request.
     public func prepare(_ layer: LinearLayer) throws -> PreparedLinearLayer {
@@ -85,10 +72,8 @@ public final class LinearLayerServer: Sendable {
         let layer = prepared.layer
         let fp = ctx.fingerprint(plan)
 
-        // Noise budget: (2^f + B) / Q <= 2^-66 (see HEParameters).
-        let (bound, floodBits) = noiseBound(plan: plan)
-        let required = 66 + log2(UInt128(1) << UInt128(floodBits) + UInt128(bound.rounded(.up)))
-        guard required <= ctx.logQ else { throw LatticeError.noiseBudgetExceeded(requiredBits: required, availableBits: ctx.logQ) }
+        let widths = try ResponseWidths(plan: plan, context: ctx)
+        let floodBits = widths.floodBits
 
         // Parse the request.
         var r = MessageReader(request)
@@ -114,11 +99,11 @@ public final class LinearLayerServer: Sendable {
         var share = [UInt64](repeating: 0, count: plan.shape.outputCount)
         for i in 0..<share.count { share[i] = rng.next() }
 
-        var w = MessageWriter(capacity: 16 + plan.responseCount * (n * params.responseC1Bits + plan.outputChannels * plan.outputHeight * plan.outputWidth / max(1, plan.responseCount) * params.responseC0Bits) / 8 + 64)
         _ = layer
+        var w = MessageWriter(capacity: widths.responseBytes(plan: plan) + 16)
         LinearLayerMessage.writeHeader(&w, .response, fingerprint: fp)
         w.uint32(UInt32(plan.responseCount))
-        let b0 = params.responseC0Bits, b1 = params.responseC1Bits
+        let b0 = widths.c0Bits, b1 = widths.c1Bits
         for resp in 0..<plan.responseCount {
             let tile = resp / plan.groups, g = resp % plan.groups
             // sum over channel blocks of K * (c0, c1), plus a fresh encryption of zero (b u, a' u).

@@ -1,0 +1,81 @@
+// Noise bound, flooding width and modulus-switching widths of a linear-layer response: a public
+// function of the layer's shape, its public weight bound and the parameters, so both parties derive
+// the same values and nothing about the weights is revealed by them.
+//
+// Noise of a response coefficient before flooding (t = 2^64, BFV with Delta(m) = round(Q m / t)):
+//   E = sum_j K_j e_j + sum_j K_j eps_j + e' u + s e1 + e0 - eps_s
+// with e_j the client's encryption errors (centered binomial, eta), eps_j, eps_s in [-1/2, 1/2] the
+// encoding roundings, K_j the kernel polynomials of the response (k output channels x T terms each, all
+// below 2^w), e' the rerandomisation key's error, u ternary, s the ternary secret, e0, e1 fresh errors.
+// - sum_j K_j e_j: e_j has independent coordinates, each a sum of eta differences in [-1, 1], so by
+//   Hoeffding |.| <= sqrt(2 eta ln(2/delta)) ||K||_2 <= sqrt(2 eta ln(2/delta)) sqrt(k T) 2^w except
+//   with probability delta = 2^-(statistical + 15) per coefficient (a union over up to 2^15 revealed
+//   coefficients keeps the total below 2^-statistical).
+// - sum_j K_j eps_j <= k T 2^w / 2, and e' u + s e1 + e0 - eps_s <= 2 eta N + eta + 1/2 (worst case).
+// Flooding with a uniform integer in [-2^f, 2^f), f = statistical + ceil(log2 B), hides E.
+// Decryption after switching c0 to 2^b0 and c1 to 2^b1 is correct when
+//   (2^f + B) / Q + 2^-(b0+1) + H 2^-b1 < 1 / (2t) = 2^-65,
+// with H = sqrt(N ln(2^(correctness+1)) / 2) bounding |r1 * s| for the c1 roundings r1 (Hoeffding, so
+// failure probability 2^-correctness per coefficient). (b0, b1) minimise the response size.
+
+import ModularMath
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Public widths of one layer's response.
+public struct ResponseWidths: Sendable, Hashable {
+    /// Bound B on the noise before flooding.
+    public let noiseBound: Double
+    /// Flooding width: uniform integers in [-2^floodBits, 2^floodBits).
+    public let floodBits: Int
+    /// Bits kept per revealed c0 coefficient and per c1 coefficient.
+    public let c0Bits: Int
+    public let c1Bits: Int
+
+    /// Derives the widths; throws `noiseBudgetExceeded` when Q cannot hold the flooded noise.
+    public init(plan: LinearLayerPlan, context: BFVContext) throws {
+        let p = context.parameters
+        let eta = Double(p.errorEta)
+        let n = Double(p.degree)
+        let ln2 = 0.6931471805599453
+        let w = Double(UInt64(1) << UInt64(plan.shape.weightBits))
+        let terms = Double(plan.shape.termsPerOutput * plan.channelsPerResponse)
+        let delta = Double(p.statisticalSecurity + 15)
+        let hoeffding = (2 * eta * (delta + 1) * ln2).squareRoot() * terms.squareRoot() * w
+        let b = hoeffding + terms * w / 2 + 2 * eta * n + eta + 0.5
+        noiseBound = b
+        floodBits = p.statisticalSecurity + Int(log2(UInt128(b.rounded(.up))).rounded(.up))
+        // log2((2^f + B) / Q), in units where 1 / (2t) = 2^-65.
+        let lf = log2(UInt128(1) << UInt128(floodBits) + UInt128(b.rounded(.up))) - context.logQ
+        guard lf <= -66 else {
+            throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + 66, availableBits: context.logQ)
+        }
+        let remaining = 1 - exp2(lf + 65)          // fraction of 2^-65 left for rounding
+        let h = (n * Double(p.correctnessBits + 1) * ln2 / 2).squareRoot()
+        var best: (bytes: Double, b0: Int, b1: Int)? = nil
+        let outputsPerResponse = Double(plan.shape.outputCount) / Double(plan.responseCount)
+        for b0 in 66...100 {
+            let r0 = exp2(Double(65 - b0 - 1))
+            if r0 >= remaining { continue }
+            // h 2^-b1 <= (remaining - r0) 2^-65  <=>  b1 >= 65 + log2 h - log2(remaining - r0).
+            let b1 = Int((65 + log2(h) - log2(remaining - r0)).rounded(.up))
+            guard b1 <= 127 else { continue }
+            let bytes = n * Double(b1) + outputsPerResponse * Double(b0)
+            if best == nil || bytes < best!.bytes { best = (bytes, b0, max(b1, 65)) }
+        }
+        guard let chosen = best else {
+            throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + 66, availableBits: context.logQ)
+        }
+        c0Bits = chosen.b0
+        c1Bits = chosen.b1
+    }
+
+    /// Size of a response message body for the plan (without the 10 header bytes).
+    public func responseBytes(plan: LinearLayerPlan) -> Int {
+        (plan.responseCount * plan.degree * c1Bits + plan.shape.outputCount * c0Bits + 7) / 8
+    }
+}
+
