@@ -165,20 +165,20 @@ NI static inline __m128i lsb_mask(__m128i x) {
             __m128i te = _mm_xor_si128(hb, a0[q]);                                              \
             __m128i we = _mm_xor_si128(h[4 * q + 2], _mm_and_si128(pb, hb));                    \
             STORE(C + 16 * (c + q), _mm_xor_si128(wg, we));                                     \
-            uint8_t *tab = tables + 32 * ((c + q) * nand + j);                                  \
+            uint8_t *tab = tables + caes_table_offset(c + q, n, nand, j);                                  \
             STORE(tab, tg);                                                                     \
             STORE(tab + 16, te);                                                                \
         }                                                                                       \
     } while (0)
 
-/* Garbles AND gate j for copies [c, c_end) of a wire-major chunk of n copies. */
-NI void caes_ni_garble_and(const uint8_t *rk, const uint8_t *A, const uint8_t *B, uint8_t *C, size_t c, size_t c_end,
+/* Garbles AND gate j for copies [c, n) of a wire-major chunk of n copies. */
+NI void caes_ni_garble_and(const uint8_t *rk, const uint8_t *A, const uint8_t *B, uint8_t *C, size_t c, size_t n,
                            const uint8_t *delta, uint64_t gate_id0, size_t nand, size_t j, uint8_t *tables) {
     __m128i k[11];
     load_keys(rk, k);
     const __m128i d = LOAD(delta), sd = sigma(d);
-    for (; c + 2 <= c_end; c += 2) GARBLE_STEP(2);
-    for (; c < c_end; c++) GARBLE_STEP(1);
+    for (; c + 2 <= n; c += 2) GARBLE_STEP(2);
+    for (; c < n; c++) GARBLE_STEP(1);
 }
 
 NI void caes_ni_garble(const uint8_t *rk, const caes_gate *gates, size_t ngates, uint8_t *labels,
@@ -214,7 +214,7 @@ NI void caes_ni_garble(const uint8_t *rk, const caes_gate *gates, size_t ngates,
         for (int q = 0; q < 2 * (EC); q++) h[q] = x[q];                                         \
         AES_MANY(h, 2 * (EC), k);                                                               \
         for (int q = 0; q < (EC); q++) {                                                        \
-            const uint8_t *tab = tables + 32 * ((c + q) * nand + j);                            \
+            const uint8_t *tab = tables + caes_table_offset(c + q, n, nand, j);                            \
             __m128i tg = LOAD(tab), te = LOAD(tab + 16);                                        \
             __m128i wg = _mm_xor_si128(_mm_xor_si128(h[2 * q], x[2 * q]), _mm_and_si128(lsb_mask(a[q]), tg)); \
             __m128i we = _mm_xor_si128(_mm_xor_si128(h[2 * q + 1], x[2 * q + 1]),              \
@@ -223,13 +223,13 @@ NI void caes_ni_garble(const uint8_t *rk, const caes_gate *gates, size_t ngates,
         }                                                                                       \
     } while (0)
 
-/* Evaluates AND gate j for copies [c, c_end) of a wire-major chunk of n copies. */
-NI void caes_ni_evaluate_and(const uint8_t *rk, const uint8_t *A, const uint8_t *B, uint8_t *C, size_t c, size_t c_end,
+/* Evaluates AND gate j for copies [c, n) of a wire-major chunk of n copies. */
+NI void caes_ni_evaluate_and(const uint8_t *rk, const uint8_t *A, const uint8_t *B, uint8_t *C, size_t c, size_t n,
                              uint64_t gate_id0, size_t nand, size_t j, const uint8_t *tables) {
     __m128i k[11];
     load_keys(rk, k);
-    for (; c + 4 <= c_end; c += 4) EVAL_STEP(4);
-    for (; c < c_end; c++) EVAL_STEP(1);
+    for (; c + 4 <= n; c += 4) EVAL_STEP(4);
+    for (; c < n; c++) EVAL_STEP(1);
 }
 
 NI void caes_ni_evaluate(const uint8_t *rk, const caes_gate *gates, size_t ngates, uint8_t *labels,

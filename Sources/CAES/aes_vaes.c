@@ -106,10 +106,9 @@ VA static inline __m512i tweaks4(uint64_t gate_id0, size_t c, size_t nand, size_
             ST4(C + 16 * cv, _mm512_xor_si512(wg, we));                                             \
             __m512i p01 = _mm512_permutex2var_epi64(tg, lo_pairs, te);                              \
             __m512i p23 = _mm512_permutex2var_epi64(tg, hi_pairs, te);                              \
-            _mm256_storeu_si256((__m256i *)(tables + 32 * ((cv + 0) * nand + j)), _mm512_castsi512_si256(p01));\
-            _mm256_storeu_si256((__m256i *)(tables + 32 * ((cv + 1) * nand + j)), _mm512_extracti64x4_epi64(p01, 1));\
-            _mm256_storeu_si256((__m256i *)(tables + 32 * ((cv + 2) * nand + j)), _mm512_castsi512_si256(p23));\
-            _mm256_storeu_si256((__m256i *)(tables + 32 * ((cv + 3) * nand + j)), _mm512_extracti64x4_epi64(p23, 1));\
+            uint8_t *tab = tables + caes_table_offset(cv, n, nand, j); /* 4 copies, one group: contiguous */\
+            ST4(tab, p01);                                                                          \
+            ST4(tab + 64, p23);                                                                     \
         }                                                                                           \
     } while (0)
 
@@ -172,12 +171,8 @@ VA void caes_vaes_garble(const uint8_t *rk, const caes_gate *gates, size_t ngate
         AES4_MANY(h, 2 * EV, k);                                                                    \
         for (int v = 0; v < EV; v++) {                                                              \
             size_t cv = c + 4 * (size_t)v;                                                          \
-            __m512i p01 = _mm512_inserti64x4(                                                       \
-                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(tables + 32 * ((cv + 0) * nand + j)))),\
-                _mm256_loadu_si256((const __m256i *)(tables + 32 * ((cv + 1) * nand + j))), 1);     \
-            __m512i p23 = _mm512_inserti64x4(                                                       \
-                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(tables + 32 * ((cv + 2) * nand + j)))),\
-                _mm256_loadu_si256((const __m256i *)(tables + 32 * ((cv + 3) * nand + j))), 1);     \
+            const uint8_t *tab = tables + caes_table_offset(cv, n, nand, j);                        \
+            __m512i p01 = LD4(tab), p23 = LD4(tab + 64);                                            \
             __m512i tg = _mm512_permutex2var_epi64(p01, tg_idx, p23);                               \
             __m512i te = _mm512_permutex2var_epi64(p01, te_idx, p23);                               \
             __m512i wg = _mm512_xor_si512(_mm512_xor_si512(h[2 * v], x[2 * v]), _mm512_and_si512(lsb4(a[v]), tg));\

@@ -15,9 +15,10 @@ void caes_ni_tccr_hash_blocks(const uint8_t *rk, const uint8_t *in, uint8_t *out
 void caes_ni_ctr_blocks(const uint8_t *rk, uint64_t nonce, uint64_t counter0, uint8_t *out, size_t n);
 void caes_ni_garble(const uint8_t *rk, const caes_gate *gates, size_t ngates, uint8_t *labels,
                     size_t n, const uint8_t *delta, uint64_t gate_id0, size_t nand, uint8_t *tables);
-void caes_ni_garble_and(const uint8_t *rk, const uint8_t *A, const uint8_t *B, uint8_t *C, size_t c, size_t c_end,
+/* One AND gate for copies [c, n) of a chunk of n copies (the vector kernels' leftovers). */
+void caes_ni_garble_and(const uint8_t *rk, const uint8_t *A, const uint8_t *B, uint8_t *C, size_t c, size_t n,
                         const uint8_t *delta, uint64_t gate_id0, size_t nand, size_t j, uint8_t *tables);
-void caes_ni_evaluate_and(const uint8_t *rk, const uint8_t *A, const uint8_t *B, uint8_t *C, size_t c, size_t c_end,
+void caes_ni_evaluate_and(const uint8_t *rk, const uint8_t *A, const uint8_t *B, uint8_t *C, size_t c, size_t n,
                           uint64_t gate_id0, size_t nand, size_t j, const uint8_t *tables);
 void caes_ni_evaluate(const uint8_t *rk, const caes_gate *gates, size_t ngates, uint8_t *labels,
                       size_t n, uint64_t gate_id0, size_t nand, const uint8_t *tables);

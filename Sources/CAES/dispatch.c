@@ -123,8 +123,8 @@ static void soft_garble(const uint8_t *rk, const caes_gate *gates, size_t ngates
             blk te = xor_blk(xor_blk(hb0, hb1), a0);
             blk we = xor_blk(hb0, and_mask(xor_blk(te, a0), pb));
             store_blk(C + 16 * c, xor_blk(wg, we));
-            store_blk(tables + 32 * (c * nand + j), tg);
-            store_blk(tables + 32 * (c * nand + j) + 16, te);
+            store_blk(tables + caes_table_offset(c, n, nand, j), tg);
+            store_blk(tables + caes_table_offset(c, n, nand, j) + 16, te);
         }
         if (gate.kind == CAES_GATE_AND) j++;
     }
@@ -144,7 +144,8 @@ static void soft_evaluate(const uint8_t *rk, const caes_gate *gates, size_t ngat
             blk b = load_blk(B + 16 * c);
             if (gate.kind == CAES_GATE_XOR) { store_blk(C + 16 * c, xor_blk(a, b)); continue; }
             uint64_t g = gate_id0 + (uint64_t)c * nand + j;
-            blk tg = load_blk(tables + 32 * (c * nand + j)), te = load_blk(tables + 32 * (c * nand + j) + 16);
+            const uint8_t *tab = tables + caes_table_offset(c, n, nand, j);
+            blk tg = load_blk(tab), te = load_blk(tab + 16);
             blk wg = xor_blk(soft_tccr(rk, a, 2 * g), and_mask(tg, lsb_mask(a)));
             blk we = xor_blk(soft_tccr(rk, b, 2 * g + 1), and_mask(xor_blk(te, a), lsb_mask(b)));
             store_blk(C + 16 * c, xor_blk(wg, we));

@@ -69,6 +69,37 @@ final class GarblingHalfGatesTests: XCTestCase {
         }
     }
 
+    /// The ReLU circuit has enough wires that 150 copies span several kernel chunks and a partial table group.
+    func testKernelsMatchReferenceAcrossChunks() throws {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        let circuit = try ReLUCircuit(valueBits: 40, truncationBits: 12).circuit
+        let copies = 150
+        var delta = rng.nextBlock()
+        delta.lo |= 1
+        var inputs = [Block](repeating: .zero, count: copies * circuit.inputCount)
+        inputs.withUnsafeMutableBufferPointer { rng.fill($0) }
+        let reference = HalfGatesReference.garble(circuit, delta: delta, firstCopy: 3, copies: copies, inputZeroLabels: inputs)
+        var tables = [Block](repeating: .zero, count: copies * circuit.andCount * 2)
+        var outZero = [Block](repeating: .zero, count: copies * circuit.outputs.count)
+        inputs.withUnsafeBufferPointer { inp in
+            tables.withUnsafeMutableBufferPointer { tab in
+                outZero.withUnsafeMutableBufferPointer { out in
+                    HalfGates.garble(circuit, delta: delta, firstCopy: 3, copies: copies, inputZeroLabels: inp,
+                                     tables: tab, outputZeroLabels: out)
+                }
+            }
+        }
+        XCTAssertEqual(tables, reference.tables, "seed \(seed)")
+        XCTAssertEqual(outZero, reference.outputZeroLabels, "seed \(seed)")
+        // Table groups: the first group's tables are contiguous and gate-major.
+        XCTAssertEqual(HalfGates.tableIndex(copy: 1, andGate: 0, copies: copies, andCount: circuit.andCount), 2)
+        XCTAssertEqual(HalfGates.tableIndex(copy: 0, andGate: 1, copies: copies, andCount: circuit.andCount), 32)
+        XCTAssertEqual(HalfGates.tableIndex(copy: 16, andGate: 0, copies: copies, andCount: circuit.andCount), 32 * circuit.andCount)
+        XCTAssertEqual(HalfGates.tableIndex(copy: 145, andGate: 1, copies: copies, andCount: circuit.andCount),
+                       2 * (144 * circuit.andCount + 6 + 1)) // last group holds 6 copies
+    }
+
     func testManyCopiesAcrossChunksAndStreamingBatches() throws {
         let seed = freshSeed()
         var rng = AESPRG(seed: seed)

@@ -59,9 +59,19 @@ void caes_ctr_blocks(const void *round_keys, uint64_t nonce, uint64_t counter0, 
  * Half-gates garbling (Zahur-Rosulek-Evans 2015) of n copies of one circuit in lockstep.
  * gates: ngates entries; labels: wire-major zero-labels, labels[w * n + c] (inputs filled by the caller,
  * gate outputs written here). AND gate j (in gate order) of copy c uses the tweaks 2g and 2g+1 with
- * g = gate_id0 + c * nand + j, and writes its two ciphertexts to tables[2 * (c * nand + j) + {0, 1}]
- * (copy-major). delta: the free-XOR offset (lsb 1).
+ * g = gate_id0 + c * nand + j, and writes its two ciphertexts (32 bytes) at byte offset
+ * caes_table_offset(c, n, nand, j) of tables: copies form groups of CAES_TABLE_GROUP (the last group of
+ * the n copies may be smaller), each group's tables are contiguous and gate-major inside, so evaluating a
+ * gate for consecutive copies reads consecutive bytes. delta: the free-XOR offset (lsb 1).
  */
+#define CAES_TABLE_GROUP 16
+
+static inline size_t caes_table_offset(size_t c, size_t n, size_t nand, size_t j) {
+    size_t g0 = c - c % CAES_TABLE_GROUP;
+    size_t size = n - g0 < CAES_TABLE_GROUP ? n - g0 : CAES_TABLE_GROUP;
+    return 32 * (g0 * nand + j * size + (c - g0));
+}
+
 typedef struct {
     int32_t kind; /* CAES_GATE_XOR, CAES_GATE_AND, CAES_GATE_NOT */
     int32_t a;

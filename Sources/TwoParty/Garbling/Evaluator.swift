@@ -4,7 +4,7 @@
 // A wrong label (one the garbler did not produce for that wire) yields pseudorandom labels downstream,
 // hence garbage outputs, not a wrong-but-plausible answer with any useful probability.
 
-public struct Evaluator {
+public struct Evaluator: Sendable {
     public let circuit: Circuit
     public let knownGarblerInputs: Range<Int>
     let implementation: AES128.Implementation
@@ -64,13 +64,11 @@ public struct Evaluator {
             HalfGates.evaluateChunks(circuit, firstCopy: batch.firstCopy, copies: copies, tables: tab.baseAddress,
                                      implementation: implementation,
                                      fill: { labels, start, n in
-                for (j, i) in online.enumerated() {
-                    let row = labels + i * n
-                    for c in 0..<n { row[c] = onL[(start + c) * o + j] }
-                }
-                for i in 0..<e {
-                    let row = labels + (g + i) * n
-                    for c in 0..<n { row[c] = evL[(start + c) * e + i] }
+                // Copy by copy: sequential reads of the copy-major inputs, writes into the cached rows.
+                for c in 0..<n {
+                    let src = start + c
+                    for (j, i) in online.enumerated() { labels[i * n + c] = onL[src * o + j] }
+                    for i in 0..<e { labels[(g + i) * n + c] = evL[src * e + i] }
                 }
                 if let shared {
                     for q in 0..<k {
@@ -79,20 +77,25 @@ public struct Evaluator {
                     }
                 }
             }, read: { labels, start, n in
-                var index = 0 // among wire outputs
-                for (out, output) in outputs.enumerated() {
-                    let word = out >> 6, shift = UInt64(out & 63)
-                    switch output {
-                    case .constant(let v):
-                        if v { for c in 0..<n { res[(start + c) * wpc + word] |= 1 << shift } }
-                    case .wire(let wire):
-                        let row = labels + Int(wire.index) * n
-                        for c in 0..<n {
-                            let bit = (start + c) * w + index
+                // Copy by copy, one output word at a time in a register.
+                for c in 0..<n {
+                    let copy = start + c
+                    var index = 0 // among wire outputs
+                    var acc: UInt64 = 0
+                    for (out, output) in outputs.enumerated() {
+                        switch output {
+                        case .constant(let v):
+                            acc |= (v ? 1 : 0) << UInt64(out & 63)
+                        case .wire(let wire):
+                            let bit = copy * w + index
                             let d = UInt64(dec[bit >> 3] >> UInt8(bit & 7)) & 1
-                            res[(start + c) * wpc + word] |= ((row[c].lo & 1) ^ d) << shift
+                            acc |= ((labels[Int(wire.index) * n + c].lo & 1) ^ d) << UInt64(out & 63)
+                            index += 1
                         }
-                        index += 1
+                        if out & 63 == 63 || out == outputs.count - 1 {
+                            res[copy * wpc + out >> 6] = acc
+                            acc = 0
+                        }
                     }
                 }
             })

@@ -4,7 +4,8 @@
 //   u8 version | u8 flags (bit 0: known-input seed present) | u16 reserved (0)
 //   u64 firstCopy | u32 copies | u32 andCount | u32 outputWireCount
 //   [16 bytes known-input seed]                      if flag bit 0
-//   copies × andCount × 32 bytes of tables          copy-major, two ciphertexts per AND gate
+//   copies × andCount × 32 bytes of tables          two ciphertexts per AND gate, in groups of 16 copies,
+//                                                     gate-major inside a group (HalfGates.tableIndex)
 //   ceil(copies × outputWireCount / 8) bytes         output decoding bits, bit (c × W + o) = lsb of
 //                                                     output wire o's zero-label in copy c
 
@@ -17,7 +18,7 @@ public struct GarbledBatch: Sendable, Equatable {
     public let copies: Int
     public let andCount: Int
     public let outputWireCount: Int
-    /// copies × andCount × 2 ciphertexts, copy-major.
+    /// copies × andCount × 2 ciphertexts, laid out as `HalfGates.tableIndex` says.
     public var tables: [Block]
     /// One permute bit per output wire per copy, packed.
     public var outputDecoding: [UInt8]
@@ -81,9 +82,14 @@ public struct GarbledBatch: Sendable, Equatable {
         let firstCopy = get(4, UInt64.self)
         let copies = Int(get(12, UInt32.self)), ands = Int(get(16, UInt32.self)), outs = Int(get(20, UInt32.self))
         let seedBytes = flags == 1 ? 16 : 0
-        // Widths are at most 2^32 each; compute in Int (64-bit) so the products cannot overflow.
-        let tableBytes = copies * ands * 32
-        let decodingBytes = (copies * outs + 7) / 8
+        // Each count is below 2^32, but their products can exceed Int: check before trusting them.
+        let (pairs, o1) = copies.multipliedReportingOverflow(by: ands)
+        let (tableBytes, o2) = pairs.multipliedReportingOverflow(by: 32)
+        let (decodingBits, o3) = copies.multipliedReportingOverflow(by: outs)
+        guard !o1, !o2, !o3, tableBytes <= bytes.count, decodingBits / 8 <= bytes.count else {
+            throw GarblingError.malformedBatch("the header announces \(copies) copies x \(ands) AND gates x \(outs) outputs, more than the \(bytes.count) bytes received")
+        }
+        let decodingBytes = (decodingBits + 7) / 8
         let expected = GarbledBatch.headerBytes + seedBytes + tableBytes + decodingBytes
         guard bytes.count == expected else {
             throw GarblingError.malformedBatch("\(bytes.count) bytes, the header announces \(expected)")

@@ -15,7 +15,7 @@
 //    (up to PRG security), so the evaluator learns nothing new; the 16-byte seed replaces 16 bytes per bit.
 // Output decoding: the garbler sends d = lsb(W0) per output wire; the evaluator's output is lsb(L) ⊕ d.
 
-public struct Garbler {
+public struct Garbler: Sendable {
     public let circuit: Circuit
     /// Garbler inputs whose values are fixed when garbling (their labels come from the shared seed).
     public let knownGarblerInputs: Range<Int>
@@ -94,15 +94,12 @@ public struct Garbler {
                                    implementation: implementation,
                                    fill: { labels, start, n in
                 // Fresh uniform zero-labels for the online and evaluator inputs, kept for OT and the online phase.
-                for (j, i) in online.enumerated() {
-                    let row = labels + i * n
-                    prg.fill(UnsafeMutableBufferPointer(start: row, count: n))
-                    for c in 0..<n { onZ[(start + c) * o + j] = row[c] }
-                }
-                for i in 0..<e {
-                    let row = labels + (g + i) * n
-                    prg.fill(UnsafeMutableBufferPointer(start: row, count: n))
-                    for c in 0..<n { evZ[(start + c) * e + i] = row[c] }
+                for i in online { prg.fill(UnsafeMutableBufferPointer(start: labels + i * n, count: n)) }
+                for i in 0..<e { prg.fill(UnsafeMutableBufferPointer(start: labels + (g + i) * n, count: n)) }
+                for c in 0..<n { // copy by copy: sequential writes of the copy-major state
+                    let dst = start + c
+                    for (j, i) in online.enumerated() { onZ[dst * o + j] = labels[i * n + c] }
+                    for i in 0..<e { evZ[dst * e + i] = labels[(g + i) * n + c] }
                 }
                 // Known inputs: active label L = AES_seed(i · 2^32 + copy), zero-label L ⊕ value · Δ.
                 if let shared {
@@ -116,11 +113,10 @@ public struct Garbler {
                     }
                 }
             }, read: { labels, start, n in
-                for (index, wire) in wireOutputs.enumerated() {
-                    let row = labels + wire * n
-                    for c in 0..<n { // branch-free: the lsb is a coin flip
+                for c in 0..<n { // copy by copy: sequential decoding bits; branch-free (the lsb is a coin flip)
+                    for (index, wire) in wireOutputs.enumerated() {
                         let bit = (start + c) * w + index
-                        dec[bit >> 3] |= UInt8(truncatingIfNeeded: row[c].lo & 1) << UInt8(bit & 7)
+                        dec[bit >> 3] |= UInt8(truncatingIfNeeded: labels[wire * n + c].lo & 1) << UInt8(bit & 7)
                     }
                 }
             })

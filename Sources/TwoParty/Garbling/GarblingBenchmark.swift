@@ -3,94 +3,123 @@
 import Foundation
 
 public enum GarblingBenchmark {
-    /// Best wall time of `repetitions` runs of `body`, in seconds.
-    static func bestTime(_ repetitions: Int, _ body: () -> Void) -> Double {
-        var best = Double.infinity
-        for _ in 0..<repetitions {
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            let end = DispatchTime.now().uptimeNanoseconds
-            best = min(best, Double(end - start) * 1e-9)
-        }
-        return best
+    /// This thread's CPU time in seconds (excludes time the thread waited for a core).
+    static func threadCPUTime() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
-    /// Runs the benchmarks at k' = `valueBits`, f = `truncationBits`, on `relus` ReLUs per batch.
-    /// Keys: aes_blocks_per_second (fixed-key AES, batched, best implementation), aes_ni_blocks_per_second,
-    /// garble_and_gates_per_second and evaluate_and_gates_per_second (the half-gates kernels on a batch of
-    /// ReLU circuits, XOR/NOT gates and label transposition included), relu_garble_and_gates_per_second and
-    /// relu_evaluate_and_gates_per_second (whole ReLU batches end to end: masks, labels, decoding),
-    /// relu_and_gates, relu_garbled_bytes (offline, without OT), relu_offline_bytes (with 48 bytes of IKNP
-    /// per OT'd label, an estimate), relu_online_bytes, relu_value_bits, relu_truncation_bits.
+    /// Best wall time and best thread CPU time of `repetitions` runs of `body`, in seconds.
+    static func bestTimes(_ repetitions: Int, _ body: () -> Void) -> (wall: Double, cpu: Double) {
+        var wall = Double.infinity, cpu = Double.infinity
+        for _ in 0..<repetitions {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let cpuStart = threadCPUTime()
+            body()
+            cpu = min(cpu, threadCPUTime() - cpuStart)
+            wall = min(wall, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
+        return (wall, cpu)
+    }
+
+    static func record(_ result: inout [String: Double], _ key: String, _ count: Double, _ times: (wall: Double, cpu: Double)) {
+        result[key + "_per_second"] = count / times.wall
+        result[key + "_per_cpu_second"] = count / times.cpu
+    }
+
+    /// Runs the benchmarks on the ReLU circuit at k' = `valueBits`, f = `truncationBits`, garbling and
+    /// evaluating `batches` consecutive batches of `batchSize` ReLUs (streaming), best of `repetitions`.
+    ///
+    /// Every throughput comes twice: `…_per_second` from the best wall-clock time, `…_per_cpu_second` from
+    /// the best thread CPU time (the same work, not counting time spent waiting for a core on a shared
+    /// machine). Keys:
+    /// - garble_and_gates_per_second, evaluate_and_gates_per_second: whole ReLU batches, end to end on one
+    ///   party's side (masks, input labels, half-gates, output decoding bits / decoding; no network, no OT).
+    /// - garble_kernel_and_gates_per_second, evaluate_kernel_and_gates_per_second: `HalfGates` alone on one
+    ///   batch of ReLU circuits with given input labels.
+    /// - aes_blocks_per_second (fixed-key AES, batched, fastest implementation on this CPU),
+    ///   aes_ni_blocks_per_second (AES-NI, 8 blocks in flight), aes_software_blocks_per_second.
+    /// - relu_and_gates, relu_garbled_bytes (offline per ReLU without OT: tables and decoding bits),
+    ///   relu_offline_bytes (the same plus k' OT'd labels at 48 bytes each, an IKNP estimate),
+    ///   relu_online_bytes (k' garbler labels), relu_value_bits, relu_truncation_bits, relu_batch_size.
     public static func run(valueBits: Int = ReLUCircuit.defaultValueBits, truncationBits: Int = 12,
-                           relus: Int = 8192, repetitions: Int = 5) -> [String: Double] {
+                           batchSize: Int = 1024, batches: Int = 8, repetitions: Int = 5) -> [String: Double] {
         var result: [String: Double] = [:]
-        guard let relu = try? ReLUCircuit(valueBits: valueBits, truncationBits: truncationBits) else { return result }
+        guard batchSize > 0, batches > 0,
+              let relu = try? ReLUCircuit(valueBits: valueBits, truncationBits: truncationBits) else { return result }
         let circuit = relu.circuit
         result["relu_value_bits"] = Double(valueBits)
         result["relu_truncation_bits"] = Double(truncationBits)
+        result["relu_batch_size"] = Double(batchSize)
         result["relu_and_gates"] = Double(circuit.andCount)
         result["relu_garbled_bytes"] = Double(relu.garbledBytesPerReLU)
         result["relu_offline_bytes"] = Double(relu.offlineBytesPerReLU(otBytesPerLabel: 48))
         result["relu_online_bytes"] = Double(relu.onlineBytesPerReLU)
 
-        // Fixed-key AES.
+        // Fixed-key AES on 64 Ki blocks (1 MiB, in L2/L3).
         var blocks = [Block](repeating: .zero, count: 1 << 16)
         var prg = AESPRG()
         blocks.withUnsafeMutableBufferPointer { prg.fill($0) }
-        for (key, impl) in [("aes_blocks_per_second", AES128.Implementation.automatic), ("aes_ni_blocks_per_second", .aesni)]
-        where impl.isAvailable {
+        for (key, impl, count) in [("aes_blocks", AES128.Implementation.automatic, 1 << 16),
+                                   ("aes_ni_blocks", .aesni, 1 << 16),
+                                   ("aes_software_blocks", .software, 1 << 10)] where impl.isAvailable {
             let aes = AES128(key: FixedKeyAES.publicKey, implementation: impl)
-            let t = bestTime(repetitions) { blocks.withUnsafeMutableBufferPointer { aes.encrypt($0) } }
-            result[key] = Double(blocks.count) / t
+            let t = bestTimes(repetitions) {
+                blocks.withUnsafeMutableBufferPointer { aes.encrypt(UnsafeMutableBufferPointer(rebasing: $0[0..<count])) }
+            }
+            record(&result, key, Double(count), t)
         }
 
-        // Half-gates kernels on `relus` copies of the ReLU circuit.
+        // Half-gates kernels on one batch of ReLU circuits.
         var delta = prg.nextBlock()
         delta.lo |= 1
-        var inputs = [Block](repeating: .zero, count: relus * circuit.inputCount)
+        var inputs = [Block](repeating: .zero, count: batchSize * circuit.inputCount)
         inputs.withUnsafeMutableBufferPointer { prg.fill($0) }
-        var tables = [Block](repeating: .zero, count: relus * circuit.andCount * 2)
-        var outputs = [Block](repeating: .zero, count: relus * circuit.outputs.count)
-        let ands = Double(relus * circuit.andCount)
-        let tg = bestTime(repetitions) {
+        var tables = [Block](repeating: .zero, count: batchSize * circuit.andCount * 2)
+        var outputs = [Block](repeating: .zero, count: batchSize * circuit.outputs.count)
+        let batchAnds = Double(batchSize * circuit.andCount)
+        let tg = bestTimes(repetitions) {
             inputs.withUnsafeBufferPointer { inp in
                 tables.withUnsafeMutableBufferPointer { tab in
                     outputs.withUnsafeMutableBufferPointer { out in
-                        HalfGates.garble(circuit, delta: delta, firstCopy: 0, copies: relus, inputZeroLabels: inp,
+                        HalfGates.garble(circuit, delta: delta, firstCopy: 0, copies: batchSize, inputZeroLabels: inp,
                                          tables: tab, outputZeroLabels: out)
                     }
                 }
             }
         }
-        result["garble_and_gates_per_second"] = ands / tg
-        let te = bestTime(repetitions) {
+        record(&result, "garble_kernel_and_gates", batchAnds, tg)
+        let te = bestTimes(repetitions) {
             inputs.withUnsafeBufferPointer { inp in
                 tables.withUnsafeBufferPointer { tab in
                     outputs.withUnsafeMutableBufferPointer { out in
-                        HalfGates.evaluate(circuit, firstCopy: 0, copies: relus, inputLabels: inp, tables: tab, outputLabels: out)
+                        HalfGates.evaluate(circuit, firstCopy: 0, copies: batchSize, inputLabels: inp, tables: tab,
+                                           outputLabels: out)
                     }
                 }
             }
         }
-        result["evaluate_and_gates_per_second"] = ands / te
+        record(&result, "evaluate_kernel_and_gates", batchAnds, te)
 
-        // Whole ReLU batches, end to end (one party's computation; no network).
+        // Whole ReLU batches, streamed: each batch is garbled (evaluated) and dropped, as if sent (consumed).
         var garbler = ReLUGarbler(relu)
         let evaluator = ReLUEvaluator(relu)
-        var last: (batch: GarbledBatch, state: ReLUGarblerBatch)? = nil
-        let trg = bestTime(repetitions) { last = try? garbler.garbleOffline(count: relus) }
-        result["relu_garble_and_gates_per_second"] = ands / trg
-        if let (batch, state) = last {
-            let shares = (0..<relus).map { _ in prg.nextUInt64() }
-            let choices = evaluator.choiceBits(clientShares: shares)
-            let (zero, one) = state.evaluatorInputLabelPairs()
-            let ot = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
-            let online = (try? state.onlineLabels(serverShares: shares)) ?? []
-            let tre = bestTime(repetitions) { _ = try? evaluator.evaluate(batch, evaluatorLabels: ot, garblerLabels: online) }
-            result["relu_evaluate_and_gates_per_second"] = ands / tre
-            result["relu_batch_serialized_bytes_per_relu"] = Double(batch.serializedByteCount) / Double(relus)
+        let allAnds = Double(batches) * batchAnds
+        let trg = bestTimes(repetitions) {
+            for _ in 0..<batches { _ = try? garbler.garbleOffline(count: batchSize) }
         }
+        record(&result, "garble_and_gates", allAnds, trg)
+        guard let (batch, state) = try? garbler.garbleOffline(count: batchSize) else { return result }
+        let shares = (0..<batchSize).map { _ in prg.nextUInt64() }
+        let choices = evaluator.choiceBits(clientShares: shares)
+        let (zero, one) = state.evaluatorInputLabelPairs()
+        let ot = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
+        let online = (try? state.onlineLabels(serverShares: shares)) ?? []
+        let tre = bestTimes(repetitions) {
+            for _ in 0..<batches { _ = try? evaluator.evaluate(batch, evaluatorLabels: ot, garblerLabels: online) }
+        }
+        record(&result, "evaluate_and_gates", allAnds, tre)
         return result
     }
 }

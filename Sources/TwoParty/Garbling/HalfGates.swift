@@ -10,9 +10,23 @@
 import CAES
 
 public enum HalfGates {
+    /// Copies per table group: the tables of a group of consecutive copies are contiguous and gate-major
+    /// inside, so a kernel reading one gate for consecutive copies reads consecutive bytes.
+    public static let tableGroup = 16
+
+    /// Index (in blocks) of the first of the two ciphertexts of AND gate `andGate` of copy `copy` in a
+    /// batch of `copies` copies: groups of `tableGroup` copies (the last may be smaller), gate-major inside.
+    /// A prefix of whole groups of a batch is a contiguous prefix of its tables (streaming).
+    public static func tableIndex(copy: Int, andGate: Int, copies: Int, andCount: Int) -> Int {
+        let g0 = copy - copy % tableGroup
+        let size = min(tableGroup, copies - g0)
+        return 2 * (g0 * andCount + andGate * size + (copy - g0))
+    }
+
     /// Copies per kernel call: enough for long runs of independent AES calls, few enough that the
     /// wire-major label buffer (wireCount × copies × 16 bytes) stays near `chunkBudget`, in cache.
-    /// A multiple of 16, the widest step of the VAES kernels.
+    /// A multiple of 16, the widest step of the VAES kernels and the table group (chunks start on group
+    /// boundaries, so each chunk's tables are the contiguous range after the previous chunk's).
     static func chunkSize(_ circuit: Circuit) -> Int {
         let fit = chunkBudget / max(1, circuit.wireCount * 16)
         return max(16, min(1024, fit / 16 * 16))
@@ -27,7 +41,7 @@ public enum HalfGates {
 
     /// Garbles `copies` copies of `circuit` under the free-XOR offset `delta` (lsb 1).
     /// - inputZeroLabels: copy-major, `copies × circuit.inputCount` (garbler inputs, then evaluator inputs).
-    /// - tables: receives `copies × andCount × 2` ciphertexts, copy-major.
+    /// - tables: receives `copies × andCount × 2` ciphertexts, laid out as `tableIndex` says.
     /// - outputZeroLabels: receives `copies × outputs.count` zero-labels, copy-major (`.zero` for constant outputs).
     public static func garble(_ circuit: Circuit, delta: Block, firstCopy: UInt64, copies: Int,
                               inputZeroLabels: UnsafeBufferPointer<Block>,

@@ -7,7 +7,7 @@ public enum HalfGatesReference {
     public static func garble(_ circuit: Circuit, delta: Block, firstCopy: UInt64, copies: Int,
                               inputZeroLabels: [Block]) -> (tables: [Block], outputZeroLabels: [Block]) {
         let h = FixedKeyAES.shared
-        var tables: [Block] = []
+        var tables = [Block](repeating: .zero, count: copies * circuit.andCount * 2)
         var outputs: [Block] = []
         for c in 0..<copies {
             var w0 = Array(inputZeroLabels[(c * circuit.inputCount)..<((c + 1) * circuit.inputCount)])
@@ -27,8 +27,9 @@ public enum HalfGatesReference {
                     // Evaluator half gate: a ∧ (b ⊕ pb), where the evaluator knows b ⊕ pb (its label's lsb).
                     let te = h.hash(b0, tweak: 2 * g + 1) ^ h.hash(b1, tweak: 2 * g + 1) ^ a0
                     let we = h.hash(b0, tweak: 2 * g + 1) ^ (te ^ a0).masked(by: pb)
-                    tables.append(tg)
-                    tables.append(te)
+                    let t = HalfGates.tableIndex(copy: c, andGate: Int(j), copies: copies, andCount: circuit.andCount)
+                    tables[t] = tg
+                    tables[t + 1] = te
                     w0.append(wg ^ we)
                     j += 1
                 }
@@ -45,7 +46,6 @@ public enum HalfGatesReference {
                                 inputLabels: [Block], tables: [Block]) -> [Block] {
         let h = FixedKeyAES.shared
         var outputs: [Block] = []
-        var t = 0
         for c in 0..<copies {
             var w = Array(inputLabels[(c * circuit.inputCount)..<((c + 1) * circuit.inputCount)])
             var j: UInt64 = 0
@@ -56,11 +56,11 @@ public enum HalfGatesReference {
                 case .not: w.append(a)
                 case .and:
                     let g = (firstCopy + UInt64(c)) * UInt64(circuit.andCount) + j
+                    let t = HalfGates.tableIndex(copy: c, andGate: Int(j), copies: copies, andCount: circuit.andCount)
                     let tg = tables[t], te = tables[t + 1]
                     let wg = h.hash(a, tweak: 2 * g) ^ tg.masked(by: a.lsb)
                     let we = h.hash(b, tweak: 2 * g + 1) ^ (te ^ a).masked(by: b.lsb)
                     w.append(wg ^ we)
-                    t += 2
                     j += 1
                 }
             }

@@ -6,7 +6,7 @@
 //   online, garbler:             batch.onlineLabels(serverShares:) -> k' labels per ReLU to send
 //   online, evaluator (client):  evaluate(...) -> its output shares; the garbler's are batch.outputShares
 
-public struct ReLUGarbler {
+public struct ReLUGarbler: Sendable {
     public let relu: ReLUCircuit
     var garbler: Garbler
     var maskPRG: AESPRG
@@ -51,7 +51,7 @@ public struct ReLUGarblerBatch: Sendable {
     }
 }
 
-public struct ReLUEvaluator {
+public struct ReLUEvaluator: Sendable {
     public let relu: ReLUCircuit
     let evaluator: Evaluator
 

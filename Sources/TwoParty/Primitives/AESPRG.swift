@@ -3,7 +3,7 @@
 // (it is a value), so copy one only to replay it deliberately.
 import CAES
 
-public struct AESPRG {
+public struct AESPRG: Sendable {
     public let cipher: AES128
     private var counter: UInt64 = 0
     private var spareHalf: UInt64? = nil
