@@ -101,6 +101,17 @@ extension Channel {
         }
     }
 
+    /// Receives the next frame, whatever its type (for dispatching on the tag).
+    public func receiveAnyMessage() throws -> (type: UInt16, payload: [UInt8]) {
+        let header = try receiveHeader()
+        let count = Int(header.length)
+        let payload = try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try receivePayload(of: header, into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = count
+        }
+        return (header.type, payload)
+    }
+
     /// Receives the next frame, which must have type `type`, and returns its payload.
     public func receiveMessage(expecting type: UInt16) throws -> [UInt8] {
         let header = try receiveHeader()

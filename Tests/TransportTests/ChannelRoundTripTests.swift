@@ -95,6 +95,19 @@ final class ChannelRoundTripTests: XCTestCase {
         XCTAssertEqual(NetworkModel.wan.predictedSeconds(for: stats), 0.155, accuracy: 1e-9)
     }
 
+    func testReceiveAnyMessageDispatchesOnType() throws {
+        let (a, b) = InMemoryChannel.makePair(timeout: 10)
+        try a.sendMessage(type: 7, [UInt8]([1, 2, 3]))
+        try a.sendMessage(type: 9, [UInt8]())
+        try a.flush()
+        let first = try b.receiveAnyMessage()
+        XCTAssertEqual(first.type, 7)
+        XCTAssertEqual(first.payload, [1, 2, 3])
+        let second = try b.receiveAnyMessage()
+        XCTAssertEqual(second.type, 9)
+        XCTAssertEqual(second.payload, [])
+    }
+
     func testHeaderEncodingRoundTrips() throws {
         let header = FrameHeader(type: 0xBEEF, length: 123_456_789)
         let bytes = header.encoded()
