@@ -1,0 +1,64 @@
+// What a plan directory holds, in memory: the manifest (plan.json) and the batch-norm-folded float
+// weights and polynomial coefficients (weights.h5). The fixed-point copies in weights.h5 are derived
+// from the float ones (`PlanFixedPoint`), so they are not kept here.
+import NetworkPlan
+
+public struct PlanContents: Sendable, Equatable {
+    /// plan.json. Its graph is the folded graph: convolutions carry biases, no batch-norm nodes.
+    public var manifest: PlanManifest
+    /// Every dataset `manifest.graph.expectedParameters()` names, flattened in the graph's layouts.
+    public var weights: WeightTable
+    /// Per-channel [a0, a1, a2] of every slot that is (at least partly) polynomial.
+    public var coefficients: [String: SlotCoefficients]
+
+    public init(manifest: PlanManifest, weights: WeightTable, coefficients: [String: SlotCoefficients]) {
+        self.manifest = manifest
+        self.weights = weights
+        self.coefficients = coefficients
+    }
+
+    /// Names of the slots whose choice needs coefficients, sorted.
+    public var polynomialSlots: [String] {
+        manifest.activations.filter { !$0.value.isReLU }.map(\.key).sorted()
+    }
+}
+
+/// The fixed-point encoding of a plan's parameters: the same rule the fixed-point compiler uses
+/// (round(value * 2^scale) as a two's-complement integer). Weights are at f fractional bits, biases at
+/// 2f (the scale of a layer's output), polynomial coefficients a0, a1, a2 at 3f, 2f, f.
+public enum PlanFixedPoint {
+    /// Fractional bits of a parameter dataset: 2f for `*.bias`, f otherwise.
+    public static func scale(ofParameter name: String, fractionalBits f: Int) -> Int {
+        name.hasSuffix(".bias") ? 2 * f : f
+    }
+
+    /// Fractional bits of coefficient column j (a_j).
+    public static func coefficientScales(fractionalBits f: Int) -> [Int] { [3 * f, 2 * f, f] }
+
+    /// round(value * 2^scale), or nil when a value is not finite or does not fit in 62 bits.
+    public static func encode(_ values: [Float], scale: Int) -> [Int64]? {
+        let factor = Double(sign: .plus, exponent: scale, significand: 1)
+        var result = [Int64](repeating: 0, count: values.count)
+        for (i, v) in values.enumerated() {
+            let scaled = (Double(v) * factor).rounded()
+            guard scaled.isFinite, abs(scaled) < 0x1p62 else { return nil }
+            result[i] = Int64(scaled)
+        }
+        return result
+    }
+
+    /// Coefficients [C][3] flattened row-major and encoded column by column at their scales.
+    public static func encode(coefficients: SlotCoefficients, fractionalBits f: Int) -> [Int64]? {
+        let scales = coefficientScales(fractionalBits: f)
+        var result: [Int64] = []
+        result.reserveCapacity(coefficients.count * 3)
+        for row in coefficients {
+            guard row.count == 3 else { return nil }
+            for j in 0..<3 {
+                guard let encoded = encode([row[j]], scale: scales[j]) else { return nil }
+                result.append(encoded[0])
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,233 @@
+// Reading and writing plan directories:
+//   Plans/<name>/plan.json    the manifest (NetworkPlan.PlanManifest, schema version 1)
+//   Plans/<name>/weights.h5   /float/<parameter>            float32, batch norm folded into the convolutions
+//                             /fixed/<parameter>            int64, round(value * 2^scale) (attribute "scale")
+//                             /float/<slot>.coefficients    float32 [C, 3]: a0, a1, a2 per channel
+//                             /fixed/<slot>.coefficients    int64 [C, 3] at scales 3f, 2f, f
+//                             root attributes format, schema_version, fractional_bits, plan (strings)
+// A plan is written into a temporary sibling directory `<name>.tmp-XXXX`, made durable, then renamed
+// into place, so a reader never sees half a plan. Reading validates everything a runtime relies on.
+import Foundation
+import NetworkPlan
+
+public enum PlanFiles {
+    public static let manifestFileName = "plan.json"
+    public static let weightsFileName = "weights.h5"
+    /// Value of the root attribute `format` of weights.h5.
+    public static let weightsFormat = "sibyl-plan-weights"
+
+    /// Writes `plan` as the directory `directory` (its parent is created when missing). An existing
+    /// directory is an error unless `overwrite`; then it is replaced (old one moved aside, new one
+    /// renamed in, old one removed). Nothing is left behind when writing fails.
+    public static func write(_ plan: PlanContents, to directory: URL, overwrite: Bool = false) throws {
+        try validate(plan, path: directory.path)
+        let manager = FileManager.default
+        let parent = directory.deletingLastPathComponent()
+        let target = directory.standardizedFileURL
+        if manager.fileExists(atPath: target.path) && !overwrite {
+            throw PlanStoreError.invalidValue(path: target.path, name: "plan",
+                                              reason: "a file or plan already exists there; pass --force to replace it or choose another --out")
+        }
+        do { try manager.createDirectory(at: parent, withIntermediateDirectories: true) } catch {
+            throw PlanStoreError.io(path: parent.path, operation: "create directory", detail: error.localizedDescription)
+        }
+        let temporary = parent.appendingPathComponent("\(target.lastPathComponent).tmp-\(randomSuffix())")
+        do {
+            do { try manager.createDirectory(at: temporary, withIntermediateDirectories: false) } catch {
+                throw PlanStoreError.io(path: temporary.path, operation: "create directory", detail: error.localizedDescription)
+            }
+            let manifestURL = temporary.appendingPathComponent(manifestFileName)
+            let data: Data
+            do { data = try plan.manifest.encoded() } catch {
+                throw PlanError.invalid("the manifest cannot be encoded as JSON (\(error))")
+            }
+            do { try data.write(to: manifestURL) } catch {
+                throw PlanStoreError.io(path: target.appendingPathComponent(manifestFileName).path, operation: "write",
+                                        detail: error.localizedDescription)
+            }
+            try writeWeights(plan, to: temporary.appendingPathComponent(weightsFileName))
+            for file in [manifestURL, temporary.appendingPathComponent(weightsFileName), temporary] {
+                try sync(file.path)
+            }
+            try moveIntoPlace(temporary, target)
+        } catch {
+            try? manager.removeItem(at: temporary)
+            throw error
+        }
+        try? sync(parent.path)
+    }
+
+    /// Reads and fully validates the plan in `directory`: plan.json (schema version, graph, choices),
+    /// weights.h5 (format, every expected parameter with its shape, coefficients of polynomial slots,
+    /// fixed-point copies equal to the encoded float copies).
+    public static func read(from directory: URL) throws -> PlanContents {
+        let manifestURL = directory.appendingPathComponent(manifestFileName)
+        let weightsURL = directory.appendingPathComponent(weightsFileName)
+        guard FileManager.default.fileExists(atPath: manifestURL.path) else {
+            throw PlanError.unreadable(path: manifestURL.path,
+                                       reason: "no such file (a plan directory, written by `sibyl export --out DIR`, holds plan.json and weights.h5)")
+        }
+        let data: Data
+        do { data = try Data(contentsOf: manifestURL) } catch {
+            throw PlanError.unreadable(path: manifestURL.path, reason: error.localizedDescription)
+        }
+        let manifest: PlanManifest
+        do { manifest = try PlanManifest.decode(data, path: manifestURL.path) } catch let error as PlanError {
+            // Name the file in every manifest error.
+            switch error {
+            case .unreadable: throw error
+            case .unsupportedSchema(let found, let supported):
+                throw PlanError.unreadable(path: manifestURL.path, reason: "schema version \(found) is not supported (this sibyl reads version \(supported))")
+            case .invalid(let reason):
+                throw PlanError.unreadable(path: manifestURL.path, reason: reason)
+            }
+        }
+        if let index = manifest.graph.nodes.firstIndex(where: { if case .batchNorm = $0.op { return true } else { return false } }) {
+            throw PlanError.unreadable(path: manifestURL.path,
+                                       reason: "graph node \(index) is a batch norm, but plans store folded graphs")
+        }
+        let file = try HDF5File(opening: weightsURL)
+        defer { try? file.close() }
+        let path = weightsURL.path
+        let format = try file.attribute("format")
+        guard format == weightsFormat else {
+            throw PlanStoreError.wrongFormat(path: path, expected: "Sibyl plan weights (format \(weightsFormat))",
+                                             found: format.map { "format \($0)" } ?? "no format attribute")
+        }
+        let version = try file.attribute("schema_version")
+        guard version == String(PlanManifest.currentSchemaVersion) else {
+            throw PlanStoreError.wrongFormat(path: path, expected: "plan weights schema version \(PlanManifest.currentSchemaVersion)",
+                                             found: "version \(version ?? "none"); re-export the plan with this sibyl")
+        }
+        let f = manifest.fixedPoint.fractionalBits
+        guard let bits = try file.attribute("fractional_bits"), Int(bits) == f else {
+            throw PlanStoreError.wrongFormat(path: path, expected: "fractional_bits \(f) as in plan.json",
+                                             found: "\(try file.attribute("fractional_bits") ?? "none"); the two files are from different exports")
+        }
+        var weights: WeightTable = [:]
+        for (name, shape) in try manifest.graph.expectedParameters().sorted(by: { $0.key < $1.key }) {
+            weights[name] = try readChecked(file, name: name, shape: shape,
+                                            scales: [PlanFixedPoint.scale(ofParameter: name, fractionalBits: f)])
+        }
+        var coefficients: [String: SlotCoefficients] = [:]
+        for slot in try manifest.graph.slots() where !(manifest.activations[slot.name]?.isReLU ?? true) {
+            let values = try readChecked(file, name: "\(slot.name).coefficients", shape: [slot.channels, 3],
+                                         scales: PlanFixedPoint.coefficientScales(fractionalBits: f))
+            coefficients[slot.name] = (0..<slot.channels).map { Array(values[$0 * 3..<$0 * 3 + 3]) }
+        }
+        return PlanContents(manifest: manifest, weights: weights, coefficients: coefficients)
+    }
+
+    // MARK: - Details
+
+    /// Reads /float/name (float32, `shape`) and checks /fixed/name (int64, same shape) equals its encoding,
+    /// the last dimension's entries at `scales` (one scale: all entries).
+    static func readChecked(_ file: HDF5File, name: String, shape: [Int], scales: [Int]) throws -> [Float] {
+        let floatName = "float/\(name)", fixedName = "fixed/\(name)"
+        let (floatShape, values) = try file.read(Float.self, from: floatName)
+        guard floatShape == shape else {
+            throw PlanStoreError.wrongKind(path: file.path, name: floatName, expected: "float32 of shape \(shape)",
+                                           found: "shape \(floatShape); the plan's weights do not match its graph: re-export it")
+        }
+        let (fixedShape, fixed) = try file.read(Int64.self, from: fixedName)
+        guard fixedShape == shape else {
+            throw PlanStoreError.wrongKind(path: file.path, name: fixedName, expected: "int64 of shape \(shape)",
+                                           found: "shape \(fixedShape); re-export the plan")
+        }
+        let columns = scales.count
+        for (i, v) in values.enumerated() {
+            let expected = PlanFixedPoint.encode([v], scale: scales[i % columns])?[0]
+            guard expected == fixed[i] else {
+                throw PlanStoreError.invalidValue(path: file.path, name: fixedName,
+                    reason: "entry \(i) is \(fixed[i]) but the float copy \(v) encodes to \(expected.map(String.init) ?? "no 62-bit integer"); "
+                        + "the file was modified or damaged: re-export the plan")
+            }
+        }
+        return values
+    }
+
+    /// Checks a plan before writing: valid manifest, folded graph, every weight and coefficient present,
+    /// of the right size and encodable.
+    static func validate(_ plan: PlanContents, path: String) throws {
+        try plan.manifest.validate()
+        let f = plan.manifest.fixedPoint.fractionalBits
+        if plan.manifest.graph.nodes.contains(where: { if case .batchNorm = $0.op { return true } else { return false } }) {
+            throw PlanError.invalid("the graph still has batch-norm nodes; fold them (foldBatchNorms) before writing")
+        }
+        for (name, shape) in try plan.manifest.graph.expectedParameters() {
+            guard let values = plan.weights[name] else { throw PlanError.invalid("weights lack \(name)") }
+            guard values.count == shape.reduce(1, *) else {
+                throw PlanError.invalid("\(name) has \(values.count) values, its shape \(shape) needs \(shape.reduce(1, *))")
+            }
+            guard PlanFixedPoint.encode(values, scale: PlanFixedPoint.scale(ofParameter: name, fractionalBits: f)) != nil else {
+                throw PlanError.invalid("\(name) has values that are not finite or too large for fixed point")
+            }
+        }
+        for slot in try plan.manifest.graph.slots() where !(plan.manifest.activations[slot.name]?.isReLU ?? true) {
+            guard let c = plan.coefficients[slot.name], c.count == slot.channels else {
+                throw PlanError.invalid("polynomial slot \(slot.name) needs coefficients for its \(slot.channels) channels")
+            }
+            guard PlanFixedPoint.encode(coefficients: c, fractionalBits: f) != nil else {
+                throw PlanError.invalid("coefficients of \(slot.name) must be 3 finite values per channel")
+            }
+        }
+    }
+
+    static func writeWeights(_ plan: PlanContents, to url: URL) throws {
+        let f = plan.manifest.fixedPoint.fractionalBits
+        let file = try HDF5File(creating: url, overwrite: false)
+        do {
+            try file.setAttribute("format", to: weightsFormat)
+            try file.setAttribute("schema_version", to: String(PlanManifest.currentSchemaVersion))
+            try file.setAttribute("fractional_bits", to: String(f))
+            try file.setAttribute("plan", to: plan.manifest.name)
+            for (name, shape) in try plan.manifest.graph.expectedParameters().sorted(by: { $0.key < $1.key }) {
+                let values = plan.weights[name]!
+                let scale = PlanFixedPoint.scale(ofParameter: name, fractionalBits: f)
+                try file.write(values, shape: shape, to: "float/\(name)")
+                try file.write(PlanFixedPoint.encode(values, scale: scale)!, shape: shape, to: "fixed/\(name)")
+                try file.setAttribute("scale", to: String(scale), on: "fixed/\(name)")
+            }
+            for slot in try plan.manifest.graph.slots() where !(plan.manifest.activations[slot.name]?.isReLU ?? true) {
+                let c = plan.coefficients[slot.name]!
+                let name = "\(slot.name).coefficients"
+                try file.write(Array(c.joined()), shape: [slot.channels, 3], to: "float/\(name)")
+                try file.write(PlanFixedPoint.encode(coefficients: c, fractionalBits: f)!, shape: [slot.channels, 3],
+                               to: "fixed/\(name)")
+                try file.setAttribute("scale", to: PlanFixedPoint.coefficientScales(fractionalBits: f).map(String.init)
+                                        .joined(separator: ","), on: "fixed/\(name)")
+            }
+            try file.close()
+        } catch {
+            try? file.close()
+            throw error
+        }
+    }
+
+    /// Renames `temporary` to `target`; an existing target is moved aside first and removed after.
+    static func moveIntoPlace(_ temporary: URL, _ target: URL) throws {
+        var aside: URL?
+        if FileManager.default.fileExists(atPath: target.path) {
+            let old = target.deletingLastPathComponent().appendingPathComponent("\(target.lastPathComponent).old-\(randomSuffix())")
+            guard rename(target.path, old.path) == 0 else {
+                throw PlanStoreError.io(path: target.path, operation: "move the old plan aside", detail: String(cString: strerror(errno)))
+            }
+            aside = old
+        }
+        guard rename(temporary.path, target.path) == 0 else {
+            let detail = String(cString: strerror(errno))
+            if let aside { _ = rename(aside.path, target.path) }
+            throw PlanStoreError.io(path: target.path, operation: "rename", detail: detail)
+        }
+        if let aside { try? FileManager.default.removeItem(at: aside) }
+    }
+
+    static func randomSuffix() -> String { String(UInt32.random(in: 0...UInt32.max), radix: 16) }
+
+    static func sync(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw PlanStoreError.io(path: path, operation: "open for fsync", detail: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw PlanStoreError.io(path: path, operation: "fsync", detail: String(cString: strerror(errno))) }
+    }
+}
