@@ -9,12 +9,18 @@ public struct NamedParameter {
     public let name: String
     public let parameter: Parameter
     public let decays: Bool
+
+    public init(name: String, parameter: Parameter, decays: Bool) {
+        self.name = name; self.parameter = parameter; self.decays = decays
+    }
 }
 
 /// A non-learned tensor saved with the model (batch-norm running statistics).
 public struct NamedBuffer {
     public let name: String
     public let tensor: Tensor
+
+    public init(name: String, tensor: Tensor) { self.name = name; self.tensor = tensor }
 }
 
 public final class Conv2DLayer {

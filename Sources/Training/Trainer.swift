@@ -71,11 +71,12 @@ public final class Trainer {
         return try Trainer(config: config, splits: splits, directory: directory)
     }
 
-    /// Trains until `config.epochs` epochs are complete.
-    public func run() throws {
+    /// Trains until `config.epochs` epochs are complete (or, with `stoppingAfter`, until that many
+    /// epochs are; the schedule still spans `config.epochs`).
+    public func run(stoppingAfter limit: Int? = nil) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try trimMetrics()
-        while epochsCompleted < config.epochs {
+        while epochsCompleted < min(config.epochs, limit ?? Int.max) {
             let metrics = trainEpoch()
             try appendMetrics(metrics)
             let contents = checkpointContents()

@@ -1,0 +1,63 @@
+import XCTest
+import Tensors
+import Training
+
+final class OptimizerTests: XCTestCase {
+    func testSGDMatchesHandComputation() {
+        for nesterov in [false, true] {
+            let w = Parameter(Tensor(shape: [2], values: [1, -2]))
+            let b = Parameter(Tensor(shape: [1], values: [0.5]))
+            let params = [NamedParameter(name: "w", parameter: w, decays: true), NamedParameter(name: "b", parameter: b, decays: false)]
+            let sgd = SGD(settings: SGDSettings(momentum: 0.9, nesterov: nesterov, weightDecay: 0.1))
+            var ew: [Double] = [1, -2], eb = 0.5, vw: [Double] = [0, 0], vb = 0.0
+            for step in 0..<3 {
+                let gw: [Double] = [0.3, -0.1 * Double(step)], gb = 0.2
+                w.grad.assign(Tensor(shape: [2], values: gw.map(Float.init)))
+                b.grad.assign(Tensor(shape: [1], values: [Float(gb)]))
+                sgd.step(params, learningRate: 0.5)
+                for i in 0..<2 {
+                    let g = gw[i] + 0.1 * ew[i]
+                    vw[i] = 0.9 * vw[i] + g
+                    ew[i] -= 0.5 * (nesterov ? g + 0.9 * vw[i] : vw[i])
+                }
+                vb = 0.9 * vb + gb
+                eb -= 0.5 * (nesterov ? gb + 0.9 * vb : vb)
+            }
+            XCTAssertEqual(Double(w.value[flat: 0]), ew[0], accuracy: 1e-5)
+            XCTAssertEqual(Double(w.value[flat: 1]), ew[1], accuracy: 1e-5)
+            XCTAssertEqual(Double(b.value[flat: 0]), eb, accuracy: 1e-5)
+            XCTAssertEqual(w.grad.array, [0, 0], "gradients are zeroed")
+        }
+    }
+
+    func testClipping() {
+        let p = Parameter(Tensor(shape: [3], values: [1, 2, 3]))
+        p.grad.assign(Tensor(shape: [3], values: [3, -4, 0.5]))
+        let params = [NamedParameter(name: "p", parameter: p, decays: true)]
+        GradientClipping.clipByValue(params, limit: 2)
+        XCTAssertEqual(p.grad.array, [2, -2, 0.5])
+        p.grad.assign(Tensor(shape: [3], values: [3, -4, 0]))
+        XCTAssertEqual(GradientClipping.clipByGlobalNorm(params, maxNorm: 1), 5, accuracy: 1e-6)
+        XCTAssertEqual(p.grad.array[0], 0.6, accuracy: 1e-6)
+        XCTAssertEqual(p.grad.array[1], -0.8, accuracy: 1e-6)
+        GradientClipping.clipByGlobalNorm(params, maxNorm: 10)
+        XCTAssertEqual(p.grad.array[0], 0.6, accuracy: 1e-6, "no scaling below the limit")
+    }
+
+    func testSchedules() {
+        let one = LearningRateSchedule(kind: .onecycle, peak: 0.2, totalSteps: 1000)
+        XCTAssertEqual(one.learningRate(step: 0), 0.2 / 25, accuracy: 1e-6)
+        XCTAssertEqual(one.learningRate(step: 149), 0.2, accuracy: 1e-4)
+        XCTAssertLessThan(one.learningRate(step: 999), 1e-5)
+        XCTAssertGreaterThan(one.learningRate(step: 100), one.learningRate(step: 50))
+        XCTAssertGreaterThan(one.learningRate(step: 500), one.learningRate(step: 800))
+        let cosine = LearningRateSchedule(kind: .cosine, peak: 0.1, totalSteps: 100)
+        XCTAssertEqual(cosine.learningRate(step: 0), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(cosine.learningRate(step: 50), 0.05, accuracy: 1e-6)
+        let step = LearningRateSchedule(kind: .step, peak: 0.1, totalSteps: 100)
+        XCTAssertEqual(step.learningRate(step: 10), 0.1, accuracy: 1e-7)
+        XCTAssertEqual(step.learningRate(step: 60), 0.01, accuracy: 1e-7)
+        XCTAssertEqual(step.learningRate(step: 90), 0.001, accuracy: 1e-7)
+        XCTAssertThrowsError(try ScheduleKind.parse("linear"))
+    }
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class TrainingPlaceholder: XCTestCase {
-    func testModuleLinks() {}
-}
