@@ -80,6 +80,32 @@ final class GarblingReLUTests: XCTestCase {
         }
     }
 
+    /// A correlated OT fixes the client's zero-labels and hands it zero ⊕ bit·Δ; the garbler garbles with them.
+    func testGarbledReLUWithCorrelatedOTLabels() throws {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        let relu = try ReLUCircuit(valueBits: 32, truncationBits: 8)
+        let n = 90
+        let xs = (0..<n).map { _ in Int64(bitPattern: rng.nextUInt64()) >> 33 }
+        let cs = xs.map { _ in rng.nextUInt64() }
+        let ss = zip(xs, cs).map { UInt64(bitPattern: $0) &- $1 }
+        var garbler = ReLUGarbler(relu)
+        let delta = garbler.labelOffset
+        XCTAssertTrue(delta.lsb)
+        var zeros = [Block](repeating: .zero, count: n * 32)
+        zeros.withUnsafeMutableBufferPointer { rng.fill($0) } // stand-in for the OT's random pads
+        XCTAssertThrowsError(try garbler.garbleOffline(count: n, evaluatorZeroLabels: Array(zeros.dropLast())))
+        let (batch, state) = try garbler.garbleOffline(count: n, evaluatorZeroLabels: zeros)
+        XCTAssertEqual(state.evaluatorInputLabelPairs().zero, zeros)
+        let evaluator = ReLUEvaluator(relu)
+        let choices = evaluator.choiceBits(clientShares: cs)
+        let received = choices.indices.map { zeros[$0] ^ delta.masked(by: choices[$0]) }
+        let out = try evaluator.evaluate(batch, evaluatorLabels: received, garblerLabels: try state.onlineLabels(serverShares: ss))
+        for i in 0..<n {
+            XCTAssertEqual(out[i] &+ state.outputShares[i], relu.plaintext(xs[i]), "x=\(xs[i]) seed \(seed)")
+        }
+    }
+
     func testMasksAreFreshAndOutputSharesLookRandom() throws {
         let relu = try ReLUCircuit(valueBits: 40, truncationBits: 12)
         var garbler = ReLUGarbler(relu)

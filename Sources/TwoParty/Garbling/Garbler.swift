@@ -47,6 +47,10 @@ public struct Garbler: Sendable {
         self.implementation = implementation
     }
 
+    /// Δ, the offset between every wire's two labels (lsb 1), fixed for this garbler's lifetime. A
+    /// correlated OT needs it to hand the evaluator zero ⊕ bit·Δ. Secret: never send it.
+    public var labelOffset: Block { delta }
+
     /// The garbler inputs whose labels are sent online, in increasing order.
     public var onlineGarblerInputs: [Int] {
         (0..<circuit.garblerInputCount).filter { !knownGarblerInputs.contains($0) }
@@ -65,7 +69,13 @@ public struct Garbler: Sendable {
 
     /// As `garble(copies:knownInputValues:)` with the known values packed: copy c's known input i is bit
     /// i % 64 of `knownInputWords[c · w + i / 64]`, w = ⌈knownGarblerInputs.count / 64⌉.
-    public mutating func garble(copies: Int, knownInputWords: [UInt64]) throws -> (batch: GarbledBatch, state: GarblerBatchState) {
+    ///
+    /// `evaluatorZeroLabels` (copy-major, `copies × evaluatorInputCount`), when given, become the zero-labels
+    /// of the evaluator's input wires instead of fresh ones: this is how a correlated OT that fixes the
+    /// zero-labels itself (the receiver gets zero ⊕ bit·Δ, with Δ = `labelOffset`) plugs in. They must be
+    /// uniformly random and secret to the evaluator, as an OT's random pads are.
+    public mutating func garble(copies: Int, knownInputWords: [UInt64],
+                                evaluatorZeroLabels: [Block]? = nil) throws -> (batch: GarbledBatch, state: GarblerBatchState) {
         let k = knownGarblerInputs.count, wpc = (k + 63) / 64
         guard copies >= 0 && copies < 1 << 32 else {
             throw GarblingError.invalidParameter("a batch holds 0 ..< 2^32 copies, asked for \(copies)")
@@ -74,6 +84,9 @@ public struct Garbler: Sendable {
             throw GarblingError.wrongCount(what: "known garbler input words", expected: copies * wpc, got: knownInputWords.count)
         }
         let g = circuit.garblerInputCount, e = circuit.evaluatorInputCount
+        if let given = evaluatorZeroLabels, given.count != copies * e {
+            throw GarblingError.wrongCount(what: "evaluator zero-labels", expected: copies * e, got: given.count)
+        }
         let online = onlineGarblerInputs, o = online.count
         let w = circuit.outputWireCount
         let wireOutputs: [Int] = circuit.outputs.compactMap { if case .wire(let x) = $0 { return Int(x.index) } else { return nil } }
@@ -95,7 +108,13 @@ public struct Garbler: Sendable {
                                    fill: { labels, start, n in
                 // Fresh uniform zero-labels for the online and evaluator inputs, kept for OT and the online phase.
                 for i in online { prg.fill(UnsafeMutableBufferPointer(start: labels + i * n, count: n)) }
-                for i in 0..<e { prg.fill(UnsafeMutableBufferPointer(start: labels + (g + i) * n, count: n)) }
+                if let given = evaluatorZeroLabels {
+                    for c in 0..<n {
+                        for i in 0..<e { labels[(g + i) * n + c] = given[(start + c) * e + i] }
+                    }
+                } else {
+                    for i in 0..<e { prg.fill(UnsafeMutableBufferPointer(start: labels + (g + i) * n, count: n)) }
+                }
                 for c in 0..<n { // copy by copy: sequential writes of the copy-major state
                     let dst = start + c
                     for (j, i) in online.enumerated() { onZ[dst * o + j] = labels[i * n + c] }

@@ -41,7 +41,8 @@ public enum GarblingBenchmark {
     /// - aes_blocks_per_second (fixed-key AES, batched, fastest implementation on this CPU),
     ///   aes_ni_blocks_per_second (AES-NI, 8 blocks in flight), aes_software_blocks_per_second.
     /// - relu_and_gates, relu_garbled_bytes (offline per ReLU without OT: tables and decoding bits),
-    ///   relu_offline_bytes (the same plus k' OT'd labels at 48 bytes each, an IKNP estimate),
+    ///   relu_offline_bytes (the same plus k' OT'd labels at 32 bytes each: IKNP with correlated labels),
+    ///   relu_offline_bytes_chosen_message_ot (at 48 bytes per label),
     ///   relu_online_bytes (k' garbler labels), relu_value_bits, relu_truncation_bits, relu_batch_size.
     public static func run(valueBits: Int = ReLUCircuit.defaultValueBits, truncationBits: Int = 12,
                            batchSize: Int = 1024, batches: Int = 8, repetitions: Int = 5) -> [String: Double] {
@@ -54,7 +55,10 @@ public enum GarblingBenchmark {
         result["relu_batch_size"] = Double(batchSize)
         result["relu_and_gates"] = Double(circuit.andCount)
         result["relu_garbled_bytes"] = Double(relu.garbledBytesPerReLU)
-        result["relu_offline_bytes"] = Double(relu.offlineBytesPerReLU(otBytesPerLabel: 48))
+        // The client's labels by IKNP: 32 bytes per label with correlated-label OT (16-byte column +
+        // 16-byte correction, the OT module's sendCorrelatedLabels), 48 with chosen-message OT.
+        result["relu_offline_bytes"] = Double(relu.offlineBytesPerReLU(otBytesPerLabel: 32))
+        result["relu_offline_bytes_chosen_message_ot"] = Double(relu.offlineBytesPerReLU(otBytesPerLabel: 48))
         result["relu_online_bytes"] = Double(relu.onlineBytesPerReLU)
 
         // Fixed-key AES on 64 Ki blocks (1 MiB, in L2/L3).

@@ -18,15 +18,20 @@ public struct ReLUGarbler: Sendable {
         maskPRG = AESPRG()
     }
 
-    /// Garbles `count` ReLUs, each with a fresh uniform 64-bit mask m.
-    public mutating func garbleOffline(count: Int) throws -> (batch: GarbledBatch, state: ReLUGarblerBatch) {
+    /// Δ of this garbler (see `Garbler.labelOffset`); secret.
+    public var labelOffset: Block { garbler.labelOffset }
+
+    /// Garbles `count` ReLUs, each with a fresh uniform 64-bit mask m. `evaluatorZeroLabels` (`count × k'`),
+    /// when given, fix the zero-labels of the client's share bits, e.g. to those a correlated OT produced
+    /// (see `Garbler.garble(copies:knownInputWords:evaluatorZeroLabels:)`).
+    public mutating func garbleOffline(count: Int, evaluatorZeroLabels: [Block]? = nil) throws -> (batch: GarbledBatch, state: ReLUGarblerBatch) {
         guard count >= 0 && count < 1 << 32 else {
             throw GarblingError.invalidParameter("a batch holds 0 ..< 2^32 ReLUs, asked for \(count)")
         }
         var masks = [UInt64](repeating: 0, count: count)
         masks.withUnsafeMutableBytes { maskPRG.fillBytes($0) }
         // The mask is the 64 known garbler inputs: one word per ReLU, exactly the packed layout.
-        let (batch, state) = try garbler.garble(copies: count, knownInputWords: masks)
+        let (batch, state) = try garbler.garble(copies: count, knownInputWords: masks, evaluatorZeroLabels: evaluatorZeroLabels)
         return (batch, ReLUGarblerBatch(valueBits: relu.valueBits, outputShares: masks.map { 0 &- $0 }, garbling: state))
     }
 }
