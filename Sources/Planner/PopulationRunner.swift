@@ -17,7 +17,8 @@ public protocol Trainable: AnyObject {
 /// Drives a population of members through rounds: train, report, decide, exploit.
 ///
 /// Layout of a run directory: `search.jsonl` (every event), `members/<m>/round-<r>.ckpt` (the state of
-/// member m after round r; the last two rounds are kept), `pareto.json`. Killed at any moment, a run
+/// member m after round r; the last two rounds are kept), `front/member-<m>-round-<r>.ckpt` (copies of the
+/// checkpoints of the points on the Pareto front), `pareto.json`. Killed at any moment, a run
 /// resumes from the log, losing only the members' unfinished rounds.
 public final class PopulationRunner {
     public let directory: URL
@@ -71,15 +72,17 @@ public final class PopulationRunner {
         }
     }
 
-    func checkpointURL(member: Int, round: Int) -> URL {
+    /// The checkpoint member `member` holds after `round` (round 0: the baseline).
+    public func checkpointURL(member: Int, round: Int) -> URL {
         round == 0 ? baseline : directory.appendingPathComponent("members/\(member)/round-\(round).ckpt")
     }
 
-    /// Runs the remaining rounds with `trainable`; returns the front.
+    /// Runs the remaining rounds, training members through `executor`; returns the front.
     @discardableResult
-    public func run(trainable: Trainable) throws -> ParetoFront {
+    public func run(executor: RoundExecutor) throws -> ParetoFront {
+        try syncFrontCheckpoints()
         while state.completedRounds < settings.rounds {
-            try runRound(state.completedRounds + 1, trainable: trainable)
+            try runRound(state.completedRounds + 1, executor: executor)
         }
         if !state.finished {
             let chosen = state.front.best { point in
@@ -91,33 +94,39 @@ public final class PopulationRunner {
         return state.front
     }
 
-    func runRound(_ round: Int, trainable: Trainable) throws {
+    /// Runs the remaining rounds with `trainable` in this process; returns the front.
+    @discardableResult
+    public func run(trainable: Trainable) throws -> ParetoFront {
+        try run(executor: InProcessExecutor(trainable: trainable))
+    }
+
+    func runRound(_ round: Int, executor: RoundExecutor) throws {
         let fileManager = FileManager.default
-        var results: [MemberResult] = []
-        for member in 0..<settings.population {
-            if let done = state.pendingResults[member] { results.append(done); continue }
-            let config = state.configs[member]
+        var tasks: [MemberTask] = []
+        for member in 0..<settings.population where state.pendingResults[member] == nil {
             let output = checkpointURL(member: member, round: round)
             try fileManager.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let outcome: (validationAccuracy: Double, trainLoss: Double, diverged: Bool)
-            do {
-                try trainable.restore(member: member, config: config, from: checkpointURL(member: member, round: round - 1))
-                outcome = try trainable.train(epochs: settings.epochsPerRound, round: round)
-                try trainable.save(to: output)
-            } catch {
-                throw PlannerError.trainableFailed(member: member, round: round, reason: "\(error)")
-            }
+            tasks.append(MemberTask(member: member, round: round, config: state.configs[member],
+                                    input: checkpointURL(member: member, round: round - 1).path,
+                                    output: output.path, epochs: settings.epochsPerRound))
+        }
+        try executor.execute(tasks) { task, outcome in
             // NaN and infinities cannot go into JSON: a diverged member is logged with accuracy 0.
             let diverged = outcome.diverged || !outcome.validationAccuracy.isFinite || !outcome.trainLoss.isFinite
-            let result = MemberResult(member: member, round: round,
+            let result = MemberResult(member: task.member, round: round,
                                       validationAccuracy: diverged ? 0 : outcome.validationAccuracy,
                                       trainLoss: diverged ? -1 : outcome.trainLoss, diverged: diverged)
-            let relus = config.placement.reluCount(slots: settings.space.slots)
-            let seconds = predictedSeconds(config)
+            let relus = task.config.placement.reluCount(slots: settings.space.slots)
+            let seconds = predictedSeconds(task.config)
             try record(SearchEvent(kind: .report, round: round, result: result, relus: relus,
                                    predictedOnlineSeconds: seconds))
-            results.append(result)
+            try syncFrontCheckpoints()
         }
+        let missing = (0..<settings.population).filter { state.pendingResults[$0] == nil }
+        if let member = missing.first {
+            throw PlannerError.trainableFailed(member: member, round: round, reason: "no result was reported")
+        }
+        let results = (0..<settings.population).map { state.pendingResults[$0]! }
         let configsByMember = Dictionary(uniqueKeysWithValues: state.configs.enumerated().map { ($0.offset, $0.element) })
         let decisions = settings.scheduler.decide(results: results, configs: configsByMember, space: settings.space,
                                                   target: settings.target, costModel: settings.costModel,
@@ -155,6 +164,34 @@ public final class PopulationRunner {
         // The same transition a resume replays, so memory and log never disagree.
         state.apply(event)
         onEvent?(event)
+    }
+
+    /// Where the checkpoint of a front point is kept (member checkpoints of old rounds are deleted).
+    public func frontCheckpointURL(member: Int, round: Int) -> URL {
+        directory.appendingPathComponent("front/member-\(member)-round-\(round).ckpt")
+    }
+
+    /// Keeps a copy of every front point's checkpoint under `front/` and deletes the copies of points
+    /// that left the front, so the chosen plan's weights survive however old its round is.
+    func syncFrontCheckpoints() throws {
+        let fileManager = FileManager.default
+        let folder = directory.appendingPathComponent("front")
+        try fileManager.createDirectory(at: folder, withIntermediateDirectories: true)
+        var keep = Set<String>()
+        for point in state.front.points {
+            let copy = frontCheckpointURL(member: point.member, round: point.round)
+            keep.insert(copy.lastPathComponent)
+            // Only a point of the round in progress still has its own checkpoint: older rounds' files may
+            // have been deleted or overwritten by an exploit copy.
+            if fileManager.fileExists(atPath: copy.path) || point.round <= state.completedRounds { continue }
+            let source = checkpointURL(member: point.member, round: point.round)
+            // A point whose round checkpoint is already gone (an old log) cannot be copied; skip it.
+            guard let data = try? Data(contentsOf: source) else { continue }
+            try data.write(to: copy, options: .atomic)
+        }
+        for name in (try? fileManager.contentsOfDirectory(atPath: folder.path)) ?? [] where !keep.contains(name) {
+            try? fileManager.removeItem(at: folder.appendingPathComponent(name))
+        }
     }
 
     func writeFront() throws {

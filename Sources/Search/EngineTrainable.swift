@@ -1,0 +1,219 @@
+// A Planner.Trainable backed by the training engine: population-based training's trainable side
+// (Jaderberg et al. 2017; Ray Tune's setup / step / save / restore), training hybrid ReLU/polynomial
+// networks the way Delphi does (Mishra et al., USENIX Security 2020): newly polynomial slots start as a
+// blend alpha * ReLU + (1 - alpha) * poly with alpha falling linearly from 1 to 0, coefficients
+// initialised at 0.2 + 0.5x + 0.2x^2 and learned (per channel by default), SGD with gradient clipping.
+// Fitness is measured on the validation split only, never on the test split.
+import Foundation
+import NetworkPlan
+import Planner
+import PlanStore
+import Tensors
+import Training
+
+public final class EngineTrainable: Trainable {
+    /// What the last `train` call did, for progress output and tests.
+    public struct RoundStatistics: Sendable, Equatable {
+        public var member: Int
+        public var round: Int
+        public var steps: Int
+        public var firstLoss: Double
+        public var meanLoss: Double
+        public var validationAccuracy: Double
+        public var validationLoss: Double
+        public var diverged: Bool
+        /// Slots still blending (alpha > 0) when the round ended.
+        public var blendingSlots: [String]
+        public var seconds: Double
+    }
+
+    public let network: Network
+    /// The all-ReLU baseline, kept as the distillation teacher (nil when distillation is off).
+    let teacher: Network?
+    public let splits: DataSplits
+    public let options: EngineOptions
+    /// The baseline's training configuration (stored in member checkpoints so `sibyl test` can read them).
+    public let baselineConfig: TrainingConfig
+    /// The slots as the planner sees them.
+    public let slotDescriptors: [SlotDescriptor]
+
+    var optimizer = SGD(settings: SGDSettings())
+    var member = -1
+    var config: MemberConfig?
+    var source: URL?
+    /// Steps of blending done, by name of a slot that is blending or became polynomial in a member.
+    var blendSteps: [String: Int] = [:]
+    /// Optimizer steps this member has taken since the baseline.
+    var memberSteps = 0
+    public private(set) var lastRound: RoundStatistics?
+
+    /// Loads the baseline checkpoint (an all-ReLU `sibyl train` checkpoint) for training on `splits`.
+    public init(baseline: URL, splits: DataSplits, options: EngineOptions = EngineOptions()) throws {
+        precondition(options.batchSize > 0, "batch size must be positive")
+        let (network, config) = try TrainingCheckpoint.loadNetwork(from: baseline)
+        guard network.classCount == splits.train.classCount else {
+            throw SearchError.datasetMismatch("the baseline \(baseline.path) classifies \(network.classCount) classes "
+                                              + "but the dataset has \(splits.train.classCount)")
+        }
+        guard splits.train.count >= options.batchSize else {
+            throw SearchError.invalidSetting("the batch size \(options.batchSize) exceeds the \(splits.train.count) training images")
+        }
+        self.network = network
+        self.splits = splits
+        self.options = options
+        self.baselineConfig = config
+        slotDescriptors = network.slots.map {
+            SlotDescriptor(name: $0.name, channels: $0.channels, elements: $0.elementsPerImage)
+        }
+        if options.distillationWeight > 0 {
+            let (teacher, _) = try TrainingCheckpoint.loadNetwork(from: baseline)
+            for slot in teacher.slots { slot.setReLU() }
+            self.teacher = teacher
+        } else {
+            teacher = nil
+        }
+    }
+
+    public var stepsPerEpoch: Int { max(1, splits.train.count / options.batchSize) }
+
+    /// The blend schedule of the current member.
+    public var blendSchedule: BlendSchedule {
+        BlendSchedule(epochs: config?.hyperParameters.blendEpochs ?? 1, stepsPerEpoch: stepsPerEpoch)
+    }
+
+    // MARK: - Trainable
+
+    public func restore(member: Int, config: MemberConfig, from checkpoint: URL) throws {
+        guard config.placement.choices.count == network.slots.count else {
+            throw SearchError.placementMismatch(slots: network.slots.count, choices: config.placement.choices.count)
+        }
+        let contents = try CheckpointIO.read(from: checkpoint)
+        for slot in network.slots { slot.setReLU() }
+        try TrainingCheckpoint.restore(network, from: contents, path: checkpoint.path)
+        optimizer = SGD(settings: SGDSettings(momentum: Float(config.hyperParameters.momentum), nesterov: false,
+                                              weightDecay: options.weightDecay))
+        blendSteps = [:]
+        memberSteps = 0
+        if contents.integers[Self.formatKey] != nil {
+            // A member checkpoint: momentum buffers and blending progress continue.
+            for (key, stored) in contents.arrays where key.hasPrefix(Self.velocityPrefix) {
+                optimizer.setVelocity(Tensor(shape: stored.shape, values: stored.values),
+                                      for: String(key.dropFirst(Self.velocityPrefix.count)))
+            }
+            for (key, steps) in contents.integers where key.hasPrefix(Self.blendPrefix) {
+                blendSteps[String(key.dropFirst(Self.blendPrefix.count))] = Int(steps)
+            }
+            memberSteps = Int(contents.integers[Self.stepsKey] ?? 0)
+        }
+        self.member = member
+        self.config = config
+        self.source = checkpoint
+        try applyPlacement(config.placement)
+        lastRound = nil
+    }
+
+    public func train(epochs: Double, round: Int) throws -> (validationAccuracy: Double, trainLoss: Double, diverged: Bool) {
+        guard let config, let source else { throw SearchError.notRestored }
+        let start = Date()
+        let totalSteps = max(1, Int((epochs * Double(stepsPerEpoch)).rounded()))
+        let hyper = config.hyperParameters
+        let learningRate = Float(hyper.learningRate)
+        let clipNorm = Float(hyper.clipNorm)
+        let dataSeed = Self.dataSeed(options.seed, member: member, round: round)
+        var done = 0, pass = 0
+        var firstLoss = Double.nan, smoothed = Double.nan, lossSum = 0.0
+        var diverged = false
+        training: while done < totalSteps {
+            pass += 1
+            let loader = BatchLoader(images: splits.train, batchSize: options.batchSize, shuffle: true,
+                                     augment: options.augment, normalization: splits.normalization, layout: .nchw,
+                                     seed: dataSeed, epoch: pass, dropLast: true)
+            while done < totalSteps, let batch = loader.next() {
+                updateBlending()
+                let loss = Double(step(batch, learningRate: learningRate, clipNorm: clipNorm))
+                done += 1
+                memberSteps += 1
+                for name in blendSteps.keys { blendSteps[name]! += 1 }
+                guard loss.isFinite else { diverged = true; break training }
+                if firstLoss.isNaN { firstLoss = loss; smoothed = loss }
+                smoothed = 0.9 * smoothed + 0.1 * loss
+                lossSum += loss
+                if smoothed > options.divergenceFactor * max(firstLoss, 1e-3) { diverged = true; break training }
+            }
+        }
+        updateBlending()
+        if diverged {
+            // Put back the state the round started from, so the saved checkpoint is usable; the scheduler
+            // re-seeds this member from a top member.
+            try restore(member: member, config: config, from: source)
+            lastRound = RoundStatistics(member: member, round: round, steps: done, firstLoss: firstLoss,
+                                        meanLoss: .nan, validationAccuracy: .nan, validationLoss: .nan, diverged: true,
+                                        blendingSlots: blendingSlots, seconds: Date().timeIntervalSince(start))
+            return (.nan, .nan, true)
+        }
+        let validation = Evaluation.run(network, images: splits.validation, normalization: splits.normalization)
+        let meanLoss = lossSum / Double(max(done, 1))
+        let validationDiverged = !validation.loss.isFinite
+        lastRound = RoundStatistics(member: member, round: round, steps: done, firstLoss: firstLoss, meanLoss: meanLoss,
+                                    validationAccuracy: Double(validation.accuracy),
+                                    validationLoss: Double(validation.loss), diverged: validationDiverged,
+                                    blendingSlots: blendingSlots, seconds: Date().timeIntervalSince(start))
+        return (Double(validation.accuracy), meanLoss, validationDiverged)
+    }
+
+    public func save(to checkpoint: URL) throws {
+        guard config != nil else { throw SearchError.notRestored }
+        try CheckpointIO.write(checkpointContents(), to: checkpoint)
+    }
+
+    // MARK: - Steps
+
+    /// Forward, loss (cross-entropy, or distillation from the baseline), backward, clipping, SGD.
+    func step(_ batch: Batch, learningRate: Float, clipNorm: Float) -> Float {
+        let tape = Tape()
+        let input = Tensor(shape: [batch.count, 3, 32, 32], values: batch.images)
+        let logits = network.forward(tape.constant(input), tape: tape, training: true)
+        let loss: Variable
+        if let teacher {
+            let teacherTape = Tape(recording: false)
+            let teacherLogits = teacher.forward(teacherTape.constant(input), tape: teacherTape, training: false).value
+            loss = tape.distillationLoss(logits, labels: batch.labels, teacherLogits: teacherLogits,
+                                         weight: options.distillationWeight,
+                                         temperature: options.distillationTemperature)
+        } else {
+            loss = tape.softmaxCrossEntropy(logits, labels: batch.labels)
+        }
+        let value = loss.value[flat: 0]
+        guard value.isFinite else { return value }
+        tape.backward(from: loss)
+        let parameters = network.namedParameters
+        if let limit = options.clipValue { GradientClipping.clipByValue(parameters, limit: limit) }
+        let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: clipNorm)
+        guard norm.isFinite else { return .nan }
+        optimizer.step(parameters, learningRate: learningRate)
+        return value
+    }
+
+    /// Sets every blending slot's alpha from the schedule; a slot whose blend is over becomes a polynomial.
+    func updateBlending() {
+        let schedule = blendSchedule
+        for slot in network.slots {
+            guard case .blended = slot.mode, let coefficients = slot.coefficients else { continue }
+            let steps = blendSteps[slot.name] ?? 0
+            if schedule.isFinished(afterSteps: steps) {
+                slot.restore(mode: .polynomial, coefficients: coefficients.value)
+            } else {
+                slot.setAlpha(schedule.alpha(afterSteps: steps))
+            }
+        }
+    }
+
+    var blendingSlots: [String] {
+        network.slots.filter { if case .blended = $0.mode { return true } else { return false } }.map(\.name)
+    }
+
+    static func dataSeed(_ seed: UInt64, member: Int, round: Int) -> UInt64 {
+        var generator = SeededGenerator.derived(seed: seed, member: member, step: round)
+        return generator.next()
+    }
+}

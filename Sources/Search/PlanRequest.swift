@@ -1,0 +1,69 @@
+// Everything a plan run needs, as given on the command line; stored in the run directory as
+// plan-request.json so worker processes build the same trainable as the coordinator.
+import Foundation
+import NetworkPlan
+import Planner
+import Training
+
+public struct PlanRequest: Codable, Hashable, Sendable {
+    public enum Target: Codable, Hashable, Sendable {
+        case maxReLUs(Int)
+        case latency(seconds: Double, network: String)
+    }
+
+    public enum Pinned: String, Codable, Hashable, Sendable, CaseIterable {
+        /// Delphi keeps the first and the last activation as ReLU.
+        case firstLast = "first,last"
+        case none
+    }
+
+    public var baseline: String
+    /// DatasetKind raw value.
+    public var dataset: String
+    public var dataDirectory: String
+    public var validationCount: Int
+    public var population: Int
+    /// Total epochs over all members.
+    public var budgetEpochs: Double
+    /// Rounds; nil derives them from the budget (`PlanRun.schedule`).
+    public var rounds: Int?
+    public var target: Target
+    public var out: String
+    public var workers: Int
+    public var seed: UInt64
+    public var pinned: Pinned
+    public var degrees: [Int]
+    public var costModel: CostModel
+    public var options: EngineOptions
+    public var threads: Int
+
+    public init(baseline: String, dataset: String, dataDirectory: String = "Datasets", validationCount: Int = 5000,
+                population: Int, budgetEpochs: Double, rounds: Int? = nil, target: Target, out: String, workers: Int = 1,
+                seed: UInt64 = 1, pinned: Pinned = .firstLast, degrees: [Int] = [2],
+                costModel: CostModel = ProvisionalCostModel.standard, options: EngineOptions = EngineOptions(),
+                threads: Int = 2) {
+        self.baseline = baseline; self.dataset = dataset; self.dataDirectory = dataDirectory
+        self.validationCount = validationCount; self.population = population; self.budgetEpochs = budgetEpochs
+        self.rounds = rounds; self.target = target; self.out = out; self.workers = workers; self.seed = seed
+        self.pinned = pinned; self.degrees = degrees; self.costModel = costModel; self.options = options
+        self.threads = threads
+    }
+
+    /// The planner's target, or a message naming the flag to fix.
+    public func searchTarget() throws -> SearchTarget {
+        switch target {
+        case .maxReLUs(let n):
+            guard n >= 0 else { throw SearchError.invalidSetting("--max-relus must be at least 0") }
+            return .maxReLUs(n)
+        case .latency(let seconds, let name):
+            guard let profile = NetworkProfile.named(name.lowercased()) else {
+                throw SearchError.invalidSetting("unknown --network '\(name)'; allowed: lan, wan, loopback")
+            }
+            guard seconds > 0, seconds.isFinite else { throw SearchError.invalidSetting("--target-latency must be positive") }
+            return .latency(seconds: seconds, network: profile)
+        }
+    }
+
+    public var datasetKind: DatasetKind? { DatasetKind(rawValue: dataset.lowercased()) }
+    public var directory: URL { URL(fileURLWithPath: out) }
+}

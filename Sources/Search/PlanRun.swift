@@ -1,0 +1,183 @@
+// A whole `sibyl plan` run: checks the request against the baseline, derives the rounds from the budget,
+// runs population-based training (Planner.PopulationRunner) with the engine-backed trainable, in this
+// process or over worker processes, and writes the run's outputs (search.jsonl, pareto.json, pareto.svg,
+// best.h5, placement.json).
+import Foundation
+import NetworkPlan
+import Planner
+import PlanStore
+import Tensors
+import Training
+
+public enum PlanRun {
+    /// Rounds and epochs per round for a budget of `budgetEpochs` over `population` members: about one
+    /// epoch per round when each member gets 4 or more epochs (at most 30 rounds), else 4 rounds (or fewer
+    /// when a member gets under a quarter epoch per round); `rounds` overrides the derivation.
+    public static func schedule(budgetEpochs: Double, population: Int, rounds: Int? = nil) -> (rounds: Int, epochsPerRound: Double) {
+        let perMember = budgetEpochs / Double(max(1, population))
+        let count: Int
+        if let rounds { count = max(1, rounds) }
+        else if perMember >= 4 { count = min(30, Int(perMember.rounded(.down))) }
+        else { count = max(1, min(4, Int((perMember / 0.25).rounded(.down)))) }
+        return (count, perMember / Double(count))
+    }
+
+    /// Slots of the baseline's network, as the planner sees them.
+    public static func slots(ofBaseline url: URL) throws -> [SlotDescriptor] {
+        let (network, _) = try TrainingCheckpoint.loadNetwork(from: url)
+        return network.slots.map { SlotDescriptor(name: $0.name, channels: $0.channels, elements: $0.elementsPerImage) }
+    }
+
+    /// The search space: pinned slots, degrees, and hyperparameter ranges fitted to the round length, so
+    /// a slot made polynomial in a round finishes blending within it (blend 25-75% of a round) and every
+    /// reported accuracy is that of the network as it would be exported.
+    public static func space(slots: [SlotDescriptor], pinned: PlanRequest.Pinned, degrees: [Int],
+                             epochsPerRound: Double) -> SearchSpace {
+        let pinnedSlots: Set<Int> = pinned == .firstLast && slots.count > 2 ? [0, slots.count - 1] : []
+        var ranges = HyperParameterSpace()
+        ranges.blendEpochs = (0.25 * epochsPerRound)...(0.75 * epochsPerRound)
+        return SearchSpace(slots: slots, pinned: pinnedSlots, degrees: degrees, allowMixed: false,
+                           hyperParameters: ranges)
+    }
+
+    /// Nil when some placement meets the target, else what the user can do.
+    public static func infeasibility(space: SearchSpace, target: SearchTarget, costModel: CostModel) -> String? {
+        var cheapest = Placement.allReLU(slotCount: space.slots.count)
+        for slot in space.freeSlots { cheapest.choices[slot] = .polynomial(degree: space.degrees.min() ?? 2) }
+        guard !target.isMet(by: cheapest, space: space, costModel: costModel) else { return nil }
+        switch target {
+        case .maxReLUs(let n):
+            return "--max-relus \(n) is below the minimum achievable \(space.minimumReLUs) ReLUs (the pinned slots "
+                + "stay ReLU); raise it, or pass --pinned none"
+        case .latency(let seconds, let network):
+            let best = costModel.predictOnlineSeconds(placement: cheapest, slots: space.slots, network: network)
+            return String(format: "--target-latency %.4g s is below the minimum achievable %.4g s on %@ (every free "
+                          + "slot polynomial); raise it, or pass --pinned none", seconds, best, network.name)
+        }
+    }
+
+    /// The settings a request stands for (what the search log records and a resume must match).
+    public static func settings(for request: PlanRequest, slots: [SlotDescriptor]) throws -> SearchSettings {
+        guard request.population >= 2 else { throw SearchError.invalidSetting("--population must be at least 2") }
+        guard request.budgetEpochs > 0, request.budgetEpochs.isFinite else {
+            throw SearchError.invalidSetting("--budget-epochs must be positive")
+        }
+        guard !request.degrees.isEmpty, request.degrees.allSatisfy({ (1...8).contains($0) }) else {
+            throw SearchError.invalidSetting("--degrees must list degrees between 1 and 8, e.g. 2 or 2,3")
+        }
+        let target = try request.searchTarget()
+        let (rounds, epochsPerRound) = schedule(budgetEpochs: request.budgetEpochs, population: request.population,
+                                                rounds: request.rounds)
+        let space = space(slots: slots, pinned: request.pinned, degrees: request.degrees, epochsPerRound: epochsPerRound)
+        if let message = infeasibility(space: space, target: target, costModel: request.costModel) {
+            throw SearchError.invalidSetting(message)
+        }
+        return SearchSettings(seed: request.seed, population: request.population, rounds: rounds,
+                              epochsPerRound: epochsPerRound, space: space, target: target, costModel: request.costModel)
+    }
+
+    /// What a finished run produced.
+    public struct Summary: Sendable {
+        public var front: ParetoFront
+        public var chosen: ParetoPoint?
+        public var reports: [ReportedPoint]
+        public var settings: SearchSettings
+        public var seconds: Double
+    }
+
+    /// Runs (or resumes) the search a request describes. `log` receives one line per event worth showing.
+    public static func run(_ request: PlanRequest, resume: Bool, log: @escaping (String) -> Void = { _ in }) throws -> Summary {
+        let start = Date()
+        Parallel.configure(threads: request.threads)
+        guard let kind = request.datasetKind else {
+            throw SearchError.invalidSetting("unknown --dataset '\(request.dataset)'; allowed: "
+                                             + DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let baseline = URL(fileURLWithPath: request.baseline)
+        let slots = try slots(ofBaseline: baseline)
+        let settings = try settings(for: request, slots: slots)
+        let directory = request.directory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let runner = try PopulationRunner(directory: directory, settings: settings, baseline: baseline, resume: resume)
+        try writeRequest(request, to: directory)
+        let network: NetworkProfile
+        if case .latency(_, let profile) = settings.target { network = profile } else { network = .lan }
+        runner.onEvent = { event in
+            guard event.kind == .report, let result = event.result else { return }
+            let accuracy = result.diverged ? "diverged" : String(format: "%.4f", result.validationAccuracy)
+            log(String(format: "round %d/%d member %d: val acc %@, ReLUs %d, predicted %.3f s (%@)", result.round,
+                       settings.rounds, result.member, accuracy, event.relus ?? -1,
+                       event.predictedOnlineSeconds ?? .nan, network.name))
+        }
+        if resume {
+            log("resuming \(directory.path) after round \(runner.state.completedRounds) of \(settings.rounds) "
+                + "(\(runner.state.pendingResults.count) member results of the next round kept)")
+        }
+        log(String(format: "searching %d slots (%d ReLUs all-ReLU), population %d, %d rounds of %.3g epochs, %d worker%@",
+                   slots.count, slots.reduce(0) { $0 + $1.elements }, settings.population, settings.rounds,
+                   settings.epochsPerRound, request.workers, request.workers == 1 ? "" : "s"))
+        let executor: RoundExecutor
+        if request.workers > 1 {
+            executor = try WorkerExecutor(directory: directory, workers: request.workers)
+        } else {
+            let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: request.dataDirectory),
+                                           validationCount: request.validationCount)
+            executor = InProcessExecutor(trainable: try EngineTrainable(baseline: baseline, splits: splits,
+                                                                        options: request.options))
+        }
+        let front = try runner.run(executor: executor)
+        let replay = try SearchState.load(url: runner.logURL)
+        let reports = try ReportedPoint.all(in: runner.logURL)
+        let chosen = try writeOutputs(runner: runner, state: replay, reports: reports)
+        return Summary(front: front, chosen: chosen, reports: reports, settings: settings,
+                       seconds: Date().timeIntervalSince(start))
+    }
+
+    static let requestFile = "plan-request.json"
+
+    static func writeRequest(_ request: PlanRequest, to directory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(request).write(to: directory.appendingPathComponent(requestFile), options: .atomic)
+    }
+
+    /// The request a run directory was started with (for worker processes).
+    public static func readRequest(in directory: URL) throws -> PlanRequest {
+        let url = directory.appendingPathComponent(requestFile)
+        do {
+            return try JSONDecoder().decode(PlanRequest.self, from: Data(contentsOf: url))
+        } catch {
+            throw SearchError.unreadableInput(path: url.path, reason: "\(error)")
+        }
+    }
+
+    /// pareto.svg, best.h5 and placement.json; returns the chosen point.
+    static func writeOutputs(runner: PopulationRunner, state: SearchState,
+                             reports: [ReportedPoint]) throws -> ParetoPoint? {
+        let directory = runner.directory
+        let settings = runner.settings
+        let chosen = state.front.best { point in
+            settings.target.isMet(by: point.config.placement, space: settings.space, costModel: settings.costModel)
+        }
+        let svg = ParetoPlot.svg(front: state.front, reports: reports, chosen: chosen, title: "sibyl plan: "
+                                 + targetDescription(settings.target))
+        try Data(svg.utf8).write(to: directory.appendingPathComponent("pareto.svg"), options: .atomic)
+        guard let chosen else { return nil }
+        let source = runner.frontCheckpointURL(member: chosen.member, round: chosen.round)
+        let data: Data
+        do { data = try Data(contentsOf: source) } catch {
+            throw SearchError.unreadableInput(path: source.path, reason: "the chosen member's checkpoint is missing")
+        }
+        try data.write(to: directory.appendingPathComponent("best.h5"), options: .atomic)
+        try PlacementFile.write(chosen.config.placement, slots: settings.space.slots,
+                                to: directory.appendingPathComponent("placement.json"))
+        return chosen
+    }
+
+    public static func targetDescription(_ target: SearchTarget) -> String {
+        switch target {
+        case .maxReLUs(let n): return "at most \(n) ReLUs"
+        case .latency(let s, let network): return String(format: "at most %.4g s online on %@", s, network.name)
+        }
+    }
+}

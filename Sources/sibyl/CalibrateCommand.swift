@@ -1,0 +1,81 @@
+// `sibyl calibrate`: writes the cost model `sibyl plan` predicts online latency with.
+import ArgumentParser
+import Foundation
+import Planner
+import Search
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Write a latency cost model (JSON) for sibyl plan.",
+        discussion: """
+            Without input: the provisional model from the cryptographic core's figures, reading
+            Experiments/crypto/gc.json when present (garbling benchmark). --from FILE: the same from a
+            given garbling benchmark JSON (evaluate_and_gates_per_second, aes_blocks_per_second,
+            relu_and_gates, relu_value_bits). --plan-stats FILE: per-element costs fitted from a measured
+            secure evaluation ({"layers": [{"kind", "elements", "online_seconds", "online_bytes", "rounds"}]}).
+            """)
+
+    @Option(name: .customLong("from"), help: "Garbling benchmark JSON.") var from: String?
+    @Option(name: .customLong("plan-stats"), help: "Per-layer online statistics of a secure evaluation (JSON).")
+    var planStats: String?
+    @Option(help: "Output file.") var out: String
+
+    static let defaultBenchmark = "Experiments/crypto/gc.json"
+
+    func validate() throws {
+        if from != nil && planStats != nil { throw ValidationError("give --from or --plan-stats, not both") }
+        for path in [from, planStats].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("\(path) does not exist")
+        }
+    }
+
+    func run() throws {
+        let model: CostModel
+        do {
+            if let planStats {
+                let url = URL(fileURLWithPath: planStats)
+                let statistics: PlanStatistics
+                do { statistics = try JSONDecoder().decode(PlanStatistics.self, from: Data(contentsOf: url)) } catch {
+                    throw SearchError.unreadableInput(path: planStats, reason: "not per-layer statistics (\(error))")
+                }
+                model = try statistics.costModel(fallback: try Self.provisional(from: nil), source: url.lastPathComponent)
+            } else {
+                model = try Self.provisional(from: from)
+            }
+        } catch let error as SearchError {
+            throw ValidationError(error.description)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let url = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try encoder.encode(model).write(to: url, options: .atomic)
+        print(String(format: "wrote %@: ReLU %.3g s and %.0f B, polynomial %.3g s and %.0f B per element; linear %.3g s",
+                     out, model.relu.seconds, model.relu.bytes, model.polynomial.seconds, model.polynomial.bytes,
+                     model.linearSeconds))
+        print("source: \(model.source)")
+    }
+
+    /// The provisional model, from `path` or the committed garbling benchmark when it exists.
+    static func provisional(from path: String?) throws -> CostModel {
+        if let path { return ProvisionalCostModel.model(from: try ProvisionalCostModel.inputs(fromBenchmark: URL(fileURLWithPath: path))) }
+        if FileManager.default.fileExists(atPath: defaultBenchmark) {
+            return ProvisionalCostModel.model(from: try ProvisionalCostModel.inputs(fromBenchmark: URL(fileURLWithPath: defaultBenchmark)))
+        }
+        return ProvisionalCostModel.standard
+    }
+
+    static let defaultModel = "Experiments/costmodel/provisional.json"
+
+    /// A cost model file, or the committed provisional model, or the built-in one.
+    static func loadCostModel(_ path: String?) throws -> CostModel {
+        let candidate = path ?? (FileManager.default.fileExists(atPath: defaultModel) ? defaultModel : nil)
+        guard let candidate else { return ProvisionalCostModel.standard }
+        do {
+            return try JSONDecoder().decode(CostModel.self, from: Data(contentsOf: URL(fileURLWithPath: candidate)))
+        } catch {
+            throw ValidationError("--cost-model \(candidate) is not a cost model written by sibyl calibrate (\(error))")
+        }
+    }
+}

@@ -1,0 +1,154 @@
+// `sibyl plan`: population-based search of hybrid ReLU/polynomial placements from a trained baseline,
+// toward a ReLU count or a predicted online latency (module Search).
+import ArgumentParser
+import Foundation
+import Planner
+import Search
+import Tensors
+import Training
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Search hybrid ReLU/polynomial placements with population-based training.",
+        discussion: """
+            Starts from an all-ReLU baseline checkpoint (sibyl train) and trains a population of hybrid
+            networks, selecting on the validation split only. Writes DIR/search.jsonl (every decision),
+            DIR/pareto.json and DIR/pareto.svg (validation accuracy against predicted latency and ReLUs),
+            DIR/best.h5 (the chosen member's checkpoint) and DIR/placement.json ({slot name: choice}).
+            Give exactly one target: --max-relus N or --target-latency SECONDS [--network lan|wan].
+            """)
+
+    @Option(help: "Baseline checkpoint (all ReLU), e.g. runs/resnet32/best.h5.") var baseline: String
+    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: String = "cifar100"
+    @Option(help: "Members of the population.") var population: Int = 8
+    @Option(name: .customLong("budget-epochs"), help: "Total training epochs over all members (rounds are derived).")
+    var budgetEpochs: Double
+    @Option(help: "Rounds (default: derived from the budget, about one epoch per round).") var rounds: Int?
+    @Option(name: .customLong("target-latency"), help: "Predicted online seconds per image to stay under.")
+    var targetLatency: Double?
+    @Option(help: "Network for --target-latency: lan or wan.") var network: String?
+    @Option(name: .customLong("max-relus"), help: "ReLUs per image to stay under.") var maxReLUs: Int?
+    @Option(help: "Run directory.") var out: String
+    @Flag(help: "Continue the search in --out (same flags).") var resume = false
+    @Option(help: "Worker processes per round (1: in this process).") var workers: Int = 1
+    @Option(help: "Seed of the search and the data order.") var seed: UInt64 = 1
+    @Option(help: "Slots that stay ReLU: first,last (Delphi) or none.") var pinned: String = "first,last"
+    @Option(help: "Polynomial degrees, comma separated (2 = quadratic).") var degrees: String = "2"
+    @Option(name: .customLong("cost-model"), help: "Cost model JSON (sibyl calibrate); default: the provisional model.")
+    var costModel: String?
+    @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int = 128
+    @Option(name: .customLong("clip-value"), help: "Also clip each gradient element to [-v, v] (Delphi: 2.0).")
+    var clipValue: Float?
+    @Option(name: .customLong("distill"), help: "Weight of distillation from the baseline's logits (0: off).")
+    var distill: Float = 0
+    @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
+    @Option(name: .customLong("validation-count"), help: "Training images held out for validation.")
+    var validationCount: Int = 5000
+    @Option(help: "Worker threads per process.") var threads: Int = 2
+
+    func validate() throws {
+        if targetLatency == nil && maxReLUs == nil {
+            throw ValidationError("give a target: --max-relus N or --target-latency SECONDS [--network lan|wan]")
+        }
+        if targetLatency != nil && maxReLUs != nil {
+            throw ValidationError("give one target, not both --max-relus and --target-latency")
+        }
+        if let network, maxReLUs != nil {
+            throw ValidationError("--network \(network) only applies to --target-latency")
+        }
+        if let network, NetworkProfile.named(network.lowercased()) == nil {
+            throw ValidationError("unknown --network '\(network)'; allowed: lan, wan")
+        }
+        if let t = targetLatency, !(t > 0) { throw ValidationError("--target-latency must be positive (seconds)") }
+        if let n = maxReLUs, n < 0 { throw ValidationError("--max-relus must be at least 0") }
+        if DatasetKind(rawValue: dataset.lowercased()) == nil {
+            throw ValidationError("unknown --dataset '\(dataset)'; allowed: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if population < 2 { throw ValidationError("--population must be at least 2") }
+        if !(budgetEpochs > 0) { throw ValidationError("--budget-epochs must be positive") }
+        if let r = rounds, r < 1 { throw ValidationError("--rounds must be at least 1") }
+        if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if PlanRequest.Pinned(rawValue: pinned) == nil { throw ValidationError("--pinned must be first,last or none") }
+        if parsedDegrees() == nil { throw ValidationError("--degrees must list degrees between 1 and 8, e.g. 2 or 2,3") }
+        if let v = clipValue, !(v > 0) { throw ValidationError("--clip-value must be positive") }
+        if !(0...1).contains(distill) { throw ValidationError("--distill must be in [0, 1]") }
+        if !FileManager.default.fileExists(atPath: baseline) {
+            throw ValidationError("--baseline \(baseline) does not exist; train one with `sibyl train` first")
+        }
+    }
+
+    func parsedDegrees() -> [Int]? {
+        let values = degrees.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && (1...8).contains($0!) }) else { return nil }
+        return values.map { $0! }
+    }
+
+    func request() throws -> PlanRequest {
+        var options = EngineOptions()
+        options.batchSize = batchSize
+        options.clipValue = clipValue
+        options.distillationWeight = distill
+        options.seed = seed
+        let target: PlanRequest.Target = maxReLUs.map { .maxReLUs($0) }
+            ?? .latency(seconds: targetLatency!, network: network ?? "lan")
+        return PlanRequest(baseline: URL(fileURLWithPath: baseline).path, dataset: dataset.lowercased(),
+                           dataDirectory: URL(fileURLWithPath: dataDir).path, validationCount: validationCount,
+                           population: population, budgetEpochs: budgetEpochs, rounds: rounds, target: target,
+                           out: URL(fileURLWithPath: out).path, workers: workers, seed: seed,
+                           pinned: PlanRequest.Pinned(rawValue: pinned)!, degrees: parsedDegrees()!,
+                           costModel: try CalibrateCommand.loadCostModel(costModel), options: options, threads: threads)
+    }
+
+    func run() throws {
+        let request = try request()
+        let summary: PlanRun.Summary
+        do {
+            summary = try PlanRun.run(request, resume: resume) { line in ProgressLine.write(line + "\n") }
+        } catch let error as SearchError {
+            throw ValidationError(error.description)
+        }
+        let directory = request.directory
+        guard let chosen = summary.chosen else {
+            print("no member met the target; see \(directory.appendingPathComponent("pareto.svg").path)")
+            throw ExitCode(2)
+        }
+        print(String(format: "chosen: member %d round %d, validation accuracy %.4f, %d ReLUs, predicted %.4g s online; "
+                     + "%d points on the front; %.0f s", chosen.member, chosen.round, chosen.validationAccuracy,
+                     chosen.relus, chosen.predictedOnlineSeconds, summary.front.points.count, summary.seconds))
+        print("wrote \(directory.path)/{search.jsonl, pareto.json, pareto.svg, best.h5, placement.json}")
+    }
+}
+
+/// `sibyl plan-worker` (hidden): trains one worker's share of a round of a `sibyl plan --workers W` run.
+struct PlanWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan-worker",
+        abstract: "Train one worker's members of a plan round (started by sibyl plan --workers).",
+        shouldDisplay: false)
+
+    @Option(name: .customLong("run"), help: "Run directory of the plan.") var runDirectory: String
+    @Option(help: "Round to train.") var round: Int
+    @Option(help: "This worker's index.") var worker: Int
+    @Option(help: "Number of workers.") var workers: Int
+
+    func validate() throws {
+        if workers < 1 || worker < 0 || worker >= workers { throw ValidationError("need 0 <= --worker < --workers") }
+        if round < 1 { throw ValidationError("--round must be at least 1") }
+    }
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: runDirectory)
+        let request = try PlanRun.readRequest(in: directory)
+        Parallel.configure(threads: max(1, request.threads / request.workers))
+        guard let kind = request.datasetKind else { throw ValidationError("unknown dataset \(request.dataset)") }
+        let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: request.dataDirectory),
+                                       validationCount: request.validationCount)
+        let trainable = try EngineTrainable(baseline: URL(fileURLWithPath: request.baseline), splits: splits,
+                                            options: request.options)
+        try WorkerExecutor.work(directory: directory, round: round, worker: worker, workers: workers,
+                                trainable: trainable) { print($0) }
+    }
+}
