@@ -43,6 +43,26 @@ final class OTTests: XCTestCase {
         XCTAssertEqual(receiverError, .invalidPoint(message: "sender point A", index: 0))
     }
 
+    /// Parties that disagree on sizes get an error, not a hang or a crash.
+    func testSizeDisagreementsRaiseErrors() throws {
+        let (baseError, _) = try runTwoParties(
+            first: { channel -> OTError? in
+                do { _ = try BaseOT.send(count: 4, channel: channel); return nil } catch let e as OTError { return e }
+            },
+            second: { channel in _ = try BaseOT.receive(choices: [true, false, true], channel: channel) })
+        XCTAssertEqual(baseError, .sizeMismatch(what: "base OT count", expected: 4, received: 3))
+
+        var generator = testGenerator(seed: 17)
+        let choices = ChoiceBits(randomCount: 100, using: &generator)
+        let (extensionError, _) = try runTwoParties(
+            first: { channel -> TransportError? in
+                let sender = try IKNPSender(channel: channel)
+                do { _ = try sender.correlated(count: 8192); return nil } catch let e as TransportError { return e }
+            },
+            second: { channel in _ = try IKNPReceiver(channel: channel).correlated(choices: choices) })
+        XCTAssertEqual(extensionError, .unexpectedMessageLength(type: 0x0110, expected: 128 * 64 * 16, received: 128 * 16))
+    }
+
     /// t_j = q_j ⊕ r_j·Δ for sizes around chunk and block boundaries, over in-memory and TCP.
     func testIKNPCorrelatedOT() throws {
         for kind in OTChannelKind.allCases {
