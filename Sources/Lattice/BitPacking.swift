@@ -142,6 +142,3 @@ public struct MessageReader {
         }
     }
 }
-
-/// Bytes needed for `count` values of `width` bits.
-@inline(__always) func packedBytes(count: Int, width: Int) -> Int { (count * width + 7) / 8 }

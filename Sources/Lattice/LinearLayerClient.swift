@@ -65,32 +65,21 @@ public final class LinearLayerClient: Sendable {
         let n = ctx.parameters.degree
         let widths = try ResponseWidths(plan: plan, context: ctx)
         let b0 = widths.c0Bits, b1 = widths.c1Bits
-        let top = max(b0, b1)
         var r = MessageReader(message)
         try LinearLayerMessage.readHeader(&r, .response, fingerprint: ctx.fingerprint(plan))
         let count = Int(try r.uint32())
         guard count == plan.responseCount else {
             throw LatticeError.malformedInput("response has \(count) ciphertexts, the plan needs \(plan.responseCount)")
         }
+        let needed = r.offset + widths.responseBytes(plan: plan)
+        guard message.count >= needed else { throw LatticeError.truncatedMessage(expected: needed, actual: message.count) }
         var out = [UInt64](repeating: 0, count: plan.shape.outputCount)
         for resp in 0..<count {
-            // c1' in [0, 2^b1): its integer product with s is below N 2^b1 << Q / 4, so computing it
-            // modulo Q and lifting is exact.
-            var c1 = PolyRq<Coeff>.zero(ctx.ring)
-            for j in 0..<n {
-                let v = try r.bits(width: b1)
-                for i in 0..<ctx.moduli.count { c1.data[i * n + j] = ctx.reduce128(v, prime: i) }
-            }
-            let prod = (c1.forwardNTT() * secretKey.eval).inverseNTT()
             let positions = plan.outputPositions(response: resp)
-            let mask: UInt128 = top == 128 ? .max : (UInt128(1) << UInt128(top)) - 1
-            for (pos, output) in positions {
-                let c0 = try r.bits(width: b0)
-                let x = ctx.centeredLiftLow128 { prod.data[$0 * n + pos] }
-                let v = ((c0 << UInt128(top - b0)) &+ (x << UInt128(top - b1))) & mask
-                let shift = UInt128(top - 64)
-                out[output] = UInt64(truncatingIfNeeded: (v >> shift) &+ ((v >> (shift - 1)) & 1))
-            }
+            let c1 = try (0..<n).map { _ in try r.bits(width: b1) }
+            let c0 = try positions.map { _ in try r.bits(width: b0) }
+            let ct = try SwitchedCiphertext(c0Bits: b0, c1Bits: b1, positions: positions.map { $0.position }, c0: c0, c1: c1)
+            for (k, value) in try ctx.decrypt(ct, secretKey: secretKey).enumerated() { out[positions[k].output] = value }
         }
         try r.expectEnd()
         return out

@@ -69,7 +69,6 @@ public final class LinearLayerServer: Sendable {
         let n = params.degree
         let plan = prepared.plan
         let kernels = prepared.kernels
-        let layer = prepared.layer
         let fp = ctx.fingerprint(plan)
 
         let widths = try ResponseWidths(plan: plan, context: ctx)
@@ -99,7 +98,6 @@ public final class LinearLayerServer: Sendable {
         var share = [UInt64](repeating: 0, count: plan.shape.outputCount)
         for i in 0..<share.count { share[i] = rng.next() }
 
-        _ = layer
         var w = MessageWriter(capacity: widths.responseBytes(plan: plan) + 16)
         LinearLayerMessage.writeHeader(&w, .response, fingerprint: fp)
         w.uint32(UInt32(plan.responseCount))
@@ -134,12 +132,10 @@ public final class LinearLayerServer: Sendable {
             }
 
             // Modulus switching and compact serialisation.
-            for j in 0..<n {
-                w.bits(ctx.switchToPowerOfTwo(bits: b1) { c1.data[$0 * n + j] }, width: b1)
-            }
-            for (pos, _) in positions {
-                w.bits(ctx.switchToPowerOfTwo(bits: b0) { c0.data[$0 * n + pos] }, width: b0)
-            }
+            let switched = try ctx.switchModulus(Ciphertext(c0: c0, c1: c1), c0Bits: b0, c1Bits: b1,
+                                                 positions: positions.map { $0.position })
+            for v in switched.c1 { w.bits(v, width: b1) }
+            for v in switched.c0 { w.bits(v, width: b0) }
         }
         return (w.finish(), share)
     }

@@ -55,4 +55,23 @@ final class BFVTests: XCTestCase {
         XCTAssertLessThanOrEqual(bits, log2(bound), "seed \(seed)")
         print("plaintext product noise: 2^\(bits) (bound 2^\(log2(bound)), ceiling 2^\(ctx.noiseCeilingBits))")
     }
+
+    func testModulusSwitchingKeepsDecryptionWithEnoughBitsOnly() throws {
+        let seed: UInt64 = 53
+        let ctx = Self.context
+        let testSeed = try PRGSeed(bytes: (0..<32).map { UInt8($0 * 5) &+ UInt8(seed) })
+        let sk = SecretKey(context: ctx, prg: PRG(seed: testSeed, purpose: .secret))
+        var rng = TestRNG(seed: seed)
+        let m = (0..<8192).map { _ in rng.next() }
+        let ct = try ctx.encrypt(m, secretKey: sk, seed: testSeed, index: 9, noise: PRG(seed: testSeed, purpose: .error))
+        // Widths the linear layer uses: exact decryption everywhere.
+        let positions = stride(from: 0, to: 8192, by: 3).map { $0 }
+        let sw = try ctx.switchModulus(ct, c0Bits: 66, c1Bits: 74, positions: positions)
+        XCTAssertEqual(try ctx.decrypt(sw, secretKey: sk), positions.map { m[$0] }, "seed \(seed)")
+        // Too few bits for c1: the rounding error times s exceeds 1 / (2t) and decryption breaks.
+        let bad = try ctx.switchModulus(ct, c0Bits: 66, c1Bits: 66)
+        let wrong = zip(try ctx.decrypt(bad, secretKey: sk), m).filter { $0 != $1 }.count
+        XCTAssertGreaterThan(wrong, 1000, "seed \(seed)")
+        XCTAssertThrowsError(try SwitchedCiphertext(c0Bits: 66, c1Bits: 70, positions: [0], c0: [1 << 67], c1: [0]))
+    }
 }
