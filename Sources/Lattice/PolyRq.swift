@@ -102,9 +102,23 @@ extension PolyRq where F == Coeff {
     /// The polynomial with small signed integer coefficients (reduced into every prime).
     public init(context: RingContext, signed coefficients: [Int64]) {
         precondition(coefficients.count == context.degree)
-        var d = [UInt64](repeating: 0, count: context.degree * context.moduli.count)
-        for (i, m) in context.moduli.enumerated() {
-            for j in 0..<context.degree { d[i * context.degree + j] = m.reduce(signed: coefficients[j]) }
+        let n = context.degree
+        let d = [UInt64](unsafeUninitializedCapacity: n * context.moduli.count) { buf, count in
+            for (i, m) in context.moduli.enumerated() {
+                let q = m.value
+                coefficients.withUnsafeBufferPointer { c in
+                    for j in 0..<n {
+                        let x = c[j]
+                        // Small values (the usual case: errors, ternary secrets, weights) need no division.
+                        if x.magnitude < q {
+                            buf[i * n + j] = x >= 0 ? UInt64(x) : q &- x.magnitude
+                        } else {
+                            buf[i * n + j] = m.reduce(signed: x)
+                        }
+                    }
+                }
+            }
+            count = n * context.moduli.count
         }
         self.init(context: context, data: d)
     }
