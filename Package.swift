@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Transport"),
         .target(name: "TwoParty", dependencies: ["Transport", "ModularMath", "CAES", "CSodium"], swiftSettings: optimize),
         .target(name: "SecureInference",
-                dependencies: ["NetworkPlan", "PlanStore", "Lattice", "TwoParty", "Transport", "ModularMath"],
+                dependencies: ["NetworkPlan", "PlanStore", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS"],
                 swiftSettings: optimize),
 
         // The command-line tool: the only place training and crypto meet.
