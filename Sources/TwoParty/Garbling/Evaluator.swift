@@ -64,11 +64,18 @@ public struct Evaluator: Sendable {
             HalfGates.evaluateChunks(circuit, firstCopy: batch.firstCopy, copies: copies, tables: tab.baseAddress,
                                      implementation: implementation,
                                      fill: { labels, start, n in
-                // Copy by copy: sequential reads of the copy-major inputs, writes into the cached rows.
-                for c in 0..<n {
-                    let src = start + c
-                    for (j, i) in online.enumerated() { labels[i * n + c] = onL[src * o + j] }
-                    for i in 0..<e { labels[(g + i) * n + c] = evL[src * e + i] }
+                // Transpose in tiles of 4 copies: each row gets a whole cache line (4 blocks) at a time, and
+                // the tile's copy-major inputs stay in L1 while the rows are visited.
+                for c0 in stride(from: 0, to: n, by: 4) {
+                    let t = min(4, n - c0)
+                    for (j, i) in online.enumerated() {
+                        let row = labels + i * n + c0
+                        for q in 0..<t { row[q] = onL[(start + c0 + q) * o + j] }
+                    }
+                    for i in 0..<e {
+                        let row = labels + (g + i) * n + c0
+                        for q in 0..<t { row[q] = evL[(start + c0 + q) * e + i] }
+                    }
                 }
                 if let shared {
                     for q in 0..<k {
@@ -77,24 +84,27 @@ public struct Evaluator: Sendable {
                     }
                 }
             }, read: { labels, start, n in
-                // Copy by copy, one output word at a time in a register.
-                for c in 0..<n {
-                    let copy = start + c
+                // Group by group (see GarbledBatch.decodingBitIndex), output by output: the group's result
+                // words stay in L1 while each output row is read sequentially.
+                for g0 in stride(from: 0, to: n, by: GarbledBatch.decodingGroup) {
+                    let size = min(GarbledBatch.decodingGroup, n - g0)
+                    let base = (start + g0) * w
+                    let words = res.baseAddress! + (start + g0) * wpc
                     var index = 0 // among wire outputs
-                    var acc: UInt64 = 0
                     for (out, output) in outputs.enumerated() {
+                        let word = out >> 6, shift = UInt64(out & 63)
                         switch output {
                         case .constant(let v):
-                            acc |= (v ? 1 : 0) << UInt64(out & 63)
+                            if v { for q in 0..<size { words[q * wpc + word] |= 1 << shift } }
                         case .wire(let wire):
-                            let bit = copy * w + index
-                            let d = UInt64(dec[bit >> 3] >> UInt8(bit & 7)) & 1
-                            acc |= ((labels[Int(wire.index) * n + c].lo & 1) ^ d) << UInt64(out & 63)
+                            let row = labels + Int(wire.index) * n + g0
+                            let first = base + index * size
+                            for q in 0..<size {
+                                let bit = first + q
+                                let d = UInt64(dec[bit >> 3] >> UInt8(bit & 7)) & 1
+                                words[q * wpc + word] |= ((row[q].lo & 1) ^ d) << shift
+                            }
                             index += 1
-                        }
-                        if out & 63 == 63 || out == outputs.count - 1 {
-                            res[copy * wpc + out >> 6] = acc
-                            acc = 0
                         }
                     }
                 }

@@ -6,8 +6,9 @@
 //   [16 bytes known-input seed]                      if flag bit 0
 //   copies × andCount × 32 bytes of tables          two ciphertexts per AND gate, in groups of 16 copies,
 //                                                     gate-major inside a group (HalfGates.tableIndex)
-//   ceil(copies × outputWireCount / 8) bytes         output decoding bits, bit (c × W + o) = lsb of
-//                                                     output wire o's zero-label in copy c
+//   ceil(copies × outputWireCount / 8) bytes         output decoding bits (lsb of each output wire's
+//                                                     zero-label), in groups of 16 copies, output-major
+//                                                     inside a group (GarbledBatch.decodingBitIndex)
 
 public struct GarbledBatch: Sendable, Equatable {
     public static let formatVersion: UInt8 = 1
@@ -36,9 +37,21 @@ public struct GarbledBatch: Sendable, Equatable {
         self.knownInputSeed = knownInputSeed
     }
 
-    /// The decoding bit of output wire `o` of copy `c`.
+    /// Copies per decoding-bit group (as for the tables: a prefix of whole groups is a prefix of the bytes).
+    public static let decodingGroup = 16
+
+    /// Position of the decoding bit of output wire `output` (counted among wire outputs) of copy `copy` in a
+    /// batch of `copies` copies with `outputWires` wire outputs: groups of 16 copies (the last may be
+    /// smaller), output-major inside a group, so one output's bits for a group are consecutive.
+    public static func decodingBitIndex(copy: Int, output: Int, copies: Int, outputWires: Int) -> Int {
+        let g0 = copy - copy % decodingGroup
+        let size = min(decodingGroup, copies - g0)
+        return g0 * outputWires + output * size + (copy - g0)
+    }
+
+    /// The decoding bit of output wire `o` (counted among wire outputs) of copy `c`.
     public func decodingBit(copy c: Int, output o: Int) -> Bool {
-        let bit = c * outputWireCount + o
+        let bit = GarbledBatch.decodingBitIndex(copy: c, output: o, copies: copies, outputWires: outputWireCount)
         return (outputDecoding[bit >> 3] >> UInt8(bit & 7)) & 1 == 1
     }
 

@@ -109,16 +109,26 @@ public struct Garbler: Sendable {
                 // Fresh uniform zero-labels for the online and evaluator inputs, kept for OT and the online phase.
                 for i in online { prg.fill(UnsafeMutableBufferPointer(start: labels + i * n, count: n)) }
                 if let given = evaluatorZeroLabels {
-                    for c in 0..<n {
-                        for i in 0..<e { labels[(g + i) * n + c] = given[(start + c) * e + i] }
+                    for c0 in stride(from: 0, to: n, by: 4) { // tiles of 4 copies, as in Evaluator
+                        for i in 0..<e {
+                            let row = labels + (g + i) * n + c0
+                            for q in 0..<min(4, n - c0) { row[q] = given[(start + c0 + q) * e + i] }
+                        }
                     }
                 } else {
                     for i in 0..<e { prg.fill(UnsafeMutableBufferPointer(start: labels + (g + i) * n, count: n)) }
                 }
-                for c in 0..<n { // copy by copy: sequential writes of the copy-major state
-                    let dst = start + c
-                    for (j, i) in online.enumerated() { onZ[dst * o + j] = labels[i * n + c] }
-                    for i in 0..<e { evZ[dst * e + i] = labels[(g + i) * n + c] }
+                // Keep the zero-labels copy-major, in tiles of 4 copies (whole cache lines of each row).
+                for c0 in stride(from: 0, to: n, by: 4) {
+                    let t = min(4, n - c0)
+                    for (j, i) in online.enumerated() {
+                        let row = labels + i * n + c0
+                        for q in 0..<t { onZ[(start + c0 + q) * o + j] = row[q] }
+                    }
+                    for i in 0..<e {
+                        let row = labels + (g + i) * n + c0
+                        for q in 0..<t { evZ[(start + c0 + q) * e + i] = row[q] }
+                    }
                 }
                 // Known inputs: active label L = AES_seed(i · 2^32 + copy), zero-label L ⊕ value · Δ.
                 if let shared {
@@ -132,10 +142,25 @@ public struct Garbler: Sendable {
                     }
                 }
             }, read: { labels, start, n in
-                for c in 0..<n { // copy by copy: sequential decoding bits; branch-free (the lsb is a coin flip)
+                // Decoding bits, group by group (chunks start on group boundaries): one output's bits for a
+                // group of 16 copies are 16 consecutive bits, byte-aligned for a whole group.
+                for g0 in stride(from: 0, to: n, by: GarbledBatch.decodingGroup) {
+                    let size = min(GarbledBatch.decodingGroup, n - g0)
+                    let base = (start + g0) * w
                     for (index, wire) in wireOutputs.enumerated() {
-                        let bit = (start + c) * w + index
-                        dec[bit >> 3] |= UInt8(truncatingIfNeeded: labels[wire * n + c].lo & 1) << UInt8(bit & 7)
+                        let row = labels + wire * n + g0
+                        var bits: UInt32 = 0
+                        for q in 0..<size { bits |= UInt32(truncatingIfNeeded: row[q].lo & 1) << UInt32(q) }
+                        let first = base + index * size
+                        if size == 16 { // first is a multiple of 16
+                            dec[first >> 3] = UInt8(truncatingIfNeeded: bits)
+                            dec[(first >> 3) + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+                        } else {
+                            for q in 0..<size {
+                                let bit = first + q
+                                dec[bit >> 3] |= UInt8(truncatingIfNeeded: (bits >> UInt32(q)) & 1) << UInt8(bit & 7)
+                            }
+                        }
                     }
                 }
             })
