@@ -86,3 +86,17 @@ public enum DistillationReference {
         return total / Double(N)
     }
 }
+
+extension DistillationReference {
+    /// The fast (tape) loss and its gradient with respect to the logits, on plain arrays.
+    public static func tapeLossAndGradient(logits: [Float], labels: [Int32], teacherLogits: [Float], classes K: Int,
+                                           weight: Float, temperature: Float) -> (loss: Float, gradient: [Float]) {
+        let N = labels.count
+        let tape = Tape()
+        let z = tape.input(Tensor(shape: [N, K], values: logits))
+        let loss = tape.distillationLoss(z, labels: labels, teacherLogits: Tensor(shape: [N, K], values: teacherLogits),
+                                         weight: weight, temperature: temperature)
+        tape.backward(from: loss, keeping: [z])
+        return (loss.value[flat: 0], z.grad?.array ?? [])
+    }
+}

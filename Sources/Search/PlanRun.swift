@@ -85,8 +85,10 @@ public enum PlanRun {
         public var seconds: Double
     }
 
-    /// Runs (or resumes) the search a request describes. `log` receives one line per event worth showing.
-    public static func run(_ request: PlanRequest, resume: Bool, log: @escaping (String) -> Void = { _ in }) throws -> Summary {
+    /// Runs (or resumes) the search a request describes. `log` receives one line per event worth showing;
+    /// `wrap` may wrap the executor (tests use it to kill a search midway).
+    public static func run(_ request: PlanRequest, resume: Bool, log: @escaping (String) -> Void = { _ in },
+                           wrap: (RoundExecutor) -> RoundExecutor = { $0 }) throws -> Summary {
         let start = Date()
         Parallel.configure(threads: request.threads)
         guard let kind = request.datasetKind else {
@@ -125,7 +127,7 @@ public enum PlanRun {
             executor = InProcessExecutor(trainable: try EngineTrainable(baseline: baseline, splits: splits,
                                                                         options: request.options))
         }
-        let front = try runner.run(executor: executor)
+        let front = try runner.run(executor: wrap(executor))
         let replay = try SearchState.load(url: runner.logURL)
         let reports = try ReportedPoint.all(in: runner.logURL)
         let chosen = try writeOutputs(runner: runner, state: replay, reports: reports)

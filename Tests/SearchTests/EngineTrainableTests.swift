@@ -1,0 +1,75 @@
+import Foundation
+import NetworkPlan
+import Planner
+import PlanStore
+import Search
+import Training
+import XCTest
+
+final class EngineTrainableTests: XCTestCase {
+    func testSaveRestoreRoundTripAndDeterminism() throws {
+        let (baseline, splits) = try SearchFixtures.baseline()
+        let config = SearchFixtures.config([.polynomial(degree: 2), .relu])
+        let first = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
+        try first.restore(member: 1, config: config, from: baseline)
+        let a = try first.train(epochs: 0.25, round: 1)
+        let url = SearchFixtures.temporaryDirectory("roundtrip").appendingPathComponent("member.h5")
+        try first.save(to: url)
+
+        let second = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
+        try second.restore(member: 1, config: config, from: url)
+        var expected = first.checkpointContents(), actual = second.checkpointContents()
+        XCTAssertEqual(actual, expected, "a restored member holds what was saved")
+        XCTAssertTrue(expected.arrays.keys.contains { $0.hasPrefix("optimizer/velocity/") })
+        XCTAssertEqual(expected.integers["search/blend_steps/act1"], Int64(first.lastRound!.steps))
+
+        // Same seed, same member and round: the same result, bit for bit.
+        let third = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
+        try third.restore(member: 1, config: config, from: baseline)
+        let b = try third.train(epochs: 0.25, round: 1)
+        XCTAssertEqual(a.validationAccuracy, b.validationAccuracy)
+        XCTAssertEqual(a.trainLoss, b.trainLoss)
+        expected = first.checkpointContents(); actual = third.checkpointContents()
+        XCTAssertEqual(actual, expected)
+
+        // The member checkpoint is a training checkpoint: `sibyl test` can load it.
+        let (network, trainingConfig) = try TrainingCheckpoint.loadNetwork(from: url)
+        XCTAssertEqual(trainingConfig.model, .tiny)
+        XCTAssertFalse(network.slots[0].isReLU)
+        XCTAssertTrue(network.slots[1].isReLU)
+    }
+
+    func testValidationSplitOnlyAndReLUReturn() throws {
+        let (baseline, splits) = try SearchFixtures.baseline()
+        let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
+        try trainable.restore(member: 0, config: SearchFixtures.config([.relu, .relu]), from: baseline)
+        let outcome = try trainable.train(epochs: 0.05, round: 1)
+        let validation = Evaluation.run(trainable.network, images: splits.validation, normalization: splits.normalization)
+        XCTAssertEqual(outcome.validationAccuracy, Double(validation.accuracy))
+        // A polynomial slot that returns to ReLU is a ReLU again.
+        let url = SearchFixtures.temporaryDirectory("relu").appendingPathComponent("m.h5")
+        try trainable.restore(member: 0, config: SearchFixtures.config([.polynomial(degree: 2), .polynomial(degree: 2)]), from: baseline)
+        try trainable.save(to: url)
+        try trainable.restore(member: 0, config: SearchFixtures.config([.relu, .polynomial(degree: 2)]), from: url)
+        XCTAssertTrue(trainable.network.slots[0].isReLU)
+        XCTAssertNil(trainable.network.slots[0].coefficients)
+        XCTAssertFalse(trainable.network.slots[1].isReLU)
+        XCTAssertThrowsError(try trainable.restore(member: 0, config: SearchFixtures.config([.relu]), from: baseline))
+        XCTAssertThrowsError(try trainable.restore(
+            member: 0, config: SearchFixtures.config([.mixed(polynomialChannels: [0], degree: 2), .relu]), from: baseline))
+    }
+
+    func testDivergenceIsReportedAndTheStartStateKept() throws {
+        let (baseline, splits) = try SearchFixtures.baseline()
+        let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
+        // An absurd learning rate with no effective clipping explodes the quadratic slots.
+        let config = MemberConfig(placement: Placement(choices: [.polynomial(degree: 2), .polynomial(degree: 2)]),
+                                  hyperParameters: HyperParameters(learningRate: 1e4, momentum: 0.99, clipNorm: 1e9,
+                                                                   blendEpochs: 0.01))
+        try trainable.restore(member: 2, config: config, from: baseline)
+        let before = trainable.checkpointContents()
+        let outcome = try trainable.train(epochs: 1, round: 1)
+        XCTAssertTrue(outcome.diverged)
+        XCTAssertEqual(trainable.checkpointContents(), before, "a diverged round leaves the state it started from")
+    }
+}

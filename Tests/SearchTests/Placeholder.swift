@@ -1,5 +1,0 @@
-import XCTest
-
-final class SearchPlaceholder: XCTestCase {
-    func testModuleLinks() {}
-}

@@ -1,0 +1,90 @@
+import Foundation
+import NetworkPlan
+import Planner
+import Search
+import Training
+import XCTest
+
+/// Stops a search after `limit` member reports, as a killed process would.
+struct KillingExecutor: RoundExecutor {
+    struct Killed: Error {}
+    let inner: RoundExecutor
+    let limit: Int
+    final class Counter: @unchecked Sendable { var reports = 0 }
+    let counter = Counter()
+
+    func execute(_ tasks: [MemberTask], report: (MemberTask, MemberOutcome) throws -> Void) throws {
+        try inner.execute(tasks) { task, outcome in
+            guard counter.reports < limit else { throw Killed() }
+            counter.reports += 1
+            try report(task, outcome)
+        }
+    }
+}
+
+final class PlanEndToEndTests: XCTestCase {
+    func request(out: URL, seed: UInt64 = 5) throws -> PlanRequest {
+        let (baseline, _) = try SearchFixtures.baseline()
+        var options = SearchFixtures.options(seed: seed)
+        options.showsProgress = false
+        // TinyNet: act1 8,192 and act2 1,024 ReLUs; at most 1,024 forces act1 polynomial.
+        return PlanRequest(baseline: baseline.path, dataset: "synthetic", validationCount: 500, population: 4,
+                           budgetEpochs: 4, target: .maxReLUs(1024), out: out.path, seed: seed, pinned: .none,
+                           costModel: ProvisionalCostModel.standard, options: options)
+    }
+
+    func testTinySearchOnSyntheticData() throws {
+        let out = SearchFixtures.temporaryDirectory("e2e").appendingPathComponent("plan")
+        let started = Date()
+        var lines: [String] = []
+        let summary = try PlanRun.run(try request(out: out), resume: false) { lines.append($0) }
+        let seconds = Date().timeIntervalSince(started)
+        print(String(format: "tiny search: %.1f s, %d reports, front %@", seconds, summary.reports.count,
+                     summary.front.points.map { String(format: "%.3f@%d", $0.validationAccuracy, $0.relus) }.joined(separator: " ")))
+        XCTAssertEqual(summary.settings.rounds, 4)
+        XCTAssertEqual(summary.reports.count, 16)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("round ") }.count, 16)
+        let chosen = try XCTUnwrap(summary.chosen)
+        XCTAssertLessThanOrEqual(chosen.relus, 1024)
+        XCTAssertGreaterThan(chosen.validationAccuracy, 0.3, "10 classes: well above chance")
+        for name in ["search.jsonl", "pareto.json", "pareto.svg", "best.h5", "placement.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), name)
+        }
+        // The log replays to the final population and front.
+        let replayed = try SearchState.load(url: out.appendingPathComponent("search.jsonl"))
+        XCTAssertTrue(replayed.finished)
+        XCTAssertEqual(replayed.front, summary.front)
+        // best.h5 is the chosen network: its placement and its validation accuracy as reported.
+        let slots = try PlanRun.slots(ofBaseline: URL(fileURLWithPath: try request(out: out).baseline))
+        let placement = try PlacementFile.read(from: out.appendingPathComponent("placement.json"), slots: slots)
+        XCTAssertEqual(placement, chosen.config.placement)
+        let (network, _) = try TrainingCheckpoint.loadNetwork(from: out.appendingPathComponent("best.h5"))
+        XCTAssertEqual(network.slots.map(\.isReLU), placement.choices.map(\.isReLU))
+        XCTAssertTrue(network.slots.allSatisfy { $0.mode == .relu || $0.mode == .polynomial }, "blending finished")
+        let (_, splits) = try SearchFixtures.baseline()
+        let validation = Evaluation.run(network, images: splits.validation, normalization: splits.normalization)
+        XCTAssertEqual(Double(validation.accuracy), chosen.validationAccuracy, accuracy: 1e-9)
+        let svg = try String(contentsOf: out.appendingPathComponent("pareto.svg"), encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<?xml") && svg.contains("</svg>"))
+    }
+
+    func testKilledSearchResumesToTheSameResult() throws {
+        let reference = SearchFixtures.temporaryDirectory("ref").appendingPathComponent("plan")
+        let full = try PlanRun.run(try request(out: reference, seed: 9), resume: false)
+        let out = SearchFixtures.temporaryDirectory("killed").appendingPathComponent("plan")
+        // Killed after 6 reports: round 1 done, 2 of round 2's members reported.
+        XCTAssertThrowsError(try PlanRun.run(try request(out: out, seed: 9), resume: false,
+                                             wrap: { KillingExecutor(inner: $0, limit: 6) }))
+        XCTAssertThrowsError(try PlanRun.run(try request(out: out, seed: 9), resume: false), "needs --resume")
+        var trained = 0
+        let resumed = try PlanRun.run(try request(out: out, seed: 9), resume: true) { line in
+            if line.hasPrefix("round ") { trained += 1 }
+        }
+        XCTAssertEqual(trained, 10, "only the 10 unfinished member rounds run again")
+        XCTAssertEqual(resumed.front, full.front)
+        XCTAssertEqual(resumed.chosen, full.chosen)
+        let a = try SearchState.load(url: reference.appendingPathComponent("search.jsonl"))
+        let b = try SearchState.load(url: out.appendingPathComponent("search.jsonl"))
+        XCTAssertEqual(a.configs, b.configs)
+    }
+}
