@@ -93,9 +93,10 @@ public struct Garbler: Sendable {
         let seed: Block? = k > 0 ? SystemRandom.block() : nil
         let shared = seed.map { AES128(key: $0) }
         let delta = self.delta
-        var tables = [Block](repeating: .zero, count: copies * circuit.andCount * 2)
-        var onlineZero = [Block](repeating: .zero, count: copies * o)
-        var evaluatorZero = [Block](repeating: .zero, count: copies * e)
+        // Every entry of these three is written below (the kernel fills all tables): skip zero-filling them.
+        var tables = blocksToOverwrite(copies * circuit.andCount * 2)
+        var onlineZero = blocksToOverwrite(copies * o)
+        var evaluatorZero = blocksToOverwrite(copies * e)
         var decoding = [UInt8](repeating: 0, count: (copies * w + 7) / 8)
         let known = knownGarblerInputs
         tables.withUnsafeMutableBufferPointer { tab in
@@ -172,6 +173,12 @@ public struct Garbler: Sendable {
                                       onlineZeroLabels: onlineZero, evaluatorZeroLabels: evaluatorZero)
         return (batch, state)
     }
+}
+
+/// An array of `count` blocks whose contents are arbitrary until written (Block is plain data: any bits
+/// are a valid Block); for buffers that are overwritten entirely anyway.
+func blocksToOverwrite(_ count: Int) -> [Block] {
+    [Block](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }
 
 /// Packs copy-major bits (`copies × bitsPerCopy`) into ⌈bitsPerCopy / 64⌉ words per copy.
