@@ -27,16 +27,31 @@ final class LinearLayerTests: XCTestCase {
         XCTAssertEqual(got, expected, "seed \(seed): \(state.plan)", file: file, line: line)
     }
 
+    /// The naive reference itself, on hand-computed examples.
+    func testReferenceOnHandComputedExamples() throws {
+        let x: [UInt64] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        let ones = [Int64](repeating: 1, count: 9)
+        let same = try LinearLayer(shape: try .convolution(inputChannels: 1, height: 3, width: 3, outputChannels: 1,
+                                                           kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1), weights: ones)
+        XCTAssertEqual(try same.applyReference(x), [12, 21, 16, 27, 45, 33, 24, 39, 28])
+        let strided = try LinearLayer(shape: try .convolution(inputChannels: 1, height: 3, width: 3, outputChannels: 1,
+                                                              kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1), weights: ones)
+        XCTAssertEqual(try strided.applyReference(x), [12, 16, 24, 28])
+        let dense = try LinearLayer(shape: try .dense(inputs: 2, outputs: 2), weights: [1, -1, 2, 3])
+        XCTAssertEqual(try dense.applyReference([5, 7]), [UInt64(bitPattern: -2), 31])
+    }
+
     func testRandomConvolutionsReconstructExactly() throws {
         let seed: UInt64 = 77
         var rng = TestRNG(seed: seed)
-        for _ in 0..<10 {
+        for _ in 0..<30 {
             let k = rng.next() % 2 == 0 ? 1 : 3
             let stride = Int(rng.next() % 2) + 1
             let padding = k == 3 ? Int(rng.next() % 2) : 0
+            let kw = rng.next() % 5 == 0 ? 4 - k : k  // sometimes non-square kernels (1x3, 3x1)
             let shape = try LinearLayerShape.convolution(
                 inputChannels: Int(rng.next() % 4) + 1, height: Int(rng.next() % 7) + 3, width: Int(rng.next() % 7) + 3,
-                outputChannels: Int(rng.next() % 4) + 1, kernelHeight: k, kernelWidth: k, stride: stride,
+                outputChannels: Int(rng.next() % 4) + 1, kernelHeight: k, kernelWidth: kw, stride: stride,
                 padding: padding, weightBits: 10)
             try check(shape, context: Self.small, rng: &rng, seed: seed)
         }
