@@ -67,24 +67,32 @@ public enum BitTranspose {
         }
     }
 
-    /// Transposes four 64x64 bit matrices at once (one per SIMD lane), rows x[0..<64].
+    /// Transposes four 64x64 bit matrices at once (one per SIMD lane), rows x[0..<64]: six swap stages
+    /// with constant widths, so each stage's loops have fixed trip counts the compiler can unroll.
     @inlinable @inline(__always)
     static func transpose64x4(_ x: UnsafeMutablePointer<SIMD4<UInt64>>) {
-        var width: UInt64 = 32
-        var mask = SIMD4<UInt64>(repeating: 0x0000_0000_FFFF_FFFF)
-        while width != 0 {
-            let w = Int(width)
-            var k = 0
-            while k < 64 {
-                for r in k..<(k + w) {
-                    let t = ((x[r] &>> width) ^ x[r + w]) & mask
-                    x[r] ^= t &<< width
-                    x[r + w] ^= t
-                }
-                k += 2 * w
+        swapStage(x, width: 32, mask: 0x0000_0000_FFFF_FFFF)
+        swapStage(x, width: 16, mask: 0x0000_FFFF_0000_FFFF)
+        swapStage(x, width: 8, mask: 0x00FF_00FF_00FF_00FF)
+        swapStage(x, width: 4, mask: 0x0F0F_0F0F_0F0F_0F0F)
+        swapStage(x, width: 2, mask: 0x3333_3333_3333_3333)
+        swapStage(x, width: 1, mask: 0x5555_5555_5555_5555)
+    }
+
+    /// One Eklundh stage: for rows r and r + width (bit `width` of r clear), swaps the high-half bits of
+    /// row r (columns with bit `width` set) with the low-half bits of row r + width.
+    @inlinable @inline(__always)
+    static func swapStage(_ x: UnsafeMutablePointer<SIMD4<UInt64>>, width: Int, mask: UInt64) {
+        let m = SIMD4<UInt64>(repeating: mask)
+        let shift = UInt64(width)
+        var k = 0
+        while k < 64 {
+            for r in k..<(k + width) {
+                let t = ((x[r] &>> shift) ^ x[r + width]) & m
+                x[r] ^= t &<< shift
+                x[r + width] ^= t
             }
-            width >>= 1
-            mask ^= mask &<< width
+            k += 2 * width
         }
     }
 }
