@@ -1,0 +1,75 @@
+// `sibyl test --plan Plans/NAME`: fixed-point plaintext accuracy of an exported plan on a dataset split,
+// measured exactly as `sibyl export` records it (the plan's own input normalisation, the fast evaluator
+// that equals the oracle bit for bit). TestCommand calls `runPlanTest`; `measurePlanAccuracy` is shared
+// with ExportCommand.
+import Foundation
+import NetworkPlan
+import PlanStore
+import SecureInference
+import Training
+
+/// The fixed-point accuracy of `plan` on the first `limit` images of `images` (all when nil).
+struct PlanAccuracy {
+    var top1: Double
+    var images: Int
+    var gemmTerms: Int
+    var ringTerms: Int
+    var seconds: Double
+}
+
+func measurePlanAccuracy(_ plan: PlanContents, images: ImageSet, threads: Int) throws -> PlanAccuracy {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let program = try PlanCompilation.program(of: plan)
+    let evaluator = FastFixedPointEvaluator(program: program)
+    let (predictions, statistics) = evaluator.classify(pixels: images.pixels, count: images.count,
+                                                       input: plan.manifest.input, threads: threads)
+    let correct = zip(predictions, images.labels).filter { $0 == Int($1) }.count
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return PlanAccuracy(top1: images.count == 0 ? 0 : Double(correct) / Double(images.count), images: images.count,
+                        gemmTerms: statistics.gemmTerms, ringTerms: statistics.ringTerms, seconds: seconds)
+}
+
+/// The dataset a plan classifies: `requested` when given, else inferred from its class names
+/// (100 classes: CIFAR-100; the synthetic set's names: synthetic; otherwise CIFAR-10).
+func planDataset(_ manifest: PlanManifest, requested: String?) throws -> DatasetKind {
+    if let requested {
+        guard let kind = DatasetKind(rawValue: requested.lowercased()) else {
+            throw TrainingError.invalidOption(flag: "--dataset", value: requested, allowed: DatasetKind.allCases.map(\.rawValue))
+        }
+        return kind
+    }
+    if manifest.classNames.count == 100 { return .cifar100 }
+    if manifest.classNames == SyntheticCIFAR.classNames(manifest.classNames.count) { return .synthetic }
+    return .cifar10
+}
+
+/// The first `limit` images of a split (all when nil or larger).
+func firstImages(_ images: ImageSet, _ limit: Int?) -> ImageSet {
+    guard let limit, limit < images.count else { return images }
+    return images.subset(Array(0..<max(0, limit)))
+}
+
+/// `sibyl test --plan DIR --split test|validation [--images N] [--json]`. The validation split is the
+/// one training used with `validationCount` held-out images (5,000 by default; synthetic: at most 500).
+func runPlanTest(planDirectory: String, split: String, images: Int?, json: Bool, dataDirectory: String,
+                 dataset: String? = nil, validationCount: Int = 5000, threads: Int = 2) throws {
+    guard ["test", "validation"].contains(split) else {
+        throw TrainingError.invalidOption(flag: "--split", value: split, allowed: ["test", "validation"])
+    }
+    let plan = try PlanFiles.read(from: URL(fileURLWithPath: planDirectory))
+    let kind = try planDataset(plan.manifest, requested: dataset)
+    let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDirectory), validationCount: validationCount)
+    let set = firstImages(split == "test" ? splits.test : splits.validation, images)
+    guard set.classCount == plan.manifest.classNames.count else {
+        throw TrainingError.mismatch("plan \(planDirectory) classifies \(plan.manifest.classNames.count) classes but "
+            + "\(kind.rawValue) has \(set.classCount); pass --dataset")
+    }
+    let result = try measurePlanAccuracy(plan, images: set, threads: threads)
+    if json {
+        print("{\"accuracy\": \(result.top1), \"images\": \(result.images)}")
+    } else {
+        print(String(format: "plan %@: fixed-point accuracy %.4f on %d %@ %@ images (%.1f s, %.0f images/s; %d exact GEMM and %d ring-loop layer evaluations)",
+                     plan.manifest.name, result.top1, result.images, kind.rawValue, split, result.seconds,
+                     Double(result.images) / max(result.seconds, 1e-9), result.gemmTerms, result.ringTerms))
+    }
+}
