@@ -33,7 +33,7 @@ public enum PlanRun {
     /// reported accuracy is that of the network as it would be exported.
     public static func space(slots: [SlotDescriptor], pinned: PlanRequest.Pinned, degrees: [Int],
                              epochsPerRound: Double) -> SearchSpace {
-        let pinnedSlots: Set<Int> = pinned == .firstLast && slots.count > 2 ? [0, slots.count - 1] : []
+        let pinnedSlots: Set<Int> = pinned == .firstLast ? [0, slots.count - 1] : []
         var ranges = HyperParameterSpace()
         ranges.blendEpochs = (0.25 * epochsPerRound)...(0.75 * epochsPerRound)
         return SearchSpace(slots: slots, pinned: pinnedSlots, degrees: degrees, allowMixed: false,
