@@ -68,6 +68,14 @@ public struct HEParameters: Sendable, Hashable {
         return try! HEParameters(degree: 8192, primes: primes)
     }()
 
+    /// N = 8192, three 50-bit primes (log2 Q ~ 150, far below the standard's 218): for layers whose
+    /// noise exceeds the default's budget, e.g. 12 fractional bits with weights up to 2^20 or convolutions
+    /// over many channels with large weights (B <= 2^44). Costs 14% more upload bytes than the default.
+    public static let wide: HEParameters = {
+        let primes = try! Modulus.nttPrimes(bits: 50, count: 3, degree: 8192)
+        return try! HEParameters(degree: 8192, primes: primes)
+    }()
+
     /// log2 Q.
     public var logQ: Double { Multiprecision.log2(Multiprecision.product(primes)) }
 }

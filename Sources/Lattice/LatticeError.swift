@@ -26,7 +26,7 @@ public enum LatticeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unexpectedMessageType(let f, let e): return "message type \(f) where type \(e) was expected"
         case .shapeMismatch(let s): return "shape mismatch: \(s)"
         case .noiseBudgetExceeded(let r, let a):
-            return "the layer needs a ciphertext modulus of \(r) bits for correctness with flooding, the parameters have \(a); lower the weight bound or use larger parameters"
+            return "the layer needs a ciphertext modulus of \(r) bits for correctness with flooding, the parameters have \(a); lower the weight bound or use larger parameters (HEParameters.wide)"
         case .invalidParameters(let s): return "invalid parameters: \(s)"
         }
     }

@@ -162,4 +162,18 @@ final class LinearLayerTests: XCTestCase {
             guard case .noiseBudgetExceeded = e as? LatticeError else { return XCTFail("\(e)") }
         }
     }
+
+    /// 64 input channels, 3x3, weights up to 2^15 (12 fractional bits, |w| < 8): beyond the default's
+    /// noise budget, within HEParameters.wide's.
+    func testWideParametersHoldLargeWeights() throws {
+        let seed: UInt64 = 82
+        var rng = TestRNG(seed: seed)
+        let shape = try LinearLayerShape.convolution(inputChannels: 64, height: 6, width: 6, outputChannels: 3,
+                                                     kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1, weightBits: 15)
+        let plan = try LinearLayerPlan(shape: shape, parameters: Self.big.parameters)
+        XCTAssertThrowsError(try ResponseWidths(plan: plan, context: Self.big)) { e in
+            guard case .noiseBudgetExceeded = e as? LatticeError else { return XCTFail("\(e)") }
+        }
+        try check(shape, context: try BFVContext(parameters: .wide), rng: &rng, seed: seed)
+    }
 }
