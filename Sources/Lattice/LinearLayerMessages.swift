@@ -86,3 +86,20 @@ extension BFVContext {
         return m.add(lo, m.multiply(hi, wordPowers[i][1]))
     }
 }
+
+extension BFVContext {
+    /// Exact size in bytes of the request for a layer (header, seed, count, packed c0 per upload).
+    public func requestBytes(for shape: LinearLayerShape) throws -> Int {
+        let plan = try LinearLayerPlan(shape: shape, parameters: parameters)
+        return 2 + 4 + 32 + 4 + plan.uploadCount * packedPolynomialBytes
+    }
+
+    /// Exact size in bytes of the response for a layer (header, count, switched c1 and output c0).
+    public func responseBytes(for shape: LinearLayerShape) throws -> Int {
+        let plan = try LinearLayerPlan(shape: shape, parameters: parameters)
+        return 2 + 4 + 4 + (try ResponseWidths(plan: plan, context: self)).responseBytes(plan: plan)
+    }
+
+    /// Exact size in bytes of the once-per-session setup message (rerandomisation key).
+    public var setupBytes: Int { 2 + 32 + packedPolynomialBytes }
+}

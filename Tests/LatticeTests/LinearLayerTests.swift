@@ -14,13 +14,17 @@ final class LinearLayerTests: XCTestCase {
     func check(_ shape: LinearLayerShape, context: BFVContext, rng: inout TestRNG, seed: UInt64,
                file: StaticString = #filePath, line: UInt = #line) throws {
         let client = LinearLayerClient(context: context)
-        let server = try LinearLayerServer(context: context, setupMessage: try client.setupMessage())
+        let setup = try client.setupMessage()
+        XCTAssertEqual(setup.count, context.setupBytes, file: file, line: line)
+        let server = try LinearLayerServer(context: context, setupMessage: setup)
         let bound = Int64(1) << Int64(shape.weightBits)
         let weights = (0..<shape.weightCount).map { _ in Int64(rng.next() % UInt64(2 * bound - 1)) - (bound - 1) }
         let layer = try LinearLayer(shape: shape, weights: weights)
         let r = (0..<shape.inputCount).map { _ in rng.next() }
         let (request, state) = try client.offlineRequest(r: r, layer: shape)
         let (response, serverShare) = try server.offlineResponse(request: request, layer: layer)
+        XCTAssertEqual(request.count, try context.requestBytes(for: shape), file: file, line: line)
+        XCTAssertEqual(response.count, try context.responseBytes(for: shape), file: file, line: line)
         let clientShare = try client.decodeResponse(response, state: state)
         let expected = try layer.applyReference(r)
         let got = try ShareRing.reconstruct(serverShare, clientShare)
