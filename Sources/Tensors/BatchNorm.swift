@@ -72,15 +72,19 @@ extension Tape {
             let dgp = dgamma.pointer, dbp = dbeta.pointer
             let dx: Tensor? = x.requiresGrad ? Tensor(uninitialized: s) : nil
             let dxs = dx?.pointer
+            // With the fused ReLU, the masked gradient g is written once (into dx's memory, or a
+            // scratch when dx is not wanted) and both passes read it.
+            let masked: Storage? = relu ? (dx?.storage ?? Storage(count: dyIn.count)) : nil
+            let gs0 = masked.map { UnsafePointer($0.pointer) } ?? UnsafePointer(dys)
             Parallel.forEachChunk(C) { range in
                 for c in range {
                     let mu = mp[c], inv = ip[c]
                     let a = gs[c] * inv, b = bs[c] - mu * a
-                    // g = dy, masked by the fused ReLU; sums of g and g * x.
                     var sg: Float = 0, sgx: Float = 0
                     for n in 0..<N {
                         let o = (n * C + c) * HW
-                        let (s1, s2) = VectorKernels.gradientSums(xs + o, dys + o, HW, a, b, relu: relu)
+                        if let masked { VectorKernels.reluMask(xs + o, dys + o, masked.pointer + o, HW, a, b) }
+                        let (s1, s2) = VectorKernels.gradientSums(xs + o, gs0 + o, HW)
                         sg += s1; sgx += s2
                     }
                     let sgxhat = (sgx - mu * sg) * inv
@@ -95,7 +99,7 @@ extension Tape {
                     }
                     for n in 0..<N {
                         let o = (n * C + c) * HW
-                        VectorKernels.gradientAffine(xs + o, dys + o, dxs + o, HW, a, b, relu: relu, c1, c2, c3)
+                        VectorKernels.gradientAffine(xs + o, gs0 + o, dxs + o, HW, c1, c2, c3)
                     }
                 }
             }

@@ -10,6 +10,9 @@ public struct ConvGeometry: Sendable, Equatable {
     public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
     public var patch: Int { inChannels * kernel * kernel }
     public var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
+    /// Stride 1 and output size = input size (e.g. 3x3 with padding 1): im2col rows are shifted
+    /// copies of whole planes.
+    public var isSameShift: Bool { stride == 1 && kernel == 2 * padding + 1 }
 
     public init(inChannels: Int, height: Int, width: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int) {
         self.inChannels = inChannels; self.height = height; self.width = width
@@ -20,6 +23,7 @@ public struct ConvGeometry: Sendable, Equatable {
 enum ConvKernels {
     /// col[(c*k + ki)*k + kj][oy*Wo + ox] = x[c][oy*s - p + ki][ox*s - p + kj] (0 outside).
     static func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>) {
+        if g.isSameShift { return im2colSameShift(x, g, col) }
         let k = g.kernel, s = g.stride, p = g.padding, H = g.height, W = g.width
         let Ho = g.outHeight, Wo = g.outWidth
         for c in 0..<g.inChannels {
@@ -46,6 +50,54 @@ enum ConvKernels {
                             for ox in lo..<hi { dst[ox] = src[ix]; ix += s }
                         }
                         if hi < Wo { (dst + hi).update(repeating: 0, count: Wo - hi) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stride-1 "same" convolutions: row (c, ki, kj) is plane c shifted by (ki-p)*W + (kj-p) as one
+    /// flat copy, then the columns that wrapped around a row edge are zeroed.
+    static func im2colSameShift(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>) {
+        let k = g.kernel, p = g.padding, H = g.height, W = g.width, HW = H * W
+        for c in 0..<g.inChannels {
+            let plane = x + c * HW
+            for ki in 0..<k {
+                for kj in 0..<k {
+                    let row = col + ((c * k + ki) * k + kj) * HW
+                    let offset = (ki - p) * W + (kj - p)
+                    let lo = max(0, -offset), hi = min(HW, HW - offset)
+                    if lo > 0 { row.update(repeating: 0, count: lo) }
+                    if hi > lo { (row + lo).update(from: plane + lo + offset, count: hi - lo) }
+                    if hi < HW { (row + hi).update(repeating: 0, count: HW - hi) }
+                    // Columns whose source column ox + kj - p falls outside [0, W).
+                    let left = p - kj, right = W + p - kj
+                    if left > 0 { for oy in 0..<H { for ox in 0..<left { row[oy * W + ox] = 0 } } }
+                    if right < W { for oy in 0..<H { for ox in right..<W { row[oy * W + ox] = 0 } } }
+                }
+            }
+        }
+    }
+
+    /// Adjoint of im2colSameShift; overwrites dx (no zeroing needed). Zeroes the wrapped columns of
+    /// `col` (scratch) before the flat adds.
+    static func col2imSameShift(_ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
+        let k = g.kernel, p = g.padding, H = g.height, W = g.width, HW = H * W
+        for c in 0..<g.inChannels {
+            let plane = dx + c * HW
+            // The centre tap covers the whole plane: copy it first, then add the others.
+            plane.update(from: col + ((c * k + p) * k + p) * HW, count: HW)
+            for ki in 0..<k {
+                for kj in 0..<k where !(ki == p && kj == p) {
+                    let row = col + ((c * k + ki) * k + kj) * HW
+                    let offset = (ki - p) * W + (kj - p)
+                    let left = p - kj, right = W + p - kj
+                    if left > 0 { for oy in 0..<H { for ox in 0..<left { row[oy * W + ox] = 0 } } }
+                    if right < W { for oy in 0..<H { for ox in right..<W { row[oy * W + ox] = 0 } } }
+                    let lo = max(0, -offset), hi = min(HW, HW - offset)
+                    if hi > lo {
+                        let dst = plane + offset
+                        for j in lo..<hi { dst[j] += row[j] }
                     }
                 }
             }
@@ -128,8 +180,12 @@ enum ConvKernels {
                     if let dcol {
                         sgemm(transA: true, transB: false, m: K, n: P, k: O, a: ws, lda: K, b: dyn, ldb: P,
                               beta: 0, c: dcol.pointer, ldc: P)
-                        dxn.update(repeating: 0, count: inSize)
-                        col2im(dcol.pointer, g, dxn)
+                        if g.isSameShift {
+                            col2imSameShift(dcol.pointer, g, dxn)
+                        } else {
+                            dxn.update(repeating: 0, count: inSize)
+                            col2im(dcol.pointer, g, dxn)
+                        }
                     } else {
                         sgemm(transA: true, transB: false, m: K, n: P, k: O, a: ws, lda: K, b: dyn, ldb: P,
                               beta: 0, c: dxn, ldc: P)

@@ -31,58 +31,34 @@ enum VectorKernels {
         return s
     }
 
-    /// q = p * a + b, optionally clamped at 0.
+    /// q = p * a + b, optionally clamped at 0 (plain loops: LLVM vectorizes the select).
     @inline(__always) static func affine(_ p: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ n: Int,
                                          _ a: Float, _ b: Float, relu: Bool) {
-        let va = F16(repeating: a), vb = F16(repeating: b), zero = F16()
-        var i = 0
         if relu {
-            while i + 16 <= n { store16(q, i, pointwiseMax(load16(p, i) * va + vb, zero)); i += 16 }
-            while i < n { q[i] = max(p[i] * a + b, 0); i += 1 }
+            for i in 0..<n { let t = p[i] * a + b; q[i] = t > 0 ? t : 0 }
         } else {
-            while i + 16 <= n { store16(q, i, load16(p, i) * va + vb); i += 16 }
-            while i < n { q[i] = p[i] * a + b; i += 1 }
+            for i in 0..<n { q[i] = p[i] * a + b }
         }
     }
 
-    /// Returns (sum g, sum g * x) where g = d, masked to where x * a + b > 0 when `relu`.
-    @inline(__always) static func gradientSums(_ x: UnsafePointer<Float>, _ d: UnsafePointer<Float>, _ n: Int,
-                                               _ a: Float, _ b: Float, relu: Bool) -> (Float, Float) {
+    /// g = d where x * a + b > 0, else 0.
+    @inline(__always) static func reluMask(_ x: UnsafePointer<Float>, _ d: UnsafePointer<Float>,
+                                           _ g: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float, _ b: Float) {
+        for i in 0..<n { g[i] = x[i] * a + b > 0 ? d[i] : 0 }
+    }
+
+    /// Returns (sum g, sum g * x).
+    @inline(__always) static func gradientSums(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
         var s1 = F16(), s2 = F16(), i = 0
-        let va = F16(repeating: a), vb = F16(repeating: b), zero = F16()
+        while i + 16 <= n { let xv = load16(x, i), gv = load16(g, i); s1 += gv; s2 += gv * xv; i += 16 }
         var t1: Float = 0, t2: Float = 0
-        if relu {
-            while i + 16 <= n {
-                let xv = load16(x, i)
-                let mask = xv * va + vb .> zero
-                let gv = F16(repeating: 0).replacing(with: load16(d, i), where: mask)
-                s1 += gv; s2 += gv * xv; i += 16
-            }
-            while i < n { let g = (x[i] * a + b) > 0 ? d[i] : 0; t1 += g; t2 += g * x[i]; i += 1 }
-        } else {
-            while i + 16 <= n { let xv = load16(x, i), gv = load16(d, i); s1 += gv; s2 += gv * xv; i += 16 }
-            while i < n { t1 += d[i]; t2 += d[i] * x[i]; i += 1 }
-        }
+        while i < n { t1 += g[i]; t2 += g[i] * x[i]; i += 1 }
         return (s1.sum() + t1, s2.sum() + t2)
     }
 
-    /// q = c1 * g + c2 * x + c3 with g = d (masked by x * a + b > 0 when `relu`).
-    @inline(__always) static func gradientAffine(_ x: UnsafePointer<Float>, _ d: UnsafePointer<Float>,
-                                                 _ q: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float, _ b: Float,
-                                                 relu: Bool, _ c1: Float, _ c2: Float, _ c3: Float) {
-        let va = F16(repeating: a), vb = F16(repeating: b), zero = F16()
-        let v1 = F16(repeating: c1), v2 = F16(repeating: c2), v3 = F16(repeating: c3)
-        var i = 0
-        if relu {
-            while i + 16 <= n {
-                let xv = load16(x, i)
-                let gv = zero.replacing(with: load16(d, i), where: xv * va + vb .> zero)
-                store16(q, i, gv * v1 + xv * v2 + v3); i += 16
-            }
-            while i < n { let g = (x[i] * a + b) > 0 ? d[i] : 0; q[i] = c1 * g + c2 * x[i] + c3; i += 1 }
-        } else {
-            while i + 16 <= n { store16(q, i, load16(d, i) * v1 + load16(x, i) * v2 + v3); i += 16 }
-            while i < n { q[i] = c1 * d[i] + c2 * x[i] + c3; i += 1 }
-        }
+    /// q = c1 * g + c2 * x + c3.
+    @inline(__always) static func gradientAffine(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
+                                                 _ q: UnsafeMutablePointer<Float>, _ n: Int, _ c1: Float, _ c2: Float, _ c3: Float) {
+        for i in 0..<n { q[i] = c1 * g[i] + c2 * x[i] + c3 }
     }
 }
