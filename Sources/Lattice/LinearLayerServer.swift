@@ -51,7 +51,7 @@ public final class LinearLayerServer: Sendable {
                 try context.plaintext(weights: plan.kernelPolynomial(layer.weights, group: g, channelBlock: cb))
             })
         }
-        return PreparedLinearLayer(layer: layer, plan: plan, kernels: kernels)
+        return PreparedLinearLayer(layer: layer, plan: plan, kernels: kernels, ring: context.ring)
     }
 
     /// Answers a request for an unprepared layer (prepares it first; see `prepare`).
@@ -67,6 +67,9 @@ public final class LinearLayerServer: Sendable {
         let ctx = context
         let params = ctx.parameters
         let n = params.degree
+        guard prepared.ring === ctx.ring else {
+            throw LatticeError.invalidParameters("the layer was prepared by a server with another context")
+        }
         let plan = prepared.plan
         let kernels = prepared.kernels
         let fp = ctx.fingerprint(plan)
@@ -155,4 +158,5 @@ public struct PreparedLinearLayer: Sendable {
     public let layer: LinearLayer
     public let plan: LinearLayerPlan
     let kernels: [[PolyRq<Eval>]]
+    let ring: RingContext
 }
