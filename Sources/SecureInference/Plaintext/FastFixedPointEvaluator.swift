@@ -99,7 +99,8 @@ public struct FastFixedPointEvaluator: Sendable {
     public func evaluate(inputs: [[UInt64]], threads: Int = 2, recordMagnitudes: Bool = false) -> Result {
         let count = inputs.count
         let workers = max(1, min(threads, count))
-        if workers > 1 { openblas_set_num_threads(1) }
+        // One level of parallelism (ours); OpenBLAS's own threads would fight ours for the 2 cores.
+        openblas_set_num_threads(1)
         let box = ResultBox(count: count, tensors: recordMagnitudes ? program.tensors.count : 0)
         let chunk = (count + workers - 1) / max(1, workers)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -187,21 +188,32 @@ public struct FastFixedPointEvaluator: Sendable {
                          outChannels: Int, kernel k: Int, stride: Int, padding: Int, into y: inout [UInt64]) {
         let inH = inShape.height, inW = inShape.width, outH = outShape.height, outW = outShape.width
         let n = outH * outW, depth = inChannels * k * k
+        // Convert once, then copy rows: each input value appears in up to k*k columns.
+        let xd = x.map { Double(Int64(bitPattern: $0)) }
         var columns = [Double](repeating: 0, count: depth * n)
-        x.withUnsafeBufferPointer { xs in
+        xd.withUnsafeBufferPointer { xs in
             columns.withUnsafeMutableBufferPointer { col in
+                if k == 1 && stride == 1 && padding == 0 {
+                    col.baseAddress!.update(from: xs.baseAddress!, count: depth * n)
+                    return
+                }
                 for c in 0..<inChannels {
                     for ky in 0..<k {
                         for kx in 0..<k {
                             let row = ((c * k + ky) * k + kx) * n
+                            // Output columns whose input column ox*stride+kx-padding is inside the image.
+                            let first = max(0, (padding - kx + stride - 1) / stride)
+                            let last = min(outW - 1, (inW - 1 + padding - kx) / stride)
+                            if first > last { continue }
                             for oy in 0..<outH {
                                 let iy = oy * stride + ky - padding
                                 if iy < 0 || iy >= inH { continue }
-                                let source = (c * inH + iy) * inW
+                                let source = (c * inH + iy) * inW + kx - padding
                                 let target = row + oy * outW
-                                for ox in 0..<outW {
-                                    let ix = ox * stride + kx - padding
-                                    if ix >= 0 && ix < inW { col[target + ox] = Double(Int64(bitPattern: xs[source + ix])) }
+                                if stride == 1 {
+                                    for ox in first...last { col[target + ox] = xs[source + ox] }
+                                } else {
+                                    for ox in first...last { col[target + ox] = xs[source + ox * stride] }
                                 }
                             }
                         }
