@@ -63,7 +63,44 @@ public final class NTTTables: Sendable {
             let w = wb.baseAddress!, ws = wsb.baseAddress!
             var t = n
             var m = 1
-            // Stages with long inner runs: one twiddle per group, butterflies over contiguous halves.
+            // Two stages per pass (radix 4) while the second stage still has runs of at least 2: halves
+            // the passes over memory. Stage m pairs (j, j + t) with psi[m + i]; stage 2m pairs
+            // (j, j + t/2) in each half with psi[2m + 2i] and psi[2m + 2i + 1].
+            while m < n / 8 {
+                let half = t >> 2          // t / 2 of the second stage
+                t >>= 1                    // half of the first stage
+                var i = 0
+                while i < m {
+                    let w1 = w[m + i], s1 = ws[m + i]
+                    let w2 = w[2 * m + 2 * i], s2 = ws[2 * m + 2 * i]
+                    let w3 = w[2 * m + 2 * i + 1], s3 = ws[2 * m + 2 * i + 1]
+                    let p0 = a + 2 * i * t, p1 = p0 + half, p2 = p0 + t, p3 = p2 + half
+                    var j = 0
+                    while j < half {
+                        var a0 = p0[j], a1 = p1[j]
+                        let a2 = p2[j], a3 = p3[j]
+                        a0 = min(a0, a0 &- twoQ)
+                        a1 = min(a1, a1 &- twoQ)
+                        let t2 = a2 &* w1 &- (a2.multipliedFullWidth(by: s1).high &* q)
+                        let t3 = a3 &* w1 &- (a3.multipliedFullWidth(by: s1).high &* q)
+                        var b0 = a0 &+ t2, b2 = a0 &+ twoQ &- t2
+                        let b1 = a1 &+ t3, b3 = a1 &+ twoQ &- t3
+                        b0 = min(b0, b0 &- twoQ)
+                        b2 = min(b2, b2 &- twoQ)
+                        let u1 = b1 &* w2 &- (b1.multipliedFullWidth(by: s2).high &* q)
+                        let u3 = b3 &* w3 &- (b3.multipliedFullWidth(by: s3).high &* q)
+                        p0[j] = b0 &+ u1
+                        p1[j] = b0 &+ twoQ &- u1
+                        p2[j] = b2 &+ u3
+                        p3[j] = b2 &+ twoQ &- u3
+                        j += 1
+                    }
+                    i += 1
+                }
+                t >>= 1
+                m <<= 2
+            }
+            // Remaining stages with runs of at least 2 (radix 2).
             while m < n / 4 {
                 t >>= 1
                 var i = 0
@@ -159,6 +196,40 @@ public final class NTTTables: Sendable {
                     i += 1
                 }
                 t = 2; m = h
+            }
+            // Two stages per pass (radix 4): stage (t, h = m/2 groups) pairs (j, j + t) with
+            // psi^-1[h + i]; stage (2t, h/2 groups) pairs (j, j + 2t) with psi^-1[h/2 + i'].
+            while m > 2 {
+                let h = m >> 1, h2 = h >> 1
+                var i = 0
+                while i < h2 {
+                    let wa = w[h + 2 * i], sa = ws[h + 2 * i]
+                    let wb = w[h + 2 * i + 1], sb = ws[h + 2 * i + 1]
+                    let wc = w[h2 + i], sc = ws[h2 + i]
+                    let p0 = a + 4 * t * i, p1 = p0 + t, p2 = p1 + t, p3 = p2 + t
+                    var j = 0
+                    while j < t {
+                        let a0 = p0[j], a1 = p1[j], a2 = p2[j], a3 = p3[j]
+                        var s0 = a0 &+ a1, s2 = a2 &+ a3
+                        s0 = min(s0, s0 &- twoQ)
+                        s2 = min(s2, s2 &- twoQ)
+                        let d0 = a0 &+ twoQ &- a1, d2 = a2 &+ twoQ &- a3
+                        let e1 = d0 &* wa &- (d0.multipliedFullWidth(by: sa).high &* q)
+                        let e3 = d2 &* wb &- (d2.multipliedFullWidth(by: sb).high &* q)
+                        var u0 = s0 &+ s2, u1 = e1 &+ e3
+                        u0 = min(u0, u0 &- twoQ)
+                        u1 = min(u1, u1 &- twoQ)
+                        let v2 = s0 &+ twoQ &- s2, v3 = e1 &+ twoQ &- e3
+                        p0[j] = u0
+                        p1[j] = u1
+                        p2[j] = v2 &* wc &- (v2.multipliedFullWidth(by: sc).high &* q)
+                        p3[j] = v3 &* wc &- (v3.multipliedFullWidth(by: sc).high &* q)
+                        j += 1
+                    }
+                    i += 1
+                }
+                t <<= 2
+                m = h2
             }
             while m > 1 {
                 let h = m >> 1
