@@ -78,6 +78,15 @@ VA static inline __m512i tweaks4(uint64_t gate_id0, size_t c, size_t nand, size_
 
 /* Steps of GV (EV) registers of 4 copies: garbling keeps 4 GV x 4 blocks in flight, evaluation 2 EV x 4. */
 
+/* Tables of later AND gates of the same copies, read when evaluating: a full group's gate-major tables
+   advance 512 bytes per gate; prefetching a few gates ahead hides DRAM latency when the batch's tables are not in cache.
+   (A prefetch past the end of the buffer is harmless: prefetches never fault.) Measured here: 2 KiB ahead
+   took cold-table evaluation from 162 to 222 M AND/s of CPU time; prefetching for writes when garbling
+   gained nothing. */
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD (4 * 512)
+#endif
+
 #define GARBLE4_STEP(GV)                                                                         \
     do {                                                                                        \
         __m512i a[GV], b[GV], x[4 * GV], h[4 * GV];                                                 \
@@ -173,6 +182,8 @@ VA void caes_vaes_garble(const uint8_t *rk, const caes_gate *gates, size_t ngate
             size_t cv = c + 4 * (size_t)v;                                                          \
             const uint8_t *tab = tables + caes_table_offset(cv, n, nand, j);                        \
             __m512i p01 = LD4(tab), p23 = LD4(tab + 64);                                            \
+            _mm_prefetch((const char *)(tab + PREFETCH_AHEAD), _MM_HINT_T0);                          \
+            _mm_prefetch((const char *)(tab + PREFETCH_AHEAD + 64), _MM_HINT_T0);                     \
             __m512i tg = _mm512_permutex2var_epi64(p01, tg_idx, p23);                               \
             __m512i te = _mm512_permutex2var_epi64(p01, te_idx, p23);                               \
             __m512i wg = _mm512_xor_si512(_mm512_xor_si512(h[2 * v], x[2 * v]), _mm512_and_si512(lsb4(a[v]), tg));\

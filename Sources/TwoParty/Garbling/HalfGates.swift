@@ -79,9 +79,11 @@ public enum HalfGates {
     static func copyInputs(_ circuit: Circuit, _ inputs: UnsafeBufferPointer<Block>, _ labels: UnsafeMutablePointer<Block>,
                            _ start: Int, _ n: Int) {
         let ins = circuit.inputCount
-        for c in 0..<n {
-            let src = (start + c) * ins
-            for i in 0..<ins { labels[i * n + c] = inputs[src + i] }
+        for c0 in stride(from: 0, to: n, by: 4) { // tiles of 4 copies: whole cache lines of each row
+            for i in 0..<ins {
+                let row = labels + i * n + c0
+                for q in 0..<min(4, n - c0) { row[q] = inputs[(start + c0 + q) * ins + i] }
+            }
         }
     }
 
@@ -89,12 +91,15 @@ public enum HalfGates {
     static func copyOutputs(_ circuit: Circuit, _ labels: UnsafeMutablePointer<Block>, _ outputs: UnsafeMutableBufferPointer<Block>,
                             _ start: Int, _ n: Int) {
         let outs = circuit.outputs.count
-        for (o, output) in circuit.outputs.enumerated() {
-            if case .wire(let w) = output {
-                let row = labels + Int(w.index) * n
-                for c in 0..<n { outputs[(start + c) * outs + o] = row[c] }
-            } else {
-                for c in 0..<n { outputs[(start + c) * outs + o] = .zero }
+        for c0 in stride(from: 0, to: n, by: 4) { // tiles of 4 copies
+            let t = min(4, n - c0)
+            for (o, output) in circuit.outputs.enumerated() {
+                if case .wire(let w) = output {
+                    let row = labels + Int(w.index) * n + c0
+                    for q in 0..<t { outputs[(start + c0 + q) * outs + o] = row[q] }
+                } else {
+                    for q in 0..<t { outputs[(start + c0 + q) * outs + o] = .zero }
+                }
             }
         }
     }
