@@ -35,6 +35,46 @@ VA void caes_vaes_encrypt_blocks(const uint8_t *rk, const uint8_t *in, uint8_t *
     if (i < n) caes_ni_encrypt_blocks(rk, in + 16 * i, out + 16 * i, n - i);
 }
 
+/* sigma(hi || lo) = (hi ^ lo) || hi in each 128-bit lane. */
+VA static inline __m512i sigma4(__m512i x) {
+    const __m512i hi = _mm512_set_epi64(-1, 0, -1, 0, -1, 0, -1, 0);
+    return _mm512_xor_si512(_mm512_shuffle_epi32(x, 0x4e), _mm512_and_si512(x, hi));
+}
+
+VA void caes_vaes_cr_hash_blocks(const uint8_t *rk, uint8_t *blocks, size_t n) {
+    __m512i k[11];
+    load_keys4(rk, k);
+    size_t i = 0;
+    enum { V = 4 };
+    for (; i + 4 * V <= n; i += 4 * V) {
+        __m512i x[V], b[V];
+        for (int j = 0; j < V; j++) b[j] = x[j] = _mm512_loadu_si512(blocks + 16 * (i + 4 * j));
+        AES4_MANY(b, V, k);
+        for (int j = 0; j < V; j++) _mm512_storeu_si512(blocks + 16 * (i + 4 * j), _mm512_xor_si512(b[j], x[j]));
+    }
+    if (i < n) caes_ni_cr_hash_blocks(rk, blocks + 16 * i, n - i);
+}
+
+VA void caes_vaes_tccr_hash_blocks(const uint8_t *rk, const uint8_t *in, uint8_t *out, size_t n,
+                                   uint64_t tweak0, uint64_t stride) {
+    __m512i k[11];
+    load_keys4(rk, k);
+    size_t i = 0;
+    enum { V = 4 };
+    uint64_t t = tweak0;
+    for (; i + 4 * V <= n; i += 4 * V) {
+        __m512i x[V], b[V];
+        for (int j = 0; j < V; j++, t += 4 * stride) {
+            __m512i tw = _mm512_set_epi64(0, (long long)(t + 3 * stride), 0, (long long)(t + 2 * stride),
+                                          0, (long long)(t + stride), 0, (long long)t);
+            b[j] = x[j] = _mm512_xor_si512(sigma4(_mm512_loadu_si512(in + 16 * (i + 4 * j))), tw);
+        }
+        AES4_MANY(b, V, k);
+        for (int j = 0; j < V; j++) _mm512_storeu_si512(out + 16 * (i + 4 * j), _mm512_xor_si512(b[j], x[j]));
+    }
+    if (i < n) caes_ni_tccr_hash_blocks(rk, in + 16 * i, out + 16 * i, n - i, t, stride);
+}
+
 VA void caes_vaes_ctr_blocks(const uint8_t *rk, uint64_t nonce, uint64_t counter0, uint8_t *out, size_t n) {
     __m512i k[11];
     load_keys4(rk, k);
@@ -55,11 +95,6 @@ VA void caes_vaes_ctr_blocks(const uint8_t *rk, uint64_t nonce, uint64_t counter
     if (i < n) caes_ni_ctr_blocks(rk, nonce, counter0 + i, out + 16 * i, n - i);
 }
 
-/* sigma(hi || lo) = (hi ^ lo) || hi in each 128-bit lane. */
-VA static inline __m512i sigma4(__m512i x) {
-    const __m512i hi = _mm512_set_epi64(-1, 0, -1, 0, -1, 0, -1, 0);
-    return _mm512_xor_si512(_mm512_shuffle_epi32(x, 0x4e), _mm512_and_si512(x, hi));
-}
 
 /* All-ones in a lane whose label has lsb 1. */
 VA static inline __m512i lsb4(__m512i x) {

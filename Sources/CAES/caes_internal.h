@@ -25,6 +25,9 @@ void caes_ni_evaluate(const uint8_t *rk, const caes_gate *gates, size_t ngates, 
 
 /* VAES + AVX-512 (aes_vaes.c); only call when caes_has_vaes(). */
 void caes_vaes_encrypt_blocks(const uint8_t *rk, const uint8_t *in, uint8_t *out, size_t n);
+void caes_vaes_cr_hash_blocks(const uint8_t *rk, uint8_t *blocks, size_t n);
+void caes_vaes_tccr_hash_blocks(const uint8_t *rk, const uint8_t *in, uint8_t *out, size_t n,
+                                uint64_t tweak0, uint64_t stride);
 void caes_vaes_ctr_blocks(const uint8_t *rk, uint64_t nonce, uint64_t counter0, uint8_t *out, size_t n);
 void caes_vaes_garble(const uint8_t *rk, const caes_gate *gates, size_t ngates, uint8_t *labels,
                       size_t n, const uint8_t *delta, uint64_t gate_id0, size_t nand, uint8_t *tables);

@@ -72,7 +72,9 @@ void caes_encrypt_blocks(const void *round_keys, const void *in, void *out, size
 }
 
 void caes_cr_hash_blocks(const void *round_keys, void *blocks, size_t n, int impl) {
-    if (resolve(impl) != CAES_IMPL_SOFTWARE) { caes_ni_cr_hash_blocks(round_keys, blocks, n); return; }
+    int r = resolve(impl);
+    if (r == CAES_IMPL_VAES) { caes_vaes_cr_hash_blocks(round_keys, blocks, n); return; }
+    if (r == CAES_IMPL_AESNI) { caes_ni_cr_hash_blocks(round_keys, blocks, n); return; }
     uint8_t *p = blocks;
     for (size_t i = 0; i < n; i++) {
         blk x = load_blk(p + 16 * i);
@@ -82,10 +84,9 @@ void caes_cr_hash_blocks(const void *round_keys, void *blocks, size_t n, int imp
 
 void caes_tccr_hash_blocks(const void *round_keys, const void *in, void *out, size_t n,
                            uint64_t tweak0, uint64_t tweak_stride, int impl) {
-    if (resolve(impl) != CAES_IMPL_SOFTWARE) {
-        caes_ni_tccr_hash_blocks(round_keys, in, out, n, tweak0, tweak_stride);
-        return;
-    }
+    int r = resolve(impl);
+    if (r == CAES_IMPL_VAES) { caes_vaes_tccr_hash_blocks(round_keys, in, out, n, tweak0, tweak_stride); return; }
+    if (r == CAES_IMPL_AESNI) { caes_ni_tccr_hash_blocks(round_keys, in, out, n, tweak0, tweak_stride); return; }
     for (size_t i = 0; i < n; i++) {
         blk x = load_blk((const uint8_t *)in + 16 * i);
         store_blk((uint8_t *)out + 16 * i, soft_tccr(round_keys, x, tweak0 + i * tweak_stride));
