@@ -5,6 +5,8 @@ import ModularMath
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Lattice benchmarks: NTT and the HE linear layer.
