@@ -180,4 +180,27 @@ final class LinearLayerTests: XCTestCase {
         }
         try check(shape, context: try BFVContext(parameters: .wide), rng: &rng, seed: seed)
     }
+
+    /// The insecure stand-in has the same interface and results, and rejects bad messages too.
+    func testInsecureStandInMatchesReference() throws {
+        let seed: UInt64 = 83
+        var rng = TestRNG(seed: seed)
+        let shape = try LinearLayerShape.convolution(inputChannels: 3, height: 7, width: 5, outputChannels: 4,
+                                                     kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1)
+        let layer = try LinearLayer(shape: shape, weights: (0..<shape.weightCount).map { _ in Int64(rng.next() % 200) - 100 })
+        let r = (0..<shape.inputCount).map { _ in rng.next() }
+        let pairs: [(any LinearLayerOfflineClient, any LinearLayerOfflineServer)] = [
+            (InsecureLinearLayerClient(), InsecureLinearLayerServer()),
+            { let c = LinearLayerClient(context: Self.small)
+              return (c, try! LinearLayerServer(context: Self.small, setupMessage: try! c.setupMessage())) }(),
+        ]
+        for (client, server) in pairs {
+            let (request, state) = try client.offlineRequest(r: r, layer: shape)
+            let (response, share) = try server.offlineResponse(request: request, layer: layer)
+            XCTAssertEqual(try ShareRing.reconstruct(share, try client.decodeResponse(response, state: state)),
+                           try layer.applyReference(r), "seed \(seed)")
+            XCTAssertThrowsError(try client.decodeResponse(Array(response.dropLast()), state: state))
+            XCTAssertThrowsError(try server.offlineResponse(request: Array(request.dropLast()), layer: layer))
+        }
+    }
 }
