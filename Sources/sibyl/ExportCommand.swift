@@ -110,9 +110,10 @@ struct ExportCommand: ParsableCommand {
         print(String(format: "  accuracy on %d %@ images: float %.4f, fixed point (f=%d) %.4f; ReLU value bits %d...%d",
                      measured.count, accuracySplit, float.accuracy, fractionalBits, fixed.top1,
                      reluBits.values.min() ?? 0, reluBits.values.max() ?? 0))
-        print(String(format: "  seconds: load+fold %.2f, calibrate %.2f (%d images), float eval %.2f, fixed-point eval %.2f (%.0f images/s, %d ring fallbacks), write %.2f, total %.2f",
+        print(String(format: "  seconds: load+fold %.2f, calibrate %.2f (%d images), float eval %.2f, fixed-point eval %.2f (%.0f images/s, %d ring fallbacks), write %.2f, total %.2f (process CPU %.2f)",
                      loaded, calibrated, calibration.count, floatSeconds, fixed.seconds,
-                     Double(fixed.images) / max(fixed.seconds, 1e-9), fixed.ringTerms, written, clock.total))
+                     Double(fixed.images) / max(fixed.seconds, 1e-9), fixed.ringTerms, written, clock.total,
+                     Stopwatch.processCPU))
     }
 
     /// Applies a placement file to the network's slots: relu, or polynomial with the coefficients the
@@ -174,4 +175,11 @@ final class Stopwatch {
     }
 
     var total: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+    /// CPU seconds this process has used (all threads): on a shared machine, the figure to compare.
+    static var processCPU: Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
 }

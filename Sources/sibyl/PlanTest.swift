@@ -15,10 +15,11 @@ struct PlanAccuracy {
     var gemmTerms: Int
     var ringTerms: Int
     var seconds: Double
+    var cpuSeconds: Double
 }
 
 func measurePlanAccuracy(_ plan: PlanContents, images: ImageSet, threads: Int) throws -> PlanAccuracy {
-    let start = DispatchTime.now().uptimeNanoseconds
+    let start = DispatchTime.now().uptimeNanoseconds, startCPU = Stopwatch.processCPU
     let program = try PlanCompilation.program(of: plan)
     let evaluator = FastFixedPointEvaluator(program: program)
     let (predictions, statistics) = evaluator.classify(pixels: images.pixels, count: images.count,
@@ -26,7 +27,8 @@ func measurePlanAccuracy(_ plan: PlanContents, images: ImageSet, threads: Int) t
     let correct = zip(predictions, images.labels).filter { $0 == Int($1) }.count
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     return PlanAccuracy(top1: images.count == 0 ? 0 : Double(correct) / Double(images.count), images: images.count,
-                        gemmTerms: statistics.gemmTerms, ringTerms: statistics.ringTerms, seconds: seconds)
+                        gemmTerms: statistics.gemmTerms, ringTerms: statistics.ringTerms, seconds: seconds,
+                        cpuSeconds: Stopwatch.processCPU - startCPU)
 }
 
 /// The dataset a plan classifies: `requested` when given, else inferred from its class names
@@ -68,8 +70,8 @@ func runPlanTest(planDirectory: String, split: String, images: Int?, json: Bool,
     if json {
         print("{\"accuracy\": \(result.top1), \"images\": \(result.images)}")
     } else {
-        print(String(format: "plan %@: fixed-point accuracy %.4f on %d %@ %@ images (%.1f s, %.0f images/s; %d exact GEMM and %d ring-loop layer evaluations)",
-                     plan.manifest.name, result.top1, result.images, kind.rawValue, split, result.seconds,
+        print(String(format: "plan %@: fixed-point accuracy %.4f on %d %@ %@ images (%.1f s, %.1f CPU s, %.0f images/s; %d exact GEMM and %d ring-loop layer evaluations)",
+                     plan.manifest.name, result.top1, result.images, kind.rawValue, split, result.seconds, result.cpuSeconds,
                      Double(result.images) / max(result.seconds, 1e-9), result.gemmTerms, result.ringTerms))
     }
 }
