@@ -74,4 +74,28 @@ final class BFVTests: XCTestCase {
         XCTAssertGreaterThan(wrong, 1000, "seed \(seed)")
         XCTAssertThrowsError(try SwitchedCiphertext(c0Bits: 66, c1Bits: 70, positions: [0], c0: [1 << 67], c1: [0]))
     }
+
+    func testCiphertextSerializationRoundTripsAndRejectsBadInput() throws {
+        let seed: UInt64 = 59
+        let ctx = Self.context
+        let testSeed = try PRGSeed(bytes: (0..<32).map { UInt8($0 * 7) &+ UInt8(seed) })
+        let sk = SecretKey(context: ctx, prg: PRG(seed: testSeed, purpose: .secret))
+        var rng = TestRNG(seed: seed)
+        let m = (0..<8192).map { _ in rng.next() }
+        let ct = try ctx.encrypt(m, secretKey: sk, seed: testSeed, index: 1, noise: PRG(seed: testSeed, purpose: .error))
+        let bytes = ctx.serialize(ct)
+        XCTAssertEqual(bytes.count, 10 + 2 * ctx.packedPolynomialBytes)
+        XCTAssertEqual(ctx.decrypt(try ctx.deserializeCiphertext(bytes), secretKey: sk), m, "seed \(seed)")
+        let sw = try ctx.switchModulus(ct, c0Bits: 66, c1Bits: 74, positions: [0, 5, 8191])
+        let swBytes = ctx.serialize(sw)
+        XCTAssertEqual(try ctx.deserializeSwitchedCiphertext(swBytes), sw)
+        XCTAssertEqual(try ctx.decrypt(try ctx.deserializeSwitchedCiphertext(swBytes), secretKey: sk), [m[0], m[5], m[8191]])
+        for bad in [Array(bytes.dropLast()), bytes + [0], [], [9] + bytes.dropFirst(), Array(swBytes.prefix(20))] {
+            XCTAssertThrowsError(try ctx.deserializeCiphertext(bad))
+        }
+        XCTAssertThrowsError(try ctx.deserializeSwitchedCiphertext(bytes))   // wrong kind
+        XCTAssertThrowsError(try ctx.deserializeSwitchedCiphertext(Array(swBytes.dropLast())))
+        let other = try BFVContext(parameters: .wide)
+        XCTAssertThrowsError(try other.deserializeCiphertext(bytes))          // other parameters
+    }
 }
