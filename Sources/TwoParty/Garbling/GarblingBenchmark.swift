@@ -39,7 +39,8 @@ public enum GarblingBenchmark {
     /// - garble_kernel_and_gates_per_second, evaluate_kernel_and_gates_per_second: `HalfGates` alone on one
     ///   batch of ReLU circuits with given input labels.
     /// - aes_blocks_per_second (fixed-key AES, batched, fastest implementation on this CPU),
-    ///   aes_ni_blocks_per_second (AES-NI, 8 blocks in flight), aes_software_blocks_per_second.
+    ///   aes_ni_blocks_per_second (AES-NI, 8 blocks in flight), aes_software_blocks_per_second,
+    ///   tccr_hash_blocks_per_second (FixedKeyAES.hash(_:firstTweak:), batched).
     /// - relu_and_gates, relu_garbled_bytes (offline per ReLU without OT: tables and decoding bits),
     ///   relu_offline_bytes (the same plus k' OT'd labels at 32 bytes each: IKNP with correlated labels),
     ///   relu_offline_bytes_chosen_message_ot (at 48 bytes per label),
@@ -74,6 +75,12 @@ public enum GarblingBenchmark {
             }
             record(&result, key, Double(count), t)
         }
+
+        // The tweakable hash that half-gates (and IKNP) call, batched, in place.
+        let tccr = bestTimes(repetitions) {
+            blocks.withUnsafeMutableBufferPointer { FixedKeyAES.shared.hash($0, firstTweak: 1) }
+        }
+        record(&result, "tccr_hash_blocks", Double(blocks.count), tccr)
 
         // Half-gates kernels on one batch of ReLU circuits.
         var delta = prg.nextBlock()
