@@ -203,4 +203,35 @@ final class LinearLayerTests: XCTestCase {
             XCTAssertThrowsError(try server.offlineResponse(request: Array(request.dropLast()), layer: layer))
         }
     }
+
+    /// The fast exact evaluation equals the naive reference on random shapes (edges, strides, padding).
+    func testFastApplyMatchesReference() throws {
+        let seed: UInt64 = 84
+        var rng = TestRNG(seed: seed)
+        for _ in 0..<40 {
+            let k = [1, 2, 3, 5][Int(rng.next() % 4)]
+            let stride = Int(rng.next() % 3) + 1
+            let padding = Int(rng.next() % UInt64(k))
+            let shape = try LinearLayerShape.convolution(
+                inputChannels: Int(rng.next() % 4) + 1, height: Int(rng.next() % 9) + k, width: Int(rng.next() % 9) + k,
+                outputChannels: Int(rng.next() % 4) + 1, kernelHeight: k, kernelWidth: Int(rng.next() % UInt64(k)) + 1,
+                stride: stride, padding: padding)
+            let layer = try LinearLayer(shape: shape, weights: (0..<shape.weightCount).map { _ in Int64(rng.next() % 4001) - 2000 })
+            let x = (0..<shape.inputCount).map { _ in rng.next() }
+            XCTAssertEqual(try layer.apply(x), try layer.applyReference(x), "seed \(seed): \(shape)")
+        }
+        // Kernel wider than the unpadded input, stride 2: columns entirely in the padding.
+        for (w, kw, st, pad) in [(1, 3, 2, 1), (2, 5, 2, 2), (1, 3, 3, 1), (3, 5, 2, 2)] {
+            let shape = try LinearLayerShape.convolution(inputChannels: 2, height: 4, width: w, outputChannels: 2,
+                                                         kernelHeight: 3, kernelWidth: kw, stride: st, padding: pad)
+            let layer = try LinearLayer(shape: shape, weights: (0..<shape.weightCount).map { _ in Int64(rng.next() % 21) - 10 })
+            let x = (0..<shape.inputCount).map { _ in rng.next() }
+            XCTAssertEqual(try layer.apply(x), try layer.applyReference(x), "seed \(seed): \(shape)")
+            try check(shape, context: Self.small, rng: &rng, seed: seed)
+        }
+        let dense = try LinearLayer(shape: try .dense(inputs: 37, outputs: 5), weights: (0..<185).map { _ in Int64(rng.next() % 201) - 100 })
+        let x = (0..<37).map { _ in rng.next() }
+        XCTAssertEqual(try dense.apply(x), try dense.applyReference(x), "seed \(seed)")
+        XCTAssertThrowsError(try dense.apply([1]))
+    }
 }
