@@ -99,6 +99,15 @@ public enum PlanRun {
         let slots = try slots(ofBaseline: baseline)
         let settings = try settings(for: request, slots: slots)
         let directory = request.directory
+        let logExists = FileManager.default.fileExists(atPath: directory.appendingPathComponent("search.jsonl").path)
+        if resume && !logExists {
+            throw SearchError.invalidSetting("--resume: there is no search in \(directory.path) (no search.jsonl); "
+                                             + "start without --resume")
+        }
+        if !resume && logExists {
+            throw SearchError.invalidSetting("\(directory.path) already holds a search (search.jsonl); pass --resume "
+                                             + "to continue it, or choose another --out")
+        }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let runner = try PopulationRunner(directory: directory, settings: settings, baseline: baseline, resume: resume)
         try writeRequest(request, to: directory)

@@ -51,7 +51,7 @@ public struct WorkerExecutor: RoundExecutor {
         var processes: [(Int, Process, URL)] = []
         for worker in 0..<workers {
             let logURL = folder.appendingPathComponent("worker-\(worker).log")
-            FileManager.default.createFile(atPath: logURL.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
             let handle = try FileHandle(forWritingTo: logURL)
             let process = Process()
             process.executableURL = executable
