@@ -103,6 +103,8 @@ public enum LatticeBenchmark {
             ok = ok && sum == reference
         }
         guard ok else { throw LatticeError.malformedInput("benchmark layer did not reconstruct") }
+        // The online phase's exact evaluation L(x - r) + s of the same layer in Z_(2^64).
+        let online = try best(repeats) { _ = try layer.apply(r) }
         let plan = try LinearLayerPlan(shape: shape, parameters: context.parameters)
         return [
             "he_conv_ms": wallTotal * 1e3,
@@ -124,6 +126,7 @@ public enum LatticeBenchmark {
             "he_conv_uploads": Double(plan.uploadCount),
             "he_conv_responses": Double(plan.responseCount),
             "he_log2_q": context.logQ,
+            "online_conv_exact_ms": online * 1e3,
         ]
     }
 
