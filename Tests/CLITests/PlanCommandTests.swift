@@ -1,32 +1,35 @@
 import Foundation
 import XCTest
 
-/// Runs the built `sibyl` binary (next to the test bundle) and returns (status, stdout + stderr).
-func runSibyl(_ arguments: [String], in directory: URL? = nil) throws -> (Int32, String) {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sibyl")
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = directory }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
+/// Helpers of the plan command tests (namespaced so other CLI test files can have their own).
+enum PlanCLI {
+    /// Runs the built `sibyl` binary (next to the test bundle) and returns (status, stdout + stderr).
+    static func runSibyl(_ arguments: [String], in directory: URL? = nil) throws -> (Int32, String) {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sibyl")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
 
-func planTemporaryDirectory(_ name: String) -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("sibyl-cli-\(name)-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    static func temporaryDirectory(_ name: String) -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sibyl-cli-\(name)-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
 }
 
 final class PlanCommandTests: XCTestCase {
     /// A TinyNet baseline on synthetic data, trained by `sibyl train` (1 epoch).
     func baseline(in directory: URL) throws -> URL {
-        let (status, output) = try runSibyl(["train", "--model", "tiny", "--dataset", "synthetic", "--epochs", "1",
+        let (status, output) = try PlanCLI.runSibyl(["train", "--model", "tiny", "--dataset", "synthetic", "--epochs", "1",
                                              "--batch-size", "64", "--lr", "0.05", "--validation-count", "500",
                                              "--out", directory.appendingPathComponent("base").path])
         XCTAssertEqual(status, 0, output)
@@ -34,32 +37,32 @@ final class PlanCommandTests: XCTestCase {
     }
 
     func testFlagsAreValidatedWithActionableMessages() throws {
-        let directory = planTemporaryDirectory("flags")
+        let directory = PlanCLI.temporaryDirectory("flags")
         let base = try baseline(in: directory)
         let common = ["plan", "--baseline", base.path, "--dataset", "synthetic", "--population", "4",
                       "--budget-epochs", "2", "--out", directory.appendingPathComponent("p").path]
-        var (status, output) = try runSibyl(common)
+        var (status, output) = try PlanCLI.runSibyl(common)
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("give a target"), output)
-        (status, output) = try runSibyl(common + ["--max-relus", "100", "--target-latency", "1"])
+        (status, output) = try PlanCLI.runSibyl(common + ["--max-relus", "100", "--target-latency", "1"])
         XCTAssertTrue(status != 0 && output.contains("not both"), output)
-        (status, output) = try runSibyl(common + ["--target-latency", "1", "--network", "moon"])
+        (status, output) = try PlanCLI.runSibyl(common + ["--target-latency", "1", "--network", "moon"])
         XCTAssertTrue(status != 0 && output.contains("unknown --network 'moon'"), output)
         // TinyNet pins act1 and act2 by default (first, last): 9,216 ReLUs cannot be removed.
-        (status, output) = try runSibyl(common + ["--max-relus", "100"])
+        (status, output) = try PlanCLI.runSibyl(common + ["--max-relus", "100"])
         XCTAssertTrue(status != 0 && output.contains("minimum achievable 9216 ReLUs"), output)
-        (status, output) = try runSibyl(common + ["--target-latency", "0.001", "--pinned", "none"])
+        (status, output) = try PlanCLI.runSibyl(common + ["--target-latency", "0.001", "--pinned", "none"])
         XCTAssertTrue(status != 0 && output.contains("minimum achievable"), output)
-        (status, output) = try runSibyl(["plan", "--baseline", "/nonexistent.h5", "--max-relus", "1", "--budget-epochs", "1",
+        (status, output) = try PlanCLI.runSibyl(["plan", "--baseline", "/nonexistent.h5", "--max-relus", "1", "--budget-epochs", "1",
                                          "--out", directory.path])
         XCTAssertTrue(status != 0 && output.contains("sibyl train"), output)
     }
 
     func testWorkersShareTheRunDirectory() throws {
-        let directory = planTemporaryDirectory("workers")
+        let directory = PlanCLI.temporaryDirectory("workers")
         let base = try baseline(in: directory)
         let out = directory.appendingPathComponent("plan")
-        let (status, output) = try runSibyl(["plan", "--baseline", base.path, "--dataset", "synthetic", "--population", "4",
+        let (status, output) = try PlanCLI.runSibyl(["plan", "--baseline", base.path, "--dataset", "synthetic", "--population", "4",
                                              "--budget-epochs", "2", "--max-relus", "1024", "--pinned", "none",
                                              "--batch-size", "64", "--validation-count", "500", "--workers", "2",
                                              "--out", out.path])
@@ -76,15 +79,15 @@ final class PlanCommandTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), name)
         }
         // The chosen checkpoint is a training checkpoint that `sibyl test` reads.
-        let (testStatus, testOutput) = try runSibyl(["test", "--checkpoint", out.appendingPathComponent("best.h5").path,
+        let (testStatus, testOutput) = try PlanCLI.runSibyl(["test", "--checkpoint", out.appendingPathComponent("best.h5").path,
                                                      "--split", "validation"])
         XCTAssertEqual(testStatus, 0, testOutput)
     }
 
     func testCalibrateWritesProvisionalAndFittedModels() throws {
-        let directory = planTemporaryDirectory("calibrate")
+        let directory = PlanCLI.temporaryDirectory("calibrate")
         let provisional = directory.appendingPathComponent("provisional.json")
-        var (status, output) = try runSibyl(["calibrate", "--out", provisional.path], in: directory)
+        var (status, output) = try PlanCLI.runSibyl(["calibrate", "--out", provisional.path], in: directory)
         XCTAssertEqual(status, 0, output)
         let model = try JSONSerialization.jsonObject(with: Data(contentsOf: provisional)) as? [String: Any]
         let relu = model?["relu"] as? [String: Double]
@@ -96,13 +99,13 @@ final class PlanCommandTests: XCTestCase {
                     {"kind": "linear", "elements": 0, "online_seconds": 0.03, "online_bytes": 0, "rounds": 0}]}
         """.utf8).write(to: stats)
         let fitted = directory.appendingPathComponent("fitted.json")
-        (status, output) = try runSibyl(["calibrate", "--plan-stats", stats.path, "--out", fitted.path], in: directory)
+        (status, output) = try PlanCLI.runSibyl(["calibrate", "--plan-stats", stats.path, "--out", fitted.path], in: directory)
         XCTAssertEqual(status, 0, output)
         let fit = try JSONSerialization.jsonObject(with: Data(contentsOf: fitted)) as? [String: Any]
         XCTAssertEqual((fit?["relu"] as? [String: Double])?["bytes"], 400)
         XCTAssertEqual((fit?["polynomial"] as? [String: Double])?["bytes"], 16)
         XCTAssertEqual(fit?["linearSeconds"] as? Double, 0.03)
-        (status, output) = try runSibyl(["calibrate", "--from", "/nonexistent.json", "--out", fitted.path])
+        (status, output) = try PlanCLI.runSibyl(["calibrate", "--from", "/nonexistent.json", "--out", fitted.path])
         XCTAssertTrue(status != 0 && output.contains("does not exist"), output)
     }
 }
