@@ -36,6 +36,8 @@ public enum GarblingBenchmark {
     /// machine). Keys:
     /// - garble_and_gates_per_second, evaluate_and_gates_per_second: whole ReLU batches, end to end on one
     ///   party's side (masks, input labels, half-gates, output decoding bits / decoding; no network, no OT).
+    /// - garble_aesni_and_gates_per_second, evaluate_aesni_and_gates_per_second: the same with the AES-NI
+    ///   kernels (8 or more blocks in flight) instead of VAES.
     /// - garble_kernel_and_gates_per_second, evaluate_kernel_and_gates_per_second: `HalfGates` alone on one
     ///   batch of ReLU circuits with given input labels.
     /// - aes_blocks_per_second (fixed-key AES, batched, fastest implementation on this CPU),
@@ -136,6 +138,20 @@ public enum GarblingBenchmark {
             for s in sent { _ = try? evaluator.evaluate(s.batch, evaluatorLabels: s.ot, garblerLabels: s.online) }
         }
         record(&result, "evaluate_and_gates", allAnds, tre)
+
+        // The same two end-to-end figures with the AES-NI kernels (what a CPU without VAES gets).
+        if AES128.Implementation.aesni.isAvailable {
+            var garblerNI = ReLUGarbler(relu, implementation: .aesni)
+            let evaluatorNI = ReLUEvaluator(relu, implementation: .aesni)
+            let tgn = bestTimes(repetitions) {
+                for _ in 0..<batches { _ = try? garblerNI.garbleOffline(count: batchSize) }
+            }
+            record(&result, "garble_aesni_and_gates", allAnds, tgn)
+            let ten = bestTimes(repetitions) {
+                for s in sent { _ = try? evaluatorNI.evaluate(s.batch, evaluatorLabels: s.ot, garblerLabels: s.online) }
+            }
+            record(&result, "evaluate_aesni_and_gates", allAnds, ten)
+        }
         return result
     }
 }
