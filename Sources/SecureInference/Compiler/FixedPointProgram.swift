@@ -12,7 +12,7 @@ import NetworkPlan
 // - truncations are arithmetic shifts (floor); the protocol makes them exact by aligning the client's share.
 
 /// A tensor of the program: shape and scale.
-public struct ProgramTensor: Hashable, Sendable {
+public struct ProgramTensor: Hashable, Sendable, Codable {
     public var shape: TensorShape
     /// Fractional bits: the real value is the signed integer divided by 2^scale.
     public var scale: Int
@@ -20,7 +20,7 @@ public struct ProgramTensor: Hashable, Sendable {
 
 /// A linear map from one input tensor. Weights are signed fixed-point integers stored as UInt64
 /// bit patterns (two's complement), so all arithmetic is wrapping arithmetic in Z_(2^64).
-public enum LinearMap: Hashable, Sendable {
+public enum LinearMap: Hashable, Sendable, Codable {
     /// Convolution, weight layout [out][in][k][k].
     case conv(weights: [UInt64], inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int)
     /// Dense on the flattened input (C-H-W order), weight layout [out][in].
@@ -31,13 +31,31 @@ public enum LinearMap: Hashable, Sendable {
     case windowSum(kernel: Int, stride: Int)
 }
 
-public struct LinearTerm: Hashable, Sendable {
+public struct LinearTerm: Hashable, Sendable, Codable {
     public var input: Int
     public var map: LinearMap
+    /// Public bound |w| < 2^weightBits on this term's weights: part of the architecture the client sees
+    /// (it sizes the homomorphic encryption), unlike the weights themselves.
+    public var weightBits: Int
+
+    public init(input: Int, map: LinearMap) {
+        self.input = input
+        self.map = map
+        let largest: UInt64
+        switch map {
+        case .conv(let weights, _, _, _, _, _), .dense(let weights, _, _), .diagonal(let weights):
+            largest = weights.reduce(0) { max($0, Int64(bitPattern: $1).magnitude) }
+        case .windowSum:
+            largest = 1
+        }
+        // The smallest b with |w| < 2^b: every extra bit costs a bit of ciphertext modulus. The client learns
+        // this bit length per layer, nothing else about the weights.
+        weightBits = min(40, max(1, 64 - largest.leadingZeroBitCount))
+    }
 }
 
 /// One step of the program; `output` is the index of the tensor it defines.
-public enum ProgramStep: Hashable, Sendable {
+public enum ProgramStep: Hashable, Sendable, Codable {
     /// output = sum of terms + bias (bias per output channel, at the output scale).
     case linear(output: Int, terms: [LinearTerm], bias: [UInt64], name: String)
     /// output = (a << shiftA) + (b << shiftB), aligning scales exactly.
@@ -58,7 +76,7 @@ public enum ProgramStep: Hashable, Sendable {
     }
 }
 
-public struct FixedPointProgram: Hashable, Sendable {
+public struct FixedPointProgram: Hashable, Sendable, Codable {
     public var fractionalBits: Int
     /// Tensor 0 is the input (scale f).
     public var tensors: [ProgramTensor]
@@ -72,5 +90,30 @@ public struct FixedPointProgram: Hashable, Sendable {
     }
     public var squareCount: Int {
         steps.reduce(0) { if case .square(let o, _, _) = $1 { return $0 + tensors[o].shape.elements } else { return $0 } }
+    }
+
+    /// The program without its secrets (weights, biases, polynomial coefficients): what the server shows
+    /// the client. Weight arrays become empty; shapes, scales, steps and weight bounds remain.
+    public func publicView() -> FixedPointProgram {
+        var view = self
+        view.steps = steps.map { step in
+            guard case .linear(let output, let terms, _, let name) = step else { return step }
+            let stripped = terms.map { term -> LinearTerm in
+                var copy = term
+                switch term.map {
+                case .conv(_, let i, let o, let k, let s, let p):
+                    copy.map = .conv(weights: [], inChannels: i, outChannels: o, kernel: k, stride: s, padding: p)
+                case .dense(_, let i, let o):
+                    copy.map = .dense(weights: [], inFeatures: i, outFeatures: o)
+                case .diagonal:
+                    copy.map = .diagonal(scale: [])
+                case .windowSum:
+                    break
+                }
+                return copy
+            }
+            return .linear(output: output, terms: stripped, bias: [], name: name)
+        }
+        return view
     }
 }

@@ -1,0 +1,116 @@
+import Foundation
+import Lattice
+import NetworkPlan
+import Transport
+
+/// The outcome of one securely evaluated image.
+public struct SecureImageResult: Codable, Sendable {
+    public var index: Int
+    public var label: Int?
+    /// Logits the client reconstructed, decoded.
+    public var logits: [Double]
+    public var top1: Int
+    /// Whether the secure logits equal the fixed-point oracle's bit for bit.
+    public var matchesOracle: Bool
+    public var oracleTop1: Int
+    public var costs: ImageCosts
+}
+
+/// Runs both parties in one process, each on its own thread, over real TCP on 127.0.0.1 (or an
+/// in-memory pair): what `sibyl evaluate` measures.
+public final class LocalSecureEvaluation {
+    public enum Link: Sendable { case tcp, inMemory }
+
+    public let program: FixedPointProgram
+    public let architecture: PublicArchitecture
+    public let prepared: PreparedLayers
+    let context: BFVContext
+
+    public init(program: FixedPointProgram, architecture: PublicArchitecture, context: BFVContext) {
+        self.program = program
+        self.architecture = architecture
+        self.context = context
+        prepared = PreparedLayers(program: program)
+    }
+
+    /// Evaluates `inputs` (encoded at the input scale); `onImage` sees each result as it completes.
+    public func run(inputs: [[UInt64]], labels: [Int]? = nil, link: Link = .tcp,
+                    onImage: (SecureImageResult) -> Void = { _ in }) throws -> [SecureImageResult] {
+        let oracle = FixedPointOracle(program: program)
+        let (serverChannel, clientChannel) = try connect(link)
+        let failure = ErrorBox()
+        let serverDone = DispatchSemaphore(value: 0)
+        let server = Thread { [program, architecture, context, prepared] in
+            defer { serverDone.signal() }
+            var channel: (any Channel)?
+            do {
+                channel = try serverChannel()
+                let session = try SecureServerSession(program: program, architecture: architecture, context: context,
+                                                      channel: channel!, prepared: prepared)
+                for _ in inputs { try session.serveImage() }
+            } catch {
+                failure.set(error)
+                // The client must not wait for messages that will never come.
+                channel?.close()
+            }
+        }
+        server.stackSize = 16 << 20
+        server.start()
+        var results: [SecureImageResult] = []
+        do {
+            let session = try SecureClientSession(context: context, channel: clientChannel)
+            for (index, input) in inputs.enumerated() {
+                let (logits, costs) = try session.infer(input: input)
+                let expected = oracle.evaluate(input: input)
+                let decoded = oracle.decode(logits)
+                let result = SecureImageResult(index: index, label: labels?[index], logits: decoded,
+                                               top1: argmax(decoded), matchesOracle: logits == expected,
+                                               oracleTop1: argmax(oracle.decode(expected)), costs: costs)
+                results.append(result)
+                onImage(result)
+            }
+        } catch {
+            clientChannel.close()
+            serverDone.wait()
+            throw failure.get() ?? error
+        }
+        serverDone.wait()
+        clientChannel.close()
+        if let error = failure.get() { throw error }
+        return results
+    }
+
+    /// The two ends; the server's end is created on its own thread (TCP accept).
+    func connect(_ link: Link) throws -> (server: @Sendable () throws -> any Channel, client: any Channel) {
+        switch link {
+        case .inMemory:
+            let (a, b) = InMemoryChannel.makePair(timeout: 600)
+            return ({ a }, b)
+        case .tcp:
+            let listener = try TCPListener(host: "127.0.0.1", port: 0)
+            let port = listener.port
+            let accept: @Sendable () throws -> any Channel = {
+                defer { listener.close() }
+                return try listener.accept(acceptTimeout: 60, timeout: 600)
+            }
+            // Connect after the server thread starts accepting; the listen backlog holds the connection.
+            let client = try TCPChannel.connect(host: "127.0.0.1", port: port, connectTimeout: 10, retryFor: 5,
+                                                timeout: 600)
+            return (accept, client)
+        }
+    }
+}
+
+public func argmax(_ values: [Double]) -> Int {
+    var best = 0
+    for i in values.indices where values[i] > values[best] { best = i }
+    return best
+}
+
+/// Thread-safe holder for the first error of a worker thread.
+final class ErrorBox: @unchecked Sendable {
+    private var error: Error?
+    private let lock = NSLock()
+    func set(_ newValue: Error) { lock.lock(); if error == nil { error = newValue }; lock.unlock() }
+    func get() -> Error? { lock.lock(); defer { lock.unlock() }; return error }
+}

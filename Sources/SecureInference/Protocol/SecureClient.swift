@@ -1,0 +1,150 @@
+// The client's side of Sibyl's two-party inference: it holds the input image and learns only the
+// logits. See SecureServer.swift for the protocol.
+import Foundation
+import Lattice
+import ModularMath
+import NetworkPlan
+import Transport
+import TwoParty
+
+/// The client's per-image offline material.
+struct ClientOfflineState {
+    /// The client's share of every tensor (fixed offline; the input's is the mask it subtracts).
+    var shares: [[UInt64]]
+    var relus: [Int: (batch: GarbledBatch, labels: [Block], evaluator: ReLUEvaluator)] = [:]
+    /// Per square output: the client's share of c·b.
+    var squares: [Int: [UInt64]] = [:]
+}
+
+/// Costs of one image, by phase.
+public struct ImageCosts: Codable, Sendable, Hashable {
+    public var offline: PhaseStats
+    public var online: PhaseStats
+}
+
+public final class SecureClientSession {
+    public let architecture: PublicArchitecture
+    public var program: FixedPointProgram { architecture.program }
+    let channel: any Channel
+    let linearClient: LinearLayerClient
+    let ot: IKNPReceiver
+
+    /// Connects the session: receives the public architecture, sends the HE setup, runs base OTs.
+    public init(context: BFVContext, channel: any Channel) throws {
+        self.channel = channel
+        let hello = try channel.receiveMessage(expecting: ProtocolMessage.hello)
+        do {
+            architecture = try JSONDecoder().decode(PublicArchitecture.self, from: Data(hello))
+        } catch {
+            throw SecureInferenceError.protocolFailure("the server's architecture message is malformed (\(error))")
+        }
+        linearClient = LinearLayerClient(context: context)
+        try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
+        try channel.flush()
+        ot = try IKNPReceiver(channel: channel)
+    }
+
+    func offline(meter: inout StepMeter) throws -> ClientOfflineState {
+        var state = ClientOfflineState(shares: [[UInt64]](repeating: [], count: program.tensors.count))
+        state.shares[0] = ShareRing.random(count: program.tensors[0].shape.elements)
+        for (index, step) in program.steps.enumerated() {
+            let outShape = program.tensors[step.output].shape
+            try meter.measure(index, step.label) {
+                switch step {
+                case .linear(let output, let terms, _, _):
+                    var y = [UInt64](repeating: 0, count: outShape.elements)
+                    for term in terms {
+                        let input = program.tensors[term.input].shape
+                        let shape = try LinearLowering.shape(of: term.map, input: input, output: outShape,
+                                                             weightBits: term.weightBits)
+                        let (request, pending) = try linearClient.offlineRequest(r: state.shares[term.input], layer: shape)
+                        try channel.sendMessage(type: ProtocolMessage.linearRequest, request)
+                        try channel.flush()
+                        let response = try channel.receiveMessage(expecting: ProtocolMessage.linearResponse)
+                        let part = try linearClient.decodeResponse(response, state: pending)
+                        for i in y.indices { y[i] &+= part[i] }
+                    }
+                    state.shares[output] = y
+                case .add(let output, let a, let shiftA, let b, let shiftB):
+                    state.shares[output] = zip(state.shares[a], state.shares[b]).map {
+                        ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB))
+                    }
+                case .truncate(let output, let input, let bits):
+                    // Reveal the low bits of this share (they depend only on masks), so that the share
+                    // becomes a multiple of 2^bits and local shifts are exact.
+                    let low = state.shares[input].map { $0 & ((1 << UInt64(bits)) - 1) }
+                    try channel.sendMessage(type: ProtocolMessage.truncationLowBits, low)
+                    try channel.flush()
+                    state.shares[output] = zip(state.shares[input], low).map { RingKernels.shiftRight($0 &- $1, bits) }
+                case .relu(let output, let input, let valueBits, let shift, _):
+                    let evaluator = ReLUEvaluator(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
+                    let batch = try GarbledBatch(serialized: channel.receiveMessage(expecting: ProtocolMessage.garbledBatch))
+                    let labels = try ot.receive(choices: ChoiceBits(evaluator.choiceBits(clientShares: state.shares[input])))
+                    state.relus[output] = (batch, labels, evaluator)
+                    state.shares[output] = ShareRing.random(count: outShape.elements)
+                case .square(let output, let input, _):
+                    state.squares[output] = try OLEReceiver(ot: ot).multiply(state.shares[input])
+                    state.shares[output] = ShareRing.random(count: outShape.elements)
+                }
+            }
+        }
+        _ = try channel.receiveMessage(expecting: ProtocolMessage.offlineDone)
+        return state
+    }
+
+    func online(_ state: ClientOfflineState, input: [UInt64], meter: inout StepMeter) throws -> [UInt64] {
+        let shares = state.shares
+        try meter.measure(-1, "input") {
+            try channel.sendMessage(type: ProtocolMessage.maskedInput, zip(input, shares[0]).map { $0 &- $1 })
+            try channel.flush()
+        }
+        for (index, step) in program.steps.enumerated() {
+            let outShape = program.tensors[step.output].shape
+            try meter.measure(index, step.label) {
+                switch step {
+                case .linear, .add, .truncate:
+                    break   // server-local online; the client's share was fixed offline
+                case .relu(let output, _, let valueBits, _, _):
+                    let (batch, labels, evaluator) = state.relus[output]!
+                    let serverLabels = try channel.receiveBlocks(expecting: ProtocolMessage.reluServerLabels,
+                                                                 count: outShape.elements * valueBits)
+                    let masked = try evaluator.evaluate(batch, evaluatorLabels: labels, garblerLabels: serverLabels)
+                    try channel.sendMessage(type: ProtocolMessage.reluClientReply,
+                                            zip(masked, shares[output]).map { $0 &- $1 })
+                    try channel.flush()
+                case .square(let output, let input, _):
+                    let difference = try channel.receiveMessage(expecting: ProtocolMessage.squareServerDifference,
+                                                                UInt64.self, count: outShape.elements)
+                    let c = shares[input], cross = state.squares[output]!
+                    var mine = [UInt64](repeating: 0, count: c.count)
+                    for i in 0..<c.count {
+                        let ci = c[i]
+                        let crossTerm: UInt64 = ci &* difference[i] &+ cross[i]
+                        mine[i] = ci &* ci &+ (crossTerm &<< 1)
+                    }
+                    try channel.sendMessage(type: ProtocolMessage.squareClientReply,
+                                            zip(mine, shares[output]).map { $0 &- $1 })
+                    try channel.flush()
+                }
+            }
+        }
+        return try meter.measure(program.steps.count, "output") {
+            let serverShare = try channel.receiveMessage(expecting: ProtocolMessage.outputShare, UInt64.self,
+                                                         count: program.tensors[program.output].shape.elements)
+            return zip(serverShare, shares[program.output]).map { $0 &+ $1 }
+        }
+    }
+
+    /// Runs one image (offline, then online) and returns its logits (ring elements at the output scale)
+    /// and costs.
+    public func infer(input: [UInt64]) throws -> (logits: [UInt64], costs: ImageCosts) {
+        guard input.count == program.tensors[0].shape.elements else {
+            throw SecureInferenceError.protocolFailure("input has \(input.count) values, the plan expects \(program.tensors[0].shape)")
+        }
+        var offlineMeter = StepMeter(channel: channel)
+        let state = try offline(meter: &offlineMeter)
+        var onlineMeter = StepMeter(channel: channel)
+        let logits = try online(state, input: input, meter: &onlineMeter)
+        return (logits, ImageCosts(offline: offlineMeter.phase, online: onlineMeter.phase))
+    }
+}

@@ -1,0 +1,191 @@
+// The server's side of Sibyl's two-party inference (semi-honest): it holds the weights and learns
+// nothing about the client's input. Protocol (see DESIGN.md, "Secure inference"): the client's share of
+// every tensor is fixed offline, so linear layers cost nothing online; ReLUs are garbled circuits whose
+// client inputs come by OT offline (Delphi, Mishra et al. USENIX Security 2020); squares use an OT-based
+// OLE offline and one round trip online; truncations are exact thanks to offline share alignment.
+import Foundation
+import Lattice
+import ModularMath
+import NetworkPlan
+import Transport
+import TwoParty
+
+/// What the server shows a client when it connects: the architecture without weights.
+public struct PublicArchitecture: Codable, Sendable, Equatable {
+    public var program: FixedPointProgram
+    public var input: InputSpec
+    public var classNames: [String]
+    public var planName: String
+
+    public init(program: FixedPointProgram, input: InputSpec, classNames: [String], planName: String) {
+        self.program = program.publicView()
+        self.input = input
+        self.classNames = classNames
+        self.planName = planName
+    }
+}
+
+/// The server's per-image offline material.
+struct ServerOfflineState {
+    /// Per linear step output: the sum of the HE shares s (the client holds L c - s).
+    var linearMasks: [Int: [UInt64]] = [:]
+    /// Per truncation output: the client's low bits, added to the server's share before shifting.
+    var truncationLowBits: [Int: [UInt64]] = [:]
+    var relus: [Int: ReLUGarblerBatch] = [:]
+    /// Per square output: the random b and the server's share of c·b.
+    var squares: [Int: (b: [UInt64], share: [UInt64])] = [:]
+}
+
+/// One server connection: set up once (HE keys, base OTs), then any number of images.
+public final class SecureServerSession {
+    public let program: FixedPointProgram
+    let architecture: PublicArchitecture
+    let channel: any Channel
+    let linearServer: LinearLayerServer
+    let prepared: [Int: [PreparedLinearLayer]]
+    let ot: IKNPSender
+
+    /// Runs the session setup with a connected client: sends the public architecture, receives the
+    /// client's HE setup, runs base OTs. `prepared` caches the HE-encoded weights across sessions.
+    public init(program: FixedPointProgram, architecture: PublicArchitecture, context: BFVContext,
+                channel: any Channel, prepared: PreparedLayers) throws {
+        self.program = program
+        self.architecture = architecture
+        self.channel = channel
+        let encoded = try JSONEncoder().encode(architecture)
+        try channel.sendMessage(type: ProtocolMessage.hello, [UInt8](encoded))
+        try channel.flush()
+        let setup = try channel.receiveMessage(expecting: ProtocolMessage.heSetup)
+        linearServer = try LinearLayerServer(context: context, setupMessage: setup)
+        self.prepared = try prepared.layers(for: linearServer)
+        ot = try IKNPSender(channel: channel)
+    }
+
+    /// Offline phase for one image.
+    func offline() throws -> ServerOfflineState {
+        var state = ServerOfflineState()
+        for (index, step) in program.steps.enumerated() {
+            switch step {
+            case .linear(let output, let terms, _, _):
+                var mask = [UInt64](repeating: 0, count: program.tensors[output].shape.elements)
+                for (t, _) in terms.enumerated() {
+                    let request = try channel.receiveMessage(expecting: ProtocolMessage.linearRequest)
+                    let (response, share) = try linearServer.offlineResponse(request: request, layer: prepared[index]![t])
+                    try channel.sendMessage(type: ProtocolMessage.linearResponse, response)
+                    try channel.flush()
+                    for i in mask.indices { mask[i] &+= share[i] }
+                }
+                state.linearMasks[output] = mask
+            case .truncate(let output, _, _):
+                let count = program.tensors[output].shape.elements
+                state.truncationLowBits[output] = try channel.receiveMessage(
+                    expecting: ProtocolMessage.truncationLowBits, UInt64.self, count: count)
+            case .relu(let output, _, let valueBits, let shift, _):
+                let count = program.tensors[output].shape.elements
+                var garbler = ReLUGarbler(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
+                let (batch, garbled) = try garbler.garbleOffline(count: count)
+                try channel.sendMessage(type: ProtocolMessage.garbledBatch, batch.serialized())
+                let pairs = garbled.evaluatorInputLabelPairs()
+                try ot.send(messages0: pairs.zero, messages1: pairs.one)
+                try channel.flush()
+                state.relus[output] = garbled
+            case .square(let output, _, _):
+                let count = program.tensors[output].shape.elements
+                let b = ShareRing.random(count: count)
+                let share = try OLESender(ot: ot).multiply(b)
+                state.squares[output] = (b, share)
+            case .add:
+                break
+            }
+            _ = index
+        }
+        try channel.sendMessage(type: ProtocolMessage.offlineDone, [UInt8]())
+        try channel.flush()
+        return state
+    }
+
+    /// Online phase for one image, with that image's offline state.
+    func online(_ state: ServerOfflineState) throws {
+        var shares = [[UInt64]](repeating: [], count: program.tensors.count)
+        shares[0] = try channel.receiveMessage(expecting: ProtocolMessage.maskedInput, UInt64.self,
+                                               count: program.tensors[0].shape.elements)
+        for step in program.steps {
+            let outShape = program.tensors[step.output].shape
+            switch step {
+            case .linear(let output, let terms, let bias, _):
+                var y = state.linearMasks[output]!
+                for term in terms {
+                    RingKernels.accumulate(term.map, x: shares[term.input], inShape: program.tensors[term.input].shape,
+                                           outShape: outShape, into: &y)
+                }
+                FixedPointOracle.addBias(bias, to: &y, shape: outShape)
+                shares[output] = y
+            case .add(let output, let a, let shiftA, let b, let shiftB):
+                shares[output] = zip(shares[a], shares[b]).map { ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB)) }
+            case .truncate(let output, let input, let bits):
+                shares[output] = zip(shares[input], state.truncationLowBits[output]!).map {
+                    RingKernels.shiftRight($0 &+ $1, bits)
+                }
+            case .relu(let output, let input, _, _, _):
+                let garbled = state.relus[output]!
+                let labels = try garbled.onlineLabels(serverShares: shares[input])
+                try channel.sendBlocks(type: ProtocolMessage.reluServerLabels, labels)
+                try channel.flush()
+                let reply = try channel.receiveMessage(expecting: ProtocolMessage.reluClientReply, UInt64.self,
+                                                       count: outShape.elements)
+                shares[output] = zip(reply, garbled.outputShares).map { $0 &+ $1 }
+            case .square(let output, let input, _):
+                let (b, cross) = state.squares[output]!
+                let x = shares[input]
+                let difference = zip(x, b).map { $0 &- $1 }
+                try channel.sendMessage(type: ProtocolMessage.squareServerDifference, difference)
+                try channel.flush()
+                let reply = try channel.receiveMessage(expecting: ProtocolMessage.squareClientReply, UInt64.self,
+                                                       count: outShape.elements)
+                var y = [UInt64](repeating: 0, count: x.count)
+                for i in 0..<x.count {
+                    let square: UInt64 = x[i] &* x[i]
+                    y[i] = reply[i] &+ square &+ (cross[i] &<< 1)
+                }
+                shares[output] = y
+            }
+        }
+        try channel.sendMessage(type: ProtocolMessage.outputShare, shares[program.output])
+        try channel.flush()
+    }
+
+    /// Serves one image: offline then online.
+    public func serveImage() throws {
+        let state = try offline()
+        try online(state)
+    }
+}
+
+/// HE-encoded weights of every linear term, prepared once per model (they depend only on the weights
+/// and the HE parameters) and shared by all sessions.
+public final class PreparedLayers: @unchecked Sendable {
+    public let program: FixedPointProgram
+    private var cache: [Int: [PreparedLinearLayer]]?
+    private let lock = NSLock()
+
+    public init(program: FixedPointProgram) { self.program = program }
+
+    func layers(for server: LinearLayerServer) throws -> [Int: [PreparedLinearLayer]] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cache { return cache }
+        var result: [Int: [PreparedLinearLayer]] = [:]
+        for (index, step) in program.steps.enumerated() {
+            guard case .linear(let output, let terms, _, _) = step else { continue }
+            result[index] = try terms.map { term in
+                let input = program.tensors[term.input].shape
+                let shape = try LinearLowering.shape(of: term.map, input: input, output: program.tensors[output].shape,
+                                                     weightBits: term.weightBits)
+                let layer = try LinearLayer(shape: shape, weights: LinearLowering.weights(of: term.map, input: input))
+                return try server.prepare(layer)
+            }
+        }
+        cache = result
+        return result
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Lattice
+import NetworkPlan
+import SecureInference
+import XCTest
+
+/// One context for every protocol test: BFV parameter set-up is not free.
+let sharedContext: BFVContext = try! BFVContext()
+
+final class SecureProtocolTests: XCTestCase {
+    func architecture(for program: FixedPointProgram, graph: NetworkGraph) throws -> PublicArchitecture {
+        let input = try graph.validate()[0]
+        return PublicArchitecture(program: program, input: InputSpec(shape: input, mean: [Float](repeating: 0, count: input.channels),
+                                                                      std: [Float](repeating: 1, count: input.channels)),
+                                  classNames: [], planName: "test")
+    }
+
+    func compile(_ graph: NetworkGraph, activations: [String: SlotChoice], random: inout TestRandom,
+                 fractionalBits: Int = 8, reluBits: Int = 28) throws -> FixedPointProgram {
+        let weights = try randomWeights(graph, random: &random)
+        var coefficients: [String: SlotCoefficients] = [:]
+        let shapes = try graph.validate()
+        for (index, node) in graph.nodes.enumerated() {
+            if case .activation(let slot) = node.op, activations[slot] != nil, activations[slot] != .relu {
+                coefficients[slot] = (0..<shapes[index].channels).map { _ in
+                    [random.uniform(-0.2, 0.3), random.uniform(0.2, 0.8), random.uniform(0.05, 0.3)]
+                }
+            }
+        }
+        let slots = try graph.slots().map(\.name)
+        return try FixedPointCompiler.compile(
+            graph: graph, weights: weights, activations: activations, coefficients: coefficients,
+            fixedPoint: FixedPointConfig(fractionalBits: fractionalBits,
+                                         reluValueBits: Dictionary(uniqueKeysWithValues: slots.map { ($0, reluBits) })))
+    }
+
+    func inputs(_ count: Int, program: FixedPointProgram, random: inout TestRandom) -> [[UInt64]] {
+        let oracle = FixedPointOracle(program: program)
+        return (0..<count).map { _ in
+            oracle.encodeInput((0..<program.tensors[0].shape.elements).map { _ in random.uniform(-2, 2) })
+        }
+    }
+
+    /// Every layer kind in one residual network; secure logits must equal the oracle's exactly.
+    func testResidualNetworkEqualsOracleOverTCP() throws {
+        let seed: UInt64 = 2024
+        var random = TestRandom(seed: seed)
+        let graph = residualGraph()
+        let program = try compile(graph, activations: ["stem.act": .relu, "b.act1": .polynomial(degree: 2),
+                                                       "b.act2": .relu, "c.act1": .polynomial(degree: 2)],
+                                  random: &random)
+        let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph),
+                                               context: sharedContext)
+        let results = try evaluation.run(inputs: inputs(3, program: program, random: &random), link: .tcp)
+        XCTAssertEqual(results.count, 3)
+        for result in results {
+            XCTAssertTrue(result.matchesOracle, "seed \(seed): image \(result.index) differs from the oracle")
+            XCTAssertGreaterThan(result.costs.offline.bytes, 0)
+            XCTAssertGreaterThan(result.costs.online.bytes, 0)
+            // Online: the input, two messages per activation layer, the output share.
+            XCTAssertGreaterThanOrEqual(result.costs.online.rounds, 2 * 4)
+        }
+    }
+
+    /// Per-layer programs: each layer kind alone between an input and a dense output.
+    func testSingleLayerKindsEqualOracle() throws {
+        let input = TensorShape(channels: 2, height: 6, width: 6)
+        let layers: [(String, [GraphNode], [String: SlotChoice])] = [
+            ("conv stride 2 padding 1", [GraphNode(.conv(name: "c", outChannels: 3, kernel: 3, stride: 2, padding: 1, bias: true), inputs: [0])], [:]),
+            ("conv 1x1", [GraphNode(.conv(name: "c", outChannels: 3, kernel: 1, stride: 1, padding: 0, bias: false), inputs: [0])], [:]),
+            ("relu", [GraphNode(.activation(slot: "a"), inputs: [0])], ["a": .relu]),
+            ("polynomial", [GraphNode(.activation(slot: "a"), inputs: [0])], ["a": .polynomial(degree: 2)]),
+            ("average pool", [GraphNode(.averagePool(kernel: 2, stride: 2), inputs: [0])], [:]),
+            ("residual add", [GraphNode(.conv(name: "c", outChannels: 2, kernel: 3, stride: 1, padding: 1, bias: true), inputs: [0]),
+                              GraphNode(.add, inputs: [1, 0])], [:]),
+        ]
+        var random = TestRandom(seed: 77)
+        for (name, body, activations) in layers {
+            var nodes = [GraphNode(.input(input), inputs: [])] + body
+            nodes.append(GraphNode(.dense(name: "fc", outFeatures: 4, bias: true), inputs: [nodes.count - 1]))
+            let graph = NetworkGraph(nodes: nodes)
+            let program = try compile(graph, activations: activations, random: &random)
+            let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph),
+                                                   context: sharedContext)
+            let results = try evaluation.run(inputs: inputs(2, program: program, random: &random), link: .inMemory)
+            XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(name): secure logits differ from the oracle")
+        }
+    }
+
+    func testPublicViewHidesWeights() throws {
+        var random = TestRandom(seed: 3)
+        let program = try compile(residualGraph(), activations: [:], random: &random)
+        let text = String(decoding: try JSONEncoder().encode(program.publicView()), as: UTF8.self)
+        for step in program.publicView().steps {
+            if case .linear(_, let terms, let bias, _) = step {
+                XCTAssertTrue(bias.isEmpty)
+                for term in terms {
+                    switch term.map {
+                    case .conv(let w, _, _, _, _, _), .dense(let w, _, _), .diagonal(let w): XCTAssertTrue(w.isEmpty)
+                    case .windowSum: break
+                    }
+                }
+            }
+        }
+        XCTAssertLessThan(text.count, 20_000)
+    }
+}
