@@ -5,6 +5,7 @@
  * hash MMO^sigma of Guo-Katz-Wang-Yang (S&P 2020). Only called when the CPU reports AES-NI.
  */
 #include "caes_internal.h"
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
 #define NI __attribute__((target("aes,sse2")))
@@ -255,3 +256,5 @@ NI void caes_ni_evaluate(const uint8_t *rk, const caes_gate *gates, size_t ngate
         }
     }
 }
+
+#endif /* x86 */

@@ -5,6 +5,7 @@
  * aes_ni.c four copies per register; leftover copies go through the AES-NI code.
  */
 #include "caes_internal.h"
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
 #define VA __attribute__((target("aes,vaes,avx512f")))
@@ -265,3 +266,5 @@ VA void caes_vaes_evaluate(const uint8_t *rk, const caes_gate *gates, size_t nga
         }
     }
 }
+
+#endif /* x86 */

@@ -6,6 +6,7 @@
 #include "caes_internal.h"
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
 int caes_has_aesni(void) {
     static int cached = -1;
     if (cached < 0) cached = __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse2");
@@ -18,6 +19,12 @@ int caes_has_vaes(void) {
         cached = caes_has_aesni() && __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx512f");
     return cached;
 }
+#define CAES_X86 1
+#else /* other architectures: the portable software path only */
+int caes_has_aesni(void) { return 0; }
+int caes_has_vaes(void) { return 0; }
+#define CAES_X86 0
+#endif
 
 int caes_best_impl(void) {
     if (caes_has_vaes()) return CAES_IMPL_VAES;
@@ -57,8 +64,10 @@ static blk soft_tccr(const uint8_t *rk, blk x, uint64_t tweak) {
 /* ---- Public entry points. ---- */
 
 void caes_expand_key(const void *key, void *round_keys, int impl) {
-    if (resolve(impl) == CAES_IMPL_SOFTWARE) caes_soft_expand_key(key, round_keys);
-    else caes_ni_expand_key(key, round_keys);
+#if CAES_X86
+    if (resolve(impl) != CAES_IMPL_SOFTWARE) { caes_ni_expand_key(key, round_keys); return; }
+#endif
+    caes_soft_expand_key(key, round_keys);
 }
 
 void caes_encrypt_blocks(const void *round_keys, const void *in, void *out, size_t n, int impl) {
