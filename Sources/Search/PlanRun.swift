@@ -83,6 +83,8 @@ public enum PlanRun {
         public var reports: [ReportedPoint]
         public var settings: SearchSettings
         public var seconds: Double
+        /// The all-ReLU baseline on the validation split (measured when the coordinator trains in-process).
+        public var baselineValidationAccuracy: Double?
     }
 
     /// Runs (or resumes) the search a request describes. `log` receives one line per event worth showing;
@@ -128,20 +130,25 @@ public enum PlanRun {
                    slots.count, slots.reduce(0) { $0 + $1.elements }, settings.population, settings.rounds,
                    settings.epochsPerRound, request.workers, request.workers == 1 ? "" : "s"))
         let executor: RoundExecutor
+        var baselineAccuracy: Double?
         if request.workers > 1 {
             executor = try WorkerExecutor(directory: directory, workers: request.workers)
         } else {
             let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: request.dataDirectory),
                                            validationCount: request.validationCount)
-            executor = InProcessExecutor(trainable: try EngineTrainable(baseline: baseline, splits: splits,
-                                                                        options: request.options))
+            let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: request.options)
+            let accuracy = Double(Evaluation.run(trainable.network, images: splits.validation,
+                                                 normalization: splits.normalization).accuracy)
+            log(String(format: "baseline (all ReLU): validation accuracy %.4f", accuracy))
+            baselineAccuracy = accuracy
+            executor = InProcessExecutor(trainable: trainable)
         }
         let front = try runner.run(executor: wrap(executor))
         let replay = try SearchState.load(url: runner.logURL)
         let reports = try ReportedPoint.all(in: runner.logURL)
         let chosen = try writeOutputs(runner: runner, state: replay, reports: reports)
         return Summary(front: front, chosen: chosen, reports: reports, settings: settings,
-                       seconds: Date().timeIntervalSince(start))
+                       seconds: Date().timeIntervalSince(start), baselineValidationAccuracy: baselineAccuracy)
     }
 
     static let requestFile = "plan-request.json"

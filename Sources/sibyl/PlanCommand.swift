@@ -118,6 +118,11 @@ struct PlanCommand: ParsableCommand {
         print(String(format: "chosen: member %d round %d, validation accuracy %.4f, %d ReLUs, predicted %.4g s online; "
                      + "%d points on the front; %.0f s", chosen.member, chosen.round, chosen.validationAccuracy,
                      chosen.relus, chosen.predictedOnlineSeconds, summary.front.points.count, summary.seconds))
+        if let baseline = summary.baselineValidationAccuracy {
+            print(String(format: "baseline (all ReLU) validation accuracy %.4f: the chosen plan is %.2f points %@", baseline,
+                         abs(chosen.validationAccuracy - baseline) * 100,
+                         chosen.validationAccuracy >= baseline ? "above" : "below"))
+        }
         print("wrote \(directory.path)/{search.jsonl, pareto.json, pareto.svg, best.h5, placement.json}")
     }
 }
