@@ -93,13 +93,14 @@ struct ExportCommand: ParsableCommand {
 
         // Accuracies on the chosen split: float (the engine, eval mode) and fixed point (the plan itself).
         let measured = firstImages(accuracySplit == "test" ? splits.test : splits.validation, accuracyImages)
-        let float = Evaluation.run(network, images: measured, normalization: splits.normalization)
+        let floatPredictions = Self.floatPredictions(network, images: measured, normalization: splits.normalization)
+        let floatCorrect = zip(floatPredictions, measured.labels).filter { $0 == Int($1) }.count
+        let floatTop1 = Double(floatCorrect) / Double(max(1, measured.count))
         let floatSeconds = clock.lap()
         let fixed = try measurePlanAccuracy(plan, images: measured, threads: threads)
+        let agreement = Double(zip(floatPredictions, fixed.predictions).filter { $0 == $1 }.count) / Double(max(1, measured.count))
         plan.manifest.accuracy = [
-            // Evaluation reports a Float ratio; recover the exact count of correct images.
-            AccuracyRecord(arithmetic: .float, split: accuracySplit, images: float.images,
-                           top1: (Double(float.accuracy) * Double(float.images)).rounded() / Double(max(1, float.images))),
+            AccuracyRecord(arithmetic: .float, split: accuracySplit, images: measured.count, top1: floatTop1),
             AccuracyRecord(arithmetic: .fixedPoint, split: accuracySplit, images: fixed.images, top1: fixed.top1),
         ]
         _ = clock.lap()
@@ -107,13 +108,32 @@ struct ExportCommand: ParsableCommand {
         let written = clock.lap()
 
         print("exported \(checkpoint) -> \(out): \(slots.count) slots (\(choices.signature)), \(choices.reluCount(slots: slots)) ReLUs per image")
-        print(String(format: "  accuracy on %d %@ images: float %.4f, fixed point (f=%d) %.4f; ReLU value bits %d...%d",
-                     measured.count, accuracySplit, float.accuracy, fractionalBits, fixed.top1,
+        print(String(format: "  accuracy on %d %@ images: float %.4f, fixed point (f=%d) %.4f, top-1 agreement %.4f; ReLU value bits %d...%d",
+                     measured.count, accuracySplit, floatTop1, fractionalBits, fixed.top1, agreement,
                      reluBits.values.min() ?? 0, reluBits.values.max() ?? 0))
         print(String(format: "  seconds: load+fold %.2f, calibrate %.2f (%d images), float eval %.2f, fixed-point eval %.2f (%.0f images/s, %d ring fallbacks), write %.2f, total %.2f (process CPU %.2f)",
                      loaded, calibrated, calibration.count, floatSeconds, fixed.seconds,
                      Double(fixed.images) / max(fixed.seconds, 1e-9), fixed.ringTerms, written, clock.total,
                      Stopwatch.processCPU))
+    }
+
+    /// Top-1 class of each image under the engine's eval-mode forward pass (as `Evaluation.run` computes it).
+    static func floatPredictions(_ network: Network, images: ImageSet, normalization: Normalization) -> [Int] {
+        let loader = BatchLoader(images: images, batchSize: 256, shuffle: false, augment: false, normalization: normalization,
+                                 layout: .nchw, seed: 0, epoch: 0, dropLast: false)
+        var predictions: [Int] = []
+        predictions.reserveCapacity(images.count)
+        while let batch = loader.next() {
+            let tape = Tape(recording: false)
+            let x = tape.constant(Tensor(shape: [batch.count, 3, 32, 32], values: batch.images))
+            let logits = network.forward(x, tape: tape, training: false).value.array
+            let classes = logits.count / max(1, batch.count)
+            for i in 0..<batch.count {
+                let row = logits[i * classes..<(i + 1) * classes]
+                predictions.append(row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - i * classes)
+            }
+        }
+        return predictions
     }
 
     /// Applies a placement file to the network's slots: relu, or polynomial with the coefficients the

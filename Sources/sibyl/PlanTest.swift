@@ -16,6 +16,8 @@ struct PlanAccuracy {
     var ringTerms: Int
     var seconds: Double
     var cpuSeconds: Double
+    /// Top-1 class of each image.
+    var predictions: [Int]
 }
 
 func measurePlanAccuracy(_ plan: PlanContents, images: ImageSet, threads: Int) throws -> PlanAccuracy {
@@ -28,7 +30,7 @@ func measurePlanAccuracy(_ plan: PlanContents, images: ImageSet, threads: Int) t
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     return PlanAccuracy(top1: images.count == 0 ? 0 : Double(correct) / Double(images.count), images: images.count,
                         gemmTerms: statistics.gemmTerms, ringTerms: statistics.ringTerms, seconds: seconds,
-                        cpuSeconds: Stopwatch.processCPU - startCPU)
+                        cpuSeconds: Stopwatch.processCPU - startCPU, predictions: predictions)
 }
 
 /// The dataset a plan classifies: `requested` when given, else inferred from its class names
