@@ -149,6 +149,35 @@ final class GarblingHalfGatesTests: XCTestCase {
         XCTAssertGreaterThan(wrong, copies * 9 / 10, "seed \(seed)")
     }
 
+    /// Additive-share outputs of a generic circuit (with a constant output) add up to the weighted bits.
+    func testAdditiveShareOutputs() throws {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        let b = CircuitBuilder()
+        let x = b.garblerInputs(8), y = b.evaluatorInputs(8)
+        let circuit = b.build(outputs: b.add(x, y) + [Bit.one, b.unsignedLessThan(x, y)]) // 10 outputs, bit 8 constant
+        var garbler = Garbler(circuit: circuit, outputEncoding: .additiveShares)
+        let copies = 70
+        let (batch, state) = try garbler.garble(copies: copies, knownInputValues: [])
+        XCTAssertEqual(batch.outputEncoding, .additiveShares)
+        XCTAssertEqual(batch.payloadByteCount, copies * (circuit.andCount * 32 + 9 * 16))
+        let g = randomBits(copies * 8, &rng), e = randomBits(copies * 8, &rng)
+        let (zero, one) = state.evaluatorInputLabelPairs()
+        let labels = e.indices.map { e[$0] ? one[$0] : zero[$0] }
+        let online = try state.onlineInputLabels(values: g)
+        let evaluator = Evaluator(circuit: circuit, outputEncoding: .additiveShares)
+        let wire = try GarbledBatch(serialized: batch.serialized())
+        XCTAssertEqual(wire, batch)
+        let shares = try evaluator.evaluatePacked(wire, evaluatorLabels: labels, garblerOnlineLabels: online)
+        for c in 0..<copies {
+            let clear = circuit.evaluate(garblerInputs: Array(g[(c * 8)..<((c + 1) * 8)]), evaluatorInputs: Array(e[(c * 8)..<((c + 1) * 8)]))
+            XCTAssertEqual(shares[c] &+ state.outputShares![c], word(clear[...]), "copy \(c) seed \(seed)")
+        }
+        // Decoding bits are not available in this mode, and a bits-mode evaluator rejects the batch.
+        XCTAssertThrowsError(try evaluator.evaluate(wire, evaluatorLabels: labels, garblerOnlineLabels: online))
+        XCTAssertThrowsError(try Evaluator(circuit: circuit).evaluatePacked(wire, evaluatorLabels: labels, garblerOnlineLabels: online))
+    }
+
     func testSerializationRejectsMalformedBatches() throws {
         var garbler = Garbler(circuit: sampleCircuit())
         let (batch, _) = try garbler.garble(copies: 3, knownInputValues: [])

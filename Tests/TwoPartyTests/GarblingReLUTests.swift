@@ -5,15 +5,23 @@ import XCTest
 
 final class GarblingReLUTests: XCTestCase {
     func testAndCounts() throws {
-        for k in [8, 20, 32, 40, 44, 64] {
-            for f in [0, 1, 8, 12, k - 2, k - 1] where f >= 0 && f < k {
-                let relu = try ReLUCircuit(valueBits: k, truncationBits: f)
-                XCTAssertEqual(relu.circuit.andCount, ReLUCircuit.expectedAndCount(valueBits: k, truncationBits: f), "k'=\(k) f=\(f)")
+        for encoding in [OutputEncoding.additiveShares, .bits] {
+            for k in [8, 20, 32, 40, 44, 64] {
+                for f in [0, 1, 8, 12, k - 2, k - 1] where f >= 0 && f < k {
+                    let relu = try ReLUCircuit(valueBits: k, truncationBits: f, outputEncoding: encoding)
+                    XCTAssertEqual(relu.circuit.andCount,
+                                   ReLUCircuit.expectedAndCount(valueBits: k, truncationBits: f, outputEncoding: encoding),
+                                   "k'=\(k) f=\(f) \(encoding)")
+                }
             }
         }
-        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 0).circuit.andCount, 141)
-        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12).circuit.andCount, 129)
-        XCTAssertLessThanOrEqual(try ReLUCircuit(valueBits: 44).circuit.andCount, 200)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 0).circuit.andCount, 78)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12).circuit.andCount, 66)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 0, outputEncoding: .bits).circuit.andCount, 141)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12, outputEncoding: .bits).circuit.andCount, 129)
+        XCTAssertLessThanOrEqual(try ReLUCircuit(valueBits: 44, outputEncoding: .bits).circuit.andCount, 200)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12).garbledBytesPerReLU, 66 * 32 + 27 * 16)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12, outputEncoding: .bits).garbledBytesPerReLU, 129 * 32 + 8)
         XCTAssertThrowsError(try ReLUCircuit(valueBits: 1))
         XCTAssertThrowsError(try ReLUCircuit(valueBits: 65))
         XCTAssertThrowsError(try ReLUCircuit(valueBits: 40, truncationBits: 40))
@@ -41,13 +49,16 @@ final class GarblingReLUTests: XCTestCase {
         let seed = freshSeed()
         var rng = AESPRG(seed: seed)
         for (k, f) in [(8, 0), (8, 3), (32, 12), (40, 0), (40, 12), (64, 16)] {
-            let relu = try ReLUCircuit(valueBits: k, truncationBits: f)
-            for x in testValues(relu, &rng, random: 20) {
+            let masked = try ReLUCircuit(valueBits: k, truncationBits: f, outputEncoding: .bits)
+            let plain = try ReLUCircuit(valueBits: k, truncationBits: f, outputEncoding: .additiveShares)
+            for x in testValues(masked, &rng, random: 20) {
                 let xc = rng.nextUInt64(), xs = UInt64(bitPattern: x) &- xc, m = rng.nextUInt64()
-                XCTAssertEqual(relu.value(clientShare: xc, serverShare: xs), x)
-                let out = relu.circuit.evaluate(garblerInputs: bits(xs, k) + bits(m, 64), evaluatorInputs: bits(xc, k))
-                XCTAssertEqual(word(out[...]), relu.plaintext(x) &+ m, "x=\(x) k'=\(k) f=\(f) seed \(seed)")
-                XCTAssertEqual(relu.reference(clientShare: xc, serverShare: xs, mask: m), relu.plaintext(x) &+ m)
+                XCTAssertEqual(masked.value(clientShare: xc, serverShare: xs), x)
+                let out = masked.circuit.evaluate(garblerInputs: bits(xs, k) + bits(m, 64), evaluatorInputs: bits(xc, k))
+                XCTAssertEqual(word(out[...]), masked.plaintext(x) &+ m, "x=\(x) k'=\(k) f=\(f) seed \(seed)")
+                XCTAssertEqual(masked.reference(clientShare: xc, serverShare: xs, mask: m), masked.plaintext(x) &+ m)
+                let y = plain.circuit.evaluate(garblerInputs: bits(xs, k), evaluatorInputs: bits(xc, k))
+                XCTAssertEqual(word(y[...]), plain.plaintext(x), "x=\(x) k'=\(k) f=\(f) seed \(seed)")
             }
         }
     }
@@ -55,28 +66,31 @@ final class GarblingReLUTests: XCTestCase {
     func testGarbledReLUReconstructs() throws {
         let seed = freshSeed()
         var rng = AESPRG(seed: seed)
-        for (k, f) in [(8, 0), (8, 7), (20, 4), (32, 12), (40, 0), (40, 12), (44, 8), (64, 0), (64, 20)] {
-            let relu = try ReLUCircuit(valueBits: k, truncationBits: f)
-            let xs = testValues(relu, &rng, random: 60)
-            // Shares drawn at random over all of Z_(2^64).
-            let clientShares = xs.map { _ in rng.nextUInt64() }
-            let serverShares = zip(xs, clientShares).map { UInt64(bitPattern: $0) &- $1 }
-            var garbler = ReLUGarbler(relu)
-            let (batch, state) = try garbler.garbleOffline(count: xs.count)
-            let evaluator = ReLUEvaluator(relu)
-            // Ideal OT: the client receives the labels its share bits choose.
-            let choices = evaluator.choiceBits(clientShares: clientShares)
-            let (zero, one) = state.evaluatorInputLabelPairs()
-            let otLabels = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
-            let online = try state.onlineLabels(serverShares: serverShares)
-            XCTAssertEqual(online.count * 16, xs.count * relu.onlineBytesPerReLU)
-            let wire = try GarbledBatch(serialized: batch.serialized())
-            let clientOut = try evaluator.evaluate(wire, evaluatorLabels: otLabels, garblerLabels: online)
-            for i in xs.indices {
-                XCTAssertEqual(clientOut[i] &+ state.outputShares[i], relu.plaintext(xs[i]),
-                               "x=\(xs[i]) k'=\(k) f=\(f) seed \(seed)")
+        for encoding in [OutputEncoding.additiveShares, .bits] {
+            for (k, f) in [(8, 0), (8, 7), (20, 4), (32, 12), (40, 0), (40, 12), (44, 8), (64, 0), (64, 20)] {
+                let relu = try ReLUCircuit(valueBits: k, truncationBits: f, outputEncoding: encoding)
+                let xs = testValues(relu, &rng, random: 60)
+                // Shares drawn at random over all of Z_(2^64).
+                let clientShares = xs.map { _ in rng.nextUInt64() }
+                let serverShares = zip(xs, clientShares).map { UInt64(bitPattern: $0) &- $1 }
+                var garbler = ReLUGarbler(relu)
+                let (batch, state) = try garbler.garbleOffline(count: xs.count)
+                let evaluator = ReLUEvaluator(relu)
+                // Ideal OT: the client receives the labels its share bits choose.
+                let choices = evaluator.choiceBits(clientShares: clientShares)
+                let (zero, one) = state.evaluatorInputLabelPairs()
+                let otLabels = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
+                let online = try state.onlineLabels(serverShares: serverShares)
+                XCTAssertEqual(online.count * 16, xs.count * relu.onlineBytesPerReLU)
+                let wire = try GarbledBatch(serialized: batch.serialized())
+                XCTAssertEqual(wire, batch)
+                let clientOut = try evaluator.evaluate(wire, evaluatorLabels: otLabels, garblerLabels: online)
+                for i in xs.indices {
+                    XCTAssertEqual(clientOut[i] &+ state.outputShares[i], relu.plaintext(xs[i]),
+                                   "x=\(xs[i]) k'=\(k) f=\(f) \(encoding) seed \(seed)")
+                }
+                XCTAssertEqual(batch.payloadByteCount, xs.count * relu.garbledBytesPerReLU + (encoding == .bits ? 16 : 0))
             }
-            XCTAssertEqual(batch.payloadByteCount, xs.count * relu.garbledBytesPerReLU + 16)
         }
     }
 
@@ -103,6 +117,36 @@ final class GarblingReLUTests: XCTestCase {
         let out = try evaluator.evaluate(batch, evaluatorLabels: received, garblerLabels: try state.onlineLabels(serverShares: ss))
         for i in 0..<n {
             XCTAssertEqual(out[i] &+ state.outputShares[i], relu.plaintext(xs[i]), "x=\(xs[i]) seed \(seed)")
+        }
+    }
+
+    /// Streaming into one reused batch: each batch evaluates correctly, and a copy kept by the caller is
+    /// not overwritten by the next garbling (value semantics).
+    func testGarblingIntoAReusedBatch() throws {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        for encoding in [OutputEncoding.additiveShares, .bits] {
+            let relu = try ReLUCircuit(valueBits: 24, truncationBits: 4, outputEncoding: encoding)
+            var garbler = ReLUGarbler(relu)
+            let evaluator = ReLUEvaluator(relu)
+            var batch = GarbledBatch.empty
+            var kept: [(GarbledBatch, ReLUGarblerBatch, [UInt64], [UInt64], [Int64])] = []
+            for count in [40, 40, 17] {
+                let xs = (0..<count).map { _ in Int64(bitPattern: rng.nextUInt64()) >> 41 }
+                let cs = xs.map { _ in rng.nextUInt64() }
+                let ss = zip(xs, cs).map { UInt64(bitPattern: $0) &- $1 }
+                let state = try garbler.garbleOffline(count: count, into: &batch)
+                kept.append((batch, state, cs, ss, xs))
+            }
+            for (b, state, cs, ss, xs) in kept {
+                let choices = evaluator.choiceBits(clientShares: cs)
+                let (zero, one) = state.evaluatorInputLabelPairs()
+                let ot = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
+                let out = try evaluator.evaluate(b, evaluatorLabels: ot, garblerLabels: try state.onlineLabels(serverShares: ss))
+                for i in xs.indices {
+                    XCTAssertEqual(out[i] &+ state.outputShares[i], relu.plaintext(xs[i]), "\(encoding) seed \(seed)")
+                }
+            }
         }
     }
 

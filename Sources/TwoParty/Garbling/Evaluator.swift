@@ -7,27 +7,34 @@
 public struct Evaluator: Sendable {
     public let circuit: Circuit
     public let knownGarblerInputs: Range<Int>
+    public let outputEncoding: OutputEncoding
     let implementation: AES128.Implementation
 
-    public init(circuit: Circuit, knownGarblerInputs: Range<Int> = 0..<0,
+    public init(circuit: Circuit, knownGarblerInputs: Range<Int> = 0..<0, outputEncoding: OutputEncoding = .bits,
                 implementation: AES128.Implementation = .automatic) {
         precondition(knownGarblerInputs.lowerBound >= 0 && knownGarblerInputs.upperBound <= circuit.garblerInputCount,
                      "known inputs must be garbler inputs")
+        precondition(outputEncoding == .bits || circuit.outputs.count <= 64,
+                     "additive-share outputs are the bits of one 64-bit word: at most 64 outputs")
         self.circuit = circuit
         self.knownGarblerInputs = knownGarblerInputs
+        self.outputEncoding = outputEncoding
         self.implementation = implementation
     }
 
     var onlineGarblerInputs: [Int] { (0..<circuit.garblerInputCount).filter { !knownGarblerInputs.contains($0) } }
 
-    /// The decoded outputs, packed: output o of copy c is bit o % 64 of `result[c · w + o / 64]`,
-    /// w = ⌈outputs.count / 64⌉.
+    /// With `OutputEncoding.bits`, the decoded outputs, packed: output o of copy c is bit o % 64 of
+    /// `result[c · w + o / 64]`, w = ⌈outputs.count / 64⌉. With `.additiveShares`, one word per copy: the
+    /// evaluator's share of Σ 2^o·y_o (the garbler holds the other, `GarblerBatchState.outputShares`).
     /// - evaluatorLabels: from OT, copy-major `copies × evaluatorInputCount`.
     /// - garblerOnlineLabels: from the garbler online, copy-major `copies × (online garbler inputs)`.
     public func evaluatePacked(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerOnlineLabels: [Block]) throws -> [UInt64] {
         let copies = batch.copies, g = circuit.garblerInputCount, e = circuit.evaluatorInputCount
         let online = onlineGarblerInputs, o = online.count, k = knownGarblerInputs.count
-        let w = circuit.outputWireCount, wpc = (circuit.outputs.count + 63) / 64
+        let w = circuit.outputWireCount
+        let additive = outputEncoding == .additiveShares
+        let wpc = additive ? 1 : (circuit.outputs.count + 63) / 64
         guard batch.andCount == circuit.andCount, batch.outputWireCount == w else {
             throw GarblingError.circuitMismatch(expectedAndGates: circuit.andCount, gotAndGates: batch.andCount,
                                                 expectedOutputs: w, gotOutputs: batch.outputWireCount)
@@ -38,8 +45,15 @@ public struct Evaluator: Sendable {
         guard batch.tables.count == copies * circuit.andCount * 2 else {
             throw GarblingError.wrongCount(what: "garbled tables", expected: copies * circuit.andCount * 2, got: batch.tables.count)
         }
-        guard batch.outputDecoding.count == (copies * w + 7) / 8 else {
-            throw GarblingError.wrongCount(what: "output decoding bytes", expected: (copies * w + 7) / 8, got: batch.outputDecoding.count)
+        guard batch.outputEncoding == outputEncoding else {
+            throw GarblingError.malformedBatch("the batch encodes its outputs as \(batch.outputEncoding), the evaluator expects \(outputEncoding)")
+        }
+        let decodingBytes = additive ? 0 : (copies * w + 7) / 8, rowCount = additive ? copies * w * 2 : 0
+        guard batch.outputDecoding.count == decodingBytes else {
+            throw GarblingError.wrongCount(what: "output decoding bytes", expected: decodingBytes, got: batch.outputDecoding.count)
+        }
+        guard batch.arithmeticOutputs.count == rowCount else {
+            throw GarblingError.wrongCount(what: "projection rows", expected: rowCount, got: batch.arithmeticOutputs.count)
         }
         guard evaluatorLabels.count == copies * e else {
             throw GarblingError.wrongCount(what: "evaluator input labels", expected: copies * e, got: evaluatorLabels.count)
@@ -56,9 +70,13 @@ public struct Evaluator: Sendable {
         }
         var result = [UInt64](repeating: 0, count: copies * wpc)
         let known = knownGarblerInputs, outputs = circuit.outputs
+        let hasher = HalfGates.hasher(implementation)
+        let scratch = UnsafeMutablePointer<Block>.allocate(capacity: additive ? min(copies, HalfGates.chunkSize(circuit)) : 1)
+        defer { scratch.deallocate() }
         result.withUnsafeMutableBufferPointer { res in
         batch.tables.withUnsafeBufferPointer { tab in
         batch.outputDecoding.withUnsafeBufferPointer { dec in
+        batch.arithmeticOutputs.withUnsafeBufferPointer { rows in
         evaluatorLabels.withUnsafeBufferPointer { evL in
         garblerOnlineLabels.withUnsafeBufferPointer { onL in
             HalfGates.evaluateChunks(circuit, firstCopy: batch.firstCopy, copies: copies, tables: tab.baseAddress,
@@ -84,6 +102,28 @@ public struct Evaluator: Sendable {
                     }
                 }
             }, read: { labels, start, n in
+                if additive {
+                    // Projection gates (OutputEncoding.swift): H(L, t) ⊕ row[lsb(L)] = r + y·2^o, summed.
+                    var index = 0
+                    for (out, output) in outputs.enumerated() {
+                        let weight: UInt64 = 1 << UInt64(out)
+                        switch output {
+                        case .constant(let v):
+                            if v { for c in 0..<n { res[start + c] &+= weight } }
+                        case .wire(let wire):
+                            let row = labels + Int(wire.index) * n
+                            for c in 0..<n { scratch[c] = row[c] }
+                            let tweak = OutputEncoding.tweak(copy: batch.firstCopy &+ UInt64(start), output: index, outputWires: w)
+                            hasher.hash(UnsafeMutableBufferPointer(start: scratch, count: n), firstTweak: tweak, tweakStride: UInt64(w))
+                            for c in 0..<n {
+                                let base = ((start + c) * w + index) * 2
+                                res[start + c] &+= scratch[c].lo ^ rows[base + Int(row[c].lo & 1)]
+                            }
+                            index += 1
+                        }
+                    }
+                    return
+                }
                 // Group by group (see GarbledBatch.decodingBitIndex), output by output: the group's result
                 // words stay in L1 while each output row is read sequentially.
                 for g0 in stride(from: 0, to: n, by: GarbledBatch.decodingGroup) {
@@ -109,12 +149,15 @@ public struct Evaluator: Sendable {
                     }
                 }
             })
-        }}}}}
+        }}}}}}
         return result
     }
 
-    /// The decoded outputs, copy-major (`batch.copies × circuit.outputs.count`).
+    /// The decoded outputs, copy-major (`batch.copies × circuit.outputs.count`); `OutputEncoding.bits` only.
     public func evaluate(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerOnlineLabels: [Block]) throws -> [Bool] {
+        guard outputEncoding == .bits else {
+            throw GarblingError.invalidParameter("outputs encoded as additive shares have no bits to decode: use evaluatePacked")
+        }
         let words = try evaluatePacked(batch, evaluatorLabels: evaluatorLabels, garblerOnlineLabels: garblerOnlineLabels)
         let outs = circuit.outputs.count, wpc = (outs + 63) / 64
         var result = [Bool](repeating: false, count: batch.copies * outs)

@@ -6,9 +6,13 @@
 //   [16 bytes known-input seed]                      if flag bit 0
 //   copies × andCount × 32 bytes of tables          two ciphertexts per AND gate, in groups of 16 copies,
 //                                                     gate-major inside a group (HalfGates.tableIndex)
+//   if flag bit 1 is clear (OutputEncoding.bits):
 //   ceil(copies × outputWireCount / 8) bytes         output decoding bits (lsb of each output wire's
 //                                                     zero-label), in groups of 16 copies, output-major
 //                                                     inside a group (GarbledBatch.decodingBitIndex)
+//   if flag bit 1 is set (OutputEncoding.additiveShares):
+//   copies × outputWireCount × 16 bytes              two 8-byte rows per output wire, copy-major
+//                                                     (see OutputEncoding.swift)
 
 public struct GarbledBatch: Sendable, Equatable {
     public static let formatVersion: UInt8 = 1
@@ -25,9 +29,18 @@ public struct GarbledBatch: Sendable, Equatable {
     public var outputDecoding: [UInt8]
     /// Seed from which the evaluator derives its labels for the garbler's known-at-garbling-time inputs.
     public var knownInputSeed: Block?
+    /// How the outputs are delivered (decoding bits or projection rows for additive shares).
+    public let outputEncoding: OutputEncoding
+    /// With `.additiveShares`: copies × outputWireCount × 2 rows, copy-major (`.bits`: empty).
+    public var arithmeticOutputs: [UInt64]
+
+    /// A batch of no copies: the starting value for `Garbler.garble(copies:knownInputWords:evaluatorZeroLabels:into:)`.
+    public static let empty = GarbledBatch(firstCopy: 0, copies: 0, andCount: 0, outputWireCount: 0, tables: [],
+                                           outputDecoding: [], knownInputSeed: nil)
 
     public init(firstCopy: UInt64, copies: Int, andCount: Int, outputWireCount: Int, tables: [Block],
-                outputDecoding: [UInt8], knownInputSeed: Block?) {
+                outputDecoding: [UInt8], knownInputSeed: Block?, outputEncoding: OutputEncoding = .bits,
+                arithmeticOutputs: [UInt64] = []) {
         self.firstCopy = firstCopy
         self.copies = copies
         self.andCount = andCount
@@ -35,6 +48,8 @@ public struct GarbledBatch: Sendable, Equatable {
         self.tables = tables
         self.outputDecoding = outputDecoding
         self.knownInputSeed = knownInputSeed
+        self.outputEncoding = outputEncoding
+        self.arithmeticOutputs = arithmeticOutputs
     }
 
     /// Copies per decoding-bit group (as for the tables: a prefix of whole groups is a prefix of the bytes).
@@ -56,7 +71,9 @@ public struct GarbledBatch: Sendable, Equatable {
     }
 
     /// Bytes of content (tables, decoding bits, seed), without the fixed header.
-    public var payloadByteCount: Int { tables.count * 16 + outputDecoding.count + (knownInputSeed == nil ? 0 : 16) }
+    public var payloadByteCount: Int {
+        tables.count * 16 + outputDecoding.count + arithmeticOutputs.count * 8 + (knownInputSeed == nil ? 0 : 16)
+    }
 
     /// Bytes on the wire.
     public var serializedByteCount: Int { GarbledBatch.headerBytes + payloadByteCount }
@@ -66,7 +83,7 @@ public struct GarbledBatch: Sendable, Equatable {
         out.reserveCapacity(serializedByteCount)
         func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         put(GarbledBatch.formatVersion)
-        put(UInt8(knownInputSeed == nil ? 0 : 1))
+        put(UInt8((knownInputSeed == nil ? 0 : 1) | (outputEncoding == .additiveShares ? 2 : 0)))
         put(UInt16(0))
         put(firstCopy)
         put(UInt32(copies))
@@ -75,6 +92,7 @@ public struct GarbledBatch: Sendable, Equatable {
         if let s = knownInputSeed { out.append(contentsOf: s.bytes) }
         tables.withUnsafeBytes { out.append(contentsOf: $0) }
         out.append(contentsOf: outputDecoding)
+        for v in arithmeticOutputs { put(v) }
         return out
     }
 
@@ -91,10 +109,11 @@ public struct GarbledBatch: Sendable, Equatable {
             throw GarblingError.malformedBatch("format version \(bytes[0]), this build reads version \(GarbledBatch.formatVersion)")
         }
         let flags = bytes[1]
-        guard flags <= 1, get(2, UInt16.self) == 0 else { throw GarblingError.malformedBatch("unknown flags") }
+        guard flags <= 3, get(2, UInt16.self) == 0 else { throw GarblingError.malformedBatch("unknown flags") }
+        let arithmetic = flags & 2 != 0
         let firstCopy = get(4, UInt64.self)
         let copies = Int(get(12, UInt32.self)), ands = Int(get(16, UInt32.self)), outs = Int(get(20, UInt32.self))
-        let seedBytes = flags == 1 ? 16 : 0
+        let seedBytes = flags & 1 != 0 ? 16 : 0
         // Each count is below 2^32, but their products can exceed Int: check before trusting them.
         let (pairs, o1) = copies.multipliedReportingOverflow(by: ands)
         let (tableBytes, o2) = pairs.multipliedReportingOverflow(by: 32)
@@ -102,8 +121,13 @@ public struct GarbledBatch: Sendable, Equatable {
         guard !o1, !o2, !o3, tableBytes <= bytes.count, decodingBits / 8 <= bytes.count else {
             throw GarblingError.malformedBatch("the header announces \(copies) copies x \(ands) AND gates x \(outs) outputs, more than the \(bytes.count) bytes received")
         }
-        let decodingBytes = (decodingBits + 7) / 8
-        let expected = GarbledBatch.headerBytes + seedBytes + tableBytes + decodingBytes
+        // Bits mode: decoding bits; additive mode: 16 bytes (two rows) per output wire.
+        let decodingBytes = arithmetic ? 0 : (decodingBits + 7) / 8
+        let (rowBytes, o4) = decodingBits.multipliedReportingOverflow(by: arithmetic ? 16 : 0)
+        guard !o4, rowBytes <= bytes.count else {
+            throw GarblingError.malformedBatch("the header announces \(copies) copies x \(outs) outputs, more than the \(bytes.count) bytes received")
+        }
+        let expected = GarbledBatch.headerBytes + seedBytes + tableBytes + decodingBytes + rowBytes
         guard bytes.count == expected else {
             throw GarblingError.malformedBatch("\(bytes.count) bytes, the header announces \(expected)")
         }
@@ -120,7 +144,15 @@ public struct GarbledBatch: Sendable, Equatable {
             }
         }
         offset += tableBytes
+        let decoding = Array(bytes[offset..<(offset + decodingBytes)])
+        offset += decodingBytes
+        var rows: [UInt64] = []
+        if arithmetic {
+            rows.reserveCapacity(rowBytes / 8)
+            for i in 0..<(rowBytes / 8) { rows.append(get(offset + 8 * i, UInt64.self)) }
+        }
         self.init(firstCopy: firstCopy, copies: copies, andCount: ands, outputWireCount: outs, tables: tables,
-                  outputDecoding: Array(bytes[offset...]), knownInputSeed: seed)
+                  outputDecoding: decoding, knownInputSeed: seed, outputEncoding: arithmetic ? .additiveShares : .bits,
+                  arithmeticOutputs: rows)
     }
 }

@@ -13,7 +13,8 @@
 //    active label is L, pseudorandom and independent of m_i and Δ, and the inactive label is L ⊕ Δ,
 //    hidden exactly as before since Δ is. A simulator that picks the seed itself produces the same view
 //    (up to PRG security), so the evaluator learns nothing new; the 16-byte seed replaces 16 bytes per bit.
-// Output decoding: the garbler sends d = lsb(W0) per output wire; the evaluator's output is lsb(L) ⊕ d.
+// Outputs (OutputEncoding.swift): either 1-bit decoding (the garbler sends d = lsb(W0) per output wire; the
+// evaluator's output is lsb(L) ⊕ d), or additive shares of Σ 2^i·y_i through one projection gate per wire.
 
 public struct Garbler: Sendable {
     public let circuit: Circuit
@@ -23,25 +24,30 @@ public struct Garbler: Sendable {
     var prg: AESPRG
     /// The next copy index: tweaks never repeat under this garbler's Δ.
     public private(set) var nextCopy: UInt64 = 0
+    public let outputEncoding: OutputEncoding
     let implementation: AES128.Implementation
 
-    /// A garbler with a fresh Δ and label PRG from the operating system's CSPRNG.
-    public init(circuit: Circuit, knownGarblerInputs: Range<Int> = 0..<0,
+    /// A garbler with a fresh Δ and label PRG from the operating system's CSPRNG. With `.additiveShares`
+    /// the circuit has at most 64 outputs (output i has weight 2^i).
+    public init(circuit: Circuit, knownGarblerInputs: Range<Int> = 0..<0, outputEncoding: OutputEncoding = .bits,
                 implementation: AES128.Implementation = .automatic) {
         var d = SystemRandom.block()
         d.lo |= 1
-        self.init(circuit: circuit, knownGarblerInputs: knownGarblerInputs, delta: d, labelSeed: SystemRandom.block(),
-                  implementation: implementation)
+        self.init(circuit: circuit, knownGarblerInputs: knownGarblerInputs, outputEncoding: outputEncoding, delta: d,
+                  labelSeed: SystemRandom.block(), implementation: implementation)
     }
 
     /// A reproducible garbler for tests and benchmarks only: never garble real inputs with chosen seeds.
-    public init(circuit: Circuit, knownGarblerInputs: Range<Int>, delta: Block, labelSeed: Block,
-                implementation: AES128.Implementation = .automatic) {
+    public init(circuit: Circuit, knownGarblerInputs: Range<Int>, outputEncoding: OutputEncoding = .bits,
+                delta: Block, labelSeed: Block, implementation: AES128.Implementation = .automatic) {
         precondition(knownGarblerInputs.lowerBound >= 0 && knownGarblerInputs.upperBound <= circuit.garblerInputCount,
                      "known inputs must be garbler inputs")
         precondition(delta.lsb, "Δ must have lsb 1")
+        precondition(outputEncoding == .bits || circuit.outputs.count <= 64,
+                     "additive-share outputs are the bits of one 64-bit word: at most 64 outputs")
         self.circuit = circuit
         self.knownGarblerInputs = knownGarblerInputs
+        self.outputEncoding = outputEncoding
         self.delta = delta
         self.prg = AESPRG(seed: labelSeed)
         self.implementation = implementation
@@ -76,6 +82,17 @@ public struct Garbler: Sendable {
     /// uniformly random and secret to the evaluator, as an OT's random pads are.
     public mutating func garble(copies: Int, knownInputWords: [UInt64],
                                 evaluatorZeroLabels: [Block]? = nil) throws -> (batch: GarbledBatch, state: GarblerBatchState) {
+        var batch = GarbledBatch.empty
+        let state = try garble(copies: copies, knownInputWords: knownInputWords, evaluatorZeroLabels: evaluatorZeroLabels,
+                               into: &batch)
+        return (batch, state)
+    }
+
+    /// As `garble(copies:knownInputWords:evaluatorZeroLabels:)`, writing the batch into `batch` and reusing
+    /// its buffers when nothing else holds them: a streaming sender garbles into the same batch after
+    /// sending the previous one, and skips allocating (and faulting in) fresh memory for every batch.
+    public mutating func garble(copies: Int, knownInputWords: [UInt64], evaluatorZeroLabels: [Block]? = nil,
+                                into batch: inout GarbledBatch) throws -> GarblerBatchState {
         let k = knownGarblerInputs.count, wpc = (k + 63) / 64
         guard copies >= 0 && copies < 1 << 32 else {
             throw GarblingError.invalidParameter("a batch holds 0 ..< 2^32 copies, asked for \(copies)")
@@ -94,15 +111,31 @@ public struct Garbler: Sendable {
         let shared = seed.map { AES128(key: $0) }
         let delta = self.delta
         // Every entry of these three is written below (the kernel fills all tables): skip zero-filling them.
-        var tables = blocksToOverwrite(copies * circuit.andCount * 2)
+        // Take the old batch's buffers (unique if the caller kept no copy) and resize them in place.
+        var tables: [Block] = [], decoding: [UInt8] = [], rows: [UInt64] = []
+        swap(&tables, &batch.tables)
+        swap(&decoding, &batch.outputDecoding)
+        swap(&rows, &batch.arithmeticOutputs)
+        let additive = outputEncoding == .additiveShares
+        resize(&tables, to: copies * circuit.andCount * 2, zeroed: false) // the kernel writes every entry
+        resize(&decoding, to: additive ? 0 : (copies * w + 7) / 8, zeroed: true)
+        resize(&rows, to: additive ? copies * w * 2 : 0, zeroed: false)   // every row is written
         var onlineZero = blocksToOverwrite(copies * o)
         var evaluatorZero = blocksToOverwrite(copies * e)
-        var decoding = [UInt8](repeating: 0, count: (copies * w + 7) / 8)
+        var shares = [UInt64](repeating: 0, count: additive ? copies : 0)
+        let wirePositions: [Int] = circuit.outputs.indices.filter { if case .wire = circuit.outputs[$0] { return true } else { return false } }
+        let hasher = HalfGates.hasher(implementation)
+        let scratchCount = additive ? 3 * min(copies, HalfGates.chunkSize(circuit)) : 0
+        let scratch = UnsafeMutablePointer<Block>.allocate(capacity: max(1, scratchCount))
+        defer { scratch.deallocate() }
+        let firstCopy = nextCopy
         let known = knownGarblerInputs
         tables.withUnsafeMutableBufferPointer { tab in
         onlineZero.withUnsafeMutableBufferPointer { onZ in
         evaluatorZero.withUnsafeMutableBufferPointer { evZ in
         decoding.withUnsafeMutableBufferPointer { dec in
+        rows.withUnsafeMutableBufferPointer { rowsOut in
+        shares.withUnsafeMutableBufferPointer { sharesOut in
         knownInputWords.withUnsafeBufferPointer { words in
             HalfGates.garbleChunks(circuit, delta: delta, firstCopy: nextCopy, copies: copies, tables: tab.baseAddress,
                                    implementation: implementation,
@@ -143,6 +176,28 @@ public struct Garbler: Sendable {
                     }
                 }
             }, read: { labels, start, n in
+                if additive {
+                    // One projection gate per output wire (OutputEncoding.swift): hash both labels of the
+                    // row under the wire's tweaks, then write the two rows in permute-bit order.
+                    let h0 = scratch, h1 = scratch + n, r = scratch + 2 * n
+                    for (index, wire) in wireOutputs.enumerated() {
+                        let row = labels + wire * n
+                        for c in 0..<n { h0[c] = row[c]; h1[c] = row[c] ^ delta }
+                        let tweak = OutputEncoding.tweak(copy: firstCopy + UInt64(start), output: index, outputWires: w)
+                        hasher.hash(UnsafeMutableBufferPointer(start: h0, count: n), firstTweak: tweak, tweakStride: UInt64(w))
+                        hasher.hash(UnsafeMutableBufferPointer(start: h1, count: n), firstTweak: tweak, tweakStride: UInt64(w))
+                        prg.fill(UnsafeMutableBufferPointer(start: r, count: n))
+                        let weight: UInt64 = 1 << UInt64(wirePositions[index])
+                        for c in 0..<n {
+                            let base = ((start + c) * w + index) * 2
+                            let p = Int(row[c].lo & 1) // row of the zero-label
+                            rowsOut[base + p] = h0[c].lo ^ r[c].lo
+                            rowsOut[base + 1 - p] = h1[c].lo ^ (r[c].lo &+ weight)
+                            sharesOut[start + c] &-= r[c].lo
+                        }
+                    }
+                    return
+                }
                 // Decoding bits, group by group (chunks start on group boundaries): one output's bits for a
                 // group of 16 copies are 16 consecutive bits, byte-aligned for a whole group.
                 for g0 in stride(from: 0, to: n, by: GarbledBatch.decodingGroup) {
@@ -165,13 +220,31 @@ public struct Garbler: Sendable {
                     }
                 }
             })
-        }}}}}
-        let batch = GarbledBatch(firstCopy: nextCopy, copies: copies, andCount: circuit.andCount, outputWireCount: w,
-                                 tables: tables, outputDecoding: decoding, knownInputSeed: seed)
+        }}}}}}}
+        batch = GarbledBatch(firstCopy: nextCopy, copies: copies, andCount: circuit.andCount, outputWireCount: w,
+                             tables: tables, outputDecoding: decoding, knownInputSeed: seed,
+                             outputEncoding: outputEncoding, arithmeticOutputs: rows)
         nextCopy += UInt64(copies)
         let state = GarblerBatchState(copies: copies, delta: delta, onlineInputCount: o, evaluatorInputCount: e,
-                                      onlineZeroLabels: onlineZero, evaluatorZeroLabels: evaluatorZero)
-        return (batch, state)
+                                      onlineZeroLabels: onlineZero, evaluatorZeroLabels: evaluatorZero,
+                                      outputShares: additive ? shares : nil)
+        return state
+    }
+}
+
+/// Sets `array.count` to `count` keeping its storage when the capacity suffices; with `zeroed` every
+/// element is zero afterwards, else the contents are arbitrary (for buffers that are overwritten entirely).
+func resize<T: FixedWidthInteger>(_ array: inout [T], to count: Int, zeroed: Bool) {
+    if array.count != count || zeroed {
+        array.removeAll(keepingCapacity: true)
+        array.append(contentsOf: repeatElement(0, count: count))
+    }
+}
+
+func resize(_ array: inout [Block], to count: Int, zeroed: Bool) {
+    if array.count != count || zeroed {
+        array.removeAll(keepingCapacity: true)
+        array.append(contentsOf: repeatElement(.zero, count: count))
     }
 }
 
@@ -200,6 +273,8 @@ public struct GarblerBatchState: Sendable {
     public let evaluatorInputCount: Int
     let onlineZeroLabels: [Block]
     let evaluatorZeroLabels: [Block]
+    /// With `OutputEncoding.additiveShares`: the garbler's share (-Σ r_i) of each copy's output word.
+    public let outputShares: [UInt64]?
 
     /// The OT sender's messages for the evaluator's input wires, copy-major (`copies × evaluatorInputCount`):
     /// the evaluator must receive `one[i]` where its input bit i is 1, else `zero[i]`.

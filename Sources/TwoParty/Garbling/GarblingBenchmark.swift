@@ -43,10 +43,14 @@ public enum GarblingBenchmark {
     /// - aes_blocks_per_second (fixed-key AES, batched, fastest implementation on this CPU),
     ///   aes_ni_blocks_per_second (AES-NI, 8 blocks in flight), aes_software_blocks_per_second,
     ///   tccr_hash_blocks_per_second (FixedKeyAES.hash(_:firstTweak:), batched).
-    /// - relu_and_gates, relu_garbled_bytes (offline per ReLU without OT: tables and decoding bits),
+    /// - garble_relus_per_second, evaluate_relus_per_second: the same end-to-end runs counted in ReLUs
+    ///   (their time includes the output projection gates, which the AND-gate rates do not count).
+    /// - relu_and_gates, relu_garbled_bytes (offline per ReLU without OT: tables and output rows),
     ///   relu_offline_bytes (the same plus k' OT'd labels at 32 bytes each: IKNP with correlated labels),
     ///   relu_offline_bytes_chosen_message_ot (at 48 bytes per label),
-    ///   relu_online_bytes (k' garbler labels), relu_value_bits, relu_truncation_bits, relu_batch_size.
+    ///   relu_online_bytes (k' garbler labels), relu_value_bits, relu_truncation_bits, relu_batch_size,
+    ///   relu_bits_output_and_gates and relu_bits_output_garbled_bytes (the same ReLU with the mask added
+    ///   in the circuit and 1-bit output decoding, OutputEncoding.bits).
     public static func run(valueBits: Int = ReLUCircuit.defaultValueBits, truncationBits: Int = 12,
                            batchSize: Int = 1024, batches: Int = 8, repetitions: Int = 5) -> [String: Double] {
         var result: [String: Double] = [:]
@@ -63,6 +67,10 @@ public enum GarblingBenchmark {
         result["relu_offline_bytes"] = Double(relu.offlineBytesPerReLU(otBytesPerLabel: 32))
         result["relu_offline_bytes_chosen_message_ot"] = Double(relu.offlineBytesPerReLU(otBytesPerLabel: 48))
         result["relu_online_bytes"] = Double(relu.onlineBytesPerReLU)
+        if let masked = try? ReLUCircuit(valueBits: valueBits, truncationBits: truncationBits, outputEncoding: .bits) {
+            result["relu_bits_output_and_gates"] = Double(masked.circuit.andCount)
+            result["relu_bits_output_garbled_bytes"] = Double(masked.garbledBytesPerReLU)
+        }
 
         // Fixed-key AES on 64 Ki blocks (1 MiB, in L2/L3).
         var blocks = [Block](repeating: .zero, count: 1 << 16)
@@ -115,15 +123,18 @@ public enum GarblingBenchmark {
         }
         record(&result, "evaluate_kernel_and_gates", batchAnds, te)
 
-        // Whole ReLU batches, streamed: `batches` distinct batches (together larger than the caches),
-        // each garbled and dropped, as if sent; then each of them evaluated, as if just received.
+        // Whole ReLU batches, streamed: `batches` batches garbled one after the other into one reused batch
+        // buffer, as a sender that sends each before garbling the next; then `batches` distinct batches
+        // (together larger than the caches) evaluated, as if just received.
         var garbler = ReLUGarbler(relu)
         let evaluator = ReLUEvaluator(relu)
         let allAnds = Double(batches) * batchAnds
+        var reused = GarbledBatch.empty
         let trg = bestTimes(repetitions) {
-            for _ in 0..<batches { _ = try? garbler.garbleOffline(count: batchSize) }
+            for _ in 0..<batches { _ = try? garbler.garbleOffline(count: batchSize, into: &reused) }
         }
         record(&result, "garble_and_gates", allAnds, trg)
+        record(&result, "garble_relus", Double(batches * batchSize), trg)
         var sent: [(batch: GarbledBatch, ot: [Block], online: [Block])] = []
         for _ in 0..<batches {
             guard let (batch, state) = try? garbler.garbleOffline(count: batchSize) else { return result }
@@ -138,13 +149,14 @@ public enum GarblingBenchmark {
             for s in sent { _ = try? evaluator.evaluate(s.batch, evaluatorLabels: s.ot, garblerLabels: s.online) }
         }
         record(&result, "evaluate_and_gates", allAnds, tre)
+        record(&result, "evaluate_relus", Double(batches * batchSize), tre)
 
         // The same two end-to-end figures with the AES-NI kernels (what a CPU without VAES gets).
         if AES128.Implementation.aesni.isAvailable {
             var garblerNI = ReLUGarbler(relu, implementation: .aesni)
             let evaluatorNI = ReLUEvaluator(relu, implementation: .aesni)
             let tgn = bestTimes(repetitions) {
-                for _ in 0..<batches { _ = try? garblerNI.garbleOffline(count: batchSize) }
+                for _ in 0..<batches { _ = try? garblerNI.garbleOffline(count: batchSize, into: &reused) }
             }
             record(&result, "garble_aesni_and_gates", allAnds, tgn)
             let ten = bestTimes(repetitions) {

@@ -4,19 +4,23 @@
 //
 // The value x = x_c + x_s mod 2^64 is promised to satisfy |x| < 2^(k'-1), k' = valueBits. Then the low k'
 // bits of x_c + x_s (mod 2^k') are x's two's-complement form and bit k'-1 is its sign, so only the low k'
-// bits of each share enter. The circuit outputs, to the evaluator,
-//     y = (ReLU(x) >> f) + m  mod 2^64,      f = truncationBits, m = the garbler's fresh mask,
-// so y and -m are again additive shares of ReLU(x) >> f. Negative inputs map to 0 (ReLU first, then the
-// shift: for x ≥ 0 the arithmetic and logical shifts agree). The shift is free rewiring; the zero bits
-// above the result need no gates; only the mask addition runs over all 64 bits.
+// bits of each share enter. The result is y = ReLU(x) >> f (f = truncationBits): negative inputs map to 0
+// (ReLU first, then the shift: for x ≥ 0 the arithmetic and logical shifts agree). The shift is free
+// rewiring, and y has only p = k'-1-f possibly non-zero bits. The outputs leave as fresh additive shares
+// of y in Z_(2^64), in one of two ways (OutputEncoding):
 //
-// AND gates: (k'-1) for the k'-bit share adder (no carry out of the top bit), (k'-1-f) to zero the
-// result bits f..k'-2 when x < 0, and 63 for the 64-bit mask adder: (k'-1) + (k'-1-f) + 63 in total,
-// e.g. 141 at k' = 40, f = 0 and 129 at k' = 40, f = 12 (Delphi: 288 over its field).
+//  - .additiveShares (default): the circuit outputs the p bits of y and each output wire becomes an
+//    additive share through a projection gate (16 bytes per wire, OutputEncoding.swift). AND gates:
+//    (k'-1) for the k'-bit share adder (no carry out of the top bit) + (k'-1-f) to zero y when x < 0,
+//    e.g. 66 at k' = 40, f = 12 and 78 at f = 0.
+//  - .bits: the garbler's fresh 64-bit mask m enters as 64 garbler inputs known at garbling time (free,
+//    see Garbler.swift), the circuit adds it (63 more AND gates) and the evaluator decodes y + m bit by bit
+//    (one decoding bit per output); the garbler's share is -m. (k'-1) + (k'-1-f) + 63 AND gates: 129 at
+//    k' = 40, f = 12 (Delphi: 288 over its field).
 //
-// Inputs: garbler inputs 0..<k' are the bits of x_s (online), k'..<k'+64 the bits of m (known at garbling
-// time, free: see Garbler.swift); evaluator inputs 0..<k' are the bits of x_c (by OT). Outputs: 64 bits
-// of y, least significant first.
+// Inputs: garbler inputs 0..<k' are the bits of x_s (online; with .bits, k'..<k'+64 are the bits of m);
+// evaluator inputs 0..<k' are the bits of x_c (by OT). Outputs, least significant first: the p bits of y
+// (.additiveShares) or the 64 bits of y + m (.bits).
 
 public struct ReLUCircuit: Sendable {
     /// k' = 40 keeps values below 2^39; with f fractional bits the ReLU input carries 2f fractional bits
@@ -27,12 +31,15 @@ public struct ReLUCircuit: Sendable {
 
     public let valueBits: Int
     public let truncationBits: Int
+    public let outputEncoding: OutputEncoding
     public let circuit: Circuit
 
     public var garblerShareInputs: Range<Int> { 0..<valueBits }
-    public var maskInputs: Range<Int> { valueBits..<(valueBits + 64) }
+    /// The mask's 64 garbler inputs (known at garbling time) with `.bits`; empty with `.additiveShares`.
+    public var maskInputs: Range<Int> { outputEncoding == .bits ? valueBits..<(valueBits + 64) : valueBits..<valueBits }
 
-    public init(valueBits: Int = ReLUCircuit.defaultValueBits, truncationBits: Int = 0) throws {
+    public init(valueBits: Int = ReLUCircuit.defaultValueBits, truncationBits: Int = 0,
+                outputEncoding: OutputEncoding = .additiveShares) throws {
         guard (2...64).contains(valueBits) else {
             throw GarblingError.invalidParameter("valueBits must be in 2...64, got \(valueBits)")
         }
@@ -41,23 +48,28 @@ public struct ReLUCircuit: Sendable {
         }
         self.valueBits = valueBits
         self.truncationBits = truncationBits
+        self.outputEncoding = outputEncoding
         let b = CircuitBuilder()
         let xs = b.garblerInputs(valueBits)
-        let m = b.garblerInputs(64)
+        let m = outputEncoding == .bits ? b.garblerInputs(64) : []
         let xc = b.evaluatorInputs(valueBits)
         let sum = b.add(xc, xs) // x mod 2^k'
         let positive = b.not(sum[valueBits - 1])
         // ReLU(x) >> f: bits f..k'-2 of x, zeroed when x < 0 (bit k'-1 of a non-negative x is 0).
         let result = b.select(positive, Array(sum[truncationBits..<(valueBits - 1)]))
-        let y = b.add(b.zeroExtend(result, to: 64), m)
-        circuit = b.build(outputs: y)
+        switch outputEncoding {
+        case .additiveShares: circuit = b.build(outputs: result)
+        case .bits: circuit = b.build(outputs: b.add(b.zeroExtend(result, to: 64), m))
+        }
     }
 
     /// The AND-gate count the construction above yields.
-    public static func expectedAndCount(valueBits: Int, truncationBits: Int) -> Int {
+    public static func expectedAndCount(valueBits: Int, truncationBits: Int,
+                                        outputEncoding: OutputEncoding = .additiveShares) -> Int {
         let resultBits = valueBits - 1 - truncationBits
-        // With no result bits left (f = k'-1) the output is m itself and the adder is dropped as dead code.
-        return resultBits > 0 ? (valueBits - 1) + resultBits + 63 : 0
+        // With no result bits left (f = k'-1) the output is 0 (or m) and the adder is dropped as dead code.
+        guard resultBits > 0 else { return 0 }
+        return (valueBits - 1) + resultBits + (outputEncoding == .bits ? 63 : 0)
     }
 
     /// ReLU(x) >> f for a value x (negative values give 0).
@@ -74,9 +86,12 @@ public struct ReLUCircuit: Sendable {
         plaintext(value(clientShare: clientShare, serverShare: serverShare)) &+ mask
     }
 
-    /// Offline bytes per ReLU without the OT: 32 per AND gate plus one decoding bit per output wire.
-    /// (Each batch adds a 16-byte seed and a 24-byte header.)
-    public var garbledBytesPerReLU: Int { circuit.andCount * 32 + circuit.outputWireCount / 8 }
+    /// Offline bytes per ReLU without the OT: 32 per AND gate, plus 16 per output wire (.additiveShares) or
+    /// one decoding bit per output wire (.bits). (Each batch adds a 24-byte header, and with .bits a
+    /// 16-byte seed.)
+    public var garbledBytesPerReLU: Int {
+        circuit.andCount * 32 + (outputEncoding == .bits ? circuit.outputWireCount / 8 : circuit.outputWireCount * 16)
+    }
 
     /// Offline bytes per ReLU including the OT of the evaluator's k' labels at `otBytesPerLabel` each.
     public func offlineBytesPerReLU(otBytesPerLabel: Int) -> Int { garbledBytesPerReLU + valueBits * otBytesPerLabel }

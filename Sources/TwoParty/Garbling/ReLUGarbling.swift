@@ -14,7 +14,8 @@ public struct ReLUGarbler: Sendable {
     /// Fresh Δ, label PRG and mask PRG from the operating system's CSPRNG.
     public init(_ relu: ReLUCircuit, implementation: AES128.Implementation = .automatic) {
         self.relu = relu
-        garbler = Garbler(circuit: relu.circuit, knownGarblerInputs: relu.maskInputs, implementation: implementation)
+        garbler = Garbler(circuit: relu.circuit, knownGarblerInputs: relu.maskInputs, outputEncoding: relu.outputEncoding,
+                          implementation: implementation)
         maskPRG = AESPRG()
     }
 
@@ -25,14 +26,30 @@ public struct ReLUGarbler: Sendable {
     /// when given, fix the zero-labels of the client's share bits, e.g. to those a correlated OT produced
     /// (see `Garbler.garble(copies:knownInputWords:evaluatorZeroLabels:)`).
     public mutating func garbleOffline(count: Int, evaluatorZeroLabels: [Block]? = nil) throws -> (batch: GarbledBatch, state: ReLUGarblerBatch) {
+        var batch = GarbledBatch.empty
+        let state = try garbleOffline(count: count, evaluatorZeroLabels: evaluatorZeroLabels, into: &batch)
+        return (batch, state)
+    }
+
+    /// As `garbleOffline(count:evaluatorZeroLabels:)`, writing into `batch` and reusing its buffers (see
+    /// `Garbler.garble(copies:knownInputWords:evaluatorZeroLabels:into:)`): for streaming senders.
+    public mutating func garbleOffline(count: Int, evaluatorZeroLabels: [Block]? = nil,
+                                       into batch: inout GarbledBatch) throws -> ReLUGarblerBatch {
         guard count >= 0 && count < 1 << 32 else {
             throw GarblingError.invalidParameter("a batch holds 0 ..< 2^32 ReLUs, asked for \(count)")
+        }
+        if relu.outputEncoding == .additiveShares {
+            // The projection gates produce the shares; the garbler keeps -Σ r per ReLU.
+            let state = try garbler.garble(copies: count, knownInputWords: [], evaluatorZeroLabels: evaluatorZeroLabels,
+                                           into: &batch)
+            return ReLUGarblerBatch(valueBits: relu.valueBits, outputShares: state.outputShares ?? [], garbling: state)
         }
         var masks = [UInt64](repeating: 0, count: count)
         masks.withUnsafeMutableBytes { maskPRG.fillBytes($0) }
         // The mask is the 64 known garbler inputs: one word per ReLU, exactly the packed layout.
-        let (batch, state) = try garbler.garble(copies: count, knownInputWords: masks, evaluatorZeroLabels: evaluatorZeroLabels)
-        return (batch, ReLUGarblerBatch(valueBits: relu.valueBits, outputShares: masks.map { 0 &- $0 }, garbling: state))
+        let state = try garbler.garble(copies: count, knownInputWords: masks, evaluatorZeroLabels: evaluatorZeroLabels,
+                                       into: &batch)
+        return ReLUGarblerBatch(valueBits: relu.valueBits, outputShares: masks.map { 0 &- $0 }, garbling: state)
     }
 }
 
@@ -62,7 +79,8 @@ public struct ReLUEvaluator: Sendable {
 
     public init(_ relu: ReLUCircuit, implementation: AES128.Implementation = .automatic) {
         self.relu = relu
-        evaluator = Evaluator(circuit: relu.circuit, knownGarblerInputs: relu.maskInputs, implementation: implementation)
+        evaluator = Evaluator(circuit: relu.circuit, knownGarblerInputs: relu.maskInputs, outputEncoding: relu.outputEncoding,
+                              implementation: implementation)
     }
 
     /// OT choice bits for the client's shares, `count × k'`, ReLU-major, low bit first.
@@ -75,10 +93,10 @@ public struct ReLUEvaluator: Sendable {
         return bits
     }
 
-    /// The evaluator's output shares (ReLU(x) >> f) + m, from the batch, the labels it got by OT and the
-    /// garbler's online labels.
+    /// The evaluator's output shares of ReLU(x) >> f (they add up, mod 2^64, with the garbler's
+    /// `outputShares`), from the batch, the labels it got by OT and the garbler's online labels.
     public func evaluate(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerLabels: [Block]) throws -> [UInt64] {
-        // 64 outputs: one packed word per ReLU is the output share itself.
+        // .additiveShares: one share word per ReLU; .bits: 64 outputs, one packed word = y + m per ReLU.
         return try evaluator.evaluatePacked(batch, evaluatorLabels: evaluatorLabels, garblerOnlineLabels: garblerLabels)
     }
 }
