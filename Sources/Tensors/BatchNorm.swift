@@ -66,7 +66,9 @@ extension Tape {
                 VectorKernels.affine(xs + nc * HW, ys + nc * HW, HW, a, b, relu: relu)
             }
         }
-        return record(y, inputs: [x, gamma, beta]) { [unowned self] dyIn in
+        return record(y, inputs: [x, gamma, beta]) { [unowned self, mean, invstd] dyIn in
+            // mean and invstd are captured so their storage outlives the pullback (mp and ip point into it).
+            withExtendedLifetime((mean, invstd)) {}
             let dys = dyIn.pointer
             let dgamma = Tensor(uninitialized: [C]), dbeta = Tensor(uninitialized: [C])
             let dgp = dgamma.pointer, dbp = dbeta.pointer

@@ -31,7 +31,8 @@ extension Tape {
             total += Double(rowLoss)
         }
         let loss = Tensor(shape: [1], values: [Float(total / Double(N))])
-        return record(loss, inputs: [logits]) { [unowned self] dy in
+        return record(loss, inputs: [logits]) { [unowned self, probs] dy in
+            withExtendedLifetime(probs) {}  // pp points into probs
             let scale = dy.pointer[0] / Float(N)
             let dz = Tensor(uninitialized: [N, K])
             for n in 0..<N {
