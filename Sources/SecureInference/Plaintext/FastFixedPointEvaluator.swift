@@ -7,7 +7,8 @@
 // binary64 represents every integer of magnitude up to 2^53). When it fails the term falls back to the
 // oracle's ring loops (RingKernels). Everything else (ReLU, truncation, squares, additions, pooling,
 // diagonal maps) is the oracle's integer code. Images run in parallel on `threads` workers, OpenBLAS
-// on one thread each (PLATFORM.md: own the parallelism).
+// on one thread each (PLATFORM.md: own the parallelism); each worker evaluates 8 images at a time, and a
+// layer's GEMM spans the output positions of as many of them as fit in about 1,024 columns. The bound is checked for each of those images.
 import CBLAS
 import Dispatch
 import Foundation
@@ -108,63 +109,83 @@ public struct FastFixedPointEvaluator: Sendable {
             var stats = Statistics()
             var magnitudes = [UInt64](repeating: 0, count: recordMagnitudes ? program.tensors.count : 0)
             var local: [(Int, [UInt64])] = []
-            for index in range {
-                let logits = evaluateOne(inputs[index], statistics: &stats, record: recordMagnitudes,
-                                         magnitudes: &magnitudes)
-                local.append((index, logits))
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let end = min(range.upperBound, start + Self.imagesPerGEMM)
+                let logits = evaluateBatch(Array(inputs[start..<end]), statistics: &stats, record: recordMagnitudes,
+                                           magnitudes: &magnitudes)
+                for (offset, values) in logits.enumerated() { local.append((start + offset, values)) }
+                start = end
             }
             box.merge(local, stats, magnitudes)
         }
         return Result(logits: box.logits, maxMagnitudes: box.magnitudes, statistics: box.statistics)
     }
 
-    /// One image through every step.
-    func evaluateOne(_ input: [UInt64], statistics: inout Statistics, record: Bool,
-                     magnitudes: inout [UInt64]) -> [UInt64] {
-        precondition(input.count == program.tensors[0].shape.elements, "input size does not match the program")
-        var values = [[UInt64]](repeating: [], count: program.tensors.count)
-        // Free each tensor after its last reader.
-        values[0] = input
-        if record { Self.recordMagnitude(input, tensor: 0, into: &magnitudes) }
+    /// Images whose columns share one GEMM per layer (wider GEMMs for the small late layers).
+    static let imagesPerGEMM = 8
+    /// Target GEMM width (output positions of all images in one call).
+    static let gemmColumns = 1024
+
+    /// A few images through every step; linear layers as one GEMM for all of them.
+    func evaluateBatch(_ inputs: [[UInt64]], statistics: inout Statistics, record: Bool,
+                       magnitudes: inout [UInt64]) -> [[UInt64]] {
+        let batch = inputs.count
+        for input in inputs {
+            precondition(input.count == program.tensors[0].shape.elements, "input size does not match the program")
+        }
+        // values[tensor][image]; each tensor is freed after its last reader.
+        var values = [[[UInt64]]](repeating: [], count: program.tensors.count)
+        values[0] = inputs
+        if record { for input in inputs { Self.recordMagnitude(input, tensor: 0, into: &magnitudes) } }
         for (s, step) in program.steps.enumerated() {
             let outShape = program.tensors[step.output].shape
             switch step {
             case .linear(let output, let terms, let bias, _):
-                var y = [UInt64](repeating: 0, count: outShape.elements)
+                var ys = [[UInt64]](repeating: [UInt64](repeating: 0, count: outShape.elements), count: batch)
                 for (t, term) in terms.enumerated() {
-                    let x = values[term.input], inShape = program.tensors[term.input].shape
-                    if let p = prepared[StepTerm(step: s, term: t)], Self.isExact(p, x) {
-                        statistics.gemmTerms += 1
+                    let xs = values[term.input], inShape = program.tensors[term.input].shape
+                    if let p = prepared[StepTerm(step: s, term: t)], xs.allSatisfy({ Self.isExact(p, $0) }) {
+                        statistics.gemmTerms += batch
                         switch term.map {
                         case .conv(_, let inChannels, let outChannels, let k, let stride, let padding):
-                            Self.convolve(p.weights, x: x, inShape: inShape, inChannels: inChannels, outShape: outShape,
-                                          outChannels: outChannels, kernel: k, stride: stride, padding: padding, into: &y)
+                            Self.convolve(p.weights, xs: xs, inShape: inShape, inChannels: inChannels, outShape: outShape,
+                                          outChannels: outChannels, kernel: k, stride: stride, padding: padding, into: &ys)
                         case .dense(_, let inFeatures, let outFeatures):
-                            Self.dense(p.weights, x: x, inFeatures: inFeatures, outFeatures: outFeatures, into: &y)
+                            Self.dense(p.weights, xs: xs, inFeatures: inFeatures, outFeatures: outFeatures, into: &ys)
                         default:
                             preconditionFailure("prepared weights for a map that is not conv or dense")
                         }
                     } else {
-                        if case .conv = term.map { statistics.ringTerms += 1 }
-                        if case .dense = term.map { statistics.ringTerms += 1 }
-                        RingKernels.accumulate(term.map, x: x, inShape: inShape, outShape: outShape, into: &y)
+                        if prepared[StepTerm(step: s, term: t)] != nil { statistics.ringTerms += batch }
+                        for b in 0..<batch {
+                            RingKernels.accumulate(term.map, x: xs[b], inShape: inShape, outShape: outShape, into: &ys[b])
+                        }
                     }
                 }
                 if !bias.isEmpty {
                     let plane = outShape.height * outShape.width
-                    for c in 0..<outShape.channels { for i in c * plane..<(c + 1) * plane { y[i] &+= bias[c] } }
+                    for b in 0..<batch {
+                        ys[b].withUnsafeMutableBufferPointer { y in
+                            for c in 0..<outShape.channels { for i in c * plane..<(c + 1) * plane { y[i] &+= bias[c] } }
+                        }
+                    }
                 }
-                values[output] = y
+                values[output] = ys
             case .add(let output, let a, let shiftA, let b, let shiftB):
-                values[output] = zip(values[a], values[b]).map { ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB)) }
+                values[output] = zip(values[a], values[b]).map { pair in
+                    zip(pair.0, pair.1).map { ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB)) }
+                }
             case .truncate(let output, let input, let bits):
-                values[output] = values[input].map { RingKernels.shiftRight($0, bits) }
+                values[output] = values[input].map { $0.map { RingKernels.shiftRight($0, bits) } }
             case .relu(let output, let input, let valueBits, let shift, _):
-                values[output] = values[input].map { RingKernels.relu($0, valueBits: valueBits, shift: shift) }
+                values[output] = values[input].map { $0.map { RingKernels.relu($0, valueBits: valueBits, shift: shift) } }
             case .square(let output, let input, _):
-                values[output] = values[input].map { $0 &* $0 }
+                values[output] = values[input].map { $0.map { $0 &* $0 } }
             }
-            if record { Self.recordMagnitude(values[step.output], tensor: step.output, into: &magnitudes) }
+            if record {
+                for image in values[step.output] { Self.recordMagnitude(image, tensor: step.output, into: &magnitudes) }
+            }
             for tensor in releasedAfter[s] { values[tensor] = [] }
         }
         return values[program.output]
@@ -183,37 +204,51 @@ public struct FastFixedPointEvaluator: Sendable {
         magnitudes[tensor] = largest
     }
 
-    /// y += W * im2col(x) as float64, converted back to ring elements (exact under `isExact`).
-    static func convolve(_ w: [Double], x: [UInt64], inShape: TensorShape, inChannels: Int, outShape: TensorShape,
-                         outChannels: Int, kernel k: Int, stride: Int, padding: Int, into y: inout [UInt64]) {
+    /// y[b] += W * im2col(x[b]) for every image b, as one float64 GEMM whose columns are all images'
+    /// output positions (exact under `isExact`).
+    static func convolve(_ w: [Double], xs: [[UInt64]], inShape: TensorShape, inChannels: Int, outShape: TensorShape,
+                         outChannels: Int, kernel k: Int, stride: Int, padding: Int, into ys: inout [[UInt64]]) {
+        // Groups of images with about `gemmColumns` columns: wide enough for an efficient GEMM, small
+        // enough for the column matrix to stay in cache.
+        let group = max(1, gemmColumns / (outShape.height * outShape.width))
+        if xs.count > group {
+            var start = 0
+            while start < xs.count {
+                let end = min(xs.count, start + group)
+                var part = Array(ys[start..<end])
+                convolve(w, xs: Array(xs[start..<end]), inShape: inShape, inChannels: inChannels, outShape: outShape,
+                         outChannels: outChannels, kernel: k, stride: stride, padding: padding, into: &part)
+                ys.replaceSubrange(start..<end, with: part)
+                start = end
+            }
+            return
+        }
         let inH = inShape.height, inW = inShape.width, outH = outShape.height, outW = outShape.width
-        let n = outH * outW, depth = inChannels * k * k
-        // Convert once, then copy rows: each input value appears in up to k*k columns.
-        let xd = x.map { Double(Int64(bitPattern: $0)) }
-        var columns = [Double](repeating: 0, count: depth * n)
-        xd.withUnsafeBufferPointer { xs in
-            columns.withUnsafeMutableBufferPointer { col in
-                if k == 1 && stride == 1 && padding == 0 {
-                    col.baseAddress!.update(from: xs.baseAddress!, count: depth * n)
-                    return
-                }
-                for c in 0..<inChannels {
-                    for ky in 0..<k {
-                        for kx in 0..<k {
-                            let row = ((c * k + ky) * k + kx) * n
-                            // Output columns whose input column ox*stride+kx-padding is inside the image.
-                            let first = max(0, (padding - kx + stride - 1) / stride)
-                            let last = min(outW - 1, (inW - 1 + padding - kx) / stride)
-                            if first > last { continue }
-                            for oy in 0..<outH {
-                                let iy = oy * stride + ky - padding
-                                if iy < 0 || iy >= inH { continue }
-                                let source = (c * inH + iy) * inW + kx - padding
-                                let target = row + oy * outW
-                                if stride == 1 {
-                                    for ox in first...last { col[target + ox] = xs[source + ox] }
-                                } else {
-                                    for ox in first...last { col[target + ox] = xs[source + ox * stride] }
+        let n = outH * outW, depth = inChannels * k * k, batch = xs.count, width = batch * n
+        var columns = [Double](repeating: 0, count: depth * width)
+        columns.withUnsafeMutableBufferPointer { col in
+            for (b, x) in xs.enumerated() {
+                // Convert once, then copy rows: each input value appears in up to k*k columns.
+                let xd = x.map { Double(Int64(bitPattern: $0)) }
+                xd.withUnsafeBufferPointer { source in
+                    for c in 0..<inChannels {
+                        for ky in 0..<k {
+                            for kx in 0..<k {
+                                let row = ((c * k + ky) * k + kx) * width + b * n
+                                // Output columns whose input column ox*stride+kx-padding is inside the image.
+                                let first = max(0, (padding - kx + stride - 1) / stride)
+                                let last = min(outW - 1, (inW - 1 + padding - kx) / stride)
+                                if first > last { continue }
+                                for oy in 0..<outH {
+                                    let iy = oy * stride + ky - padding
+                                    if iy < 0 || iy >= inH { continue }
+                                    let from = (c * inH + iy) * inW + kx - padding
+                                    let to = row + oy * outW
+                                    if stride == 1 {
+                                        for ox in first...last { col[to + ox] = source[from + ox] }
+                                    } else {
+                                        for ox in first...last { col[to + ox] = source[from + ox * stride] }
+                                    }
                                 }
                             }
                         }
@@ -221,19 +256,36 @@ public struct FastFixedPointEvaluator: Sendable {
                 }
             }
         }
-        var product = [Double](repeating: 0, count: outChannels * n)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(n), Int32(depth), 1,
-                    w, Int32(depth), columns, Int32(n), 0, &product, Int32(n))
-        for i in 0..<product.count { y[i] &+= UInt64(bitPattern: Int64(product[i])) }
+        var product = [Double](repeating: 0, count: outChannels * width)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(width), Int32(depth), 1,
+                    w, Int32(depth), columns, Int32(width), 0, &product, Int32(width))
+        product.withUnsafeBufferPointer { p in
+            for b in 0..<batch {
+                ys[b].withUnsafeMutableBufferPointer { y in
+                    for o in 0..<outChannels {
+                        let from = o * width + b * n, to = o * n
+                        for j in 0..<n { y[to + j] &+= UInt64(bitPattern: Int64(p[from + j])) }
+                    }
+                }
+            }
+        }
     }
 
-    /// y += W x as float64 (exact under `isExact`).
-    static func dense(_ w: [Double], x: [UInt64], inFeatures: Int, outFeatures: Int, into y: inout [UInt64]) {
-        let xs = x.map { Double(Int64(bitPattern: $0)) }
-        var product = [Double](repeating: 0, count: outFeatures)
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, Int32(outFeatures), Int32(inFeatures), 1, w, Int32(inFeatures),
-                    xs, 1, 0, &product, 1)
-        for i in 0..<outFeatures { y[i] &+= UInt64(bitPattern: Int64(product[i])) }
+    /// y[b] += W x[b] for every image, as one float64 GEMM X W^T (exact under `isExact`).
+    static func dense(_ w: [Double], xs: [[UInt64]], inFeatures: Int, outFeatures: Int, into ys: inout [[UInt64]]) {
+        let batch = xs.count
+        var inputs = [Double](repeating: 0, count: batch * inFeatures)
+        for (b, x) in xs.enumerated() {
+            for i in 0..<inFeatures { inputs[b * inFeatures + i] = Double(Int64(bitPattern: x[i])) }
+        }
+        var product = [Double](repeating: 0, count: batch * outFeatures)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(outFeatures), Int32(inFeatures), 1,
+                    inputs, Int32(inFeatures), w, Int32(inFeatures), 0, &product, Int32(outFeatures))
+        for b in 0..<batch {
+            ys[b].withUnsafeMutableBufferPointer { y in
+                for o in 0..<outFeatures { y[o] &+= UInt64(bitPattern: Int64(product[b * outFeatures + o])) }
+            }
+        }
     }
 }
 
