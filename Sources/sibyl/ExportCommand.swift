@@ -45,7 +45,8 @@ struct ExportCommand: ParsableCommand {
         Parallel.configure(threads: threads)
         let outURL = URL(fileURLWithPath: out)
         if FileManager.default.fileExists(atPath: outURL.path) && !force {
-            throw ValidationError("\(out) already exists; pass --force to replace it or choose another --out")
+            throw PlanStoreError.invalidValue(path: outURL.path, name: "plan",
+                                              reason: "a file or plan already exists there; pass --force to replace it or choose another --out")
         }
         let checkpointURL = URL(fileURLWithPath: checkpoint)
         let (network, config) = try TrainingCheckpoint.loadNetwork(from: checkpointURL)
