@@ -4,7 +4,7 @@ SWIFT ?= swift
 CONFIG ?= release
 SIBYL := .build/$(CONFIG)/sibyl
 SHARED ?= ../shared
-APT_PACKAGES := libopenblas-dev libhdf5-dev hdf5-tools libsodium-dev pkg-config
+APT_PACKAGES := libopenblas-dev libhdf5-dev hdf5-tools libsodium-dev libpng-dev pkg-config
 
 .PHONY: setup build test bench data demo clean
 

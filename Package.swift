@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CAES"),
 
         // Plans: weights-free architecture and its on-disk form.
@@ -49,7 +50,7 @@ let package = Package(
         .executableTarget(name: "sibyl", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "Training", "Tensors", "NetworkPlan", "PlanStore", "Planner", "Search",
-            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference",
+            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference", "CPNG",
         ], swiftSettings: optimize),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),

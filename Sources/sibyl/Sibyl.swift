@@ -7,17 +7,27 @@ struct Sibyl: ParsableCommand {
         abstract: "Private neural-network inference: train, plan, export, evaluate.",
         discussion: """
             The jobs, in order:
-              sibyl train     train an all-ReLU CNN on CIFAR-100 (checkpoints in HDF5)
-              sibyl test      measure a checkpoint's accuracy on a split
-              sibyl bench     measure training or cryptographic throughput
+              sibyl train      train an all-ReLU CNN on CIFAR-100 (checkpoints in HDF5)
+              sibyl plan       search hybrid ReLU/polynomial placements toward a latency or ReLU target
+              sibyl export     write a checkpoint (and placement) as a plan: plan.json + weights.h5
+              sibyl evaluate   run a plan under the secure protocol (both parties, TCP loopback)
+              sibyl serve      serve a plan to clients (model owner)
+              sibyl query      classify an image with a server (client)
+            and the tools around them:
+              sibyl test       accuracy of a checkpoint or a plan on a split
+              sibyl inspect    summarise a plan
+              sibyl calibrate  write the planner's latency cost model
+              sibyl bench      measure training or cryptographic throughput
             Run `sibyl help <command>` for a command's options.
             """,
-        subcommands: [TrainCommand.self, TestCommand.self, BenchCommand.self])
+        subcommands: [TrainCommand.self, PlanCommand.self, ExportCommand.self, EvaluateCommand.self,
+                      ServeCommand.self, QueryCommand.self, TestCommand.self, InspectCommand.self,
+                      CalibrateCommand.self, BenchCommand.self, PlanWorkerCommand.self])
 }
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput (results as JSON with --json).",
-        subcommands: [BenchTrainCommand.self])
+        subcommands: [BenchTrainCommand.self, BenchCryptoCommand.self])
 }

@@ -47,7 +47,7 @@ public final class LocalSecureEvaluation {
                 channel = try serverChannel()
                 let session = try SecureServerSession(program: program, architecture: architecture, context: context,
                                                       channel: channel!, prepared: prepared)
-                for _ in inputs { try session.serveImage() }
+                try session.serveAll()
             } catch {
                 failure.set(error)
                 // The client must not wait for messages that will never come.
@@ -57,10 +57,11 @@ public final class LocalSecureEvaluation {
         server.stackSize = 16 << 20
         server.start()
         var results: [SecureImageResult] = []
+        var session: SecureClientSession?
         do {
-            let session = try SecureClientSession(context: context, channel: clientChannel)
+            session = try SecureClientSession(context: context, channel: clientChannel)
             for (index, input) in inputs.enumerated() {
-                let (logits, costs) = try session.infer(input: input)
+                let (logits, costs) = try session!.infer(input: input)
                 let expected = oracle.evaluate(input: input)
                 let decoded = oracle.decode(logits)
                 let result = SecureImageResult(index: index, label: labels?[index], logits: decoded,
@@ -74,6 +75,7 @@ public final class LocalSecureEvaluation {
             serverDone.wait()
             throw failure.get() ?? error
         }
+        session?.finish()
         serverDone.wait()
         clientChannel.close()
         if let error = failure.get() { throw error }

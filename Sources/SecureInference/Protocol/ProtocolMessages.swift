@@ -17,6 +17,8 @@ enum ProtocolMessage {
     static let maskedInput: UInt16 = 0x5160
     static let outputShare: UInt16 = 0x5161
     static let offlineDone: UInt16 = 0x5170
+    static let imageRequest: UInt16 = 0x5180
+    static let goodbye: UInt16 = 0x5181
 }
 
 /// The public shape of a linear map, as the HE protocol needs it (the client knows this; not the weights).

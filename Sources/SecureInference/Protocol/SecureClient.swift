@@ -142,9 +142,17 @@ public final class SecureClientSession {
             throw SecureInferenceError.protocolFailure("input has \(input.count) values, the plan expects \(program.tensors[0].shape)")
         }
         var offlineMeter = StepMeter(channel: channel)
+        try channel.sendMessage(type: ProtocolMessage.imageRequest, [UInt8]())
         let state = try offline(meter: &offlineMeter)
         var onlineMeter = StepMeter(channel: channel)
         let logits = try online(state, input: input, meter: &onlineMeter)
         return (logits, ImageCosts(offline: offlineMeter.phase, online: onlineMeter.phase))
+    }
+
+    /// Ends the session politely (the server stops waiting for images).
+    public func finish() {
+        try? channel.sendMessage(type: ProtocolMessage.goodbye, [UInt8]())
+        try? channel.flush()
+        channel.close()
     }
 }

@@ -154,10 +154,26 @@ public final class SecureServerSession {
         try channel.flush()
     }
 
-    /// Serves one image: offline then online.
-    public func serveImage() throws {
-        let state = try offline()
-        try online(state)
+    /// Serves images until the client says goodbye; returns how many. A client that just disconnects
+    /// between images ends the session the same way.
+    @discardableResult
+    public func serveAll() throws -> Int {
+        var served = 0
+        while true {
+            let header: FrameHeader
+            do { header = try channel.receiveHeader() } catch TransportError.peerClosed { return served }
+            switch header.type {
+            case ProtocolMessage.goodbye:
+                return served
+            case ProtocolMessage.imageRequest where header.length == 0:
+                let state = try offline()
+                try online(state)
+                served += 1
+            default:
+                throw SecureInferenceError.protocolFailure(
+                    "unexpected message type \(header.type) (\(header.length) bytes) where an image request was expected")
+            }
+        }
     }
 }
 

@@ -1,0 +1,213 @@
+import ArgumentParser
+import Foundation
+import Lattice
+import NetworkPlan
+import SecureInference
+import Training
+import Transport
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Run a plan under the secure two-party protocol on CIFAR-100 test images and report accuracy and costs.",
+        discussion: """
+            Both parties run in this process, on their own threads, connected by real TCP on 127.0.0.1.
+            Each image gets a fresh offline phase (HE for linear layers, garbled circuits and OT for ReLUs,
+            OT-based correlations for squares) followed by its online phase.
+
+            Network emulation: latency on a network = measured loopback time + bytes x 8 / bandwidth
+            + flights x RTT / 2, where a flight is a maximal run of traffic in one direction. LAN: 3 Gbps,
+            0.3 ms RTT; WAN: 400 Mbps, 40 ms RTT (OpenCheetah's settings). Nothing is slept or throttled.
+            """)
+
+    @Argument(help: "Plan directory (plan.json + weights.h5), e.g. Plans/resnet32-cifar100-relu.")
+    var plan: String
+    @Option(help: "Number of test images to evaluate.") var images = 10
+    @Option(help: "Index of the first test image.") var first = 0
+    @Option(help: "Network whose latency is reported as `latency`: loopback, lan, wan.") var network = "loopback"
+    @Option(help: "Folder holding the datasets.") var dataDir = "Datasets"
+    @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Skip the float reference model (faster; agreement_with_float is then omitted).") var noFloat = false
+
+    func validate() throws {
+        guard images > 0 else { throw ValidationError("--images must be positive") }
+        guard first >= 0 else { throw ValidationError("--first must be non-negative") }
+        guard ["loopback", "lan", "wan"].contains(network) else {
+            throw ValidationError("--network must be loopback, lan or wan (got \(network))")
+        }
+    }
+
+    func run() throws {
+        let plan = try SecurePlan(directory: self.plan)
+        let manifest = plan.contents.manifest
+        let splits = try Datasets.load(.cifar100, directory: URL(fileURLWithPath: dataDir))
+        let test = splits.test
+        guard first + images <= test.count else {
+            throw ValidationError("--first \(first) + --images \(images) exceeds the \(test.count) test images")
+        }
+        let oracle = FixedPointOracle(program: plan.program)
+        var inputs: [[UInt64]] = []
+        var floatInputs: [[Float]] = []
+        var labels: [Int] = []
+        let bytes = 3 * 32 * 32
+        for i in first..<(first + images) {
+            let pixels = test.pixels[(i * bytes)..<((i + 1) * bytes)]
+            let x = PlaintextInput.normalize(pixels, spec: manifest.input)
+            floatInputs.append(x)
+            inputs.append(oracle.encodeInput(x))
+            labels.append(Int(test.labels[i]))
+        }
+        let context = try BFVContext()
+        let evaluation = LocalSecureEvaluation(program: plan.program, architecture: plan.architecture, context: context)
+        let started = Date()
+        let results = try evaluation.run(inputs: inputs, labels: labels, link: .tcp) { result in
+            if !json {
+                let mark = result.top1 == result.label ? "correct" : "wrong"
+                FileHandle.standardError.write(Data(String(
+                    format: "image %d: class %d (%@), oracle %@, offline %.2f s %.1f MB, online %.3f s %.2f MB\n",
+                    first + result.index, result.top1, mark, result.matchesOracle ? "equal" : "DIFFERENT",
+                    result.costs.offline.seconds, Double(result.costs.offline.bytes) / 1e6,
+                    result.costs.online.seconds, Double(result.costs.online.bytes) / 1e6).utf8))
+            }
+        }
+        let wall = Date().timeIntervalSince(started)
+        var floatAgreement: Double?
+        if !noFloat {
+            var agree = 0
+            for (i, x) in floatInputs.enumerated() {
+                let logits = try ReferenceEvaluator.evaluate(graph: manifest.graph, weights: plan.contents.weights,
+                                                             activations: manifest.activations,
+                                                             coefficients: plan.contents.coefficients, input: x)
+                if argmax(logits) == results[i].top1 { agree += 1 }
+            }
+            floatAgreement = Double(agree) / Double(images)
+        }
+        let report = EvaluationReport(plan: manifest.name, results: results, floatAgreement: floatAgreement,
+                                      program: plan.program, wallSeconds: wall, peakResidentBytes: peakResidentBytes(),
+                                      network: network)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(report.summary)
+        }
+    }
+}
+
+/// What `sibyl evaluate --json` prints: per-image means, per-layer breakdown, emulated latencies.
+struct EvaluationReport: Encodable {
+    struct Phase: Encodable {
+        var seconds: Double
+        var bytes: Double
+        var bytesUp: Double
+        var bytesDown: Double
+        var rounds: Double
+        var latencyLan: Double
+        var latencyWan: Double
+    }
+    struct Layer: Encodable {
+        var step: Int
+        var label: String
+        var offlineSeconds: Double
+        var offlineBytes: Double
+        var onlineSeconds: Double
+        var onlineBytes: Double
+        var onlineRounds: Double
+    }
+
+    var plan: String
+    var images: Int
+    var accuracy: Double
+    var agreementWithOracle: Double
+    var agreementWithFloat: Double?
+    /// Images whose secure logits differ from the oracle's (local-truncation wrap-arounds).
+    var oracleMismatches: Int
+    var relus: Int
+    var polynomialActivations: Int
+    var offline: Phase
+    var online: Phase
+    /// Online latency per image on the network chosen by --network.
+    var latency: Double
+    var network: String
+    var layers: [Layer]
+    var wallSeconds: Double
+    var peakResidentMegabytes: Double
+
+    init(plan: String, results: [SecureImageResult], floatAgreement: Double?, program: FixedPointProgram,
+         wallSeconds: Double, peakResidentBytes: Int, network: String) {
+        let n = Double(results.count)
+        self.plan = plan
+        images = results.count
+        accuracy = Double(results.filter { $0.top1 == $0.label }.count) / n
+        agreementWithOracle = Double(results.filter { $0.matchesOracle }.count) / n
+        agreementWithFloat = floatAgreement
+        oracleMismatches = results.filter { !$0.matchesOracle }.count
+        relus = program.reluCount
+        polynomialActivations = program.squareCount
+        func phase(_ pick: (ImageCosts) -> PhaseStats) -> Phase {
+            let stats = results.map { pick($0.costs) }
+            let seconds = stats.map(\.seconds).reduce(0, +) / n
+            let up = Double(stats.map(\.bytesUp).reduce(0, +)) / n
+            let down = Double(stats.map(\.bytesDown).reduce(0, +)) / n
+            let rounds = Double(stats.map(\.rounds).reduce(0, +)) / n
+            func emulate(_ model: NetworkModel) -> Double {
+                seconds + (up + down) * 8 / model.bandwidthBitsPerSecond + rounds * model.roundTripSeconds / 2
+            }
+            return Phase(seconds: seconds, bytes: up + down, bytesUp: up, bytesDown: down, rounds: rounds,
+                         latencyLan: emulate(.lan), latencyWan: emulate(.wan))
+        }
+        offline = phase(\.offline)
+        online = phase(\.online)
+        self.network = network
+        switch network {
+        case "lan": latency = online.latencyLan
+        case "wan": latency = online.latencyWan
+        default: latency = online.seconds
+        }
+        var layers: [Int: Layer] = [:]
+        for result in results {
+            for (isOnline, phaseStats) in [(false, result.costs.offline), (true, result.costs.online)] {
+                for step in phaseStats.steps {
+                    var layer = layers[step.step] ?? Layer(step: step.step, label: step.label, offlineSeconds: 0,
+                                                           offlineBytes: 0, onlineSeconds: 0, onlineBytes: 0,
+                                                           onlineRounds: 0)
+                    if isOnline {
+                        layer.onlineSeconds += step.seconds / n
+                        layer.onlineBytes += Double(step.bytes) / n
+                        layer.onlineRounds += Double(step.rounds) / n
+                    } else {
+                        layer.offlineSeconds += step.seconds / n
+                        layer.offlineBytes += Double(step.bytes) / n
+                    }
+                    layers[step.step] = layer
+                }
+            }
+        }
+        self.layers = layers.values.sorted { $0.step < $1.step }
+        self.wallSeconds = wallSeconds
+        peakResidentMegabytes = Double(peakResidentBytes) / 1e6
+    }
+
+    var summary: String {
+        func mb(_ bytes: Double) -> String { String(format: "%.1f MB", bytes / 1e6) }
+        var lines = [
+            "plan \(plan): \(images) images, \(relus) ReLUs and \(polynomialActivations) polynomial activations per image",
+            String(format: "secure accuracy %.3f; agreement with oracle %.3f (%d mismatches)%@", accuracy,
+                   agreementWithOracle, oracleMismatches,
+                   agreementWithFloat.map { String(format: ", with float model %.3f", $0) } ?? ""),
+            String(format: "offline per image: %.2f s, %@ (up %@, down %@)", offline.seconds, mb(offline.bytes),
+                   mb(offline.bytesUp), mb(offline.bytesDown)),
+            String(format: "online per image:  %.3f s, %@, %.0f flights; LAN %.3f s, WAN %.3f s", online.seconds,
+                   mb(online.bytes), online.rounds, online.latencyLan, online.latencyWan),
+            String(format: "peak resident memory (both parties) %.0f MB", peakResidentMegabytes),
+        ]
+        lines.append("per layer (offline s / MB, online s / MB):")
+        for layer in layers where layer.offlineBytes + layer.onlineBytes > 0 {
+            lines.append(String(format: "  %-40@ %7.3f %9.2f  %7.4f %8.3f", layer.label as NSString,
+                                layer.offlineSeconds, layer.offlineBytes / 1e6, layer.onlineSeconds, layer.onlineBytes / 1e6))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
