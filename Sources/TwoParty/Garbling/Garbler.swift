@@ -120,8 +120,9 @@ public struct Garbler: Sendable {
         resize(&tables, to: copies * circuit.andCount * 2, zeroed: false) // the kernel writes every entry
         resize(&decoding, to: additive ? 0 : (copies * w + 7) / 8, zeroed: true)
         resize(&rows, to: additive ? copies * w * 2 : 0, zeroed: false)   // every row is written
-        var onlineZero = blocksToOverwrite(copies * o)
-        var evaluatorZero = blocksToOverwrite(copies * e)
+        // The input zero-labels come from a fresh per-batch key by counter, so the garbler keeps the key,
+        // not the labels (GarblerBatchState.zeroLabel): online input j is slot j, evaluator input i slot o + i.
+        let inputLabels = AES128(key: prg.nextBlock())
         var shares = [UInt64](repeating: 0, count: additive ? copies : 0)
         let wirePositions: [Int] = circuit.outputs.indices.filter { if case .wire = circuit.outputs[$0] { return true } else { return false } }
         let hasher = HalfGates.hasher(implementation)
@@ -131,8 +132,6 @@ public struct Garbler: Sendable {
         let firstCopy = nextCopy
         let known = knownGarblerInputs
         tables.withUnsafeMutableBufferPointer { tab in
-        onlineZero.withUnsafeMutableBufferPointer { onZ in
-        evaluatorZero.withUnsafeMutableBufferPointer { evZ in
         decoding.withUnsafeMutableBufferPointer { dec in
         rows.withUnsafeMutableBufferPointer { rowsOut in
         shares.withUnsafeMutableBufferPointer { sharesOut in
@@ -140,8 +139,10 @@ public struct Garbler: Sendable {
             HalfGates.garbleChunks(circuit, delta: delta, firstCopy: nextCopy, copies: copies, tables: tab.baseAddress,
                                    implementation: implementation,
                                    fill: { labels, start, n in
-                // Fresh uniform zero-labels for the online and evaluator inputs, kept for OT and the online phase.
-                for i in online { prg.fill(UnsafeMutableBufferPointer(start: labels + i * n, count: n)) }
+                // Fresh uniform zero-labels for the online and evaluator inputs (or the caller's).
+                for (j, i) in online.enumerated() {
+                    GarblerBatchState.zeroLabels(inputLabels, slot: j, firstCopy: start, into: labels + i * n, count: n)
+                }
                 if let given = evaluatorZeroLabels {
                     for c0 in stride(from: 0, to: n, by: 4) { // tiles of 4 copies, as in Evaluator
                         for i in 0..<e {
@@ -150,18 +151,8 @@ public struct Garbler: Sendable {
                         }
                     }
                 } else {
-                    for i in 0..<e { prg.fill(UnsafeMutableBufferPointer(start: labels + (g + i) * n, count: n)) }
-                }
-                // Keep the zero-labels copy-major, in tiles of 4 copies (whole cache lines of each row).
-                for c0 in stride(from: 0, to: n, by: 4) {
-                    let t = min(4, n - c0)
-                    for (j, i) in online.enumerated() {
-                        let row = labels + i * n + c0
-                        for q in 0..<t { onZ[(start + c0 + q) * o + j] = row[q] }
-                    }
                     for i in 0..<e {
-                        let row = labels + (g + i) * n + c0
-                        for q in 0..<t { evZ[(start + c0 + q) * e + i] = row[q] }
+                        GarblerBatchState.zeroLabels(inputLabels, slot: o + i, firstCopy: start, into: labels + (g + i) * n, count: n)
                     }
                 }
                 // Known inputs: active label L = AES_seed(i · 2^32 + copy), zero-label L ⊕ value · Δ.
@@ -220,13 +211,13 @@ public struct Garbler: Sendable {
                     }
                 }
             })
-        }}}}}}}
+        }}}}}
         batch = GarbledBatch(firstCopy: nextCopy, copies: copies, andCount: circuit.andCount, outputWireCount: w,
                              tables: tables, outputDecoding: decoding, knownInputSeed: seed,
                              outputEncoding: outputEncoding, arithmeticOutputs: rows)
         nextCopy += UInt64(copies)
         let state = GarblerBatchState(copies: copies, delta: delta, onlineInputCount: o, evaluatorInputCount: e,
-                                      onlineZeroLabels: onlineZero, evaluatorZeroLabels: evaluatorZero,
+                                      inputLabels: inputLabels, givenEvaluatorZeroLabels: evaluatorZeroLabels,
                                       outputShares: additive ? shares : nil)
         return state
     }
@@ -264,22 +255,43 @@ func packBits(_ bits: [Bool], copies: Int, bitsPerCopy: Int) -> [UInt64] {
     return words
 }
 
-/// What the garbler keeps after garbling a batch: the zero-labels of its online inputs and of the
-/// evaluator's inputs, and Δ. Secret.
+/// What the garbler keeps after garbling a batch: the key its input zero-labels were derived from (or the
+/// caller's evaluator zero-labels), Δ, and with additive outputs its output shares. Secret.
 public struct GarblerBatchState: Sendable {
     public let copies: Int
     let delta: Block
     public let onlineInputCount: Int
     public let evaluatorInputCount: Int
-    let onlineZeroLabels: [Block]
-    let evaluatorZeroLabels: [Block]
+    /// Zero-label of input slot s (online inputs 0..<o, then evaluator inputs) of copy c:
+    /// AES_key(lo: s · 2^32 + c, hi: 0), a PRG under a fresh key from the garbler's CSPRNG-seeded PRG.
+    let inputLabels: AES128
+    let givenEvaluatorZeroLabels: [Block]?
     /// With `OutputEncoding.additiveShares`: the garbler's share (-Σ r_i) of each copy's output word.
     public let outputShares: [UInt64]?
+
+    /// Writes the zero-labels of input slot `slot` for copies firstCopy ..< firstCopy + count.
+    static func zeroLabels(_ key: AES128, slot: Int, firstCopy: Int, into out: UnsafeMutablePointer<Block>, count: Int) {
+        key.keystream(counter: UInt64(slot) << 32 + UInt64(firstCopy), into: UnsafeMutableBufferPointer(start: out, count: count))
+    }
+
+    /// The zero-labels of `slotCount` slots from `firstSlot`, copy-major (`copies × slotCount`).
+    func zeroLabels(firstSlot: Int, slotCount: Int) -> [Block] {
+        var out = [Block](repeating: .zero, count: copies * slotCount)
+        var row = [Block](repeating: .zero, count: copies)
+        row.withUnsafeMutableBufferPointer { r in
+            for s in 0..<slotCount {
+                GarblerBatchState.zeroLabels(inputLabels, slot: firstSlot + s, firstCopy: 0, into: r.baseAddress!, count: copies)
+                for c in 0..<copies { out[c * slotCount + s] = r[c] }
+            }
+        }
+        return out
+    }
 
     /// The OT sender's messages for the evaluator's input wires, copy-major (`copies × evaluatorInputCount`):
     /// the evaluator must receive `one[i]` where its input bit i is 1, else `zero[i]`.
     public func evaluatorInputLabelPairs() -> (zero: [Block], one: [Block]) {
-        (evaluatorZeroLabels, evaluatorZeroLabels.map { $0 ^ delta })
+        let zero = givenEvaluatorZeroLabels ?? zeroLabels(firstSlot: onlineInputCount, slotCount: evaluatorInputCount)
+        return (zero, zero.map { $0 ^ delta })
     }
 
     /// Δ, the offset between every wire's two labels. A correlated OT (the receiver gets zero ⊕ b·Δ) can
@@ -288,8 +300,8 @@ public struct GarblerBatchState: Sendable {
 
     /// The active labels of the garbler's online inputs, copy-major (`copies × onlineInputCount` values).
     public func onlineInputLabels(values: [Bool]) throws -> [Block] {
-        guard values.count == onlineZeroLabels.count else {
-            throw GarblingError.wrongCount(what: "garbler online input values", expected: onlineZeroLabels.count, got: values.count)
+        guard values.count == copies * onlineInputCount else {
+            throw GarblingError.wrongCount(what: "garbler online input values", expected: copies * onlineInputCount, got: values.count)
         }
         return try onlineInputLabels(words: packBits(values, copies: copies, bitsPerCopy: onlineInputCount))
     }
@@ -301,7 +313,7 @@ public struct GarblerBatchState: Sendable {
         guard words.count == copies * wpc else {
             throw GarblingError.wrongCount(what: "garbler online input words", expected: copies * wpc, got: words.count)
         }
-        var out = onlineZeroLabels
+        var out = zeroLabels(firstSlot: 0, slotCount: onlineInputCount)
         let o = onlineInputCount
         for c in 0..<copies {
             for i in 0..<o {
