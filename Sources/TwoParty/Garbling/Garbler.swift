@@ -1,18 +1,20 @@
-// The garbler's side: fresh free-XOR offset Δ (lsb 1, from the OS CSPRNG), fresh input labels from an
-// AES PRG seeded by the OS CSPRNG, half-gates garbling of many copies at once, 1-bit output decoding.
+// The garbler's side of half-gates garbling (Zahur-Rosulek-Evans, Eurocrypt 2015) with free-XOR: a fresh
+// offset Δ (lsb 1) from the OS CSPRNG, input labels from a fresh per-batch AES key (see GarblerBatchState),
+// many copies of one circuit garbled at once, outputs as decoding bits or additive shares.
 //
 // Garbler inputs come in two kinds:
 //  - online inputs (e.g. the server's share x_s, known only in the online phase): their zero-labels stay
 //    with the garbler; online it sends the active label W0 ⊕ x·Δ, 16 bytes per bit.
-//  - known inputs (e.g. the garbler's fresh output mask m, chosen at garbling time): they cost nothing.
-//    The garbler draws a fresh seed, sends it with the tables, and both sides expand it with AES-CTR into
-//    labels L (known input i of copy c of the batch: L = AES_seed(lo: i · 2^32 + c, hi: 0)); the garbler
-//    sets the wire's zero-label W0 = L ⊕ m_i·Δ, so the evaluator's active label is L. Security: in the standard protocol the evaluator receives, for each such wire, the active
-//    label W_{m_i}, which is uniformly distributed and independent of m_i and of Δ (because W0 is
-//    uniform and independent of everything else); its other label W_{m_i} ⊕ Δ stays hidden. Here the
-//    active label is L, pseudorandom and independent of m_i and Δ, and the inactive label is L ⊕ Δ,
-//    hidden exactly as before since Δ is. A simulator that picks the seed itself produces the same view
-//    (up to PRG security), so the evaluator learns nothing new; the 16-byte seed replaces 16 bytes per bit.
+//  - known inputs (e.g. a fresh output mask m, chosen at garbling time): they cost nothing. The garbler
+//    draws a fresh seed, sends it with the tables, and both sides expand it with AES-CTR into labels L
+//    (known input i of copy c of the batch: L = AES_seed(lo: i · 2^32 + c, hi: 0)); the garbler sets the
+//    wire's zero-label W0 = L ⊕ m_i·Δ, so the evaluator's active label is L.
+//    Security: in the standard protocol the evaluator receives, for each such wire, the active label
+//    W_{m_i}, uniformly distributed and independent of m_i and of Δ (because W0 is uniform and independent
+//    of everything else); its other label W_{m_i} ⊕ Δ stays hidden. Here the active label is L,
+//    pseudorandom and independent of m_i and Δ, and the inactive label is L ⊕ Δ, hidden exactly as before
+//    since Δ is. A simulator that picks the seed itself produces the same view (up to PRG security), so
+//    the evaluator learns nothing new; the 16-byte seed replaces 16 bytes per bit.
 // Outputs (OutputEncoding.swift): either 1-bit decoding (the garbler sends d = lsb(W0) per output wire; the
 // evaluator's output is lsb(L) ⊕ d), or additive shares of Σ 2^i·y_i through one projection gate per wire.
 
@@ -239,12 +241,6 @@ func resize(_ array: inout [Block], to count: Int, zeroed: Bool) {
     }
 }
 
-/// An array of `count` blocks whose contents are arbitrary until written (Block is plain data: any bits
-/// are a valid Block); for buffers that are overwritten entirely anyway.
-func blocksToOverwrite(_ count: Int) -> [Block] {
-    [Block](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
-}
-
 /// Packs copy-major bits (`copies × bitsPerCopy`) into ⌈bitsPerCopy / 64⌉ words per copy.
 func packBits(_ bits: [Bool], copies: Int, bitsPerCopy: Int) -> [UInt64] {
     let wpc = (bitsPerCopy + 63) / 64
@@ -253,74 +249,4 @@ func packBits(_ bits: [Bool], copies: Int, bitsPerCopy: Int) -> [UInt64] {
         for i in 0..<bitsPerCopy where bits[c * bitsPerCopy + i] { words[c * wpc + i >> 6] |= 1 << UInt64(i & 63) }
     }
     return words
-}
-
-/// What the garbler keeps after garbling a batch: the key its input zero-labels were derived from (or the
-/// caller's evaluator zero-labels), Δ, and with additive outputs its output shares. Secret.
-public struct GarblerBatchState: Sendable {
-    public let copies: Int
-    let delta: Block
-    public let onlineInputCount: Int
-    public let evaluatorInputCount: Int
-    /// Zero-label of input slot s (online inputs 0..<o, then evaluator inputs) of copy c:
-    /// AES_key(lo: s · 2^32 + c, hi: 0), a PRG under a fresh key from the garbler's CSPRNG-seeded PRG.
-    let inputLabels: AES128
-    let givenEvaluatorZeroLabels: [Block]?
-    /// With `OutputEncoding.additiveShares`: the garbler's share (-Σ r_i) of each copy's output word.
-    public let outputShares: [UInt64]?
-
-    /// Writes the zero-labels of input slot `slot` for copies firstCopy ..< firstCopy + count.
-    static func zeroLabels(_ key: AES128, slot: Int, firstCopy: Int, into out: UnsafeMutablePointer<Block>, count: Int) {
-        key.keystream(counter: UInt64(slot) << 32 + UInt64(firstCopy), into: UnsafeMutableBufferPointer(start: out, count: count))
-    }
-
-    /// The zero-labels of `slotCount` slots from `firstSlot`, copy-major (`copies × slotCount`).
-    func zeroLabels(firstSlot: Int, slotCount: Int) -> [Block] {
-        var out = [Block](repeating: .zero, count: copies * slotCount)
-        var row = [Block](repeating: .zero, count: copies)
-        row.withUnsafeMutableBufferPointer { r in
-            for s in 0..<slotCount {
-                GarblerBatchState.zeroLabels(inputLabels, slot: firstSlot + s, firstCopy: 0, into: r.baseAddress!, count: copies)
-                for c in 0..<copies { out[c * slotCount + s] = r[c] }
-            }
-        }
-        return out
-    }
-
-    /// The OT sender's messages for the evaluator's input wires, copy-major (`copies × evaluatorInputCount`):
-    /// the evaluator must receive `one[i]` where its input bit i is 1, else `zero[i]`.
-    public func evaluatorInputLabelPairs() -> (zero: [Block], one: [Block]) {
-        let zero = givenEvaluatorZeroLabels ?? zeroLabels(firstSlot: onlineInputCount, slotCount: evaluatorInputCount)
-        return (zero, zero.map { $0 ^ delta })
-    }
-
-    /// Δ, the offset between every wire's two labels. A correlated OT (the receiver gets zero ⊕ b·Δ) can
-    /// transfer the evaluator's labels with half the bytes of a general OT. Secret: never send it.
-    public var labelOffset: Block { delta }
-
-    /// The active labels of the garbler's online inputs, copy-major (`copies × onlineInputCount` values).
-    public func onlineInputLabels(values: [Bool]) throws -> [Block] {
-        guard values.count == copies * onlineInputCount else {
-            throw GarblingError.wrongCount(what: "garbler online input values", expected: copies * onlineInputCount, got: values.count)
-        }
-        return try onlineInputLabels(words: packBits(values, copies: copies, bitsPerCopy: onlineInputCount))
-    }
-
-    /// As `onlineInputLabels(values:)` with the values packed: online input i of copy c is bit i % 64 of
-    /// `words[c · w + i / 64]`, w = ⌈onlineInputCount / 64⌉.
-    public func onlineInputLabels(words: [UInt64]) throws -> [Block] {
-        let wpc = (onlineInputCount + 63) / 64
-        guard words.count == copies * wpc else {
-            throw GarblingError.wrongCount(what: "garbler online input words", expected: copies * wpc, got: words.count)
-        }
-        var out = zeroLabels(firstSlot: 0, slotCount: onlineInputCount)
-        let o = onlineInputCount
-        for c in 0..<copies {
-            for i in 0..<o {
-                let bit = (words[c * wpc + i >> 6] >> UInt64(i & 63)) & 1 == 1
-                out[c * o + i] ^= delta.masked(by: bit)
-            }
-        }
-        return out
-    }
 }

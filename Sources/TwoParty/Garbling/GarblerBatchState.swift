@@ -1,0 +1,71 @@
+// The garbler's secret state for one garbled batch (see Garbler.swift).
+
+/// What the garbler keeps after garbling a batch: the key its input zero-labels were derived from (or the
+/// caller's evaluator zero-labels), Δ, and with additive outputs its output shares. Secret.
+public struct GarblerBatchState: Sendable {
+    public let copies: Int
+    let delta: Block
+    public let onlineInputCount: Int
+    public let evaluatorInputCount: Int
+    /// Zero-label of input slot s (online inputs 0..<o, then evaluator inputs) of copy c:
+    /// AES_key(lo: s · 2^32 + c, hi: 0), a PRG under a fresh key from the garbler's CSPRNG-seeded PRG.
+    let inputLabels: AES128
+    let givenEvaluatorZeroLabels: [Block]?
+    /// With `OutputEncoding.additiveShares`: the garbler's share (-Σ r_i) of each copy's output word.
+    public let outputShares: [UInt64]?
+
+    /// Writes the zero-labels of input slot `slot` for copies firstCopy ..< firstCopy + count.
+    static func zeroLabels(_ key: AES128, slot: Int, firstCopy: Int, into out: UnsafeMutablePointer<Block>, count: Int) {
+        key.keystream(counter: UInt64(slot) << 32 + UInt64(firstCopy), into: UnsafeMutableBufferPointer(start: out, count: count))
+    }
+
+    /// The zero-labels of `slotCount` slots from `firstSlot`, copy-major (`copies × slotCount`).
+    func zeroLabels(firstSlot: Int, slotCount: Int) -> [Block] {
+        var out = [Block](repeating: .zero, count: copies * slotCount)
+        var row = [Block](repeating: .zero, count: copies)
+        row.withUnsafeMutableBufferPointer { r in
+            for s in 0..<slotCount {
+                GarblerBatchState.zeroLabels(inputLabels, slot: firstSlot + s, firstCopy: 0, into: r.baseAddress!, count: copies)
+                for c in 0..<copies { out[c * slotCount + s] = r[c] }
+            }
+        }
+        return out
+    }
+
+    /// The OT sender's messages for the evaluator's input wires, copy-major (`copies × evaluatorInputCount`):
+    /// the evaluator must receive `one[i]` where its input bit i is 1, else `zero[i]`.
+    public func evaluatorInputLabelPairs() -> (zero: [Block], one: [Block]) {
+        let zero = givenEvaluatorZeroLabels ?? zeroLabels(firstSlot: onlineInputCount, slotCount: evaluatorInputCount)
+        return (zero, zero.map { $0 ^ delta })
+    }
+
+    /// Δ, the offset between every wire's two labels. A correlated OT (the receiver gets zero ⊕ b·Δ) can
+    /// transfer the evaluator's labels with half the bytes of a general OT. Secret: never send it.
+    public var labelOffset: Block { delta }
+
+    /// The active labels of the garbler's online inputs, copy-major (`copies × onlineInputCount` values).
+    public func onlineInputLabels(values: [Bool]) throws -> [Block] {
+        guard values.count == copies * onlineInputCount else {
+            throw GarblingError.wrongCount(what: "garbler online input values", expected: copies * onlineInputCount, got: values.count)
+        }
+        return try onlineInputLabels(words: packBits(values, copies: copies, bitsPerCopy: onlineInputCount))
+    }
+
+    /// As `onlineInputLabels(values:)` with the values packed: online input i of copy c is bit i % 64 of
+    /// `words[c · w + i / 64]`, w = ⌈onlineInputCount / 64⌉.
+    public func onlineInputLabels(words: [UInt64]) throws -> [Block] {
+        let wpc = (onlineInputCount + 63) / 64
+        guard words.count == copies * wpc else {
+            throw GarblingError.wrongCount(what: "garbler online input words", expected: copies * wpc, got: words.count)
+        }
+        var out = zeroLabels(firstSlot: 0, slotCount: onlineInputCount)
+        let o = onlineInputCount
+        for c in 0..<copies {
+            for i in 0..<o {
+                let bit = (words[c * wpc + i >> 6] >> UInt64(i & 63)) & 1 == 1
+                out[c * o + i] ^= delta.masked(by: bit)
+            }
+        }
+        return out
+    }
+}
