@@ -64,6 +64,6 @@ let package = Package(
         .testTarget(name: "NetworkPlanTests", dependencies: ["NetworkPlan"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "NetworkPlan"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "Planner", "Training", "NetworkPlan", "PlanStore"]),
-        .testTarget(name: "CLITests", dependencies: ["sibyl"]),
+        .testTarget(name: "CLITests", dependencies: ["sibyl", "Transport"]),
     ]
 )

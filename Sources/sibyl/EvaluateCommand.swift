@@ -9,7 +9,7 @@ import Transport
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Run a plan under the secure two-party protocol on CIFAR-100 test images and report accuracy and costs.",
+        abstract: "Run a plan under the secure two-party protocol on test images and report accuracy and costs.",
         discussion: """
             Both parties run in this process, on their own threads, connected by real TCP on 127.0.0.1.
             Each image gets a fresh offline phase (HE for linear layers, garbled circuits and OT for ReLUs,
@@ -25,6 +25,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Number of test images to evaluate.") var images = 10
     @Option(help: "Index of the first test image.") var first = 0
     @Option(help: "Network whose latency is reported as `latency`: loopback, lan, wan.") var network = "loopback"
+    @Option(help: "Dataset whose test images are evaluated: cifar100, cifar10, synthetic.") var dataset = "cifar100"
     @Option(help: "Folder holding the datasets.") var dataDir = "Datasets"
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Skip the float reference model (faster; agreement_with_float is then omitted).") var noFloat = false
@@ -32,6 +33,9 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         guard images > 0 else { throw ValidationError("--images must be positive") }
         guard first >= 0 else { throw ValidationError("--first must be non-negative") }
+        guard DatasetKind(rawValue: dataset) != nil else {
+            throw ValidationError("--dataset must be one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \(dataset))")
+        }
         guard ["loopback", "lan", "wan"].contains(network) else {
             throw ValidationError("--network must be loopback, lan or wan (got \(network))")
         }
@@ -40,7 +44,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let plan = try SecurePlan(directory: self.plan)
         let manifest = plan.contents.manifest
-        let splits = try Datasets.load(.cifar100, directory: URL(fileURLWithPath: dataDir))
+        let splits = try Datasets.load(DatasetKind(rawValue: dataset)!, directory: URL(fileURLWithPath: dataDir))
         let test = splits.test
         guard first + images <= test.count else {
             throw ValidationError("--first \(first) + --images \(images) exceeds the \(test.count) test images")

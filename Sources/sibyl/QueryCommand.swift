@@ -14,7 +14,8 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Server address.") var host = "127.0.0.1"
     @Option(help: "Server port.") var port: UInt16 = 7070
     @Option(help: "A PNG image (resized to the plan's input size).") var image: String?
-    @Option(help: "Index of a CIFAR-100 test image instead of --image.") var cifarIndex: Int?
+    @Option(help: "Index of a test image of --dataset instead of --image.") var cifarIndex: Int?
+    @Option(help: "Dataset for --cifar-index: cifar100, cifar10, synthetic.") var dataset = "cifar100"
     @Option(help: "Folder holding the datasets (for --cifar-index).") var dataDir = "Datasets"
     @Option(help: "Classes to list.") var top = 5
     @Flag(help: "Print one JSON object.") var json = false
@@ -25,13 +26,16 @@ struct QueryCommand: ParsableCommand {
         }
         if let cifarIndex, cifarIndex < 0 { throw ValidationError("--cifar-index must be non-negative") }
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        guard DatasetKind(rawValue: dataset) != nil else {
+            throw ValidationError("--dataset must be one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \(dataset))")
+        }
     }
 
     func run() throws {
         var label: Int?
         var pixels: [UInt8]
         if let cifarIndex {
-            let test = try Datasets.load(.cifar100, directory: URL(fileURLWithPath: dataDir)).test
+            let test = try Datasets.load(DatasetKind(rawValue: dataset)!, directory: URL(fileURLWithPath: dataDir)).test
             guard cifarIndex < test.count else {
                 throw ValidationError("--cifar-index \(cifarIndex) is beyond the \(test.count) test images")
             }

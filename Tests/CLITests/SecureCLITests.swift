@@ -1,0 +1,120 @@
+// `sibyl evaluate`, `sibyl serve` and `sibyl query` through the built binary, on a tiny network trained
+// on generated data: secure logits equal the oracle's, and a server survives a client that sends garbage
+// and one that vanishes, then serves the next client.
+import Foundation
+import Transport
+import XCTest
+
+final class SecureCLITests: XCTestCase {
+    var directory: URL!
+    var sibyl: URL!
+
+    override func setUpWithError() throws {
+        guard let binary = ExportCLITests.binary() else {
+            throw XCTSkip("sibyl binary not found (build it with `swift build -c release` or set SIBYL_BINARY)")
+        }
+        sibyl = binary
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sibyl-secure-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    func process(_ arguments: [String], output: Pipe) throws -> Process {
+        let process = Process()
+        process.executableURL = sibyl
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        return process
+    }
+
+    @discardableResult
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let pipe = Pipe()
+        let process = try process(arguments, output: pipe)
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func path(_ relative: String) -> String { directory.appendingPathComponent(relative).path }
+
+    func tinyPlan() throws -> String {
+        let train = try run(["train", "--model", "tiny", "--dataset", "synthetic", "--epochs", "1", "--out", path("run")])
+        XCTAssertEqual(train.status, 0, train.output)
+        let export = try run(["export", "--checkpoint", path("run/checkpoint.h5"), "--out", path("Plans/tiny"),
+                              "--calibration-images", "64", "--accuracy-images", "100"])
+        XCTAssertEqual(export.status, 0, export.output)
+        return path("Plans/tiny")
+    }
+
+    func testEvaluateMatchesOracleAndReportsCosts() throws {
+        let plan = try tinyPlan()
+        let result = try run(["evaluate", plan, "--images", "3", "--dataset", "synthetic", "--network", "wan", "--json"])
+        XCTAssertEqual(result.status, 0, result.output)
+        let json = String(result.output[result.output.firstIndex(of: "{")!...])
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        XCTAssertEqual(report["images"] as? Int, 3)
+        XCTAssertEqual(report["agreement_with_oracle"] as? Double, 1.0, json)
+        XCTAssertNotNil(report["agreement_with_float"] as? Double)
+        XCTAssertNotNil(report["accuracy"] as? Double)
+        for phase in ["offline", "online"] {
+            let stats = try XCTUnwrap(report[phase] as? [String: Any], "missing \(phase)")
+            XCTAssertGreaterThan(stats["bytes"] as? Double ?? 0, 0)
+            XCTAssertGreaterThan(stats["seconds"] as? Double ?? 0, 0)
+        }
+        let online = try XCTUnwrap(report["online"] as? [String: Any])
+        XCTAssertGreaterThan(online["rounds"] as? Double ?? 0, 0)
+        // WAN latency includes at least one RTT per flight pair.
+        XCTAssertGreaterThan(report["latency"] as? Double ?? 0, (online["rounds"] as? Double ?? 0) * 0.02)
+    }
+
+    func testServerSurvivesGarbageAndDroppedClientsThenServesQuery() throws {
+        let plan = try tinyPlan()
+        let port = UInt16.random(in: 20_000...60_000)
+        let serverOutput = Pipe()
+        let server = try process(["serve", plan, "--port", "\(port)", "--connections", "3", "--timeout", "20"],
+                                 output: serverOutput)
+        defer { if server.isRunning { server.terminate() } }
+        // Client 1: garbage instead of the protocol.
+        let garbage = try TCPChannel.connect(host: "127.0.0.1", port: port, connectTimeout: 10, retryFor: 20, timeout: 10)
+        let junk = [UInt8](repeating: 0xAB, count: 4096)
+        try junk.withUnsafeBytes { try garbage.send($0) }
+        try garbage.flush()
+        garbage.close()
+        // Client 2: connects and vanishes without a word.
+        let silent = try TCPChannel.connect(host: "127.0.0.1", port: port, connectTimeout: 10, retryFor: 20, timeout: 10)
+        silent.close()
+        // Client 3: a real query.
+        let query = try run(["query", "--port", "\(port)", "--cifar-index", "7", "--dataset", "synthetic", "--json"])
+        XCTAssertEqual(query.status, 0, query.output)
+        let json = String(query.output[query.output.firstIndex(of: "{")!...])
+        let answer = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let top = try XCTUnwrap(answer["top"] as? [[String: Any]])
+        XCTAssertEqual(top.count, 5)
+        XCTAssertEqual((answer["logits"] as? [Double])?.count, 10)
+        server.waitUntilExit()
+        let log = String(decoding: serverOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(server.terminationStatus, 0, log)
+        XCTAssertTrue(log.contains("client 1: connection dropped"), log)
+        XCTAssertTrue(log.contains("client 3: served 1 image(s)"), log)
+    }
+
+    func testQueryFlagsAreValidated() throws {
+        let both = try run(["query", "--image", "x.png", "--cifar-index", "1"])
+        XCTAssertNotEqual(both.status, 0)
+        XCTAssertTrue(both.output.contains("exactly one of --image"), both.output)
+        let refused = try run(["query", "--port", "1", "--cifar-index", "0", "--dataset", "synthetic"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.lowercased().contains("refused") || refused.output.contains("connect"), refused.output)
+        let missingPlan = try run(["evaluate", path("nowhere"), "--images", "1"])
+        XCTAssertNotEqual(missingPlan.status, 0)
+        XCTAssertTrue(missingPlan.output.contains("nowhere"), missingPlan.output)
+    }
+}
