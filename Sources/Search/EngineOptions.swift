@@ -10,8 +10,8 @@ public struct EngineOptions: Codable, Hashable, Sendable {
     public var clipValue: Float? = nil
     /// One coefficient set per channel (true) or one per slot.
     public var perChannelCoefficients = true
-    /// A round diverges when a loss is not finite or the smoothed loss exceeds this multiple of the
-    /// round's first loss.
+    /// A round diverges when a loss is not finite or the smoothed label cross-entropy exceeds this
+    /// multiple of the larger of the round's first loss and the chance-level loss ln(classes).
     public var divergenceFactor: Double = 10
     /// Weight of the distillation term (KL to the all-ReLU baseline's softened logits); 0 switches it off.
     public var distillationWeight: Float = 0

@@ -123,6 +123,7 @@ public final class EngineTrainable: Trainable {
         var done = 0, pass = 0
         var firstLoss = Double.nan, smoothed = Double.nan, lossSum = 0.0
         var diverged = false
+        let chanceLoss = log(Double(max(2, network.classCount)))
         training: while done < totalSteps {
             pass += 1
             let loader = BatchLoader(images: splits.train, batchSize: options.batchSize, shuffle: true,
@@ -138,7 +139,9 @@ public final class EngineTrainable: Trainable {
                 if firstLoss.isNaN { firstLoss = loss; smoothed = loss }
                 smoothed = 0.9 * smoothed + 0.1 * loss
                 lossSum += loss
-                if smoothed > options.divergenceFactor * max(firstLoss, 1e-3) { diverged = true; break training }
+                // Against the larger of the first loss and chance level (ln K): blending polynomials into
+                // a well-trained network may legitimately push its loss towards chance for a while.
+                if smoothed > options.divergenceFactor * max(firstLoss, chanceLoss) { diverged = true; break training }
             }
         }
         updateBlending()
@@ -183,8 +186,10 @@ public final class EngineTrainable: Trainable {
         } else {
             loss = tape.softmaxCrossEntropy(logits, labels: batch.labels)
         }
-        let value = loss.value[flat: 0]
-        guard value.isFinite else { return value }
+        // The label cross-entropy is what divergence and reports look at (the distillation term starts
+        // at 0 when the student still equals the teacher).
+        let value = teacher == nil ? loss.value[flat: 0] : Self.crossEntropy(logits.value, labels: batch.labels)
+        guard value.isFinite, loss.value[flat: 0].isFinite else { return .nan }
         tape.backward(from: loss)
         let parameters = network.namedParameters
         if let limit = options.clipValue { GradientClipping.clipByValue(parameters, limit: limit) }
@@ -192,6 +197,21 @@ public final class EngineTrainable: Trainable {
         guard norm.isFinite else { return .nan }
         optimizer.step(parameters, learningRate: learningRate)
         return value
+    }
+
+    /// Mean softmax cross-entropy of logits [N, K] against labels (no tape).
+    static func crossEntropy(_ logits: Tensor, labels: [Int32]) -> Float {
+        let N = logits.shape[0], K = logits.shape[1]
+        var total: Double = 0
+        for n in 0..<N {
+            let row = logits.pointer + n * K
+            var m = row[0]
+            for k in 1..<K { m = max(m, row[k]) }
+            var s: Double = 0
+            for k in 0..<K { s += exp(Double(row[k] - m)) }
+            total += log(s) - Double(row[Int(labels[n])] - m)
+        }
+        return Float(total / Double(max(N, 1)))
     }
 
     /// Sets every blending slot's alpha from the schedule; a slot whose blend is over becomes a polynomial.

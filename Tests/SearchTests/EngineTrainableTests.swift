@@ -72,4 +72,19 @@ final class EngineTrainableTests: XCTestCase {
         XCTAssertTrue(outcome.diverged)
         XCTAssertEqual(trainable.checkpointContents(), before, "a diverged round leaves the state it started from")
     }
+
+    /// Distillation starts at zero soft loss (the blended student equals the teacher) and must not read as
+    /// divergence when the polynomial takes over; the reported loss is the label cross-entropy.
+    func testDistillationTrainsWithoutFalseDivergence() throws {
+        let (baseline, splits) = try SearchFixtures.baseline()
+        var options = SearchFixtures.options()
+        options.distillationWeight = 0.5
+        let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: options)
+        try trainable.restore(member: 0, config: SearchFixtures.config([.polynomial(degree: 2), .polynomial(degree: 2)],
+                                                                      blendEpochs: 0.25), from: baseline)
+        let outcome = try trainable.train(epochs: 0.5, round: 1)
+        XCTAssertFalse(outcome.diverged)
+        XCTAssertTrue(outcome.trainLoss.isFinite && outcome.trainLoss > 0)
+        XCTAssertGreaterThan(outcome.validationAccuracy, 0.2, "10 classes: above chance")
+    }
 }
