@@ -25,7 +25,7 @@ public struct PlanContents: Sendable, Equatable {
 
 /// The fixed-point encoding of a plan's parameters: the same rule the fixed-point compiler uses
 /// (round(value * 2^scale) as a two's-complement integer). Weights are at f fractional bits, biases at
-/// 2f (the scale of a layer's output), polynomial coefficients a0, a1, a2 at 3f, 2f, f.
+/// 2f (the scale of a layer's output), polynomial coefficients a0, a1, a2 at 2f, f, f.
 public enum PlanFixedPoint {
     /// Fractional bits of a parameter dataset: 2f for `*.bias`, f otherwise.
     public static func scale(ofParameter name: String, fractionalBits f: Int) -> Int {
@@ -33,7 +33,7 @@ public enum PlanFixedPoint {
     }
 
     /// Fractional bits of coefficient column j (a_j).
-    public static func coefficientScales(fractionalBits f: Int) -> [Int] { [3 * f, 2 * f, f] }
+    public static func coefficientScales(fractionalBits f: Int) -> [Int] { [2 * f, f, f] }
 
     /// round(value * 2^scale), or nil when a value is not finite or does not fit in 62 bits.
     public static func encode(_ values: [Float], scale: Int) -> [Int64]? {

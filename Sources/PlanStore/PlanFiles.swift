@@ -3,7 +3,7 @@
 //   Plans/<name>/weights.h5   /float/<parameter>            float32, batch norm folded into the convolutions
 //                             /fixed/<parameter>            int64, round(value * 2^scale) (attribute "scale")
 //                             /float/<slot>.coefficients    float32 [C, 3]: a0, a1, a2 per channel
-//                             /fixed/<slot>.coefficients    int64 [C, 3] at scales 3f, 2f, f
+//                             /fixed/<slot>.coefficients    int64 [C, 3] at scales 2f, f, f
 //                             root attributes format, schema_version, fractional_bits, plan (strings)
 // A plan is written into a temporary sibling directory `<name>.tmp-XXXX`, made durable, then renamed
 // into place, so a reader never sees half a plan. Reading validates everything a runtime relies on.

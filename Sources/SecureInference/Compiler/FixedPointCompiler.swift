@@ -78,10 +78,13 @@ public enum FixedPointCompiler {
                 let b = hasBias ? try weight("\(name).bias", count: out) : [Float](repeating: 0, count: out)
                 let y = newTensor(shape, scale: 2 * f)
                 if fusedPools.contains(node.inputs[0]) {
-                    // Global average pool fused in: the dense layer reads the whole plane, weights / (H W).
+                    // Global average pool fused in: the dense layer reads the whole plane with weights w / (H W),
+                    // encoded with log2(H W) more fractional bits so that no precision of w is lost.
                     let x = atBaseScale(input!)
                     let spatial = tensors[x].shape
                     let plane = spatial.height * spatial.width
+                    let extra = ceilLog2(plane)
+                    tensors[y].scale = 2 * f + extra
                     let w = try weight("\(name).weight", count: out * spatial.channels)
                     var expanded = [Float](repeating: 0, count: out * spatial.elements)
                     for o in 0..<out {
@@ -91,8 +94,8 @@ public enum FixedPointCompiler {
                         }
                     }
                     steps.append(.linear(output: y, terms: [LinearTerm(input: x, map: .dense(
-                        weights: encode(expanded, scale: f), inFeatures: spatial.elements, outFeatures: out))],
-                        bias: encode(b, scale: 2 * f), name: name))
+                        weights: encode(expanded, scale: f + extra), inFeatures: spatial.elements, outFeatures: out))],
+                        bias: encode(b, scale: 2 * f + extra), name: name))
                 } else {
                     let x = atBaseScale(input!)
                     let w = try weight("\(name).weight", count: out * tensors[x].shape.elements)
@@ -114,9 +117,10 @@ public enum FixedPointCompiler {
                     let sum = newTensor(shape, scale: f)
                     steps.append(.linear(output: sum, terms: [LinearTerm(input: x, map: .windowSum(
                         kernel: tensors[x].shape.height, stride: 1))], bias: [], name: "global_average_pool"))
-                    let y = newTensor(shape, scale: 2 * f)
+                    let extra = ceilLog2(plane)
+                    let y = newTensor(shape, scale: 2 * f + extra)
                     steps.append(.linear(output: y, terms: [LinearTerm(input: sum, map: .diagonal(
-                        scale: [UInt64](repeating: encode([1 / Float(plane)], scale: f)[0], count: shape.channels)))],
+                        scale: [UInt64](repeating: encode([1 / Float(plane)], scale: f + extra)[0], count: shape.channels)))],
                         bias: [], name: "global_average_pool.scale"))
                     tensorOf[index] = y
                 }
@@ -125,9 +129,10 @@ public enum FixedPointCompiler {
                 let sum = newTensor(shape, scale: f)
                 steps.append(.linear(output: sum, terms: [LinearTerm(input: x, map: .windowSum(kernel: k, stride: stride))],
                                      bias: [], name: "average_pool"))
-                let y = newTensor(shape, scale: 2 * f)
+                let extra = ceilLog2(k * k)
+                let y = newTensor(shape, scale: 2 * f + extra)
                 steps.append(.linear(output: y, terms: [LinearTerm(input: sum, map: .diagonal(
-                    scale: [UInt64](repeating: encode([1 / Float(k * k)], scale: f)[0], count: shape.channels)))],
+                    scale: [UInt64](repeating: encode([1 / Float(k * k)], scale: f + extra)[0], count: shape.channels)))],
                     bias: [], name: "average_pool.scale"))
                 tensorOf[index] = y
             case .add:
@@ -154,17 +159,18 @@ public enum FixedPointCompiler {
                           perChannel.allSatisfy({ $0.count == 3 }) else {
                         throw SecureInferenceError.invalidPlan("slot \(slot) needs 3 coefficients for each of \(shape.channels) channels")
                     }
+                    // x (scale f) -> x^2 (2f) -> truncated to f; then a2 x^2 + a1 x + a0 at 2f, truncated to f.
+                    // Every truncated value stays below about 2^(2f + 8), so share wrap-arounds stay negligible.
                     let base = atBaseScale(x)
                     let squared = newTensor(shape, scale: 2 * f)
                     steps.append(.square(output: squared, input: base, slot: slot))
-                    let combined = newTensor(shape, scale: 3 * f)
+                    let squaredBase = atBaseScale(squared)
+                    let combined = newTensor(shape, scale: 2 * f)
                     steps.append(.linear(output: combined, terms: [
-                        LinearTerm(input: squared, map: .diagonal(scale: encode(perChannel.map { $0[2] }, scale: f))),
-                        LinearTerm(input: base, map: .diagonal(scale: encode(perChannel.map { $0[1] }, scale: 2 * f))),
-                    ], bias: encode(perChannel.map { $0[0] }, scale: 3 * f), name: "\(slot).polynomial"))
-                    let y = newTensor(shape, scale: f)
-                    steps.append(.truncate(output: y, input: combined, bits: 2 * f))
-                    tensorOf[index] = y
+                        LinearTerm(input: squaredBase, map: .diagonal(scale: encode(perChannel.map { $0[2] }, scale: f))),
+                        LinearTerm(input: base, map: .diagonal(scale: encode(perChannel.map { $0[1] }, scale: f))),
+                    ], bias: encode(perChannel.map { $0[0] }, scale: 2 * f), name: "\(slot).polynomial"))
+                    tensorOf[index] = atBaseScale(combined)
                 case .mixed:
                     throw SecureInferenceError.unsupported("slot \(slot): per-channel mixed activations")
                 }
@@ -174,6 +180,9 @@ public enum FixedPointCompiler {
         }
         return FixedPointProgram(fractionalBits: f, tensors: tensors, steps: steps, output: tensorOf.last!)
     }
+
+    /// The smallest b with 2^b >= n.
+    static func ceilLog2(_ n: Int) -> Int { n <= 1 ? 0 : Int.bitWidth - (n - 1).leadingZeroBitCount }
 
     /// round(value * 2^scale) as a two's-complement ring element.
     public static func encode(_ values: [Float], scale: Int) -> [UInt64] {

@@ -7,8 +7,9 @@ import NetworkPlan
 //   input scale + f, its bias encoded at that scale;
 // - a ReLU reads its input at any scale s >= f and outputs scale f: the garbled circuit truncates by s - f
 //   (free rewiring) and decides the sign from the low `valueBits` bits;
-// - a polynomial a0 + a1 x + a2 x^2 truncates its input to scale f, squares it (scale 2f), then combines
-//   x^2 and x linearly with per-channel coefficients (output scale 3f) and truncates back to scale f;
+// - a polynomial a0 + a1 x + a2 x^2 truncates its input to scale f, squares it (scale 2f) and truncates the
+//   square to f, combines x^2 and x linearly with per-channel coefficients (scale 2f) and truncates to f;
+// - pooling divides by the window size with log2(window) extra fractional bits, so no precision is lost;
 // - truncations are arithmetic shifts (floor); the protocol makes them exact by aligning the client's share.
 
 /// A tensor of the program: shape and scale.

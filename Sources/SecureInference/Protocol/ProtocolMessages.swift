@@ -61,3 +61,24 @@ enum LinearLowering {
         }
     }
 }
+
+/// The low bits a truncation reveals, packed in the narrowest word that holds them.
+enum LowBitsPacking {
+    static func send(_ values: [UInt64], bits: Int, type: UInt16, over channel: any Channel) throws {
+        switch bits {
+        case ...8: try channel.sendMessage(type: type, values.map { UInt8(truncatingIfNeeded: $0) })
+        case ...16: try channel.sendMessage(type: type, values.map { UInt16(truncatingIfNeeded: $0) })
+        case ...32: try channel.sendMessage(type: type, values.map { UInt32(truncatingIfNeeded: $0) })
+        default: try channel.sendMessage(type: type, values)
+        }
+    }
+
+    static func receive(count: Int, bits: Int, type: UInt16, over channel: any Channel) throws -> [UInt64] {
+        switch bits {
+        case ...8: return try channel.receiveMessage(expecting: type, UInt8.self, count: count).map(UInt64.init)
+        case ...16: return try channel.receiveMessage(expecting: type, UInt16.self, count: count).map(UInt64.init)
+        case ...32: return try channel.receiveMessage(expecting: type, UInt32.self, count: count).map(UInt64.init)
+        default: return try channel.receiveMessage(expecting: type, UInt64.self, count: count)
+        }
+    }
+}

@@ -73,13 +73,14 @@ public final class SecureClientSession {
                     // Reveal the low bits of this share (they depend only on masks), so that the share
                     // becomes a multiple of 2^bits and local shifts are exact.
                     let low = state.shares[input].map { $0 & ((1 << UInt64(bits)) - 1) }
-                    try channel.sendMessage(type: ProtocolMessage.truncationLowBits, low)
+                    try LowBitsPacking.send(low, bits: bits, type: ProtocolMessage.truncationLowBits, over: channel)
                     try channel.flush()
                     state.shares[output] = zip(state.shares[input], low).map { RingKernels.shiftRight($0 &- $1, bits) }
                 case .relu(let output, let input, let valueBits, let shift, _):
                     let evaluator = ReLUEvaluator(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
+                    let choices = ChoiceBits(evaluator.choiceBits(clientShares: state.shares[input]))
+                    let labels = try ot.receiveCorrelatedLabels(choices: choices)
                     let batch = try GarbledBatch(serialized: channel.receiveMessage(expecting: ProtocolMessage.garbledBatch))
-                    let labels = try ot.receive(choices: ChoiceBits(evaluator.choiceBits(clientShares: state.shares[input])))
                     state.relus[output] = (batch, labels, evaluator)
                     state.shares[output] = ShareRing.random(count: outShape.elements)
                 case .square(let output, let input, _):

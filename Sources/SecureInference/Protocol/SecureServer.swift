@@ -76,17 +76,18 @@ public final class SecureServerSession {
                     for i in mask.indices { mask[i] &+= share[i] }
                 }
                 state.linearMasks[output] = mask
-            case .truncate(let output, _, _):
+            case .truncate(let output, _, let bits):
                 let count = program.tensors[output].shape.elements
-                state.truncationLowBits[output] = try channel.receiveMessage(
-                    expecting: ProtocolMessage.truncationLowBits, UInt64.self, count: count)
+                state.truncationLowBits[output] = try LowBitsPacking.receive(
+                    count: count, bits: bits, type: ProtocolMessage.truncationLowBits, over: channel)
             case .relu(let output, _, let valueBits, let shift, _):
                 let count = program.tensors[output].shape.elements
                 var garbler = ReLUGarbler(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
-                let (batch, garbled) = try garbler.garbleOffline(count: count)
+                // The client's input labels come by correlated-label OT (Asharov et al. CCS 2013): the OT fixes
+                // the zero-labels and the garbler's free-XOR offset is the correlation, 32 bytes per label.
+                let zeroLabels = try ot.sendCorrelatedLabels(count: count * valueBits, correlation: garbler.labelOffset)
+                let (batch, garbled) = try garbler.garbleOffline(count: count, evaluatorZeroLabels: zeroLabels)
                 try channel.sendMessage(type: ProtocolMessage.garbledBatch, batch.serialized())
-                let pairs = garbled.evaluatorInputLabelPairs()
-                try ot.send(messages0: pairs.zero, messages1: pairs.one)
                 try channel.flush()
                 state.relus[output] = garbled
             case .square(let output, _, _):
