@@ -1,4 +1,4 @@
-// `sibyl test`: accuracy of a checkpoint on a dataset split.
+// `sibyl test`: accuracy of a checkpoint (float) or of a plan (fixed point) on a dataset split.
 import ArgumentParser
 import Foundation
 import Tensors
@@ -7,9 +7,11 @@ import Training
 struct TestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
-        abstract: "Evaluate a training checkpoint on the test or validation split.")
+        abstract: "Evaluate a training checkpoint (float) or an exported plan (fixed point, in the clear) on a split.")
 
-    @Option(help: "Checkpoint file (checkpoint.h5, best.h5 or a baseline model.h5).") var checkpoint: String
+    @Option(help: "Checkpoint file (checkpoint.h5, best.h5 or a baseline model.h5).") var checkpoint: String?
+    @Option(help: "Plan directory (plan.json + weights.h5): measures its fixed-point accuracy.") var plan: String?
+    @Option(help: "Images to evaluate (plans only; default: the whole split).") var images: Int?
     @Option(help: "Dataset (default: the checkpoint's): \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var dataset: String?
     @Option(help: "Split: test or validation.") var split: String = "test"
@@ -18,6 +20,10 @@ struct TestCommand: ParsableCommand {
     @Option(help: "Worker threads.") var threads: Int = 2
 
     func validate() throws {
+        guard (checkpoint == nil) != (plan == nil) else {
+            throw ValidationError("give exactly one of --checkpoint FILE and --plan DIR")
+        }
+        if images != nil && plan == nil { throw ValidationError("--images applies to --plan only") }
         if let d = dataset, DatasetKind(rawValue: d.lowercased()) == nil {
             throw ValidationError("unknown --dataset '\(d)'; allowed: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -28,6 +34,12 @@ struct TestCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let plan {
+            try runPlanTest(planDirectory: plan, split: split, images: images, json: json, dataDirectory: dataDir,
+                            dataset: dataset, threads: threads)
+            return
+        }
+        guard let checkpoint else { return }
         Parallel.configure(threads: threads)
         let url = URL(fileURLWithPath: checkpoint)
         let (network, config) = try TrainingCheckpoint.loadNetwork(from: url)
