@@ -153,7 +153,19 @@ enum ConvKernels {
         return y
     }
 
-    /// Gradients: dW = sum_n dy[n] * col[n]^T; dx[n] = col2im(W^T * dy[n]).
+    /// wT[c][o][ki][kj] = w[o][c][k-1-ki][k-1-kj]: the weights of the transposed convolution.
+    static func flippedTransposed(_ w: Tensor, _ g: ConvGeometry) -> Tensor {
+        let O = g.outChannels, C = g.inChannels, k = g.kernel
+        let out = Tensor(uninitialized: [C, O, k, k])
+        let src = w.pointer, dst = out.pointer
+        for o in 0..<O { for c in 0..<C { for ki in 0..<k { for kj in 0..<k {
+            dst[((c * O + o) * k + ki) * k + kj] = src[((o * C + c) * k + (k - 1 - ki)) * k + (k - 1 - kj)]
+        } } } }
+        return out
+    }
+
+    /// Gradients: dW = sum_n dy[n] * col[n]^T; dx[n] = col2im(W^T * dy[n]) (or, for stride-1 same
+    /// convolutions, the transposed convolution of dy).
     static func backward(_ x: Tensor, _ w: Tensor, _ dy: Tensor, _ g: ConvGeometry, batch: Int,
                          wantInput: Bool, wantWeight: Bool) -> (dx: Tensor?, dw: Tensor?) {
         let P = g.outHeight * g.outWidth, K = g.patch, O = g.outChannels
@@ -163,9 +175,16 @@ enum ConvKernels {
         let partials = wantWeight ? Storage(count: workers * O * K, zeroed: true) : nil
         let xs = x.pointer, ws = w.pointer, dys = dy.pointer
         let dxs = dx?.pointer, parts = partials?.pointer
+        // Stride-1 "same" convolutions: dx = conv(dy, flipped and transposed weights), computed as
+        // im2col(dy) and a GEMM whose output is dx itself (no col2im, no 9x-sized scratch to clear).
+        let transposed = g.isSameShift && wantInput && !g.isPointwise
+        let gT = ConvGeometry(inChannels: O, height: g.height, width: g.width, outChannels: g.inChannels,
+                              kernel: g.kernel, stride: 1, padding: g.padding)
+        let flipped: Tensor? = transposed ? flippedTransposed(w, g) : nil
+        let fs = flipped?.pointer
         _ = Parallel.forEachWorker(batch) { worker, range in
             let col = g.isPointwise ? nil : Storage(count: K * P)
-            let dcol = (g.isPointwise || !wantInput) ? nil : Storage(count: K * P)
+            let dcol = (g.isPointwise || !wantInput) ? nil : Storage(count: (transposed ? gT.patch : K) * P)
             for n in range {
                 let xin = xs + n * inSize
                 let dyn = dys + n * O * P
@@ -177,7 +196,11 @@ enum ConvKernels {
                 }
                 if let dxs {
                     let dxn = dxs + n * inSize
-                    if let dcol {
+                    if let dcol, let fs {
+                        im2col(dyn, gT, dcol.pointer)
+                        sgemm(transA: false, transB: false, m: g.inChannels, n: P, k: gT.patch, a: fs, lda: gT.patch,
+                              b: dcol.pointer, ldb: P, beta: 0, c: dxn, ldc: P)
+                    } else if let dcol {
                         sgemm(transA: true, transB: false, m: K, n: P, k: O, a: ws, lda: K, b: dyn, ldb: P,
                               beta: 0, c: dcol.pointer, ldc: P)
                         if g.isSameShift {
