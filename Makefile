@@ -29,9 +29,9 @@ data: setup
 	bash Datasets/fetch.sh
 
 bench: build data
-	@mkdir -p Experiments/bench
+	@mkdir -p Experiments/bench Experiments/crypto
 	$(SIBYL) bench train --model resnet32 --batch-size 128 --json | tee Experiments/bench/train-resnet32.json
-	$(SIBYL) bench crypto --json | tee Experiments/crypto/bench.json
+	$(SIBYL) bench crypto --json --out Experiments/crypto/bench.json
 
 demo: build data
 	bash Experiments/demo.sh
