@@ -15,7 +15,7 @@ extension Tape {
             let dx = Tensor(uninitialized: x.shape)
             let d = dy.pointer, q = dx.pointer
             Parallel.forEachChunk(n, minimumPerChunk: Elementwise.parallelThreshold) { r in
-                for i in r { q[i] = ys[i] > 0 ? d[i] : 0 }
+                for i in r { let dv = d[i]; q[i] = ys[i] > 0 ? dv : 0 }
             }
             self.accumulate(x, dx)
         }

@@ -44,7 +44,7 @@ enum VectorKernels {
     /// g = d where x * a + b > 0, else 0.
     @inline(__always) static func reluMask(_ x: UnsafePointer<Float>, _ d: UnsafePointer<Float>,
                                            _ g: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float, _ b: Float) {
-        for i in 0..<n { g[i] = x[i] * a + b > 0 ? d[i] : 0 }
+        for i in 0..<n { let dv = d[i]; g[i] = x[i] * a + b > 0 ? dv : 0 }
     }
 
     /// Returns (sum g, sum g * x).
