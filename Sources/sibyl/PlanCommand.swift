@@ -12,10 +12,12 @@ struct PlanCommand: ParsableCommand {
         commandName: "plan",
         abstract: "Search hybrid ReLU/polynomial placements with population-based training.",
         discussion: """
-            Starts from an all-ReLU baseline checkpoint (sibyl train) and trains a population of hybrid
-            networks, selecting on the validation split only. Writes DIR/search.jsonl (every decision),
-            DIR/pareto.json and DIR/pareto.svg (validation accuracy against predicted latency and ReLUs),
-            DIR/best.h5 (the chosen member's checkpoint) and DIR/placement.json ({slot name: choice}).
+            Starts from an all-ReLU baseline checkpoint (sibyl train) and trains a population of hybrid \
+            networks, selecting on the validation split only. Writes DIR/search.jsonl (every decision), \
+            DIR/pareto.json and DIR/pareto.svg (validation accuracy against predicted latency and ReLUs), \
+            DIR/best.h5 (the chosen member's checkpoint) and DIR/placement.json ({slot name: choice}) for \
+            sibyl export --checkpoint DIR/best.h5 --placement DIR/placement.json.
+
             Give exactly one target: --max-relus N or --target-latency SECONDS [--network lan|wan].
             """)
 
@@ -34,7 +36,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Worker processes per round (1: in this process).") var workers: Int = 1
     @Option(help: "Seed of the search and the data order.") var seed: UInt64 = 1
     @Option(help: "Slots that stay ReLU: first,last (Delphi) or none.") var pinned: String = "first,last"
-    @Option(help: "Polynomial degrees, comma separated (2 = quadratic).") var degrees: String = "2"
+    @Option(help: "Polynomial degrees, comma separated (2 = quadratic; plans export degree 2 only).") var degrees: String = "2"
     @Option(name: .customLong("cost-model"), help: "Cost model JSON (sibyl calibrate); default: the provisional model.")
     var costModel: String?
     @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int = 128
