@@ -111,14 +111,19 @@ struct EvaluationReport: Encodable {
         var latencyLan: Double
         var latencyWan: Double
     }
+    /// One protocol step, averaged over the images. `kind` (relu, polynomial, linear) and `elements` let
+    /// `sibyl calibrate --plan-stats` fit the planner's cost model from this report.
     struct Layer: Encodable {
         var step: Int
         var label: String
+        var kind: String
+        var elements: Int
         var offlineSeconds: Double
         var offlineBytes: Double
         var onlineSeconds: Double
         var onlineBytes: Double
-        var onlineRounds: Double
+        /// Online flights.
+        var rounds: Double
     }
 
     var plan: String
@@ -174,13 +179,14 @@ struct EvaluationReport: Encodable {
         for result in results {
             for (isOnline, phaseStats) in [(false, result.costs.offline), (true, result.costs.online)] {
                 for step in phaseStats.steps {
-                    var layer = layers[step.step] ?? Layer(step: step.step, label: step.label, offlineSeconds: 0,
-                                                           offlineBytes: 0, onlineSeconds: 0, onlineBytes: 0,
-                                                           onlineRounds: 0)
+                    let (kind, elements) = Self.kind(of: step.step, in: program)
+                    var layer = layers[step.step] ?? Layer(step: step.step, label: step.label, kind: kind,
+                                                           elements: elements, offlineSeconds: 0, offlineBytes: 0,
+                                                           onlineSeconds: 0, onlineBytes: 0, rounds: 0)
                     if isOnline {
                         layer.onlineSeconds += step.seconds / n
                         layer.onlineBytes += Double(step.bytes) / n
-                        layer.onlineRounds += Double(step.rounds) / n
+                        layer.rounds += Double(step.rounds) / n
                     } else {
                         layer.offlineSeconds += step.seconds / n
                         layer.offlineBytes += Double(step.bytes) / n
@@ -192,6 +198,20 @@ struct EvaluationReport: Encodable {
         self.layers = layers.values.sorted { $0.step < $1.step }
         self.wallSeconds = wallSeconds
         peakResidentMegabytes = Double(peakResidentBytes) / 1e6
+    }
+
+    /// The cost-model kind of a step: ReLUs, the steps of a polynomial activation, and the rest (linear
+    /// layers, additions, the input and output transfers) whose cost does not depend on the placement.
+    static func kind(of step: Int, in program: FixedPointProgram) -> (String, Int) {
+        guard program.steps.indices.contains(step) else { return ("linear", 0) }
+        let current = program.steps[step]
+        let elements = program.tensors[current.output].shape.elements
+        switch current {
+        case .relu: return ("relu", elements)
+        case .square: return ("polynomial", elements)
+        case .linear(_, _, _, let name) where name.hasSuffix(".polynomial"): return ("polynomial", 0)
+        default: return ("linear", 0)
+        }
     }
 
     var summary: String {
