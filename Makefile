@@ -20,10 +20,12 @@ setup:
 build: setup
 	$(SWIFT) build -c $(CONFIG)
 
-# Crypto and training kernels are far too slow in debug builds: tests run in release mode.
+# Crypto and training kernels are far too slow in debug builds: tests run in release mode. The CLI tests
+# run the built binary, so it is built first. Every test is XCTest: Swift Testing's runner is switched off
+# so that the last line is XCTest's summary.
 test: setup
 	$(SWIFT) build -c $(CONFIG) --product sibyl
-	$(SWIFT) test -c $(CONFIG)
+	$(SWIFT) test -c $(CONFIG) --disable-swift-testing
 
 data: setup
 	bash Datasets/fetch.sh
