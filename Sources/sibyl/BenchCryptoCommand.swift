@@ -31,15 +31,14 @@ struct BenchCryptoCommand: ParsableCommand {
         try stage("NTT and HE linear layer") { try LatticeBenchmark.run() }
         try stage("OT extension and multiplication") { TwoPartyOTBenchmark.run() }
         try stage("garbling") { GarblingBenchmark.run() }
-        let context = try BFVContext()
         try stage("ReLU protocol") {
-            let relu = try ProtocolBenchmark.measure(relu: true, valueBits: reluBits, context: context)
+            let relu = try ProtocolBenchmark.measure(relu: true, valueBits: reluBits)
             return ["relu_offline_bytes": relu.offlineBytes, "relu_online_bytes": relu.onlineBytes,
                     "relu_offline_us": relu.offlineSeconds * 1e6, "relu_online_us": relu.onlineSeconds * 1e6,
                     "relu_protocol_value_bits": Double(reluBits)]
         }
         try stage("square protocol") {
-            let square = try ProtocolBenchmark.measure(relu: false, context: context)
+            let square = try ProtocolBenchmark.measure(relu: false)
             return ["square_offline_bytes": square.offlineBytes, "square_online_bytes": square.onlineBytes,
                     "square_pairs_per_second_protocol": 1 / square.offlineSeconds,
                     "square_online_us": square.onlineSeconds * 1e6]

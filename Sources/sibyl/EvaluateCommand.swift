@@ -61,8 +61,7 @@ struct EvaluateCommand: ParsableCommand {
             inputs.append(oracle.encodeInput(x))
             labels.append(Int(test.labels[i]))
         }
-        let context = try BFVContext()
-        let evaluation = LocalSecureEvaluation(program: plan.program, architecture: plan.architecture, context: context)
+        let evaluation = LocalSecureEvaluation(program: plan.program, architecture: plan.architecture)
         let started = Date()
         let results = try evaluation.run(inputs: inputs, labels: labels, link: .tcp) { result in
             if !json {

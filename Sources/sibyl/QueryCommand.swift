@@ -45,8 +45,7 @@ struct QueryCommand: ParsableCommand {
             pixels = []
         }
         let channel = try TCPChannel.connect(host: host, port: port, connectTimeout: 10, timeout: 300)
-        let context = try BFVContext()
-        let session = try SecureClientSession(context: context, channel: channel)
+        let session = try SecureClientSession(channel: channel)
         defer { session.finish() }
         let architecture = session.architecture
         let shape = architecture.input.shape

@@ -15,7 +15,7 @@ struct SecurePlan {
         contents = try PlanFiles.read(from: directory)
         program = try PlanCompilation.program(of: contents)
         let manifest = contents.manifest
-        architecture = PublicArchitecture(program: program, input: manifest.input, classNames: manifest.classNames,
+        architecture = try PublicArchitecture(program: program, input: manifest.input, classNames: manifest.classNames,
                                           planName: manifest.name)
     }
 }

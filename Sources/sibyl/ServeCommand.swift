@@ -28,7 +28,6 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let plan = try SecurePlan(directory: self.plan)
-        let context = try BFVContext()
         let prepared = PreparedLayers(program: plan.program)
         let listener = try TCPListener(host: host, port: port)
         log("serving plan \(plan.contents.manifest.name) (\(plan.program.reluCount) ReLUs per image) on \(host):\(listener.port)")
@@ -51,7 +50,7 @@ struct ServeCommand: ParsableCommand {
             let worker = Thread {
                 defer { channel.close(); slots.signal(); group.leave() }
                 do {
-                    let session = try SecureServerSession(program: program, architecture: architecture, context: context,
+                    let session = try SecureServerSession(program: program, architecture: architecture,
                                                           channel: channel, prepared: prepared)
                     let served = try session.serveAll()
                     log("client \(client): served \(served) image(s); \(channel.stats)")

@@ -4,13 +4,10 @@ import NetworkPlan
 import SecureInference
 import XCTest
 
-/// One context for every protocol test: BFV parameter set-up is not free.
-let sharedContext: BFVContext = try! BFVContext()
-
 final class SecureProtocolTests: XCTestCase {
     func architecture(for program: FixedPointProgram, graph: NetworkGraph) throws -> PublicArchitecture {
         let input = try graph.validate()[0]
-        return PublicArchitecture(program: program, input: InputSpec(shape: input, mean: [Float](repeating: 0, count: input.channels),
+        return try PublicArchitecture(program: program, input: InputSpec(shape: input, mean: [Float](repeating: 0, count: input.channels),
                                                                       std: [Float](repeating: 1, count: input.channels)),
                                   classNames: [], planName: "test")
     }
@@ -49,8 +46,7 @@ final class SecureProtocolTests: XCTestCase {
         let program = try compile(graph, activations: ["stem.act": .relu, "b.act1": .polynomial(degree: 2),
                                                        "b.act2": .relu, "c.act1": .polynomial(degree: 2)],
                                   random: &random)
-        let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph),
-                                               context: sharedContext)
+        let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
         let results = try evaluation.run(inputs: inputs(3, program: program, random: &random), link: .tcp)
         XCTAssertEqual(results.count, 3)
         for result in results {
@@ -80,11 +76,37 @@ final class SecureProtocolTests: XCTestCase {
             nodes.append(GraphNode(.dense(name: "fc", outFeatures: 4, bias: true), inputs: [nodes.count - 1]))
             let graph = NetworkGraph(nodes: nodes)
             let program = try compile(graph, activations: activations, random: &random)
-            let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph),
-                                                   context: sharedContext)
+            let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
             let results = try evaluation.run(inputs: inputs(2, program: program, random: &random), link: .inMemory)
             XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(name): secure logits differ from the oracle")
         }
+    }
+
+    /// Twelve fractional bits on a 64-channel 3x3 convolution: the standard parameters cannot hold the
+    /// flooded noise, so the plan announces the wide set, and the protocol still equals the oracle.
+    func testWideParametersAreChosenWhenNeeded() throws {
+        var random = TestRandom(seed: 12)
+        let graph = NetworkGraph(nodes: [
+            GraphNode(.input(TensorShape(channels: 64, height: 4, width: 4)), inputs: []),
+            GraphNode(.conv(name: "c", outChannels: 64, kernel: 3, stride: 1, padding: 1, bias: true), inputs: [0]),
+            GraphNode(.activation(slot: "a"), inputs: [1]),
+            GraphNode(.dense(name: "fc", outFeatures: 3, bias: true), inputs: [2]),
+        ])
+        var weights = try randomWeights(graph, random: &random)
+        weights["c.weight"] = weights["c.weight"]!.map { _ in random.uniform(-6, 6) }  // |w| 2^12 up to 2^14.6
+        func compiled(_ f: Int) throws -> FixedPointProgram {
+            try FixedPointCompiler.compile(graph: graph, weights: weights, activations: ["a": .relu], coefficients: [:],
+                                           fixedPoint: FixedPointConfig(fractionalBits: f, reluValueBits: ["a": 48]))
+        }
+        let program = try compiled(12)
+        XCTAssertEqual(try HEParameterSet.select(for: try compiled(4)), .standard)
+        let selected = try HEParameterSet.select(for: program)
+        XCTAssertEqual(selected, .wide)
+        let architecture = try architecture(for: program, graph: graph)
+        XCTAssertEqual(architecture.heParameters, selected)
+        let results = try LocalSecureEvaluation(program: program, architecture: architecture)
+            .run(inputs: inputs(1, program: program, random: &random), link: .inMemory)
+        XCTAssertTrue(results.allSatisfy(\.matchesOracle), "parameters \(selected): secure logits differ from the oracle")
     }
 
     func testPublicViewHidesWeights() throws {

@@ -24,12 +24,10 @@ public final class LocalSecureEvaluation {
     public let program: FixedPointProgram
     public let architecture: PublicArchitecture
     public let prepared: PreparedLayers
-    let context: BFVContext
 
-    public init(program: FixedPointProgram, architecture: PublicArchitecture, context: BFVContext) {
+    public init(program: FixedPointProgram, architecture: PublicArchitecture) {
         self.program = program
         self.architecture = architecture
-        self.context = context
         prepared = PreparedLayers(program: program)
     }
 
@@ -40,12 +38,12 @@ public final class LocalSecureEvaluation {
         let (serverChannel, clientChannel) = try connect(link)
         let failure = ErrorBox()
         let serverDone = DispatchSemaphore(value: 0)
-        let server = Thread { [program, architecture, context, prepared] in
+        let server = Thread { [program, architecture, prepared] in
             defer { serverDone.signal() }
             var channel: (any Channel)?
             do {
                 channel = try serverChannel()
-                let session = try SecureServerSession(program: program, architecture: architecture, context: context,
+                let session = try SecureServerSession(program: program, architecture: architecture,
                                                       channel: channel!, prepared: prepared)
                 try session.serveAll()
             } catch {
@@ -59,7 +57,7 @@ public final class LocalSecureEvaluation {
         var results: [SecureImageResult] = []
         var session: SecureClientSession?
         do {
-            session = try SecureClientSession(context: context, channel: clientChannel)
+            session = try SecureClientSession(channel: clientChannel)
             for (index, input) in inputs.enumerated() {
                 let (logits, costs) = try session!.infer(input: input)
                 let expected = oracle.evaluate(input: input)

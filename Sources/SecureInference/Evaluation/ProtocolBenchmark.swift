@@ -1,4 +1,3 @@
-import Lattice
 import NetworkPlan
 
 /// Per-element costs of the activation protocols, measured by running them through the real runtime
@@ -30,15 +29,15 @@ public enum ProtocolBenchmark {
 
     /// Costs of one activation step over `channels x side x side` elements, best of `repeats`.
     public static func measure(relu: Bool, channels: Int = 16, side: Int = 32, fractionalBits: Int = 8,
-                               valueBits: Int = 32, repeats: Int = 3, context: BFVContext) throws -> ElementCosts {
+                               valueBits: Int = 32, repeats: Int = 3) throws -> ElementCosts {
         let program = activationProgram(channels: channels, side: side, fractionalBits: fractionalBits, relu: relu,
                                         valueBits: valueBits)
         let shape = program.tensors[0].shape
-        let architecture = PublicArchitecture(
+        let architecture = try PublicArchitecture(
             program: program, input: InputSpec(shape: shape, mean: [Float](repeating: 0, count: channels),
                                                std: [Float](repeating: 1, count: channels)),
             classNames: [], planName: "bench")
-        let evaluation = LocalSecureEvaluation(program: program, architecture: architecture, context: context)
+        let evaluation = LocalSecureEvaluation(program: program, architecture: architecture)
         var random = ShareSampler()
         let inputs = (0..<repeats).map { _ in (0..<shape.elements).map { _ in random.smallValue(bits: valueBits - 2) } }
         let results = try evaluation.run(inputs: inputs, link: .inMemory)

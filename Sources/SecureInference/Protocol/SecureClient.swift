@@ -29,8 +29,9 @@ public final class SecureClientSession {
     let linearClient: LinearLayerClient
     let ot: IKNPReceiver
 
-    /// Connects the session: receives the public architecture, sends the HE setup, runs base OTs.
-    public init(context: BFVContext, channel: any Channel) throws {
+    /// Connects the session: receives the public architecture, sends the HE setup (with the parameter
+    /// set the server announced), runs base OTs.
+    public init(channel: any Channel) throws {
         self.channel = channel
         let hello = try channel.receiveMessage(expecting: ProtocolMessage.hello)
         do {
@@ -38,7 +39,7 @@ public final class SecureClientSession {
         } catch {
             throw SecureInferenceError.protocolFailure("the server's architecture message is malformed (\(error))")
         }
-        linearClient = LinearLayerClient(context: context)
+        linearClient = LinearLayerClient(context: try architecture.heParameters.context)
         try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
         try channel.flush()
         ot = try IKNPReceiver(channel: channel)

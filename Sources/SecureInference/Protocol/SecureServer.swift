@@ -16,12 +16,16 @@ public struct PublicArchitecture: Codable, Sendable, Equatable {
     public var input: InputSpec
     public var classNames: [String]
     public var planName: String
+    /// The BFV parameters both parties use for this plan.
+    public var heParameters: HEParameterSet
 
-    public init(program: FixedPointProgram, input: InputSpec, classNames: [String], planName: String) {
+    /// Throws when no parameter set holds the plan's layers.
+    public init(program: FixedPointProgram, input: InputSpec, classNames: [String], planName: String) throws {
         self.program = program.publicView()
         self.input = input
         self.classNames = classNames
         self.planName = planName
+        heParameters = try HEParameterSet.select(for: program)
     }
 }
 
@@ -47,8 +51,9 @@ public final class SecureServerSession {
 
     /// Runs the session setup with a connected client: sends the public architecture, receives the
     /// client's HE setup, runs base OTs. `prepared` caches the HE-encoded weights across sessions.
-    public init(program: FixedPointProgram, architecture: PublicArchitecture, context: BFVContext,
-                channel: any Channel, prepared: PreparedLayers) throws {
+    public init(program: FixedPointProgram, architecture: PublicArchitecture, channel: any Channel,
+                prepared: PreparedLayers) throws {
+        let context = try architecture.heParameters.context
         self.program = program
         self.architecture = architecture
         self.channel = channel
