@@ -66,9 +66,10 @@ struct EvaluateCommand: ParsableCommand {
         let results = try evaluation.run(inputs: inputs, labels: labels, link: .tcp) { result in
             if !json {
                 let mark = result.top1 == result.label ? "correct" : "wrong"
+                let oracle = result.matchesOracle ? "equal" : String(format: "within %.2g", result.oracleDeviation)
                 FileHandle.standardError.write(Data(String(
                     format: "image %d: class %d (%@), oracle %@, offline %.2f s %.1f MB, online %.3f s %.2f MB\n",
-                    first + result.index, result.top1, mark, result.matchesOracle ? "equal" : "DIFFERENT",
+                    first + result.index, result.top1, mark, oracle,
                     result.costs.offline.seconds, Double(result.costs.offline.bytes) / 1e6,
                     result.costs.online.seconds, Double(result.costs.online.bytes) / 1e6).utf8))
             }
@@ -128,10 +129,16 @@ struct EvaluationReport: Encodable {
     var plan: String
     var images: Int
     var accuracy: Double
+    /// Share of images whose secure top-1 class equals the fixed-point oracle's.
     var agreementWithOracle: Double
     var agreementWithFloat: Double?
-    /// Images whose secure logits differ from the oracle's (local-truncation wrap-arounds).
-    var oracleMismatches: Int
+    /// Images whose secure logits equal the oracle's bit for bit (all of them for all-ReLU plans; local
+    /// truncations in polynomial activations add up to one unit in the last place each).
+    var exactOracleMatches: Int
+    /// Largest logit difference from the oracle over all images, decoded.
+    var maxOracleDeviation: Double
+    /// Images with a logit off by more than 1.0 from the oracle's: failed (wrapped) truncations.
+    var truncationFailures: Int
     var relus: Int
     var polynomialActivations: Int
     var offline: Phase
@@ -149,9 +156,11 @@ struct EvaluationReport: Encodable {
         self.plan = plan
         images = results.count
         accuracy = Double(results.filter { $0.top1 == $0.label }.count) / n
-        agreementWithOracle = Double(results.filter { $0.matchesOracle }.count) / n
+        agreementWithOracle = Double(results.filter { $0.top1 == $0.oracleTop1 }.count) / n
         agreementWithFloat = floatAgreement
-        oracleMismatches = results.filter { !$0.matchesOracle }.count
+        exactOracleMatches = results.filter(\.matchesOracle).count
+        maxOracleDeviation = results.map(\.oracleDeviation).max() ?? 0
+        truncationFailures = results.filter { $0.oracleDeviation > 1 }.count
         relus = program.reluCount
         polynomialActivations = program.squareCount
         func phase(_ pick: (ImageCosts) -> PhaseStats) -> Phase {
@@ -217,9 +226,10 @@ struct EvaluationReport: Encodable {
         func mb(_ bytes: Double) -> String { String(format: "%.1f MB", bytes / 1e6) }
         var lines = [
             "plan \(plan): \(images) images, \(relus) ReLUs and \(polynomialActivations) polynomial activations per image",
-            String(format: "secure accuracy %.3f; agreement with oracle %.3f (%d mismatches)%@", accuracy,
-                   agreementWithOracle, oracleMismatches,
-                   agreementWithFloat.map { String(format: ", with float model %.3f", $0) } ?? ""),
+            String(format: "secure accuracy %.3f; top-1 agreement with oracle %.3f%@; logits equal to the oracle's on %d of %d images (largest difference %.2g, %d truncation failures)",
+                   accuracy, agreementWithOracle,
+                   agreementWithFloat.map { String(format: ", with float model %.3f", $0) } ?? "",
+                   exactOracleMatches, images, maxOracleDeviation, truncationFailures),
             String(format: "offline per image: %.2f s, %@ (up %@, down %@)", offline.seconds, mb(offline.bytes),
                    mb(offline.bytesUp), mb(offline.bytesDown)),
             String(format: "online per image:  %.3f s, %@, %.0f flights; LAN %.3f s, WAN %.3f s", online.seconds,

@@ -24,17 +24,24 @@ final class ExportCLITests: XCTestCase {
     var directory: URL!
     var sibyl: URL!
 
+    /// The binary, or a skip when it was not built; under CI (`make test` builds it first) a missing
+    /// binary is a failure, not a skip.
+    static func requireBinary() throws -> URL {
+        if let binary = binary() { return binary }
+        let message = "sibyl binary not found (build it with `swift build -c release --product sibyl` or set SIBYL_BINARY)"
+        if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(message) }
+        throw XCTSkip(message)
+    }
+
     override func setUpWithError() throws {
-        guard let binary = Self.binary() else {
-            throw XCTSkip("sibyl binary not found (build it with `swift build -c release` or set SIBYL_BINARY)")
-        }
-        sibyl = binary
-        directory = FileManager.default.temporaryDirectory
-        for command in ["export", "inspect"] where try run([command, "--help"]).status != 0 {
-            throw XCTSkip("\(binary.path) has no `\(command)` command (register ExportCommand and InspectCommand in Sibyl.swift)")
-        }
+        sibyl = try Self.requireBinary()
+        // A fresh directory of this test's own: tearDown removes it, so it must never be a shared folder.
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sibyl-export-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for command in ["export", "inspect"] {
+            let help = try run([command, "--help"])
+            XCTAssertEqual(help.status, 0, "\(sibyl.path) has no `\(command)` command: \(help.output)")
+        }
     }
 
     override func tearDownWithError() throws {
@@ -86,7 +93,7 @@ final class ExportCLITests: XCTestCase {
         XCTAssertEqual(fixed["images"] as? Int, 200)
         XCTAssertNotNil(records.first { $0["arithmetic"] as? String == "float" })
 
-        guard try supportsPlanTest() else { throw XCTSkip("`sibyl test` has no --plan option yet (TestCommand must call runPlanTest)") }
+        XCTAssertTrue(try supportsPlanTest(), "`sibyl test` has no --plan option")
         let test = try run(["test", "--plan", path("Plans/tiny"), "--split", "test", "--images", "200", "--json"])
         XCTAssertEqual(test.status, 0, test.output)
         let measured = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(test.output.utf8)) as? [String: Any], test.output)

@@ -10,10 +10,7 @@ final class SecureCLITests: XCTestCase {
     var sibyl: URL!
 
     override func setUpWithError() throws {
-        guard let binary = ExportCLITests.binary() else {
-            throw XCTSkip("sibyl binary not found (build it with `swift build -c release` or set SIBYL_BINARY)")
-        }
-        sibyl = binary
+        sibyl = try ExportCLITests.requireBinary()
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("sibyl-secure-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -58,7 +55,7 @@ final class SecureCLITests: XCTestCase {
         let plan = try tinyPlan()
         let result = try run(["evaluate", plan, "--images", "3", "--dataset", "synthetic", "--network", "wan", "--json"])
         XCTAssertEqual(result.status, 0, result.output)
-        let json = String(result.output[result.output.firstIndex(of: "{")!...])
+        let json = String(result.output[try XCTUnwrap(result.output.firstIndex(of: "{"), result.output)...])
         let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         XCTAssertEqual(report["images"] as? Int, 3)
         XCTAssertEqual(report["agreement_with_oracle"] as? Double, 1.0, json)
@@ -77,11 +74,27 @@ final class SecureCLITests: XCTestCase {
 
     func testServerSurvivesGarbageAndDroppedClientsThenServesQuery() throws {
         let plan = try tinyPlan()
-        let port = UInt16.random(in: 20_000...60_000)
-        let serverOutput = Pipe()
-        let server = try process(["serve", plan, "--port", "\(port)", "--connections", "3", "--timeout", "20"],
-                                 output: serverOutput)
+        // The server picks a free port (--port 0) and announces it on its first log line.
+        let logURL = directory.appendingPathComponent("serve.log")
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
+        let server = Process()
+        server.executableURL = sibyl
+        server.arguments = ["serve", plan, "--port", "0", "--connections", "3", "--timeout", "20"]
+        server.currentDirectoryURL = directory
+        server.standardOutput = log
+        server.standardError = log
+        try server.run()
         defer { if server.isRunning { server.terminate() } }
+        func logText() -> String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+        func waitFor(_ condition: () -> Bool, seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !condition() && Date() < deadline { usleep(50_000) }
+            return condition()
+        }
+        XCTAssertTrue(waitFor({ logText().contains(" on 127.0.0.1:") }, seconds: 60), "server did not start: \(logText())")
+        let announced = logText().components(separatedBy: " on 127.0.0.1:").last?.prefix { $0.isNumber } ?? ""
+        let port = try XCTUnwrap(UInt16(announced), "no port in: \(logText())")
         // Client 1: garbage instead of the protocol.
         let garbage = try TCPChannel.connect(host: "127.0.0.1", port: port, connectTimeout: 10, retryFor: 20, timeout: 10)
         let junk = [UInt8](repeating: 0xAB, count: 4096)
@@ -94,16 +107,15 @@ final class SecureCLITests: XCTestCase {
         // Client 3: a real query.
         let query = try run(["query", "--port", "\(port)", "--cifar-index", "7", "--dataset", "synthetic", "--json"])
         XCTAssertEqual(query.status, 0, query.output)
-        let json = String(query.output[query.output.firstIndex(of: "{")!...])
+        let json = String(query.output[try XCTUnwrap(query.output.firstIndex(of: "{"), query.output)...])
         let answer = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let top = try XCTUnwrap(answer["top"] as? [[String: Any]])
         XCTAssertEqual(top.count, 5)
         XCTAssertEqual((answer["logits"] as? [Double])?.count, 10)
-        server.waitUntilExit()
-        let log = String(decoding: serverOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertEqual(server.terminationStatus, 0, log)
-        XCTAssertTrue(log.contains("client 1: connection dropped"), log)
-        XCTAssertTrue(log.contains("client 3: served 1 image(s)"), log)
+        XCTAssertTrue(waitFor({ !server.isRunning }, seconds: 60), "server did not stop after 3 connections: \(logText())")
+        XCTAssertEqual(server.terminationStatus, 0, logText())
+        XCTAssertTrue(logText().contains("client 1: connection dropped"), logText())
+        XCTAssertTrue(logText().contains("client 3: served 1 image(s)"), logText())
     }
 
     func testQueryFlagsAreValidated() throws {

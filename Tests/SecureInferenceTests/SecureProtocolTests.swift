@@ -50,12 +50,29 @@ final class SecureProtocolTests: XCTestCase {
         let results = try evaluation.run(inputs: inputs(3, program: program, random: &random), link: .tcp)
         XCTAssertEqual(results.count, 3)
         for result in results {
-            XCTAssertTrue(result.matchesOracle, "seed \(seed): image \(result.index) differs from the oracle")
+            // Polynomial layers truncate locally: up to one unit in the last place per truncation.
+            XCTAssertLessThan(result.oracleDeviation, 0.1, "seed \(seed): image \(result.index) strays from the oracle")
             XCTAssertGreaterThan(result.costs.offline.bytes, 0)
             XCTAssertGreaterThan(result.costs.online.bytes, 0)
             // Online: the input, two messages per activation layer, the output share.
             XCTAssertGreaterThanOrEqual(result.costs.online.rounds, 2 * 4)
         }
+    }
+
+    /// Without local truncations (all-ReLU networks without average pooling, such as the CIFAR ResNets)
+    /// the secure logits equal the oracle's bit for bit.
+    func testAllReLUResidualNetworkIsExact() throws {
+        var random = TestRandom(seed: 31)
+        var nodes = residualGraph().nodes
+        nodes.remove(at: 16)                                  // the 2x2 average pool
+        nodes[16] = GraphNode(.globalAveragePool, inputs: [15])
+        nodes[17] = GraphNode(.dense(name: "fc", outFeatures: 7, bias: true), inputs: [16])
+        let graph = NetworkGraph(nodes: nodes)
+        let program = try compile(graph, activations: [:], random: &random)
+        XCTAssertFalse(program.steps.contains { if case .truncate = $0 { true } else { false } })
+        let results = try LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
+            .run(inputs: inputs(2, program: program, random: &random), link: .inMemory)
+        XCTAssertTrue(results.allSatisfy(\.matchesOracle))
     }
 
     /// Per-layer programs: each layer kind alone between an input and a dense output.
@@ -78,7 +95,12 @@ final class SecureProtocolTests: XCTestCase {
             let program = try compile(graph, activations: activations, random: &random)
             let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
             let results = try evaluation.run(inputs: inputs(2, program: program, random: &random), link: .inMemory)
-            XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(name): secure logits differ from the oracle")
+            let truncates = program.steps.contains { if case .truncate = $0 { true } else { false } }
+            if truncates {
+                XCTAssertTrue(results.allSatisfy { $0.oracleDeviation < 0.05 }, "\(name): secure logits stray from the oracle")
+            } else {
+                XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(name): secure logits differ from the oracle")
+            }
         }
     }
 

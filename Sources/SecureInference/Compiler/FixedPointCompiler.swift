@@ -30,6 +30,8 @@ public enum FixedPointCompiler {
         }
         guard (1...20).contains(f) else { throw SecureInferenceError.unsupported("\(f) fractional bits") }
         let (graph, weights) = try foldBatchNorms(graph: unfolded, weights: unfoldedWeights)
+        for (name, values) in weights { _ = try encodeChecked(values, scale: 2 * f + 8, name: name) }
+        for (slot, perChannel) in coefficients { _ = try encodeChecked(perChannel.flatMap { $0 }, scale: 2 * f, name: "\(slot).coefficients") }
         let shapes = try graph.validate()
         var consumers = [[Int]](repeating: [], count: graph.nodes.count)
         for (index, node) in graph.nodes.enumerated() { for input in node.inputs { consumers[input].append(index) } }
@@ -49,12 +51,15 @@ public enum FixedPointCompiler {
             }
             return values
         }
-        /// A tensor at scale f: the input itself, or a truncation of it.
+        /// A tensor at scale f: the input itself, or a truncation of it (made once per tensor).
+        var truncated: [Int: Int] = [:]
         func atBaseScale(_ tensor: Int) -> Int {
             let scale = tensors[tensor].scale
             guard scale > f else { return tensor }
+            if let existing = truncated[tensor] { return existing }
             let out = newTensor(tensors[tensor].shape, scale: f)
             steps.append(.truncate(output: out, input: tensor, bits: scale - f))
+            truncated[tensor] = out
             return out
         }
 
@@ -105,6 +110,9 @@ public enum FixedPointCompiler {
                 }
                 tensorOf[index] = y
             case .globalAveragePool:
+                guard shape.channels > 0, let inShape = input.map({ tensors[$0].shape }), inShape.height == inShape.width else {
+                    throw SecureInferenceError.unsupported("global average pooling of a non-square plane")
+                }
                 let reader = consumers[index]
                 if reader.count == 1, case .dense = graph.nodes[reader[0]].op {
                     // Fused into the dense layer that alone reads it (handled there).
@@ -183,6 +191,15 @@ public enum FixedPointCompiler {
 
     /// The smallest b with 2^b >= n.
     static func ceilLog2(_ n: Int) -> Int { n <= 1 ? 0 : Int.bitWidth - (n - 1).leadingZeroBitCount }
+
+    /// Like `encode`, but a non-finite value or one beyond 2^62 at this scale is an invalid plan.
+    static func encodeChecked(_ values: [Float], scale: Int, name: String) throws -> [UInt64] {
+        let limit = Double(1 << 62)
+        for value in values where !value.isFinite || abs(Double(value) * Double(1 << scale)) >= limit {
+            throw SecureInferenceError.invalidPlan("\(name) holds \(value), which has no \(scale)-bit fixed-point encoding")
+        }
+        return encode(values, scale: scale)
+    }
 
     /// round(value * 2^scale) as a two's-complement ring element.
     public static func encode(_ values: [Float], scale: Int) -> [UInt64] {

@@ -10,8 +10,12 @@ public struct SecureImageResult: Codable, Sendable {
     /// Logits the client reconstructed, decoded.
     public var logits: [Double]
     public var top1: Int
-    /// Whether the secure logits equal the fixed-point oracle's bit for bit.
+    /// Whether the secure logits equal the fixed-point oracle's bit for bit (always, for plans without
+    /// local truncations: every all-ReLU plan).
     public var matchesOracle: Bool
+    /// Largest difference between a secure and an oracle logit, decoded: local truncations (polynomial
+    /// activations) add up to one unit in the last place each; a failed truncation shows as a huge value.
+    public var oracleDeviation: Double
     public var oracleTop1: Int
     public var costs: ImageCosts
 }
@@ -62,16 +66,23 @@ public final class LocalSecureEvaluation {
                 let (logits, costs) = try session!.infer(input: input)
                 let expected = oracle.evaluate(input: input)
                 let decoded = oracle.decode(logits)
-                let result = SecureImageResult(index: index, label: labels?[index], logits: decoded,
+                let expectedDecoded = oracle.decode(expected)
+                let deviation = zip(decoded, expectedDecoded).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
+                let label = labels.flatMap { index < $0.count ? $0[index] : nil }
+                let result = SecureImageResult(index: index, label: label, logits: decoded,
                                                top1: argmax(decoded), matchesOracle: logits == expected,
-                                               oracleTop1: argmax(oracle.decode(expected)), costs: costs)
+                                               oracleDeviation: deviation, oracleTop1: argmax(expectedDecoded),
+                                               costs: costs)
                 results.append(result)
                 onImage(result)
             }
         } catch {
             clientChannel.close()
             serverDone.wait()
-            throw failure.get() ?? error
+            // The server's error explains a client that saw its peer vanish; otherwise the client's own.
+            if case TransportError.peerClosed = error, let serverError = failure.get() { throw serverError }
+            if case TransportError.peerClosedMidFrame = error, let serverError = failure.get() { throw serverError }
+            throw error
         }
         session?.finish()
         serverDone.wait()

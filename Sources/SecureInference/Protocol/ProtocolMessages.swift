@@ -8,7 +8,6 @@ enum ProtocolMessage {
     static let heSetup: UInt16 = 0x5101
     static let linearRequest: UInt16 = 0x5110
     static let linearResponse: UInt16 = 0x5111
-    static let truncationLowBits: UInt16 = 0x5120
     static let garbledBatch: UInt16 = 0x5130
     static let reluServerLabels: UInt16 = 0x5140
     static let reluClientReply: UInt16 = 0x5141
@@ -58,27 +57,6 @@ enum LinearLowering {
             var w = [Int64](repeating: 0, count: c * c * kernel * kernel)
             for i in 0..<c { for j in 0..<(kernel * kernel) { w[(i * c + i) * kernel * kernel + j] = 1 } }
             return w
-        }
-    }
-}
-
-/// The low bits a truncation reveals, packed in the narrowest word that holds them.
-enum LowBitsPacking {
-    static func send(_ values: [UInt64], bits: Int, type: UInt16, over channel: any Channel) throws {
-        switch bits {
-        case ...8: try channel.sendMessage(type: type, values.map { UInt8(truncatingIfNeeded: $0) })
-        case ...16: try channel.sendMessage(type: type, values.map { UInt16(truncatingIfNeeded: $0) })
-        case ...32: try channel.sendMessage(type: type, values.map { UInt32(truncatingIfNeeded: $0) })
-        default: try channel.sendMessage(type: type, values)
-        }
-    }
-
-    static func receive(count: Int, bits: Int, type: UInt16, over channel: any Channel) throws -> [UInt64] {
-        switch bits {
-        case ...8: return try channel.receiveMessage(expecting: type, UInt8.self, count: count).map(UInt64.init)
-        case ...16: return try channel.receiveMessage(expecting: type, UInt16.self, count: count).map(UInt64.init)
-        case ...32: return try channel.receiveMessage(expecting: type, UInt32.self, count: count).map(UInt64.init)
-        default: return try channel.receiveMessage(expecting: type, UInt64.self, count: count)
         }
     }
 }

@@ -71,12 +71,11 @@ public final class SecureClientSession {
                         ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB))
                     }
                 case .truncate(let output, let input, let bits):
-                    // Reveal the low bits of this share (they depend only on masks), so that the share
-                    // becomes a multiple of 2^bits and local shifts are exact.
-                    let low = state.shares[input].map { $0 & ((1 << UInt64(bits)) - 1) }
-                    try LowBitsPacking.send(low, bits: bits, type: ProtocolMessage.truncationLowBits, over: channel)
-                    try channel.flush()
-                    state.shares[output] = zip(state.shares[input], low).map { RingKernels.shiftRight($0 &- $1, bits) }
+                    // SecureML local truncation (Mohassel and Zhang, S&P 2017): no communication; the sum of
+                    // the truncated shares is x >> bits up to 1 in the last place, or wrong with probability
+                    // about |x| / 2^64. (Revealing low bits of a share to make this exact would leak the low
+                    // bits of x itself, since the server holds x minus that share.)
+                    state.shares[output] = ShareRing.truncate(shares: state.shares[input], by: bits, party: .client)
                 case .relu(let output, let input, let valueBits, let shift, _):
                     let evaluator = ReLUEvaluator(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
                     let choices = ChoiceBits(evaluator.choiceBits(clientShares: state.shares[input]))
@@ -145,6 +144,7 @@ public final class SecureClientSession {
         }
         var offlineMeter = StepMeter(channel: channel)
         try channel.sendMessage(type: ProtocolMessage.imageRequest, [UInt8]())
+        try channel.flush()
         let state = try offline(meter: &offlineMeter)
         var onlineMeter = StepMeter(channel: channel)
         let logits = try online(state, input: input, meter: &onlineMeter)

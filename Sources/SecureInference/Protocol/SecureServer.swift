@@ -2,7 +2,8 @@
 // nothing about the client's input. Protocol (see DESIGN.md, "Secure inference"): the client's share of
 // every tensor is fixed offline, so linear layers cost nothing online; ReLUs are garbled circuits whose
 // client inputs come by OT offline (Delphi, Mishra et al. USENIX Security 2020); squares use an OT-based
-// OLE offline and one round trip online; truncations are exact thanks to offline share alignment.
+// OLE offline and one round trip online; truncations are local (SecureML), exact up to one unit in the
+// last place.
 import Foundation
 import Lattice
 import ModularMath
@@ -12,7 +13,8 @@ import TwoParty
 
 /// What the server shows a client when it connects: the architecture without weights.
 public struct PublicArchitecture: Codable, Sendable, Equatable {
-    public var program: FixedPointProgram
+    /// Always the public view (no weights): set only by `init`.
+    public private(set) var program: FixedPointProgram
     public var input: InputSpec
     public var classNames: [String]
     public var planName: String
@@ -33,8 +35,6 @@ public struct PublicArchitecture: Codable, Sendable, Equatable {
 struct ServerOfflineState {
     /// Per linear step output: the sum of the HE shares s (the client holds L c - s).
     var linearMasks: [Int: [UInt64]] = [:]
-    /// Per truncation output: the client's low bits, added to the server's share before shifting.
-    var truncationLowBits: [Int: [UInt64]] = [:]
     var relus: [Int: ReLUGarblerBatch] = [:]
     /// Per square output: the random b and the server's share of c·b.
     var squares: [Int: (b: [UInt64], share: [UInt64])] = [:]
@@ -81,10 +81,8 @@ public final class SecureServerSession {
                     for i in mask.indices { mask[i] &+= share[i] }
                 }
                 state.linearMasks[output] = mask
-            case .truncate(let output, _, let bits):
-                let count = program.tensors[output].shape.elements
-                state.truncationLowBits[output] = try LowBitsPacking.receive(
-                    count: count, bits: bits, type: ProtocolMessage.truncationLowBits, over: channel)
+            case .truncate:
+                break   // local truncation: nothing to prepare
             case .relu(let output, _, let valueBits, let shift, _):
                 let count = program.tensors[output].shape.elements
                 var garbler = ReLUGarbler(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
@@ -129,9 +127,7 @@ public final class SecureServerSession {
             case .add(let output, let a, let shiftA, let b, let shiftB):
                 shares[output] = zip(shares[a], shares[b]).map { ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB)) }
             case .truncate(let output, let input, let bits):
-                shares[output] = zip(shares[input], state.truncationLowBits[output]!).map {
-                    RingKernels.shiftRight($0 &+ $1, bits)
-                }
+                shares[output] = ShareRing.truncate(shares: shares[input], by: bits, party: .server)
             case .relu(let output, let input, _, _, _):
                 let garbled = state.relus[output]!
                 let labels = try garbled.onlineLabels(serverShares: shares[input])

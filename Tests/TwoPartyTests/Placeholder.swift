@@ -1,5 +1,0 @@
-import XCTest
-
-final class TwoPartyPlaceholder: XCTestCase {
-    func testModuleLinks() {}
-}
