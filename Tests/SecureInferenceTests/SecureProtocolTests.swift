@@ -131,6 +131,28 @@ final class SecureProtocolTests: XCTestCase {
         XCTAssertTrue(results.allSatisfy(\.matchesOracle), "parameters \(selected): secure logits differ from the oracle")
     }
 
+    func testMalformedProgramsAreRejected() throws {
+        var random = TestRandom(seed: 8)
+        let program = try compile(residualGraph(), activations: [:], random: &random)
+        XCTAssertNoThrow(try program.validate())
+        XCTAssertNoThrow(try program.publicView().validate())
+        var broken = program
+        broken.output = program.tensors.count + 5
+        XCTAssertThrowsError(try broken.validate())
+        broken = program
+        broken.tensors[1].shape.channels = 1 << 30
+        XCTAssertThrowsError(try broken.validate())
+        broken = program
+        broken.steps.swapAt(0, 1)   // a tensor used before it is defined
+        XCTAssertThrowsError(try broken.validate())
+        broken = program
+        if let index = broken.steps.firstIndex(where: { if case .relu = $0 { true } else { false } }),
+           case .relu(let o, let i, _, _, let slot) = broken.steps[index] {
+            broken.steps[index] = .relu(output: o, input: i, valueBits: 80, shift: 3, slot: slot)
+            XCTAssertThrowsError(try broken.validate())
+        }
+    }
+
     func testPublicViewHidesWeights() throws {
         var random = TestRandom(seed: 3)
         let program = try compile(residualGraph(), activations: [:], random: &random)

@@ -39,6 +39,7 @@ public final class SecureClientSession {
         } catch {
             throw SecureInferenceError.protocolFailure("the server's architecture message is malformed (\(error))")
         }
+        try architecture.program.validate()
         linearClient = LinearLayerClient(context: try architecture.heParameters.context)
         try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
         try channel.flush()
