@@ -57,6 +57,9 @@ public final class SecureServerSession {
         self.program = program
         self.architecture = architecture
         self.channel = channel
+        // Nothing a client legitimately sends is large (HE uploads are about 1 MB per layer, masked
+        // tensors 8 bytes per element), so a hostile length field cannot make the server allocate much.
+        channel.maxFrameLength = Self.maximumClientFrame(program)
         let encoded = try JSONEncoder().encode(architecture)
         try channel.sendMessage(type: ProtocolMessage.hello, [UInt8](encoded))
         try channel.flush()
@@ -64,6 +67,12 @@ public final class SecureServerSession {
         linearServer = try LinearLayerServer(context: context, setupMessage: setup)
         self.prepared = try prepared.layers(for: linearServer)
         ot = try IKNPSender(channel: channel)
+    }
+
+    /// The largest frame a client may send: 16 MiB, or more for programs with huge tensors.
+    static func maximumClientFrame(_ program: FixedPointProgram) -> UInt64 {
+        let largest = program.tensors.map(\.shape.elements).max() ?? 0
+        return max(16 << 20, UInt64(largest) * 8 * 4)
     }
 
     /// Offline phase for one image.
