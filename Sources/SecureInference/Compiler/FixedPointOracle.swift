@@ -28,7 +28,7 @@ public struct FixedPointOracle: Sendable {
                 Self.addBias(bias, to: &y, shape: outShape)
                 values[output] = y
             case .add(let output, let a, let shiftA, let b, let shiftB):
-                values[output] = zip(values[a], values[b]).map { ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB)) }
+                values[output] = RingKernels.shiftedSum(values[a], shiftA: shiftA, values[b], shiftB: shiftB)
             case .truncate(let output, let input, let bits):
                 values[output] = values[input].map { RingKernels.shiftRight($0, bits) }
             case .relu(let output, let input, let valueBits, let shift, _):

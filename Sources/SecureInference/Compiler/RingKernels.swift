@@ -88,6 +88,12 @@ public enum RingKernels {
         }
     }
 
+    /// (a << shiftA) + (b << shiftB) element-wise: a residual addition with scales aligned exactly. The
+    /// oracle and both parties all use this one definition.
+    public static func shiftedSum(_ a: [UInt64], shiftA: Int, _ b: [UInt64], shiftB: Int) -> [UInt64] {
+        zip(a, b).map { ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB)) }
+    }
+
     /// Arithmetic right shift of a two's-complement ring element.
     @inline(__always)
     public static func shiftRight(_ x: UInt64, _ bits: Int) -> UInt64 {

@@ -173,8 +173,8 @@ public struct FastFixedPointEvaluator: Sendable {
                 }
                 values[output] = ys
             case .add(let output, let a, let shiftA, let b, let shiftB):
-                values[output] = zip(values[a], values[b]).map { pair in
-                    zip(pair.0, pair.1).map { ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB)) }
+                values[output] = zip(values[a], values[b]).map {
+                    RingKernels.shiftedSum($0.0, shiftA: shiftA, $0.1, shiftB: shiftB)
                 }
             case .truncate(let output, let input, let bits):
                 values[output] = values[input].map { $0.map { RingKernels.shiftRight($0, bits) } }

@@ -68,9 +68,7 @@ public final class SecureClientSession {
                     }
                     state.shares[output] = y
                 case .add(let output, let a, let shiftA, let b, let shiftB):
-                    state.shares[output] = zip(state.shares[a], state.shares[b]).map {
-                        ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB))
-                    }
+                    state.shares[output] = RingKernels.shiftedSum(state.shares[a], shiftA: shiftA, state.shares[b], shiftB: shiftB)
                 case .truncate(let output, let input, let bits):
                     // SecureML local truncation (Mohassel and Zhang, S&P 2017): no communication; the sum of
                     // the truncated shares is x >> bits up to 1 in the last place, or wrong with probability

@@ -134,7 +134,7 @@ public final class SecureServerSession {
                 FixedPointOracle.addBias(bias, to: &y, shape: outShape)
                 shares[output] = y
             case .add(let output, let a, let shiftA, let b, let shiftB):
-                shares[output] = zip(shares[a], shares[b]).map { ($0 << UInt64(shiftA)) &+ ($1 << UInt64(shiftB)) }
+                shares[output] = RingKernels.shiftedSum(shares[a], shiftA: shiftA, shares[b], shiftB: shiftB)
             case .truncate(let output, let input, let bits):
                 shares[output] = ShareRing.truncate(shares: shares[input], by: bits, party: .server)
             case .relu(let output, let input, _, _, _):
