@@ -23,12 +23,18 @@ extension Tape {
 
     /// alpha * ReLU(x) + (1 - alpha) * p(x). `coefficients` is [d+1] (shared) or [C, d+1] (per channel
     /// of x's dimension 1), lowest degree first. alpha = 0 gives the pure polynomial.
-    public func blend(_ x: Variable, alpha: Float, coefficients: Variable) -> Variable {
+    ///
+    /// `bounds` ([C], positive), when given, clamps the polynomial's input per channel to [-b, b] (the
+    /// ReLU term sees x as is): used in training only, so a value beyond the range a slot's polynomial
+    /// was fitted to cannot blow up the rest of the network while `rangePenalty` pulls it back in.
+    public func blend(_ x: Variable, alpha: Float, coefficients: Variable, bounds: Tensor? = nil) -> Variable {
         let s = x.shape
         let cs = coefficients.shape
         let C = s.count >= 2 ? s[1] : 1
         let perChannel = cs.count == 2
         precondition(cs.count == 1 || (cs.count == 2 && cs[0] == C), "blend: coefficients \(cs) for input \(s)")
+        precondition(bounds == nil || bounds!.count == C, "blend: \(bounds!.count) bounds for \(C) channels")
+        let bp = bounds?.pointer
         let terms = cs.last!
         let N = s[0], inner = s.dropFirst(2).reduce(1, *)
         let xs = x.value.pointer, cp = coefficients.value.pointer
@@ -39,16 +45,20 @@ extension Tape {
             for nc in r {
                 let a = cp + (perChannel ? (nc % C) * terms : 0)
                 let p = xs + nc * inner, q = ys + nc * inner
+                let b = bp.map { $0[nc % C] } ?? .infinity
                 for i in 0..<inner {
-                    let v = p[i]
+                    let raw = p[i]
+                    let v = min(max(raw, -b), b)
                     var acc = a[terms - 1]
                     var k = terms - 2
                     while k >= 0 { acc = acc * v + a[k]; k -= 1 }
-                    q[i] = alpha * max(v, 0) + beta * acc
+                    q[i] = alpha * max(raw, 0) + beta * acc
                 }
             }
         }
         return record(y, inputs: [x, coefficients]) { [unowned self] dy in
+            // The closure keeps the bounds tensor alive (bp points into it).
+            withExtendedLifetime(bounds) {}
             let d = dy.pointer
             let dx: Tensor? = x.requiresGrad ? Tensor(uninitialized: s) : nil
             let dxs = dx?.pointer
@@ -61,9 +71,12 @@ extension Tape {
                     let a = cp + (perChannel ? (nc % C) * terms : 0)
                     let p = xs + nc * inner, g = d + nc * inner
                     let acc = pp + nc * terms
+                    let b = bp.map { $0[nc % C] } ?? .infinity
                     for k in 0..<terms { acc[k] = 0 }
                     for i in 0..<inner {
-                        let v = p[i], gi = g[i]
+                        let raw = p[i], gi = g[i]
+                        let inside = abs(raw) <= b
+                        let v = min(max(raw, -b), b)
                         var pw: Float = 1
                         for k in 0..<terms { acc[k] += gi * pw; pw *= v }
                         if let dxs {
@@ -71,7 +84,7 @@ extension Tape {
                             var der: Float = 0
                             var k = terms - 1
                             while k >= 1 { der = der * v + Float(k) * a[k]; k -= 1 }
-                            dxs[nc * inner + i] = gi * (alpha * (v > 0 ? 1 : 0) + beta * der)
+                            dxs[nc * inner + i] = gi * (alpha * (raw > 0 ? 1 : 0) + (inside ? beta * der : 0))
                         }
                     }
                 }
@@ -87,22 +100,85 @@ extension Tape {
     }
 }
 
+extension Tape {
+    /// weight / N * sum over x's elements of ((|x| - b_c)^+ / b_c)^2 (N = x's dimension 0, images),
+    /// b = `bounds` [C] per channel of x's dimension 1 (positive): zero while every value stays within
+    /// its channel's range, and a pull back towards it otherwise (a range loss in the spirit of Diaa et
+    /// al., USENIX Security 2024). Per image rather than per element, so a few outlying values are not
+    /// averaged away. Returns a [1] tensor.
+    public func rangePenalty(_ x: Variable, bounds: Tensor, weight: Float) -> Variable {
+        let s = x.shape
+        let C = s.count >= 2 ? s[1] : 1
+        precondition(bounds.count == C, "rangePenalty: \(bounds.count) bounds for \(C) channels")
+        let inner = s.dropFirst(2).reduce(1, *), rows = x.value.count / max(inner, 1)
+        let xs = x.value.pointer, bp = bounds.pointer
+        let scale = weight / Float(max(s.first ?? 1, 1))
+        let partial = Storage(count: rows)
+        let pp = partial.pointer
+        Parallel.forEachChunk(rows) { r in
+            for nc in r {
+                let b = bp[nc % C], p = xs + nc * inner
+                var sum: Float = 0
+                for i in 0..<inner {
+                    let excess = max(abs(p[i]) - b, 0) / b
+                    sum += excess * excess
+                }
+                pp[nc] = sum
+            }
+        }
+        var total: Double = 0
+        for nc in 0..<rows { total += Double(pp[nc]) }
+        let y = Tensor(shape: [1], values: [Float(total) * scale])
+        return record(y, inputs: [x]) { [unowned self] dy in
+            withExtendedLifetime(bounds) {}
+            let g = dy[flat: 0] * scale
+            let dx = Tensor(uninitialized: s)
+            let q = dx.pointer
+            Parallel.forEachChunk(rows) { r in
+                for nc in r {
+                    let b = bp[nc % C], p = xs + nc * inner, o = q + nc * inner
+                    for i in 0..<inner {
+                        let v = p[i]
+                        let excess = max(abs(v) - b, 0)
+                        o[i] = excess > 0 ? g * 2 * excess / (b * b) * (v > 0 ? 1 : -1) : 0
+                    }
+                }
+            }
+            self.accumulate(x, dx)
+        }
+    }
+}
+
 extension Reference {
     public static func relu<T: BinaryFloatingPoint>(_ x: [T]) -> [T] { x.map { max($0, 0) } }
 
     /// alpha * ReLU + (1 - alpha) * polynomial; coefficients [d+1] or [C, d+1] (row-major).
+    /// With `bounds` [C], the polynomial reads x clamped to [-b_c, b_c].
     public static func blend<T: BinaryFloatingPoint>(_ x: [T], _ shape: [Int], alpha: T, coefficients: [T],
-                                                     perChannel: Bool) -> [T] {
+                                                     perChannel: Bool, bounds: [T]? = nil) -> [T] {
         let C = shape[1], inner = shape.dropFirst(2).reduce(1, *)
         let terms = perChannel ? coefficients.count / C : coefficients.count
         var y = x
         for j in 0..<x.count {
             let c = (j / inner) % C
             let base = perChannel ? c * terms : 0
+            let v = bounds.map { min(max(x[j], -$0[c]), $0[c]) } ?? x[j]
             var p: T = 0, pw: T = 1
-            for k in 0..<terms { p += coefficients[base + k] * pw; pw *= x[j] }
+            for k in 0..<terms { p += coefficients[base + k] * pw; pw *= v }
             y[j] = alpha * max(x[j], 0) + (1 - alpha) * p
         }
         return y
+    }
+
+    /// weight / N * sum of ((|x| - b_c)^+ / b_c)^2 over x [N, C, ...].
+    public static func rangePenalty<T: BinaryFloatingPoint>(_ x: [T], _ shape: [Int], bounds: [T], weight: T) -> T {
+        let C = shape[1], inner = shape.dropFirst(2).reduce(1, *)
+        var sum: T = 0
+        for j in 0..<x.count {
+            let b = bounds[(j / inner) % C]
+            let e = max(abs(x[j]) - b, 0) / b
+            sum += e * e
+        }
+        return weight * sum / T(shape[0])
     }
 }

@@ -71,9 +71,13 @@ public func correctCount(logits: Tensor, labels: [Int32]) -> Int {
     var correct = 0
     for n in 0..<N {
         let row = logits.pointer + n * K
-        var best = 0
-        for k in 1..<K where row[k] > row[best] { best = k }
-        if best == Int(labels[n]) { correct += 1 }
+        var best = 0, finite = row[0].isFinite
+        for k in 1..<K {
+            finite = finite && row[k].isFinite
+            if row[k] > row[best] { best = k }
+        }
+        // A row with an infinite or NaN logit (an overflowing polynomial network) counts as wrong.
+        if finite && best == Int(labels[n]) { correct += 1 }
     }
     return correct
 }

@@ -17,6 +17,17 @@ public final class ActivationSlot {
     public private(set) var mode: ActivationMode = .relu
     /// [degree + 1] when shared, [channels, degree + 1] per channel; lowest degree first. Nil for ReLU.
     public private(set) var coefficients: Parameter?
+    /// Called with the slot's input on every non-ReLU forward pass (fused ReLU slots are not observed);
+    /// the planner measures input ranges with it to fit initial polynomials.
+    public var inputObserver: ((Tensor) -> Void)?
+    /// Per-channel input range [C] of a polynomial or blending slot (measured when it switched): in
+    /// training the polynomial reads its input clamped to it, and `rangePenaltyWeight` > 0 adds a loss
+    /// for values outside (`lastPenalty`). Inference (and export) evaluates the plain polynomial.
+    public private(set) var inputBounds: Tensor?
+    /// Weight of the range penalty this slot adds in training (0: none).
+    public var rangePenaltyWeight: Float = 0
+    /// The range penalty of the last training forward pass (nil when none was computed).
+    public private(set) var lastPenalty: Variable?
 
     public init(name: String, channels: Int, elementsPerImage: Int) {
         self.name = name
@@ -30,6 +41,16 @@ public final class ActivationSlot {
     public func setReLU() {
         mode = .relu
         coefficients = nil
+        inputBounds = nil
+        lastPenalty = nil
+    }
+
+    /// Sets (or clears) the per-channel input range; every bound must be positive and finite.
+    public func setInputBounds(_ bounds: [Float]?) {
+        guard let bounds else { inputBounds = nil; return }
+        precondition(bounds.count == channels && bounds.allSatisfy { $0 > 0 && $0.isFinite },
+                     "input bounds: \(bounds.count) positive values needed for \(channels) channels")
+        inputBounds = Tensor(shape: [channels], values: bounds)
     }
 
     /// A polynomial with the given initial coefficients (lowest degree first), copied to every channel
@@ -38,6 +59,20 @@ public final class ActivationSlot {
         precondition(!initial.isEmpty, "polynomial needs at least one coefficient")
         coefficients = Self.makeCoefficients(initial, perChannel: perChannel, channels: channels)
         mode = .polynomial
+    }
+
+    /// Replaces the coefficients of a polynomial or blending slot with one set per channel
+    /// (`perChannel[c]`, lowest degree first, all of one length), keeping its mode.
+    public func setCoefficients(perChannel sets: [[Float]]) {
+        precondition(sets.count == channels && !sets.isEmpty && sets.allSatisfy { $0.count == sets[0].count },
+                     "setCoefficients: \(sets.count) sets for \(channels) channels")
+        coefficients = Parameter(Tensor(shape: [channels, sets[0].count], values: Array(sets.joined())))
+    }
+
+    /// Replaces the coefficients of a polynomial or blending slot with one set shared by all channels.
+    public func setCoefficients(shared set: [Float]) {
+        precondition(!set.isEmpty, "setCoefficients: empty")
+        coefficients = Parameter(Tensor(shape: [set.count], values: set))
     }
 
     /// alpha * ReLU + (1 - alpha) * polynomial; alpha in [0, 1], changed later with `setAlpha`.
@@ -54,6 +89,7 @@ public final class ActivationSlot {
 
     /// Restores coefficients of a stored shape (checkpoints).
     public func restore(mode: ActivationMode, coefficients: Tensor?) {
+        lastPenalty = nil
         self.mode = mode
         self.coefficients = coefficients.map { Parameter($0) }
     }
@@ -68,11 +104,19 @@ public final class ActivationSlot {
     /// Whether the activation is a plain ReLU (then the network fuses it into batch norm).
     public var isReLU: Bool { mode == .relu }
 
-    public func callAsFunction(_ x: Variable, tape: Tape) -> Variable {
+    public func callAsFunction(_ x: Variable, tape: Tape, training: Bool = false) -> Variable {
+        inputObserver?(x.value)
+        lastPenalty = nil
+        let alpha: Float
         switch mode {
         case .relu: return tape.relu(x)
-        case .polynomial: return tape.blend(x, alpha: 0, coefficients: tape.parameter(coefficients!))
-        case let .blended(alpha): return tape.blend(x, alpha: alpha, coefficients: tape.parameter(coefficients!))
+        case .polynomial: alpha = 0
+        case let .blended(a): alpha = a
         }
+        let bounds = training ? inputBounds : nil
+        if let bounds, rangePenaltyWeight > 0 {
+            lastPenalty = tape.rangePenalty(x, bounds: bounds, weight: rangePenaltyWeight)
+        }
+        return tape.blend(x, alpha: alpha, coefficients: tape.parameter(coefficients!), bounds: bounds)
     }
 }

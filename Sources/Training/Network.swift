@@ -38,7 +38,7 @@ extension Network {
     func normalizeAndActivate(_ x: Variable, _ bn: BatchNormLayer, _ slot: ActivationSlot, tape: Tape,
                               training: Bool) -> Variable {
         if slot.isReLU { return bn(x, tape: tape, training: training, relu: true) }
-        return slot(bn(x, tape: tape, training: training), tape: tape)
+        return slot(bn(x, tape: tape, training: training), tape: tape, training: training)
     }
 
     /// Coefficient parameters of non-ReLU slots, named "<slot>.coefficients".

@@ -81,7 +81,7 @@ public final class ResNet: Network {
             let y = normalizeAndActivate(b.conv1(x, tape: tape), b.bn1, b.act1, tape: tape, training: training)
             let z = b.bn2(b.conv2(y, tape: tape), tape: tape, training: training)
             let s = b.shortcut.map { $0.bn($0.conv(x, tape: tape), tape: tape, training: training) } ?? x
-            x = b.act2.isReLU ? tape.addReLU(z, s) : b.act2(tape.add(z, s), tape: tape)
+            x = b.act2.isReLU ? tape.addReLU(z, s) : b.act2(tape.add(z, s), tape: tape, training: training)
         }
         return fc(tape.globalAveragePool(x), tape: tape)
     }

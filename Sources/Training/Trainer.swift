@@ -176,21 +176,38 @@ public final class Trainer {
 
 /// Accuracy and mean loss of a network in evaluation mode.
 public enum Evaluation {
-    public struct Result: Sendable { public var accuracy: Float; public var loss: Float; public var images: Int }
+    public struct Result: Sendable {
+        public var accuracy: Float
+        /// Mean cross-entropy over the images whose logits are finite.
+        public var loss: Float
+        public var images: Int
+        /// Images whose logits overflowed (inf or NaN; counted as wrong, left out of the loss).
+        public var nonFinite: Int = 0
+    }
 
     public static func run(_ network: Network, images: ImageSet, normalization: Normalization, batchSize: Int = 256) -> Result {
         guard images.count > 0 else { return Result(accuracy: 0, loss: 0, images: 0) }
         let loader = BatchLoader(images: images, batchSize: batchSize, shuffle: false, augment: false,
                                  normalization: normalization, layout: .nchw, seed: 0, epoch: 0, dropLast: false)
-        var correct = 0, seen = 0, loss = 0.0
+        var correct = 0, seen = 0, loss = 0.0, nonFinite = 0
         while let batch = loader.next() {
             let tape = Tape(recording: false)
             let x = tape.constant(Tensor(shape: [batch.count, 3, 32, 32], values: batch.images))
-            let logits = network.forward(x, tape: tape, training: false)
-            correct += correctCount(logits: logits.value, labels: batch.labels)
-            loss += Double(tape.softmaxCrossEntropy(logits, labels: batch.labels).value[flat: 0]) * Double(batch.count)
+            let logits = network.forward(x, tape: tape, training: false).value
+            correct += correctCount(logits: logits, labels: batch.labels)
+            let K = logits.shape[1]
+            for n in 0..<batch.count {
+                let row = UnsafeBufferPointer(start: logits.pointer + n * K, count: K)
+                guard row.allSatisfy(\.isFinite) else { nonFinite += 1; continue }
+                let m = row.max()!
+                var sum = 0.0
+                for v in row { sum += exp(Double(v - m)) }
+                loss += log(sum) - Double(row[Int(batch.labels[n])] - m)
+            }
             seen += batch.count
         }
-        return Result(accuracy: Float(correct) / Float(seen), loss: Float(loss / Double(seen)), images: seen)
+        let finite = seen - nonFinite
+        return Result(accuracy: Float(correct) / Float(seen), loss: finite > 0 ? Float(loss / Double(finite)) : .nan,
+                      images: seen, nonFinite: nonFinite)
     }
 }

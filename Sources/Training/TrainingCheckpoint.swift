@@ -23,6 +23,9 @@ public enum TrainingCheckpoint {
         }
         var modes: [String: ActivationMode] = [:]
         for s in network.slots { modes[s.name] = s.mode }
+        for s in network.slots {
+            if let bounds = s.inputBounds { c.arrays["slot_bounds/" + s.name] = StoredArray(shape: bounds.shape, values: bounds.array) }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         c.strings["slots"] = String(decoding: (try? encoder.encode(modes)) ?? Data(), as: UTF8.self)
@@ -42,6 +45,15 @@ public enum TrainingCheckpoint {
                     throw TrainingError.malformedCheckpoint(path: path, reason: "slot \(s.name) has no coefficients")
                 }
                 s.restore(mode: mode, coefficients: coeff.map { Tensor(shape: $0.shape, values: $0.values) })
+                if mode == .relu { continue }
+                if let bounds = c.arrays["slot_bounds/" + s.name] {
+                    guard bounds.values.count == s.channels, bounds.values.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                        throw TrainingError.malformedCheckpoint(path: path, reason: "slot_bounds/\(s.name) must hold \(s.channels) positive values")
+                    }
+                    s.setInputBounds(bounds.values)
+                } else {
+                    s.setInputBounds(nil)
+                }
             }
         }
         for p in network.namedParameters where !p.name.hasSuffix(".coefficients") {

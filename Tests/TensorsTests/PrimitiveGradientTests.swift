@@ -87,6 +87,39 @@ final class PrimitiveGradientTests: XCTestCase {
         }
     }
 
+    /// The training-only clamp of the polynomial's input and the range penalty that goes with it.
+    func testClampedBlendAndRangePenaltyGradients() {
+        let shape = [2, 3, 2, 3]
+        let bounds: [Float] = [0.8, 1.5, 3]
+        for (index, alpha) in [Float(0), 0.4].enumerated() {
+            let seed = UInt64(450 + index)
+            var rng = SeededGenerator(seed: seed)
+            // Away from the kinks at 0 and at +-b, where finite differences straddle two pieces.
+            let x = rng.floats(36, scale: 3).enumerated().map { j, v -> Float in
+                let b = bounds[(j / 6) % 3]
+                return abs(v) < 1e-2 || abs(abs(v) - b) < 5e-2 ? v + 0.2 : v
+            }
+            XCTAssertTrue(x.enumerated().contains { abs($0.element) > bounds[($0.offset / 6) % 3] }, "some values clamp")
+            checkGradients("clamped blend alpha \(alpha)", seed: seed,
+                           inputs: [(shape, x), ([3, 3], rng.floats(9))],
+                           fast: { tape, v in tape.blend(v[0], alpha: alpha, coefficients: v[1],
+                                                         bounds: Tensor(shape: [3], values: bounds)) },
+                           reference: { a in Reference.blend(a[0], shape, alpha: Double(alpha), coefficients: a[1],
+                                                             perChannel: true, bounds: bounds.map(Double.init)) })
+            checkGradients("range penalty \(index)", seed: seed, inputs: [(shape, x)],
+                           fast: { tape, v in tape.rangePenalty(v[0], bounds: Tensor(shape: [3], values: bounds), weight: 1.7) },
+                           reference: { a in [Reference.rangePenalty(a[0], shape, bounds: bounds.map(Double.init), weight: 1.7)] })
+        }
+        // Within the bounds the penalty is exactly zero and the blend equals the unclamped one.
+        let tape = Tape(recording: false)
+        let inside = tape.constant(Tensor(shape: [1, 3, 1, 2], values: [0.5, -0.7, 1.4, -1.2, 2.9, 0.1]))
+        let b = Tensor(shape: [3], values: bounds)
+        XCTAssertEqual(tape.rangePenalty(inside, bounds: b, weight: 1).value[flat: 0], 0)
+        let c = tape.constant(Tensor(shape: [3], values: [0.2, 0.5, 0.2]))
+        XCTAssertEqual(tape.blend(inside, alpha: 0, coefficients: c, bounds: b).value.array,
+                       tape.blend(inside, alpha: 0, coefficients: c).value.array)
+    }
+
     func testPoolingGradients() {
         var rng = SeededGenerator(seed: 500)
         let shape = [2, 3, 4, 6]

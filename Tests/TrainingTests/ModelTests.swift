@@ -1,6 +1,7 @@
 import XCTest
 import Tensors
 import Training
+import PlanStore
 
 final class ModelTests: XCTestCase {
     func testResNet32SlotsMatchDelphi() {
@@ -54,6 +55,47 @@ final class ModelTests: XCTestCase {
         slot.setReLU()
         XCTAssertEqual(logits(), relu)
         XCTAssertEqual(net.reluCount, 8 * 32 * 32 + 16 * 8 * 8)
+    }
+
+    /// Input bounds clamp the polynomial in training only, add a range penalty there, and survive a
+    /// checkpoint round trip; malformed stored bounds are a readable error.
+    func testSlotInputBoundsClampInTrainingAndRoundTrip() throws {
+        var rng = RandomGenerator(seed: 4)
+        let net = makeNetwork(.tiny, classes: 4, rng: &rng)
+        let x = Tensor(shape: [2, 3, 32, 32], values: (0..<6144).map { _ in 3 * rng.normal() })
+        let slot = net.slot(named: "act1")!
+        slot.setPolynomial(coefficients: ActivationSlot.delphiQuadratic, perChannel: true)
+        let free = { (training: Bool) -> [Float] in
+            let tape = Tape(recording: false)
+            return net.forward(tape.constant(x), tape: tape, training: training).value.array
+        }
+        let unboundedTrain = free(true)
+        XCTAssertNil(slot.lastPenalty)
+        let bounds = [Float](repeating: 0.05, count: 8)
+        slot.setInputBounds(bounds)
+        slot.rangePenaltyWeight = 1
+        // (A training pass also updates batch-norm statistics, so compare like with like.)
+        XCTAssertNotEqual(free(true), unboundedTrain, "training clamps")
+        XCTAssertGreaterThan(slot.lastPenalty?.value[flat: 0] ?? 0, 0)
+        let boundedEval = free(false)
+        XCTAssertNil(slot.lastPenalty)
+        slot.setInputBounds(nil)
+        XCTAssertEqual(free(false), boundedEval, "inference does not clamp")
+        slot.setInputBounds(bounds)
+
+        var contents = CheckpointContents()
+        TrainingCheckpoint.encode(net, into: &contents)
+        var rng2 = RandomGenerator(seed: 9)
+        let copy = makeNetwork(.tiny, classes: 4, rng: &rng2)
+        try TrainingCheckpoint.restore(copy, from: contents, path: "memory")
+        XCTAssertEqual(copy.slot(named: "act1")!.inputBounds?.array, [Float](repeating: 0.05, count: 8))
+        XCTAssertNil(copy.slot(named: "act2")!.inputBounds)
+        contents.arrays["slot_bounds/act1"] = StoredArray(shape: [8], values: [Float](repeating: -1, count: 8))
+        XCTAssertThrowsError(try TrainingCheckpoint.restore(copy, from: contents, path: "m.h5")) { error in
+            XCTAssertTrue("\(error)".contains("slot_bounds/act1") && "\(error)".contains("m.h5"), "\(error)")
+        }
+        slot.setReLU()
+        XCTAssertNil(slot.inputBounds)
     }
 
     func testUnknownModelNameIsAReadableError() {
