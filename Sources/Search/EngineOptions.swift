@@ -10,6 +10,15 @@ public struct EngineOptions: Codable, Hashable, Sendable {
     public var clipValue: Float? = nil
     /// One coefficient set per channel (true) or one per slot.
     public var perChannelCoefficients = true
+    /// How a newly polynomial slot's coefficients start: fitted to ReLU over its measured inputs, or
+    /// Delphi's fixed 0.2 + 0.5x + 0.2x^2.
+    public var polynomialInitialization: PolynomialInitialization.Kind = .fitted
+    /// Training images (a fixed, unaugmented sample) whose slot inputs the fitted initialisation measures.
+    public var fitImages = 512
+    /// Weight of the range penalty of polynomial slots (Tape.rangePenalty against each channel's input
+    /// range measured when the slot switched; in training the polynomial also reads its input clamped to
+    /// that range). 0 switches the penalty off (the clamp stays).
+    public var rangePenaltyWeight: Float = 0.5
     /// A round diverges when a loss is not finite or the smoothed label cross-entropy exceeds this
     /// multiple of the larger of the round's first loss and the chance-level loss ln(classes).
     public var divergenceFactor: Double = 10
@@ -25,4 +34,32 @@ public struct EngineOptions: Codable, Hashable, Sendable {
     public var showsProgress = false
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case batchSize, weightDecay, clipValue, perChannelCoefficients, polynomialInitialization, fitImages, rangePenaltyWeight,
+             divergenceFactor, distillationWeight, distillationTemperature, augment, seed, showsProgress
+    }
+
+    /// Reads requests written before a setting existed with that setting's default.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = EngineOptions()
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? d.weightDecay
+        clipValue = try c.decodeIfPresent(Float.self, forKey: .clipValue)
+        perChannelCoefficients = try c.decodeIfPresent(Bool.self, forKey: .perChannelCoefficients) ?? d.perChannelCoefficients
+        // Requests from before the fitted initialisation used Delphi's.
+        polynomialInitialization = try c.decodeIfPresent(PolynomialInitialization.Kind.self,
+                                                         forKey: .polynomialInitialization) ?? .delphi
+        fitImages = try c.decodeIfPresent(Int.self, forKey: .fitImages) ?? d.fitImages
+        // Requests from before the range penalty had none.
+        rangePenaltyWeight = try c.decodeIfPresent(Float.self, forKey: .rangePenaltyWeight) ?? 0
+        divergenceFactor = try c.decodeIfPresent(Double.self, forKey: .divergenceFactor) ?? d.divergenceFactor
+        distillationWeight = try c.decodeIfPresent(Float.self, forKey: .distillationWeight) ?? d.distillationWeight
+        distillationTemperature = try c.decodeIfPresent(Float.self, forKey: .distillationTemperature)
+            ?? d.distillationTemperature
+        augment = try c.decodeIfPresent(Bool.self, forKey: .augment) ?? d.augment
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        showsProgress = try c.decodeIfPresent(Bool.self, forKey: .showsProgress) ?? d.showsProgress
+    }
 }

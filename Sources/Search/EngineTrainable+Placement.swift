@@ -1,13 +1,16 @@
 // Applying a member's placement to the network's activation slots.
 import NetworkPlan
 import Planner
+import Tensors
 import Training
 
 extension EngineTrainable {
     /// ReLU slots stay or become ReLU; a slot that becomes polynomial starts blending from ReLU with
-    /// Delphi's initial coefficients, unless it already is (or is blending into) a polynomial of that
-    /// degree, whose learned coefficients are kept.
+    /// initial coefficients (fitted to its inputs, or Delphi's; `EngineOptions.polynomialInitialization`),
+    /// unless it already is (or is blending into) a polynomial of that degree, whose learned coefficients
+    /// are kept.
     func applyPlacement(_ placement: Placement) throws {
+        var switched: [ActivationSlot] = []
         for (slot, choice) in zip(network.slots, placement.choices) {
             switch choice {
             case .relu:
@@ -20,11 +23,65 @@ extension EngineTrainable {
                 slot.setBlended(alpha: 1, coefficients: PolynomialInitialization.coefficients(degree: degree),
                                 perChannel: options.perChannelCoefficients)
                 blendSteps[slot.name] = 0
+                switched.append(slot)
             case .mixed:
                 throw SearchError.unsupportedChoice(slot: slot.name, choice: "\(choice)")
             }
         }
+        if !switched.isEmpty { measureInputs(of: switched) }
+        for slot in network.slots { slot.rangePenaltyWeight = slot.isReLU ? 0 : options.rangePenaltyWeight }
         updateBlending()
+    }
+
+    /// Measures the inputs each slot receives on `options.fitImages` training images (not augmented, a
+    /// fixed sample) with the network in inference mode, and sets each channel's input range (its
+    /// largest magnitude) and, for the fitted initialisation, its polynomial: the least-squares fit of
+    /// ReLU. The slots blend at alpha = 1 meanwhile, so the network computes what its all-ReLU version
+    /// computes.
+    func measureInputs(of slots: [ActivationSlot]) {
+        var moments: [String: ReLUFitMoments] = [:]
+        var ranges: [String: [Float]] = [:]
+        for slot in slots {
+            let degree = (slot.coefficients?.value.shape.last ?? 3) - 1
+            moments[slot.name] = ReLUFitMoments(degree: degree, channels: slot.channels)
+            ranges[slot.name] = [Float](repeating: 0, count: slot.channels)
+            slot.inputObserver = { tensor in
+                moments[slot.name]!.add(UnsafeBufferPointer(start: tensor.pointer, count: tensor.count), shape: tensor.shape)
+                let channels = tensor.shape[1], inner = tensor.count / (tensor.shape[0] * channels)
+                ranges[slot.name]!.withUnsafeMutableBufferPointer { r in
+                    for row in 0..<(tensor.shape[0] * channels) {
+                        let p = tensor.pointer + row * inner
+                        var m = r[row % channels]
+                        for i in 0..<inner { m = max(m, abs(p[i])) }
+                        r[row % channels] = m
+                    }
+                }
+            }
+        }
+        defer { for slot in slots { slot.inputObserver = nil } }
+        let count = min(options.fitImages, splits.train.count)
+        let loader = BatchLoader(images: splits.train, batchSize: min(options.batchSize, count), shuffle: true,
+                                 augment: false, normalization: splits.normalization, layout: .nchw,
+                                 seed: options.seed ^ 0x5EED_F17, epoch: 0, dropLast: true)
+        var seen = 0
+        while seen < count, let batch = loader.next() {
+            let tape = Tape(recording: false)
+            _ = network.forward(tape.constant(Tensor(shape: [batch.count, 3, 32, 32], values: batch.images)),
+                                tape: tape, training: false)
+            seen += batch.count
+        }
+        for slot in slots {
+            guard let fit = moments[slot.name], let range = ranges[slot.name] else { continue }
+            // A channel that never saw a nonzero value gets the slot's widest range (or 1).
+            let widest = range.max() ?? 0
+            slot.setInputBounds(range.map { $0 > 0 ? $0 : (widest > 0 ? widest : 1) })
+            guard options.polynomialInitialization == .fitted else { continue }
+            if options.perChannelCoefficients {
+                slot.setCoefficients(perChannel: (0..<slot.channels).map { fit.coefficients(channel: $0) })
+            } else {
+                slot.setCoefficients(shared: fit.coefficients(channel: nil))
+            }
+        }
     }
 
     /// The placement the network currently computes (blending slots count as polynomial).

@@ -156,7 +156,8 @@ public final class EngineTrainable: Trainable {
         }
         let validation = Evaluation.run(network, images: splits.validation, normalization: splits.normalization)
         let meanLoss = lossSum / Double(max(done, 1))
-        let validationDiverged = !validation.loss.isFinite
+        // A few overflowing images count as wrong; a network that overflows on a tenth of them has diverged.
+        let validationDiverged = !validation.loss.isFinite || validation.nonFinite * 10 > validation.images
         lastRound = RoundStatistics(member: member, round: round, steps: done, firstLoss: firstLoss, meanLoss: meanLoss,
                                     validationAccuracy: Double(validation.accuracy),
                                     validationLoss: Double(validation.loss), diverged: validationDiverged,
@@ -186,11 +187,14 @@ public final class EngineTrainable: Trainable {
         } else {
             loss = tape.softmaxCrossEntropy(logits, labels: batch.labels)
         }
+        // Range penalties of polynomial slots (computed in their forward pass).
+        let penalties = network.slots.filter { !$0.isReLU }.compactMap(\.lastPenalty)
+        let total = penalties.reduce(loss) { tape.add($0, $1) }
         // The label cross-entropy is what divergence and reports look at (the distillation term starts
         // at 0 when the student still equals the teacher).
         let value = teacher == nil ? loss.value[flat: 0] : Self.crossEntropy(logits.value, labels: batch.labels)
-        guard value.isFinite, loss.value[flat: 0].isFinite else { return .nan }
-        tape.backward(from: loss)
+        guard value.isFinite, total.value[flat: 0].isFinite else { return .nan }
+        tape.backward(from: total)
         let parameters = network.namedParameters
         if let limit = options.clipValue { GradientClipping.clipByValue(parameters, limit: limit) }
         let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: clipNorm)

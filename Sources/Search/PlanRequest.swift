@@ -36,17 +36,32 @@ public struct PlanRequest: Codable, Hashable, Sendable {
     public var costModel: CostModel
     public var options: EngineOptions
     public var threads: Int
+    /// Learning-rate range of the population (nil: HyperParameterSpace's default).
+    public var learningRateRange: ClosedRange<Double>?
+    /// Momentum range of the population (nil: HyperParameterSpace's default).
+    public var momentumRange: ClosedRange<Double>?
 
     public init(baseline: String, dataset: String, dataDirectory: String = "Datasets", validationCount: Int = 5000,
                 population: Int, budgetEpochs: Double, rounds: Int? = nil, target: Target, out: String, workers: Int = 1,
                 seed: UInt64 = 1, pinned: Pinned = .firstLast, degrees: [Int] = [2],
                 costModel: CostModel = ProvisionalCostModel.standard, options: EngineOptions = EngineOptions(),
-                threads: Int = 2) {
+                threads: Int = 2, learningRateRange: ClosedRange<Double>? = nil,
+                momentumRange: ClosedRange<Double>? = nil) {
         self.baseline = baseline; self.dataset = dataset; self.dataDirectory = dataDirectory
         self.validationCount = validationCount; self.population = population; self.budgetEpochs = budgetEpochs
         self.rounds = rounds; self.target = target; self.out = out; self.workers = workers; self.seed = seed
         self.pinned = pinned; self.degrees = degrees; self.costModel = costModel; self.options = options
         self.threads = threads
+        self.learningRateRange = learningRateRange; self.momentumRange = momentumRange
+    }
+
+    /// Parses "MIN:MAX" or a single value (a fixed setting); nil when malformed or MIN > MAX.
+    public static func parseRange(_ text: String) -> ClosedRange<Double>? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            .map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(parts.count), parts.allSatisfy({ $0 != nil && $0!.isFinite }) else { return nil }
+        let low = parts[0]!, high = parts.last!!
+        return low <= high ? low...high : nil
     }
 
     /// The planner's target, or a message naming the flag to fix.

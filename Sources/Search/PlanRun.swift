@@ -32,9 +32,12 @@ public enum PlanRun {
     /// a slot made polynomial in a round finishes blending within it (blend 25-75% of a round) and every
     /// reported accuracy is that of the network as it would be exported.
     public static func space(slots: [SlotDescriptor], pinned: PlanRequest.Pinned, degrees: [Int],
-                             epochsPerRound: Double) -> SearchSpace {
+                             epochsPerRound: Double, learningRate: ClosedRange<Double>? = nil,
+                             momentum: ClosedRange<Double>? = nil) -> SearchSpace {
         let pinnedSlots: Set<Int> = pinned == .firstLast ? [0, slots.count - 1] : []
         var ranges = HyperParameterSpace()
+        if let learningRate { ranges.learningRate = learningRate }
+        if let momentum { ranges.momentum = momentum }
         ranges.blendEpochs = (0.25 * epochsPerRound)...(0.75 * epochsPerRound)
         return SearchSpace(slots: slots, pinned: pinnedSlots, degrees: degrees, allowMixed: false,
                            hyperParameters: ranges)
@@ -68,7 +71,16 @@ public enum PlanRun {
         let target = try request.searchTarget()
         let (rounds, epochsPerRound) = schedule(budgetEpochs: request.budgetEpochs, population: request.population,
                                                 rounds: request.rounds)
-        let space = space(slots: slots, pinned: request.pinned, degrees: request.degrees, epochsPerRound: epochsPerRound)
+        for (flag, range) in [("--lr-range", request.learningRateRange), ("--momentum-range", request.momentumRange)] {
+            if let range, !(range.lowerBound > 0 && range.upperBound.isFinite) {
+                throw SearchError.invalidSetting("\(flag) must lie between 0 and infinity (exclusive), e.g. 0.001:0.03")
+            }
+        }
+        if let m = request.momentumRange, m.upperBound >= 1 {
+            throw SearchError.invalidSetting("--momentum-range must stay below 1, e.g. 0.8:0.95")
+        }
+        let space = space(slots: slots, pinned: request.pinned, degrees: request.degrees, epochsPerRound: epochsPerRound,
+                          learningRate: request.learningRateRange, momentum: request.momentumRange)
         if let message = infeasibility(space: space, target: target, costModel: request.costModel) {
             throw SearchError.invalidSetting(message)
         }

@@ -1,12 +1,133 @@
-// Initial coefficients of a newly polynomial slot: Delphi's quadratic 0.2 + 0.5x + 0.2x^2 (Mishra et
-// al., USENIX Security 2020), padded with zero higher terms for degrees above 2.
+// Initial coefficients of a newly polynomial slot.
+//
+// `delphi`: Delphi's quadratic 0.2 + 0.5x + 0.2x^2 for every channel (Mishra et al., USENIX Security
+// 2020), padded with zero higher terms for degrees above 2.
+//
+// `fitted`: per channel, the least-squares polynomial fit of ReLU over the values the slot actually
+// receives (measured on a few training batches when the slot switches). A fixed quadratic assumes
+// inputs of order 1; the second activation of a ResNet block reads the residual sum, whose range grows
+// with depth, and there 0.2x^2 feeds the next block values quadratic in its input, so the network's
+// activations grow doubly exponentially and training diverges (Garimella et al., "Sisyphus: A
+// Cautionary Tale of Using Low-Degree Polynomial Activations in Privacy-Preserving Deep Learning",
+// 2021). A fit over the measured range keeps |p(x)| of the order of the inputs (for inputs uniform on
+// [-R, R] it is 0.094R + 0.5x + 0.469x^2/R), so blending starts from a polynomial already close to
+// the ReLU it replaces (in the spirit of SAFENet's per-channel and Diaa et al.'s range-aware designs).
+import Foundation
 
 public enum PolynomialInitialization {
-    /// Coefficients, lowest degree first, `degree + 1` of them.
+    public enum Kind: String, Codable, Hashable, Sendable, CaseIterable {
+        case fitted
+        case delphi
+    }
+
+    /// Delphi's coefficients, lowest degree first, `degree + 1` of them.
     public static func coefficients(degree: Int) -> [Float] {
         precondition(degree >= 1, "polynomial degree must be at least 1")
         let delphi: [Float] = [0.2, 0.5, 0.2]
         if degree <= 2 { return Array(delphi.prefix(degree + 1)) }
         return delphi + Array(repeating: 0, count: degree - 2)
+    }
+}
+
+/// Sums of powers of a channel's inputs, from which the least-squares fit of ReLU follows through the
+/// normal equations: minimise sum_i (sum_k a_k x_i^k - max(x_i, 0))^2, i.e. M a = b with
+/// M[j][k] = sum x^(j+k) and b[j] = sum_{x > 0} x^(j+1).
+public struct ReLUFitMoments: Sendable, Equatable {
+    public let degree: Int
+    public let channels: Int
+    /// [channels, 2 * degree + 1]: sum of x^k.
+    public private(set) var powers: [Double]
+    /// [channels, degree + 1]: sum over positive x of x^(k + 1).
+    public private(set) var positive: [Double]
+
+    public init(degree: Int, channels: Int) {
+        precondition(degree >= 1 && channels >= 1, "fit needs degree >= 1 and a channel")
+        self.degree = degree
+        self.channels = channels
+        powers = Array(repeating: 0, count: channels * (2 * degree + 1))
+        positive = Array(repeating: 0, count: channels * (degree + 1))
+    }
+
+    /// Adds the values of a tensor of shape [N, channels, inner...] (row-major).
+    public mutating func add(_ values: UnsafeBufferPointer<Float>, shape: [Int]) {
+        precondition(shape.count >= 2 && shape[1] == channels && shape.reduce(1, *) == values.count,
+                     "fit: shape \(shape) for \(channels) channels and \(values.count) values")
+        let inner = shape.dropFirst(2).reduce(1, *)
+        let rows = shape[0] * channels
+        let terms = 2 * degree + 1, fitTerms = degree + 1
+        var localPowers = [Double](repeating: 0, count: terms)
+        var localPositive = [Double](repeating: 0, count: fitTerms)
+        for row in 0..<rows {
+            let channel = row % channels
+            for k in 0..<terms { localPowers[k] = 0 }
+            for k in 0..<fitTerms { localPositive[k] = 0 }
+            let base = values.baseAddress! + row * inner
+            for i in 0..<inner {
+                let x = Double(base[i])
+                var p = 1.0
+                for k in 0..<terms { localPowers[k] += p; p *= x }
+                if x > 0 {
+                    var q = x
+                    for k in 0..<fitTerms { localPositive[k] += q; q *= x }
+                }
+            }
+            for k in 0..<terms { powers[channel * terms + k] += localPowers[k] }
+            for k in 0..<fitTerms { positive[channel * fitTerms + k] += localPositive[k] }
+        }
+    }
+
+    /// Samples seen per channel.
+    public func count(channel: Int) -> Double { powers[channel * (2 * degree + 1)] }
+
+    /// The fitted coefficients (lowest degree first) of one channel, or of all channels pooled when
+    /// `channel` is nil. Falls back to Delphi's when the channel saw too few distinct values.
+    public func coefficients(channel: Int?) -> [Float] {
+        let terms = 2 * degree + 1, fitTerms = degree + 1
+        var s = [Double](repeating: 0, count: terms), b = [Double](repeating: 0, count: fitTerms)
+        for c in channel.map({ [$0] }) ?? Array(0..<channels) {
+            for k in 0..<terms { s[k] += powers[c * terms + k] }
+            for k in 0..<fitTerms { b[k] += positive[c * fitTerms + k] }
+        }
+        let n = s[0]
+        guard n > Double(4 * fitTerms) else { return PolynomialInitialization.coefficients(degree: degree) }
+        // Work in the scaled variable u = x / r (r: the root mean square) so the normal equations are well
+        // conditioned, then scale back: a_k = c_k / r^(k-1)... precisely p(x) = sum c_k (x/r)^k, and the
+        // targets scale by 1/r as well (fit ReLU(u) = ReLU(x)/r), so a_k = c_k * r / r^k.
+        let r = max((s[2] / n).squareRoot(), 1e-6)
+        var m = [[Double]](repeating: [Double](repeating: 0, count: fitTerms), count: fitTerms)
+        var rhs = [Double](repeating: 0, count: fitTerms)
+        for j in 0..<fitTerms {
+            for k in 0..<fitTerms { m[j][k] = s[j + k] / n / pow(r, Double(j + k)) }
+            rhs[j] = b[j] / n / pow(r, Double(j + 1))
+        }
+        // A small ridge keeps a degenerate distribution (say, a channel of constants) solvable.
+        for j in 0..<fitTerms { m[j][j] += 1e-9 }
+        guard let c = Self.solve(m, rhs) else { return PolynomialInitialization.coefficients(degree: degree) }
+        let a = (0..<fitTerms).map { k in Float(c[k] * r / pow(r, Double(k))) }
+        return a.allSatisfy(\.isFinite) ? a : PolynomialInitialization.coefficients(degree: degree)
+    }
+
+    /// Gaussian elimination with partial pivoting; nil when singular.
+    static func solve(_ matrix: [[Double]], _ vector: [Double]) -> [Double]? {
+        var a = matrix, b = vector
+        let n = b.count
+        for col in 0..<n {
+            var pivot = col
+            for row in col + 1..<n where abs(a[row][col]) > abs(a[pivot][col]) { pivot = row }
+            guard abs(a[pivot][col]) > 1e-14 else { return nil }
+            a.swapAt(col, pivot); b.swapAt(col, pivot)
+            for row in col + 1..<n {
+                let f = a[row][col] / a[col][col]
+                for k in col..<n { a[row][k] -= f * a[col][k] }
+                b[row] -= f * b[col]
+            }
+        }
+        var x = [Double](repeating: 0, count: n)
+        for row in stride(from: n - 1, through: 0, by: -1) {
+            var sum = b[row]
+            for k in row + 1..<n { sum -= a[row][k] * x[k] }
+            x[row] = sum / a[row][row]
+        }
+        return x
     }
 }

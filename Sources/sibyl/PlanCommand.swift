@@ -44,6 +44,16 @@ struct PlanCommand: ParsableCommand {
     var clipValue: Float?
     @Option(name: .customLong("distill"), help: "Weight of distillation from the baseline's logits (0: off).")
     var distill: Float = 0
+    @Option(name: .customLong("lr-range"), help: "Learning rates the population draws from and explores, MIN:MAX or one value (default 0.001:0.1).")
+    var lrRange: String?
+    @Option(name: .customLong("momentum-range"), help: "Momentum range, MIN:MAX or one value (default 0.8:0.99).")
+    var momentumRange: String?
+    @Option(name: .customLong("polynomial-init"),
+            help: "Initial coefficients of a newly polynomial slot: fitted (least-squares fit of ReLU over the slot's measured inputs, per channel) or delphi (0.2 + 0.5x + 0.2x^2).")
+    var polynomialInit: String = PolynomialInitialization.Kind.fitted.rawValue
+    @Option(name: .customLong("range-penalty"),
+            help: "Weight of the loss that keeps each polynomial slot's inputs within the range measured when it switched (0: off). In training the polynomial reads its input clamped to that range.")
+    var rangePenalty: Float = EngineOptions().rangePenaltyWeight
     @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
     @Option(name: .customLong("validation-count"), help: "Training images held out for validation.")
     var validationCount: Int = 5000
@@ -76,6 +86,15 @@ struct PlanCommand: ParsableCommand {
         if PlanRequest.Pinned(rawValue: pinned) == nil { throw ValidationError("--pinned must be first,last or none") }
         if parsedDegrees() == nil { throw ValidationError("--degrees must list degrees between 1 and 8, e.g. 2 or 2,3") }
         if let v = clipValue, !(v > 0) { throw ValidationError("--clip-value must be positive") }
+        for (flag, text) in [("--lr-range", lrRange), ("--momentum-range", momentumRange)] {
+            if let text, PlanRequest.parseRange(text) == nil {
+                throw ValidationError("\(flag) takes MIN:MAX with MIN <= MAX, or one value; got '\(text)'")
+            }
+        }
+        if PolynomialInitialization.Kind(rawValue: polynomialInit.lowercased()) == nil {
+            throw ValidationError("--polynomial-init must be fitted or delphi")
+        }
+        if !(rangePenalty >= 0 && rangePenalty.isFinite) { throw ValidationError("--range-penalty must be at least 0") }
         if !(0...1).contains(distill) { throw ValidationError("--distill must be in [0, 1]") }
         if !FileManager.default.fileExists(atPath: baseline) {
             throw ValidationError("--baseline \(baseline) does not exist; train one with `sibyl train` first")
@@ -94,6 +113,8 @@ struct PlanCommand: ParsableCommand {
         options.clipValue = clipValue
         options.distillationWeight = distill
         options.seed = seed
+        options.polynomialInitialization = PolynomialInitialization.Kind(rawValue: polynomialInit.lowercased())!
+        options.rangePenaltyWeight = rangePenalty
         let target: PlanRequest.Target = maxReLUs.map { .maxReLUs($0) }
             ?? .latency(seconds: targetLatency!, network: network ?? "lan")
         return PlanRequest(baseline: URL(fileURLWithPath: baseline).path, dataset: dataset.lowercased(),
@@ -101,7 +122,9 @@ struct PlanCommand: ParsableCommand {
                            population: population, budgetEpochs: budgetEpochs, rounds: rounds, target: target,
                            out: URL(fileURLWithPath: out).path, workers: workers, seed: seed,
                            pinned: PlanRequest.Pinned(rawValue: pinned)!, degrees: parsedDegrees()!,
-                           costModel: try CalibrateCommand.loadCostModel(costModel), options: options, threads: threads)
+                           costModel: try CalibrateCommand.loadCostModel(costModel), options: options, threads: threads,
+                           learningRateRange: lrRange.flatMap(PlanRequest.parseRange),
+                           momentumRange: momentumRange.flatMap(PlanRequest.parseRange))
     }
 
     func run() throws {

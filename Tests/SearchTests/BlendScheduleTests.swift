@@ -20,7 +20,9 @@ final class BlendScheduleTests: XCTestCase {
     /// a slot that was polynomial keeps its learned coefficients when the member continues.
     func testEngineBlendsNewPolynomialSlots() throws {
         let (baseline, splits) = try SearchFixtures.baseline()
-        let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
+        var options = SearchFixtures.options()
+        options.polynomialInitialization = .delphi
+        let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: options)
         let steps = trainable.stepsPerEpoch // 2000 / 64 = 31
         let config = SearchFixtures.config([.polynomial(degree: 2), .relu], blendEpochs: 0.5)
         try trainable.restore(member: 0, config: config, from: baseline)
