@@ -52,14 +52,14 @@ extension EngineTrainable {
                     for row in 0..<(tensor.shape[0] * channels) {
                         let p = tensor.pointer + row * inner
                         var m = r[row % channels]
-                        for i in 0..<inner { m = max(m, abs(p[i])) }
+                        for i in 0..<inner where p[i].isFinite { m = max(m, abs(p[i])) }
                         r[row % channels] = m
                     }
                 }
             }
         }
         defer { for slot in slots { slot.inputObserver = nil } }
-        let count = min(options.fitImages, splits.train.count)
+        let count = max(1, min(options.fitImages, splits.train.count))
         let loader = BatchLoader(images: splits.train, batchSize: min(options.batchSize, count), shuffle: true,
                                  augment: false, normalization: splits.normalization, layout: .nchw,
                                  seed: options.seed ^ 0x5EED_F17, epoch: 0, dropLast: true)

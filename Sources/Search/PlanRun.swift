@@ -122,6 +122,13 @@ public enum PlanRun {
             throw SearchError.invalidSetting("\(directory.path) already holds a search (search.jsonl); pass --resume "
                                              + "to continue it, or choose another --out")
         }
+        if resume, let stored = try? readRequest(in: directory), stored.options != request.options {
+            // Member training options are not part of the search settings, so compare them here: a resumed
+            // search must train its members the way it started.
+            throw SearchError.invalidSetting("--resume: \(directory.path) was started with other training options ("
+                + Self.describe(stored.options) + "; now " + Self.describe(request.options) + "); pass the flags it "
+                + "was started with")
+        }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let runner = try PopulationRunner(directory: directory, settings: settings, baseline: baseline, resume: resume)
         try writeRequest(request, to: directory)
@@ -164,6 +171,15 @@ public enum PlanRun {
     }
 
     static let requestFile = "plan-request.json"
+
+    /// The member-training flags of a request, as the command line spells them.
+    static func describe(_ o: EngineOptions) -> String {
+        var parts = ["--batch-size \(o.batchSize)", "--polynomial-init \(o.polynomialInitialization.rawValue)",
+                     "--range-penalty \(o.rangePenaltyWeight)", "--distill \(o.distillationWeight)"]
+        if let v = o.clipValue { parts.append("--clip-value \(v)") }
+        parts.append("--seed \(o.seed)")
+        return parts.joined(separator: " ")
+    }
 
     static func writeRequest(_ request: PlanRequest, to directory: URL) throws {
         let encoder = JSONEncoder()

@@ -62,7 +62,8 @@ public struct ReLUFitMoments: Sendable, Equatable {
             for k in 0..<terms { localPowers[k] = 0 }
             for k in 0..<fitTerms { localPositive[k] = 0 }
             let base = values.baseAddress! + row * inner
-            for i in 0..<inner {
+            for i in 0..<inner where base[i].isFinite {
+                // (Values of an overflowing network are left out: they would poison every sum.)
                 let x = Double(base[i])
                 var p = 1.0
                 for k in 0..<terms { localPowers[k] += p; p *= x }
@@ -80,7 +81,8 @@ public struct ReLUFitMoments: Sendable, Equatable {
     public func count(channel: Int) -> Double { powers[channel * (2 * degree + 1)] }
 
     /// The fitted coefficients (lowest degree first) of one channel, or of all channels pooled when
-    /// `channel` is nil. Falls back to Delphi's when the channel saw too few distinct values.
+    /// `channel` is nil. Falls back to Delphi's when the channel saw too few values (a small ridge keeps
+    /// repeated values solvable).
     public func coefficients(channel: Int?) -> [Float] {
         let terms = 2 * degree + 1, fitTerms = degree + 1
         var s = [Double](repeating: 0, count: terms), b = [Double](repeating: 0, count: fitTerms)

@@ -90,6 +90,7 @@ public final class ActivationSlot {
     /// Restores coefficients of a stored shape (checkpoints).
     public func restore(mode: ActivationMode, coefficients: Tensor?) {
         lastPenalty = nil
+        if mode == .relu { inputBounds = nil }
         self.mode = mode
         self.coefficients = coefficients.map { Parameter($0) }
     }

@@ -3,6 +3,7 @@
 //            buffers/<name>                     batch-norm running_mean / running_var
 //            optimizer/velocity/<name>          SGD momentum buffers
 //            trainer/best_validation_accuracy   [1]
+//            slot_bounds/<slot>                 input range [C] of a polynomial slot (training clamp)
 //   integers epoch (completed), global_step, classes, format_version
 //   strings  config (TrainingConfig JSON), model, slots (JSON: name -> ActivationMode)
 //   words    rng (xoshiro256** state)
@@ -23,7 +24,7 @@ public enum TrainingCheckpoint {
         }
         var modes: [String: ActivationMode] = [:]
         for s in network.slots { modes[s.name] = s.mode }
-        for s in network.slots {
+        for s in network.slots where !s.isReLU {
             if let bounds = s.inputBounds { c.arrays["slot_bounds/" + s.name] = StoredArray(shape: bounds.shape, values: bounds.array) }
         }
         let encoder = JSONEncoder()

@@ -120,7 +120,8 @@ struct ExportCommand: ParsableCommand {
                      Stopwatch.processCPU))
     }
 
-    /// Top-1 class of each image under the engine's eval-mode forward pass (as `Evaluation.run` computes it).
+    /// Top-1 class of each image under the engine's eval-mode forward pass (as `Evaluation.run` computes it);
+    /// -1 (wrong, and in agreement with nothing) where a logit overflowed.
     static func floatPredictions(_ network: Network, images: ImageSet, normalization: Normalization) -> [Int] {
         let loader = BatchLoader(images: images, batchSize: 256, shuffle: false, augment: false, normalization: normalization,
                                  layout: .nchw, seed: 0, epoch: 0, dropLast: false)
@@ -133,6 +134,7 @@ struct ExportCommand: ParsableCommand {
             let classes = logits.count / max(1, batch.count)
             for i in 0..<batch.count {
                 let row = logits[i * classes..<(i + 1) * classes]
+                guard row.allSatisfy(\.isFinite) else { predictions.append(-1); continue }
                 predictions.append(row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - i * classes)
             }
         }

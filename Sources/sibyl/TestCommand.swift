@@ -51,10 +51,11 @@ struct TestCommand: ParsableCommand {
         }
         let result = Evaluation.run(network, images: images, normalization: splits.normalization)
         if json {
-            print("{\"accuracy\": \(result.accuracy), \"images\": \(result.images)}")
+            print("{\"accuracy\": \(result.accuracy), \"images\": \(result.images), \"overflowing_images\": \(result.nonFinite)}")
         } else {
             print(String(format: "%@ %@ accuracy %.4f on %d images (loss %.4f)", kind.rawValue, split, result.accuracy,
-                         result.images, result.loss))
+                         result.images, result.loss)
+                  + (result.nonFinite > 0 ? "; \(result.nonFinite) images overflowed (counted wrong, not in the loss)" : ""))
         }
     }
 }

@@ -76,6 +76,12 @@ final class PlanEndToEndTests: XCTestCase {
         XCTAssertThrowsError(try PlanRun.run(try request(out: out, seed: 9), resume: false,
                                              wrap: { KillingExecutor(inner: $0, limit: 6) }))
         XCTAssertThrowsError(try PlanRun.run(try request(out: out, seed: 9), resume: false), "needs --resume")
+        // Resuming with other member-training options is refused (they are not in the search settings).
+        var changed = try request(out: out, seed: 9)
+        changed.options.rangePenaltyWeight += 1
+        XCTAssertThrowsError(try PlanRun.run(changed, resume: true)) { error in
+            XCTAssertTrue("\(error)".contains("--range-penalty"), "\(error)")
+        }
         var trained = 0
         let resumed = try PlanRun.run(try request(out: out, seed: 9), resume: true) { line in
             if line.hasPrefix("round ") { trained += 1 }
