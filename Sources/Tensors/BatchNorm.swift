@@ -74,10 +74,8 @@ extension Tape {
             let dgp = dgamma.pointer, dbp = dbeta.pointer
             let dx: Tensor? = x.requiresGrad ? Tensor(uninitialized: s) : nil
             let dxs = dx?.pointer
-            // With the fused ReLU, the masked gradient g is written once (into dx's memory, or a
-            // scratch when dx is not wanted) and both passes read it.
-            let masked: Storage? = relu ? (dx?.storage ?? Storage(count: dyIn.count)) : nil
-            let gs0 = masked.map { UnsafePointer($0.pointer) } ?? UnsafePointer(dys)
+            // With the fused ReLU, both passes recompute the mask g = dy where x * a + b > 0 from x and
+            // dy instead of storing g (one tensor write and read less).
             Parallel.forEachChunk(C) { range in
                 for c in range {
                     let mu = mp[c], inv = ip[c]
@@ -85,8 +83,8 @@ extension Tape {
                     var sg: Float = 0, sgx: Float = 0
                     for n in 0..<N {
                         let o = (n * C + c) * HW
-                        if let masked { VectorKernels.reluMask(xs + o, dys + o, masked.pointer + o, HW, a, b) }
-                        let (s1, s2) = VectorKernels.gradientSums(xs + o, gs0 + o, HW)
+                        let (s1, s2) = relu ? VectorKernels.maskedGradientSums(xs + o, dys + o, HW, a, b)
+                                            : VectorKernels.gradientSums(xs + o, dys + o, HW)
                         sg += s1; sgx += s2
                     }
                     let sgxhat = (sgx - mu * sg) * inv
@@ -101,7 +99,11 @@ extension Tape {
                     }
                     for n in 0..<N {
                         let o = (n * C + c) * HW
-                        VectorKernels.gradientAffine(xs + o, gs0 + o, dxs + o, HW, c1, c2, c3)
+                        if relu {
+                            VectorKernels.maskedGradientAffine(xs + o, dys + o, dxs + o, HW, a, b, c1, c2, c3)
+                        } else {
+                            VectorKernels.gradientAffine(xs + o, dys + o, dxs + o, HW, c1, c2, c3)
+                        }
                     }
                 }
             }

@@ -164,6 +164,25 @@ enum ConvKernels {
         return out
     }
 
+    /// Stride-1 "same" convolutions (k = 2p + 1): with q = pixel + (ki - p, kj - p),
+    /// dW[o][c][ki][kj] = sum_pixel dy[o][pixel] * x[c][q] = sum_q x[c][q] * dy[o][q - (ki - p, kj - p)]
+    ///                  = sum_q x[c][q] * im2col(dy)[(o, k-1-ki, k-1-kj)][q]
+    /// (both sides are zero exactly when q or the pixel falls outside the plane). So the backward pass
+    /// reuses the im2col of dy it builds for dx instead of recomputing im2col(x). `parts` holds one
+    /// [C][O*k*k] matrix per worker; this sums them into [O][C][k][k].
+    static func weightGradientFromTransposed(_ parts: UnsafePointer<Float>, workers: Int, _ g: ConvGeometry) -> Tensor {
+        let O = g.outChannels, C = g.inChannels, k = g.kernel, size = O * C * k * k
+        let out = Tensor(uninitialized: [O, C, k, k])
+        let dst = out.pointer
+        for o in 0..<O { for c in 0..<C { for ki in 0..<k { for kj in 0..<k {
+            let j = c * O * k * k + (o * k + (k - 1 - ki)) * k + (k - 1 - kj)
+            var v = parts[j]
+            for worker in 1..<max(1, workers) { v += parts[worker * size + j] }
+            dst[((o * C + c) * k + ki) * k + kj] = v
+        } } } }
+        return out
+    }
+
     /// Gradients: dW = sum_n dy[n] * col[n]^T; dx[n] = col2im(W^T * dy[n]) (or, for stride-1 same
     /// convolutions, the transposed convolution of dy).
     static func backward(_ x: Tensor, _ w: Tensor, _ dy: Tensor, _ g: ConvGeometry, batch: Int,
@@ -182,12 +201,24 @@ enum ConvKernels {
                               kernel: g.kernel, stride: 1, padding: g.padding)
         let flipped: Tensor? = transposed ? flippedTransposed(w, g) : nil
         let fs = flipped?.pointer
+        // With the transposed path, dW comes from the same im2col(dy) (see `weightGradientFromTransposed`):
+        // the partials hold G[c][(o*k + ti)*k + tj] = sum_q x[c][q] * im2col(dy)[(o, ti, tj)][q].
         _ = Parallel.forEachWorker(batch) { worker, range in
-            let col = g.isPointwise ? nil : Storage(count: K * P)
+            let col = (g.isPointwise || transposed || !wantWeight) ? nil : Storage(count: K * P)
             let dcol = (g.isPointwise || !wantInput) ? nil : Storage(count: (transposed ? gT.patch : K) * P)
             for n in range {
                 let xin = xs + n * inSize
                 let dyn = dys + n * O * P
+                if transposed, let dcol, let fs, let dxs {
+                    im2col(dyn, gT, dcol.pointer)
+                    if let parts {
+                        sgemm(transA: false, transB: true, m: g.inChannels, n: gT.patch, k: P, a: xin, lda: P,
+                              b: dcol.pointer, ldb: P, beta: 1, c: parts + worker * O * K, ldc: gT.patch)
+                    }
+                    sgemm(transA: false, transB: false, m: g.inChannels, n: P, k: gT.patch, a: fs, lda: gT.patch,
+                          b: dcol.pointer, ldb: P, beta: 0, c: dxs + n * inSize, ldc: P)
+                    continue
+                }
                 if let parts {
                     let b: UnsafePointer<Float>
                     if let col { im2col(xin, g, col.pointer); b = UnsafePointer(col.pointer) } else { b = UnsafePointer(xin) }
@@ -196,11 +227,7 @@ enum ConvKernels {
                 }
                 if let dxs {
                     let dxn = dxs + n * inSize
-                    if let dcol, let fs {
-                        im2col(dyn, gT, dcol.pointer)
-                        sgemm(transA: false, transB: false, m: g.inChannels, n: P, k: gT.patch, a: fs, lda: gT.patch,
-                              b: dcol.pointer, ldb: P, beta: 0, c: dxn, ldc: P)
-                    } else if let dcol {
+                    if let dcol {
                         sgemm(transA: true, transB: false, m: K, n: P, k: O, a: ws, lda: K, b: dyn, ldb: P,
                               beta: 0, c: dcol.pointer, ldc: P)
                         if g.isSameShift {
@@ -217,7 +244,9 @@ enum ConvKernels {
             }
         }
         var dw: Tensor? = nil
-        if let parts {
+        if let parts, transposed {
+            dw = weightGradientFromTransposed(parts, workers: workers, g)
+        } else if let parts {
             let out = Tensor(uninitialized: w.shape)
             out.pointer.update(from: parts, count: O * K)
             for worker in 1..<max(1, workers) {

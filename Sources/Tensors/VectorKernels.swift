@@ -41,12 +41,6 @@ enum VectorKernels {
         }
     }
 
-    /// g = d where x * a + b > 0, else 0.
-    @inline(__always) static func reluMask(_ x: UnsafePointer<Float>, _ d: UnsafePointer<Float>,
-                                           _ g: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float, _ b: Float) {
-        for i in 0..<n { let dv = d[i]; g[i] = x[i] * a + b > 0 ? dv : 0 }
-    }
-
     /// Returns (sum g, sum g * x).
     @inline(__always) static func gradientSums(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
         var s1 = F16(), s2 = F16(), i = 0
@@ -54,6 +48,28 @@ enum VectorKernels {
         var t1: Float = 0, t2: Float = 0
         while i < n { t1 += g[i]; t2 += g[i] * x[i]; i += 1 }
         return (s1.sum() + t1, s2.sum() + t2)
+    }
+
+    /// Returns (sum g, sum g * x) with g = d where x * a + b > 0, else 0 (g is not stored).
+    @inline(__always) static func maskedGradientSums(_ x: UnsafePointer<Float>, _ d: UnsafePointer<Float>, _ n: Int,
+                                                     _ a: Float, _ b: Float) -> (Float, Float) {
+        var s1 = F16(), s2 = F16(), i = 0
+        let av = F16(repeating: a), bv = F16(repeating: b), zero = F16()
+        while i + 16 <= n {
+            let xv = load16(x, i)
+            let gv = zero.replacing(with: load16(d, i), where: xv * av + bv .> zero)
+            s1 += gv; s2 += gv * xv; i += 16
+        }
+        var t1: Float = 0, t2: Float = 0
+        while i < n { let gv = x[i] * a + b > 0 ? d[i] : 0; t1 += gv; t2 += gv * x[i]; i += 1 }
+        return (s1.sum() + t1, s2.sum() + t2)
+    }
+
+    /// q = c1 * g + c2 * x + c3 with g = d where x * a + b > 0, else 0.
+    @inline(__always) static func maskedGradientAffine(_ x: UnsafePointer<Float>, _ d: UnsafePointer<Float>,
+                                                       _ q: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float, _ b: Float,
+                                                       _ c1: Float, _ c2: Float, _ c3: Float) {
+        for i in 0..<n { let xv = x[i], dv = d[i]; let gv = xv * a + b > 0 ? dv : 0; q[i] = c1 * gv + c2 * xv + c3 }
     }
 
     /// q = c1 * g + c2 * x + c3.
