@@ -6,6 +6,11 @@ SIBYL := .build/$(CONFIG)/sibyl
 SHARED ?= ../shared
 APT_PACKAGES := libopenblas-dev libhdf5-dev hdf5-tools libsodium-dev libpng-dev pkg-config
 
+# OpenBLAS picks its kernels for the CPU it runs on unless OPENBLAS_CORETYPE names a core. This project's
+# machines set OPENBLAS_CORETYPE=Haswell (AVX2 kernels on an AVX-512 CPU), which costs ResNet-32 training
+# 22-24% more CPU per step (Experiments/bench/README.md): the project's commands let OpenBLAS choose.
+unexport OPENBLAS_CORETYPE
+
 .PHONY: setup build test bench data demo clean
 
 # Idempotent: installs only what is missing (needs root or sudo; CI and the dev machines are root).

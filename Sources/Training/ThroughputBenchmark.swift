@@ -20,6 +20,8 @@ public struct ThroughputResult: Codable, Sendable {
     public var rounds: [Double]
     /// Process CPU seconds per training step (all threads), best round: less sensitive to other load.
     public var cpu_seconds_per_train_step: Double
+    /// The OpenBLAS kernels that ran (`BLASInfo.coreName`).
+    public var blas_core: String?
 }
 
 public enum ThroughputBenchmark {
@@ -71,7 +73,7 @@ public enum ThroughputBenchmark {
                                 inference_gflops: (inference * Double(macsPerImage) * 2 / 1e9 * 10).rounded() / 10,
                                 forward_multiply_adds_per_image: macsPerImage,
                                 peak_resident_megabytes: peakResidentMegabytes(), rounds: rates.map { ($0 * 10).rounded() / 10 },
-                                cpu_seconds_per_train_step: (cpu * 1000).rounded() / 1000)
+                                cpu_seconds_per_train_step: (cpu * 1000).rounded() / 1000, blas_core: BLASInfo.coreName)
     }
 
     static func processCPUSeconds() -> Double {

@@ -1,6 +1,7 @@
 // `sibyl bench train`: training and inference throughput of a model on random data.
 import ArgumentParser
 import Foundation
+import Tensors
 import Training
 
 struct BenchTrainCommand: ParsableCommand {
@@ -27,6 +28,7 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let note = BLASInfo.environmentNote() { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         let r = ThroughputBenchmark.run(model: try ModelKind.parse(model), classes: classes, batchSize: batchSize,
                                         inferenceBatchSize: inferenceBatchSize, threads: threads, steps: steps, rounds: rounds)
         if json {

@@ -128,6 +128,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let note = BLASInfo.environmentNote() { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         let request = try request()
         let summary: PlanRun.Summary
         do {

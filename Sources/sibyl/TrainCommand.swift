@@ -1,6 +1,7 @@
 // `sibyl train`: trains a model on a dataset, writing metrics.jsonl, checkpoint.h5 and best.h5 to --out.
 import ArgumentParser
 import Foundation
+import Tensors
 import Training
 
 struct TrainCommand: ParsableCommand {
@@ -50,6 +51,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let note = BLASInfo.environmentNote() { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         let kind = DatasetKind(rawValue: dataset.lowercased())!
         let config = TrainingConfig(
             model: try ModelKind.parse(model), dataset: kind.rawValue, epochs: epochs, batchSize: batchSize,
