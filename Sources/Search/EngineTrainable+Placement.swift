@@ -40,22 +40,11 @@ extension EngineTrainable {
     /// computes.
     func measureInputs(of slots: [ActivationSlot]) {
         var moments: [String: ReLUFitMoments] = [:]
-        var ranges: [String: [Float]] = [:]
         for slot in slots {
             let degree = (slot.coefficients?.value.shape.last ?? 3) - 1
             moments[slot.name] = ReLUFitMoments(degree: degree, channels: slot.channels)
-            ranges[slot.name] = [Float](repeating: 0, count: slot.channels)
             slot.inputObserver = { tensor in
                 moments[slot.name]!.add(UnsafeBufferPointer(start: tensor.pointer, count: tensor.count), shape: tensor.shape)
-                let channels = tensor.shape[1], inner = tensor.count / (tensor.shape[0] * channels)
-                ranges[slot.name]!.withUnsafeMutableBufferPointer { r in
-                    for row in 0..<(tensor.shape[0] * channels) {
-                        let p = tensor.pointer + row * inner
-                        var m = r[row % channels]
-                        for i in 0..<inner where p[i].isFinite { m = max(m, abs(p[i])) }
-                        r[row % channels] = m
-                    }
-                }
             }
         }
         defer { for slot in slots { slot.inputObserver = nil } }
@@ -71,7 +60,8 @@ extension EngineTrainable {
             seen += batch.count
         }
         for slot in slots {
-            guard let fit = moments[slot.name], let range = ranges[slot.name] else { continue }
+            guard let fit = moments[slot.name] else { continue }
+            let range = fit.largest
             // A channel that never saw a nonzero value gets the slot's widest range (or 1).
             let widest = range.max() ?? 0
             slot.setInputBounds(range.map { $0 > 0 ? $0 : (widest > 0 ? widest : 1) })

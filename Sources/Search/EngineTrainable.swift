@@ -205,17 +205,12 @@ public final class EngineTrainable: Trainable {
 
     /// Mean softmax cross-entropy of logits [N, K] against labels (no tape).
     static func crossEntropy(_ logits: Tensor, labels: [Int32]) -> Float {
-        let N = logits.shape[0], K = logits.shape[1]
         var total: Double = 0
-        for n in 0..<N {
-            let row = logits.pointer + n * K
-            var m = row[0]
-            for k in 1..<K { m = max(m, row[k]) }
-            var s: Double = 0
-            for k in 0..<K { s += exp(Double(row[k] - m)) }
-            total += log(s) - Double(row[Int(labels[n])] - m)
+        for n in 0..<logits.shape[0] {
+            guard let value = rowCrossEntropy(logits: logits, row: n, label: labels[n]) else { return .nan }
+            total += value
         }
-        return Float(total / Double(max(N, 1)))
+        return Float(total / Double(max(logits.shape[0], 1)))
     }
 
     /// Sets every blending slot's alpha from the schedule; a slot whose blend is over becomes a polynomial.

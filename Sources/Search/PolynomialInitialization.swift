@@ -39,6 +39,8 @@ public struct ReLUFitMoments: Sendable, Equatable {
     public private(set) var powers: [Double]
     /// [channels, degree + 1]: sum over positive x of x^(k + 1).
     public private(set) var positive: [Double]
+    /// [channels]: the largest finite |x| seen.
+    public private(set) var largest: [Float]
 
     public init(degree: Int, channels: Int) {
         precondition(degree >= 1 && channels >= 1, "fit needs degree >= 1 and a channel")
@@ -46,6 +48,7 @@ public struct ReLUFitMoments: Sendable, Equatable {
         self.channels = channels
         powers = Array(repeating: 0, count: channels * (2 * degree + 1))
         positive = Array(repeating: 0, count: channels * (degree + 1))
+        largest = Array(repeating: 0, count: channels)
     }
 
     /// Adds the values of a tensor of shape [N, channels, inner...] (row-major).
@@ -62,8 +65,10 @@ public struct ReLUFitMoments: Sendable, Equatable {
             for k in 0..<terms { localPowers[k] = 0 }
             for k in 0..<fitTerms { localPositive[k] = 0 }
             let base = values.baseAddress! + row * inner
+            var big = largest[channel]
             for i in 0..<inner where base[i].isFinite {
                 // (Values of an overflowing network are left out: they would poison every sum.)
+                big = max(big, abs(base[i]))
                 let x = Double(base[i])
                 var p = 1.0
                 for k in 0..<terms { localPowers[k] += p; p *= x }
@@ -72,6 +77,7 @@ public struct ReLUFitMoments: Sendable, Equatable {
                     for k in 0..<fitTerms { localPositive[k] += q; q *= x }
                 }
             }
+            largest[channel] = big
             for k in 0..<terms { powers[channel * terms + k] += localPowers[k] }
             for k in 0..<fitTerms { positive[channel * fitTerms + k] += localPositive[k] }
         }

@@ -81,3 +81,15 @@ public func correctCount(logits: Tensor, labels: [Int32]) -> Int {
     }
     return correct
 }
+
+/// Softmax cross-entropy of row `n` of logits [N, K] against `label`, in Float64 (no tape); nil when the
+/// row holds an infinite or NaN logit.
+public func rowCrossEntropy(logits: Tensor, row n: Int, label: Int32) -> Double? {
+    let K = logits.shape[1]
+    let row = UnsafeBufferPointer(start: logits.pointer + n * K, count: K)
+    guard row.allSatisfy(\.isFinite) else { return nil }
+    let m = row.max()!
+    var sum = 0.0
+    for v in row { sum += exp(Double(v - m)) }
+    return log(sum) - Double(row[Int(label)] - m)
+}

@@ -195,14 +195,9 @@ public enum Evaluation {
             let x = tape.constant(Tensor(shape: [batch.count, 3, 32, 32], values: batch.images))
             let logits = network.forward(x, tape: tape, training: false).value
             correct += correctCount(logits: logits, labels: batch.labels)
-            let K = logits.shape[1]
             for n in 0..<batch.count {
-                let row = UnsafeBufferPointer(start: logits.pointer + n * K, count: K)
-                guard row.allSatisfy(\.isFinite) else { nonFinite += 1; continue }
-                let m = row.max()!
-                var sum = 0.0
-                for v in row { sum += exp(Double(v - m)) }
-                loss += log(sum) - Double(row[Int(batch.labels[n])] - m)
+                guard let value = rowCrossEntropy(logits: logits, row: n, label: batch.labels[n]) else { nonFinite += 1; continue }
+                loss += value
             }
             seen += batch.count
         }

@@ -55,6 +55,10 @@ final class PolynomialFitTests: XCTestCase {
         for i in values.indices { values[i] = Float((i / 16) % 3 + 1) * rng.normal() }
         let m = moments(values, degree: 2, shape: shape)
         XCTAssertEqual(m.count(channel: 1), 96)
+        for c in 0..<3 {
+            let channelValues = values.indices.filter { ($0 / 16) % 3 == c }.map { abs(values[$0]) }
+            XCTAssertEqual(m.largest[c], channelValues.max()!, "largest magnitude of channel \(c)")
+        }
         let base = m.coefficients(channel: 0)
         let pooled = m.coefficients(channel: nil)
         for c in 1..<3 {
