@@ -153,10 +153,8 @@ public final class PopulationRunner {
     }
 
     public func predictedSeconds(_ config: MemberConfig) -> Double {
-        let network: NetworkProfile
-        if case .latency(_, let profile) = settings.target { network = profile } else { network = .lan }
-        return settings.costModel.predictOnlineSeconds(placement: config.placement, slots: settings.space.slots,
-                                                       network: network)
+        settings.costModel.predictOnlineSeconds(placement: config.placement, slots: settings.space.slots,
+                                                network: settings.target.network)
     }
 
     func record(_ event: SearchEvent) throws {
@@ -168,6 +166,11 @@ public final class PopulationRunner {
 
     /// Where the checkpoint of a front point is kept (member checkpoints of old rounds are deleted).
     public func frontCheckpointURL(member: Int, round: Int) -> URL {
+        Self.frontCheckpointURL(in: directory, member: member, round: round)
+    }
+
+    /// Where a run directory keeps the checkpoint of a point of its front.
+    public static func frontCheckpointURL(in directory: URL, member: Int, round: Int) -> URL {
         directory.appendingPathComponent("front/member-\(member)-round-\(round).ckpt")
     }
 

@@ -64,6 +64,7 @@ public enum PlannerError: Error, CustomStringConvertible, Equatable {
     case settingsMismatch(path: String)
     case infeasibleTarget(String)
     case trainableFailed(member: Int, round: Int, reason: String)
+    case incompatibleRuns(String)
 
     public var description: String {
         switch self {
@@ -79,6 +80,8 @@ public enum PlannerError: Error, CustomStringConvertible, Equatable {
             return "no placement can meet the target: \(detail)"
         case .trainableFailed(let member, let round, let reason):
             return "member \(member) failed in round \(round): \(reason)"
+        case .incompatibleRuns(let detail):
+            return "these searches cannot share one front: \(detail)"
         }
     }
 }

@@ -20,13 +20,49 @@ public enum ParetoPlot {
         }
     }
 
+    /// One point drawn on the front (or the chosen ring), with its hover text.
+    struct Mark {
+        var accuracy: Double
+        var seconds: Double
+        var relus: Int
+        var label: String
+    }
+
+    /// The plot of one search: its reports, its front and the chosen point.
     public static func svg(front: ParetoFront, reports: [ReportedPoint], chosen: ParetoPoint?, title: String) -> String {
+        func mark(_ p: ParetoPoint, _ label: String) -> Mark {
+            Mark(accuracy: p.validationAccuracy, seconds: p.predictedOnlineSeconds, relus: p.relus, label: label)
+        }
+        let marks = front.points.map {
+            mark($0, String(format: "front: member %d round %d, %.4f, %d ReLUs, %.4g s", $0.member, $0.round,
+                            $0.validationAccuracy, $0.relus, $0.predictedOnlineSeconds))
+        }
+        let legend = "grey: every member report; red: Pareto front; blue ring: chosen plan"
+            + (chosen.map { String(format: " (validation accuracy %.4f, %d ReLUs, %.4g s)", $0.validationAccuracy,
+                                   $0.relus, $0.predictedOnlineSeconds) } ?? " (none meets the target)")
+        return svg(marks: marks, reports: reports, chosen: chosen.map { mark($0, "chosen") }, title: title,
+                   legend: legend)
+    }
+
+    /// The plot of several searches on one front (`sibyl front`).
+    public static func svg(front: CombinedFront, reports: [ReportedPoint], title: String) -> String {
+        let marks = front.points.map { p in
+            Mark(accuracy: p.validationAccuracy, seconds: p.predictedOnlineSeconds, relus: p.relus,
+                 label: String(format: "%@%@: %.4f, %d ReLUs, %.4g s", p.source,
+                               p.member.map { " member \($0) round \(p.round ?? 0)" } ?? "", p.validationAccuracy,
+                               p.relus, p.predictedOnlineSeconds))
+        }
+        return svg(marks: marks, reports: reports, chosen: nil, title: title,
+                   legend: "grey: every member report of every search; red: the combined Pareto front")
+    }
+
+    static func svg(marks: [Mark], reports: [ReportedPoint], chosen: Mark?, title: String, legend: String) -> String {
         let healthy = reports.filter { !$0.diverged }
-        let accuracies = healthy.map(\.validationAccuracy) + front.points.map(\.validationAccuracy)
+        let accuracies = healthy.map(\.validationAccuracy) + marks.map(\.accuracy)
         let lowAcc = max(0, (accuracies.min() ?? 0) - 0.02), highAcc = min(1, (accuracies.max() ?? 1) + 0.02)
         let yRange = lowAcc...max(highAcc, lowAcc + 0.01)
-        let seconds = healthy.map(\.predictedOnlineSeconds) + front.points.map(\.predictedOnlineSeconds)
-        let relus = (healthy.map(\.relus) + front.points.map(\.relus)).map(Double.init)
+        let seconds = healthy.map(\.predictedOnlineSeconds) + marks.map(\.seconds)
+        let relus = (healthy.map(\.relus) + marks.map(\.relus)).map(Double.init)
         func padded(_ values: [Double]) -> ClosedRange<Double> {
             let low = values.min() ?? 0, high = values.max() ?? 1
             let pad = max((high - low) * 0.05, abs(high) * 0.01, 1e-9)
@@ -39,15 +75,15 @@ public enum ParetoPlot {
         <?xml version="1.0" encoding="UTF-8"?>
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(Int(width / 2))" y="24" text-anchor="middle" font-size="15">\(escape(title)): \(healthy.count) reports, \(front.points.count) on the front</text>
+        <text x="\(Int(width / 2))" y="24" text-anchor="middle" font-size="15">\(escape(title)): \(healthy.count) reports, \(marks.count) on the front</text>
 
         """
-        let panels: [(Panel, String, (Double) -> String, (ReportedPoint) -> Double, (ParetoPoint) -> Double)] = [
+        let panels: [(Panel, String, (Double) -> String, (ReportedPoint) -> Double, (Mark) -> Double)] = [
             (left, "predicted online latency (s)", { String(format: "%.3g", $0) }, { $0.predictedOnlineSeconds },
-             { $0.predictedOnlineSeconds }),
+             { $0.seconds }),
             (right, "ReLUs per image", { formatCount($0) }, { Double($0.relus) }, { Double($0.relus) }),
         ]
-        for (panel, label, format, reportX, pointX) in panels {
+        for (panel, label, format, reportX, markX) in panels {
             out += axes(panel, xLabel: label, format: format)
             for report in healthy {
                 out += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#999\" fill-opacity=\"0.6\"><title>member %d round %d: %.4f</title></circle>\n",
@@ -55,32 +91,29 @@ public enum ParetoPlot {
                               report.validationAccuracy)
             }
             // The front as a step line: best accuracy reachable at or below each cost.
-            let sorted = front.points.sorted { pointX($0) < pointX($1) }
+            let sorted = marks.sorted { markX($0) < markX($1) }
             var best = -Double.infinity
             var path = ""
-            for point in sorted where point.validationAccuracy > best {
-                let x = panel.px(pointX(point)), y = panel.py(point.validationAccuracy)
+            for mark in sorted where mark.accuracy > best {
+                let x = panel.px(markX(mark)), y = panel.py(mark.accuracy)
                 if path.isEmpty { path = String(format: "M%.1f %.1f", x, y) }
                 else { path += String(format: " H%.1f V%.1f", x, y) }
-                best = point.validationAccuracy
+                best = mark.accuracy
             }
             if !path.isEmpty {
                 path += String(format: " H%.1f", panel.x + panel.width)
                 out += "<path d=\"\(path)\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\"/>\n"
             }
-            for point in sorted {
-                out += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#c0392b\"><title>front: member %d round %d, %.4f, %d ReLUs, %.4g s</title></circle>\n",
-                              panel.px(pointX(point)), panel.py(point.validationAccuracy), point.member, point.round,
-                              point.validationAccuracy, point.relus, point.predictedOnlineSeconds)
+            for mark in sorted {
+                out += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#c0392b\"><title>%@</title></circle>\n",
+                              panel.px(markX(mark)), panel.py(mark.accuracy), escape(mark.label))
             }
             if let chosen {
-                out += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"8\" fill=\"none\" stroke=\"#1f6fb2\" stroke-width=\"2.5\"><title>chosen</title></circle>\n",
-                              panel.px(pointX(chosen)), panel.py(chosen.validationAccuracy))
+                out += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"8\" fill=\"none\" stroke=\"#1f6fb2\" stroke-width=\"2.5\"><title>%@</title></circle>\n",
+                              panel.px(markX(chosen)), panel.py(chosen.accuracy), escape(chosen.label))
             }
         }
-        out += String(format: "<text x=\"70\" y=\"425\" fill=\"#555\">grey: every member report; red: Pareto front; blue ring: chosen plan%@</text>\n",
-                      chosen.map { String(format: " (validation accuracy %.4f, %d ReLUs, %.4g s)", $0.validationAccuracy,
-                                          $0.relus, $0.predictedOnlineSeconds) } ?? " (none meets the target)")
+        out += "<text x=\"70\" y=\"425\" fill=\"#555\">\(escape(legend))</text>\n"
         out += "</svg>\n"
         return out
     }

@@ -132,8 +132,7 @@ public enum PlanRun {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let runner = try PopulationRunner(directory: directory, settings: settings, baseline: baseline, resume: resume)
         try writeRequest(request, to: directory)
-        let network: NetworkProfile
-        if case .latency(_, let profile) = settings.target { network = profile } else { network = .lan }
+        let network = settings.target.network
         runner.onEvent = { event in
             guard event.kind == .report, let result = event.result else { return }
             let accuracy = result.diverged ? "diverged" : String(format: "%.4f", result.validationAccuracy)

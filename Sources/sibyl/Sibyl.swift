@@ -14,13 +14,14 @@ struct Sibyl: ParsableCommand {
               sibyl serve      serve a plan to clients (model owner)
               sibyl query      classify an image with a server (client)
             and the tools around them:
+              sibyl front      combine several plan runs and the baseline into one Pareto front
               sibyl test       accuracy of a checkpoint or a plan on a split
               sibyl inspect    summarise a plan
               sibyl calibrate  write the planner's latency cost model
               sibyl bench      measure training or cryptographic throughput
             Run `sibyl help <command>` for a command's options.
             """,
-        subcommands: [TrainCommand.self, PlanCommand.self, ExportCommand.self, EvaluateCommand.self,
+        subcommands: [TrainCommand.self, PlanCommand.self, FrontCommand.self, ExportCommand.self, EvaluateCommand.self,
                       ServeCommand.self, QueryCommand.self, TestCommand.self, InspectCommand.self,
                       CalibrateCommand.self, BenchCommand.self, PlanWorkerCommand.self])
 }

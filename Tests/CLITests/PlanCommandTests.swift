@@ -56,6 +56,10 @@ final class PlanCommandTests: XCTestCase {
         (status, output) = try PlanCLI.runSibyl(["plan", "--baseline", "/nonexistent.h5", "--max-relus", "1", "--budget-epochs", "1",
                                          "--out", directory.path])
         XCTAssertTrue(status != 0 && output.contains("sibyl train"), output)
+        (status, output) = try PlanCLI.runSibyl(["front", "/nonexistent-run", "--out", directory.path])
+        XCTAssertTrue(status != 0 && output.contains("does not exist"), output)
+        (status, output) = try PlanCLI.runSibyl(["front", directory.path, "--out", directory.path])
+        XCTAssertTrue(status != 0 && output.contains("no search.jsonl"), output)
     }
 
     func testWorkersShareTheRunDirectory() throws {
@@ -82,6 +86,15 @@ final class PlanCommandTests: XCTestCase {
         let (testStatus, testOutput) = try PlanCLI.runSibyl(["test", "--checkpoint", out.appendingPathComponent("best.h5").path,
                                                      "--split", "validation"])
         XCTAssertEqual(testStatus, 0, testOutput)
+        // The run and the baseline on one front, with test accuracies.
+        let front = directory.appendingPathComponent("front")
+        let (frontStatus, frontOutput) = try PlanCLI.runSibyl(["front", out.path, "--out", front.path, "--measure-test"])
+        XCTAssertEqual(frontStatus, 0, frontOutput)
+        XCTAssertTrue(frontOutput.contains("baseline (all ReLU): validation accuracy"), frontOutput)
+        XCTAssertTrue(frontOutput.contains("| ReLUs |"), frontOutput)
+        for name in ["front.json", "front.svg", "front.md"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: front.appendingPathComponent(name).path), name)
+        }
     }
 
     func testCalibrateWritesProvisionalAndFittedModels() throws {

@@ -1,0 +1,105 @@
+import NetworkPlan
+
+/// Several searches over one network, and optionally the all-ReLU baseline, on one Pareto front: what
+/// `sibyl front` writes. One search only covers placements near its own target (`--max-relus 53248` keeps
+/// members at or under 53,248 ReLUs); a front from all-ReLU down to all-polynomial is the union of searches at
+/// several targets. Points are comparable only when every search predicts latency with the same cost model and
+/// network profile over the same activation slots; `combine` refuses anything else.
+public struct CombinedFront: Codable, Hashable, Sendable {
+    public struct Point: Codable, Hashable, Sendable {
+        /// Where the point comes from: a run's name, or "baseline".
+        public var source: String
+        /// The member and round within that run (nil for the baseline).
+        public var member: Int?
+        public var round: Int?
+        public var validationAccuracy: Double
+        /// Filled in by the caller when it measures the point's checkpoint on the test split (never used to
+        /// rank points).
+        public var testAccuracy: Double?
+        public var predictedOnlineSeconds: Double
+        public var relus: Int
+        /// `Placement.signature`: one character per slot.
+        public var placement: String
+
+        public init(source: String, member: Int?, round: Int?, validationAccuracy: Double, testAccuracy: Double? = nil,
+                    predictedOnlineSeconds: Double, relus: Int, placement: String) {
+            self.source = source
+            self.member = member
+            self.round = round
+            self.validationAccuracy = validationAccuracy
+            self.testAccuracy = testAccuracy
+            self.predictedOnlineSeconds = predictedOnlineSeconds
+            self.relus = relus
+            self.placement = placement
+        }
+
+        /// At least as good on every axis and better on one (validation accuracy, predicted latency, ReLUs).
+        func dominates(_ other: Point) -> Bool {
+            let noWorse = validationAccuracy >= other.validationAccuracy
+                && predictedOnlineSeconds <= other.predictedOnlineSeconds && relus <= other.relus
+            let better = validationAccuracy > other.validationAccuracy
+                || predictedOnlineSeconds < other.predictedOnlineSeconds || relus < other.relus
+            return noWorse && better
+        }
+    }
+
+    /// The non-dominated points, fewest ReLUs first.
+    public var points: [Point]
+    /// The network profile latencies are predicted for.
+    public var network: String
+    public var costModel: CostModel
+    public var slots: [SlotDescriptor]
+
+    /// The front over every run's front points plus `extra` (the baseline). `runs` pairs a name with the
+    /// replayed log of a search.
+    public static func combine(runs: [(name: String, state: SearchState)], extra: [Point] = []) throws -> CombinedFront {
+        guard let first = runs.first else { throw PlannerError.incompatibleRuns("no runs given") }
+        let network = first.state.settings.target.network
+        for run in runs.dropFirst() {
+            let settings = run.state.settings
+            if settings.space.slots != first.state.settings.space.slots {
+                throw PlannerError.incompatibleRuns("\(run.name) searched another network than \(first.name) "
+                                                    + "(different activation slots)")
+            }
+            if settings.costModel != first.state.settings.costModel {
+                throw PlannerError.incompatibleRuns("\(run.name) predicted latency with another cost model than "
+                                                    + "\(first.name); rerun one of them with the other's --cost-model")
+            }
+            if settings.target.network != network {
+                throw PlannerError.incompatibleRuns("\(run.name) predicted latency for the \(settings.target.network.name) "
+                                                    + "network, \(first.name) for \(network.name)")
+            }
+        }
+        var candidates = extra
+        for run in runs {
+            for point in run.state.front.points {
+                candidates.append(Point(source: run.name, member: point.member, round: point.round,
+                                        validationAccuracy: point.validationAccuracy,
+                                        predictedOnlineSeconds: point.predictedOnlineSeconds, relus: point.relus,
+                                        placement: point.config.placement.signature))
+            }
+        }
+        let kept = candidates.filter { candidate in
+            candidate.validationAccuracy.isFinite && !candidates.contains { $0.dominates(candidate) }
+        }
+        // Equal points (same costs and accuracy) from different runs: keep the first.
+        var unique: [Point] = []
+        for point in kept where !unique.contains(where: {
+            $0.relus == point.relus && $0.predictedOnlineSeconds == point.predictedOnlineSeconds
+                && $0.validationAccuracy == point.validationAccuracy
+        }) {
+            unique.append(point)
+        }
+        unique.sort { ($0.relus, -$0.validationAccuracy) < ($1.relus, -$1.validationAccuracy) }
+        return CombinedFront(points: unique, network: network.name, costModel: first.state.settings.costModel,
+                             slots: first.state.settings.space.slots)
+    }
+}
+
+extension SearchTarget {
+    /// The network profile this target's latencies are predicted for (LAN for a ReLU-count target).
+    public var network: NetworkProfile {
+        if case .latency(_, let profile) = self { return profile }
+        return .lan
+    }
+}

@@ -1,0 +1,137 @@
+// `sibyl front`: the Pareto fronts of several `sibyl plan` runs (searches at different targets over the same
+// baseline) and the all-ReLU baseline itself as one front, from all-ReLU down to the cheapest searched plan.
+// Writes DIR/front.json, DIR/front.svg and DIR/front.md (a table).
+import Foundation
+import NetworkPlan
+import Planner
+import Training
+
+public enum FrontReport {
+    public struct Result: Sendable {
+        public var front: CombinedFront
+        /// Every member report of every run, plus the baseline, for the plot.
+        public var reports: [ReportedPoint]
+    }
+
+    /// Reads each run directory (search.jsonl and plan-request.json). With `measureBaseline` the baseline
+    /// checkpoint the runs started from joins the front, measured on the same validation split the searches
+    /// used; with `measureTest` every front point's checkpoint is also measured on the test split (reported
+    /// only: the front is ranked on validation accuracy).
+    public static func build(runs: [URL], measureBaseline: Bool, measureTest: Bool,
+                             log: (String) -> Void = { _ in }) throws -> Result {
+        guard !runs.isEmpty else { throw SearchError.invalidSetting("give at least one run directory of sibyl plan") }
+        var states: [(name: String, state: SearchState)] = []
+        var requests: [PlanRequest] = []
+        var reports: [ReportedPoint] = []
+        let names = runNames(runs)
+        for (run, name) in zip(runs, names) {
+            let logURL = run.appendingPathComponent("search.jsonl")
+            guard FileManager.default.fileExists(atPath: logURL.path) else {
+                throw SearchError.unreadableInput(path: logURL.path, reason: "not a sibyl plan run directory (no search.jsonl)")
+            }
+            states.append((name, try SearchState.load(url: logURL)))
+            requests.append(try PlanRun.readRequest(in: run))
+            reports += try ReportedPoint.all(in: logURL)
+        }
+        let first = requests[0]
+        for (request, name) in zip(requests, names).dropFirst() {
+            if standardized(request.baseline) != standardized(first.baseline) {
+                throw SearchError.invalidSetting("\(name) started from \(request.baseline), \(names[0]) from "
+                                                 + "\(first.baseline): a front needs one baseline")
+            }
+            if request.dataset != first.dataset || request.validationCount != first.validationCount {
+                throw SearchError.invalidSetting("\(name) measured validation accuracy on another split than "
+                                                 + "\(names[0]) (--dataset / --validation-count differ)")
+            }
+        }
+        var extra: [CombinedFront.Point] = []
+        var splits: DataSplits?
+        func loadSplits() throws -> DataSplits {
+            if let splits { return splits }
+            guard let kind = DatasetKind(rawValue: first.dataset) else {
+                throw SearchError.invalidSetting("unknown dataset '\(first.dataset)' in \(names[0])/plan-request.json")
+            }
+            let loaded = try Datasets.load(kind, directory: URL(fileURLWithPath: first.dataDirectory),
+                                           validationCount: first.validationCount)
+            splits = loaded
+            return loaded
+        }
+        if measureBaseline {
+            let settings = states[0].state.settings
+            let data = try loadSplits()
+            let (network, _) = try TrainingCheckpoint.loadNetwork(from: URL(fileURLWithPath: first.baseline))
+            let accuracy = Double(Evaluation.run(network, images: data.validation,
+                                                 normalization: data.normalization).accuracy)
+            let allReLU = Placement.allReLU(slotCount: settings.space.slots.count)
+            let seconds = settings.costModel.predictOnlineSeconds(placement: allReLU, slots: settings.space.slots,
+                                                                  network: settings.target.network)
+            log(String(format: "baseline (all ReLU): validation accuracy %.4f", accuracy))
+            extra.append(CombinedFront.Point(source: "baseline", member: nil, round: nil, validationAccuracy: accuracy,
+                                             predictedOnlineSeconds: seconds,
+                                             relus: settings.space.totalActivations, placement: allReLU.signature))
+            reports.append(ReportedPoint(member: 0, round: 0, validationAccuracy: accuracy,
+                                         predictedOnlineSeconds: seconds, relus: settings.space.totalActivations,
+                                         diverged: false))
+        }
+        var front = try CombinedFront.combine(runs: states, extra: extra)
+        if measureTest {
+            let data = try loadSplits()
+            for index in front.points.indices {
+                let point = front.points[index]
+                let checkpoint = checkpointURL(of: point, runs: runs, names: names, baseline: first.baseline)
+                guard FileManager.default.fileExists(atPath: checkpoint.path) else {
+                    log("no checkpoint for \(point.source) member \(point.member ?? -1) round \(point.round ?? -1) "
+                        + "(\(checkpoint.path)); its test accuracy is left out")
+                    continue
+                }
+                let (network, _) = try TrainingCheckpoint.loadNetwork(from: checkpoint)
+                let result = Evaluation.run(network, images: data.test, normalization: data.normalization)
+                front.points[index].testAccuracy = Double(result.accuracy)
+                log(String(format: "%@: %d ReLUs, validation %.4f, test %.4f", point.source, point.relus,
+                           point.validationAccuracy, result.accuracy))
+            }
+        }
+        return Result(front: front, reports: reports)
+    }
+
+    /// front.json, front.svg and front.md in `directory`.
+    public static func write(_ result: Result, to directory: URL, title: String) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(result.front).write(to: directory.appendingPathComponent("front.json"), options: .atomic)
+        let svg = ParetoPlot.svg(front: result.front, reports: result.reports, title: title)
+        try Data(svg.utf8).write(to: directory.appendingPathComponent("front.svg"), options: .atomic)
+        try Data(table(result.front).utf8).write(to: directory.appendingPathComponent("front.md"), options: .atomic)
+    }
+
+    /// The front as a Markdown table, fewest ReLUs first.
+    public static func table(_ front: CombinedFront) -> String {
+        var out = "| ReLUs | share of all-ReLU | predicted online (\(front.network)) | validation | test | placement | from |\n"
+        out += "|---:|---:|---:|---:|---:|---|---|\n"
+        let total = Double(front.slots.reduce(0) { $0 + $1.elements })
+        for p in front.points {
+            let from = p.member.map { "\(p.source), member \($0) round \(p.round ?? 0)" } ?? p.source
+            out += String(format: "| %d | %.1f%% | %.4f s | %.2f%% | %@ | `%@` | %@ |\n", p.relus,
+                          100 * Double(p.relus) / total, p.predictedOnlineSeconds, 100 * p.validationAccuracy,
+                          p.testAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "-", p.placement, from)
+        }
+        return out
+    }
+
+    /// Run names for the table: the directory names, or the paths where two runs share a name.
+    static func runNames(_ runs: [URL]) -> [String] {
+        let last = runs.map(\.lastPathComponent)
+        return Set(last).count == last.count ? last : runs.map(\.path)
+    }
+
+    static func standardized(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    static func checkpointURL(of point: CombinedFront.Point, runs: [URL], names: [String], baseline: String) -> URL {
+        guard let member = point.member, let round = point.round,
+              let index = names.firstIndex(of: point.source) else { return URL(fileURLWithPath: baseline) }
+        return PopulationRunner.frontCheckpointURL(in: runs[index], member: member, round: round)
+    }
+}
