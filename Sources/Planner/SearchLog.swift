@@ -112,7 +112,12 @@ public final class SearchLogWriter {
     deinit { try? handle.close() }
 
     public func append(_ event: SearchEvent) throws {
-        var line = try encoder.encode(event)
+        try appendLine(event)
+    }
+
+    /// Appends any value as one flushed JSON line (the anneal log uses the same writer).
+    public func appendLine<Value: Encodable>(_ value: Value) throws {
+        var line = try encoder.encode(value)
         line.append(0x0A)
         try handle.write(contentsOf: line)
         try handle.synchronize()

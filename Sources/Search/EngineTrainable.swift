@@ -113,6 +113,13 @@ public final class EngineTrainable: Trainable {
     }
 
     public func train(epochs: Double, round: Int) throws -> (validationAccuracy: Double, trainLoss: Double, diverged: Bool) {
+        try train(epochs: epochs, round: round, learningRateAt: nil)
+    }
+
+    /// `train(epochs:round:)` with the learning rate of each step (counted from 0 within this call) given by
+    /// `learningRateAt` instead of the member's constant rate (the final anneal uses it).
+    public func train(epochs: Double, round: Int, learningRateAt: ((Int) -> Double)?) throws
+        -> (validationAccuracy: Double, trainLoss: Double, diverged: Bool) {
         guard let config, let source else { throw SearchError.notRestored }
         let start = Date()
         let totalSteps = max(1, Int((epochs * Double(stepsPerEpoch)).rounded()))
@@ -131,7 +138,8 @@ public final class EngineTrainable: Trainable {
                                      seed: dataSeed, epoch: pass, dropLast: true)
             while done < totalSteps, let batch = loader.next() {
                 updateBlending()
-                let loss = Double(step(batch, learningRate: learningRate, clipNorm: clipNorm))
+                let rate = learningRateAt.map { Float($0(done)) } ?? learningRate
+                let loss = Double(step(batch, learningRate: rate, clipNorm: clipNorm))
                 done += 1
                 memberSteps += 1
                 for name in blendSteps.keys { blendSteps[name]! += 1 }

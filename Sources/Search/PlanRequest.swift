@@ -40,19 +40,22 @@ public struct PlanRequest: Codable, Hashable, Sendable {
     public var learningRateRange: ClosedRange<Double>?
     /// Momentum range of the population (nil: HyperParameterSpace's default).
     public var momentumRange: ClosedRange<Double>?
+    /// Epochs the chosen member is annealed after the search (nil or 0: none; see `Anneal`).
+    public var annealEpochs: Int?
 
     public init(baseline: String, dataset: String, dataDirectory: String = "Datasets", validationCount: Int = 5000,
                 population: Int, budgetEpochs: Double, rounds: Int? = nil, target: Target, out: String, workers: Int = 1,
                 seed: UInt64 = 1, pinned: Pinned = .firstLast, degrees: [Int] = [2],
                 costModel: CostModel = ProvisionalCostModel.standard, options: EngineOptions = EngineOptions(),
                 threads: Int = 2, learningRateRange: ClosedRange<Double>? = nil,
-                momentumRange: ClosedRange<Double>? = nil) {
+                momentumRange: ClosedRange<Double>? = nil, annealEpochs: Int? = nil) {
         self.baseline = baseline; self.dataset = dataset; self.dataDirectory = dataDirectory
         self.validationCount = validationCount; self.population = population; self.budgetEpochs = budgetEpochs
         self.rounds = rounds; self.target = target; self.out = out; self.workers = workers; self.seed = seed
         self.pinned = pinned; self.degrees = degrees; self.costModel = costModel; self.options = options
         self.threads = threads
         self.learningRateRange = learningRateRange; self.momentumRange = momentumRange
+        self.annealEpochs = annealEpochs
     }
 
     /// Parses "MIN:MAX" or a single value (a fixed setting); nil when malformed or MIN > MAX.

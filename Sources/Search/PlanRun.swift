@@ -97,6 +97,8 @@ public enum PlanRun {
         public var seconds: Double
         /// The all-ReLU baseline on the validation split (measured when the coordinator trains in-process).
         public var baselineValidationAccuracy: Double?
+        /// The last epoch of the anneal (`--anneal-epochs`): best.h5's validation accuracy after it.
+        public var annealed: Anneal.Record?
     }
 
     /// Runs (or resumes) the search a request describes. `log` receives one line per event worth showing;
@@ -149,24 +151,38 @@ public enum PlanRun {
                    settings.epochsPerRound, request.workers, request.workers == 1 ? "" : "s"))
         let executor: RoundExecutor
         var baselineAccuracy: Double?
+        var inProcess: EngineTrainable?
+        func makeTrainable() throws -> EngineTrainable {
+            let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: request.dataDirectory),
+                                           validationCount: request.validationCount)
+            return try EngineTrainable(baseline: baseline, splits: splits, options: request.options)
+        }
         if request.workers > 1 {
             executor = try WorkerExecutor(directory: directory, workers: request.workers)
         } else {
-            let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: request.dataDirectory),
-                                           validationCount: request.validationCount)
-            let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: request.options)
-            let accuracy = Double(Evaluation.run(trainable.network, images: splits.validation,
-                                                 normalization: splits.normalization).accuracy)
+            let trainable = try makeTrainable()
+            let accuracy = Double(Evaluation.run(trainable.network, images: trainable.splits.validation,
+                                                 normalization: trainable.splits.normalization).accuracy)
             log(String(format: "baseline (all ReLU): validation accuracy %.4f", accuracy))
             baselineAccuracy = accuracy
+            inProcess = trainable
             executor = InProcessExecutor(trainable: trainable)
         }
         let front = try runner.run(executor: wrap(executor))
         let replay = try SearchState.load(url: runner.logURL)
         let reports = try ReportedPoint.all(in: runner.logURL)
         let chosen = try writeOutputs(runner: runner, state: replay, reports: reports)
+        var annealed: Anneal.Record?
+        if let chosen, let epochs = request.annealEpochs, epochs > 0 {
+            annealed = try Anneal.run(directory: directory, chosen: chosen,
+                                      searched: runner.frontCheckpointURL(member: chosen.member, round: chosen.round),
+                                      epochs: epochs, firstRound: settings.rounds + 1,
+                                      trainable: try inProcess ?? makeTrainable(),
+                                      destination: directory.appendingPathComponent("best.h5"), log: log)
+        }
         return Summary(front: front, chosen: chosen, reports: reports, settings: settings,
-                       seconds: Date().timeIntervalSince(start), baselineValidationAccuracy: baselineAccuracy)
+                       seconds: Date().timeIntervalSince(start), baselineValidationAccuracy: baselineAccuracy,
+                       annealed: annealed)
     }
 
     static let requestFile = "plan-request.json"

@@ -93,4 +93,68 @@ final class PlanEndToEndTests: XCTestCase {
         let b = try SearchState.load(url: out.appendingPathComponent("search.jsonl"))
         XCTAssertEqual(a.configs, b.configs)
     }
+
+    func testAnnealEndsTheSearchAndResumesFromItsLastEpoch() throws {
+        XCTAssertEqual(Anneal.learningRate(initial: 0.01, step: 0, total: 10), 0.01, accuracy: 1e-12)
+        XCTAssertEqual(Anneal.learningRate(initial: 0.01, step: 5, total: 10), 0.005, accuracy: 1e-12)
+        XCTAssertEqual(Anneal.learningRate(initial: 0.01, step: 10, total: 10), 0, accuracy: 1e-12)
+
+        let parent = SearchFixtures.temporaryDirectory("anneal")
+        let full = parent.appendingPathComponent("full")
+        var request = try request(out: full, seed: 6)
+        request.annealEpochs = 2
+        let snapshot = parent.appendingPathComponent("after-epoch-1")
+        try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
+        var lines: [String] = []
+        let summary = try PlanRun.run(request, resume: false) { line in
+            lines.append(line)
+            if line.hasPrefix("anneal epoch 1/2") {
+                // What a search killed during the second anneal epoch leaves behind.
+                for name in [Anneal.logName, Anneal.checkpointName] {
+                    try? FileManager.default.copyItem(at: full.appendingPathComponent(name),
+                                                      to: snapshot.appendingPathComponent(name))
+                }
+            }
+        }
+        let chosen = try XCTUnwrap(summary.chosen)
+        let annealed = try XCTUnwrap(summary.annealed)
+        XCTAssertEqual(annealed.epoch, 2)
+        XCTAssertEqual(annealed.member, chosen.member)
+        XCTAssertEqual(annealed.initialLearningRate, chosen.config.hyperParameters.learningRate)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("anneal epoch") }.count, 2)
+        let records = try Anneal.readRecords(full.appendingPathComponent(Anneal.logName))
+        XCTAssertEqual(records.map(\.epoch), [1, 2])
+        // best.h5 is the annealed network, with the chosen placement.
+        let (_, splits) = try SearchFixtures.baseline()
+        let (network, _) = try TrainingCheckpoint.loadNetwork(from: full.appendingPathComponent("best.h5"))
+        XCTAssertEqual(network.slots.map(\.isReLU), chosen.config.placement.choices.map(\.isReLU))
+        let validation = Evaluation.run(network, images: splits.validation, normalization: splits.normalization)
+        XCTAssertEqual(Double(validation.accuracy), annealed.validationAccuracy, accuracy: 1e-9)
+
+        // Resuming a finished run trains nothing and keeps the annealed best.h5.
+        let before = try Data(contentsOf: full.appendingPathComponent("best.h5"))
+        var again: [String] = []
+        let resumed = try PlanRun.run(request, resume: true) { again.append($0) }
+        XCTAssertFalse(again.contains { $0.hasPrefix("round ") || $0.hasPrefix("anneal epoch") }, "\(again)")
+        XCTAssertEqual(resumed.annealed, annealed)
+        XCTAssertEqual(try Data(contentsOf: full.appendingPathComponent("best.h5")), before)
+
+        // Killed after the first anneal epoch: the resumed run trains only the second, to the same network.
+        let killed = parent.appendingPathComponent("killed")
+        try FileManager.default.copyItem(at: full, to: killed)
+        for name in [Anneal.logName, Anneal.checkpointName, "best.h5"] {
+            try FileManager.default.removeItem(at: killed.appendingPathComponent(name))
+        }
+        for name in [Anneal.logName, Anneal.checkpointName] {
+            try FileManager.default.copyItem(at: snapshot.appendingPathComponent(name),
+                                             to: killed.appendingPathComponent(name))
+        }
+        var continued: [String] = []
+        var killedRequest = request
+        killedRequest.out = killed.path
+        let finished = try PlanRun.run(killedRequest, resume: true) { continued.append($0) }
+        XCTAssertEqual(continued.filter { $0.hasPrefix("anneal epoch") }.count, 1, "\(continued)")
+        XCTAssertEqual(finished.annealed?.validationAccuracy, annealed.validationAccuracy)
+        XCTAssertEqual(finished.annealed?.trainLoss, annealed.trainLoss)
+    }
 }
