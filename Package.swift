@@ -53,17 +53,19 @@ let package = Package(
             "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference", "CPNG",
         ], swiftSettings: optimize),
 
+        // Helpers shared by the test targets (a library so that test targets can depend on it).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensors", "PlanStore", "NetworkPlan"]),
-        .testTarget(name: "PlanStoreTests", dependencies: ["PlanStore", "NetworkPlan"]),
-        .testTarget(name: "ModularMathTests", dependencies: ["ModularMath"]),
-        .testTarget(name: "LatticeTests", dependencies: ["Lattice", "ModularMath"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport"]),
-        .testTarget(name: "TwoPartyTests", dependencies: ["TwoParty", "Transport", "ModularMath"]),
-        .testTarget(name: "SecureInferenceTests", dependencies: ["SecureInference", "NetworkPlan"]),
-        .testTarget(name: "NetworkPlanTests", dependencies: ["NetworkPlan"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Tensors", "PlanStore", "NetworkPlan"]),
+        .testTarget(name: "PlanStoreTests", dependencies: ["TestSupport", "PlanStore", "NetworkPlan"]),
+        .testTarget(name: "ModularMathTests", dependencies: ["TestSupport", "ModularMath"]),
+        .testTarget(name: "LatticeTests", dependencies: ["TestSupport", "Lattice", "ModularMath"]),
+        .testTarget(name: "TransportTests", dependencies: ["TestSupport", "Transport"]),
+        .testTarget(name: "TwoPartyTests", dependencies: ["TestSupport", "TwoParty", "Transport", "ModularMath"]),
+        .testTarget(name: "SecureInferenceTests", dependencies: ["TestSupport", "SecureInference", "NetworkPlan"]),
+        .testTarget(name: "NetworkPlanTests", dependencies: ["TestSupport", "NetworkPlan"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "NetworkPlan"]),
-        .testTarget(name: "SearchTests", dependencies: ["Search", "Planner", "Training", "NetworkPlan", "PlanStore"]),
+        .testTarget(name: "SearchTests", dependencies: ["TestSupport", "Search", "Planner", "Training", "NetworkPlan", "PlanStore"]),
         .testTarget(name: "CLITests", dependencies: ["sibyl", "Transport"]),
     ]
 )

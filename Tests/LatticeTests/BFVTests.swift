@@ -1,6 +1,7 @@
 import XCTest
 import ModularMath
 import Lattice
+import TestSupport
 
 final class BFVTests: XCTestCase {
     static let context = try! BFVContext(parameters: .default)
@@ -18,7 +19,7 @@ final class BFVTests: XCTestCase {
         let testSeed = try PRGSeed(bytes: (0..<32).map { UInt8($0) &+ UInt8(seed) })
         let sk = SecretKey(context: ctx, prg: PRG(seed: testSeed, purpose: .secret))
         let noise = PRG(seed: testSeed, purpose: .error)
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let m = (0..<8192).map { _ in rng.next() }
         let ct = try ctx.encrypt(m, secretKey: sk, seed: testSeed, index: 3, noise: noise)
         XCTAssertEqual(ctx.decrypt(ct, secretKey: sk), m, "seed \(seed)")
@@ -33,7 +34,7 @@ final class BFVTests: XCTestCase {
         let testSeed = try PRGSeed(bytes: (0..<32).map { UInt8($0 * 3) &+ UInt8(seed) })
         let sk = SecretKey(context: ctx, prg: PRG(seed: testSeed, purpose: .secret))
         let noise = PRG(seed: testSeed, purpose: .error)
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let n = 8192
         let m1 = (0..<n).map { _ in rng.next() }, m2 = (0..<n).map { _ in rng.next() }
         // Sparse weights (64 terms below 2^12 each) keep the mod-2^64 reference product fast.
@@ -61,7 +62,7 @@ final class BFVTests: XCTestCase {
         let ctx = Self.context
         let testSeed = try PRGSeed(bytes: (0..<32).map { UInt8($0 * 5) &+ UInt8(seed) })
         let sk = SecretKey(context: ctx, prg: PRG(seed: testSeed, purpose: .secret))
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let m = (0..<8192).map { _ in rng.next() }
         let ct = try ctx.encrypt(m, secretKey: sk, seed: testSeed, index: 9, noise: PRG(seed: testSeed, purpose: .error))
         // Widths the linear layer uses: exact decryption everywhere.
@@ -80,7 +81,7 @@ final class BFVTests: XCTestCase {
         let ctx = Self.context
         let testSeed = try PRGSeed(bytes: (0..<32).map { UInt8($0 * 7) &+ UInt8(seed) })
         let sk = SecretKey(context: ctx, prg: PRG(seed: testSeed, purpose: .secret))
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let m = (0..<8192).map { _ in rng.next() }
         let ct = try ctx.encrypt(m, secretKey: sk, seed: testSeed, index: 1, noise: PRG(seed: testSeed, purpose: .error))
         let bytes = ctx.serialize(ct)

@@ -1,6 +1,7 @@
 import XCTest
 import ModularMath
 import Lattice
+import TestSupport
 
 final class LinearLayerTests: XCTestCase {
     static let big = try! BFVContext(parameters: .default)
@@ -11,7 +12,7 @@ final class LinearLayerTests: XCTestCase {
     }()
 
     /// Runs the protocol once and checks that the shares reconstruct to L r mod 2^64.
-    func check(_ shape: LinearLayerShape, context: BFVContext, rng: inout TestRNG, seed: UInt64,
+    func check(_ shape: LinearLayerShape, context: BFVContext, rng: inout SplitMix64, seed: UInt64,
                file: StaticString = #filePath, line: UInt = #line) throws {
         let client = LinearLayerClient(context: context)
         let setup = try client.setupMessage()
@@ -47,7 +48,7 @@ final class LinearLayerTests: XCTestCase {
 
     func testRandomConvolutionsReconstructExactly() throws {
         let seed: UInt64 = 77
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<30 {
             let k = rng.next() % 2 == 0 ? 1 : 3
             let stride = Int(rng.next() % 2) + 1
@@ -63,7 +64,7 @@ final class LinearLayerTests: XCTestCase {
 
     func testMultiBlockConvolutionsReconstructExactly() throws {
         let seed: UInt64 = 78
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let shapes = [
             try LinearLayerShape.convolution(inputChannels: 5, height: 12, width: 9, outputChannels: 6,
                                              kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1),
@@ -83,7 +84,7 @@ final class LinearLayerTests: XCTestCase {
 
     func testDenseLayersReconstructExactly() throws {
         let seed: UInt64 = 79
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         try check(try .dense(inputs: 300, outputs: 7), context: Self.small, rng: &rng, seed: seed)
         try check(try .dense(inputs: 5, outputs: 40), context: Self.small, rng: &rng, seed: seed)
         try check(try .dense(inputs: 100, outputs: 10), context: Self.big, rng: &rng, seed: seed)
@@ -91,7 +92,7 @@ final class LinearLayerTests: XCTestCase {
 
     func testRealisticConvolutionAtDefaultParameters() throws {
         let seed: UInt64 = 80
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let shape = try LinearLayerShape.convolution(inputChannels: 16, height: 32, width: 32, outputChannels: 16,
                                                      kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
         try check(shape, context: Self.big, rng: &rng, seed: seed)
@@ -102,7 +103,7 @@ final class LinearLayerTests: XCTestCase {
 
     func testMalformedMessagesRaiseErrors() throws {
         let seed: UInt64 = 81
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let ctx = Self.small
         let shape = try LinearLayerShape.convolution(inputChannels: 2, height: 5, width: 5, outputChannels: 2,
                                                      kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
@@ -171,7 +172,7 @@ final class LinearLayerTests: XCTestCase {
     /// noise budget, within HEParameters.wide's.
     func testWideParametersHoldLargeWeights() throws {
         let seed: UInt64 = 82
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let shape = try LinearLayerShape.convolution(inputChannels: 64, height: 6, width: 6, outputChannels: 3,
                                                      kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1, weightBits: 15)
         let plan = try LinearLayerPlan(shape: shape, parameters: Self.big.parameters)
@@ -184,7 +185,7 @@ final class LinearLayerTests: XCTestCase {
     /// The insecure stand-in has the same interface and results, and rejects bad messages too.
     func testInsecureStandInMatchesReference() throws {
         let seed: UInt64 = 83
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let shape = try LinearLayerShape.convolution(inputChannels: 3, height: 7, width: 5, outputChannels: 4,
                                                      kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 1)
         let layer = try LinearLayer(shape: shape, weights: (0..<shape.weightCount).map { _ in Int64(rng.next() % 200) - 100 })
@@ -207,7 +208,7 @@ final class LinearLayerTests: XCTestCase {
     /// The fast exact evaluation equals the naive reference on random shapes (edges, strides, padding).
     func testFastApplyMatchesReference() throws {
         let seed: UInt64 = 84
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<40 {
             let k = [1, 2, 3, 5][Int(rng.next() % 4)]
             let stride = Int(rng.next() % 3) + 1

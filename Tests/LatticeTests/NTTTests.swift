@@ -1,24 +1,12 @@
 import XCTest
 import ModularMath
 import Lattice
-
-/// A small seeded generator for reproducible tests (SplitMix64).
-struct TestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 final class NTTTests: XCTestCase {
     func testForwardMatchesDirectEvaluationAndInverseRoundTrips() throws {
         let seed: UInt64 = 1001
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for (bits, n) in [(30, 8), (45, 16), (59, 32), (61, 64), (50, 256)] {
             let q = try Modulus.nttPrimes(bits: bits, count: 1, degree: n)[0]
             let t = try NTTTables(modulus: try Modulus(q), degree: n)
@@ -33,7 +21,7 @@ final class NTTTests: XCTestCase {
 
     func testNTTProductMatchesSchoolbook() throws {
         let seed: UInt64 = 2002
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for (bits, n, primes) in [(40, 16, 2), (59, 64, 3), (61, 1024, 1), (45, 8192, 1)] {
             let ps = try Modulus.nttPrimes(bits: bits, count: primes, degree: n)
             let ctx = try RingContext(degree: n, primes: ps)

@@ -1,18 +1,6 @@
 import XCTest
 import ModularMath
-
-/// SplitMix64, for reproducible tests.
-struct TestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 final class ModulusTests: XCTestCase {
     /// Reference: a * b mod q with 128-bit division.
@@ -23,7 +11,7 @@ final class ModulusTests: XCTestCase {
 
     func testArithmeticMatchesReference() throws {
         let seed: UInt64 = 11
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let p60: UInt64 = try Modulus.nttPrimes(bits: 60, count: 1, degree: 8192)[0]
         let p44: UInt64 = try Modulus.nttPrimes(bits: 44, count: 1, degree: 8192)[0]
         let moduli: [UInt64] = [2, 3, 17, 65537, (1 << 31) - 1, 0x3fff_ffff_ffff_ffff, p60, p44, 3_000_000_021]
@@ -88,7 +76,7 @@ final class ModulusTests: XCTestCase {
 
     func testMultiprecision() throws {
         let seed: UInt64 = 12
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<200 {
             let a = [rng.next(), rng.next() >> 3], b = [rng.next()]
             let a128 = UInt128(a[1]) << 64 | UInt128(a[0]), b128 = UInt128(b[0])

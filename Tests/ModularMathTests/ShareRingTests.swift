@@ -1,5 +1,6 @@
 import XCTest
 import ModularMath
+import TestSupport
 
 final class ShareRingTests: XCTestCase {
     func testFixedPointRoundTrip() throws {
@@ -22,7 +23,7 @@ final class ShareRingTests: XCTestCase {
 
     func testSharesReconstruct() throws {
         let seed: UInt64 = 21
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let values = (0..<100).map { _ in rng.next() }
         let (s, c) = ShareRing.share(values, using: &rng)
         XCTAssertEqual(try ShareRing.reconstruct(s, c), values, "seed \(seed)")
@@ -39,7 +40,7 @@ final class ShareRingTests: XCTestCase {
     /// values are as rare as the bound says (none expected in this sample); and forced wrap-arounds fail.
     func testLocalTruncation() throws {
         let seed: UInt64 = 22
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let f = 12
         var failures = 0
         for _ in 0..<20000 {

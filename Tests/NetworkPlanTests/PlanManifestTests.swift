@@ -1,6 +1,7 @@
 import Foundation
 import NetworkPlan
 import XCTest
+import TestSupport
 
 /// A small residual network: conv-bn-act, a block with an identity shortcut, pooling, dense.
 func smallGraph() -> NetworkGraph {
@@ -98,7 +99,7 @@ final class PlanManifestTests: XCTestCase {
 final class ReferenceEvaluatorTests: XCTestCase {
     func testBatchNormFoldingPreservesOutputs() throws {
         let seed: UInt64 = 17
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let graph = NetworkGraph(nodes: [
             GraphNode(.input(TensorShape(channels: 3, height: 6, width: 6)), inputs: []),
             GraphNode(.conv(name: "c1", outChannels: 4, kernel: 3, stride: 2, padding: 1, bias: false), inputs: [0]),
@@ -140,18 +141,3 @@ final class ReferenceEvaluatorTests: XCTestCase {
     }
 }
 
-/// SplitMix64 for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ low: Float, _ high: Float) -> Float {
-        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
-    }
-}

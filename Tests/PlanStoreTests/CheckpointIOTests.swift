@@ -3,6 +3,7 @@
 import Foundation
 import PlanStore
 import XCTest
+import TestSupport
 
 final class CheckpointIOTests: XCTestCase {
     private var directory: URL!
@@ -11,7 +12,7 @@ final class CheckpointIOTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     static func sampleContents(seed: UInt64) -> CheckpointContents {
-        var random = TestRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         func array(_ shape: [Int]) -> StoredArray {
             StoredArray(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &random) })
         }
@@ -99,7 +100,7 @@ final class CheckpointIOTests: XCTestCase {
         }
 
         let seed: UInt64 = 77
-        var random = TestRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let noise = directory.appendingPathComponent("noise.h5")
         try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) }).write(to: noise)
         XCTAssertThrowsError(try CheckpointIO.read(from: noise)) { error in

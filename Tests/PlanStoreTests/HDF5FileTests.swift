@@ -3,6 +3,7 @@
 import Foundation
 import PlanStore
 import XCTest
+import TestSupport
 
 final class HDF5FileTests: XCTestCase {
     private var directory: URL!
@@ -24,7 +25,7 @@ final class HDF5FileTests: XCTestCase {
 
     func testEveryElementKindRoundTripsWithShapes() throws {
         let seed: UInt64 = 0x4844_4635
-        var random = TestRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let url = directory.appendingPathComponent("kinds.h5")
         let file = try HDF5File(creating: url)
         let floats = (0..<24).map { _ in Float.random(in: -10...10, using: &random) }

@@ -4,10 +4,11 @@ import Foundation
 import NetworkPlan
 import PlanStore
 import XCTest
+import TestSupport
 
 /// A small folded plan: conv + ReLU, strided conv + polynomial, global pool, dense.
 func samplePlan(seed: UInt64, fractionalBits: Int = 8) throws -> PlanContents {
-    var random = TestRandom(seed: seed)
+    var random = SplitMix64(seed: seed)
     func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * Float(random.next() >> 40) / Float(1 << 24) }
     let graph = NetworkGraph(nodes: [
         GraphNode(.input(TensorShape(channels: 3, height: 8, width: 8)), inputs: []),

@@ -1,18 +1,13 @@
 import Foundation
 import Search
+import TestSupport
 import XCTest
 
 final class DistillationLossTests: XCTestCase {
     func testMatchesReferenceAndFiniteDifferences() {
         let seed: UInt64 = 11
-        var state = seed
-        func next() -> Double { // SplitMix-style scalar stream, enough for test data
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53) * 4 - 2
-        }
+        var random = SplitMix64(seed: seed)
+        func next() -> Double { Double(random.next() >> 11) / Double(1 << 53) * 4 - 2 }
         let N = 3, K = 5
         let z = (0..<(N * K)).map { _ in next() }, t = (0..<(N * K)).map { _ in next() }
         let labels: [Int32] = [0, 3, 4]

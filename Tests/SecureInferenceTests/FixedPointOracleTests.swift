@@ -2,22 +2,7 @@ import Foundation
 import NetworkPlan
 import SecureInference
 import XCTest
-
-struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ low: Float, _ high: Float) -> Float {
-        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
+import TestSupport
 
 /// A residual network touching every layer kind: strided conv, batch norm, ReLU, polynomial, projection
 /// and identity shortcuts, average pooling, global average pooling fused into dense.
@@ -45,7 +30,7 @@ func residualGraph() -> NetworkGraph {
     ])
 }
 
-func randomWeights(_ graph: NetworkGraph, random: inout TestRandom) throws -> WeightTable {
+func randomWeights(_ graph: NetworkGraph, random: inout SplitMix64) throws -> WeightTable {
     var weights: WeightTable = [:]
     for (name, shape) in try graph.expectedParameters().sorted(by: { $0.key < $1.key }) {
         let count = shape.reduce(1, *)
@@ -67,7 +52,7 @@ final class FixedPointOracleTests: XCTestCase {
     func testOracleTracksTheFloatModel() throws {
         let graph = residualGraph()
         for seed: UInt64 in [1, 2, 3] {
-            var random = TestRandom(seed: seed)
+            var random = SplitMix64(seed: seed)
             let weights = try randomWeights(graph, random: &random)
             let activations: [String: SlotChoice] = ["stem.act": .relu, "b.act1": .polynomial(degree: 2),
                                                      "b.act2": .relu, "c.act1": .polynomial(degree: 2)]
@@ -95,7 +80,7 @@ final class FixedPointOracleTests: XCTestCase {
     }
 
     func testRingConvolutionMatchesNaiveIntegerConvolution() {
-        var random = TestRandom(seed: 99)
+        var random = SplitMix64(seed: 99)
         for trial in 0..<30 {
             let inShape = TensorShape(channels: 1 + random.below(4), height: 3 + random.below(6), width: 3 + random.below(6))
             let k = [1, 2, 3][random.below(3)], stride = 1 + random.below(2), padding = random.below(2)
@@ -135,7 +120,7 @@ final class FixedPointOracleTests: XCTestCase {
     }
 
     func testUnsupportedAndInvalidPlansAreErrors() throws {
-        var random = TestRandom(seed: 5)
+        var random = SplitMix64(seed: 5)
         let graph = residualGraph()
         let weights = try randomWeights(graph, random: &random)
         XCTAssertThrowsError(try FixedPointCompiler.compile(graph: graph, weights: weights,

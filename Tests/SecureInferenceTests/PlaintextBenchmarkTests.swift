@@ -5,6 +5,7 @@ import Foundation
 import NetworkPlan
 import SecureInference
 import XCTest
+import TestSupport
 
 /// ResNet-(6n+2) for CIFAR as a graph, named like Training's ResNet.
 func resNetGraph(depth: Int, classes: Int) -> NetworkGraph {
@@ -38,7 +39,7 @@ final class PlaintextBenchmarkTests: XCTestCase {
         guard ProcessInfo.processInfo.environment["SIBYL_BENCH"] == "1" else {
             throw XCTSkip("set SIBYL_BENCH=1 to measure fixed-point evaluation throughput")
         }
-        var random = PlaintextRandom(state: 2026)
+        var random = SplitMix64(seed: 2026)
         let graph = resNetGraph(depth: 32, classes: 100)
         var weights: WeightTable = [:]
         for (name, shape) in try graph.expectedParameters().sorted(by: { $0.key < $1.key }) {

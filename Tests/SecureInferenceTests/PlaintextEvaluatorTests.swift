@@ -5,21 +5,7 @@ import Foundation
 import NetworkPlan
 import SecureInference
 import XCTest
-
-/// SplitMix64 (Steele, Lea, Flood 2014).
-struct PlaintextRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ low: Float, _ high: Float) -> Float {
-        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
-    }
-}
+import TestSupport
 
 /// Conv-BN-act, a strided residual block with a projection shortcut, an identity block with a
 /// polynomial slot, average pooling, a flattening dense layer, then a pooled dense classifier.
@@ -49,7 +35,7 @@ func plaintextGraph(channels: Int) -> NetworkGraph {
 
 final class PlaintextEvaluatorTests: XCTestCase {
     func program(seed: UInt64, fractionalBits: Int, channels: Int = 4) throws -> FixedPointProgram {
-        var random = PlaintextRandom(state: seed)
+        var random = SplitMix64(seed: seed)
         let graph = plaintextGraph(channels: channels)
         var weights: WeightTable = [:]
         for (name, shape) in try graph.expectedParameters().sorted(by: { $0.key < $1.key }) {
@@ -70,7 +56,7 @@ final class PlaintextEvaluatorTests: XCTestCase {
     }
 
     func inputs(_ program: FixedPointProgram, count: Int, magnitude: Float, seed: UInt64) -> [[UInt64]] {
-        var random = PlaintextRandom(state: seed)
+        var random = SplitMix64(seed: seed)
         let oracle = FixedPointOracle(program: program)
         return (0..<count).map { _ in
             oracle.encodeInput((0..<program.tensors[0].shape.elements).map { _ in random.uniform(-magnitude, magnitude) })
@@ -126,7 +112,7 @@ final class PlaintextEvaluatorTests: XCTestCase {
     func testClassifyUsesThePlanNormalisation() throws {
         let program = try program(seed: 41, fractionalBits: 8)
         let spec = InputSpec(shape: TensorShape(channels: 3, height: 12, width: 12), mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3])
-        var random = PlaintextRandom(state: 9)
+        var random = SplitMix64(seed: 9)
         let count = 5
         let pixels = (0..<count * 432).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let fast = FastFixedPointEvaluator(program: program)

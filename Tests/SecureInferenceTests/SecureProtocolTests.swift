@@ -3,6 +3,7 @@ import Lattice
 import NetworkPlan
 import SecureInference
 import XCTest
+import TestSupport
 
 final class SecureProtocolTests: XCTestCase {
     func architecture(for program: FixedPointProgram, graph: NetworkGraph) throws -> PublicArchitecture {
@@ -12,7 +13,7 @@ final class SecureProtocolTests: XCTestCase {
                                   classNames: [], planName: "test")
     }
 
-    func compile(_ graph: NetworkGraph, activations: [String: SlotChoice], random: inout TestRandom,
+    func compile(_ graph: NetworkGraph, activations: [String: SlotChoice], random: inout SplitMix64,
                  fractionalBits: Int = 8, reluBits: Int = 28) throws -> FixedPointProgram {
         let weights = try randomWeights(graph, random: &random)
         var coefficients: [String: SlotCoefficients] = [:]
@@ -31,7 +32,7 @@ final class SecureProtocolTests: XCTestCase {
                                          reluValueBits: Dictionary(uniqueKeysWithValues: slots.map { ($0, reluBits) })))
     }
 
-    func inputs(_ count: Int, program: FixedPointProgram, random: inout TestRandom) -> [[UInt64]] {
+    func inputs(_ count: Int, program: FixedPointProgram, random: inout SplitMix64) -> [[UInt64]] {
         let oracle = FixedPointOracle(program: program)
         return (0..<count).map { _ in
             oracle.encodeInput((0..<program.tensors[0].shape.elements).map { _ in random.uniform(-2, 2) })
@@ -41,7 +42,7 @@ final class SecureProtocolTests: XCTestCase {
     /// Every layer kind in one residual network; secure logits must equal the oracle's exactly.
     func testResidualNetworkEqualsOracleOverTCP() throws {
         let seed: UInt64 = 2024
-        var random = TestRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let graph = residualGraph()
         let program = try compile(graph, activations: ["stem.act": .relu, "b.act1": .polynomial(degree: 2),
                                                        "b.act2": .relu, "c.act1": .polynomial(degree: 2)],
@@ -62,7 +63,7 @@ final class SecureProtocolTests: XCTestCase {
     /// Without local truncations (all-ReLU networks without average pooling, such as the CIFAR ResNets)
     /// the secure logits equal the oracle's bit for bit.
     func testAllReLUResidualNetworkIsExact() throws {
-        var random = TestRandom(seed: 31)
+        var random = SplitMix64(seed: 31)
         var nodes = residualGraph().nodes
         nodes.remove(at: 16)                                  // the 2x2 average pool
         nodes[16] = GraphNode(.globalAveragePool, inputs: [15])
@@ -87,7 +88,7 @@ final class SecureProtocolTests: XCTestCase {
             ("residual add", [GraphNode(.conv(name: "c", outChannels: 2, kernel: 3, stride: 1, padding: 1, bias: true), inputs: [0]),
                               GraphNode(.add, inputs: [1, 0])], [:]),
         ]
-        var random = TestRandom(seed: 77)
+        var random = SplitMix64(seed: 77)
         for (name, body, activations) in layers {
             var nodes = [GraphNode(.input(input), inputs: [])] + body
             nodes.append(GraphNode(.dense(name: "fc", outFeatures: 4, bias: true), inputs: [nodes.count - 1]))
@@ -107,7 +108,7 @@ final class SecureProtocolTests: XCTestCase {
     /// Twelve fractional bits on a 64-channel 3x3 convolution: the standard parameters cannot hold the
     /// flooded noise, so the plan announces the wide set, and the protocol still equals the oracle.
     func testWideParametersAreChosenWhenNeeded() throws {
-        var random = TestRandom(seed: 12)
+        var random = SplitMix64(seed: 12)
         let graph = NetworkGraph(nodes: [
             GraphNode(.input(TensorShape(channels: 64, height: 4, width: 4)), inputs: []),
             GraphNode(.conv(name: "c", outChannels: 64, kernel: 3, stride: 1, padding: 1, bias: true), inputs: [0]),
@@ -132,7 +133,7 @@ final class SecureProtocolTests: XCTestCase {
     }
 
     func testMalformedProgramsAreRejected() throws {
-        var random = TestRandom(seed: 8)
+        var random = SplitMix64(seed: 8)
         let program = try compile(residualGraph(), activations: [:], random: &random)
         XCTAssertNoThrow(try program.validate())
         XCTAssertNoThrow(try program.publicView().validate())
@@ -154,7 +155,7 @@ final class SecureProtocolTests: XCTestCase {
     }
 
     func testPublicViewHidesWeights() throws {
-        var random = TestRandom(seed: 3)
+        var random = SplitMix64(seed: 3)
         let program = try compile(residualGraph(), activations: [:], random: &random)
         let text = String(decoding: try JSONEncoder().encode(program.publicView()), as: UTF8.self)
         for step in program.publicView().steps {

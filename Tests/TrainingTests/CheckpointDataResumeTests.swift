@@ -5,11 +5,12 @@ import Foundation
 import PlanStore
 import Training
 import XCTest
+import TestSupport
 
 final class CheckpointDataResumeTests: XCTestCase {
     private var directory: URL!
 
-    override func setUpWithError() throws { directory = try dataTemporaryDirectory("ckpt-data") }
+    override func setUpWithError() throws { directory = try makeTemporaryDirectory("ckpt-data") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     private func epochBatches(_ images: ImageSet, normalization: Normalization, seed: UInt64, epoch: Int) -> [Batch] {

@@ -3,11 +3,12 @@
 import Foundation
 import Training
 import XCTest
+import TestSupport
 
 final class DataCIFARFormatTests: XCTestCase {
     private var directory: URL!
 
-    override func setUpWithError() throws { directory = try dataTemporaryDirectory("format") }
+    override func setUpWithError() throws { directory = try makeTemporaryDirectory("format") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     /// Hand-made CIFAR-100 records: coarse byte, fine byte, then R, G, B planes with recognisable values.

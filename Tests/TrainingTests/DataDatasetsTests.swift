@@ -3,11 +3,12 @@
 import Foundation
 import Training
 import XCTest
+import TestSupport
 
 final class DataDatasetsTests: XCTestCase {
     private var directory: URL!
 
-    override func setUpWithError() throws { directory = try dataTemporaryDirectory("datasets") }
+    override func setUpWithError() throws { directory = try makeTemporaryDirectory("datasets") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     func testMissingDirectoryNamesItAndSaysMakeData() {

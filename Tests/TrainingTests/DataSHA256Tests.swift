@@ -2,6 +2,7 @@
 import Foundation
 import Training
 import XCTest
+import TestSupport
 
 final class DataSHA256Tests: XCTestCase {
     private func hex(_ text: String) -> String { SHA256.hex(of: Data(text.utf8)) }
@@ -39,12 +40,12 @@ final class DataSHA256Tests: XCTestCase {
     func testAgreesWithSystemSha256sum() throws {
         let seed: UInt64 = 99
         var random = DataRandom(seed: seed)
-        let directory = try dataTemporaryDirectory("sha")
+        let directory = try makeTemporaryDirectory("sha")
         defer { try? FileManager.default.removeItem(at: directory) }
         for length in [0, 1, 63, 64, 1000, 123_457] {
             let url = directory.appendingPathComponent("f\(length)")
             try Data((0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }).write(to: url)
-            guard let (status, output) = try dataRunTool("/usr/bin/sha256sum", [url.path]) else { throw XCTSkip("sha256sum missing") }
+            guard let (status, output) = try runTool("/usr/bin/sha256sum", [url.path]) else { throw XCTSkip("sha256sum missing") }
             XCTAssertEqual(status, 0)
             XCTAssertEqual(try SHA256.hex(ofFile: url), String(output.prefix(64)), "length \(length), seed \(seed)")
         }

@@ -2,14 +2,7 @@
 import Foundation
 import Training
 import XCTest
-
-/// A fresh empty directory under the system temporary directory.
-func dataTemporaryDirectory(_ tag: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("sibyl-data-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
+import TestSupport
 
 /// The repository root (this file is Tests/TrainingTests/DataTestSupport.swift).
 func dataRepositoryRoot() -> URL {
@@ -22,21 +15,6 @@ func dataRandomImages(count: Int, classCount: Int, seed: UInt64) -> ImageSet {
     let pixels = (0..<(count * ImageSet.imageBytes)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
     let labels = (0..<count).map { _ in Int32(random.next(below: classCount)) }
     return ImageSet(count: count, pixels: pixels, labels: labels, classCount: classCount)
-}
-
-/// Runs an installed tool; nil when it is not installed.
-func dataRunTool(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String)? {
-    guard FileManager.default.isExecutableFile(atPath: path) else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// Asserts that `body` throws a DataError satisfying `check`, and that its text mentions `mentioning`.

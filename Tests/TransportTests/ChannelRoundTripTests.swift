@@ -1,5 +1,6 @@
 import Transport
 import XCTest
+import TestSupport
 
 /// Round trips of raw bytes and framed messages over both channel kinds, and traffic accounting.
 final class ChannelRoundTripTests: XCTestCase {

@@ -4,30 +4,7 @@ import Foundation
 import Transport
 import TwoParty
 import XCTest
-
-struct OTPartyTimeout: Error, CustomStringConvertible {
-    let seconds: Double
-    var description: String { "a party did not finish within \(seconds) s" }
-}
-
-/// Runs `body` on its own thread; `value()` waits a bounded time for its result.
-final class OTBackground<T: Sendable>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<T, any Error>?
-
-    init(_ body: @escaping @Sendable () throws -> T) {
-        Thread.detachNewThread { [self] in
-            let outcome = Result { try body() }
-            self.result = outcome
-            self.done.signal()
-        }
-    }
-
-    func value(timeout: Double = 60) throws -> T {
-        guard done.wait(timeout: .now() + timeout) == .success else { throw OTPartyTimeout(seconds: timeout) }
-        return try result!.get()
-    }
-}
+import TestSupport
 
 enum OTChannelKind: CaseIterable {
     case inMemory, tcp
@@ -41,7 +18,7 @@ enum OTChannelKind: CaseIterable {
         case .tcp:
             let listener = try TCPListener(host: "127.0.0.1", port: 0)
             let port = listener.port
-            let client = OTBackground { try TCPChannel.connect(host: "127.0.0.1", port: port, timeout: 30) }
+            let client = Background { try TCPChannel.connect(host: "127.0.0.1", port: port, timeout: 30) }
             let server = try listener.accept(acceptTimeout: 10, timeout: 30)
             return (try client.value(), server)
         }
@@ -57,7 +34,7 @@ func runTwoParties<A: Sendable, B: Sendable>(
 ) throws -> (A, B) {
     let (a, b) = try kind.makePair()
     defer { a.close(); b.close() }
-    let background = OTBackground { () throws -> B in
+    let background = Background { () throws -> B in
         do { return try second(b) } catch { b.close(); throw error }
     }
     let resultA: A

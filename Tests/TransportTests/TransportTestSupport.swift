@@ -1,29 +1,8 @@
-// Runs one party of a test on its own thread and waits for it with a bounded timeout.
+// Helpers of the transport tests: error matching, deterministic payloads, TCP pairs.
 import Foundation
+import TestSupport
+import Transport
 import XCTest
-
-struct BackgroundTimeout: Error, CustomStringConvertible {
-    let seconds: Double
-    var description: String { "background party did not finish within \(seconds) s" }
-}
-
-final class Background<T: Sendable>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<T, any Error>?
-
-    init(_ body: @escaping @Sendable () throws -> T) {
-        Thread.detachNewThread { [self] in
-            let outcome = Result { try body() }
-            self.result = outcome
-            self.done.signal()
-        }
-    }
-
-    func value(timeout: Double = 30) throws -> T {
-        guard done.wait(timeout: .now() + timeout) == .success else { throw BackgroundTimeout(seconds: timeout) }
-        return try result!.get()
-    }
-}
 
 /// Asserts that `body` throws exactly `expected`.
 func assertThrows<T>(_ expected: TransportErrorMatcher, file: StaticString = #filePath, line: UInt = #line,
@@ -35,8 +14,6 @@ func assertThrows<T>(_ expected: TransportErrorMatcher, file: StaticString = #fi
         XCTAssertTrue(expected.matches(error), "expected \(expected), got \(error)", file: file, line: line)
     }
 }
-
-import Transport
 
 /// Matches a TransportError by case (payloads ignored unless given).
 enum TransportErrorMatcher: CustomStringConvertible {
@@ -71,14 +48,8 @@ enum TransportErrorMatcher: CustomStringConvertible {
 
 /// Deterministic bytes for payloads (SplitMix64).
 func testBytes(count: Int, seed: UInt64) -> [UInt8] {
-    var state = seed
-    return (0..<count).map { _ in
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return UInt8(truncatingIfNeeded: z ^ (z >> 31))
-    }
+    var random = SplitMix64(seed: seed)
+    return random.bytes(count)
 }
 
 /// A connected TCP pair on 127.0.0.1 with an ephemeral port.

@@ -1,0 +1,82 @@
+// Helpers every test target may use: one seeded generator, a thread for the other party of a two-party
+// test, fresh temporary directories and running installed tools. A library target (not a test target), so
+// test targets can depend on it.
+import Foundation
+
+/// SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014): the
+/// seeded generator of every random test, so each one is reproducible from its seed.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [low, high) from the top 24 bits.
+    public mutating func uniform(_ low: Float, _ high: Float) -> Float {
+        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
+    }
+
+    /// In 0..<n (modulo: the bias is irrelevant for test data).
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+
+    /// `count` bytes, one per draw.
+    public mutating func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
+    }
+}
+
+public struct BackgroundTimeout: Error, CustomStringConvertible {
+    public let seconds: Double
+    public var description: String { "the background party did not finish within \(seconds) s" }
+}
+
+/// Runs one party of a test on its own thread; `value` waits a bounded time for its result.
+public final class Background<T: Sendable>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<T, any Error>?
+
+    public init(_ body: @escaping @Sendable () throws -> T) {
+        Thread.detachNewThread { [self] in
+            let outcome = Result { try body() }
+            self.result = outcome
+            self.done.signal()
+        }
+    }
+
+    public func value(timeout: Double = 60) throws -> T {
+        guard done.wait(timeout: .now() + timeout) == .success else { throw BackgroundTimeout(seconds: timeout) }
+        return try result!.get()
+    }
+}
+
+/// A fresh empty directory under the system temporary directory.
+public func makeTemporaryDirectory(_ tag: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("sibyl-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Runs an installed tool, given by path or by name (looked up in /usr/bin, /usr/local/bin, /bin); nil when
+/// it is not installed. Returns its status and its output (stdout and stderr together).
+public func runTool(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String)? {
+    let candidates = tool.contains("/") ? [tool] : ["/usr/bin/\(tool)", "/usr/local/bin/\(tool)", "/bin/\(tool)"]
+    guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
