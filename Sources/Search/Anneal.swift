@@ -59,7 +59,7 @@ public enum Anneal {
         try trainable.restore(member: chosen.member, config: chosen.config,
                               from: records.isEmpty ? searched : checkpoint)
         let initial = chosen.config.hyperParameters.learningRate
-        let stepsPerEpoch = Int((Double(trainable.stepsPerEpoch)).rounded())
+        let stepsPerEpoch = trainable.stepsPerEpoch
         let total = epochs * stepsPerEpoch
         let writer = try SearchLogWriter(url: logURL)
         for epoch in (records.count + 1)...epochs {
