@@ -66,6 +66,6 @@ let package = Package(
         .testTarget(name: "NetworkPlanTests", dependencies: ["TestSupport", "NetworkPlan"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "NetworkPlan"]),
         .testTarget(name: "SearchTests", dependencies: ["TestSupport", "Search", "Planner", "Training", "NetworkPlan", "PlanStore"]),
-        .testTarget(name: "CLITests", dependencies: ["sibyl", "Transport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "sibyl", "Transport"]),
     ]
 )

@@ -4,6 +4,7 @@
 // with a message naming the file, with nothing overwritten.
 import Foundation
 import XCTest
+import TestSupport
 
 final class ExportCLITests: XCTestCase {
     /// The sibyl binary: $SIBYL_BINARY, next to the test bundle, or .build/release/sibyl in the package.
@@ -36,8 +37,7 @@ final class ExportCLITests: XCTestCase {
     override func setUpWithError() throws {
         sibyl = try Self.requireBinary()
         // A fresh directory of this test's own: tearDown removes it, so it must never be a shared folder.
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sibyl-export-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try makeTemporaryDirectory("export-cli")
         for command in ["export", "inspect"] {
             let help = try run([command, "--help"])
             XCTAssertEqual(help.status, 0, "\(sibyl.path) has no `\(command)` command: \(help.output)")
@@ -51,17 +51,7 @@ final class ExportCLITests: XCTestCase {
     /// Runs sibyl in the temporary directory; returns the exit status and stdout + stderr.
     @discardableResult
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = sibyl
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runProcess(sibyl, arguments, in: directory)
     }
 
     func path(_ relative: String) -> String { directory.appendingPathComponent(relative).path }

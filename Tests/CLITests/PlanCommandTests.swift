@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Helpers of the plan command tests (namespaced so other CLI test files can have their own).
@@ -6,17 +7,8 @@ enum PlanCLI {
     /// Runs the built `sibyl` binary (next to the test bundle) and returns (status, stdout + stderr).
     static func runSibyl(_ arguments: [String], in directory: URL? = nil) throws -> (Int32, String) {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sibyl")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let (status, output) = try runProcess(binary, arguments, in: directory)
+        return (status, output)
     }
 
     static func temporaryDirectory(_ name: String) -> URL {

@@ -2,6 +2,7 @@
 // on generated data: secure logits equal the oracle's, and a server survives a client that sends garbage
 // and one that vanishes, then serves the next client.
 import Foundation
+import TestSupport
 import Transport
 import XCTest
 
@@ -11,9 +12,7 @@ final class SecureCLITests: XCTestCase {
 
     override func setUpWithError() throws {
         sibyl = try ExportCLITests.requireBinary()
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("sibyl-secure-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try makeTemporaryDirectory("secure-cli")
     }
 
     override func tearDownWithError() throws {
@@ -33,11 +32,7 @@ final class SecureCLITests: XCTestCase {
 
     @discardableResult
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let pipe = Pipe()
-        let process = try process(arguments, output: pipe)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runProcess(sibyl, arguments, in: directory)
     }
 
     func path(_ relative: String) -> String { directory.appendingPathComponent(relative).path }

@@ -69,9 +69,17 @@ public func makeTemporaryDirectory(_ tag: String) throws -> URL {
 public func runTool(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String)? {
     let candidates = tool.contains("/") ? [tool] : ["/usr/bin/\(tool)", "/usr/local/bin/\(tool)", "/bin/\(tool)"]
     guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+    return try runProcess(URL(fileURLWithPath: executable), arguments)
+}
+
+/// Runs `executable` (in `directory` when given) to its end; returns its status and its output (stdout and
+/// stderr together).
+public func runProcess(_ executable: URL, _ arguments: [String],
+                       in directory: URL? = nil) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
+    process.executableURL = executable
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
