@@ -23,7 +23,7 @@ struct FrontCommand: ParsableCommand {
     @Argument(help: "Run directories of sibyl plan (each holds search.jsonl and plan-request.json).")
     var runs: [String]
     @Option(help: "Directory to write front.json, front.svg and front.md into.") var out: String
-    @Flag(name: .customLong("no-baseline"), help: "Leave the all-ReLU baseline off the front (no data needed).")
+    @Flag(name: .customLong("no-baseline"), help: "Leave the all-ReLU baseline off the front (then no dataset is read unless --measure-test).")
     var noBaseline = false
     @Flag(name: .customLong("measure-test"), help: "Also measure every front point's checkpoint on the test split.")
     var measureTest = false
