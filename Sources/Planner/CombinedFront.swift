@@ -6,7 +6,7 @@ import NetworkPlan
 /// several targets. Points are comparable only when every search predicts latency with the same cost model and
 /// network profile over the same activation slots; `combine` refuses anything else.
 public struct CombinedFront: Codable, Hashable, Sendable {
-    public struct Point: Codable, Hashable, Sendable {
+    public struct Point: Codable, Hashable, Sendable, ParetoCandidate {
         /// Where the point comes from: a run's name, or "baseline".
         public var source: String
         /// The member and round within that run (nil for the baseline).
@@ -32,15 +32,6 @@ public struct CombinedFront: Codable, Hashable, Sendable {
             self.relus = relus
             self.placement = placement
         }
-
-        /// At least as good on every axis and better on one (validation accuracy, predicted latency, ReLUs).
-        func dominates(_ other: Point) -> Bool {
-            let noWorse = validationAccuracy >= other.validationAccuracy
-                && predictedOnlineSeconds <= other.predictedOnlineSeconds && relus <= other.relus
-            let better = validationAccuracy > other.validationAccuracy
-                || predictedOnlineSeconds < other.predictedOnlineSeconds || relus < other.relus
-            return noWorse && better
-        }
     }
 
     /// The non-dominated points, fewest ReLUs first.
@@ -53,6 +44,35 @@ public struct CombinedFront: Codable, Hashable, Sendable {
     /// The front over every run's front points plus `extra` (the baseline). `runs` pairs a name with the
     /// replayed log of a search.
     public static func combine(runs: [(name: String, state: SearchState)], extra: [Point] = []) throws -> CombinedFront {
+        try checkCompatible(runs)
+        let settings = runs[0].state.settings
+        var candidates = extra
+        for run in runs {
+            for point in run.state.front.points {
+                candidates.append(Point(source: run.name, member: point.member, round: point.round,
+                                        validationAccuracy: point.validationAccuracy,
+                                        predictedOnlineSeconds: point.predictedOnlineSeconds, relus: point.relus,
+                                        placement: point.config.placement.signature))
+            }
+        }
+        let kept = candidates.filter { candidate in
+            candidate.validationAccuracy.isFinite && !candidates.contains { $0.dominates(candidate) }
+        }
+        // Equal points (same costs and accuracy) from different runs: keep the first.
+        var unique: [Point] = []
+        for point in kept where !unique.contains(where: {
+            $0.sameCost(as: point) && $0.validationAccuracy == point.validationAccuracy
+        }) {
+            unique.append(point)
+        }
+        unique.sort { ($0.relus, -$0.validationAccuracy) < ($1.relus, -$1.validationAccuracy) }
+        return CombinedFront(points: unique, network: settings.target.network.name, costModel: settings.costModel,
+                             slots: settings.space.slots)
+    }
+
+    /// Throws unless every run searched the same slots and predicted latency with the same cost model for
+    /// the same network profile (callers check this before measuring anything).
+    public static func checkCompatible(_ runs: [(name: String, state: SearchState)]) throws {
         guard let first = runs.first else { throw PlannerError.incompatibleRuns("no runs given") }
         let network = first.state.settings.target.network
         for run in runs.dropFirst() {
@@ -70,29 +90,6 @@ public struct CombinedFront: Codable, Hashable, Sendable {
                                                     + "network, \(first.name) for \(network.name)")
             }
         }
-        var candidates = extra
-        for run in runs {
-            for point in run.state.front.points {
-                candidates.append(Point(source: run.name, member: point.member, round: point.round,
-                                        validationAccuracy: point.validationAccuracy,
-                                        predictedOnlineSeconds: point.predictedOnlineSeconds, relus: point.relus,
-                                        placement: point.config.placement.signature))
-            }
-        }
-        let kept = candidates.filter { candidate in
-            candidate.validationAccuracy.isFinite && !candidates.contains { $0.dominates(candidate) }
-        }
-        // Equal points (same costs and accuracy) from different runs: keep the first.
-        var unique: [Point] = []
-        for point in kept where !unique.contains(where: {
-            $0.relus == point.relus && $0.predictedOnlineSeconds == point.predictedOnlineSeconds
-                && $0.validationAccuracy == point.validationAccuracy
-        }) {
-            unique.append(point)
-        }
-        unique.sort { ($0.relus, -$0.validationAccuracy) < ($1.relus, -$1.validationAccuracy) }
-        return CombinedFront(points: unique, network: network.name, costModel: first.state.settings.costModel,
-                             slots: first.state.settings.space.slots)
     }
 }
 

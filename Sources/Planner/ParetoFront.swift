@@ -17,15 +17,33 @@ public struct ParetoPoint: Codable, Hashable, Sendable {
         self.config = config
     }
 
+}
+
+/// What a Pareto front ranks: validation accuracy (higher is better) against predicted online latency and
+/// ReLU count (lower is better).
+public protocol ParetoCandidate {
+    var validationAccuracy: Double { get }
+    var predictedOnlineSeconds: Double { get }
+    var relus: Int { get }
+}
+
+extension ParetoCandidate {
     /// At least as good on every axis (higher accuracy, lower latency, fewer ReLUs) and better on one.
-    public func dominates(_ other: ParetoPoint) -> Bool {
+    public func dominates(_ other: some ParetoCandidate) -> Bool {
         let noWorse = validationAccuracy >= other.validationAccuracy
             && predictedOnlineSeconds <= other.predictedOnlineSeconds && relus <= other.relus
         let better = validationAccuracy > other.validationAccuracy
             || predictedOnlineSeconds < other.predictedOnlineSeconds || relus < other.relus
         return noWorse && better
     }
+
+    /// The same costs (ReLUs and predicted latency).
+    func sameCost(as other: some ParetoCandidate) -> Bool {
+        relus == other.relus && predictedOnlineSeconds == other.predictedOnlineSeconds
+    }
 }
+
+extension ParetoPoint: ParetoCandidate {}
 
 /// The non-dominated points of accuracy against predicted latency and ReLU count, over every member and
 /// round of a search.
@@ -53,11 +71,5 @@ public struct ParetoFront: Codable, Hashable, Sendable {
             a.validationAccuracy != b.validationAccuracy ? a.validationAccuracy < b.validationAccuracy
                 : a.predictedOnlineSeconds > b.predictedOnlineSeconds
         }
-    }
-}
-
-extension ParetoPoint {
-    func sameCost(as other: ParetoPoint) -> Bool {
-        relus == other.relus && predictedOnlineSeconds == other.predictedOnlineSeconds
     }
 }

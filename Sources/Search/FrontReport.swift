@@ -33,6 +33,7 @@ public enum FrontReport {
             requests.append(try PlanRun.readRequest(in: run))
             reports += try ReportedPoint.all(in: logURL)
         }
+        try CombinedFront.checkCompatible(states)
         let first = requests[0]
         for (request, name) in zip(requests, names).dropFirst() {
             if standardized(request.baseline) != standardized(first.baseline) {

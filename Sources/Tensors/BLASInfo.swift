@@ -15,6 +15,11 @@ public enum BLASInfo {
         return String(cString: name)
     }
 
+    /// Writes `environmentNote()` to standard error when there is one (train, plan and bench call it first).
+    public static func reportEnvironment() {
+        if let note = environmentNote() { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+    }
+
     /// A one-line note when OPENBLAS_CORETYPE overrides OpenBLAS's own choice, else nil.
     public static func environmentNote() -> String? {
         guard let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !forced.isEmpty else { return nil }

@@ -28,7 +28,7 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let note = BLASInfo.environmentNote() { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+        BLASInfo.reportEnvironment()
         let r = ThroughputBenchmark.run(model: try ModelKind.parse(model), classes: classes, batchSize: batchSize,
                                         inferenceBatchSize: inferenceBatchSize, threads: threads, steps: steps, rounds: rounds)
         if json {

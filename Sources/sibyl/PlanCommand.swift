@@ -133,7 +133,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let note = BLASInfo.environmentNote() { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+        BLASInfo.reportEnvironment()
         let request = try request()
         let summary: PlanRun.Summary
         do {

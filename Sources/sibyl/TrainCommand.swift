@@ -51,7 +51,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let note = BLASInfo.environmentNote() { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+        BLASInfo.reportEnvironment()
         let kind = DatasetKind(rawValue: dataset.lowercased())!
         let config = TrainingConfig(
             model: try ModelKind.parse(model), dataset: kind.rawValue, epochs: epochs, batchSize: batchSize,
