@@ -39,6 +39,10 @@ bench: build data
 	@mkdir -p Experiments/bench Experiments/crypto
 	$(SIBYL) bench train --model resnet32 --batch-size 128 --json | tee Experiments/bench/train-resnet32.json
 	$(SIBYL) bench crypto --json --out Experiments/crypto/bench.json
+	@mkdir -p Experiments/reliability
+	$(SIBYL) bench fuzz --plan Experiments/reliability/fuzz-plan --corpus Experiments/reliability/corpus \
+	  --executions 10000000 --seconds 300 --out Experiments/reliability/fuzz.json
+	SIBYL_BENCH=1 $(SWIFT) test -c $(CONFIG) --disable-swift-testing --filter ServeReliabilityBenchmarks
 
 demo: build data
 	bash Experiments/demo.sh

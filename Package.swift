@@ -62,10 +62,10 @@ let package = Package(
         .testTarget(name: "LatticeTests", dependencies: ["TestSupport", "Lattice", "ModularMath"]),
         .testTarget(name: "TransportTests", dependencies: ["TestSupport", "Transport"]),
         .testTarget(name: "TwoPartyTests", dependencies: ["TestSupport", "TwoParty", "Transport", "ModularMath"]),
-        .testTarget(name: "SecureInferenceTests", dependencies: ["TestSupport", "SecureInference", "NetworkPlan"]),
+        .testTarget(name: "SecureInferenceTests", dependencies: ["TestSupport", "SecureInference", "NetworkPlan", "PlanStore", "Transport"]),
         .testTarget(name: "NetworkPlanTests", dependencies: ["TestSupport", "NetworkPlan"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "NetworkPlan"]),
         .testTarget(name: "SearchTests", dependencies: ["TestSupport", "Search", "Planner", "Training", "NetworkPlan", "PlanStore"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "sibyl", "Transport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "sibyl", "Transport", "SecureInference"]),
     ]
 )

@@ -3,8 +3,14 @@ import Foundation
 /// `Plans/<name>/plan.json`: everything about an exported plan except its weights.
 ///
 /// Versioned: readers reject schema versions they do not know, with a message saying which they support.
+/// Version 2 added `digest`; version 1 plans are still read (they cannot be checked whole: `sibyl export
+/// --upgrade DIR` rewrites one as version 2).
 public struct PlanManifest: Codable, Hashable, Sendable {
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
+    public static let readableSchemaVersions: ClosedRange<Int> = 1...2
+    /// Polynomial degrees a plan may hold: what the fixed-point compiler and the secure runtime evaluate.
+    /// The planner refuses other degrees before it trains anything.
+    public static let supportedPolynomialDegrees: ClosedRange<Int> = 2...2
 
     public var schemaVersion: Int
     public var name: String
@@ -20,6 +26,9 @@ public struct PlanManifest: Codable, Hashable, Sendable {
     /// Predicted costs (from the planner's cost model), if known.
     public var predicted: PredictedCost?
     public var provenance: Provenance
+    /// SHA-256 of each part of the plan that decides what it computes (schema 2 on; written by
+    /// `PlanFiles.write`, checked by `PlanFiles.read` against plan.json and against weights.h5's copy).
+    public var digest: PlanDigest?
 
     public init(name: String, graph: NetworkGraph, activations: [String: SlotChoice], fixedPoint: FixedPointConfig,
                 input: InputSpec, classNames: [String], accuracy: [AccuracyRecord] = [], predicted: PredictedCost? = nil,
@@ -44,7 +53,7 @@ public struct PlanManifest: Codable, Hashable, Sendable {
     /// Checks the manifest is self-consistent; returns the graph's slots.
     @discardableResult
     public func validate() throws -> [SlotDescriptor] {
-        guard schemaVersion == Self.currentSchemaVersion else {
+        guard Self.readableSchemaVersions.contains(schemaVersion) else {
             throw PlanError.unsupportedSchema(found: schemaVersion, supported: Self.currentSchemaVersion)
         }
         let slots: [SlotDescriptor]
@@ -60,11 +69,13 @@ public struct PlanManifest: Codable, Hashable, Sendable {
             switch choice {
             case .relu: break
             case .polynomial(let degree):
-                guard degree == 2 else {
-                    throw PlanError.invalid("slot \(name): polynomial degree \(degree) is not supported by the secure runtime (only 2)")
+                guard Self.supportedPolynomialDegrees.contains(degree) else {
+                    throw PlanError.invalid("slot \(name): polynomial degree \(degree) is not supported by the secure runtime (only \(Self.supportedPolynomialDegrees))")
                 }
             case .mixed(let channels, let degree):
-                guard degree == 2 else { throw PlanError.invalid("slot \(name): polynomial degree \(degree) is not supported (only 2)") }
+                guard Self.supportedPolynomialDegrees.contains(degree) else {
+                    throw PlanError.invalid("slot \(name): polynomial degree \(degree) is not supported (only \(Self.supportedPolynomialDegrees))")
+                }
                 guard channels == channels.sorted(), Set(channels).count == channels.count,
                       channels.allSatisfy({ (0..<slot.channels).contains($0) }) else {
                     throw PlanError.invalid("slot \(name): polynomial channels must be sorted, unique and below \(slot.channels)")
@@ -90,7 +101,7 @@ public struct PlanManifest: Codable, Hashable, Sendable {
             throw PlanError.unreadable(path: path, reason: "not a JSON object (\(error.localizedDescription))")
         }
         guard let version else { throw PlanError.unreadable(path: path, reason: "no \"schema_version\" field") }
-        guard version == currentSchemaVersion else {
+        guard readableSchemaVersions.contains(version) else {
             throw PlanError.unsupportedSchema(found: version, supported: currentSchemaVersion)
         }
         let manifest: PlanManifest
@@ -124,6 +135,34 @@ public struct PlanManifest: Codable, Hashable, Sendable {
             return "bad value at \(path(context)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }
+    }
+}
+
+/// Hex SHA-256 digests of the parts of a plan that decide what it computes. An edit to any of them
+/// after export (a changed ReLU bit width, a swapped class name, a modified weight) no longer matches.
+public struct PlanDigest: Codable, Hashable, Sendable {
+    public var algorithm = "sha256"
+    public var graph: String
+    public var activations: String
+    public var fixedPoint: String
+    public var input: String
+    public var classNames: String
+    /// Every float weight and polynomial coefficient of weights.h5, by name, with its shape.
+    public var weights: String
+
+    public init(graph: String, activations: String, fixedPoint: String, input: String, classNames: String, weights: String) {
+        self.graph = graph
+        self.activations = activations
+        self.fixedPoint = fixedPoint
+        self.input = input
+        self.classNames = classNames
+        self.weights = weights
+    }
+
+    /// (field name in plan.json, digest) for each part, in a fixed order.
+    public var parts: [(name: String, value: String)] {
+        [("graph", graph), ("activations", activations), ("fixed_point", fixedPoint), ("input", input),
+         ("class_names", classNames), ("weights", weights)]
     }
 }
 
@@ -210,7 +249,7 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
         case .unreadable(let path, let reason):
             return "plan \(path) cannot be read: \(reason); re-export it with `sibyl export`"
         case .unsupportedSchema(let found, let supported):
-            return "plan schema version \(found) is not supported (this sibyl reads version \(supported)); "
+            return "plan schema version \(found) is not supported (this sibyl reads versions 1 to \(supported)); "
                 + "re-export the plan with this version of sibyl"
         case .invalid(let reason):
             return "invalid plan: \(reason)"

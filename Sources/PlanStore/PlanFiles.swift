@@ -1,10 +1,11 @@
 // Reading and writing plan directories:
-//   Plans/<name>/plan.json    the manifest (NetworkPlan.PlanManifest, schema version 1)
+//   Plans/<name>/plan.json    the manifest (NetworkPlan.PlanManifest, schema version 2; 1 is still read)
 //   Plans/<name>/weights.h5   /float/<parameter>            float32, batch norm folded into the convolutions
 //                             /fixed/<parameter>            int64, round(value * 2^scale) (attribute "scale")
 //                             /float/<slot>.coefficients    float32 [C, 3]: a0, a1, a2 per channel
 //                             /fixed/<slot>.coefficients    int64 [C, 3] at scales 2f, f, f
-//                             root attributes format, schema_version, fractional_bits, plan (strings)
+//                             root attributes format, schema_version, fractional_bits, plan (strings),
+//                             plan_digest (schema 2: the digest of plan.json and these weights, as JSON)
 // A plan is written into a temporary sibling directory `<name>.tmp-XXXX`, made durable, then renamed
 // into place, so a reader never sees half a plan. Reading validates everything a runtime relies on.
 import Foundation
@@ -20,14 +21,14 @@ public enum PlanFiles {
     /// directory is an error unless `overwrite`; then it is replaced (old one moved aside, new one
     /// renamed in, old one removed). Nothing is left behind when writing fails.
     public static func write(_ plan: PlanContents, to directory: URL, overwrite: Bool = false) throws {
+        var plan = plan
+        plan.manifest.schemaVersion = PlanManifest.currentSchemaVersion
+        plan.manifest.digest = try PlanDigest.of(plan)
         try validate(plan, path: directory.path)
         let manager = FileManager.default
         let parent = directory.deletingLastPathComponent()
         let target = directory.standardizedFileURL
-        if manager.fileExists(atPath: target.path) && !overwrite {
-            throw PlanStoreError.invalidValue(path: target.path, name: "plan",
-                                              reason: "a file or plan already exists there; pass --force to replace it or choose another --out")
-        }
+        try checkDestination(target, overwrite: overwrite)
         do { try manager.createDirectory(at: parent, withIntermediateDirectories: true) } catch {
             throw PlanStoreError.io(path: parent.path, operation: "create directory", detail: error.localizedDescription)
         }
@@ -57,6 +58,55 @@ public enum PlanFiles {
         try? sync(parent.path)
     }
 
+    /// Checks that a plan may be written at `directory`: nothing is there, or (with `overwrite`) an
+    /// existing Sibyl plan that the new one replaces. Anything else (a file, a symbolic link, a folder
+    /// holding other files, `.` or `Plans` itself) is refused, so that replacing never removes data that
+    /// is not a plan. Call it before expensive work; `write` calls it again.
+    public static func checkDestination(_ directory: URL, overwrite: Bool) throws {
+        let target = directory.standardizedFileURL
+        var info = stat()
+        guard lstat(target.path, &info) == 0 else { return }   // nothing there
+        guard overwrite else {
+            throw PlanStoreError.invalidValue(path: target.path, name: "plan",
+                                              reason: "a file or plan already exists there; pass --force to replace it or choose another --out")
+        }
+        if let reason = notAPlan(target, mode: info.st_mode) {
+            throw PlanStoreError.invalidValue(path: target.path, name: "plan",
+                                              reason: "--force replaces only an existing Sibyl plan, and this is not one: \(reason). "
+                                                + "Nothing was removed; choose another --out, or move what is there yourself")
+        }
+    }
+
+    /// Why the entry at `url` is not a replaceable plan directory (nil when it is one): a directory holding
+    /// exactly plan.json (a JSON object with a schema version) and weights.h5 (an HDF5 file).
+    static func notAPlan(_ url: URL, mode: mode_t) -> String? {
+        if (mode & S_IFMT) == S_IFLNK { return "it is a symbolic link" }
+        guard (mode & S_IFMT) == S_IFDIR else { return "it is a file, not a plan directory" }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: url.path) else {
+            return "its contents cannot be listed"
+        }
+        let others = Set(entries).subtracting([manifestFileName, weightsFileName]).sorted()
+        if !others.isEmpty {
+            let shown = others.prefix(3).joined(separator: ", ") + (others.count > 3 ? ", ..." : "")
+            return "it holds \(others.count) entr\(others.count == 1 ? "y" : "ies") besides plan.json and weights.h5 (\(shown))"
+        }
+        guard entries.count == 2 else { return "it lacks plan.json or weights.h5" }
+        struct Versioned: Decodable { var schema_version: Int }
+        guard let data = try? Data(contentsOf: url.appendingPathComponent(manifestFileName)),
+              (try? JSONDecoder().decode(Versioned.self, from: data)) != nil else {
+            return "its plan.json is not a Sibyl plan manifest"
+        }
+        let hdf5Signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+        guard let handle = FileHandle(forReadingAtPath: url.appendingPathComponent(weightsFileName).path) else {
+            return "its weights.h5 cannot be read"
+        }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 8), [UInt8](head) == hdf5Signature else {
+            return "its weights.h5 is not an HDF5 file"
+        }
+        return nil
+    }
+
     /// Reads and fully validates the plan in `directory`: plan.json (schema version, graph, choices),
     /// weights.h5 (format, every expected parameter with its shape, coefficients of polynomial slots,
     /// fixed-point copies equal to the encoded float copies).
@@ -77,7 +127,7 @@ public enum PlanFiles {
             switch error {
             case .unreadable: throw error
             case .unsupportedSchema(let found, let supported):
-                throw PlanError.unreadable(path: manifestURL.path, reason: "schema version \(found) is not supported (this sibyl reads version \(supported))")
+                throw PlanError.unreadable(path: manifestURL.path, reason: "schema version \(found) is not supported (this sibyl reads versions \(PlanManifest.readableSchemaVersions.lowerBound) to \(supported))")
             case .invalid(let reason):
                 throw PlanError.unreadable(path: manifestURL.path, reason: reason)
             }
@@ -95,9 +145,9 @@ public enum PlanFiles {
                                              found: format.map { "format \($0)" } ?? "no format attribute")
         }
         let version = try file.attribute("schema_version")
-        guard version == String(PlanManifest.currentSchemaVersion) else {
-            throw PlanStoreError.wrongFormat(path: path, expected: "plan weights schema version \(PlanManifest.currentSchemaVersion)",
-                                             found: "version \(version ?? "none"); re-export the plan with this sibyl")
+        guard version == String(manifest.schemaVersion) else {
+            throw PlanStoreError.wrongFormat(path: path, expected: "plan weights schema version \(manifest.schemaVersion) as in plan.json",
+                                             found: "version \(version ?? "none"); the two files are from different exports: re-export the plan")
         }
         let f = manifest.fixedPoint.fractionalBits
         guard let bits = try file.attribute("fractional_bits"), Int(bits) == f else {
@@ -115,7 +165,12 @@ public enum PlanFiles {
                                          scales: PlanFixedPoint.coefficientScales(fractionalBits: f))
             coefficients[slot.name] = (0..<slot.channels).map { Array(values[$0 * 3..<$0 * 3 + 3]) }
         }
-        return PlanContents(manifest: manifest, weights: weights, coefficients: coefficients)
+        let contents = PlanContents(manifest: manifest, weights: weights, coefficients: coefficients)
+        if manifest.schemaVersion >= 2 {
+            try PlanDigest.check(computed: try PlanDigest.of(contents), manifest: manifest.digest,
+                                 weights: try file.attribute("plan_digest"), directory: directory)
+        }
+        return contents
     }
 
     // MARK: - Details
@@ -181,6 +236,7 @@ public enum PlanFiles {
             try file.setAttribute("schema_version", to: String(PlanManifest.currentSchemaVersion))
             try file.setAttribute("fractional_bits", to: String(f))
             try file.setAttribute("plan", to: plan.manifest.name)
+            if let digest = plan.manifest.digest { try file.setAttribute("plan_digest", to: try digest.attributeText()) }
             for (name, shape) in try plan.manifest.graph.expectedParameters().sorted(by: { $0.key < $1.key }) {
                 let values = plan.weights[name]!
                 let scale = PlanFixedPoint.scale(ofParameter: name, fractionalBits: f)

@@ -65,8 +65,11 @@ public enum PlanRun {
         guard request.budgetEpochs > 0, request.budgetEpochs.isFinite else {
             throw SearchError.invalidSetting("--budget-epochs must be positive")
         }
-        guard !request.degrees.isEmpty, request.degrees.allSatisfy({ (1...8).contains($0) }) else {
-            throw SearchError.invalidSetting("--degrees must list degrees between 1 and 8, e.g. 2 or 2,3")
+        let exportable = PlanManifest.supportedPolynomialDegrees
+        guard !request.degrees.isEmpty, request.degrees.allSatisfy({ exportable.contains($0) }) else {
+            throw SearchError.invalidSetting("--degrees \(request.degrees.map(String.init).joined(separator: ",")): plans can be "
+                + "exported and evaluated securely with polynomial degrees \(exportable) only, so a search over other degrees "
+                + "would train for nothing")
         }
         let target = try request.searchTarget()
         let (rounds, epochsPerRound) = schedule(budgetEpochs: request.budgetEpochs, population: request.population,

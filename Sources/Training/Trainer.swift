@@ -55,7 +55,8 @@ public final class Trainer {
             guard fm.fileExists(atPath: checkpoint.path) else { throw TrainingError.nothingToResume(path: checkpoint.path) }
             let contents = try CheckpointIO.read(from: checkpoint)
             let stored = try TrainingCheckpoint.config(in: contents, path: checkpoint.path)
-            if let reason = config.incompatibility(with: stored) {
+            let completed = try TrainingCheckpoint.completedEpochs(in: contents, path: checkpoint.path)
+            if let reason = config.incompatibility(with: stored, completedEpochs: completed) {
                 throw TrainingError.incompatibleCheckpoint(path: checkpoint.path, reason: reason)
             }
             // The stored run's settings win, except the length of the run and the thread count.
@@ -78,6 +79,11 @@ public final class Trainer {
         try trimMetrics()
         while epochsCompleted < min(config.epochs, limit ?? Int.max) {
             let metrics = trainEpoch()
+            // A diverged epoch is never checkpointed: the last good checkpoint stays resumable.
+            guard metrics.train_loss.isFinite else {
+                throw TrainingError.diverged(epoch: metrics.epoch, checkpoint: checkpointURL.path,
+                                             keptEpoch: metrics.epoch - 1)
+            }
             try appendMetrics(metrics)
             let contents = checkpointContents()
             try CheckpointIO.write(contents, to: checkpointURL)

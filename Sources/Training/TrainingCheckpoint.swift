@@ -130,3 +130,13 @@ extension Trainer {
         if let words = c.words["rng"], let restored = RandomGenerator(state: words) { rng = restored }
     }
 }
+
+extension TrainingCheckpoint {
+    /// Epochs the checkpoint's run has completed.
+    public static func completedEpochs(in c: CheckpointContents, path: String) throws -> Int {
+        guard let epoch = c.integers["epoch"], epoch >= 0 else {
+            throw TrainingError.malformedCheckpoint(path: path, reason: "no epoch count")
+        }
+        return Int(epoch)
+    }
+}

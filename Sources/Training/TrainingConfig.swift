@@ -29,11 +29,38 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.seed = seed; self.threads = threads; self.augment = augment; self.validationCount = validationCount
     }
 
-    /// Differences that make resuming meaningless (a different network or data).
-    public func incompatibility(with stored: TrainingConfig) -> String? {
-        if model != stored.model { return "the checkpoint trains --model \(stored.model.rawValue), not \(model.rawValue)" }
-        if dataset != stored.dataset { return "the checkpoint trains on --dataset \(stored.dataset), not \(dataset)" }
-        if validationCount != stored.validationCount { return "the checkpoint used a \(stored.validationCount)-image validation split" }
+    /// Why a run started with `stored` cannot be resumed with this configuration, or nil. Only the
+    /// length of the run (`epochs`, at least `completedEpochs`) and the thread count may change: any other
+    /// differing option would silently train another run than the one asked for, so each is named with
+    /// its flag, the checkpoint's value and the given one.
+    public func incompatibility(with stored: TrainingConfig, completedEpochs: Int) -> String? {
+        func text<T>(_ value: T?) -> String { value.map { "\($0)" } ?? "unset" }
+        var changed: [String] = []
+        func compare<T: Equatable>(_ flag: String, _ given: T?, _ old: T?) {
+            if given != old { changed.append("\(flag) \(text(old)) (given: \(text(given)))") }
+        }
+        compare("--model", model.rawValue, stored.model.rawValue)
+        compare("--dataset", dataset, stored.dataset)
+        compare("--validation-count", validationCount, stored.validationCount)
+        compare("--batch-size", batchSize, stored.batchSize)
+        compare("--lr", learningRate, stored.learningRate)
+        compare("--schedule", schedule.rawValue, stored.schedule.rawValue)
+        compare("--warmup", warmupFraction, stored.warmupFraction)
+        compare("--momentum", sgd.momentum, stored.sgd.momentum)
+        compare("--nesterov", sgd.nesterov, stored.sgd.nesterov)
+        compare("--weight-decay", sgd.weightDecay, stored.sgd.weightDecay)
+        compare("--label-smoothing", labelSmoothing, stored.labelSmoothing)
+        compare("--clip-norm", clipNorm, stored.clipNorm)
+        compare("--clip-value", clipValue, stored.clipValue)
+        compare("--seed", seed, stored.seed)
+        compare("--no-augment", !augment, !stored.augment)
+        if !changed.isEmpty {
+            return "the run was started with " + changed.joined(separator: ", ")
+                + "; resume with the run's own options (only --epochs and --threads may change)"
+        }
+        if epochs < completedEpochs {
+            return "--epochs \(epochs) is below the \(completedEpochs) epochs the run has already finished; give --epochs \(completedEpochs) or more"
+        }
         return nil
     }
 }

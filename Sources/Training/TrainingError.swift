@@ -14,6 +14,8 @@ public enum TrainingError: Error, CustomStringConvertible, LocalizedError, Equat
     case malformedCheckpoint(path: String, reason: String)
     /// Dataset and model disagree (e.g. class counts).
     case mismatch(String)
+    /// The training loss became NaN or infinite; nothing of that epoch was saved.
+    case diverged(epoch: Int, checkpoint: String, keptEpoch: Int)
 
     public var description: String {
         switch self {
@@ -29,6 +31,10 @@ public enum TrainingError: Error, CustomStringConvertible, LocalizedError, Equat
             return "checkpoint \(path) is not a usable Sibyl training checkpoint: \(reason)"
         case let .mismatch(message):
             return message
+        case let .diverged(epoch, checkpoint, kept):
+            let where_ = kept > 0 ? "\(checkpoint) still holds epoch \(kept) and resumes from there" : "no checkpoint was written"
+            return "training diverged in epoch \(epoch) (the loss is not finite); nothing of that epoch was saved (\(where_)). "
+                + "Lower --lr or add --clip-norm, in a new --out"
         }
     }
 

@@ -74,15 +74,22 @@ enum Socket {
         _ = setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
     }
 
-    static func setTimeouts(_ fd: Int32, seconds: Double?) {
-        var time = timeval()
-        if let seconds, seconds > 0 {
-            time.tv_sec = Int(seconds.rounded(.down))
-            time.tv_usec = Int((seconds - seconds.rounded(.down)) * 1e6)
-            if time.tv_sec == 0 && time.tv_usec == 0 { time.tv_usec = 1 }
+    /// "host:port" of the connected peer, or "unknown".
+    static func peerDescription(_ fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
         }
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        guard status == 0 else { return "unknown" }
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST)), port = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+        let named = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &host, socklen_t(host.count), &port, socklen_t(port.count), NI_NUMERICHOST | NI_NUMERICSERV)
+            }
+        }
+        guard named == 0 else { return "unknown" }
+        return "\(String(cString: host)):\(String(cString: port))"
     }
 
     /// Waits until `fd` is readable (`events = POLLIN`) or writable (`POLLOUT`); false on timeout.

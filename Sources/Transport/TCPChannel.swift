@@ -4,7 +4,10 @@
 // sequentially on one thread (send a message, then wait for the peer's), so there is nothing for an
 // event loop to multiplex. Blocking reads and writes into large user-space buffers need one system call
 // per large transfer, no executor hops and no extra dependency, and a plain thread can drive them.
-// Timeouts use SO_RCVTIMEO/SO_SNDTIMEO (they bound each wait for progress); connect and accept use poll.
+// Every wait is a poll bounded by three limits (see `TCPChannel`): no progress for `timeout` seconds,
+// one transfer (a whole `receive(into:)` or send) longer than `messageTimeout` once it started, and an
+// absolute `deadline` for everything (a handshake, a session). A peer that trickles one byte every few
+// seconds therefore cannot hold a connection open: only the idle limit resets on progress.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -24,8 +27,18 @@ public final class TCPChannel: Channel, @unchecked Sendable {
     private var readStart = 0
     private var readEnd = 0
     private var counter = TrafficCounter()
+    /// The receive in progress: time of its last progress and of its first byte.
+    private struct Transfer { var progress: Double; var started: Double? }
+    private var transfer = Transfer(progress: 0, started: nil)
     /// Seconds a blocking send or receive may wait for progress (`nil`: forever).
     public let timeout: Double?
+    /// Seconds one receive (of a frame header or payload) may take once its first byte arrived, and one
+    /// send may take in all, however steadily bytes trickle (`nil`: no limit).
+    public var messageTimeout: Double?
+    /// Monotonic time (`Socket.monotonicNow()`, seconds) after which every operation fails with a
+    /// timeout (`nil`: none). Set it with `setDeadline(secondsFromNow:)`.
+    public private(set) var deadline: Double?
+    private var deadlineSeconds = 0.0
     public var maxFrameLength: UInt64 = Framing.defaultMaxFrameLength
 
     /// Wraps a connected socket; takes ownership of `fileDescriptor`.
@@ -37,7 +50,35 @@ public final class TCPChannel: Channel, @unchecked Sendable {
         Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         Socket.setOption(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20)
         Socket.setOption(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20)
-        Socket.setTimeouts(fd, seconds: timeout)
+        // Non-blocking: every wait goes through `waitFor`, which applies the three limits.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK)
+    }
+
+    /// Makes every later operation fail once `seconds` have passed (nil: no deadline).
+    public func setDeadline(secondsFromNow seconds: Double?) {
+        deadline = seconds.map { Socket.monotonicNow() + $0 }
+        deadlineSeconds = seconds ?? 0
+    }
+
+    /// The peer's address as "host:port" (for logs), or "unknown".
+    public var peerDescription: String { Socket.peerDescription(fd) }
+
+    /// Waits until the socket is ready for `events`, or throws the timeout of the first limit reached:
+    /// no progress since `lastProgress` for `timeout`, a transfer started at `started` running past
+    /// `messageTimeout`, or the deadline.
+    private func waitFor(_ events: Int32, lastProgress: Double, started: Double?, operation: @autoclosure () -> String) throws {
+        let now = Socket.monotonicNow()
+        var limit = Double.infinity
+        var reason: (String, Double) = ("", 0)
+        if let timeout, lastProgress + timeout < limit { limit = lastProgress + timeout; reason = ("no progress", timeout) }
+        if let messageTimeout, let started, started + messageTimeout < limit {
+            limit = started + messageTimeout; reason = ("one message may take", messageTimeout)
+        }
+        if let deadline, deadline < limit { limit = deadline; reason = ("the connection's deadline is", deadlineSeconds) }
+        guard limit > now else {
+            throw TransportError.timeout(operation: "\(operation()): \(reason.0) \(reason.1) s", seconds: reason.1)
+        }
+        _ = try Socket.wait(fd, events: Int16(events), seconds: limit.isFinite ? limit - now : nil)
     }
 
     deinit {
@@ -127,17 +168,21 @@ public final class TCPChannel: Channel, @unchecked Sendable {
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
+        let started = Socket.monotonicNow()
+        var progress = started
         while offset < bytes.count {
             let written = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
             if written > 0 {
                 offset += written
+                progress = Socket.monotonicNow()
                 continue
             }
             let code = errno
             switch code {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK:
-                throw TransportError.timeout(operation: "send \(bytes.count - offset) bytes (peer not reading)", seconds: timeout ?? 0)
+                try waitFor(POLLOUT, lastProgress: progress, started: started,
+                            operation: "send \(bytes.count - offset) of \(bytes.count) bytes (peer not reading)")
             case EPIPE, ECONNRESET: throw TransportError.peerClosed
             default: throw Socket.systemError("send", code)
             }
@@ -148,6 +193,7 @@ public final class TCPChannel: Channel, @unchecked Sendable {
         guard fd >= 0 else { throw TransportError.channelClosed }
         try flush()
         var filled = 0
+        transfer = Transfer(progress: Socket.monotonicNow(), started: readStart < readEnd ? Socket.monotonicNow() : nil)
         while filled < buffer.count {
             if readStart < readEnd {
                 let take = min(readEnd - readStart, buffer.count - filled)
@@ -175,7 +221,12 @@ public final class TCPChannel: Channel, @unchecked Sendable {
     private func readSome(into pointer: UnsafeMutableRawPointer, count: Int, expected: Int, filled: Int) throws -> Int {
         while true {
             let got = recv(fd, pointer, count, 0)
-            if got > 0 { return got }
+            if got > 0 {
+                let now = Socket.monotonicNow()
+                transfer.progress = now
+                if transfer.started == nil { transfer.started = now }
+                return got
+            }
             if got == 0 {
                 throw filled == 0 ? TransportError.peerClosed : TransportError.shortRead(expected: expected, received: filled)
             }
@@ -183,7 +234,8 @@ public final class TCPChannel: Channel, @unchecked Sendable {
             switch code {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK:
-                throw TransportError.timeout(operation: "receive \(expected) bytes (\(filled) arrived)", seconds: timeout ?? 0)
+                try waitFor(POLLIN, lastProgress: transfer.progress, started: transfer.started,
+                            operation: "receive \(expected) bytes (\(filled) arrived)")
             case ECONNRESET:
                 throw filled == 0 ? TransportError.peerClosed : TransportError.shortRead(expected: expected, received: filled)
             default: throw Socket.systemError("recv", code)

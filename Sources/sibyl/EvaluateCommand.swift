@@ -44,8 +44,10 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let plan = try SecurePlan(directory: self.plan)
         let manifest = plan.contents.manifest
-        let splits = try Datasets.load(DatasetKind(rawValue: dataset)!, directory: URL(fileURLWithPath: dataDir))
-        let test = splits.test
+        let kind = DatasetKind(rawValue: dataset)!
+        let test = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir)).test
+        try checkPlanMatchesDataset(planName: self.plan, classes: manifest.classNames.count, input: manifest.input.shape,
+                                    dataset: kind, images: test)
         guard first + images <= test.count else {
             throw ValidationError("--first \(first) + --images \(images) exceeds the \(test.count) test images")
         }
@@ -53,7 +55,7 @@ struct EvaluateCommand: ParsableCommand {
         var inputs: [[UInt64]] = []
         var floatInputs: [[Float]] = []
         var labels: [Int] = []
-        let bytes = 3 * 32 * 32
+        let bytes = ImageSet.imageBytes
         for i in first..<(first + images) {
             let pixels = test.pixels[(i * bytes)..<((i + 1) * bytes)]
             let x = PlaintextInput.normalize(pixels, spec: manifest.input)

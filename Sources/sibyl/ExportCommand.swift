@@ -14,7 +14,9 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Export a training checkpoint as a fixed-point plan (plan.json + weights.h5).")
 
-    @Option(help: "Training checkpoint (checkpoint.h5 or best.h5).") var checkpoint: String
+    @Option(help: "Training checkpoint (checkpoint.h5 or best.h5).") var checkpoint: String?
+    @Option(help: "Instead of exporting: rewrite the plan in this directory in the current schema (adds the digest that binds plan.json to weights.h5), keeping its recorded accuracy. In place and atomic.")
+    var upgrade: String?
     @Option(help: "JSON placement overriding slot choices: a Placement ({\"choices\": [...]}) or {\"slot\": choice}.")
     var placement: String?
     @Option(name: .customLong("fractional-bits"),
@@ -26,8 +28,8 @@ struct ExportCommand: ParsableCommand {
     var accuracySplit: String = "test"
     @Option(name: .customLong("accuracy-images"), help: "Images the accuracies are measured on (default: the whole split).")
     var accuracyImages: Int?
-    @Option(help: "Plan directory to write, e.g. Plans/resnet32-cifar100-relu.") var out: String
-    @Flag(help: "Replace an existing plan at --out.") var force = false
+    @Option(help: "Plan directory to write, e.g. Plans/resnet32-cifar100-relu.") var out: String = ""
+    @Flag(help: "Replace an existing plan at --out (only a plan: a folder holding plan.json and weights.h5 and nothing else; anything else is refused). The new plan is written beside it and swapped in.") var force = false
     @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
     @Option(help: "Worker threads.") var threads: Int = 2
 
@@ -39,24 +41,36 @@ struct ExportCommand: ParsableCommand {
         }
         if let n = accuracyImages, n < 1 { throw ValidationError("--accuracy-images must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard !URL(fileURLWithPath: out).lastPathComponent.isEmpty else { throw ValidationError("--out needs a directory name") }
+        if upgrade != nil {
+            guard checkpoint == nil, out.isEmpty else { throw ValidationError("--upgrade DIR takes no --checkpoint and no --out") }
+            return
+        }
+        guard checkpoint != nil else { throw ValidationError("give --checkpoint FILE (or --upgrade DIR)") }
+        guard !out.isEmpty, !URL(fileURLWithPath: out).lastPathComponent.isEmpty else {
+            throw ValidationError("--out needs a directory name")
+        }
     }
 
     func run() throws {
+        if let upgrade {
+            let directory = URL(fileURLWithPath: upgrade)
+            let plan = try PlanFiles.read(from: directory)
+            try PlanFiles.write(plan, to: directory, overwrite: true)
+            print("upgraded \(upgrade) from schema \(plan.manifest.schemaVersion) to \(PlanManifest.currentSchemaVersion) (digest added); weights and recorded accuracy unchanged")
+            return
+        }
+        let checkpoint = self.checkpoint!
         let clock = Stopwatch()
         Parallel.configure(threads: threads)
         let outURL = URL(fileURLWithPath: out)
-        if FileManager.default.fileExists(atPath: outURL.path) && !force {
-            throw PlanStoreError.invalidValue(path: outURL.path, name: "plan",
-                                              reason: "a file or plan already exists there; pass --force to replace it or choose another --out")
-        }
+        try PlanFiles.checkDestination(outURL, overwrite: force)
         let checkpointURL = URL(fileURLWithPath: checkpoint)
         let (network, config) = try TrainingCheckpoint.loadNetwork(from: checkpointURL)
         if let placement { try Self.apply(placementFile: placement, to: network) }
         let exported = try NetworkExport.export(network)
         for (slot, choice) in exported.activations {
-            if case .polynomial(let degree) = choice, degree != 2 {
-                throw ValidationError("slot \(slot) is a degree-\(degree) polynomial; plans support degree 2 only")
+            if case .polynomial(let degree) = choice, !PlanManifest.supportedPolynomialDegrees.contains(degree) {
+                throw ValidationError("slot \(slot) is a degree-\(degree) polynomial; plans support degree \(PlanManifest.supportedPolynomialDegrees) only")
             }
         }
         let (graph, weights) = try foldBatchNorms(graph: exported.graph, weights: exported.weights)
@@ -90,7 +104,7 @@ struct ExportCommand: ParsableCommand {
             fixedPoint: FixedPointConfig(fractionalBits: fractionalBits, reluValueBits: reluBits), input: input,
             classNames: splits.classNames,
             predicted: PredictedCost(relus: choices.reluCount(slots: slots), polynomialActivations: choices.polynomialCount(slots: slots)),
-            provenance: Provenance(checkpointSha256: try SHA256.hex(ofFile: checkpointURL), checkpoint: checkpointURL.path,
+            provenance: Provenance(checkpointSha256: try SHA256.hex(ofFile: checkpointURL), checkpoint: Self.recordedPath(checkpointURL),
                                    command: CommandLine.arguments.map(Self.quoted).joined(separator: " "), created: created))
         var plan = PlanContents(manifest: manifest, weights: weights, coefficients: coefficients)
 
@@ -181,6 +195,15 @@ struct ExportCommand: ParsableCommand {
                 throw ExportError.badPlacement(path: path, reason: "slot \(slot.name): per-channel mixed choices are not supported by the fixed-point runtime")
             }
         }
+    }
+
+    /// A path as provenance records it: relative to the working directory when it lies below it, else
+    /// only its last two components, never the machine's absolute path.
+    static func recordedPath(_ url: URL) -> String {
+        let path = url.standardizedFileURL.path
+        let here = FileManager.default.currentDirectoryPath + "/"
+        if path.hasPrefix(here) { return String(path.dropFirst(here.count)) }
+        return url.pathComponents.suffix(2).joined(separator: "/")
     }
 
     static func quoted(_ argument: String) -> String {

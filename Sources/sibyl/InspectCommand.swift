@@ -27,6 +27,8 @@ struct InspectCommand: ParsableCommand {
         var fixedPoint: FixedPointConfig
         var classes: Int
         var provenance: Provenance
+        /// "verified" (schema 2: plan.json and weights.h5 match the digest recorded at export) or why not.
+        var integrity: String
     }
 
     static func summary(of contents: PlanContents) throws -> Summary {
@@ -41,7 +43,9 @@ struct InspectCommand: ParsableCommand {
                        polynomialSlotNames: placement.polynomialSlots.map { slots[$0].name },
                        polynomialActivations: placement.polynomialCount(slots: slots), parameters: parameters,
                        placement: placement.signature, accuracy: manifest.accuracy, fixedPoint: manifest.fixedPoint,
-                       classes: manifest.classNames.count, provenance: manifest.provenance)
+                       classes: manifest.classNames.count, provenance: manifest.provenance,
+                       integrity: manifest.digest != nil ? "verified"
+                        : "unverified: schema \(manifest.schemaVersion) has no digest (sibyl export --upgrade DIR adds one)")
     }
 
     func run() throws {
@@ -63,9 +67,10 @@ struct InspectCommand: ParsableCommand {
         print("  fixed point       \(summary.fixedPoint.fractionalBits) fractional bits, ring Z_2^\(summary.fixedPoint.ringBits)"
               + (bits.isEmpty ? "" : ", ReLU value bits \(bits.min()!)...\(bits.max()!)"))
         for record in summary.accuracy {
-            print(String(format: "  accuracy          %@ %.4f on %d %@ images", record.arithmetic.rawValue, record.top1,
+            print(String(format: "  accuracy          %@ %.4f on %d %@ images (recorded at export, not re-measured)", record.arithmetic.rawValue, record.top1,
                          record.images, record.split))
         }
+        print("  integrity         \(summary.integrity)")
         print("  provenance        \(summary.provenance.checkpoint) (sha256 \(summary.provenance.checkpointSha256.prefix(16))...), \(summary.provenance.created)")
     }
 }

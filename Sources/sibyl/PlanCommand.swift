@@ -2,6 +2,7 @@
 // toward a ReLU count or a predicted online latency (module Search).
 import ArgumentParser
 import Foundation
+import NetworkPlan
 import Planner
 import Search
 import Tensors
@@ -24,10 +25,12 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Baseline checkpoint (all ReLU), e.g. runs/resnet32/best.h5.") var baseline: String
     @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: String = "cifar100"
     @Option(help: "Members of the population.") var population: Int = 8
-    @Option(name: .customLong("budget-epochs"), help: "Total training epochs over all members (rounds are derived).")
+    @Option(name: .customLong("budget-epochs"), help: "Total training epochs over all members (rounds are derived).",
+            transform: FlagValue.positive)
     var budgetEpochs: Double
     @Option(help: "Rounds (default: derived from the budget, about one epoch per round).") var rounds: Int?
-    @Option(name: .customLong("target-latency"), help: "Predicted online seconds per image to stay under.")
+    @Option(name: .customLong("target-latency"), help: "Predicted online seconds per image to stay under.",
+            transform: FlagValue.positive)
     var targetLatency: Double?
     @Option(help: "Network for --target-latency: lan or wan.") var network: String?
     @Option(name: .customLong("max-relus"), help: "ReLUs per image to stay under.") var maxReLUs: Int?
@@ -36,13 +39,15 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Worker processes per round (1: in this process).") var workers: Int = 1
     @Option(help: "Seed of the search and the data order.") var seed: UInt64 = 1
     @Option(help: "Slots that stay ReLU: first,last (Delphi) or none.") var pinned: String = "first,last"
-    @Option(help: "Polynomial degrees, comma separated (2 = quadratic; plans export degree 2 only).") var degrees: String = "2"
+    @Option(help: "Polynomial degrees, comma separated (2 = quadratic; plans export degree 2 only, and other degrees are refused before the search starts).") var degrees: String = "2"
     @Option(name: .customLong("cost-model"), help: "Cost model JSON (sibyl calibrate); default: the provisional model.")
     var costModel: String?
     @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int = 128
-    @Option(name: .customLong("clip-value"), help: "Also clip each gradient element to [-v, v] (Delphi: 2.0).")
+    @Option(name: .customLong("clip-value"), help: "Also clip each gradient element to [-v, v] (Delphi: 2.0).",
+            transform: FlagValue.positive)
     var clipValue: Float?
-    @Option(name: .customLong("distill"), help: "Weight of distillation from the baseline's logits (0: off).")
+    @Option(name: .customLong("distill"), help: "Weight of distillation from the baseline's logits, in [0, 1] (0: off).",
+            transform: FlagValue.unitInterval)
     var distill: Float = 0
     @Option(name: .customLong("lr-range"), help: "Learning rates the population draws from and explores, MIN:MAX or one value (default 0.001:0.1).")
     var lrRange: String?
@@ -55,7 +60,8 @@ struct PlanCommand: ParsableCommand {
             help: "Initial coefficients of a newly polynomial slot: fitted (least-squares fit of ReLU over the slot's measured inputs, per channel) or delphi (0.2 + 0.5x + 0.2x^2).")
     var polynomialInit: String = PolynomialInitialization.Kind.fitted.rawValue
     @Option(name: .customLong("range-penalty"),
-            help: "Weight of the loss that keeps each polynomial slot's inputs within the range measured when it switched (0: off). In training the polynomial reads its input clamped to that range.")
+            help: "Weight of the loss that keeps each polynomial slot's inputs within the range measured when it switched (0: off). In training the polynomial reads its input clamped to that range.",
+            transform: FlagValue.nonNegative)
     var rangePenalty: Float = EngineOptions().rangePenaltyWeight
     @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
     @Option(name: .customLong("validation-count"), help: "Training images held out for validation.")
@@ -75,20 +81,21 @@ struct PlanCommand: ParsableCommand {
         if let network, NetworkProfile.named(network.lowercased()) == nil {
             throw ValidationError("unknown --network '\(network)'; allowed: lan, wan")
         }
-        if let t = targetLatency, !(t > 0) { throw ValidationError("--target-latency must be positive (seconds)") }
         if let n = maxReLUs, n < 0 { throw ValidationError("--max-relus must be at least 0") }
         if DatasetKind(rawValue: dataset.lowercased()) == nil {
             throw ValidationError("unknown --dataset '\(dataset)'; allowed: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if population < 2 { throw ValidationError("--population must be at least 2") }
-        if !(budgetEpochs > 0) { throw ValidationError("--budget-epochs must be positive") }
         if let r = rounds, r < 1 { throw ValidationError("--rounds must be at least 1") }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if PlanRequest.Pinned(rawValue: pinned) == nil { throw ValidationError("--pinned must be first,last or none") }
-        if parsedDegrees() == nil { throw ValidationError("--degrees must list degrees between 1 and 8, e.g. 2 or 2,3") }
-        if let v = clipValue, !(v > 0) { throw ValidationError("--clip-value must be positive") }
+        let exportable = PlanManifest.supportedPolynomialDegrees
+        guard let degrees = parsedDegrees(), degrees.allSatisfy(exportable.contains) else {
+            throw ValidationError("--degrees must list polynomial degrees that plans can export and evaluate securely "
+                                  + "(\(exportable.lowerBound)...\(exportable.upperBound)), comma separated; got '\(self.degrees)'")
+        }
         if annealEpochs < 0 { throw ValidationError("--anneal-epochs must be at least 0") }
         for (flag, text) in [("--lr-range", lrRange), ("--momentum-range", momentumRange)] {
             if let text, PlanRequest.parseRange(text) == nil {
@@ -98,8 +105,6 @@ struct PlanCommand: ParsableCommand {
         if PolynomialInitialization.Kind(rawValue: polynomialInit.lowercased()) == nil {
             throw ValidationError("--polynomial-init must be fitted or delphi")
         }
-        if !(rangePenalty >= 0 && rangePenalty.isFinite) { throw ValidationError("--range-penalty must be at least 0") }
-        if !(0...1).contains(distill) { throw ValidationError("--distill must be in [0, 1]") }
         if !FileManager.default.fileExists(atPath: baseline) {
             throw ValidationError("--baseline \(baseline) does not exist; train one with `sibyl train` first")
         }

@@ -64,10 +64,8 @@ func runPlanTest(planDirectory: String, split: String, images: Int?, json: Bool,
     let kind = try planDataset(plan.manifest, requested: dataset)
     let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDirectory), validationCount: validationCount)
     let set = firstImages(split == "test" ? splits.test : splits.validation, images)
-    guard set.classCount == plan.manifest.classNames.count else {
-        throw TrainingError.mismatch("plan \(planDirectory) classifies \(plan.manifest.classNames.count) classes but "
-            + "\(kind.rawValue) has \(set.classCount); pass --dataset")
-    }
+    try checkPlanMatchesDataset(planName: planDirectory, classes: plan.manifest.classNames.count,
+                                input: plan.manifest.input.shape, dataset: kind, images: set)
     let result = try measurePlanAccuracy(plan, images: set, threads: threads)
     if json {
         print("{\"accuracy\": \(result.top1), \"images\": \(result.images)}")
@@ -75,5 +73,19 @@ func runPlanTest(planDirectory: String, split: String, images: Int?, json: Bool,
         print(String(format: "plan %@: fixed-point accuracy %.4f on %d %@ %@ images (%.1f s, %.1f CPU s, %.0f images/s; %d exact GEMM and %d ring-loop layer evaluations)",
                      plan.manifest.name, result.top1, result.images, kind.rawValue, split, result.seconds, result.cpuSeconds,
                      Double(result.images) / max(result.seconds, 1e-9), result.gemmTerms, result.ringTerms))
+    }
+}
+
+/// Refuses to run a plan on a dataset it was not made for: the class count and the image shape must be
+/// the dataset's (a 10-class plan scored on CIFAR-100 would report 0% without complaint).
+func checkPlanMatchesDataset(planName: String, classes: Int, input: TensorShape, dataset kind: DatasetKind,
+                             images: ImageSet) throws {
+    guard classes == images.classCount else {
+        throw TrainingError.mismatch("plan \(planName) classifies \(classes) classes but --dataset \(kind.rawValue) has "
+            + "\(images.classCount); pass the --dataset the plan was exported for")
+    }
+    let side = ImageSet.side
+    guard input == TensorShape(channels: 3, height: side, width: side) else {
+        throw TrainingError.mismatch("plan \(planName) takes \(input) inputs but --dataset \(kind.rawValue) has 3x\(side)x\(side) images")
     }
 }

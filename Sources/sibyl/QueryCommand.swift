@@ -18,6 +18,8 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Dataset for --cifar-index: cifar100, cifar10, synthetic.") var dataset = "cifar100"
     @Option(help: "Folder holding the datasets (for --cifar-index).") var dataDir = "Datasets"
     @Option(help: "Classes to list.") var top = 5
+    @Option(help: "Seconds to wait for the server at any point (it may queue this client first).",
+            transform: FlagValue.positive) var timeout = 120.0
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -32,28 +34,37 @@ struct QueryCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Everything local is checked before connecting, and the plan against it before the server
+        // sets up a session.
         var label: Int?
-        var pixels: [UInt8]
+        var pixels: [UInt8] = []
+        var test: ImageSet?
+        let kind = DatasetKind(rawValue: dataset)!
         if let cifarIndex {
-            let test = try Datasets.load(DatasetKind(rawValue: dataset)!, directory: URL(fileURLWithPath: dataDir)).test
-            guard cifarIndex < test.count else {
-                throw ValidationError("--cifar-index \(cifarIndex) is beyond the \(test.count) test images")
+            let images = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir)).test
+            guard cifarIndex < images.count else {
+                throw ValidationError("--cifar-index \(cifarIndex) is beyond the \(images.count) test images")
             }
-            pixels = Array(test.pixels[(cifarIndex * 3072)..<((cifarIndex + 1) * 3072)])
-            label = Int(test.labels[cifarIndex])
-        } else {
-            pixels = []
+            let bytes = ImageSet.imageBytes
+            pixels = Array(images.pixels[(cifarIndex * bytes)..<((cifarIndex + 1) * bytes)])
+            label = Int(images.labels[cifarIndex])
+            test = images
+        } else if let image, !FileManager.default.isReadableFile(atPath: image) {
+            throw ValidationError("--image \(image) cannot be read")
         }
-        let channel = try TCPChannel.connect(host: host, port: port, connectTimeout: 10, timeout: 300)
-        let session = try SecureClientSession(channel: channel)
+        let channel = try TCPChannel.connect(host: host, port: port, connectTimeout: 10, timeout: timeout)
+        channel.messageTimeout = timeout
+        let session = try SecureClientSession(channel: channel) { architecture in
+            if let test {
+                try checkPlanMatchesDataset(planName: architecture.planName, classes: architecture.classNames.count,
+                                            input: architecture.input.shape, dataset: kind, images: test)
+            }
+        }
         defer { session.finish() }
         let architecture = session.architecture
         let shape = architecture.input.shape
         if let image {
             pixels = try ImageFile.planes(pngAt: image, width: shape.width, height: shape.height)
-        }
-        guard pixels.count == shape.elements else {
-            throw ValidationError("the plan expects \(shape) inputs; --cifar-index gives 3x32x32")
         }
         let input = PlaintextInput.normalize(pixels[...], spec: architecture.input)
         let encoded = FixedPointCompiler.encode(input, scale: architecture.program.tensors[0].scale)

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Lattice
 import SecureInference
 import Transport
 
@@ -10,63 +9,57 @@ struct ServeCommand: ParsableCommand {
         abstract: "Serve a plan to clients over TCP: the model owner's side of the secure protocol.",
         discussion: """
             The server keeps the weights; a client (`sibyl query`) learns the architecture and its own
-            logits only. Each connection runs on its own thread (at most --max-concurrent at once); a client
-            that disconnects, times out or sends garbage ends its own connection only.
+            logits only. A connection first completes a cheap handshake (the server sends the architecture,
+            the client its HE setup) within --handshake-timeout, without taking a session slot; then it
+            waits for one of --max-concurrent slots in a queue of --queue clients for at most
+            --queue-timeout; a client beyond these bounds is told the server is busy. In a session, a
+            client silent for --timeout, one message taking longer than --message-timeout, or a session
+            longer than --session-timeout is dropped. A client that disconnects, times out or sends
+            garbage ends its own connection only. Log lines are rate-limited.
             """)
 
     @Argument(help: "Plan directory (plan.json + weights.h5).") var plan: String
     @Option(help: "TCP port to listen on.") var port: UInt16 = 7070
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
-    @Option(help: "Connections served at the same time.") var maxConcurrent = 2
-    @Option(help: "Seconds a client may stay silent before its connection is dropped.") var timeout = 300.0
+    @Option(help: "Sessions served at the same time.") var maxConcurrent = 2
+    @Option(help: "Clients past the handshake that may wait for a session slot.") var queue = 16
+    @Option(help: "Connections that may be in their handshake at once.") var maxHandshaking = 128
+    @Option(help: "Seconds from connecting to a complete handshake.", transform: FlagValue.positive)
+    var handshakeTimeout = 10.0
+    @Option(help: "Seconds a client may wait in the queue.", transform: FlagValue.positive) var queueTimeout = 30.0
+    @Option(help: "Seconds a client may stay silent in a session.", transform: FlagValue.positive) var timeout = 60.0
+    @Option(help: "Seconds one message may take once it started.", transform: FlagValue.positive) var messageTimeout = 60.0
+    @Option(help: "Seconds a whole session may take.", transform: FlagValue.positive) var sessionTimeout = 3600.0
     @Option(help: "Stop after this many connections (default: serve forever).") var connections: Int?
 
     func validate() throws {
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard queue >= 0 else { throw ValidationError("--queue must be at least 0") }
+        guard maxHandshaking >= 1 else { throw ValidationError("--max-handshaking must be at least 1") }
+        if let connections, connections < 1 { throw ValidationError("--connections must be at least 1") }
     }
 
     func run() throws {
         let plan = try SecurePlan(directory: self.plan)
-        let prepared = PreparedLayers(program: plan.program)
-        let listener = try TCPListener(host: host, port: port)
+        var limits = ServerLimits()
+        limits.maxConcurrent = maxConcurrent
+        limits.maxQueued = queue
+        limits.maxHandshaking = maxHandshaking
+        limits.handshakeSeconds = handshakeTimeout
+        limits.queueSeconds = queueTimeout
+        limits.idleSeconds = timeout
+        limits.messageSeconds = messageTimeout
+        limits.sessionSeconds = sessionTimeout
+        let server = InferenceServer(program: plan.program, architecture: plan.architecture, limits: limits,
+                                     log: RateLimitedLog(write: log))
+        let listener = try TCPListener(host: host, port: port, backlog: 128)
         log("serving plan \(plan.contents.manifest.name) (\(plan.program.reluCount) ReLUs per image) on \(host):\(listener.port)")
-        let slots = DispatchSemaphore(value: maxConcurrent)
-        let group = DispatchGroup()
-        var accepted = 0
-        while connections.map({ accepted < $0 }) ?? true {
-            let channel: TCPChannel
-            do {
-                channel = try listener.accept(acceptTimeout: nil, timeout: timeout)
-            } catch {
-                log("accept failed: \(error)")
-                continue
-            }
-            accepted += 1
-            let client = accepted
-            slots.wait()
-            group.enter()
-            let program = plan.program, architecture = plan.architecture
-            let worker = Thread {
-                defer { channel.close(); slots.signal(); group.leave() }
-                do {
-                    let session = try SecureServerSession(program: program, architecture: architecture,
-                                                          channel: channel, prepared: prepared)
-                    let served = try session.serveAll()
-                    log("client \(client): served \(served) image(s); \(channel.stats)")
-                } catch {
-                    log("client \(client): connection dropped: \(error)")
-                }
-            }
-            worker.stackSize = 16 << 20
-            worker.start()
-        }
-        group.wait()
+        server.serve(listener, connections: connections)
         listener.close()
     }
 }
 
-func log(_ message: String) {
+@Sendable func log(_ message: String) {
     let stamp = ISO8601DateFormatter().string(from: Date())
     FileHandle.standardError.write(Data("[\(stamp)] \(message)\n".utf8))
 }

@@ -18,7 +18,7 @@ struct Sibyl: ParsableCommand {
               sibyl test       accuracy of a checkpoint or a plan on a split
               sibyl inspect    summarise a plan
               sibyl calibrate  write the planner's latency cost model
-              sibyl bench      measure training or cryptographic throughput
+              sibyl bench      measure training or cryptographic throughput, or fuzz the decoders
             Run `sibyl help <command>` for a command's options.
             """,
         subcommands: [TrainCommand.self, PlanCommand.self, FrontCommand.self, ExportCommand.self, EvaluateCommand.self,
@@ -30,5 +30,5 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput (results as JSON with --json).",
-        subcommands: [BenchTrainCommand.self, BenchCryptoCommand.self])
+        subcommands: [BenchTrainCommand.self, BenchCryptoCommand.self, BenchFuzzCommand.self])
 }

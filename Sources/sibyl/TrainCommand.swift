@@ -13,18 +13,18 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: String = "cifar100"
     @Option(help: "Number of epochs (with --resume: the total, so a run can be extended).") var epochs: Int = 30
     @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int = 128
-    @Option(help: "Peak learning rate.") var lr: Float = 0.1
+    @Option(help: "Peak learning rate.", transform: FlagValue.positive) var lr: Float = 0.1
     @Option(help: "Schedule: \(ScheduleKind.allCases.map(\.rawValue).joined(separator: ", ")).") var schedule: String = "onecycle"
-    @Option(help: "Warmup share of the steps (default 0.15 for onecycle, 0 for cosine).") var warmup: Float?
+    @Option(help: "Warmup share of the steps (default 0.15 for onecycle, 0 for cosine).", transform: FlagValue.fraction) var warmup: Float?
     @Option(help: "Run directory (metrics.jsonl, checkpoint.h5, best.h5).") var out: String
     @Flag(help: "Continue the run in --out from its checkpoint.h5.") var resume = false
     @Option(help: "Seed for weights and data order.") var seed: UInt64 = 1
-    @Option(help: "SGD momentum.") var momentum: Float = 0.9
+    @Option(help: "SGD momentum, in [0, 1).", transform: FlagValue.fraction) var momentum: Float = 0.9
     @Flag(help: "Use Nesterov momentum.") var nesterov = false
-    @Option(name: .customLong("weight-decay"), help: "Coupled L2 weight decay on conv/dense weights.") var weightDecay: Float = 5e-4
-    @Option(name: .customLong("label-smoothing"), help: "Label smoothing epsilon.") var labelSmoothing: Float = 0
-    @Option(name: .customLong("clip-norm"), help: "Clip gradients to this global L2 norm.") var clipNorm: Float?
-    @Option(name: .customLong("clip-value"), help: "Clip each gradient element to [-v, v].") var clipValue: Float?
+    @Option(name: .customLong("weight-decay"), help: "Coupled L2 weight decay on conv/dense weights.", transform: FlagValue.nonNegative) var weightDecay: Float = 5e-4
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing epsilon, in [0, 1).", transform: FlagValue.fraction) var labelSmoothing: Float = 0
+    @Option(name: .customLong("clip-norm"), help: "Clip gradients to this global L2 norm.", transform: FlagValue.positive) var clipNorm: Float?
+    @Option(name: .customLong("clip-value"), help: "Clip each gradient element to [-v, v].", transform: FlagValue.positive) var clipValue: Float?
     @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
     @Option(help: "Worker threads.") var threads: Int = 2
     @Flag(name: .customLong("no-augment"), help: "Disable random crop and flip.") var noAugment = false
@@ -42,12 +42,8 @@ struct TrainCommand: ParsableCommand {
         }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if !(lr > 0) { throw ValidationError("--lr must be positive") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if !(0..<1).contains(labelSmoothing) { throw ValidationError("--label-smoothing must be in [0, 1)") }
-        if let c = clipNorm, !(c > 0) { throw ValidationError("--clip-norm must be positive") }
-        if let c = clipValue, !(c > 0) { throw ValidationError("--clip-value must be positive") }
-        if let w = warmup, !(0..<1).contains(w) { throw ValidationError("--warmup must be in [0, 1)") }
+        if validationCount < 0 { throw ValidationError("--validation-count must be at least 0") }
     }
 
     func run() throws {

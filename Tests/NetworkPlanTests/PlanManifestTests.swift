@@ -64,7 +64,7 @@ final class PlanManifestTests: XCTestCase {
         let manifest = smallManifest()
         let data = try manifest.encoded()
         let text = String(decoding: data, as: UTF8.self)
-        XCTAssertTrue(text.contains("\"schema_version\" : 1"), text)
+        XCTAssertTrue(text.contains("\"schema_version\" : 2"), text)
         XCTAssertTrue(text.contains("\"checkpoint_sha256\""))
         XCTAssertEqual(try PlanManifest.decode(data, path: "plan.json"), manifest)
         XCTAssertEqual(try manifest.placement().signature, "R2")
@@ -74,7 +74,7 @@ final class PlanManifestTests: XCTestCase {
         var object = try JSONSerialization.jsonObject(with: smallManifest().encoded()) as! [String: Any]
         object["schema_version"] = 7
         XCTAssertThrowsError(try PlanManifest.decode(JSONSerialization.data(withJSONObject: object), path: "p")) {
-            XCTAssertEqual($0 as? PlanError, .unsupportedSchema(found: 7, supported: 1))
+            XCTAssertEqual($0 as? PlanError, .unsupportedSchema(found: 7, supported: 2))
         }
         object["schema_version"] = 1
         object.removeValue(forKey: "graph")

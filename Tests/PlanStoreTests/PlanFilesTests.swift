@@ -35,6 +35,14 @@ func samplePlan(seed: UInt64, fractionalBits: Int = 8) throws -> PlanContents {
     return PlanContents(manifest: manifest, weights: weights, coefficients: coefficients)
 }
 
+/// `plan` as `PlanFiles.write` stores it: current schema, digest filled in.
+func sealed(_ plan: PlanContents) throws -> PlanContents {
+    var plan = plan
+    plan.manifest.schemaVersion = PlanManifest.currentSchemaVersion
+    plan.manifest.digest = try PlanDigest.of(plan)
+    return plan
+}
+
 final class PlanFilesTests: XCTestCase {
     var directory: URL!
 
@@ -46,7 +54,7 @@ final class PlanFilesTests: XCTestCase {
         let plan = try samplePlan(seed: seed)
         let url = directory.appendingPathComponent("Plans/plan")
         try PlanFiles.write(plan, to: url)
-        return (url, plan)
+        return (url, try sealed(plan))
     }
 
     /// Asserts `body` throws an error whose description contains every fragment.
@@ -87,7 +95,7 @@ final class PlanFilesTests: XCTestCase {
         XCTAssertEqual(bias, plan.weights["conv1.bias"]!.map { Int64((Double($0) * 65536).rounded()) })
         XCTAssertEqual(try file.attribute("scale", on: "fixed/conv1.bias"), "16")
         XCTAssertEqual(try file.attribute("fractional_bits"), "8")
-        XCTAssertEqual(try file.attribute("schema_version"), "1")
+        XCTAssertEqual(try file.attribute("schema_version"), "2")
         XCTAssertEqual(try file.read(Float.self, from: "float/act2.coefficients").shape, [6, 3])
     }
 
@@ -95,9 +103,9 @@ final class PlanFilesTests: XCTestCase {
         let (url, _) = try written(seed: 1)
         let other = try samplePlan(seed: 9)
         assertFails([url.path, "already exists", "--force"]) { try PlanFiles.write(other, to: url) }
-        XCTAssertTrue(try PlanFiles.read(from: url) == samplePlan(seed: 1), "the old plan was touched")
+        XCTAssertTrue(try PlanFiles.read(from: url) == sealed(samplePlan(seed: 1)), "the old plan was touched")
         try PlanFiles.write(other, to: url, overwrite: true)
-        XCTAssertTrue(try PlanFiles.read(from: url) == other, "the plan was not replaced")
+        XCTAssertTrue(try PlanFiles.read(from: url) == sealed(other), "the plan was not replaced")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)
         XCTAssertEqual(leftovers, ["plan"], "temporary directories left behind")
     }
@@ -121,7 +129,7 @@ final class PlanFilesTests: XCTestCase {
 
     func testUnsupportedSchemaVersion() throws {
         let (url, _) = try written()
-        try editManifest(url) { $0.replacingOccurrences(of: "\"schema_version\" : 1", with: "\"schema_version\" : 7") }
+        try editManifest(url) { $0.replacingOccurrences(of: "\"schema_version\" : 2", with: "\"schema_version\" : 7") }
         assertFails(["plan.json", "schema version 7", "re-export"]) { _ = try PlanFiles.read(from: url) }
     }
 

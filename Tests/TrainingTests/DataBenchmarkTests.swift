@@ -1,6 +1,7 @@
 // Timing of batch preparation and dataset loading. Prints figures only when SIBYL_BENCH=1 (no timing
 // assertions); results are recorded in Experiments/data/README.md.
 import Foundation
+import PlanStore
 import Training
 import XCTest
 

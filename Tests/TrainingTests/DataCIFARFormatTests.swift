@@ -1,6 +1,7 @@
 // The CIFAR record parser on generated files: record layout, fine versus coarse label bytes, plane
 // order, truncated files, labels out of range, checksums and the verification stamp.
 import Foundation
+import PlanStore
 import Training
 import XCTest
 import TestSupport

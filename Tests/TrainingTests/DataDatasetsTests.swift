@@ -41,6 +41,25 @@ final class DataDatasetsTests: XCTestCase {
         }
     }
 
+    func testDatasetFilesMayBeSymbolicLinks() throws {
+        // The real files live elsewhere; the data folder holds links to them. Sizes and checks are those of
+        // the files, not of the links (a link is about 40 bytes).
+        let elsewhere = directory.appendingPathComponent("shared-copy")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        try SyntheticCIFAR.writeCIFAR100File(to: elsewhere.appendingPathComponent("train.bin"), count: 20, seed: 1)
+        try SyntheticCIFAR.writeCIFAR100File(to: elsewhere.appendingPathComponent("test.bin"), count: 10, seed: 2)
+        let folder = directory.appendingPathComponent("cifar-100-binary")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for name in ["train.bin", "test.bin"] {
+            try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent(name),
+                                                       withDestinationURL: elsewhere.appendingPathComponent(name))
+        }
+        let train = folder.appendingPathComponent("train.bin").path
+        dataAssertThrows({ _ = try Datasets.load(.cifar100, directory: self.directory) }, mentioning: train) {
+            $0 == .truncatedFile(path: train, size: 20 * 3074, recordSize: 3074, expectedRecords: 50000)
+        }
+    }
+
     func testWrongChecksumOfFullSizeFile() throws {
         // A full-size train.bin of zero bytes (a sparse file: every label 0, so only the hash is wrong).
         let folder = directory.appendingPathComponent("cifar-100-binary")

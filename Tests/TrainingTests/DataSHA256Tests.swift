@@ -1,5 +1,6 @@
 // SHA-256 against the NIST example vectors (FIPS 180-4 examples, SHA256.pdf) and the system sha256sum.
 import Foundation
+import PlanStore
 import Training
 import XCTest
 import TestSupport

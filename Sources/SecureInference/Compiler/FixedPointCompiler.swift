@@ -4,12 +4,15 @@ public enum SecureInferenceError: Error, CustomStringConvertible, Equatable {
     case unsupported(String)
     case invalidPlan(String)
     case protocolFailure(String)
+    /// The server declined the connection (at its limits, or shutting down); try again later.
+    case serverBusy(String)
 
     public var description: String {
         switch self {
         case .unsupported(let what): return "not supported by the secure runtime: \(what)"
         case .invalidPlan(let what): return "invalid plan: \(what)"
         case .protocolFailure(let what): return "secure protocol failed: \(what)"
+        case .serverBusy(let reason): return "the server is busy and declined this connection (\(reason)); try again later"
         }
     }
 }

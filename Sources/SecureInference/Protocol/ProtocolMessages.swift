@@ -18,6 +18,15 @@ enum ProtocolMessage {
     static let offlineDone: UInt16 = 0x5170
     static let imageRequest: UInt16 = 0x5180
     static let goodbye: UInt16 = 0x5181
+    /// Server to client, instead of `hello` or `admitted`: the server will not serve this connection now
+    /// (UTF-8 reason, at most `busyReasonLimit` bytes); it closes the connection after it.
+    static let busy: UInt16 = 0x5182
+    /// Server to client after the client's HE setup: a session slot is the client's; base OTs follow.
+    static let admitted: UInt16 = 0x5183
+    static let busyReasonLimit = 1024
+    /// Largest `hello` (the public architecture as JSON) a client accepts: ResNet-32's is about
+    /// 20 KB, so a hostile server cannot make a client buffer more than this before anything is checked.
+    static let helloLimit: UInt64 = 4 << 20
 }
 
 /// The public shape of a linear map, as the HE protocol needs it (the client knows this; not the weights).

@@ -29,21 +29,61 @@ public final class SecureClientSession {
     let linearClient: LinearLayerClient
     let ot: IKNPReceiver
 
-    /// Connects the session: receives the public architecture, sends the HE setup (with the parameter
-    /// set the server announced), runs base OTs.
-    public init(channel: any Channel) throws {
+    /// Connects the session: receives the public architecture and validates it before anything is
+    /// sized by it, lets `admit` refuse it (e.g. a plan for another dataset) before the server does any
+    /// work, sends the HE setup (with the parameter set the server announced), waits to be admitted (a
+    /// busy server says so: `.serverBusy`), runs base OTs. The client trusts nothing the server
+    /// announces: frames are limited to 4 MiB until the program is known, then to what it needs.
+    public init(channel: any Channel, admit: (PublicArchitecture) throws -> Void = { _ in }) throws {
         self.channel = channel
-        let hello = try channel.receiveMessage(expecting: ProtocolMessage.hello)
+        channel.maxFrameLength = ProtocolMessage.helloLimit
+        let hello = try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.hello)
         do {
             architecture = try JSONDecoder().decode(PublicArchitecture.self, from: Data(hello))
         } catch {
             throw SecureInferenceError.protocolFailure("the server's architecture message is malformed (\(error))")
         }
         try architecture.program.validate()
+        channel.maxFrameLength = Self.maximumServerFrame(architecture.program)
+        try admit(architecture)
         linearClient = LinearLayerClient(context: try architecture.heParameters.context)
         try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
         try channel.flush()
+        _ = try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.admitted)
         ot = try IKNPReceiver(channel: channel)
+    }
+
+    /// The next frame, which must be `type`, or the server's busy notice (thrown as `.serverBusy`).
+    static func receiveUnlessBusy(_ channel: any Channel, expecting type: UInt16) throws -> [UInt8] {
+        let header = try channel.receiveHeader()
+        if header.type == ProtocolMessage.busy {
+            guard header.length <= UInt64(ProtocolMessage.busyReasonLimit) else {
+                throw SecureInferenceError.protocolFailure("the server's busy notice is \(header.length) bytes long")
+            }
+            let reason = try channel.receiveBytes(count: Int(header.length))
+            throw SecureInferenceError.serverBusy(String(decoding: reason, as: UTF8.self))
+        }
+        guard header.type == type else { throw TransportError.unexpectedMessageType(expected: type, received: header.type) }
+        return try channel.receiveBytes(count: Int(header.length))
+    }
+
+    /// The largest frame a server running `program` sends: a layer's garbled ReLU batch (tables and
+    /// output rows), its labels or OT corrections, or an HE response, with room to spare; at least 16 MiB.
+    static func maximumServerFrame(_ program: FixedPointProgram) -> UInt64 {
+        var largest: UInt64 = 16 << 20
+        for step in program.steps {
+            let elements = UInt64(program.tensors[step.output].shape.elements)
+            switch step {
+            case .relu(_, _, let valueBits, let shift, _):
+                let gates = UInt64((try? ReLUCircuit(valueBits: valueBits, truncationBits: shift).circuit.andCount) ?? 64 * 64)
+                largest = max(largest, elements * (gates * 32 + UInt64(valueBits) * 32 + 64 * 16) + 4096)
+            case .linear, .square:
+                largest = max(largest, elements * 8 * 16)
+            case .add, .truncate:
+                break
+            }
+        }
+        return largest
     }
 
     func offline(meter: inout StepMeter) throws -> ClientOfflineState {

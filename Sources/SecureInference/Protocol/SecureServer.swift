@@ -49,21 +49,44 @@ public final class SecureServerSession {
     let prepared: [Int: [PreparedLinearLayer]]
     let ot: IKNPSender
 
-    /// Runs the session setup with a connected client: sends the public architecture, receives the
-    /// client's HE setup, runs base OTs. `prepared` caches the HE-encoded weights across sessions.
+    /// Runs the whole session setup with a connected client: the handshake (`greet`), admission at once,
+    /// then the HE setup and base OTs. `prepared` caches the HE-encoded weights across sessions.
+    public convenience init(program: FixedPointProgram, architecture: PublicArchitecture, channel: any Channel,
+                            prepared: PreparedLayers) throws {
+        let setup = try Self.greet(channel: channel, program: program, architecture: architecture)
+        try self.init(program: program, architecture: architecture, channel: channel, prepared: prepared, setup: setup)
+    }
+
+    /// The handshake: sends the public architecture and returns the client's HE setup message. Cheap
+    /// for the server (nothing is computed), so `InferenceServer` runs it before a client gets a slot.
+    public static func greet(channel: any Channel, program: FixedPointProgram, architecture: PublicArchitecture) throws -> [UInt8] {
+        // Nothing a client legitimately sends is large (HE uploads are about 1 MB per layer, masked
+        // tensors 8 bytes per element), so a hostile length field cannot make the server allocate much.
+        channel.maxFrameLength = maximumClientFrame(program)
+        let encoded = try JSONEncoder().encode(architecture)
+        try channel.sendMessage(type: ProtocolMessage.hello, [UInt8](encoded))
+        try channel.flush()
+        return try channel.receiveMessage(expecting: ProtocolMessage.heSetup)
+    }
+
+    /// Tells a client that will not be served why, and closes the connection (best effort: the peer
+    /// may already be gone).
+    public static func decline(channel: any Channel, reason: String) {
+        try? channel.sendMessage(type: ProtocolMessage.busy, Array(reason.utf8.prefix(ProtocolMessage.busyReasonLimit)))
+        try? channel.flush()
+        channel.close()
+    }
+
+    /// Admits a client whose handshake is done: tells it so, then sets up HE and runs base OTs.
     public init(program: FixedPointProgram, architecture: PublicArchitecture, channel: any Channel,
-                prepared: PreparedLayers) throws {
+                prepared: PreparedLayers, setup: [UInt8]) throws {
         let context = try architecture.heParameters.context
         self.program = program
         self.architecture = architecture
         self.channel = channel
-        // Nothing a client legitimately sends is large (HE uploads are about 1 MB per layer, masked
-        // tensors 8 bytes per element), so a hostile length field cannot make the server allocate much.
         channel.maxFrameLength = Self.maximumClientFrame(program)
-        let encoded = try JSONEncoder().encode(architecture)
-        try channel.sendMessage(type: ProtocolMessage.hello, [UInt8](encoded))
+        try channel.sendMessage(type: ProtocolMessage.admitted, [UInt8]())
         try channel.flush()
-        let setup = try channel.receiveMessage(expecting: ProtocolMessage.heSetup)
         linearServer = try LinearLayerServer(context: context, setupMessage: setup)
         self.prepared = try prepared.layers(for: linearServer)
         ot = try IKNPSender(channel: channel)

@@ -5,6 +5,7 @@
 // Pixels: 1,024 red, 1,024 green, 1,024 blue, each plane row-major, top-left first. For CIFAR-100 we
 // use the fine label (100 classes).
 import Foundation
+import PlanStore
 
 /// One of the two CIFAR binary record layouts.
 public enum CIFARFormat: Sendable, CaseIterable {

@@ -3,6 +3,7 @@
 // CIFAR-100 are hashed once rather than on every run. The file is hashed again whenever its size or
 // modification time differs from the stamp, or the stamp records another hash than expected.
 import Foundation
+import PlanStore
 
 /// What was verified about one file.
 struct DatasetStamp: Codable, Equatable {
@@ -14,25 +15,21 @@ struct DatasetStamp: Codable, Equatable {
         url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).sha256-stamp")
     }
 
-    static func fileSize(_ url: URL) throws -> Int {
-        do {
-            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
-            return (attributes[.size] as? NSNumber)?.intValue ?? 0
-        } catch {
-            throw DataError.ioFailed(path: url.path, detail: "cannot read the file's attributes (\(error.localizedDescription))")
+    /// Size and modification time of the file itself, following symbolic links (a dataset folder may
+    /// link to a shared copy; the link's own 40-odd bytes say nothing).
+    static func attributes(_ url: URL) throws -> (size: Int, modified: Double) {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else {
+            throw DataError.ioFailed(path: url.path, detail: "cannot read the file's attributes (\(String(cString: strerror(errno))))")
         }
+        return (Int(info.st_size), Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) * 1e-9)
     }
+
+    static func fileSize(_ url: URL) throws -> Int { try attributes(url).size }
 
     /// Size and modification time of the file now.
     static func current(_ url: URL, sha256: String) throws -> DatasetStamp {
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: url.path)
-        } catch {
-            throw DataError.ioFailed(path: url.path, detail: "cannot read the file's attributes (\(error.localizedDescription))")
-        }
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let (size, modified) = try attributes(url)
         return DatasetStamp(size: size, modified: modified, sha256: sha256)
     }
 

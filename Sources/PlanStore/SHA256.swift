@@ -1,6 +1,6 @@
 // SHA-256 as specified in FIPS 180-4 (NIST, "Secure Hash Standard", August 2015), sections 4.1.2,
-// 4.2.2, 5.1.1, 5.3.3 and 6.2. Used to verify dataset files; written here so the project needs no
-// cryptography package. Checked against the NIST example vectors and the system's sha256sum.
+// 4.2.2, 5.1.1, 5.3.3 and 6.2. Used to verify dataset files, checkpoints and the plan digest; written
+// here so the project needs no cryptography package. Checked against the NIST example vectors and the system's sha256sum.
 import Foundation
 
 /// Incremental SHA-256.
@@ -97,7 +97,7 @@ public struct SHA256: Sendable {
     /// SHA-256 of a file, read in 4 MiB pieces.
     public static func hex(ofFile url: URL) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw DataError.ioFailed(path: url.path, detail: "cannot open the file for reading")
+            throw PlanStoreError.io(path: url.path, operation: "open for reading", detail: "cannot open the file")
         }
         defer { try? handle.close() }
         var hasher = SHA256()

@@ -1,0 +1,36 @@
+// Checks for numeric flags, applied where each flag is declared (`@Option(transform: FlagValue.positive)`),
+// so a bad value is refused by the parser with the flag's name before anything runs. Every number must
+// be finite: "inf" and "nan" parse as Float but train to NaN.
+import ArgumentParser
+
+enum FlagValue {
+    /// A finite number in `range` (closed or half-open), or a ValidationError saying what is allowed.
+    static func number<T: BinaryFloatingPoint & LosslessStringConvertible>(_ text: String, _ allowed: String,
+                                                                          _ isAllowed: (T) -> Bool) throws -> T {
+        guard let value = T(text), value.isFinite else {
+            throw ValidationError("'\(text)' is not a finite number; give \(allowed)")
+        }
+        guard isAllowed(value) else { throw ValidationError("\(text) is out of range; give \(allowed)") }
+        return value
+    }
+
+    /// Finite and above zero (learning rates, clip norms, seconds).
+    @Sendable static func positive<T: BinaryFloatingPoint & LosslessStringConvertible>(_ text: String) throws -> T {
+        try number(text, "a number above 0") { $0 > 0 }
+    }
+
+    /// Finite and at least zero (weights of penalties, weight decay).
+    @Sendable static func nonNegative<T: BinaryFloatingPoint & LosslessStringConvertible>(_ text: String) throws -> T {
+        try number(text, "a number of at least 0") { $0 >= 0 }
+    }
+
+    /// In [0, 1): momentum, label smoothing, warmup share.
+    @Sendable static func fraction<T: BinaryFloatingPoint & LosslessStringConvertible>(_ text: String) throws -> T {
+        try number(text, "a number in [0, 1)") { $0 >= 0 && $0 < 1 }
+    }
+
+    /// In [0, 1]: mixing weights.
+    @Sendable static func unitInterval<T: BinaryFloatingPoint & LosslessStringConvertible>(_ text: String) throws -> T {
+        try number(text, "a number in [0, 1]") { $0 >= 0 && $0 <= 1 }
+    }
+}
