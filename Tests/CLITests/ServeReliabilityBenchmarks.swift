@@ -53,7 +53,7 @@ final class ServeReliabilityBenchmarks: XCTestCase {
         let loaded = try (0..<5).map { _ in try timedQuery(server.port) }
         try load.close()
         _ = ServerProcess.waitFor(seconds: 30) { server.descriptors <= idleDescriptors }
-        usleep(500_000)
+        usleep(1_500_000)   // the server trims freed memory 0.5 s after its last connection ended
         try write([
             "command": "SIBYL_BENCH=1 swift test -c release --filter ServeReliabilityBenchmarks/testLoad",
             "plan": "Experiments/reliability/fuzz-plan", "idle_connections": 50, "garbage_connections": 50,

@@ -13,6 +13,9 @@
 // closed; the accept loop itself never waits. Every exit path closes the connection and frees its slot.
 import Foundation
 import Transport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Bounds on what one client, and all clients together, can hold of the server.
 public struct ServerLimits: Sendable, Equatable {
@@ -80,7 +83,7 @@ public final class InferenceServer: @unchecked Sendable {
     private let log: RateLimitedLog
     private let state = NSCondition()
     private var handshaking = 0, queued = 0, active = 0, running = 0
-    private var served = 0
+    private var trimPending = false
 
     public init(program: FixedPointProgram, architecture: PublicArchitecture, limits: ServerLimits, log: RateLimitedLog) {
         self.program = program
@@ -125,8 +128,10 @@ public final class InferenceServer: @unchecked Sendable {
                 handle(channel, client: client)
                 state.lock()
                 running -= 1
+                let quiet = running == 0
                 state.broadcast()
                 state.unlock()
+                if quiet { releaseFreedMemory() }
             }
             worker.stackSize = 16 << 20
             worker.start()
@@ -193,6 +198,33 @@ public final class InferenceServer: @unchecked Sendable {
         }
         return got
     }
+
+    /// Hands memory freed by ended connections back to the system half a second after the last
+    /// connection ended (at most one trim pending at a time): glibc keeps freed chunks in per-thread
+    /// arenas, so after a burst of connections the server would otherwise stay at its peak resident size.
+    private func releaseFreedMemory() {
+        state.lock()
+        defer { state.unlock() }
+        guard !trimPending else { return }
+        trimPending = true
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { [self] in
+            state.lock()
+            trimPending = false
+            let quiet = running == 0
+            state.unlock()
+            if quiet { Self.mallocTrim?(0) }
+        }
+    }
+
+    /// glibc's malloc_trim (not exported by Swift's Glibc module), looked up once; nil elsewhere.
+    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
 
     private func leave(stage: ReferenceWritableKeyPath<InferenceServer, Int>) {
         state.lock()
