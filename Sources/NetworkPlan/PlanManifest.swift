@@ -56,6 +56,9 @@ public struct PlanManifest: Codable, Hashable, Sendable {
         guard Self.readableSchemaVersions.contains(schemaVersion) else {
             throw PlanError.unsupportedSchema(found: schemaVersion, supported: Self.currentSchemaVersion)
         }
+        if schemaVersion < 2 && digest != nil {
+            throw PlanError.invalid("schema \(schemaVersion) plans have no digest, yet this one has: the schema version was edited")
+        }
         let slots: [SlotDescriptor]
         do { slots = try graph.slots() } catch { throw PlanError.invalid("\(error)") }
         let names = Set(slots.map(\.name))
@@ -85,19 +88,15 @@ public struct PlanManifest: Codable, Hashable, Sendable {
         guard (1...20).contains(fixedPoint.fractionalBits) else {
             throw PlanError.invalid("fixed_point.fractional_bits \(fixedPoint.fractionalBits) is outside 1...20")
         }
-        guard input.mean.count == input.shape.channels, input.std.count == input.shape.channels,
-              input.std.allSatisfy({ $0 > 0 }) else {
-            throw PlanError.invalid("input normalisation needs one mean and one positive std per input channel")
-        }
+        if let problem = input.problem { throw PlanError.invalid(problem) }
         return slots
     }
 
     public static func decode(_ data: Data, path: String) throws -> PlanManifest {
         // Look at the version first, so a future schema gets a version error, not a field error.
-        struct Versioned: Decodable { var schemaVersion: Int? }
         let decoder = Self.decoder
         let version: Int?
-        do { version = try decoder.decode(Versioned.self, from: data).schemaVersion } catch {
+        do { version = try schemaVersion(of: data) } catch {
             throw PlanError.unreadable(path: path, reason: "not a JSON object (\(error.localizedDescription))")
         }
         guard let version else { throw PlanError.unreadable(path: path, reason: "no \"schema_version\" field") }
@@ -112,14 +111,25 @@ public struct PlanManifest: Codable, Hashable, Sendable {
         return manifest
     }
 
-    public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(self)
+    /// The "schema_version" of a plan.json (nil when it has none); throws when it is not a JSON object.
+    public static func schemaVersion(of data: Data) throws -> Int? {
+        struct Versioned: Decodable { var schemaVersion: Int? }
+        return try decoder.decode(Versioned.self, from: data).schemaVersion
     }
 
-    static var decoder: JSONDecoder {
+    /// The encoder of plan.json: snake-case keys, sorted (deterministic for equal values).
+    public static func encoder(pretty: Bool) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        return encoder
+    }
+
+    public func encoded() throws -> Data {
+        try Self.encoder(pretty: true).encode(self)
+    }
+
+    public static var decoder: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
@@ -192,6 +202,17 @@ public struct InputSpec: Codable, Hashable, Sendable {
         self.shape = shape
         self.mean = mean
         self.std = std
+    }
+
+    /// What makes this spec unusable (nil when it is fine): one finite mean and one finite positive std
+    /// per channel of a non-empty shape.
+    public var problem: String? {
+        guard shape.channels > 0, shape.height > 0, shape.width > 0 else { return "input shape \(shape) is empty" }
+        guard mean.count == shape.channels, std.count == shape.channels, mean.allSatisfy(\.isFinite),
+              std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            return "input normalisation needs one finite mean and one finite positive std per input channel"
+        }
+        return nil
     }
 }
 

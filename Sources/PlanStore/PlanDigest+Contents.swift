@@ -13,9 +13,7 @@ extension PlanDigest {
     /// The digest of `contents` as they are now (the manifest's own `digest` field is not part of it).
     public static func of(_ contents: PlanContents) throws -> PlanDigest {
         let manifest = contents.manifest
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = PlanManifest.encoder(pretty: false)
         func part<T: Encodable>(_ value: T) throws -> String { SHA256.hex(of: try encoder.encode(value)) }
         var hasher = SHA256()
         func add(_ name: String, shape: [Int], _ values: [Float]) {
@@ -23,12 +21,12 @@ extension PlanDigest {
             for d in [shape.count] + shape { withUnsafeBytes(of: UInt64(d).littleEndian) { hasher.update($0) } }
             values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { hasher.update($0) }
         }
-        let shapes = try manifest.graph.expectedParameters()
-        for name in contents.weights.keys.sorted() {
-            add(name, shape: shapes[name] ?? [contents.weights[name]!.count], contents.weights[name]!)
+        // Exactly what weights.h5 holds: the graph's parameters and the coefficients of polynomial slots.
+        for (name, shape) in try manifest.graph.expectedParameters().sorted(by: { $0.key < $1.key }) {
+            add(name, shape: shape, contents.weights[name] ?? [])
         }
-        for slot in contents.coefficients.keys.sorted() {
-            let rows = contents.coefficients[slot]!
+        for slot in contents.polynomialSlots {
+            let rows = contents.coefficients[slot] ?? []
             add("\(slot).coefficients", shape: [rows.count, rows.first?.count ?? 0], Array(rows.joined()))
         }
         return PlanDigest(graph: try part(manifest.graph), activations: try part(manifest.activations),
@@ -38,16 +36,11 @@ extension PlanDigest {
 
     /// As stored in weights.h5 (compact JSON, sorted keys).
     func attributeText() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        String(decoding: try PlanManifest.encoder(pretty: false).encode(self), as: UTF8.self)
     }
 
     static func fromAttribute(_ text: String) -> PlanDigest? {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try? decoder.decode(PlanDigest.self, from: Data(text.utf8))
+        try? PlanManifest.decoder.decode(PlanDigest.self, from: Data(text.utf8))
     }
 
     /// Checks `computed` (from the files' contents) against the digest plan.json records and the one
@@ -64,22 +57,31 @@ extension PlanDigest {
             throw PlanStoreError.invalidValue(path: weightsPath, name: "plan_digest",
                                               reason: "missing or unreadable: the weights were not written with this plan.json")
         }
-        guard stored.algorithm == "sha256", bound.algorithm == "sha256" else {
-            throw PlanError.unreadable(path: manifestPath, reason: "unknown digest algorithm \(stored.algorithm)")
+        for algorithm in [stored.algorithm, bound.algorithm] where algorithm != "sha256" {
+            throw PlanError.unreadable(path: manifestPath, reason: "unknown digest algorithm \(algorithm)")
         }
         let now = computed.parts, recorded = stored.parts, exported = bound.parts
         for i in now.indices where now[i].value != recorded[i].value || now[i].value != exported[i].value {
             let name = now[i].name
-            if name == "weights" {
-                throw PlanStoreError.invalidValue(path: weightsPath, name: "float weights",
-                    reason: "they no longer match the digest recorded at export (weights changed after export, or the files "
-                        + "come from different exports); re-export the plan")
+            switch (now[i].value == recorded[i].value, now[i].value == exported[i].value) {
+            case (false, true):   // the contents agree with weights.h5's record: plan.json's digest was edited
+                throw PlanError.unreadable(path: manifestPath, reason: "its digest of \"\(name)\" was edited after export")
+            case (true, false):   // both files' contents agree with plan.json's record, not with weights.h5's
+                if name == "weights" {
+                    throw PlanStoreError.invalidValue(path: weightsPath, name: "plan_digest",
+                        reason: "its digest of the weights was edited, or the files come from different exports; re-export the plan")
+                }
+                throw PlanError.unreadable(path: manifestPath, reason: "\"\(name)\" does not match the digest weights.h5 was "
+                    + "exported with (plan.json was edited, digest included, or the files come from different exports)")
+            default:              // the contents match neither record: the contents were changed
+                if name == "weights" {
+                    throw PlanStoreError.invalidValue(path: weightsPath, name: "float weights",
+                        reason: "they no longer match the digest recorded at export (weights changed after export, or the files "
+                            + "come from different exports); re-export the plan")
+                }
+                throw PlanError.unreadable(path: manifestPath,
+                    reason: "\"\(name)\" was changed after export (it no longer matches the digest recorded in plan.json)")
             }
-            let which = now[i].value != recorded[i].value
-                ? "\"\(name)\" was changed after export (it no longer matches the digest recorded in plan.json)"
-                : "\"\(name)\" does not match the digest weights.h5 was exported with (plan.json was edited, digest included, "
-                    + "or the files come from different exports)"
-            throw PlanError.unreadable(path: manifestPath, reason: which)
         }
     }
 }

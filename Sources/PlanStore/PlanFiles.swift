@@ -70,11 +70,7 @@ public enum PlanFiles {
             throw PlanStoreError.invalidValue(path: target.path, name: "plan",
                                               reason: "a file or plan already exists there; pass --force to replace it or choose another --out")
         }
-        if let reason = notAPlan(target, mode: info.st_mode) {
-            throw PlanStoreError.invalidValue(path: target.path, name: "plan",
-                                              reason: "--force replaces only an existing Sibyl plan, and this is not one: \(reason). "
-                                                + "Nothing was removed; choose another --out, or move what is there yourself")
-        }
+        if let reason = notAPlan(target, mode: info.st_mode) { throw refusal(target, reason) }
     }
 
     /// Why the entry at `url` is not a replaceable plan directory (nil when it is one): a directory holding
@@ -91,9 +87,16 @@ public enum PlanFiles {
             return "it holds \(others.count) entr\(others.count == 1 ? "y" : "ies") besides plan.json and weights.h5 (\(shown))"
         }
         guard entries.count == 2 else { return "it lacks plan.json or weights.h5" }
-        struct Versioned: Decodable { var schema_version: Int }
+        // Both regular files (not links, pipes or devices), of plausible size, read without following links.
+        for name in [manifestFileName, weightsFileName] {
+            var entry = stat()
+            guard lstat(url.appendingPathComponent(name).path, &entry) == 0, (entry.st_mode & S_IFMT) == S_IFREG else {
+                return "its \(name) is not a regular file"
+            }
+            guard entry.st_size <= 4 << 30 else { return "its \(name) is larger than any plan's" }
+        }
         guard let data = try? Data(contentsOf: url.appendingPathComponent(manifestFileName)),
-              (try? JSONDecoder().decode(Versioned.self, from: data)) != nil else {
+              let version = try? PlanManifest.schemaVersion(of: data), version != nil else {
             return "its plan.json is not a Sibyl plan manifest"
         }
         let hdf5Signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
@@ -260,23 +263,62 @@ public enum PlanFiles {
         }
     }
 
-    /// Renames `temporary` to `target`; an existing target is moved aside first and removed after.
+    /// Puts `temporary` at `target`. Nothing there: a rename. An existing plan: swapped in one atomic
+    /// exchange (renameat2 RENAME_EXCHANGE) where the system has it, else moved aside and the new one
+    /// renamed in (a crash between the two leaves the old plan as `NAME.old-XXXX`). Either way what was
+    /// swapped out is checked again before it is deleted, so a folder that stopped being a plan after
+    /// `checkDestination` is put back, never removed.
     static func moveIntoPlace(_ temporary: URL, _ target: URL) throws {
-        var aside: URL?
-        if FileManager.default.fileExists(atPath: target.path) {
-            let old = target.deletingLastPathComponent().appendingPathComponent("\(target.lastPathComponent).old-\(randomSuffix())")
+        var info = stat()
+        guard lstat(target.path, &info) == 0 else {
+            guard rename(temporary.path, target.path) == 0 else {
+                throw PlanStoreError.io(path: target.path, operation: "rename", detail: String(cString: strerror(errno)))
+            }
+            return
+        }
+        let old: URL
+        if let exchange = renameExchange, exchange(AT_FDCWD, temporary.path, AT_FDCWD, target.path, 2 /* RENAME_EXCHANGE */) == 0 {
+            old = temporary   // the old plan is now where the new one was written
+            if let reason = notAPlanEntry(old) {
+                _ = exchange(AT_FDCWD, temporary.path, AT_FDCWD, target.path, 2)
+                throw refusal(target, reason)
+            }
+        } else {
+            old = target.deletingLastPathComponent().appendingPathComponent("\(target.lastPathComponent).old-\(randomSuffix())")
             guard rename(target.path, old.path) == 0 else {
                 throw PlanStoreError.io(path: target.path, operation: "move the old plan aside", detail: String(cString: strerror(errno)))
             }
-            aside = old
+            if let reason = notAPlanEntry(old) {
+                _ = rename(old.path, target.path)
+                throw refusal(target, reason)
+            }
+            guard rename(temporary.path, target.path) == 0 else {
+                let detail = String(cString: strerror(errno))
+                _ = rename(old.path, target.path)
+                throw PlanStoreError.io(path: target.path, operation: "rename", detail: detail)
+            }
         }
-        guard rename(temporary.path, target.path) == 0 else {
-            let detail = String(cString: strerror(errno))
-            if let aside { _ = rename(aside.path, target.path) }
-            throw PlanStoreError.io(path: target.path, operation: "rename", detail: detail)
-        }
-        if let aside { try? FileManager.default.removeItem(at: aside) }
+        try? FileManager.default.removeItem(at: old)
     }
+
+    /// `notAPlan` for whatever is at `url` now (not following a link).
+    static func notAPlanEntry(_ url: URL) -> String? {
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else { return "it disappeared" }
+        return notAPlan(url, mode: info.st_mode)
+    }
+
+    static func refusal(_ target: URL, _ reason: String) -> PlanStoreError {
+        .invalidValue(path: target.path, name: "plan",
+                      reason: "--force replaces only an existing Sibyl plan, and this is not one: \(reason). "
+                        + "Nothing was removed; choose another --out, or move what is there yourself")
+    }
+
+    /// glibc's renameat2 (Linux 3.15+; not exported by Swift's Glibc module), looked up once.
+    private static let renameExchange: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
+    }()
 
     static func randomSuffix() -> String { String(UInt32.random(in: 0...UInt32.max), radix: 16) }
 

@@ -80,7 +80,7 @@ public final class Trainer {
         while epochsCompleted < min(config.epochs, limit ?? Int.max) {
             let metrics = trainEpoch()
             // A diverged epoch is never checkpointed: the last good checkpoint stays resumable.
-            guard metrics.train_loss.isFinite else {
+            guard metrics.train_loss.isFinite, network.namedParameters.allSatisfy({ $0.parameter.value.array.allSatisfy(\.isFinite) }) else {
                 throw TrainingError.diverged(epoch: metrics.epoch, checkpoint: checkpointURL.path,
                                              keptEpoch: metrics.epoch - 1)
             }

@@ -33,7 +33,7 @@ public enum TrainingError: Error, CustomStringConvertible, LocalizedError, Equat
             return message
         case let .diverged(epoch, checkpoint, kept):
             let where_ = kept > 0 ? "\(checkpoint) still holds epoch \(kept) and resumes from there" : "no checkpoint was written"
-            return "training diverged in epoch \(epoch) (the loss is not finite); nothing of that epoch was saved (\(where_)). "
+            return "training diverged in epoch \(epoch) (the loss or a weight is not finite); nothing of that epoch was saved (\(where_)). "
                 + "Lower --lr or add --clip-norm, in a new --out"
         }
     }

@@ -97,7 +97,8 @@ enum Socket {
         var descriptor = pollfd(fd: fd, events: events, revents: 0)
         let deadline = seconds.map { monotonicNow() + $0 }
         while true {
-            let remaining = deadline.map { max(0, Int32((($0 - monotonicNow()) * 1000).rounded(.up))) } ?? -1
+            // Milliseconds, at most Int32.max (24.8 days): poll's argument; longer waits simply wait again.
+            let remaining = deadline.map { Int32(clamping: Int64(min(max(0, ($0 - monotonicNow()) * 1000), 2e9).rounded(.up))) } ?? -1
             let status = poll(&descriptor, 1, remaining)
             if status > 0 { return true }
             if status == 0 { return false }

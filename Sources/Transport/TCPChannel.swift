@@ -60,6 +60,15 @@ public final class TCPChannel: Channel, @unchecked Sendable {
         deadlineSeconds = seconds ?? 0
     }
 
+    /// Throws once the deadline has passed, even when data is waiting (a peer that keeps data flowing
+    /// must not outlive its deadline).
+    private func checkDeadline(_ operation: @autoclosure () -> String) throws {
+        if let deadline, Socket.monotonicNow() >= deadline {
+            throw TransportError.timeout(operation: "\(operation()): the connection's deadline is \(deadlineSeconds) s",
+                                         seconds: deadlineSeconds)
+        }
+    }
+
     /// The peer's address as "host:port" (for logs), or "unknown".
     public var peerDescription: String { Socket.peerDescription(fd) }
 
@@ -142,6 +151,7 @@ public final class TCPChannel: Channel, @unchecked Sendable {
 
     public func send(_ bytes: UnsafeRawBufferPointer) throws {
         guard fd >= 0 else { throw TransportError.channelClosed }
+        try checkDeadline("send")
         guard bytes.count > 0 else { return }
         counter.didSend(bytes.count)
         if writeCount + bytes.count <= writeBuffer.count {
@@ -191,6 +201,7 @@ public final class TCPChannel: Channel, @unchecked Sendable {
 
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws {
         guard fd >= 0 else { throw TransportError.channelClosed }
+        try checkDeadline("receive \(buffer.count) bytes")
         try flush()
         var filled = 0
         transfer = Transfer(progress: Socket.monotonicNow(), started: readStart < readEnd ? Socket.monotonicNow() : nil)

@@ -56,7 +56,10 @@ struct ExportCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: upgrade)
             let plan = try PlanFiles.read(from: directory)
             try PlanFiles.write(plan, to: directory, overwrite: true)
-            print("upgraded \(upgrade) from schema \(plan.manifest.schemaVersion) to \(PlanManifest.currentSchemaVersion) (digest added); weights and recorded accuracy unchanged")
+            let from = plan.manifest.schemaVersion
+            print(from == PlanManifest.currentSchemaVersion
+                  ? "\(upgrade) is already schema \(from) and its digest checked out; rewritten unchanged"
+                  : "upgraded \(upgrade) from schema \(from) to \(PlanManifest.currentSchemaVersion) (digest added); weights and recorded accuracy unchanged")
             return
         }
         let checkpoint = self.checkpoint!

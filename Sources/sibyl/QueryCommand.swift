@@ -66,6 +66,9 @@ struct QueryCommand: ParsableCommand {
         if let image {
             pixels = try ImageFile.planes(pngAt: image, width: shape.width, height: shape.height)
         }
+        guard pixels.count == shape.elements else {
+            throw ValidationError("the plan takes \(shape) inputs, which a \(image == nil ? "CIFAR" : "PNG") image (3 colour planes) cannot give")
+        }
         let input = PlaintextInput.normalize(pixels[...], spec: architecture.input)
         let encoded = FixedPointCompiler.encode(input, scale: architecture.program.tensors[0].scale)
         let (logits, costs) = try session.infer(input: encoded)

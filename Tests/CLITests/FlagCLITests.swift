@@ -58,6 +58,13 @@ final class FlagCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("run/checkpoint.h5")), "a diverged epoch was checkpointed")
     }
 
+    func testQueryChecksItsImageBeforeConnecting() throws {
+        // Nobody listens on the port: a connection attempt would say "refused"; the index is refused first.
+        try assertRefused(["query", "--port", "1", "--cifar-index", "999999", "--dataset", "synthetic"],
+                          ["--cifar-index 999999 is beyond the"])
+        try assertRefused(["query", "--port", "1", "--image", path("missing.png")], ["--image", "cannot be read"])
+    }
+
     func testSearchRefusesDegreesItCannotExport() throws {
         let (status, output) = try PlanCLI.runSibyl(["train", "--model", "tiny", "--dataset", "synthetic", "--epochs", "1",
                                                      "--out", path("base")])
@@ -129,5 +136,13 @@ final class FlagCLITests: XCTestCase {
             try assertRefused(command + ["--dataset", "cifar100", "--data-dir", data.path],
                               ["classifies 10 classes but --dataset cifar100 has 100"])
         }
+        // The client refuses it right after the server's hello, before the server sets up a session.
+        let server = try ServerProcess(sibyl: sibyl, plan: path("Plans/tiny"), arguments: ["--connections", "1"], directory: directory)
+        defer { server.stop() }
+        try assertRefused(["query", "--port", "\(server.port)", "--cifar-index", "0", "--dataset", "cifar100", "--data-dir", data.path],
+                          ["classifies 10 classes but --dataset cifar100 has 100"])
+        XCTAssertTrue(ServerProcess.waitFor(seconds: 20) { !server.process.isRunning }, server.log)
+        XCTAssertTrue(server.log.contains("dropped in the handshake"), server.log)
+        XCTAssertFalse(server.log.contains("session dropped") || server.log.contains("served"), server.log)
     }
 }

@@ -19,17 +19,6 @@ final class SecureCLITests: XCTestCase {
         if let directory { try? FileManager.default.removeItem(at: directory) }
     }
 
-    func process(_ arguments: [String], output: Pipe) throws -> Process {
-        let process = Process()
-        process.executableURL = sibyl
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        return process
-    }
-
     @discardableResult
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         try runProcess(sibyl, arguments, in: directory)
@@ -70,26 +59,12 @@ final class SecureCLITests: XCTestCase {
     func testServerSurvivesGarbageAndDroppedClientsThenServesQuery() throws {
         let plan = try tinyPlan()
         // The server picks a free port (--port 0) and announces it on its first log line.
-        let logURL = directory.appendingPathComponent("serve.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logURL)
-        let server = Process()
-        server.executableURL = sibyl
-        server.arguments = ["serve", plan, "--port", "0", "--connections", "3", "--timeout", "20"]
-        server.currentDirectoryURL = directory
-        server.standardOutput = log
-        server.standardError = log
-        try server.run()
-        defer { if server.isRunning { server.terminate() } }
-        func logText() -> String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
-        func waitFor(_ condition: () -> Bool, seconds: Double) -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while !condition() && Date() < deadline { usleep(50_000) }
-            return condition()
-        }
-        XCTAssertTrue(waitFor({ logText().contains(" on 127.0.0.1:") }, seconds: 60), "server did not start: \(logText())")
-        let announced = logText().components(separatedBy: " on 127.0.0.1:").last?.prefix { $0.isNumber } ?? ""
-        let port = try XCTUnwrap(UInt16(announced), "no port in: \(logText())")
+        let serve = try ServerProcess(sibyl: sibyl, plan: plan, arguments: ["--connections", "3", "--timeout", "20"],
+                                      directory: directory)
+        defer { serve.stop() }
+        let server = serve.process, port = serve.port
+        func logText() -> String { serve.log }
+        func waitFor(_ condition: () -> Bool, seconds: Double) -> Bool { ServerProcess.waitFor(seconds: seconds, condition) }
         // Client 1: garbage instead of the protocol.
         let garbage = try TCPChannel.connect(host: "127.0.0.1", port: port, connectTimeout: 10, retryFor: 20, timeout: 10)
         let junk = [UInt8](repeating: 0xAB, count: 4096)

@@ -59,7 +59,6 @@ final class PlanIntegrityTests: XCTestCase {
             ("graph", { o in
                 var graph = o["graph"] as! [String: Any]
                 var nodes = graph["nodes"] as! [[String: Any]]
-                nodes.swapAt(4, 4)
                 var conv = nodes[3]["op"] as! [String: Any]
                 var fields = conv["conv"] as! [String: Any]
                 fields["padding"] = 0
@@ -89,6 +88,23 @@ final class PlanIntegrityTests: XCTestCase {
             o["digest"] = digest
         }
         assertRefused(url, ["\"class_names\"", "weights.h5 was exported with"])
+    }
+
+    func testEditedDigestAloneIsCaught() throws {
+        let url = try written()
+        try editJSON(url) { o in
+            var digest = o["digest"] as! [String: Any]
+            digest["fixed_point"] = String(repeating: "0", count: 64)
+            o["digest"] = digest
+        }
+        assertRefused(url, ["plan.json", "its digest of \"fixed_point\" was edited"])
+    }
+
+    func testSchemaVersionEditedDownIsCaught() throws {
+        // A schema-2 plan relabelled as schema 1 (which has no digest) would skip the check: refused.
+        let url = try written()
+        try editJSON(url) { o in o["schema_version"] = 1 }
+        assertRefused(url, ["schema version was edited"])
     }
 
     func testEditedWeightIsCaught() throws {

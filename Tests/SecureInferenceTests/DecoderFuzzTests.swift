@@ -1,7 +1,8 @@
 // A short fuzz run in every `make test`: each decoder over the committed corpus
 // (Experiments/reliability/corpus, seeded from Experiments/reliability/fuzz-plan), mutated with a fixed
-// seed. A crash fails the whole test process; a hang or an allocation past the frame limit shows in the
-// bounded run time and resident memory. The long run is `make bench` (Experiments/reliability/README.md).
+// seed. A crash fails the whole test process and a hang the bounded run time; the decoders' frame limits
+// themselves are tested against a hostile peer (ServeAdmissionTests, ChannelFaultTests). The long run is
+// `make bench` (Experiments/reliability/README.md).
 import Foundation
 import PlanStore
 import SecureInference

@@ -82,7 +82,10 @@ public final class InferenceServer: @unchecked Sendable {
     private let prepared: PreparedLayers
     private let log: RateLimitedLog
     private let state = NSCondition()
-    private var handshaking = 0, queued = 0, active = 0, running = 0
+    private var handshaking = 0, active = 0, running = 0
+    /// Tickets of the clients in the queue, in arrival order.
+    private var waiting: [Int] = []
+    private var nextTicket = 0
     private var trimPending = false
 
     public init(program: FixedPointProgram, architecture: PublicArchitecture, limits: ServerLimits, log: RateLimitedLog) {
@@ -97,7 +100,7 @@ public final class InferenceServer: @unchecked Sendable {
     public var occupancy: (handshaking: Int, queued: Int, active: Int) {
         state.lock()
         defer { state.unlock() }
-        return (handshaking, queued, active)
+        return (handshaking, waiting.count, active)
     }
 
     /// Accepts connections on `listener` until `connections` have been accepted (nil: forever), then
@@ -121,7 +124,7 @@ public final class InferenceServer: @unchecked Sendable {
             state.unlock()
             guard admitted else {
                 log("\(client): declined: \(limits.maxHandshaking) connections are already in their handshake")
-                SecureServerSession.decline(channel: channel, reason: "too many connections at once")
+                decline(channel, "too many connections at once")
                 continue
             }
             let worker = Thread { [self] in
@@ -167,36 +170,46 @@ public final class InferenceServer: @unchecked Sendable {
         }
     }
 
-    /// Moves a client from the handshake into a session slot, waiting in the queue if need be; false
-    /// (the client told it is busy) when the queue is full or the wait runs out.
+    /// Moves a client from the handshake into a session slot, waiting in the queue if need be, first
+    /// come first served; false (the client told it is busy) when the queue is full or the wait runs out.
     private func acquireSlot(client: String, channel: TCPChannel) -> Bool {
         state.lock()
         handshaking -= 1
-        if active < limits.maxConcurrent {
+        if waiting.isEmpty && active < limits.maxConcurrent {
             active += 1
             state.unlock()
             return true
         }
-        guard queued < limits.maxQueued else {
+        guard waiting.count < limits.maxQueued else {
             state.unlock()
             log("\(client): declined: \(limits.maxConcurrent) sessions running and \(limits.maxQueued) clients queued")
-            SecureServerSession.decline(channel: channel, reason: "all sessions busy and the queue is full")
+            decline(channel, "all sessions busy and the queue is full")
             return false
         }
-        queued += 1
+        nextTicket += 1
+        let ticket = nextTicket
+        waiting.append(ticket)
         let giveUp = Date(timeIntervalSinceNow: limits.queueSeconds)
-        while active >= limits.maxConcurrent {
-            guard state.wait(until: giveUp) || active < limits.maxConcurrent else { break }
+        var got = false
+        while true {
+            if waiting.first == ticket && active < limits.maxConcurrent { got = true; break }
+            if !state.wait(until: giveUp) && !(waiting.first == ticket && active < limits.maxConcurrent) { break }
         }
-        queued -= 1
-        let got = active < limits.maxConcurrent
+        waiting.removeAll { $0 == ticket }
         if got { active += 1 }
+        state.broadcast()   // the next in line may go now
         state.unlock()
         if !got {
             log("\(client): declined after waiting \(limits.queueSeconds) s for a session slot")
-            SecureServerSession.decline(channel: channel, reason: "no session slot within \(limits.queueSeconds) s")
+            decline(channel, "no session slot within \(limits.queueSeconds) s")
         }
         return got
+    }
+
+    /// The busy notice, with a fresh second to deliver it (the handshake deadline may have passed in the queue).
+    private func decline(_ channel: TCPChannel, _ reason: String) {
+        channel.setDeadline(secondsFromNow: 1)
+        SecureServerSession.decline(channel: channel, reason: reason)
     }
 
     /// Hands memory freed by ended connections back to the system half a second after the last

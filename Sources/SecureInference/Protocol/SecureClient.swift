@@ -44,12 +44,21 @@ public final class SecureClientSession {
             throw SecureInferenceError.protocolFailure("the server's architecture message is malformed (\(error))")
         }
         try architecture.program.validate()
+        if let problem = architecture.input.problem {
+            throw SecureInferenceError.protocolFailure("the server's architecture is malformed: \(problem)")
+        }
+        guard architecture.input.shape == architecture.program.tensors[0].shape else {
+            throw SecureInferenceError.protocolFailure("the server's architecture is malformed: input \(architecture.input.shape) "
+                                                       + "but the program's input tensor is \(architecture.program.tensors[0].shape)")
+        }
         channel.maxFrameLength = Self.maximumServerFrame(architecture.program)
         try admit(architecture)
         linearClient = LinearLayerClient(context: try architecture.heParameters.context)
         try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
         try channel.flush()
-        _ = try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.admitted)
+        guard try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.admitted).isEmpty else {
+            throw SecureInferenceError.protocolFailure("the server's admission message is not empty")
+        }
         ot = try IKNPReceiver(channel: channel)
     }
 
@@ -68,7 +77,8 @@ public final class SecureClientSession {
     }
 
     /// The largest frame a server running `program` sends: a layer's garbled ReLU batch (tables and
-    /// output rows), its labels or OT corrections, or an HE response, with room to spare; at least 16 MiB.
+    /// output rows), its labels or OT corrections, or an HE response, with room to spare; at least 16 MiB
+    /// and never more than 1 GiB, whatever the program says.
     static func maximumServerFrame(_ program: FixedPointProgram) -> UInt64 {
         var largest: UInt64 = 16 << 20
         for step in program.steps {
@@ -83,7 +93,7 @@ public final class SecureClientSession {
                 break
             }
         }
-        return largest
+        return min(largest, Framing.defaultMaxFrameLength)
     }
 
     func offline(meter: inout StepMeter) throws -> ClientOfflineState {
