@@ -63,10 +63,7 @@ public struct DecoderFuzzer {
                 let channel = ReplayChannel(bytes)
                 channel.maxFrameLength = ProtocolMessage.helloLimit
                 let payload = try SecureClientSession.receiveUnlessBusy(channel, expecting: ProtocolMessage.hello)
-                let architecture = try JSONDecoder().decode(PublicArchitecture.self, from: Data(payload))
-                try architecture.program.validate()
-                _ = SecureClientSession.maximumServerFrame(architecture.program)
-                _ = try architecture.heParameters.context
+                _ = SecureClientSession.maximumServerFrame(try SecureClientSession.architecture(hello: payload).program)
             },
             Target(name: "garbled-batch") { bytes in _ = try GarbledBatch(serialized: bytes) },
             Target(name: "he-setup") { bytes in _ = try LinearLayerServer(context: context, setupMessage: bytes) },

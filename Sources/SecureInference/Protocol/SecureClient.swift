@@ -37,7 +37,22 @@ public final class SecureClientSession {
     public init(channel: any Channel, admit: (PublicArchitecture) throws -> Void = { _ in }) throws {
         self.channel = channel
         channel.maxFrameLength = ProtocolMessage.helloLimit
-        let hello = try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.hello)
+        architecture = try Self.architecture(hello: try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.hello))
+        channel.maxFrameLength = Self.maximumServerFrame(architecture.program)
+        try admit(architecture)
+        linearClient = LinearLayerClient(context: try architecture.heParameters.context)
+        try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
+        try channel.flush()
+        guard try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.admitted).isEmpty else {
+            throw SecureInferenceError.protocolFailure("the server's admission message is not empty")
+        }
+        ot = try IKNPReceiver(channel: channel)
+    }
+
+    /// Decodes and checks the server's hello before anything is sized by it: the program (tensor sizes,
+    /// shapes, bit widths), the input spec, and that the two agree.
+    static func architecture(hello: [UInt8]) throws -> PublicArchitecture {
+        let architecture: PublicArchitecture
         do {
             architecture = try JSONDecoder().decode(PublicArchitecture.self, from: Data(hello))
         } catch {
@@ -51,15 +66,8 @@ public final class SecureClientSession {
             throw SecureInferenceError.protocolFailure("the server's architecture is malformed: input \(architecture.input.shape) "
                                                        + "but the program's input tensor is \(architecture.program.tensors[0].shape)")
         }
-        channel.maxFrameLength = Self.maximumServerFrame(architecture.program)
-        try admit(architecture)
-        linearClient = LinearLayerClient(context: try architecture.heParameters.context)
-        try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
-        try channel.flush()
-        guard try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.admitted).isEmpty else {
-            throw SecureInferenceError.protocolFailure("the server's admission message is not empty")
-        }
-        ot = try IKNPReceiver(channel: channel)
+        _ = try architecture.heParameters.context
+        return architecture
     }
 
     /// The next frame, which must be `type`, or the server's busy notice (thrown as `.serverBusy`).
