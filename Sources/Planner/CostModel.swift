@@ -20,12 +20,23 @@ public struct NetworkProfile: Codable, Hashable, Sendable {
     public static func named(_ name: String) -> NetworkProfile? {
         [lan, wan, loopback].first { $0.name == name }
     }
+
+    /// Seconds to move `bytes` (both directions) in `flights` one-way flights: transfer time plus half a
+    /// round trip per flight (a flight is a maximal run of traffic in one direction, as the secure
+    /// runtime counts them; a request and its reply are two flights, one round trip). The same formula
+    /// as `sibyl evaluate`'s emulated LAN/WAN latency (Transport.NetworkModel).
+    public func latency(bytes: Double, flights: Double) -> Double {
+        (bitsPerSecond.isFinite ? bytes * 8 / bitsPerSecond : 0) + flights * roundTripSeconds / 2
+    }
 }
 
 /// Predicts the online cost of a placement from per-element costs measured by the secure runtime.
 ///
-/// Online latency = compute + bytes / bandwidth + rounds x RTT, summed over the activation layers, plus
-/// the placement-independent cost of the linear layers. Stored as JSON and refreshed by `sibyl calibrate`.
+/// Online latency = compute + bytes / bandwidth + flights x RTT / 2, summed over the activation layers,
+/// plus the placement-independent cost of the linear layers. Stored as JSON and refreshed by
+/// `sibyl calibrate`. Communication is counted in one-way flights, as the runtime measures it (until
+/// 2026-12 the model said "rounds" and multiplied measured flights by a whole RTT: WAN predictions were
+/// up to twice too high in their latency term; files of that form are refused, re-run `sibyl calibrate`).
 public struct CostModel: Codable, Hashable, Sendable {
     public struct PerElement: Codable, Hashable, Sendable {
         /// Online compute seconds per element (both parties, critical path).
@@ -37,24 +48,56 @@ public struct CostModel: Codable, Hashable, Sendable {
 
     public var relu: PerElement
     public var polynomial: PerElement
-    /// Communication rounds an activation layer adds online (one per ReLU or polynomial layer).
-    public var roundsPerActivationLayer: Double
+    /// One-way flights an activation slot adds online (2 for a ReLU or polynomial slot: the server's
+    /// message and the client's reply).
+    public var flightsPerActivationLayer: Double
     /// Placement-independent online cost of the linear layers of the model this model was calibrated on.
     public var linearSeconds: Double
     public var linearBytes: Double
-    public var linearRounds: Double
+    public var linearFlights: Double
     /// Where the figures come from (a benchmark, an evaluate run, and its date).
     public var source: String
 
-    public init(relu: PerElement, polynomial: PerElement, roundsPerActivationLayer: Double,
-                linearSeconds: Double, linearBytes: Double, linearRounds: Double, source: String) {
+    public init(relu: PerElement, polynomial: PerElement, flightsPerActivationLayer: Double,
+                linearSeconds: Double, linearBytes: Double, linearFlights: Double, source: String) {
         self.relu = relu
         self.polynomial = polynomial
-        self.roundsPerActivationLayer = roundsPerActivationLayer
+        self.flightsPerActivationLayer = flightsPerActivationLayer
         self.linearSeconds = linearSeconds
         self.linearBytes = linearBytes
-        self.linearRounds = linearRounds
+        self.linearFlights = linearFlights
         self.source = source
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case relu, polynomial, flightsPerActivationLayer, linearSeconds, linearBytes, linearFlights, source
+        case roundsPerActivationLayer   // the old form, refused
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if c.contains(.roundsPerActivationLayer) {
+            throw DecodingError.dataCorruptedError(forKey: .roundsPerActivationLayer, in: c, debugDescription:
+                "a cost model in the old form, which counted measured flights as round trips; re-run `sibyl calibrate` to rewrite it")
+        }
+        relu = try c.decode(PerElement.self, forKey: .relu)
+        polynomial = try c.decode(PerElement.self, forKey: .polynomial)
+        flightsPerActivationLayer = try c.decode(Double.self, forKey: .flightsPerActivationLayer)
+        linearSeconds = try c.decode(Double.self, forKey: .linearSeconds)
+        linearBytes = try c.decode(Double.self, forKey: .linearBytes)
+        linearFlights = try c.decode(Double.self, forKey: .linearFlights)
+        source = try c.decode(String.self, forKey: .source)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(relu, forKey: .relu)
+        try c.encode(polynomial, forKey: .polynomial)
+        try c.encode(flightsPerActivationLayer, forKey: .flightsPerActivationLayer)
+        try c.encode(linearSeconds, forKey: .linearSeconds)
+        try c.encode(linearBytes, forKey: .linearBytes)
+        try c.encode(linearFlights, forKey: .linearFlights)
+        try c.encode(source, forKey: .source)
     }
 
     /// Predicted online seconds for one image.
@@ -62,10 +105,8 @@ public struct CostModel: Codable, Hashable, Sendable {
         let relus = Double(placement.reluCount(slots: slots))
         let polynomials = Double(placement.polynomialCount(slots: slots))
         let compute = linearSeconds + relus * relu.seconds + polynomials * polynomial.seconds
-        let bytes = predictOnlineBytes(placement: placement, slots: slots)
-        let transfer = network.bitsPerSecond.isFinite ? bytes * 8 / network.bitsPerSecond : 0
-        let rounds = linearRounds + Double(placement.choices.count) * roundsPerActivationLayer
-        return compute + transfer + rounds * network.roundTripSeconds
+        let flights = linearFlights + Double(placement.choices.count) * flightsPerActivationLayer
+        return compute + network.latency(bytes: predictOnlineBytes(placement: placement, slots: slots), flights: flights)
     }
 
     /// Predicted online bytes (both directions) for one image.

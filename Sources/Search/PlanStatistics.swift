@@ -6,7 +6,9 @@ import Planner
 /// Online statistics of one secure evaluation, per layer, for one image.
 ///
 /// JSON: {"network": "...", "layers": [{"kind": "relu" | "polynomial" | "linear", "elements": N,
-/// "online_seconds": s, "online_bytes": b, "rounds": r}, ...]}
+/// "online_seconds": s, "online_bytes": b, "rounds": r}, ...]}, where `rounds` counts one-way flights (the
+/// runtime's unit; `sibyl evaluate` writes it so). A polynomial slot is two steps (its square, with the
+/// elements, and the linear step that applies its coefficients, with none): one activation layer.
 public struct PlanStatistics: Codable, Hashable, Sendable {
     public struct Layer: Codable, Hashable, Sendable {
         public var kind: String
@@ -42,12 +44,13 @@ public struct PlanStatistics: Codable, Hashable, Sendable {
         let relu = totals("relu"), poly = totals("polynomial"), linear = totals("linear")
         if relu.elements > 0 { model.relu = .init(seconds: relu.seconds / relu.elements, bytes: relu.bytes / relu.elements) }
         if poly.elements > 0 { model.polynomial = .init(seconds: poly.seconds / poly.elements, bytes: poly.bytes / poly.elements) }
-        let activationLayers = relu.layers + poly.layers
-        if activationLayers > 0 { model.roundsPerActivationLayer = (relu.rounds + poly.rounds) / Double(activationLayers) }
+        let polynomialSlots = layers.filter { $0.kind == "polynomial" && $0.elements > 0 }.count
+        let activationLayers = relu.layers + polynomialSlots
+        if activationLayers > 0 { model.flightsPerActivationLayer = (relu.rounds + poly.rounds) / Double(activationLayers) }
         if linear.layers > 0 {
             model.linearSeconds = linear.seconds
             model.linearBytes = linear.bytes
-            model.linearRounds = linear.rounds
+            model.linearFlights = linear.rounds
         }
         model.source = "measured online statistics from \(source) (\(layers.count) layers"
             + (network.map { ", \($0)" } ?? "") + "); kinds not measured keep: " + fallback.source

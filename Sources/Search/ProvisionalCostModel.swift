@@ -6,7 +6,7 @@
 // 16 k' + 8 bytes; the client evaluates about 110 AND gates at 2 fixed-key AES calls each.
 // Per polynomial element (Beaver square pairs): 16 bytes, about 10 ns.
 // Linear layers (ResNet-32, server-local online work over the client's masked input): about 0.05 s, 0 bytes.
-// One communication round per activation layer.
+// One round trip (two one-way flights) per activation layer.
 import Foundation
 import Planner
 
@@ -42,12 +42,12 @@ public enum ProvisionalCostModel {
                      rate, inputs.valueBits)
             + String(format: "polynomial %.0f B and %.0f ns per element; ResNet-32 linear layers %.2f s online, 0 B; ",
                      inputs.polynomialBytes, inputs.polynomialSeconds * 1e9, inputs.linearSeconds)
-            + "one round per activation layer"
+            + "two flights (one round trip) per activation layer"
         if !inputs.notes.isEmpty { source += " (" + inputs.notes.joined(separator: "; ") + ")" }
         return CostModel(relu: .init(seconds: reluSeconds, bytes: reluBytes(valueBits: inputs.valueBits)),
                          polynomial: .init(seconds: inputs.polynomialSeconds, bytes: inputs.polynomialBytes),
-                         roundsPerActivationLayer: 1, linearSeconds: inputs.linearSeconds, linearBytes: 0,
-                         linearRounds: 0, source: source)
+                         flightsPerActivationLayer: 2, linearSeconds: inputs.linearSeconds, linearBytes: 0,
+                         linearFlights: 0, source: source)
     }
 
     /// The default model (the PLATFORM.md AES rate), used by `sibyl plan` without `--cost-model`.

@@ -18,7 +18,7 @@ func resnet32Slots() -> [SlotDescriptor] {
 
 let testCostModel = CostModel(
     relu: .init(seconds: 2e-6, bytes: 530), polynomial: .init(seconds: 2e-8, bytes: 16),
-    roundsPerActivationLayer: 1, linearSeconds: 0.05, linearBytes: 2e6, linearRounds: 33, source: "test fixture")
+    flightsPerActivationLayer: 2, linearSeconds: 0.05, linearBytes: 2e6, linearFlights: 66, source: "test fixture")
 
 func resnet32Space() -> SearchSpace {
     SearchSpace(slots: resnet32Slots(), pinned: [0, 30], degrees: [2])
