@@ -36,7 +36,9 @@ public struct NetworkProfile: Codable, Hashable, Sendable {
 /// plus the placement-independent cost of the linear layers. Stored as JSON and refreshed by
 /// `sibyl calibrate`. Communication is counted in one-way flights, as the runtime measures it (until
 /// 2026-12 the model said "rounds" and multiplied measured flights by a whole RTT: WAN predictions were
-/// up to twice too high in their latency term; files of that form are refused, re-run `sibyl calibrate`).
+/// up to twice too high in their latency term). A model in that old form (search logs, old files) is
+/// read as the planner then used it, round trips turned into flights, so its predictions are unchanged;
+/// re-run `sibyl calibrate` for a model fitted with the right units.
 public struct CostModel: Codable, Hashable, Sendable {
     public struct PerElement: Codable, Hashable, Sendable {
         /// Online compute seconds per element (both parties, critical path).
@@ -71,21 +73,22 @@ public struct CostModel: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case relu, polynomial, flightsPerActivationLayer, linearSeconds, linearBytes, linearFlights, source
-        case roundsPerActivationLayer   // the old form, refused
+        case roundsPerActivationLayer, linearRounds   // the old form
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        if c.contains(.roundsPerActivationLayer) {
-            throw DecodingError.dataCorruptedError(forKey: .roundsPerActivationLayer, in: c, debugDescription:
-                "a cost model in the old form, which counted measured flights as round trips; re-run `sibyl calibrate` to rewrite it")
-        }
         relu = try c.decode(PerElement.self, forKey: .relu)
         polynomial = try c.decode(PerElement.self, forKey: .polynomial)
-        flightsPerActivationLayer = try c.decode(Double.self, forKey: .flightsPerActivationLayer)
+        if c.contains(.roundsPerActivationLayer) {   // old form: x RTT each, i.e. two flights each
+            flightsPerActivationLayer = 2 * (try c.decode(Double.self, forKey: .roundsPerActivationLayer))
+            linearFlights = 2 * (try c.decode(Double.self, forKey: .linearRounds))
+        } else {
+            flightsPerActivationLayer = try c.decode(Double.self, forKey: .flightsPerActivationLayer)
+            linearFlights = try c.decode(Double.self, forKey: .linearFlights)
+        }
         linearSeconds = try c.decode(Double.self, forKey: .linearSeconds)
         linearBytes = try c.decode(Double.self, forKey: .linearBytes)
-        linearFlights = try c.decode(Double.self, forKey: .linearFlights)
         source = try c.decode(String.self, forKey: .source)
     }
 

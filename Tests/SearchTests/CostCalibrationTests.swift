@@ -55,11 +55,17 @@ final class CostCalibrationTests: XCTestCase {
                        4 * NetworkProfile.wan.roundTripSeconds, accuracy: 1e-12)
     }
 
-    func testOldFormCostModelsAreRefusedWithAMessage() {
-        let old = #"{"relu":{"seconds":1e-6,"bytes":648},"polynomial":{"seconds":1e-8,"bytes":16},"roundsPerActivationLayer":1,"#
-            + #""linearSeconds":0.05,"linearBytes":0,"linearRounds":0,"source":"old"}"#
-        XCTAssertThrowsError(try JSONDecoder().decode(CostModel.self, from: Data(old.utf8))) { error in
-            XCTAssertTrue("\(error)".contains("re-run `sibyl calibrate`"), "\(error)")
-        }
+    func testOldFormModelsKeepThePredictionsTheyWereUsedWith() throws {
+        // Search logs hold models of the old form ("rounds", each costing a whole RTT): read back, they
+        // predict what the planner predicted then, so old searches replay and resume unchanged.
+        let old = #"{"relu":{"seconds":1e-6,"bytes":648},"polynomial":{"seconds":1e-8,"bytes":16},"roundsPerActivationLayer":1.5,"#
+            + #""linearSeconds":0.05,"linearBytes":1000,"linearRounds":3,"source":"old"}"#
+        let model = try JSONDecoder().decode(CostModel.self, from: Data(old.utf8))
+        let relus = Double(placement.reluCount(slots: slots)), polys = Double(placement.polynomialCount(slots: slots))
+        let bytes = 1000 + relus * 648 + polys * 16
+        let oldPrediction = 0.05 + relus * 1e-6 + polys * 1e-8 + bytes * 8 / 400e6 + (3 + 4 * 1.5) * 40e-3
+        XCTAssertEqual(model.predictOnlineSeconds(placement: placement, slots: slots, network: .wan), oldPrediction, accuracy: 1e-12)
+        let reencoded = try JSONDecoder().decode(CostModel.self, from: JSONEncoder().encode(model))
+        XCTAssertEqual(reencoded, model)
     }
 }
