@@ -25,6 +25,9 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CAES"),
 
+        // The network vocabulary (bandwidth, RTT, latency of bytes and flights) the runtime and planner share.
+        .target(name: "NetworkCost"),
+
         // Plans: weights-free architecture and its on-disk form.
         .target(name: "NetworkPlan"),
         .target(name: "PlanStore", dependencies: ["NetworkPlan", "CHDF5"]),
@@ -32,16 +35,16 @@ let package = Package(
         // Training side.
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimize),
         .target(name: "Training", dependencies: ["Tensors", "NetworkPlan", "PlanStore"], swiftSettings: optimize),
-        .target(name: "Planner", dependencies: ["NetworkPlan"]),
+        .target(name: "Planner", dependencies: ["NetworkPlan", "NetworkCost"]),
         // Search glue: a Planner.Trainable backed by the training engine.
-        .target(name: "Search", dependencies: ["Planner", "Training", "Tensors", "NetworkPlan", "PlanStore"],
+        .target(name: "Search", dependencies: ["Planner", "Training", "Tensors", "NetworkPlan", "PlanStore", "NetworkCost"],
                 swiftSettings: optimize),
 
         // Cryptographic side.
         .target(name: "ModularMath", swiftSettings: optimize),
         .target(name: "Lattice", dependencies: ["ModularMath"], swiftSettings: optimize),
-        .target(name: "Transport"),
-        .target(name: "TwoParty", dependencies: ["Transport", "ModularMath", "CAES", "CSodium"], swiftSettings: optimize),
+        .target(name: "Transport", dependencies: ["NetworkCost"]),
+        .target(name: "TwoParty", dependencies: ["Transport", "NetworkCost", "ModularMath", "CAES", "CSodium"], swiftSettings: optimize),
         .target(name: "SecureInference",
                 dependencies: ["NetworkPlan", "PlanStore", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS"],
                 swiftSettings: optimize),
@@ -50,7 +53,7 @@ let package = Package(
         .executableTarget(name: "sibyl", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "Training", "Tensors", "NetworkPlan", "PlanStore", "Planner", "Search",
-            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference", "CPNG",
+            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference", "CPNG", "NetworkCost",
         ], swiftSettings: optimize),
 
         // Helpers shared by the test targets (a library so that test targets can depend on it).
@@ -60,12 +63,12 @@ let package = Package(
         .testTarget(name: "PlanStoreTests", dependencies: ["TestSupport", "PlanStore", "NetworkPlan"]),
         .testTarget(name: "ModularMathTests", dependencies: ["TestSupport", "ModularMath"]),
         .testTarget(name: "LatticeTests", dependencies: ["TestSupport", "Lattice", "ModularMath"]),
-        .testTarget(name: "TransportTests", dependencies: ["TestSupport", "Transport"]),
+        .testTarget(name: "TransportTests", dependencies: ["TestSupport", "Transport", "NetworkCost"]),
         .testTarget(name: "TwoPartyTests", dependencies: ["TestSupport", "TwoParty", "Transport", "ModularMath"]),
         .testTarget(name: "SecureInferenceTests", dependencies: ["TestSupport", "SecureInference", "NetworkPlan", "PlanStore", "Transport"]),
         .testTarget(name: "NetworkPlanTests", dependencies: ["TestSupport", "NetworkPlan"]),
-        .testTarget(name: "PlannerTests", dependencies: ["Planner", "NetworkPlan"]),
-        .testTarget(name: "SearchTests", dependencies: ["TestSupport", "Search", "Planner", "Training", "NetworkPlan", "PlanStore"]),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "NetworkPlan", "NetworkCost"]),
+        .testTarget(name: "SearchTests", dependencies: ["TestSupport", "Search", "Planner", "Training", "NetworkPlan", "PlanStore", "NetworkCost"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "sibyl", "Transport", "SecureInference"]),
     ]
 )

@@ -1,3 +1,4 @@
+import NetworkCost
 import NetworkPlan
 
 /// Several searches over one network, and optionally the all-ReLU baseline, on one Pareto front: what

@@ -1,34 +1,5 @@
+import NetworkCost
 import NetworkPlan
-
-/// A network the two parties talk over, for latency prediction.
-public struct NetworkProfile: Codable, Hashable, Sendable {
-    public var name: String
-    public var bitsPerSecond: Double
-    public var roundTripSeconds: Double
-
-    public init(name: String, bitsPerSecond: Double, roundTripSeconds: Double) {
-        self.name = name
-        self.bitsPerSecond = bitsPerSecond
-        self.roundTripSeconds = roundTripSeconds
-    }
-
-    /// The settings OpenCheetah's evaluation uses.
-    public static let lan = NetworkProfile(name: "lan", bitsPerSecond: 3e9, roundTripSeconds: 0.3e-3)
-    public static let wan = NetworkProfile(name: "wan", bitsPerSecond: 400e6, roundTripSeconds: 40e-3)
-    public static let loopback = NetworkProfile(name: "loopback", bitsPerSecond: .infinity, roundTripSeconds: 0)
-
-    public static func named(_ name: String) -> NetworkProfile? {
-        [lan, wan, loopback].first { $0.name == name }
-    }
-
-    /// Seconds to move `bytes` (both directions) in `flights` one-way flights: transfer time plus half a
-    /// round trip per flight (a flight is a maximal run of traffic in one direction, as the secure
-    /// runtime counts them; a request and its reply are two flights, one round trip). The same formula
-    /// as `sibyl evaluate`'s emulated LAN/WAN latency (Transport.NetworkModel).
-    public func latency(bytes: Double, flights: Double) -> Double {
-        (bitsPerSecond.isFinite ? bytes * 8 / bitsPerSecond : 0) + flights * roundTripSeconds / 2
-    }
-}
 
 /// Predicts the online cost of a placement from per-element costs measured by the secure runtime.
 ///

@@ -1,3 +1,4 @@
+import NetworkCost
 import NetworkPlan
 
 /// What the planner may change, and the budget it must meet.

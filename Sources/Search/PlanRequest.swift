@@ -1,5 +1,6 @@
 // Everything a plan run needs, as given on the command line; stored in the run directory as
 // plan-request.json so worker processes build the same trainable as the coordinator.
+import NetworkCost
 import Foundation
 import NetworkPlan
 import Planner

@@ -6,7 +6,7 @@
 /// byte sent after receiving (or at the start) opens a new sending round, the first byte received after
 /// sending (or at the start) opens a new receiving round. So a request/response exchange is one round in
 /// each direction, and `roundsSent + roundsReceived` is the number of one-way network latencies the
-/// protocol pays when the two parties alternate (see `NetworkModel`). Bytes are wire bytes, frame
+/// protocol pays when the two parties alternate (see `NetworkProfile.predictedSeconds(for:)`). Bytes are wire bytes, frame
 /// headers included.
 public struct ChannelStats: Equatable, Sendable, CustomStringConvertible {
     public var bytesSent: UInt64 = 0

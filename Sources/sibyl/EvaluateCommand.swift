@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Lattice
+import NetworkCost
 import NetworkPlan
 import SecureInference
 import Training
@@ -171,9 +172,7 @@ struct EvaluationReport: Encodable {
             let up = Double(stats.map(\.bytesUp).reduce(0, +)) / n
             let down = Double(stats.map(\.bytesDown).reduce(0, +)) / n
             let rounds = Double(stats.map(\.rounds).reduce(0, +)) / n
-            func emulate(_ model: NetworkModel) -> Double {
-                seconds + (up + down) * 8 / model.bandwidthBitsPerSecond + rounds * model.roundTripSeconds / 2
-            }
+            func emulate(_ network: NetworkProfile) -> Double { seconds + network.latency(bytes: up + down, flights: rounds) }
             return Phase(seconds: seconds, bytes: up + down, bytesUp: up, bytesDown: down, rounds: rounds,
                          latencyLan: emulate(.lan), latencyWan: emulate(.wan))
         }

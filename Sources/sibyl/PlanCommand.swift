@@ -1,5 +1,6 @@
 // `sibyl plan`: population-based search of hybrid ReLU/polynomial placements from a trained baseline,
 // toward a ReLU count or a predicted online latency (module Search).
+import NetworkCost
 import ArgumentParser
 import Foundation
 import NetworkPlan

@@ -2,6 +2,7 @@
 // exactly the latency `sibyl evaluate` reports on each network: compute + bytes / bandwidth +
 // flights x RTT / 2. On WAN (40 ms RTT) the flight term dominates, so counting flights as round trips
 // (the bug this test was written for) would predict about twice the measured latency.
+import NetworkCost
 import Foundation
 import NetworkPlan
 import Planner

@@ -1,3 +1,4 @@
+import NetworkCost
 import Transport
 import XCTest
 import TestSupport
@@ -91,9 +92,9 @@ final class ChannelRoundTripTests: XCTestCase {
     func testNetworkModelPrediction() {
         let stats = ChannelStats(bytesSent: 3_000_000, bytesReceived: 750_000, roundsSent: 2, roundsReceived: 2)
         // 30 Mbit at 3 Gbps = 10 ms; 4 flights x 0.15 ms = 0.6 ms.
-        XCTAssertEqual(NetworkModel.lan.predictedSeconds(for: stats), 0.0106, accuracy: 1e-9)
+        XCTAssertEqual(NetworkProfile.lan.predictedSeconds(for: stats), 0.0106, accuracy: 1e-9)
         // 30 Mbit at 400 Mbps = 75 ms; 4 flights x 20 ms = 80 ms.
-        XCTAssertEqual(NetworkModel.wan.predictedSeconds(for: stats), 0.155, accuracy: 1e-9)
+        XCTAssertEqual(NetworkProfile.wan.predictedSeconds(for: stats), 0.155, accuracy: 1e-9)
     }
 
     func testReceiveAnyMessageDispatchesOnType() throws {

@@ -2,6 +2,7 @@
 // `sibyl bench crypto --json`. Every figure is measured here (best of several repetitions; the machine
 // is shared, so these are figures under load); byte counts come from the channels' own counters.
 import Foundation
+import NetworkCost
 import Transport
 
 /// Measures IKNP and the multiplication correlations; keys are stable for JSON consumers.
@@ -22,7 +23,7 @@ public enum TwoPartyOTBenchmark {
     ///   `beaver_triple_bytes`; `ole_per_second`, `ole_bytes`: whole generation with IKNP (base OTs
     ///   excluded) over an in-memory channel, the two parties on two threads; bytes both directions
     ///   per correlation, rounds = one-way flights per batch; the same rates with `_lan` / `_wan`
-    ///   appended add the `NetworkModel.lan` / `.wan` prediction for the counted traffic to the compute time
+    ///   appended add the `NetworkProfile.lan` / `.wan` prediction for the counted traffic to the compute time
     public static func run() -> [String: Double] {
         var results: [String: Double] = [:]
         do {
@@ -180,8 +181,8 @@ public enum TwoPartyOTBenchmark {
             results[name] = Double(count) / best
             results[bytesKey] = Double(stats.totalBytes) / Double(count)
             // Emulated networks: measured compute time plus the predicted transfer and latency.
-            results[name + "_lan"] = Double(count) / (best + NetworkModel.lan.predictedSeconds(for: stats))
-            results[name + "_wan"] = Double(count) / (best + NetworkModel.wan.predictedSeconds(for: stats))
+            results[name + "_lan"] = Double(count) / (best + NetworkProfile.lan.predictedSeconds(for: stats))
+            results[name + "_wan"] = Double(count) / (best + NetworkProfile.wan.predictedSeconds(for: stats))
             if name == "square_pairs_per_second" { results["square_pair_rounds"] = Double(stats.totalRounds) }
         }
 
