@@ -15,6 +15,16 @@ public struct EngineOptions: Codable, Hashable, Sendable {
     public var polynomialInitialization: PolynomialInitialization.Kind = .fitted
     /// Training images (a fixed, unaugmented sample) whose slot inputs the fitted initialisation measures.
     public var fitImages = 512
+    /// Each channel's input range is its largest measured |x|, but at most this many root mean squares
+    /// of its inputs (nil: the largest |x|); the fit reads inputs clamped to it, and training clamps the
+    /// polynomial's input to it. Heavy-tailed channels (residual sums) would otherwise get ranges set by
+    /// a few outliers, over which a degree-4 polynomial fitted to the bulk is far from ReLU.
+    public var fitDeviations: Float? = 8
+    /// Weight of the uniform distribution over the range in the fit (0: the measured distribution only;
+    /// see ReLUFitMoments.coefficients(channel:uniformWeight:)).
+    public var fitUniformWeight: Float = 0.05
+    /// Train polynomial coefficients in units of each channel's input range (ActivationSlot.scaleCoefficientGradient).
+    public var normalizedCoefficients = true
     /// Weight of the range penalty of polynomial slots (Tape.rangePenalty against each channel's input
     /// range measured when the slot switched; in training the polynomial also reads its input clamped to
     /// that range). 0 switches the penalty off (the clamp stays).
@@ -36,7 +46,8 @@ public struct EngineOptions: Codable, Hashable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case batchSize, weightDecay, clipValue, perChannelCoefficients, polynomialInitialization, fitImages, rangePenaltyWeight,
+        case batchSize, weightDecay, clipValue, perChannelCoefficients, polynomialInitialization, fitImages, fitDeviations,
+             fitUniformWeight, normalizedCoefficients, rangePenaltyWeight,
              divergenceFactor, distillationWeight, distillationTemperature, augment, seed, showsProgress
     }
 
@@ -52,6 +63,11 @@ public struct EngineOptions: Codable, Hashable, Sendable {
         polynomialInitialization = try c.decodeIfPresent(PolynomialInitialization.Kind.self,
                                                          forKey: .polynomialInitialization) ?? .delphi
         fitImages = try c.decodeIfPresent(Int.self, forKey: .fitImages) ?? d.fitImages
+        // Requests from before these settings used the largest |x| as the range and a data-weighted fit.
+        fitDeviations = try c.decodeIfPresent(Float.self, forKey: .fitDeviations)
+        fitUniformWeight = try c.decodeIfPresent(Float.self, forKey: .fitUniformWeight) ?? 0
+        // Requests from before it trained raw coefficients.
+        normalizedCoefficients = try c.decodeIfPresent(Bool.self, forKey: .normalizedCoefficients) ?? false
         // Requests from before the range penalty had none.
         rangePenaltyWeight = try c.decodeIfPresent(Float.self, forKey: .rangePenaltyWeight) ?? 0
         divergenceFactor = try c.decodeIfPresent(Double.self, forKey: .divergenceFactor) ?? d.divergenceFactor

@@ -35,14 +35,50 @@ extension EngineTrainable {
 
     /// Measures the inputs each slot receives on `options.fitImages` training images (not augmented, a
     /// fixed sample) with the network in inference mode, and sets each channel's input range (its
-    /// largest magnitude) and, for the fitted initialisation, its polynomial: the least-squares fit of
-    /// ReLU. The slots blend at alpha = 1 meanwhile, so the network computes what its all-ReLU version
+    /// largest magnitude, at most `options.fitDeviations` root mean squares) and, for the fitted
+    /// initialisation, its polynomial: the least-squares fit of ReLU over the clamped inputs, mixed with
+    /// the uniform distribution over the range (`options.fitUniformWeight`). The slots blend at alpha = 1 meanwhile, so the network computes what its all-ReLU version
     /// computes.
     func measureInputs(of slots: [ActivationSlot]) {
+        // Pass 1: each channel's largest |x| and root mean square, hence its range; pass 2: the fit's sums
+        // over inputs clamped to that range (so outliers beyond it cannot decide the fit).
+        let spread = observeInputs(of: slots) { ReLUFitMoments(degree: 1, channels: $0.channels) }
+        var ranges: [String: [Float]] = [:]
+        for slot in slots {
+            guard let measured = spread[slot.name] else { continue }
+            let widest = measured.largest.max() ?? 0
+            ranges[slot.name] = (0..<slot.channels).map { c in
+                var bound = measured.largest[c]
+                if let deviations = options.fitDeviations, measured.rootMeanSquare(channel: c) > 0 {
+                    bound = min(bound, deviations * measured.rootMeanSquare(channel: c))
+                }
+                // A channel that never saw a nonzero value gets the slot's widest range (or 1).
+                return bound > 0 ? bound : (widest > 0 ? widest : 1)
+            }
+        }
+        for slot in slots { if let range = ranges[slot.name] { slot.setInputBounds(range) } }
+        guard options.polynomialInitialization == .fitted else { return }
+        let moments = observeInputs(of: slots) { slot in
+            ReLUFitMoments(degree: (slot.coefficients?.value.shape.last ?? 3) - 1, channels: slot.channels,
+                           clip: ranges[slot.name])
+        }
+        let uniform = Double(options.fitUniformWeight)
+        for slot in slots {
+            guard let fit = moments[slot.name] else { continue }
+            if options.perChannelCoefficients {
+                slot.setCoefficients(perChannel: (0..<slot.channels).map { fit.coefficients(channel: $0, uniformWeight: uniform) })
+            } else {
+                slot.setCoefficients(shared: fit.coefficients(channel: nil, uniformWeight: uniform))
+            }
+        }
+    }
+
+    /// Runs `options.fitImages` training images (not augmented, a fixed sample) through the network in
+    /// inference mode and accumulates each slot's inputs into the sums `make` creates for it.
+    private func observeInputs(of slots: [ActivationSlot], _ make: (ActivationSlot) -> ReLUFitMoments) -> [String: ReLUFitMoments] {
         var moments: [String: ReLUFitMoments] = [:]
         for slot in slots {
-            let degree = (slot.coefficients?.value.shape.last ?? 3) - 1
-            moments[slot.name] = ReLUFitMoments(degree: degree, channels: slot.channels)
+            moments[slot.name] = make(slot)
             slot.inputObserver = { tensor in
                 moments[slot.name]!.add(UnsafeBufferPointer(start: tensor.pointer, count: tensor.count), shape: tensor.shape)
             }
@@ -59,19 +95,7 @@ extension EngineTrainable {
                                 tape: tape, training: false)
             seen += batch.count
         }
-        for slot in slots {
-            guard let fit = moments[slot.name] else { continue }
-            let range = fit.largest
-            // A channel that never saw a nonzero value gets the slot's widest range (or 1).
-            let widest = range.max() ?? 0
-            slot.setInputBounds(range.map { $0 > 0 ? $0 : (widest > 0 ? widest : 1) })
-            guard options.polynomialInitialization == .fitted else { continue }
-            if options.perChannelCoefficients {
-                slot.setCoefficients(perChannel: (0..<slot.channels).map { fit.coefficients(channel: $0) })
-            } else {
-                slot.setCoefficients(shared: fit.coefficients(channel: nil))
-            }
-        }
+        return moments
     }
 
     /// The placement the network currently computes (blending slots count as polynomial).

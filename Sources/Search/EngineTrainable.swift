@@ -204,9 +204,11 @@ public final class EngineTrainable: Trainable {
         guard value.isFinite, total.value[flat: 0].isFinite else { return .nan }
         tape.backward(from: total)
         let parameters = network.namedParameters
+        if options.normalizedCoefficients { network.scaleCoefficientGradients() }
         if let limit = options.clipValue { GradientClipping.clipByValue(parameters, limit: limit) }
         let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: clipNorm)
         guard norm.isFinite else { return .nan }
+        if options.normalizedCoefficients { network.scaleCoefficientGradients() }
         optimizer.step(parameters, learningRate: learningRate)
         return value
     }

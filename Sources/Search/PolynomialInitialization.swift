@@ -39,16 +39,28 @@ public struct ReLUFitMoments: Sendable, Equatable {
     public private(set) var powers: [Double]
     /// [channels, degree + 1]: sum over positive x of x^(k + 1).
     public private(set) var positive: [Double]
-    /// [channels]: the largest finite |x| seen.
+    /// [channels]: the largest finite |x| seen (before clipping).
     public private(set) var largest: [Float]
+    /// [channels] or nil: each channel's values are clamped to [-clip, clip] before they enter the sums, so
+    /// a few outliers (whose x^(2 degree) would dominate the normal equations) cannot decide the fit.
+    public let clip: [Float]?
 
-    public init(degree: Int, channels: Int) {
+    public init(degree: Int, channels: Int, clip: [Float]? = nil) {
         precondition(degree >= 1 && channels >= 1, "fit needs degree >= 1 and a channel")
+        precondition(clip == nil || (clip!.count == channels && clip!.allSatisfy { $0 > 0 }), "fit: one positive clip per channel")
         self.degree = degree
         self.channels = channels
+        self.clip = clip
         powers = Array(repeating: 0, count: channels * (2 * degree + 1))
         positive = Array(repeating: 0, count: channels * (degree + 1))
         largest = Array(repeating: 0, count: channels)
+    }
+
+    /// Root mean square of a channel's (clipped) values; 0 before any value.
+    public func rootMeanSquare(channel: Int) -> Float {
+        let terms = 2 * degree + 1
+        let n = powers[channel * terms]
+        return n > 0 ? Float((powers[channel * terms + 2] / n).squareRoot()) : 0
     }
 
     /// Adds the values of a tensor of shape [N, channels, inner...] (row-major).
@@ -66,10 +78,11 @@ public struct ReLUFitMoments: Sendable, Equatable {
             for k in 0..<fitTerms { localPositive[k] = 0 }
             let base = values.baseAddress! + row * inner
             var big = largest[channel]
+            let bound = clip?[channel] ?? .infinity
             for i in 0..<inner where base[i].isFinite {
                 // (Values of an overflowing network are left out: they would poison every sum.)
                 big = max(big, abs(base[i]))
-                let x = Double(base[i])
+                let x = Double(min(max(base[i], -bound), bound))
                 var p = 1.0
                 for k in 0..<terms { localPowers[k] += p; p *= x }
                 if x > 0 {
@@ -89,7 +102,15 @@ public struct ReLUFitMoments: Sendable, Equatable {
     /// The fitted coefficients (lowest degree first) of one channel, or of all channels pooled when
     /// `channel` is nil. Falls back to Delphi's when the channel saw too few values (a small ridge keeps
     /// repeated values solvable).
-    public func coefficients(channel: Int?) -> [Float] {
+    ///
+    /// With `uniformWeight` w > 0 the error is weighted by (1 - w) times the measured distribution plus w
+    /// times the uniform distribution on [-b, b] (b: the channel's clip, else its largest value; the
+    /// widest for the pooled fit). A fit weighted by the data alone is accurate where the values crowd
+    /// and can be far off near the ends of the range (for degree 4, p(4 sigma) of a Gaussian-weighted fit
+    /// of ReLU is negative), which a deep chain of such activations amplifies; the uniform part keeps the
+    /// polynomial close to ReLU over the whole range it is trained on (as Diaa et al., USENIX Security
+    /// 2024, fit over a fixed range).
+    public func coefficients(channel: Int?, uniformWeight: Double = 0) -> [Float] {
         let terms = 2 * degree + 1, fitTerms = degree + 1
         var s = [Double](repeating: 0, count: terms), b = [Double](repeating: 0, count: fitTerms)
         for c in channel.map({ [$0] }) ?? Array(0..<channels) {
@@ -102,11 +123,18 @@ public struct ReLUFitMoments: Sendable, Equatable {
         // conditioned, then scale back: a_k = c_k / r^(k-1)... precisely p(x) = sum c_k (x/r)^k, and the
         // targets scale by 1/r as well (fit ReLU(u) = ReLU(x)/r), so a_k = c_k * r / r^k.
         let r = max((s[2] / n).squareRoot(), 1e-6)
+        let w = min(max(uniformWeight, 0), 1)
+        let channelsUsed = channel.map { [$0] } ?? Array(0..<channels)
+        let range = Double(channelsUsed.map { clip?[$0] ?? largest[$0] }.max() ?? 0)
+        // Moments of the uniform distribution on [-range, range]: E x^m = range^m / (m + 1) for even m (0
+        // for odd), E[ReLU(x) x^j] = range^(j + 1) / (2 (j + 2)); in the scaled variable, divided by r^m.
+        func uniformPower(_ m: Int) -> Double { m % 2 == 1 ? 0 : pow(range / r, Double(m)) / Double(m + 1) }
         var m = [[Double]](repeating: [Double](repeating: 0, count: fitTerms), count: fitTerms)
         var rhs = [Double](repeating: 0, count: fitTerms)
         for j in 0..<fitTerms {
-            for k in 0..<fitTerms { m[j][k] = s[j + k] / n / pow(r, Double(j + k)) }
-            rhs[j] = b[j] / n / pow(r, Double(j + 1))
+            for k in 0..<fitTerms { m[j][k] = (1 - w) * s[j + k] / n / pow(r, Double(j + k)) + w * uniformPower(j + k) }
+            rhs[j] = (1 - w) * b[j] / n / pow(r, Double(j + 1))
+                + w * pow(range / r, Double(j + 1)) / Double(2 * (j + 2))
         }
         // A small ridge keeps a degenerate distribution (say, a channel of constants) solvable.
         for j in 0..<fitTerms { m[j][j] += 1e-9 }

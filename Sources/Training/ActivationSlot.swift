@@ -102,6 +102,29 @@ public final class ActivationSlot {
         return Parameter(Tensor(shape: [c.count], values: c))
     }
 
+    /// Multiplies the coefficient gradient by s_c^-k (coefficient k of channel c; s_c the channel's input
+    /// range, or 1 without one; shared coefficients use the widest range). Applied once after the
+    /// backward pass and once more after clipping, it makes SGD (momentum included) on a_k the same as
+    /// SGD on the normalised coefficients c_k = a_k s^k of p(x) = sum c_k (x/s)^k, clipped in those units.
+    /// Without it the gradient of a_4 carries x^4 (about 10^5 for inputs near 20), so one clipped step
+    /// moves the top coefficient by many times its size and a degree-4 network diverges within steps.
+    public func scaleCoefficientGradient() {
+        guard let coefficients else { return }
+        let terms = coefficients.shape.last ?? 1
+        let rows = coefficients.value.count / max(terms, 1)
+        let g = coefficients.grad.pointer
+        let bounds = inputBounds.map { $0.array } ?? []
+        for row in 0..<rows {
+            let s = bounds.isEmpty ? 1 : (rows == channels ? bounds[row] : (bounds.max() ?? 1))
+            let inverse = 1 / max(s, 1e-6)
+            var factor: Float = 1
+            for k in 0..<terms {
+                g[row * terms + k] *= factor
+                factor *= inverse
+            }
+        }
+    }
+
     /// Whether the activation is a plain ReLU (then the network fuses it into batch norm).
     public var isReLU: Bool { mode == .relu }
 

@@ -41,6 +41,11 @@ extension Network {
         return slot(bn(x, tape: tape, training: training), tape: tape, training: training)
     }
 
+    /// `ActivationSlot.scaleCoefficientGradient` for every polynomial or blending slot.
+    public func scaleCoefficientGradients() {
+        for slot in slots where !slot.isReLU { slot.scaleCoefficientGradient() }
+    }
+
     /// Coefficient parameters of non-ReLU slots, named "<slot>.coefficients".
     func slotParameters() -> [NamedParameter] {
         slots.compactMap { s in s.coefficients.map { NamedParameter(name: s.name + ".coefficients", parameter: $0, decays: false) } }

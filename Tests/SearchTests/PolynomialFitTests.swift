@@ -70,6 +70,40 @@ final class PolynomialFitTests: XCTestCase {
         XCTAssertGreaterThan(pooled[2], m.coefficients(channel: 2)[2])
     }
 
+    /// With a clip, values enter the sums clamped (the same fit as clamping them by hand), while
+    /// `largest` still reports the raw extreme; the root mean square is that of the clamped values.
+    func testClipClampsValuesBeforeTheSums() {
+        var rng = RandomGenerator(seed: 21)
+        var values = (0..<4_000).map { _ in rng.normal() }
+        values[7] = 90; values[11] = -60
+        var clipped = ReLUFitMoments(degree: 4, channels: 1, clip: [3])
+        values.withUnsafeBufferPointer { clipped.add($0, shape: [1, 1, values.count]) }
+        let byHand = moments(values.map { min(max($0, -3), 3) }, degree: 4, shape: [1, 1, values.count])
+        XCTAssertEqual(clipped.coefficients(channel: 0), byHand.coefficients(channel: 0))
+        XCTAssertEqual(clipped.largest[0], 90)
+        XCTAssertEqual(clipped.rootMeanSquare(channel: 0), byHand.rootMeanSquare(channel: 0))
+        XCTAssertLessThan(clipped.rootMeanSquare(channel: 0), 1.2, "seed 21")
+    }
+
+    /// Uniform weight 1 ignores the data: the quadratic is the closed-form uniform fit over [-b, b] with b
+    /// the clip (3R/32 + x/2 + 15x^2/(32R)); weight 0 is the data-only fit.
+    func testUniformWeightBlendsInTheRangeFit() {
+        var rng = RandomGenerator(seed: 4)
+        let values = (0..<5_000).map { _ in 0.3 * rng.normal() + 0.2 }
+        for range: Float in [2, 5] {
+            var m = ReLUFitMoments(degree: 2, channels: 1, clip: [range])
+            values.withUnsafeBufferPointer { m.add($0, shape: [1, 1, values.count]) }
+            let uniform = m.coefficients(channel: 0, uniformWeight: 1)
+            XCTAssertEqual(uniform[0], 3 * range / 32, accuracy: 1e-4 * range)
+            XCTAssertEqual(uniform[1], 0.5, accuracy: 1e-4)
+            XCTAssertEqual(uniform[2], 15 / (32 * range), accuracy: 1e-4 / range)
+            XCTAssertEqual(m.coefficients(channel: 0, uniformWeight: 0), m.coefficients(channel: 0))
+            let mixed = m.coefficients(channel: 0, uniformWeight: 0.5)
+            XCTAssertGreaterThan(mixed[0], min(uniform[0], m.coefficients(channel: 0)[0]) - 1e-6)
+            XCTAssertLessThan(mixed[0], max(uniform[0], m.coefficients(channel: 0)[0]) + 1e-6)
+        }
+    }
+
     /// Too few samples (or none) fall back to Delphi's coefficients instead of a singular system.
     func testTooFewSamplesFallBackToDelphi() {
         XCTAssertEqual(moments([1, 1, 1], degree: 2, shape: [1, 1, 3]).coefficients(channel: 0), [0.2, 0.5, 0.2])

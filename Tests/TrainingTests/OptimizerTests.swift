@@ -60,4 +60,37 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(step.learningRate(step: 90), 0.001, accuracy: 1e-7)
         XCTAssertThrowsError(try ScheduleKind.parse("linear"))
     }
+
+    /// Scaling a polynomial slot's coefficient gradient by s^-k before clipping and again before the SGD
+    /// step trains a_k exactly as SGD (momentum, global-norm clipping) would train the normalised
+    /// coefficients c_k = a_k s^k of sum c_k (x/s)^k.
+    func testScaledCoefficientGradientsEqualSGDOnNormalisedCoefficients() {
+        let bounds: [Float] = [4, 0.5]
+        let slot = ActivationSlot(name: "s", channels: 2, elementsPerImage: 2)
+        slot.setPolynomial(coefficients: [0.1, 0.5, 0.2, -0.01, 0.003], perChannel: true)
+        slot.setInputBounds(bounds)
+        let raw = slot.coefficients!
+        let normalised = Parameter(Tensor(shape: raw.shape, values: (0..<10).map { i in
+            raw.value.array[i] * pow(bounds[i / 5], Float(i % 5)) }))
+        let sgdRaw = SGD(settings: SGDSettings(momentum: 0.9, nesterov: false, weightDecay: 0))
+        let sgdNormalised = SGD(settings: SGDSettings(momentum: 0.9, nesterov: false, weightDecay: 0))
+        var rng = RandomGenerator(seed: 3)
+        for _ in 0..<4 {
+            // A gradient with respect to a_k, and the same one with respect to c_k (dL/dc_k = dL/da_k / s^k).
+            let g = (0..<10).map { _ in 50 * rng.normal() }
+            for i in 0..<10 { raw.grad.pointer[i] = g[i]; normalised.grad.pointer[i] = g[i] / pow(bounds[i / 5], Float(i % 5)) }
+            let rawParameters = [NamedParameter(name: "a", parameter: raw, decays: false)]
+            let normalisedParameters = [NamedParameter(name: "c", parameter: normalised, decays: false)]
+            slot.scaleCoefficientGradient()
+            GradientClipping.clipByGlobalNorm(rawParameters, maxNorm: 1)
+            slot.scaleCoefficientGradient()
+            sgdRaw.step(rawParameters, learningRate: 0.1)
+            GradientClipping.clipByGlobalNorm(normalisedParameters, maxNorm: 1)
+            sgdNormalised.step(normalisedParameters, learningRate: 0.1)
+            for i in 0..<10 {
+                let expected = normalised.value.array[i] / pow(bounds[i / 5], Float(i % 5))
+                XCTAssertEqual(raw.value.array[i], expected, accuracy: 1e-5 * max(1, abs(expected)), "coefficient \(i), seed 3")
+            }
+        }
+    }
 }
