@@ -45,6 +45,14 @@ public enum SlotChoice: Codable, Hashable, Sendable {
     }
 
     public var isReLU: Bool { if case .relu = self { return true } else { return false } }
+
+    /// The polynomial degree of a slot with polynomial channels (nil for ReLU).
+    public var polynomialDegree: Int? {
+        switch self {
+        case .relu: return nil
+        case .polynomial(let degree), .mixed(_, let degree): return degree
+        }
+    }
 }
 
 /// A choice per slot, in the model's slot order.

@@ -10,7 +10,7 @@ public struct PlanManifest: Codable, Hashable, Sendable {
     public static let readableSchemaVersions: ClosedRange<Int> = 1...2
     /// Polynomial degrees a plan may hold: what the fixed-point compiler and the secure runtime evaluate.
     /// The planner refuses other degrees before it trains anything.
-    public static let supportedPolynomialDegrees: ClosedRange<Int> = 2...2
+    public static let supportedPolynomialDegrees: ClosedRange<Int> = 1...6
 
     public var schemaVersion: Int
     public var name: String

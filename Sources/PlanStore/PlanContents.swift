@@ -25,15 +25,19 @@ public struct PlanContents: Sendable, Equatable {
 
 /// The fixed-point encoding of a plan's parameters: the same rule the fixed-point compiler uses
 /// (round(value * 2^scale) as a two's-complement integer). Weights are at f fractional bits, biases at
-/// 2f (the scale of a layer's output), polynomial coefficients a0, a1, a2 at 2f, f, f.
+/// 2f (the scale of a layer's output), polynomial coefficients a0, a1, a2 at 2f, f, f (degrees 1 and 2, as
+/// the compiler encodes them). Degrees 3 and up run with 128-bit coefficients (FixedPointCompiler
+/// .polynomialScales); their int64 copy, column k at 2f + 4k, is a cross-check of the float values only.
 public enum PlanFixedPoint {
     /// Fractional bits of a parameter dataset: 2f for `*.bias`, f otherwise.
     public static func scale(ofParameter name: String, fractionalBits f: Int) -> Int {
         name.hasSuffix(".bias") ? 2 * f : f
     }
 
-    /// Fractional bits of coefficient column j (a_j).
-    public static func coefficientScales(fractionalBits f: Int) -> [Int] { [2 * f, f, f] }
+    /// Fractional bits of coefficient column j (a_j) of a polynomial of `degree`.
+    public static func coefficientScales(fractionalBits f: Int, degree: Int) -> [Int] {
+        degree <= 2 ? Array([2 * f, f, f].prefix(degree + 1)) : (0...degree).map { 2 * f + 4 * $0 }
+    }
 
     /// round(value * 2^scale), or nil when a value is not finite or does not fit in 62 bits.
     public static func encode(_ values: [Float], scale: Int) -> [Int64]? {
@@ -47,14 +51,14 @@ public enum PlanFixedPoint {
         return result
     }
 
-    /// Coefficients [C][3] flattened row-major and encoded column by column at their scales.
-    public static func encode(coefficients: SlotCoefficients, fractionalBits f: Int) -> [Int64]? {
-        let scales = coefficientScales(fractionalBits: f)
+    /// Coefficients [C][degree + 1] flattened row-major and encoded column by column at their scales.
+    public static func encode(coefficients: SlotCoefficients, fractionalBits f: Int, degree: Int) -> [Int64]? {
+        let scales = coefficientScales(fractionalBits: f, degree: degree)
         var result: [Int64] = []
-        result.reserveCapacity(coefficients.count * 3)
+        result.reserveCapacity(coefficients.count * (degree + 1))
         for row in coefficients {
-            guard row.count == 3 else { return nil }
-            for j in 0..<3 {
+            guard row.count == degree + 1 else { return nil }
+            for j in 0...degree {
                 guard let encoded = encode([row[j]], scale: scales[j]) else { return nil }
                 result.append(encoded[0])
             }

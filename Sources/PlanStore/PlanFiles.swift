@@ -2,8 +2,9 @@
 //   Plans/<name>/plan.json    the manifest (NetworkPlan.PlanManifest, schema version 2; 1 is still read)
 //   Plans/<name>/weights.h5   /float/<parameter>            float32, batch norm folded into the convolutions
 //                             /fixed/<parameter>            int64, round(value * 2^scale) (attribute "scale")
-//                             /float/<slot>.coefficients    float32 [C, 3]: a0, a1, a2 per channel
-//                             /fixed/<slot>.coefficients    int64 [C, 3] at scales 2f, f, f
+//                             /float/<slot>.coefficients    float32 [C, d + 1]: a0 ... ad per channel
+//                             /fixed/<slot>.coefficients    int64 [C, d + 1] at the scales of
+//                                                           PlanFixedPoint.coefficientScales (2f, f, f for d = 2)
 //                             root attributes format, schema_version, fractional_bits, plan (strings),
 //                             plan_digest (schema 2: the digest of plan.json and these weights, as JSON)
 // A plan is written into a temporary sibling directory `<name>.tmp-XXXX`, made durable, then renamed
@@ -163,10 +164,12 @@ public enum PlanFiles {
                                             scales: [PlanFixedPoint.scale(ofParameter: name, fractionalBits: f)])
         }
         var coefficients: [String: SlotCoefficients] = [:]
-        for slot in try manifest.graph.slots() where !(manifest.activations[slot.name]?.isReLU ?? true) {
-            let values = try readChecked(file, name: "\(slot.name).coefficients", shape: [slot.channels, 3],
-                                         scales: PlanFixedPoint.coefficientScales(fractionalBits: f))
-            coefficients[slot.name] = (0..<slot.channels).map { Array(values[$0 * 3..<$0 * 3 + 3]) }
+        for slot in try manifest.graph.slots() {
+            guard let degree = manifest.activations[slot.name]?.polynomialDegree else { continue }
+            let terms = degree + 1
+            let values = try readChecked(file, name: "\(slot.name).coefficients", shape: [slot.channels, terms],
+                                         scales: PlanFixedPoint.coefficientScales(fractionalBits: f, degree: degree))
+            coefficients[slot.name] = (0..<slot.channels).map { Array(values[$0 * terms..<($0 + 1) * terms]) }
         }
         let contents = PlanContents(manifest: manifest, weights: weights, coefficients: coefficients)
         if manifest.schemaVersion >= 2 {
@@ -221,12 +224,13 @@ public enum PlanFiles {
                 throw PlanError.invalid("\(name) has values that are not finite or too large for fixed point")
             }
         }
-        for slot in try plan.manifest.graph.slots() where !(plan.manifest.activations[slot.name]?.isReLU ?? true) {
+        for slot in try plan.manifest.graph.slots() {
+            guard let degree = plan.manifest.activations[slot.name]?.polynomialDegree else { continue }
             guard let c = plan.coefficients[slot.name], c.count == slot.channels else {
                 throw PlanError.invalid("polynomial slot \(slot.name) needs coefficients for its \(slot.channels) channels")
             }
-            guard PlanFixedPoint.encode(coefficients: c, fractionalBits: f) != nil else {
-                throw PlanError.invalid("coefficients of \(slot.name) must be 3 finite values per channel")
+            guard PlanFixedPoint.encode(coefficients: c, fractionalBits: f, degree: degree) != nil else {
+                throw PlanError.invalid("coefficients of \(slot.name) must be \(degree + 1) finite values per channel")
             }
         }
     }
@@ -247,13 +251,14 @@ public enum PlanFiles {
                 try file.write(PlanFixedPoint.encode(values, scale: scale)!, shape: shape, to: "fixed/\(name)")
                 try file.setAttribute("scale", to: String(scale), on: "fixed/\(name)")
             }
-            for slot in try plan.manifest.graph.slots() where !(plan.manifest.activations[slot.name]?.isReLU ?? true) {
+            for slot in try plan.manifest.graph.slots() {
+                guard let degree = plan.manifest.activations[slot.name]?.polynomialDegree else { continue }
                 let c = plan.coefficients[slot.name]!
                 let name = "\(slot.name).coefficients"
-                try file.write(Array(c.joined()), shape: [slot.channels, 3], to: "float/\(name)")
-                try file.write(PlanFixedPoint.encode(coefficients: c, fractionalBits: f)!, shape: [slot.channels, 3],
-                               to: "fixed/\(name)")
-                try file.setAttribute("scale", to: PlanFixedPoint.coefficientScales(fractionalBits: f).map(String.init)
+                try file.write(Array(c.joined()), shape: [slot.channels, degree + 1], to: "float/\(name)")
+                try file.write(PlanFixedPoint.encode(coefficients: c, fractionalBits: f, degree: degree)!,
+                               shape: [slot.channels, degree + 1], to: "fixed/\(name)")
+                try file.setAttribute("scale", to: PlanFixedPoint.coefficientScales(fractionalBits: f, degree: degree).map(String.init)
                                         .joined(separator: ","), on: "fixed/\(name)")
             }
             try file.close()

@@ -1,4 +1,5 @@
 // Settings of engine-backed member training that the planner does not search.
+import Training
 
 public struct EngineOptions: Codable, Hashable, Sendable {
     /// Images per optimizer step.

@@ -165,7 +165,7 @@ struct EvaluationReport: Encodable {
         maxOracleDeviation = results.map(\.oracleDeviation).max() ?? 0
         truncationFailures = results.filter { $0.oracleDeviation > 1 }.count
         relus = program.reluCount
-        polynomialActivations = program.squareCount
+        polynomialActivations = program.squareCount + program.polynomialCount
         func phase(_ pick: (ImageCosts) -> PhaseStats) -> Phase {
             let stats = results.map { pick($0.costs) }
             let seconds = stats.map(\.seconds).reduce(0, +) / n
@@ -217,7 +217,7 @@ struct EvaluationReport: Encodable {
         let elements = program.tensors[current.output].shape.elements
         switch current {
         case .relu: return ("relu", elements)
-        case .square: return ("polynomial", elements)
+        case .square, .polynomial: return ("polynomial", elements)
         case .linear(_, _, _, let name) where name.hasSuffix(".polynomial"): return ("polynomial", 0)
         default: return ("linear", 0)
         }

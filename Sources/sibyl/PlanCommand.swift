@@ -40,7 +40,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Worker processes per round (1: in this process).") var workers: Int = 1
     @Option(help: "Seed of the search and the data order.") var seed: UInt64 = 1
     @Option(help: "Slots that stay ReLU: first,last (Delphi) or none.") var pinned: String = "first,last"
-    @Option(help: "Polynomial degrees, comma separated (2 = quadratic; plans export degree 2 only, and other degrees are refused before the search starts).") var degrees: String = "2"
+    @Option(help: "Polynomial degrees, comma separated, each 1...6 (2 = quadratic: one OT product per element; 3 and up: one round of OT products in a 128-bit ring). Other degrees are refused before the search starts.") var degrees: String = "2"
     @Option(name: .customLong("cost-model"), help: "Cost model JSON (sibyl calibrate); default: the provisional model.")
     var costModel: String?
     @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int = 128

@@ -91,7 +91,7 @@ final class PlanManifestTests: XCTestCase {
         manifest.activations.removeValue(forKey: "block.act")
         XCTAssertThrowsError(try manifest.validate()) { XCTAssertTrue("\($0)".contains("block.act")) }
         manifest = smallManifest()
-        manifest.activations["block.act"] = .polynomial(degree: 3)
+        manifest.activations["block.act"] = .polynomial(degree: 7)
         XCTAssertThrowsError(try manifest.validate())
     }
 }

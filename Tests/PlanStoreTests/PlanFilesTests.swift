@@ -7,7 +7,7 @@ import XCTest
 import TestSupport
 
 /// A small folded plan: conv + ReLU, strided conv + polynomial, global pool, dense.
-func samplePlan(seed: UInt64, fractionalBits: Int = 8) throws -> PlanContents {
+func samplePlan(seed: UInt64, fractionalBits: Int = 8, degree: Int = 2) throws -> PlanContents {
     var random = SplitMix64(seed: seed)
     func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * Float(random.next() >> 40) / Float(1 << 24) }
     let graph = NetworkGraph(nodes: [
@@ -23,9 +23,11 @@ func samplePlan(seed: UInt64, fractionalBits: Int = 8) throws -> PlanContents {
     for (name, shape) in try graph.expectedParameters().sorted(by: { $0.key < $1.key }) {
         weights[name] = (0..<shape.reduce(1, *)).map { _ in uniform(-0.7, 0.7) }
     }
-    let coefficients: [String: SlotCoefficients] = ["act2": (0..<6).map { _ in [uniform(0, 0.3), uniform(0.3, 0.6), uniform(0.1, 0.3)] }]
+    let coefficients: [String: SlotCoefficients] = ["act2": (0..<6).map { _ in
+        Array(([uniform(0, 0.3), uniform(0.3, 0.6), uniform(0.1, 0.3)] + (0..<4).map { _ in uniform(-0.01, 0.01) }).prefix(degree + 1))
+    }]
     let manifest = PlanManifest(
-        name: "sample", graph: graph, activations: ["act1": .relu, "act2": .polynomial(degree: 2)],
+        name: "sample", graph: graph, activations: ["act1": .relu, "act2": .polynomial(degree: degree)],
         fixedPoint: FixedPointConfig(fractionalBits: fractionalBits, reluValueBits: ["act1": 20]),
         input: InputSpec(shape: TensorShape(channels: 3, height: 8, width: 8), mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]),
         classNames: ["a", "b", "c", "d", "e"],
@@ -83,6 +85,20 @@ final class PlanFilesTests: XCTestCase {
             XCTAssertEqual(read.polynomialSlots, ["act2"])
             try FileManager.default.removeItem(at: url)
         }
+    }
+
+    /// Every degree a plan may hold survives plan.json and weights.h5 (degree and coefficient shape).
+    func testEveryPolynomialDegreeRoundTrips() throws {
+        for degree in PlanManifest.supportedPolynomialDegrees {
+            let plan = try samplePlan(seed: 3, degree: degree)
+            let url = directory.appendingPathComponent("Plans/degree\(degree)")
+            try PlanFiles.write(plan, to: url)
+            let read = try PlanFiles.read(from: url)
+            XCTAssertEqual(read, try sealed(plan), "degree \(degree)")
+            XCTAssertEqual(read.manifest.activations["act2"], .polynomial(degree: degree))
+            XCTAssertEqual(read.coefficients["act2"]?.first?.count, degree + 1)
+        }
+        XCTAssertThrowsError(try PlanFiles.write(try samplePlan(seed: 3, degree: 7), to: directory.appendingPathComponent("Plans/seven")))
     }
 
     func testFixedCopyUsesCompilerScales() throws {

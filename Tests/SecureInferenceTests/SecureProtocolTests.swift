@@ -19,9 +19,10 @@ final class SecureProtocolTests: XCTestCase {
         var coefficients: [String: SlotCoefficients] = [:]
         let shapes = try graph.validate()
         for (index, node) in graph.nodes.enumerated() {
-            if case .activation(let slot) = node.op, activations[slot] != nil, activations[slot] != .relu {
+            if case .activation(let slot) = node.op, case .polynomial(let degree) = activations[slot] {
                 coefficients[slot] = (0..<shapes[index].channels).map { _ in
-                    [random.uniform(-0.2, 0.3), random.uniform(0.2, 0.8), random.uniform(0.05, 0.3)]
+                    Array(([random.uniform(-0.2, 0.3), random.uniform(0.2, 0.8), random.uniform(0.05, 0.3)]
+                        + (3..<max(3, degree + 1)).map { k in random.uniform(-1, 1) / Float(1 << (4 * (k - 1))) }).prefix(degree + 1))
                 }
             }
         }
@@ -57,6 +58,43 @@ final class SecureProtocolTests: XCTestCase {
             XCTAssertGreaterThan(result.costs.online.bytes, 0)
             // Online: the input, two messages per activation layer, the output share.
             XCTAssertGreaterThanOrEqual(result.costs.online.rounds, 2 * 4)
+        }
+    }
+
+    /// Polynomials of every degree 1...6 (degree 2: the square path; 3 and up: one round in Z_(2^128)) on
+    /// random weights: secure logits follow the oracle up to the local truncations, for random inputs and
+    /// inputs at the edges of the range the scales are designed for (0, one unit, +-16; higher terms scaled
+    /// so that |p| stays of the order of 16 there, as for a ReLU approximation).
+    func testEveryPolynomialDegreeEqualsOracle() throws {
+        let input = TensorShape(channels: 2, height: 4, width: 4)
+        for degree in PlanManifest.supportedPolynomialDegrees {
+            let seed = UInt64(500 + degree)
+            var random = SplitMix64(seed: seed)
+            let graph = NetworkGraph(nodes: [GraphNode(.input(input), inputs: []),
+                                             GraphNode(.activation(slot: "a"), inputs: [0]),
+                                             GraphNode(.dense(name: "fc", outFeatures: 3, bias: true), inputs: [1])])
+            let program = try compile(graph, activations: ["a": .polynomial(degree: degree)], random: &random, fractionalBits: 13)
+            let kinds = program.steps.map { step -> String in
+                switch step { case .polynomial: "polynomial"; case .square: "square"; default: "other" }
+            }
+            XCTAssertEqual(kinds.contains("polynomial"), degree >= 3, "degree \(degree): \(kinds)")
+            XCTAssertEqual(kinds.contains("square"), degree == 2, "degree \(degree)")
+            let oracle = FixedPointOracle(program: program)
+            let edges: [Float] = [0, 1.0 / 8192, -1.0 / 8192, 16, -16, 15.9, -15.9]
+            let images = (0..<3).map { image in
+                oracle.encodeInput((0..<input.elements).map { k in
+                    image == 0 && k < edges.count ? edges[k] : random.uniform(-16, 16)
+                })
+            }
+            let results = try LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
+                .run(inputs: images, link: .inMemory)
+            for result in results {
+                XCTAssertEqual(result.top1, result.oracleTop1, "degree \(degree), seed \(seed), image \(result.index)")
+                // Degrees 5 and 6 truncate their input to 12 and 10 bits first: one unit there, times p'(x).
+                XCTAssertLessThan(result.oracleDeviation, 0.1, "degree \(degree), seed \(seed), image \(result.index)")
+                // One round trip for the activation layer: input, two flights, output.
+                XCTAssertEqual(result.costs.online.rounds, degree == 1 ? 2 : 4, "degree \(degree)")
+            }
         }
     }
 

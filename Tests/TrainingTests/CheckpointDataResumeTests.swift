@@ -67,4 +67,28 @@ final class CheckpointDataResumeTests: XCTestCase {
         let read = try CheckpointIO.read(from: url)
         XCTAssertEqual(read, contents, "bit-exact floats, seed 32")
     }
+
+    /// A slot's polynomial degree (its coefficient shape), per-channel coefficients and input ranges survive
+    /// a checkpoint for every degree 1...6.
+    func testPolynomialDegreesRoundTripThroughCheckpoints() throws {
+        for degree in 1...6 {
+            var rng = RandomGenerator(seed: UInt64(degree))
+            let network = makeNetwork(.tiny, classes: 10, rng: &rng)
+            let slot = network.slots[0]
+            slot.setPolynomial(coefficients: (0...degree).map { Float($0) * 0.1 + 0.05 }, perChannel: true)
+            slot.setInputBounds((0..<slot.channels).map { Float($0) + 1.5 })
+            var contents = CheckpointContents()
+            TrainingCheckpoint.encode(network, into: &contents)
+            let url = directory.appendingPathComponent("degree\(degree).h5")
+            try CheckpointIO.write(contents, to: url)
+            var other = RandomGenerator(seed: 99)
+            let restored = makeNetwork(.tiny, classes: 10, rng: &other)
+            try TrainingCheckpoint.restore(restored, from: try CheckpointIO.read(from: url), path: url.path)
+            let copy = restored.slots[0]
+            XCTAssertEqual(copy.mode, .polynomial, "degree \(degree)")
+            XCTAssertEqual(copy.coefficients?.shape, [slot.channels, degree + 1], "degree \(degree)")
+            XCTAssertEqual(copy.coefficients?.value.array, slot.coefficients?.value.array, "degree \(degree)")
+            XCTAssertEqual(copy.inputBounds?.array, slot.inputBounds?.array, "degree \(degree)")
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NetworkPlan
 
 public enum SecureInferenceError: Error, CustomStringConvertible, Equatable {
@@ -54,17 +55,19 @@ public enum FixedPointCompiler {
             }
             return values
         }
-        /// A tensor at scale f: the input itself, or a truncation of it (made once per tensor).
-        var truncated: [Int: Int] = [:]
-        func atBaseScale(_ tensor: Int) -> Int {
+        /// A tensor at scale at most `target`: the input itself, or a truncation of it (made once per tensor
+        /// and scale).
+        var truncated: [[Int]: Int] = [:]
+        func atScale(_ tensor: Int, _ target: Int) -> Int {
             let scale = tensors[tensor].scale
-            guard scale > f else { return tensor }
-            if let existing = truncated[tensor] { return existing }
-            let out = newTensor(tensors[tensor].shape, scale: f)
-            steps.append(.truncate(output: out, input: tensor, bits: scale - f))
-            truncated[tensor] = out
+            guard scale > target else { return tensor }
+            if let existing = truncated[[tensor, target]] { return existing }
+            let out = newTensor(tensors[tensor].shape, scale: target)
+            steps.append(.truncate(output: out, input: tensor, bits: scale - target))
+            truncated[[tensor, target]] = out
             return out
         }
+        func atBaseScale(_ tensor: Int) -> Int { atScale(tensor, f) }
 
         for (index, node) in graph.nodes.enumerated() {
             let shape = shapes[index]
@@ -165,10 +168,38 @@ public enum FixedPointCompiler {
                     steps.append(.relu(output: y, input: x, valueBits: bits, shift: tensors[x].scale - f, slot: slot))
                     tensorOf[index] = y
                 case .polynomial(let degree):
-                    guard degree == 2 else { throw SecureInferenceError.unsupported("slot \(slot): degree \(degree)") }
+                    guard PlanManifest.supportedPolynomialDegrees.contains(degree) else {
+                        throw SecureInferenceError.unsupported("slot \(slot): degree \(degree)")
+                    }
                     guard let perChannel = coefficients[slot], perChannel.count == shape.channels,
-                          perChannel.allSatisfy({ $0.count == 3 }) else {
-                        throw SecureInferenceError.invalidPlan("slot \(slot) needs 3 coefficients for each of \(shape.channels) channels")
+                          perChannel.allSatisfy({ $0.count == degree + 1 }) else {
+                        throw SecureInferenceError.invalidPlan("slot \(slot) needs \(degree + 1) coefficients for each of \(shape.channels) channels")
+                    }
+                    if degree == 1 {
+                        // a1 x + a0: a per-channel linear map (exact, local online).
+                        let base = atBaseScale(x)
+                        let combined = newTensor(shape, scale: 2 * f)
+                        steps.append(.linear(output: combined, terms: [
+                            LinearTerm(input: base, map: .diagonal(scale: encode(perChannel.map { $0[1] }, scale: f))),
+                        ], bias: encode(perChannel.map { $0[0] }, scale: 2 * f), name: "\(slot).polynomial"))
+                        tensorOf[index] = atBaseScale(combined)
+                        continue
+                    }
+                    if degree >= 3 {
+                        // One round in Z_(2^128) (OneRoundPolynomial): the input at scale s, coefficients A_k at
+                        // scale F - k s, the result shifted back to f. See `polynomialScales`.
+                        let (s, scale) = Self.polynomialScales(degree: degree, fractionalBits: f)
+                        let input = atScale(x, s)
+                        let encoded = try perChannel.map { row in
+                            try row.enumerated().map { k, a in
+                                try encodeWide(a, scale: scale - k * tensors[input].scale, name: "\(slot).coefficients")
+                            }
+                        }
+                        let y = newTensor(shape, scale: f)
+                        steps.append(.polynomial(output: y, input: input, degree: degree, coefficients: encoded,
+                                                 shift: scale - f, slot: slot))
+                        tensorOf[index] = y
+                        continue
                     }
                     // x (scale f) -> x^2 (2f) -> truncated to f; then a2 x^2 + a1 x + a0 at 2f, truncated to f.
                     // Every truncated value stays below about 2^(2f + 8), so share wrap-arounds stay negligible.
@@ -190,6 +221,24 @@ public enum FixedPointCompiler {
             }
         }
         return FixedPointProgram(fractionalBits: f, tensors: tensors, steps: steps, output: tensorOf.last!)
+    }
+
+    /// Scales of a one-round polynomial of `degree` (>= 3) in a plan with f fractional bits: its input is
+    /// truncated to s = min(f, 60 / degree) bits and its coefficients encoded so that every term lands at
+    /// scale F = 84 (a_k at F - k s >= 24 fractional bits). For |p(x)| < 2^10 the sum stays below 2^94, so
+    /// the local truncation in Z_(2^128) fails with probability below 2^-34 per element; the lift of the
+    /// input share into Z_(2^128) fails with probability about |x| 2^s / 2^64 (below 2^-40 for |x| < 2^11).
+    public static func polynomialScales(degree: Int, fractionalBits f: Int) -> (input: Int, sum: Int) {
+        (min(f, 60 / degree), 84)
+    }
+
+    /// round(value * 2^scale) in Z_(2^128) (two's complement); non-finite or too large values are an invalid plan.
+    static func encodeWide(_ value: Float, scale: Int, name: String) throws -> UInt128 {
+        let scaled = Double(value) * pow(2, Double(scale))
+        guard scaled.isFinite, abs(scaled) < pow(2, 125) else {
+            throw SecureInferenceError.invalidPlan("\(name) holds \(value), which has no \(scale)-bit fixed-point encoding in 128 bits")
+        }
+        return UInt128(bitPattern: Int128(scaled.rounded()))
     }
 
     /// The smallest b with 2^b >= n.

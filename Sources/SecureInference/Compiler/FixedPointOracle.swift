@@ -1,4 +1,5 @@
 import NetworkPlan
+import TwoParty
 
 /// Evaluates a fixed-point program in the clear: exactly what the two-party protocol must output.
 public struct FixedPointOracle: Sendable {
@@ -35,6 +36,8 @@ public struct FixedPointOracle: Sendable {
                 values[output] = values[input].map { RingKernels.relu($0, valueBits: valueBits, shift: shift) }
             case .square(let output, let input, _):
                 values[output] = values[input].map { $0 &* $0 }
+            case .polynomial(let output, let input, _, let coefficients, let shift, _):
+                values[output] = Self.polynomial(values[input], coefficients: coefficients, shift: shift, shape: outShape)
             }
         }
         return values
@@ -49,6 +52,12 @@ public struct FixedPointOracle: Sendable {
     public func decode(_ logits: [UInt64]) -> [Double] {
         let factor = Double(1 << program.tensors[program.output].scale)
         return logits.map { Double(Int64(bitPattern: $0)) / factor }
+    }
+
+    /// The polynomial step on one image's tensor (C-H-W): `OneRoundPolynomial.reference` per element.
+    static func polynomial(_ x: [UInt64], coefficients: [[UInt128]], shift: Int, shape: TensorShape) -> [UInt64] {
+        let plane = shape.height * shape.width
+        return x.indices.map { OneRoundPolynomial.reference(x: x[$0], coefficients: coefficients[$0 / plane], shift: shift) }
     }
 
     static func addBias(_ bias: [UInt64], to y: inout [UInt64], shape: TensorShape) {

@@ -1,4 +1,5 @@
 import NetworkPlan
+import TwoParty
 
 extension FixedPointProgram {
     /// Largest tensor a program may declare (elements per image), and largest total: far above any CIFAR
@@ -70,6 +71,15 @@ extension FixedPointProgram {
                 }
             case .square(_, let input, _):
                 guard try use(input) == out else { throw fail("step \(index): square shapes") }
+            case .polynomial(_, let input, let degree, let coefficients, let shift, _):
+                guard try use(input) == out, OneRoundPolynomial.degrees.contains(degree), (0..<128).contains(shift) else {
+                    throw fail("step \(index): polynomial degree or shift")
+                }
+                // The public view carries no coefficients; a full program one row per channel.
+                guard coefficients.isEmpty
+                        || (coefficients.count == out.channels && coefficients.allSatisfy { $0.count == degree + 1 }) else {
+                    throw fail("step \(index): polynomial coefficients")
+                }
             }
             defined[output] = true
         }

@@ -67,11 +67,16 @@ public enum ProgramStep: Hashable, Sendable, Codable {
     case relu(output: Int, input: Int, valueBits: Int, shift: Int, slot: String)
     /// output = input * input; an OT-based multiplication per element.
     case square(output: Int, input: Int, slot: String)
+    /// output = (p(input) mod 2^128) >> shift, arithmetic, reduced mod 2^64: p of `degree` with integer
+    /// coefficients per channel ([channels][degree + 1], lowest degree first, two's complement in
+    /// Z_(2^128); empty in the public view), evaluated on the sign-extended input. One online round
+    /// (TwoParty.OneRoundPolynomial).
+    case polynomial(output: Int, input: Int, degree: Int, coefficients: [[UInt128]], shift: Int, slot: String)
 
     public var output: Int {
         switch self {
         case .linear(let output, _, _, _), .add(let output, _, _, _, _), .truncate(let output, _, _),
-             .relu(let output, _, _, _, _), .square(let output, _, _):
+             .relu(let output, _, _, _, _), .square(let output, _, _), .polynomial(let output, _, _, _, _, _):
             return output
         }
     }
@@ -92,12 +97,19 @@ public struct FixedPointProgram: Hashable, Sendable, Codable {
     public var squareCount: Int {
         steps.reduce(0) { if case .square(let o, _, _) = $1 { return $0 + tensors[o].shape.elements } else { return $0 } }
     }
+    /// Elements that go through one-round polynomials, per image.
+    public var polynomialCount: Int {
+        steps.reduce(0) { if case .polynomial(let o, _, _, _, _, _) = $1 { return $0 + tensors[o].shape.elements } else { return $0 } }
+    }
 
     /// The program without its secrets (weights, biases, polynomial coefficients): what the server shows
     /// the client. Weight arrays become empty; shapes, scales, steps and weight bounds remain.
     public func publicView() -> FixedPointProgram {
         var view = self
         view.steps = steps.map { step in
+            if case .polynomial(let output, let input, let degree, _, let shift, let slot) = step {
+                return .polynomial(output: output, input: input, degree: degree, coefficients: [], shift: shift, slot: slot)
+            }
             guard case .linear(let output, let terms, _, let name) = step else { return step }
             let stripped = terms.map { term -> LinearTerm in
                 var copy = term

@@ -92,7 +92,8 @@ public struct FastFixedPointEvaluator: Sendable {
         switch step {
         case .linear(_, let terms, _, _): return terms.map(\.input)
         case .add(_, let a, _, let b, _): return [a, b]
-        case .truncate(_, let input, _), .relu(_, let input, _, _, _), .square(_, let input, _): return [input]
+        case .truncate(_, let input, _), .relu(_, let input, _, _, _), .square(_, let input, _),
+             .polynomial(_, let input, _, _, _, _): return [input]
         }
     }
 
@@ -182,6 +183,10 @@ public struct FastFixedPointEvaluator: Sendable {
                 values[output] = values[input].map { $0.map { RingKernels.relu($0, valueBits: valueBits, shift: shift) } }
             case .square(let output, let input, _):
                 values[output] = values[input].map { $0.map { $0 &* $0 } }
+            case .polynomial(let output, let input, _, let coefficients, let shift, _):
+                values[output] = values[input].map {
+                    FixedPointOracle.polynomial($0, coefficients: coefficients, shift: shift, shape: outShape)
+                }
             }
             if record {
                 for image in values[step.output] { Self.recordMagnitude(image, tensor: step.output, into: &magnitudes) }

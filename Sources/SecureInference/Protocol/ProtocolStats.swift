@@ -65,6 +65,7 @@ extension ProgramStep {
         case .truncate(_, _, let bits): return "truncate \(bits)"
         case .relu(_, _, let bits, _, let slot): return "relu \(slot) (k'=\(bits))"
         case .square(_, _, let slot): return "square \(slot)"
+        case .polynomial(_, _, let degree, _, _, let slot): return "polynomial \(slot) (degree \(degree))"
         }
     }
 }

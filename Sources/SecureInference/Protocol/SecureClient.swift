@@ -14,6 +14,7 @@ struct ClientOfflineState {
     var relus: [Int: (batch: GarbledBatch, labels: [Block], evaluator: ReLUEvaluator)] = [:]
     /// Per square output: the client's share of c·b.
     var squares: [Int: [UInt64]] = [:]
+    var polynomials: [Int: OneRoundPolynomial.ClientState] = [:]
 }
 
 /// Costs of one image, by phase.
@@ -97,6 +98,9 @@ public final class SecureClientSession {
                 largest = max(largest, elements * (gates * 32 + UInt64(valueBits) * 32 + 64 * 16) + 4096)
             case .linear, .square:
                 largest = max(largest, elements * 8 * 16)
+            case .polynomial(_, _, let degree, _, _, _):
+                // The masked H_i (16 bytes each per element), or a wide OLE's corrections (1,032 B per element).
+                largest = max(largest, elements * UInt64(max(16 * degree, 1_032)) + 4096)
             case .add, .truncate:
                 break
             }
@@ -143,6 +147,9 @@ public final class SecureClientSession {
                 case .square(let output, let input, _):
                     state.squares[output] = try OLEReceiver(ot: ot).multiply(state.shares[input])
                     state.shares[output] = ShareRing.random(count: outShape.elements)
+                case .polynomial(let output, let input, let degree, _, _, _):
+                    state.polynomials[output] = try OneRoundPolynomial.clientOffline(shares: state.shares[input], degree: degree, ot: ot)
+                    state.shares[output] = ShareRing.random(count: outShape.elements)
                 }
             }
         }
@@ -183,6 +190,9 @@ public final class SecureClientSession {
                     try channel.sendMessage(type: ProtocolMessage.squareClientReply,
                                             zip(mine, shares[output]).map { $0 &- $1 })
                     try channel.flush()
+                case .polynomial(let output, _, _, _, let shift, _):
+                    try OneRoundPolynomial.clientOnline(state.polynomials[output]!, output: shares[output], shift: shift,
+                                                        channel: channel)
                 }
             }
         }

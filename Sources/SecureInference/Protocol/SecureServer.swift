@@ -2,8 +2,9 @@
 // nothing about the client's input. Protocol (see DESIGN.md, "Secure inference"): the client's share of
 // every tensor is fixed offline, so linear layers cost nothing online; ReLUs are garbled circuits whose
 // client inputs come by OT offline (Delphi, Mishra et al. USENIX Security 2020); squares use an OT-based
-// OLE offline and one round trip online; truncations are local (SecureML), exact up to one unit in the
-// last place.
+// OLE offline and one round trip online; polynomials of degree >= 3 use OLEs over Z_(2^128) offline and
+// one round trip online (TwoParty.OneRoundPolynomial); truncations are local (SecureML), exact up to one
+// unit in the last place.
 import Foundation
 import Lattice
 import ModularMath
@@ -38,6 +39,8 @@ struct ServerOfflineState {
     var relus: [Int: ReLUGarblerBatch] = [:]
     /// Per square output: the random b and the server's share of c·b.
     var squares: [Int: (b: [UInt64], share: [UInt64])] = [:]
+    /// Per polynomial output: the masks and OLE shares of the one-round polynomial.
+    var polynomials: [Int: OneRoundPolynomial.ServerState] = [:]
 }
 
 /// One server connection: set up once (HE keys, base OTs), then any number of images.
@@ -130,6 +133,9 @@ public final class SecureServerSession {
                 let b = ShareRing.random(count: count)
                 let share = try OLESender(ot: ot).multiply(b)
                 state.squares[output] = (b, share)
+            case .polynomial(let output, _, let degree, _, _, _):
+                state.polynomials[output] = try OneRoundPolynomial.serverOffline(
+                    count: program.tensors[output].shape.elements, degree: degree, ot: ot)
             case .add:
                 break
             }
@@ -182,6 +188,10 @@ public final class SecureServerSession {
                     y[i] = reply[i] &+ square &+ (cross[i] &<< 1)
                 }
                 shares[output] = y
+            case .polynomial(let output, let input, _, let coefficients, let shift, _):
+                shares[output] = try OneRoundPolynomial.serverOnline(
+                    state.polynomials[output]!, shares: shares[input], coefficients: coefficients,
+                    plane: outShape.height * outShape.width, shift: shift, channel: channel)
             }
         }
         try channel.sendMessage(type: ProtocolMessage.outputShare, shares[program.output])

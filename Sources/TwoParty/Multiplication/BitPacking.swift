@@ -26,6 +26,17 @@ struct BitWriter {
         }
     }
 
+    /// Appends the low `width` bits (1...128) of a 128-bit value.
+    @inline(__always)
+    mutating func append(_ value: UInt128, width: Int) {
+        if width <= 64 {
+            append(UInt64(truncatingIfNeeded: value), width: width)
+        } else {
+            append(UInt64(truncatingIfNeeded: value), width: 64)
+            append(UInt64(truncatingIfNeeded: value >> 64), width: width - 64)
+        }
+    }
+
     /// The packed words (a partial last word is zero-padded).
     mutating func finish() -> [UInt64] {
         if used > 0 {
@@ -59,6 +70,16 @@ struct BitReader {
             used += width
         }
         return width == 64 ? v : v & ((1 << UInt64(width)) &- 1)
+    }
+}
+
+extension BitReader {
+    /// Reads a value of `width` (1...128) bits written by `BitWriter.append(_:width:)` for UInt128.
+    @inline(__always)
+    mutating func readWide(width: Int) -> UInt128 {
+        if width <= 64 { return UInt128(read(width: width)) }
+        let low = read(width: 64)
+        return UInt128(low) | (UInt128(read(width: width - 64)) << 64)
     }
 }
 

@@ -34,4 +34,7 @@ enum OTMessage {
     static let beaverOpen: UInt16 = 0x0202
     static let squareOpen: UInt16 = 0x0203
     static let knownFactorMasked: UInt16 = 0x0204
+    static let wideOLECorrections: UInt16 = 0x0205
+    static let polynomialMasked: UInt16 = 0x0206
+    static let polynomialReply: UInt16 = 0x0207
 }
