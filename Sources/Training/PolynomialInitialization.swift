@@ -143,6 +143,24 @@ public struct ReLUFitMoments: Sendable, Equatable {
         return a.allSatisfy(\.isFinite) ? a : PolynomialInitialization.coefficients(degree: degree)
     }
 
+    /// The least-squares fit of ReLU over the uniform distribution on [-range, range] (no data): the
+    /// initial polynomial of a network trained with polynomial activations from the start (Diaa et al.,
+    /// USENIX Security 2024, fit theirs over a fixed range the same way).
+    public static func uniformCoefficients(degree: Int, range: Float) -> [Float] {
+        precondition(degree >= 1 && range > 0 && range.isFinite, "uniform fit needs degree >= 1 and a positive range")
+        let fitTerms = degree + 1
+        // In u = x / range: E u^m = 1 / (m + 1) for even m, 0 for odd; E[ReLU(u) u^j] = 1 / (2 (j + 2)).
+        var m = [[Double]](repeating: [Double](repeating: 0, count: fitTerms), count: fitTerms)
+        var rhs = [Double](repeating: 0, count: fitTerms)
+        for j in 0..<fitTerms {
+            for k in 0..<fitTerms { m[j][k] = (j + k) % 2 == 1 ? 0 : 1 / Double(j + k + 1) }
+            rhs[j] = 1 / Double(2 * (j + 2))
+        }
+        let c = solve(m, rhs)!
+        // ReLU(x) = range ReLU(u): a_k = range c_k / range^k.
+        return (0..<fitTerms).map { k in Float(Double(range) * c[k] / pow(Double(range), Double(k))) }
+    }
+
     /// Gaussian elimination with partial pivoting; nil when singular.
     static func solve(_ matrix: [[Double]], _ vector: [Double]) -> [Double]? {
         var a = matrix, b = vector

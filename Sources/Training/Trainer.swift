@@ -40,10 +40,18 @@ public final class Trainer {
         var rng = RandomGenerator(seed: config.seed)
         network = makeNetwork(config.model, classes: splits.train.classCount, rng: &rng)
         self.rng = rng
+        if case let .polynomial(degree, range, _) = config.activation {
+            let initial = ReLUFitMoments.uniformCoefficients(degree: degree, range: range)
+            for slot in network.slots {
+                slot.setPolynomial(coefficients: initial, perChannel: true)
+                slot.setInputBounds([Float](repeating: range, count: slot.channels))
+            }
+        }
         optimizer = SGD(settings: config.sgd)
         schedule = LearningRateSchedule(kind: config.schedule, peak: config.learningRate,
                                         totalSteps: config.epochs * max(1, splits.train.count / config.batchSize),
                                         warmupFraction: config.warmupFraction)
+        setRangePenalties()
     }
 
     /// Creates the run directory's trainer: refuses to overwrite an existing checkpoint without
@@ -92,6 +100,12 @@ public final class Trainer {
                 try CheckpointIO.write(checkpointContents(), to: bestURL)
             }
         }
+    }
+
+    /// The range-penalty weight of every polynomial slot (not stored in checkpoints: it is part of the config).
+    func setRangePenalties() {
+        guard case let .polynomial(_, _, penalty) = config.activation else { return }
+        for slot in network.slots where !slot.isReLU { slot.rangePenaltyWeight = penalty }
     }
 
     /// One epoch of training, then validation. Advances `epochsCompleted`.
@@ -149,10 +163,16 @@ public final class Trainer {
         let loss = tape.softmaxCrossEntropy(logits, labels: batch.labels, labelSmoothing: config.labelSmoothing)
         let right = correctCount(logits: logits.value, labels: batch.labels)
         let lossValue = loss.value[flat: 0]
-        tape.backward(from: loss)
+        // Polynomial slots: their range penalties join the loss, and their coefficients train in units of
+        // their input range (ActivationSlot.scaleCoefficientGradient).
+        let penalties = network.slots.filter { !$0.isReLU }.compactMap(\.lastPenalty)
+        tape.backward(from: penalties.reduce(loss) { tape.add($0, $1) })
         let params = network.namedParameters
+        let polynomial = !penalties.isEmpty || network.slots.contains { !$0.isReLU }
+        if polynomial { network.scaleCoefficientGradients() }
         if let v = config.clipValue { GradientClipping.clipByValue(params, limit: v) }
         if let n = config.clipNorm { GradientClipping.clipByGlobalNorm(params, maxNorm: n) }
+        if polynomial { network.scaleCoefficientGradients() }
         optimizer.step(params, learningRate: learningRate)
         return (lossValue, right)
     }

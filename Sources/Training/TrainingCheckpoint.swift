@@ -128,6 +128,7 @@ extension Trainer {
         globalStep = Int(step)
         bestValidationAccuracy = c.arrays["trainer/best_validation_accuracy"]?.values.first ?? -1
         if let words = c.words["rng"], let restored = RandomGenerator(state: words) { rng = restored }
+        setRangePenalties()
     }
 }
 

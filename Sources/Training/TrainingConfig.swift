@@ -1,5 +1,21 @@
 // The full configuration of a training run; stored as JSON in every checkpoint.
 
+/// What every activation slot of a network trained by `sibyl train` computes.
+public enum TrainingActivation: Codable, Equatable, Sendable, CustomStringConvertible {
+    case relu
+    /// A learnable polynomial per channel, initialised to the least-squares fit of ReLU over
+    /// [-range, range]; in training its input is clamped to that range and `penalty` weighs the range
+    /// loss (Tape.rangePenalty) of values outside it (Diaa et al., USENIX Security 2024).
+    case polynomial(degree: Int, range: Float, penalty: Float)
+
+    public var description: String {
+        switch self {
+        case .relu: return "relu"
+        case let .polynomial(degree, range, penalty): return "poly:\(degree) (range \(range), penalty \(penalty))"
+        }
+    }
+}
+
 public struct TrainingConfig: Codable, Equatable, Sendable {
     public var model: ModelKind
     /// DatasetKind raw value: cifar10, cifar100, synthetic.
@@ -18,15 +34,18 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var threads: Int
     public var augment: Bool
     public var validationCount: Int
+    /// nil (runs from before the option) means ReLU.
+    public var activation: TrainingActivation?
 
     public init(model: ModelKind, dataset: String, epochs: Int, batchSize: Int = 128, learningRate: Float = 0.1,
                 schedule: ScheduleKind = .onecycle, warmupFraction: Float? = nil, sgd: SGDSettings = SGDSettings(),
                 labelSmoothing: Float = 0, clipNorm: Float? = nil, clipValue: Float? = nil, seed: UInt64 = 1,
-                threads: Int = 2, augment: Bool = true, validationCount: Int = 5000) {
+                threads: Int = 2, augment: Bool = true, validationCount: Int = 5000, activation: TrainingActivation = .relu) {
         self.model = model; self.dataset = dataset; self.epochs = epochs; self.batchSize = batchSize
         self.learningRate = learningRate; self.schedule = schedule; self.warmupFraction = warmupFraction
         self.sgd = sgd; self.labelSmoothing = labelSmoothing; self.clipNorm = clipNorm; self.clipValue = clipValue
         self.seed = seed; self.threads = threads; self.augment = augment; self.validationCount = validationCount
+        self.activation = activation == .relu ? nil : activation
     }
 
     /// Why a run started with `stored` cannot be resumed with this configuration, or nil. Only the
@@ -54,6 +73,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         compare("--clip-value", clipValue, stored.clipValue)
         compare("--seed", seed, stored.seed)
         compare("--no-augment", !augment, !stored.augment)
+        compare("--activation", (activation ?? .relu).description, (stored.activation ?? .relu).description)
         if !changed.isEmpty {
             return "the run was started with " + changed.joined(separator: ", ")
                 + "; resume with the run's own options (only --epochs and --threads may change)"

@@ -1,13 +1,14 @@
 // `sibyl train`: trains a model on a dataset, writing metrics.jsonl, checkpoint.h5 and best.h5 to --out.
 import ArgumentParser
 import Foundation
+import NetworkPlan
 import Tensors
 import Training
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a model (all-ReLU baseline) with SGD; resumable from DIR/checkpoint.h5.")
+        abstract: "Train a model with SGD (all-ReLU baseline, or all-polynomial with --activation poly:D); resumable from DIR/checkpoint.h5.")
 
     @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") var model: String = "resnet32"
     @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: String = "cifar100"
@@ -29,6 +30,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Worker threads.") var threads: Int = 2
     @Flag(name: .customLong("no-augment"), help: "Disable random crop and flip.") var noAugment = false
     @Option(name: .customLong("validation-count"), help: "Training images held out for validation.") var validationCount: Int = 5000
+    @Option(help: "Activation of every slot: relu, or poly:D (a learnable polynomial of degree D in 1...6 per channel, fitted to ReLU over [-R, R] with R = --poly-range, its input clamped to that range in training).",
+            transform: ActivationFlag.parse)
+    var activation: ActivationFlag = ActivationFlag(degree: nil)
+    @Option(name: .customLong("poly-range"), help: "Input range R of polynomial activations (Diaa et al. clip at 5).",
+            transform: FlagValue.positive)
+    var polyRange: Float = 5
+    @Option(name: .customLong("range-penalty"), help: "Weight of the loss on polynomial inputs outside [-R, R] (0: off).",
+            transform: FlagValue.nonNegative)
+    var rangePenalty: Float = 0.5
 
     func validate() throws {
         if ModelKind(rawValue: model.lowercased()) == nil {
@@ -44,6 +54,9 @@ struct TrainCommand: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if validationCount < 0 { throw ValidationError("--validation-count must be at least 0") }
+        if activation.degree == nil, polyRange != 5 || rangePenalty != 0.5 {
+            throw ValidationError("--poly-range and --range-penalty apply to --activation poly:D only")
+        }
     }
 
     func run() throws {
@@ -54,7 +67,8 @@ struct TrainCommand: ParsableCommand {
             learningRate: lr, schedule: try ScheduleKind.parse(schedule), warmupFraction: warmup,
             sgd: SGDSettings(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
             labelSmoothing: labelSmoothing, clipNorm: clipNorm, clipValue: clipValue, seed: seed, threads: threads,
-            augment: !noAugment, validationCount: validationCount)
+            augment: !noAugment, validationCount: validationCount,
+            activation: activation.degree.map { .polynomial(degree: $0, range: polyRange, penalty: rangePenalty) } ?? .relu)
         let directory = URL(fileURLWithPath: out)
         // Refuse early (before loading data) when the directory is taken.
         if !resume && FileManager.default.fileExists(atPath: directory.appendingPathComponent("checkpoint.h5").path) {
@@ -72,5 +86,20 @@ struct TrainCommand: ParsableCommand {
         let best = trainer.bestValidationAccuracy
         print(String(format: "done: %d epochs, best validation accuracy %.4f; checkpoint %@", trainer.epochsCompleted, best,
                      trainer.checkpointURL.path))
+    }
+}
+
+/// `--activation relu|poly:D`.
+struct ActivationFlag: Sendable {
+    /// nil: ReLU.
+    var degree: Int?
+
+    static func parse(_ text: String) throws -> ActivationFlag {
+        let lowered = text.lowercased()
+        if lowered == "relu" { return ActivationFlag(degree: nil) }
+        if lowered.hasPrefix("poly:"), let degree = Int(lowered.dropFirst(5)), PlanManifest.supportedPolynomialDegrees.contains(degree) {
+            return ActivationFlag(degree: degree)
+        }
+        throw ValidationError("--activation takes relu or poly:D with D in \(PlanManifest.supportedPolynomialDegrees), e.g. poly:4; got '\(text)'")
     }
 }

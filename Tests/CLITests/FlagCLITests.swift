@@ -42,6 +42,10 @@ final class FlagCLITests: XCTestCase {
         try assertRefused(train + ["--weight-decay=-1"], ["--weight-decay", "at least 0"])
         try assertRefused(train + ["--label-smoothing", "1"], ["--label-smoothing", "[0, 1)"])
         try assertRefused(train + ["--clip-norm", "inf"], ["--clip-norm"])
+        try assertRefused(train + ["--activation", "poly:9"], ["--activation", "poly:D", "1...6"])
+        try assertRefused(train + ["--activation", "gelu"], ["--activation"])
+        try assertRefused(train + ["--poly-range", "3"], ["--poly-range", "poly:D only"])
+        try assertRefused(train + ["--activation", "poly:4", "--poly-range", "0"], ["--poly-range", "above 0"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("run")), "a refused run left a directory")
         let plan = ["plan", "--baseline", path("none.h5"), "--budget-epochs", "1", "--max-relus", "0", "--out", path("p")]
         try assertRefused(plan + ["--distill", "2"], ["--distill", "[0, 1]"])

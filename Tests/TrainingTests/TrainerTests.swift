@@ -104,4 +104,56 @@ final class TrainerTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("no checkpoint"), "\($0)")
         }
     }
+
+    /// `--activation poly:D`: every slot starts as the uniform ReLU fit over [-R, R] (one set per channel),
+    /// with its input range R; the network learns, the run resumes exactly (slot modes, coefficients,
+    /// ranges and their optimizer state are in the checkpoint), and a resume with another activation is
+    /// refused.
+    func testAllPolynomialRunLearnsAndResumesExactly() throws {
+        let splits = Self.splits(seed: 14)
+        var polynomial = config(epochs: 2)
+        polynomial.activation = .polynomial(degree: 3, range: 4, penalty: 0.5)
+        let straight = try Trainer.prepare(config: polynomial, splits: splits, directory: directory.appendingPathComponent("a"),
+                                           resume: false)
+        straight.showsProgress = false
+        let initial = ReLUFitMoments.uniformCoefficients(degree: 3, range: 4)
+        for slot in straight.network.slots {
+            XCTAssertEqual(slot.mode, .polynomial)
+            XCTAssertEqual(slot.coefficients?.shape, [slot.channels, 4])
+            XCTAssertEqual(Array(slot.coefficients!.value.array.prefix(4)), initial)
+            XCTAssertEqual(slot.inputBounds?.array, [Float](repeating: 4, count: slot.channels))
+            XCTAssertEqual(slot.rangePenaltyWeight, 0.5)
+        }
+        try straight.run()
+        XCTAssertGreaterThan(straight.bestValidationAccuracy, 0.6, "seed 14: the all-polynomial tiny network learns")
+        XCTAssertNotEqual(Array(straight.network.slots[0].coefficients!.value.array.prefix(4)), initial, "coefficients are trained")
+
+        let interrupted = try Trainer.prepare(config: polynomial, splits: splits, directory: directory.appendingPathComponent("b"),
+                                              resume: false)
+        interrupted.showsProgress = false
+        try interrupted.run(stoppingAfter: 1)
+        let resumed = try Trainer.prepare(config: polynomial, splits: splits, directory: directory.appendingPathComponent("b"),
+                                          resume: true)
+        resumed.showsProgress = false
+        XCTAssertEqual(resumed.network.slots[0].rangePenaltyWeight, 0.5)
+        try resumed.run()
+        let a = try CheckpointIO.read(from: straight.checkpointURL), b = try CheckpointIO.read(from: resumed.checkpointURL)
+        for (name, array) in a.arrays where name.hasPrefix("weights/") || name.hasPrefix("slot_bounds/") || name.hasPrefix("optimizer/") {
+            XCTAssertEqual(b.arrays[name], array, "\(name) differs after resume")
+        }
+        XCTAssertThrowsError(try Trainer.prepare(config: config(epochs: 3), splits: splits,
+                                                 directory: directory.appendingPathComponent("b"), resume: true)) {
+            XCTAssertTrue("\($0)".contains("--activation"), "\($0)")
+        }
+    }
+
+    /// The uniform fit has the closed form 3R/32 + x/2 + 15x^2/(32R) at degree 2 (Legendre expansion).
+    func testUniformFitClosedForm() {
+        for range: Float in [1, 5] {
+            let c = ReLUFitMoments.uniformCoefficients(degree: 2, range: range)
+            XCTAssertEqual(c[0], 3 * range / 32, accuracy: 1e-5 * range)
+            XCTAssertEqual(c[1], 0.5, accuracy: 1e-6)
+            XCTAssertEqual(c[2], 15 / (32 * range), accuracy: 1e-6)
+        }
+    }
 }
