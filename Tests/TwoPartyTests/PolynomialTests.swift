@@ -34,8 +34,8 @@ final class PolynomialTests: XCTestCase {
                 let x = wideValues(n, bits: 128, using: &generator)
                 let y = wideValues(n, bits: bits, using: &generator).reversed() as [UInt128]
                 let (s0, s1) = try withOT(ot,
-                    sender: { cot, _ in try WideOLESender(ot: cot).multiply(x, bits: bits) },
-                    receiver: { cot, _ in try WideOLEReceiver(ot: cot).multiply(y, bits: bits) })
+                    sender: { cot, _ in try OLESender(ot: cot).multiply(x, bits: bits) },
+                    receiver: { cot, _ in try OLEReceiver(ot: cot).multiply(y, bits: bits) })
                 for k in 0..<n where s0[k] &+ s1[k] != x[k] &* y[k] {
                     XCTFail("\(ot), seed \(seed), n \(n), bits \(bits): element \(k) does not reconstruct")
                     break
@@ -51,10 +51,10 @@ final class PolynomialTests: XCTestCase {
             let (sent, received) = try withOT(.iknp,
                 sender: { cot, channel -> (UInt64, UInt64) in
                     channel.resetStats()
-                    _ = try WideOLESender(ot: cot).multiply([UInt128](repeating: 3, count: n), bits: bits)
+                    _ = try OLESender(ot: cot).multiply([UInt128](repeating: 3, count: n), bits: bits)
                     return (channel.stats.bytesSent, channel.stats.bytesReceived)
                 },
-                receiver: { cot, _ in try WideOLEReceiver(ot: cot).multiply([UInt128](repeating: 5, count: n), bits: bits) }).0
+                receiver: { cot, _ in try OLEReceiver(ot: cot).multiply([UInt128](repeating: 5, count: n), bits: bits) }).0
             let cots = bits * n
             XCTAssertEqual(received, UInt64(cots * 16 + ((cots + 8191) / 8192) * Framing.headerSize), "bits \(bits)")
             XCTAssertEqual(sent, UInt64((n * bits * (257 - bits) / 2 + 63) / 64 * 8 + Framing.headerSize), "bits \(bits)")

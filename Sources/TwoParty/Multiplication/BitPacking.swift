@@ -2,7 +2,7 @@
 // OT-based multiplication need 64 - i bits for the i-th bit of a factor, so they are packed tightly.
 
 /// Appends values of 1...64 bits to a stream of words.
-struct BitWriter {
+public struct BitWriter {
     private(set) var words: [UInt64] = []
     private var accumulator: UInt64 = 0
     private var used = 0
@@ -49,7 +49,7 @@ struct BitWriter {
 }
 
 /// Reads back what `BitWriter` wrote.
-struct BitReader {
+public struct BitReader {
     private let words: UnsafeBufferPointer<UInt64>
     private var index = 0
     private var used = 0

@@ -1,43 +1,80 @@
-// Oblivious linear evaluation over Z_(2^64) from correlated OT: Gilboa, "Two Party RSA Key
+// Oblivious linear evaluation over Z_(2^64) and Z_(2^128) from correlated OT: Gilboa, "Two Party RSA Key
 // Generation" (Crypto 1999), in the correlated-OT form used for Z_(2^k) by SCI/CrypTFlow2 (Rathee et al.,
 // CCS 2020) and Cheetah (Huang et al., USENIX Security 2022).
 //
-// The sender holds x, the receiver y; they end with additive shares of x·y·2^s mod 2^64 (s = shift).
-// With L = 64 - s, the receiver's bits y_0..y_(L-1) are the choice bits of L correlated OTs (only these
-// bits matter, as 2^(s+i)·x·y_i mod 2^64 depends on x mod 2^(L-i)). For OT i of an element the sender
-// hashes its COT values: u0 = H(q), u1 = H(q ⊕ Δ) (64 bits), sends d = u1 - u0 - x mod 2^(L-i), and keeps
-// -u0·2^(s+i); the receiver keeps (H(t) - y_i·d)·2^(s+i) = (u0 + y_i·x)·2^(s+i). Summed over i the shares
-// add up to x·(y mod 2^L)·2^s = x·y·2^s.
+// The sender holds x, the receiver y; they end with additive shares of x·y·2^s mod 2^k (k = 64 or 128,
+// s = shift). Only the receiver's low L bits matter (L = k - s, or fewer when y is known to be smaller):
+// they are the choice bits of L correlated OTs, as 2^(s+i)·x·y_i mod 2^k depends on x mod 2^(k-s-i). For
+// OT i of an element the sender hashes its COT values, u0 = H(q), u1 = H(q ⊕ Δ) (k bits of the hash),
+// sends d = u1 - u0 - x mod 2^(k-s-i) and keeps -u0·2^(s+i); the receiver keeps
+// (H(t) - y_i·d)·2^(s+i) = (u0 + y_i·x)·2^(s+i). Summed over i the shares add up to x·y·2^s.
 //
-// Bytes per element (semi-honest IKNP, 16 bytes per COT receiver -> sender): s = 0: 64 COTs (1024 B)
-// + 2080 correction bits (260 B) = 1284 B; s = 1 (the cross term 2·a0·a1 of a square): 63 COTs (1008 B)
-// + 252 B = 1260 B. Two flights: all COT columns, then all corrections in one message (the sender
-// never writes while the receiver still streams, so blocking sockets cannot deadlock).
+// Bytes per element (semi-honest IKNP, 16 bytes per COT receiver -> sender):
+//   Z_(2^64),  s = 0: 64 COTs (1024 B) + 2080 correction bits (260 B) = 1284 B;
+//              s = 1 (the cross term 2·a0·a1 of a square): 63 COTs (1008 B) + 252 B = 1260 B;
+//   Z_(2^128), y < 2^64: 64 COTs (1024 B) + 6176 bits (772 B) = 1796 B; full y: 128 COTs + 1032 B = 3080 B.
+// Two flights: all COT columns, then all corrections in one message (the sender never writes while the
+// receiver still streams, so blocking sockets cannot deadlock).
 import Transport
 
 /// Elements are processed in batches of about this many OTs (bounded memory for any vector length).
 private let otsPerBatch = 1 << 18
 
+/// A ring Z_(2^k) of OT-based multiplication: its elements, how a COT hash becomes one, and the frame
+/// type of its corrections.
+public protocol OLERing: FixedWidthInteger, UnsignedInteger, Sendable {
+    /// The low `bitWidth` bits of a hash.
+    init(hash: Block)
+    /// Appends the low `width` bits.
+    static func append(_ value: Self, width: Int, to writer: inout BitWriter)
+    static func read(width: Int, from reader: inout BitReader) -> Self
+    static var correctionsMessage: UInt16 { get }
+}
+
+extension UInt64: OLERing {
+    @inline(__always) public init(hash: Block) { self = hash.lo }
+    @inline(__always) public static func append(_ value: UInt64, width: Int, to writer: inout BitWriter) {
+        writer.append(value, width: width)
+    }
+    @inline(__always) public static func read(width: Int, from reader: inout BitReader) -> UInt64 { reader.read(width: width) }
+    public static var correctionsMessage: UInt16 { OTMessage.oleCorrections }
+}
+
+extension UInt128: OLERing {
+    @inline(__always) public init(hash: Block) { self = UInt128(hash.lo) | (UInt128(hash.hi) << 64) }
+    @inline(__always) public static func append(_ value: UInt128, width: Int, to writer: inout BitWriter) {
+        writer.append(value, width: width)
+    }
+    @inline(__always) public static func read(width: Int, from reader: inout BitReader) -> UInt128 { reader.readWide(width: width) }
+    public static var correctionsMessage: UInt16 { OTMessage.wideOLECorrections }
+}
+
+/// Correction bits of one element: widths k - s, k - s - 1, ..., k - s - L + 1.
+@inline(__always)
+func correctionBits(ringBits k: Int, shift s: Int, bits L: Int) -> Int { L * (2 * (k - s) - L + 1) / 2 }
+
 /// The OLE side that supplies the multiplicand x (the correlated-OT sender).
 public struct OLESender: Sendable {
     public let ot: any CorrelatedOTSender
 
-    public init(ot: any CorrelatedOTSender) {
-        self.ot = ot
-    }
+    public init(ot: any CorrelatedOTSender) { self.ot = ot }
 
     /// This side's additive shares of x[k]·y[k] (mod 2^64), y held by the `OLEReceiver`.
-    public func multiply(_ x: [UInt64]) throws -> [UInt64] {
-        try multiply(x, shift: 0)
-    }
+    public func multiply(_ x: [UInt64]) throws -> [UInt64] { try multiply(x, shift: 0) }
 
-    /// Shares of x[k]·y[k]·2^shift, 0 <= shift < 64 (the receiver passes the same shift).
+    /// Shares of x[k]·y[k]·2^shift mod 2^64, 0 <= shift < 64 (the receiver passes the same shift).
     public func multiply(_ x: [UInt64], shift: Int) throws -> [UInt64] {
         precondition(shift >= 0 && shift < 64, "shift must be in 0..<64")
-        let bits = 64 - shift
+        return try multiply(x, bits: 64 - shift, shift: shift)
+    }
+
+    /// Shares of x[k]·y[k]·2^shift mod 2^k for a receiver whose y[k] are below 2^bits (both sides pass the
+    /// same bits and shift; bits + shift <= k).
+    public func multiply<R: OLERing>(_ x: [R], bits: Int, shift: Int = 0) throws -> [R] {
+        precondition(bits >= 1 && shift >= 0 && bits + shift <= R.bitWidth, "need 1 <= bits, bits + shift <= \(R.bitWidth)")
         let n = x.count
-        var shares = [UInt64](repeating: 0, count: n)
-        var corrections = BitWriter(reservingBits: triangularBits(elements: n, bitsUsed: bits))
+        var shares = [R](repeating: 0, count: n)
+        var corrections = BitWriter(reservingBits: n * correctionBits(ringBits: R.bitWidth, shift: shift, bits: bits))
         let batch = max(1, otsPerBatch / bits)
         var h0 = [Block](repeating: .zero, count: min(n, batch) * bits)
         var h1 = h0
@@ -54,12 +91,11 @@ public struct OLESender: Sendable {
                     FixedKeyAES.shared.hash(UnsafeMutableBufferPointer(rebasing: q1[0..<ots]), firstTweak: first)
                     for e in 0..<count {
                         let value = x[start + e]
-                        var share: UInt64 = 0
+                        var share: R = 0
                         for i in 0..<bits {
-                            let u0 = q[e * bits + i].lo
-                            let u1 = q1[e * bits + i].lo
-                            corrections.append(u1 &- u0 &- value, width: bits - i)
-                            share &-= u0 << UInt64(shift + i)
+                            let u0 = R(hash: q[e * bits + i]), u1 = R(hash: q1[e * bits + i])
+                            R.append(u1 &- u0 &- value, width: R.bitWidth - shift - i, to: &corrections)
+                            share &-= u0 &<< R(shift + i)
                         }
                         shares[start + e] = share
                     }
@@ -67,7 +103,7 @@ public struct OLESender: Sendable {
             }
             start += count
         }
-        try ot.channel.sendMessage(type: OTMessage.oleCorrections, corrections.finish())
+        try ot.channel.sendMessage(type: R.correctionsMessage, corrections.finish())
         try ot.channel.flush()
         return shares
     }
@@ -77,21 +113,24 @@ public struct OLESender: Sendable {
 public struct OLEReceiver: Sendable {
     public let ot: any CorrelatedOTReceiver
 
-    public init(ot: any CorrelatedOTReceiver) {
-        self.ot = ot
-    }
+    public init(ot: any CorrelatedOTReceiver) { self.ot = ot }
 
     /// This side's additive shares of x[k]·y[k] (mod 2^64), x held by the `OLESender`.
-    public func multiply(_ y: [UInt64]) throws -> [UInt64] {
-        try multiply(y, shift: 0)
-    }
+    public func multiply(_ y: [UInt64]) throws -> [UInt64] { try multiply(y, shift: 0) }
 
-    /// Shares of x[k]·y[k]·2^shift (the sender passes the same shift).
+    /// Shares of x[k]·y[k]·2^shift mod 2^64 (the sender passes the same shift).
     public func multiply(_ y: [UInt64], shift: Int) throws -> [UInt64] {
         precondition(shift >= 0 && shift < 64, "shift must be in 0..<64")
-        let bits = 64 - shift
+        return try multiply(y, bits: 64 - shift, shift: shift)
+    }
+
+    /// Shares of x[k]·y[k]·2^shift mod 2^k; bits of y above `bits` must be zero (or are ignored when
+    /// bits + shift = k, where they cannot matter).
+    public func multiply<R: OLERing>(_ y: [R], bits: Int, shift: Int = 0) throws -> [R] {
+        precondition(bits >= 1 && shift >= 0 && bits + shift <= R.bitWidth, "need 1 <= bits, bits + shift <= \(R.bitWidth)")
+        precondition(bits + shift == R.bitWidth || y.allSatisfy { $0 >> R(bits) == 0 }, "a factor has more than \(bits) bits")
         let n = y.count
-        var shares = [UInt64](repeating: 0, count: n)
+        var shares = [R](repeating: 0, count: n)
         let batch = max(1, otsPerBatch / bits)
         var t = [Block](repeating: .zero, count: min(n, batch) * bits)
         var start = 0
@@ -99,11 +138,11 @@ public struct OLEReceiver: Sendable {
             let count = min(batch, n - start)
             let ots = count * bits
             let choices: ChoiceBits
-            if bits == 64 {
-                choices = ChoiceBits(words: Array(y[start..<(start + count)]), count: ots)
+            if let words = y as? [UInt64], bits == 64 {
+                choices = ChoiceBits(words: Array(words[start..<(start + count)]), count: ots)
             } else {
                 var writer = BitWriter(reservingBits: ots)
-                for e in 0..<count { writer.append(y[start + e], width: bits) }
+                for e in 0..<count { R.append(y[start + e], width: bits, to: &writer) }
                 choices = ChoiceBits(words: writer.finish(), count: ots)
             }
             try t.withUnsafeMutableBufferPointer { buffer in
@@ -111,24 +150,24 @@ public struct OLEReceiver: Sendable {
                 let first = try ot.extend(choices: choices, into: rows)
                 FixedKeyAES.shared.hash(rows, firstTweak: first)
                 for e in 0..<count {
-                    var share: UInt64 = 0
-                    for i in 0..<bits { share &+= rows[e * bits + i].lo << UInt64(shift + i) }
+                    var share: R = 0
+                    for i in 0..<bits { share &+= R(hash: rows[e * bits + i]) &<< R(shift + i) }
                     shares[start + e] = share
                 }
             }
             start += count
         }
-        let expectedWords = (triangularBits(elements: n, bitsUsed: bits) + 63) / 64
-        let corrections = try ot.channel.receiveMessage(expecting: OTMessage.oleCorrections, UInt64.self, count: expectedWords)
+        let expectedWords = (n * correctionBits(ringBits: R.bitWidth, shift: shift, bits: bits) + 63) / 64
+        let corrections = try ot.channel.receiveMessage(expecting: R.correctionsMessage, UInt64.self, count: expectedWords)
         corrections.withUnsafeBufferPointer { words in
             var reader = BitReader(words)
             for k in 0..<n {
                 let value = y[k]
                 var share = shares[k]
                 for i in 0..<bits {
-                    let d = reader.read(width: bits - i)
-                    let mask = 0 &- ((value >> UInt64(i)) & 1)
-                    share &-= (d & mask) << UInt64(shift + i)
+                    let d = R.read(width: R.bitWidth - shift - i, from: &reader)
+                    let mask = 0 &- ((value &>> R(i)) & 1)
+                    share &-= (d & mask) &<< R(shift + i)
                 }
                 shares[k] = share
             }

@@ -8,7 +8,7 @@
 //
 // Evaluation. For p(X) = sum_k A_k X^k (integer coefficients, per channel, the server's),
 //     p(S + C) = sum_i C^i H_i(S),   H_i(S) = sum_(k >= i) A_k binom(k, i) S^(k - i)   (mod 2^128).
-// Offline, for i = 1..d, an OLE over Z_(2^128) (WideOLE) gives shares u_i + v_i = C^i h_i of the client's
+// Offline, for i = 1..d, an OLE over Z_(2^128) (OLE.swift) gives shares u_i + v_i = C^i h_i of the client's
 // power C^i and a random h_i of the server's. Online the server sends e_i = H_i(S) - h_i (uniform: it
 // reveals nothing), and
 //     server: sigma_S = H_0(S) + sum_i u_i,   client: sigma_C = sum_i (C^i e_i + v_i),
@@ -55,7 +55,7 @@ public enum OneRoundPolynomial {
     public static func serverOffline(count: Int, degree: Int, ot: any CorrelatedOTSender) throws -> ServerState {
         precondition(degrees.contains(degree), "degree \(degree) outside \(degrees)")
         var masks: [[UInt128]] = [], shares: [[UInt128]] = []
-        let sender = WideOLESender(ot: ot)
+        let sender = OLESender(ot: ot)
         for i in 1...degree {
             let h = randomWide(count: count)
             shares.append(try sender.multiply(h, bits: i == 1 ? 64 : 128))
@@ -68,7 +68,7 @@ public enum OneRoundPolynomial {
     public static func clientOffline(shares c: [UInt64], degree: Int, ot: any CorrelatedOTReceiver) throws -> ClientState {
         precondition(degrees.contains(degree), "degree \(degree) outside \(degrees)")
         var powers: [[UInt128]] = [], shares: [[UInt128]] = []
-        let receiver = WideOLEReceiver(ot: ot)
+        let receiver = OLEReceiver(ot: ot)
         var power = c.map { UInt128($0) }
         for i in 1...degree {
             if i > 1 { for k in power.indices { power[k] &*= UInt128(c[k]) } }
