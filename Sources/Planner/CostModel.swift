@@ -74,19 +74,55 @@ public struct CostModel: Codable, Hashable, Sendable {
         try c.encode(source, forKey: .source)
     }
 
+    /// Online cost per element of a polynomial of `degree`: 1 is a local linear map (free); 2 the square
+    /// path (`polynomial`); 3 and up the one-round protocol (TwoParty.OneRoundPolynomial), whose messages are
+    /// 16 d + 8 bytes against the square's 16, so d + 1/2 times `polynomial` (compute likewise).
+    public func polynomialCost(degree: Int) -> PerElement {
+        switch degree {
+        case ...1: return PerElement(seconds: 0, bytes: 0)
+        case 2: return polynomial
+        default:
+            let factor = Double(degree) + 0.5
+            return PerElement(seconds: polynomial.seconds * factor, bytes: polynomial.bytes * factor)
+        }
+    }
+
+    /// One-way flights a slot adds online: a ReLU or polynomial protocol is one round trip; a degree-1
+    /// polynomial is local; a slot split by channel runs its ReLU and its polynomial channels one after
+    /// the other (two round trips, one if its polynomials are degree 1).
+    public func flights(of choice: SlotChoice) -> Double {
+        switch choice {
+        case .relu: return flightsPerActivationLayer
+        case .polynomial(let degree): return degree <= 1 ? 0 : flightsPerActivationLayer
+        case .mixed(_, let degree): return degree <= 1 ? flightsPerActivationLayer : 2 * flightsPerActivationLayer
+        }
+    }
+
     /// Predicted online seconds for one image.
     public func predictOnlineSeconds(placement: Placement, slots: [SlotDescriptor], network: NetworkProfile) -> Double {
-        let relus = Double(placement.reluCount(slots: slots))
-        let polynomials = Double(placement.polynomialCount(slots: slots))
-        let compute = linearSeconds + relus * relu.seconds + polynomials * polynomial.seconds
-        let flights = linearFlights + Double(placement.choices.count) * flightsPerActivationLayer
+        var compute = linearSeconds, flights = linearFlights
+        for (slot, choice) in zip(slots, placement.choices) {
+            let relus = Double(choice.reluChannels(of: slot) * slot.elementsPerChannel)
+            compute += relus * relu.seconds
+            if let degree = choice.polynomialDegree {
+                compute += (Double(slot.elements) - relus) * polynomialCost(degree: degree).seconds
+            }
+            flights += self.flights(of: choice)
+        }
         return compute + network.latency(bytes: predictOnlineBytes(placement: placement, slots: slots), flights: flights)
     }
 
     /// Predicted online bytes (both directions) for one image.
     public func predictOnlineBytes(placement: Placement, slots: [SlotDescriptor]) -> Double {
-        linearBytes
-            + Double(placement.reluCount(slots: slots)) * relu.bytes
-            + Double(placement.polynomialCount(slots: slots)) * polynomial.bytes
+        precondition(slots.count == placement.choices.count, "placement has \(placement.choices.count) choices for \(slots.count) slots")
+        var bytes = linearBytes
+        for (slot, choice) in zip(slots, placement.choices) {
+            let relus = Double(choice.reluChannels(of: slot) * slot.elementsPerChannel)
+            bytes += relus * relu.bytes
+            if let degree = choice.polynomialDegree {
+                bytes += (Double(slot.elements) - relus) * polynomialCost(degree: degree).bytes
+            }
+        }
+        return bytes
     }
 }

@@ -15,9 +15,14 @@ public struct SearchSpace: Codable, Hashable, Sendable {
     public var channelGroup: Int
     /// Ranges for the hyperparameters that explore perturbs.
     public var hyperParameters: HyperParameterSpace
+    /// Per slot and channel, how much the loss suffers when that channel's ReLU becomes a polynomial
+    /// (measured on the baseline; Search.ChannelImportance). With `allowMixed`, a slot keeps its most
+    /// important channels as ReLU: split slots are ordered by it, never drawn at random.
+    public var channelImportance: [[Double]]?
 
     public init(slots: [SlotDescriptor], pinned: Set<Int> = [], degrees: [Int] = [2], allowMixed: Bool = false,
-                channelGroup: Int = 4, hyperParameters: HyperParameterSpace = HyperParameterSpace()) {
+                channelGroup: Int = 4, hyperParameters: HyperParameterSpace = HyperParameterSpace(),
+                channelImportance: [[Double]]? = nil) {
         precondition(!slots.isEmpty, "a search space needs at least one slot")
         precondition(pinned.allSatisfy { slots.indices.contains($0) }, "pinned slot index out of range")
         precondition(!degrees.isEmpty && degrees.allSatisfy { $0 >= 1 }, "degrees must be positive")
@@ -27,6 +32,28 @@ public struct SearchSpace: Codable, Hashable, Sendable {
         self.allowMixed = allowMixed
         self.channelGroup = max(1, channelGroup)
         self.hyperParameters = hyperParameters
+        precondition(channelImportance == nil || zip(slots, channelImportance!).allSatisfy { $0.channels == $1.count }
+                     && channelImportance!.count == slots.count, "one importance per channel of every slot")
+        self.channelImportance = channelImportance
+    }
+
+    /// Whether placements split slots by channel, ordered by measured importance.
+    public var splitsByImportance: Bool { allowMixed && channelImportance != nil }
+
+    /// A slot's channels from most to least important (ties: lower index first).
+    public func importanceOrder(slot: Int) -> [Int] {
+        guard let importance = channelImportance?[slot] else { return Array(0..<slots[slot].channels) }
+        return importance.indices.sorted { importance[$0] > importance[$1] || (importance[$0] == importance[$1] && $0 < $1) }
+    }
+
+    /// The choice for slot `slot` keeping its `reluChannels` most important channels ReLU and making the
+    /// rest polynomials of `degree` (all ReLU: `.relu`; none: `.polynomial`).
+    public func choice(slot: Int, reluChannels: Int, degree: Int) -> SlotChoice {
+        let channels = slots[slot].channels
+        let kept = max(0, min(channels, reluChannels))
+        if kept == channels { return .relu }
+        if kept == 0 { return .polynomial(degree: degree) }
+        return .mixed(polynomialChannels: importanceOrder(slot: slot).suffix(channels - kept).sorted(), degree: degree)
     }
 
     /// Slots the planner may change.

@@ -5,30 +5,47 @@ import Tensors
 import Training
 
 extension EngineTrainable {
-    /// ReLU slots stay or become ReLU; a slot that becomes polynomial starts blending from ReLU with
-    /// initial coefficients (fitted to its inputs, or Delphi's; `EngineOptions.polynomialInitialization`),
-    /// unless it already is (or is blending into) a polynomial of that degree, whose learned coefficients
-    /// are kept.
+    /// ReLU slots stay or become ReLU. A slot that becomes polynomial (whole, or split by channel:
+    /// `.mixed`) starts blending from ReLU with initial coefficients (fitted to its inputs, or Delphi's;
+    /// `EngineOptions.polynomialInitialization`). A slot that already is polynomial of that degree keeps
+    /// its learned coefficients: channels that join the polynomial ones are fitted and blend in on their
+    /// own, channels that leave become ReLU.
     func applyPlacement(_ placement: Placement) throws {
-        var switched: [ActivationSlot] = []
+        var fits: [(slot: ActivationSlot, channels: Set<Int>)] = []
         for (slot, choice) in zip(network.slots, placement.choices) {
-            switch choice {
-            case .relu:
+            guard let degree = choice.polynomialDegree else {
                 slot.setReLU()
                 blendSteps[slot.name] = nil
-            case .polynomial(let degree):
-                if !slot.isReLU, let coefficients = slot.coefficients, coefficients.shape.last == degree + 1 {
-                    continue
-                }
-                slot.setBlended(alpha: 1, coefficients: PolynomialInitialization.coefficients(degree: degree),
-                                perChannel: options.perChannelCoefficients)
-                blendSteps[slot.name] = 0
-                switched.append(slot)
-            case .mixed:
-                throw SearchError.unsupportedChoice(slot: slot.name, choice: "\(choice)")
+                continue
             }
+            var mask = [Bool](repeating: true, count: slot.channels)
+            if case .mixed(let channels, _) = choice {
+                guard channels.allSatisfy({ (0..<slot.channels).contains($0) }) else {
+                    throw SearchError.unsupportedChoice(slot: slot.name, choice: "\(choice): channel out of range")
+                }
+                guard options.perChannelCoefficients else {
+                    throw SearchError.unsupportedChoice(slot: slot.name, choice: "\(choice) with shared coefficients")
+                }
+                mask = mask.indices.map { Set(channels).contains($0) }
+            }
+            if !slot.isReLU, let coefficients = slot.coefficients, coefficients.shape.last == degree + 1 {
+                // Same degree: channels polynomial before (with no recorded progress: finished) keep their state.
+                let before = Set(slot.polynomialChannelIndices)
+                var steps = blendSteps[slot.name] ?? (0..<slot.channels).map { before.contains($0) ? Int(Int32.max) : -1 }
+                var joined: Set<Int> = []
+                for c in 0..<slot.channels {
+                    if !mask[c] { steps[c] = -1 } else if steps[c] < 0 { steps[c] = 0; joined.insert(c) }
+                }
+                blendSteps[slot.name] = steps
+                if !joined.isEmpty { fits.append((slot, joined)) }
+                continue
+            }
+            slot.setBlended(alpha: 1, coefficients: PolynomialInitialization.coefficients(degree: degree),
+                            perChannel: options.perChannelCoefficients)
+            blendSteps[slot.name] = mask.map { $0 ? 0 : -1 }
+            fits.append((slot, Set(0..<slot.channels)))
         }
-        if !switched.isEmpty { measureInputs(of: switched) }
+        if !fits.isEmpty { measureInputs(of: fits) }
         for slot in network.slots { slot.rangePenaltyWeight = slot.isReLU ? 0 : options.rangePenaltyWeight }
         updateBlending()
     }
@@ -39,15 +56,18 @@ extension EngineTrainable {
     /// initialisation, its polynomial: the least-squares fit of ReLU over the clamped inputs, mixed with
     /// the uniform distribution over the range (`options.fitUniformWeight`). The slots blend at alpha = 1 meanwhile, so the network computes what its all-ReLU version
     /// computes.
-    func measureInputs(of slots: [ActivationSlot]) {
+    func measureInputs(of fits: [(slot: ActivationSlot, channels: Set<Int>)]) {
+        let slots = fits.map(\.slot)
         // Pass 1: each channel's largest |x| and root mean square, hence its range; pass 2: the fit's sums
         // over inputs clamped to that range (so outliers beyond it cannot decide the fit).
         let spread = observeInputs(of: slots) { ReLUFitMoments(degree: 1, channels: $0.channels) }
         var ranges: [String: [Float]] = [:]
-        for slot in slots {
+        for (slot, channels) in fits {
             guard let measured = spread[slot.name] else { continue }
             let widest = measured.largest.max() ?? 0
+            let old = slot.inputBounds?.array
             ranges[slot.name] = (0..<slot.channels).map { c in
+                if !channels.contains(c), let old { return old[c] }
                 var bound = measured.largest[c]
                 if let deviations = options.fitDeviations, measured.rootMeanSquare(channel: c) > 0 {
                     bound = min(bound, deviations * measured.rootMeanSquare(channel: c))
@@ -63,10 +83,16 @@ extension EngineTrainable {
                            clip: ranges[slot.name])
         }
         let uniform = Double(options.fitUniformWeight)
-        for slot in slots {
-            guard let fit = moments[slot.name] else { continue }
+        for (slot, channels) in fits {
+            guard let fit = moments[slot.name], let current = slot.coefficients?.value else { continue }
             if options.perChannelCoefficients {
-                slot.setCoefficients(perChannel: (0..<slot.channels).map { fit.coefficients(channel: $0, uniformWeight: uniform) })
+                let terms = current.shape.last ?? 1
+                let values = current.array
+                slot.setCoefficients(perChannel: (0..<slot.channels).map { c in
+                    channels.contains(c) || current.shape.count == 1
+                        ? fit.coefficients(channel: c, uniformWeight: uniform)
+                        : Array(values[c * terms..<(c + 1) * terms])
+                })
             } else {
                 slot.setCoefficients(shared: fit.coefficients(channel: nil, uniformWeight: uniform))
             }
@@ -98,11 +124,13 @@ extension EngineTrainable {
         return moments
     }
 
-    /// The placement the network currently computes (blending slots count as polynomial).
+    /// The placement the network currently computes (blending slots and channels count as polynomial).
     public var currentPlacement: Placement {
         Placement(choices: network.slots.map { slot in
             guard !slot.isReLU, let coefficients = slot.coefficients else { return .relu }
-            return .polynomial(degree: (coefficients.shape.last ?? 3) - 1)
+            let degree = (coefficients.shape.last ?? 3) - 1
+            let channels = slot.polynomialChannelIndices
+            return channels.count == slot.channels ? .polynomial(degree: degree) : .mixed(polynomialChannels: channels, degree: degree)
         })
     }
 }

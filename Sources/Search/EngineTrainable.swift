@@ -41,8 +41,9 @@ public final class EngineTrainable: Trainable {
     var member = -1
     var config: MemberConfig?
     var source: URL?
-    /// Steps of blending done, by name of a slot that is blending or became polynomial in a member.
-    var blendSteps: [String: Int] = [:]
+    /// Per slot that has polynomial channels: steps of blending done per channel since that channel
+    /// became polynomial in this member (-1: the channel is ReLU).
+    var blendSteps: [String: [Int]] = [:]
     /// Optimizer steps this member has taken since the baseline.
     var memberSteps = 0
     public private(set) var lastRound: RoundStatistics?
@@ -100,9 +101,7 @@ public final class EngineTrainable: Trainable {
                 optimizer.setVelocity(Tensor(shape: stored.shape, values: stored.values),
                                       for: String(key.dropFirst(Self.velocityPrefix.count)))
             }
-            for (key, steps) in contents.integers where key.hasPrefix(Self.blendPrefix) {
-                blendSteps[String(key.dropFirst(Self.blendPrefix.count))] = Int(steps)
-            }
+            blendSteps = try Self.blendSteps(in: contents, network: network, path: checkpoint.path)
             memberSteps = Int(contents.integers[Self.stepsKey] ?? 0)
         }
         self.member = member
@@ -142,7 +141,7 @@ public final class EngineTrainable: Trainable {
                 let loss = Double(step(batch, learningRate: rate, clipNorm: clipNorm))
                 done += 1
                 memberSteps += 1
-                for name in blendSteps.keys { blendSteps[name]! += 1 }
+                for name in blendSteps.keys { blendSteps[name] = blendSteps[name]!.map { $0 < 0 ? $0 : $0 + 1 } }
                 guard loss.isFinite else { diverged = true; break training }
                 if firstLoss.isNaN { firstLoss = loss; smoothed = loss }
                 smoothed = 0.9 * smoothed + 0.1 * loss
@@ -223,22 +222,35 @@ public final class EngineTrainable: Trainable {
         return Float(total / Double(max(logits.shape[0], 1)))
     }
 
-    /// Sets every blending slot's alpha from the schedule; a slot whose blend is over becomes a polynomial.
+    /// Sets every polynomial channel's alpha from the schedule and its blending steps. A whole slot whose
+    /// channels blend together is `.blended(alpha)` until its blend is over, then `.polynomial`; a slot
+    /// split by channel, or whose channels blend at different paces, carries per-channel alphas.
     func updateBlending() {
         let schedule = blendSchedule
         for slot in network.slots {
-            guard case .blended = slot.mode, let coefficients = slot.coefficients else { continue }
-            let steps = blendSteps[slot.name] ?? 0
-            if schedule.isFinished(afterSteps: steps) {
-                slot.restore(mode: .polynomial, coefficients: coefficients.value)
+            guard !slot.isReLU, let coefficients = slot.coefficients?.value, let steps = blendSteps[slot.name] else { continue }
+            let mask = steps.map { $0 >= 0 }
+            let alphas = steps.map { $0 < 0 ? Float(1) : schedule.alpha(afterSteps: $0) }
+            let polynomialAlphas = zip(mask, alphas).filter(\.0).map(\.1)
+            let common = polynomialAlphas.allSatisfy { $0 == polynomialAlphas.first } ? polynomialAlphas.first : nil
+            slot.setPolynomialChannels(mask)
+            if let common {
+                slot.restore(mode: common > 0 ? .blended(alpha: common) : .polynomial, coefficients: coefficients)
+                slot.setChannelAlphas(nil)
             } else {
-                slot.setAlpha(schedule.alpha(afterSteps: steps))
+                slot.restore(mode: .polynomial, coefficients: coefficients)
+                slot.setChannelAlphas(alphas)
             }
         }
     }
 
-    var blendingSlots: [String] {
-        network.slots.filter { if case .blended = $0.mode { return true } else { return false } }.map(\.name)
+    /// Slots with a channel still blending (alpha > 0).
+    public var blendingSlots: [String] {
+        network.slots.filter { slot in
+            guard !slot.isReLU else { return false }
+            if case .blended = slot.mode { return true }
+            return slot.polynomialChannelIndices.contains { (slot.channelAlphas?[$0] ?? 0) > 0 }
+        }.map(\.name)
     }
 
     static func dataSeed(_ seed: UInt64, member: Int, round: Int) -> UInt64 {

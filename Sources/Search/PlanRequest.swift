@@ -43,13 +43,19 @@ public struct PlanRequest: Codable, Hashable, Sendable {
     public var momentumRange: ClosedRange<Double>?
     /// Epochs the chosen member is annealed after the search (nil or 0: none; see `Anneal`).
     public var annealEpochs: Int?
+    /// Split slots by channel (`--channels`): keep each slot's most important channels ReLU, ordered by
+    /// `ChannelImportance` measured on the baseline (nil or false: whole slots).
+    public var channels: Bool?
+    /// Channels a per-channel explore move shifts at once (nil: the search space's default).
+    public var channelGroup: Int?
 
     public init(baseline: String, dataset: String, dataDirectory: String = "Datasets", validationCount: Int = 5000,
                 population: Int, budgetEpochs: Double, rounds: Int? = nil, target: Target, out: String, workers: Int = 1,
                 seed: UInt64 = 1, pinned: Pinned = .firstLast, degrees: [Int] = [2],
                 costModel: CostModel = ProvisionalCostModel.standard, options: EngineOptions = EngineOptions(),
                 threads: Int = 2, learningRateRange: ClosedRange<Double>? = nil,
-                momentumRange: ClosedRange<Double>? = nil, annealEpochs: Int? = nil) {
+                momentumRange: ClosedRange<Double>? = nil, annealEpochs: Int? = nil, channels: Bool = false,
+                channelGroup: Int? = nil) {
         self.baseline = baseline; self.dataset = dataset; self.dataDirectory = dataDirectory
         self.validationCount = validationCount; self.population = population; self.budgetEpochs = budgetEpochs
         self.rounds = rounds; self.target = target; self.out = out; self.workers = workers; self.seed = seed
@@ -57,6 +63,8 @@ public struct PlanRequest: Codable, Hashable, Sendable {
         self.threads = threads
         self.learningRateRange = learningRateRange; self.momentumRange = momentumRange
         self.annealEpochs = annealEpochs
+        self.channels = channels ? true : nil
+        self.channelGroup = channelGroup
     }
 
     /// Parses "MIN:MAX" or a single value (a fixed setting); nil when malformed or MIN > MAX.

@@ -33,14 +33,15 @@ public enum PlanRun {
     /// reported accuracy is that of the network as it would be exported.
     public static func space(slots: [SlotDescriptor], pinned: PlanRequest.Pinned, degrees: [Int],
                              epochsPerRound: Double, learningRate: ClosedRange<Double>? = nil,
-                             momentum: ClosedRange<Double>? = nil) -> SearchSpace {
+                             momentum: ClosedRange<Double>? = nil, channelImportance: [[Double]]? = nil,
+                             channelGroup: Int? = nil) -> SearchSpace {
         let pinnedSlots: Set<Int> = pinned == .firstLast ? [0, slots.count - 1] : []
         var ranges = HyperParameterSpace()
         if let learningRate { ranges.learningRate = learningRate }
         if let momentum { ranges.momentum = momentum }
         ranges.blendEpochs = (0.25 * epochsPerRound)...(0.75 * epochsPerRound)
-        return SearchSpace(slots: slots, pinned: pinnedSlots, degrees: degrees, allowMixed: false,
-                           hyperParameters: ranges)
+        return SearchSpace(slots: slots, pinned: pinnedSlots, degrees: degrees, allowMixed: channelImportance != nil,
+                           channelGroup: channelGroup ?? 4, hyperParameters: ranges, channelImportance: channelImportance)
     }
 
     /// Nil when some placement meets the target, else what the user can do.
@@ -60,7 +61,8 @@ public enum PlanRun {
     }
 
     /// The settings a request stands for (what the search log records and a resume must match).
-    public static func settings(for request: PlanRequest, slots: [SlotDescriptor]) throws -> SearchSettings {
+    public static func settings(for request: PlanRequest, slots: [SlotDescriptor],
+                                channelImportance: [[Double]]? = nil) throws -> SearchSettings {
         guard request.population >= 2 else { throw SearchError.invalidSetting("--population must be at least 2") }
         guard request.budgetEpochs > 0, request.budgetEpochs.isFinite else {
             throw SearchError.invalidSetting("--budget-epochs must be positive")
@@ -82,8 +84,17 @@ public enum PlanRun {
         if let m = request.momentumRange, m.upperBound >= 1 {
             throw SearchError.invalidSetting("--momentum-range must stay below 1, e.g. 0.8:0.95")
         }
+        if request.channels == true, channelImportance == nil {
+            throw SearchError.invalidSetting("--channels needs the channels' importance (measured by PlanRun.run)")
+        }
+        if request.channels == true, !request.options.perChannelCoefficients {
+            throw SearchError.invalidSetting("--channels needs one coefficient set per channel")
+        }
+        if let group = request.channelGroup, group < 1 { throw SearchError.invalidSetting("--channel-group must be at least 1") }
         let space = space(slots: slots, pinned: request.pinned, degrees: request.degrees, epochsPerRound: epochsPerRound,
-                          learningRate: request.learningRateRange, momentum: request.momentumRange)
+                          learningRate: request.learningRateRange, momentum: request.momentumRange,
+                          channelImportance: request.channels == true ? channelImportance : nil,
+                          channelGroup: request.channelGroup)
         if let message = infeasibility(space: space, target: target, costModel: request.costModel) {
             throw SearchError.invalidSetting(message)
         }
@@ -116,8 +127,24 @@ public enum PlanRun {
         }
         let baseline = URL(fileURLWithPath: request.baseline)
         let slots = try slots(ofBaseline: baseline)
-        let settings = try settings(for: request, slots: slots)
         let directory = request.directory
+        var importance: [[Double]]?
+        if request.channels == true {
+            // Measured once when the search starts, then read back from its log (it is part of the settings).
+            let logURL = directory.appendingPathComponent("search.jsonl")
+            if resume, let stored = try? SearchState.load(url: logURL).settings.space.channelImportance {
+                importance = stored
+            } else {
+                let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: request.dataDirectory),
+                                               validationCount: request.validationCount)
+                let measureStart = Date()
+                importance = try ChannelImportance.measure(baseline: baseline, splits: splits, options: request.options,
+                                                           degree: request.degrees.min() ?? 2, images: request.options.fitImages)
+                log(String(format: "channel importance measured on %d images in %.0f s", request.options.fitImages,
+                           Date().timeIntervalSince(measureStart)))
+            }
+        }
+        let settings = try settings(for: request, slots: slots, channelImportance: importance)
         let logExists = FileManager.default.fileExists(atPath: directory.appendingPathComponent("search.jsonl").path)
         if resume && !logExists {
             throw SearchError.invalidSetting("--resume: there is no search in \(directory.path) (no search.jsonl); "

@@ -28,24 +28,36 @@ extension Tape {
     /// ReLU term sees x as is): used in training only, so a value beyond the range a slot's polynomial
     /// was fitted to cannot blow up the rest of the network while `rangePenalty` pulls it back in.
     public func blend(_ x: Variable, alpha: Float, coefficients: Variable, bounds: Tensor? = nil) -> Variable {
+        blend(x, alphas: nil, alpha: alpha, coefficients: coefficients, bounds: bounds)
+    }
+
+    /// `blend` with one alpha per channel ([C]): channel c computes alpha_c ReLU(x) + (1 - alpha_c) p_c(x),
+    /// so a slot can keep some channels ReLU (alpha 1), blend others in and hold the rest polynomial
+    /// (SAFENet's per-channel replacement, Lou et al., ICLR 2021).
+    public func blend(_ x: Variable, alphas: Tensor, coefficients: Variable, bounds: Tensor? = nil) -> Variable {
+        blend(x, alphas: alphas, alpha: 0, coefficients: coefficients, bounds: bounds)
+    }
+
+    private func blend(_ x: Variable, alphas: Tensor?, alpha: Float, coefficients: Variable, bounds: Tensor?) -> Variable {
         let s = x.shape
         let cs = coefficients.shape
         let C = s.count >= 2 ? s[1] : 1
         let perChannel = cs.count == 2
         precondition(cs.count == 1 || (cs.count == 2 && cs[0] == C), "blend: coefficients \(cs) for input \(s)")
         precondition(bounds == nil || bounds!.count == C, "blend: \(bounds!.count) bounds for \(C) channels")
-        let bp = bounds?.pointer
+        precondition(alphas == nil || alphas!.count == C, "blend: \(alphas!.count) alphas for \(C) channels")
+        let bp = bounds?.pointer, ap = alphas?.pointer
         let terms = cs.last!
         let N = s[0], inner = s.dropFirst(2).reduce(1, *)
         let xs = x.value.pointer, cp = coefficients.value.pointer
         let y = Tensor(uninitialized: s)
         let ys = y.pointer
-        let beta = 1 - alpha
         Parallel.forEachChunk(N * C) { r in
             for nc in r {
                 let a = cp + (perChannel ? (nc % C) * terms : 0)
                 let p = xs + nc * inner, q = ys + nc * inner
                 let b = bp.map { $0[nc % C] } ?? .infinity
+                let alpha = ap.map { $0[nc % C] } ?? alpha, beta = 1 - alpha
                 for i in 0..<inner {
                     let raw = p[i]
                     let v = min(max(raw, -b), b)
@@ -57,8 +69,9 @@ extension Tape {
             }
         }
         return record(y, inputs: [x, coefficients]) { [unowned self] dy in
-            // The closure keeps the bounds tensor alive (bp points into it).
+            // The closure keeps the bounds and alphas tensors alive (bp and ap point into them).
             withExtendedLifetime(bounds) {}
+            withExtendedLifetime(alphas) {}
             let d = dy.pointer
             let dx: Tensor? = x.requiresGrad ? Tensor(uninitialized: s) : nil
             let dxs = dx?.pointer
@@ -72,7 +85,9 @@ extension Tape {
                     let p = xs + nc * inner, g = d + nc * inner
                     let acc = pp + nc * terms
                     let b = bp.map { $0[nc % C] } ?? .infinity
+                    let alpha = ap.map { $0[nc % C] } ?? alpha, beta = 1 - alpha
                     for k in 0..<terms { acc[k] = 0 }
+                    defer { for k in 0..<terms { acc[k] *= beta } }
                     for i in 0..<inner {
                         let raw = p[i], gi = g[i]
                         let inside = abs(raw) <= b
@@ -92,7 +107,7 @@ extension Tape {
             let dc = Tensor(zeros: cs)
             for nc in 0..<rows {
                 let dst = dc.pointer + (perChannel ? (nc % C) * terms : 0)
-                for k in 0..<terms { dst[k] += beta * pp[nc * terms + k] }
+                for k in 0..<terms { dst[k] += pp[nc * terms + k] }
             }
             if let dx { self.accumulate(x, dx) }
             self.accumulate(coefficients, dc)
@@ -153,9 +168,9 @@ extension Reference {
     public static func relu<T: BinaryFloatingPoint>(_ x: [T]) -> [T] { x.map { max($0, 0) } }
 
     /// alpha * ReLU + (1 - alpha) * polynomial; coefficients [d+1] or [C, d+1] (row-major).
-    /// With `bounds` [C], the polynomial reads x clamped to [-b_c, b_c].
+    /// With `bounds` [C], the polynomial reads x clamped to [-b_c, b_c]; with `alphas` [C], channel c uses alphas[c].
     public static func blend<T: BinaryFloatingPoint>(_ x: [T], _ shape: [Int], alpha: T, coefficients: [T],
-                                                     perChannel: Bool, bounds: [T]? = nil) -> [T] {
+                                                     perChannel: Bool, bounds: [T]? = nil, alphas: [T]? = nil) -> [T] {
         let C = shape[1], inner = shape.dropFirst(2).reduce(1, *)
         let terms = perChannel ? coefficients.count / C : coefficients.count
         var y = x
@@ -165,7 +180,8 @@ extension Reference {
             let v = bounds.map { min(max(x[j], -$0[c]), $0[c]) } ?? x[j]
             var p: T = 0, pw: T = 1
             for k in 0..<terms { p += coefficients[base + k] * pw; pw *= v }
-            y[j] = alpha * max(x[j], 0) + (1 - alpha) * p
+            let a = alphas?[c] ?? alpha
+            y[j] = a * max(x[j], 0) + (1 - a) * p
         }
         return y
     }

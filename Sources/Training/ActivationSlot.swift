@@ -20,6 +20,9 @@ public final class ActivationSlot {
     /// Called with the slot's input on every non-ReLU forward pass (fused ReLU slots are not observed);
     /// the planner measures input ranges with it to fit initial polynomials.
     public var inputObserver: ((Tensor) -> Void)?
+    /// Called with the slot's output Variable on every non-ReLU forward pass (its gradient is readable
+    /// after a backward pass that keeps it): the planner's channel importance reads it.
+    public var outputObserver: ((Variable) -> Void)?
     /// Per-channel input range [C] of a polynomial or blending slot (measured when it switched): in
     /// training the polynomial reads its input clamped to it, and `rangePenaltyWeight` > 0 adds a loss
     /// for values outside (`lastPenalty`). Inference (and export) evaluates the plain polynomial.
@@ -28,6 +31,12 @@ public final class ActivationSlot {
     public var rangePenaltyWeight: Float = 0
     /// The range penalty of the last training forward pass (nil when none was computed).
     public private(set) var lastPenalty: Variable?
+    /// Which channels are polynomial, for a slot split by channel (SAFENet, Lou et al., ICLR 2021): the
+    /// others stay ReLU (alpha 1). nil: every channel follows `mode`.
+    public private(set) var polynomialChannels: [Bool]?
+    /// Per-channel blend alphas of the polynomial channels (channels blend in at their own pace when a
+    /// split slot gains channels); nil: `mode`'s alpha for all of them.
+    public private(set) var channelAlphas: [Float]?
 
     public init(name: String, channels: Int, elementsPerImage: Int) {
         self.name = name
@@ -43,6 +52,28 @@ public final class ActivationSlot {
         coefficients = nil
         inputBounds = nil
         lastPenalty = nil
+        polynomialChannels = nil
+        channelAlphas = nil
+    }
+
+    /// Splits a polynomial or blending slot by channel (`mask[c]`: channel c is polynomial), or makes it
+    /// whole again (nil, or every channel polynomial).
+    public func setPolynomialChannels(_ mask: [Bool]?) {
+        precondition(mask == nil || mask!.count == channels, "polynomial channels: \(mask!.count) flags for \(channels) channels")
+        polynomialChannels = mask.flatMap { $0.allSatisfy { $0 } ? nil : $0 }
+    }
+
+    /// Sets (nil: clears) each channel's blend alpha (used for the polynomial channels only).
+    public func setChannelAlphas(_ alphas: [Float]?) {
+        precondition(alphas == nil || alphas!.count == channels, "channel alphas: \(alphas!.count) for \(channels) channels")
+        channelAlphas = alphas.map { $0.map { min(1, max(0, $0)) } }
+    }
+
+    /// Indices of the polynomial channels (all of them for a whole polynomial slot, none for ReLU).
+    public var polynomialChannelIndices: [Int] {
+        if isReLU { return [] }
+        guard let mask = polynomialChannels else { return Array(0..<channels) }
+        return mask.indices.filter { mask[$0] }
     }
 
     /// Sets (or clears) the per-channel input range; every bound must be positive and finite.
@@ -59,6 +90,8 @@ public final class ActivationSlot {
         precondition(!initial.isEmpty, "polynomial needs at least one coefficient")
         coefficients = Self.makeCoefficients(initial, perChannel: perChannel, channels: channels)
         mode = .polynomial
+        polynomialChannels = nil
+        channelAlphas = nil
     }
 
     /// Replaces the coefficients of a polynomial or blending slot with one set per channel
@@ -79,6 +112,8 @@ public final class ActivationSlot {
     public func setBlended(alpha: Float, coefficients initial: [Float] = delphiQuadratic, perChannel: Bool = false) {
         coefficients = Self.makeCoefficients(initial, perChannel: perChannel, channels: channels)
         mode = .blended(alpha: alpha)
+        polynomialChannels = nil
+        channelAlphas = nil
     }
 
     /// Updates the blend weight of a blended slot (1 = ReLU, 0 = polynomial).
@@ -129,6 +164,12 @@ public final class ActivationSlot {
     public var isReLU: Bool { mode == .relu }
 
     public func callAsFunction(_ x: Variable, tape: Tape, training: Bool = false) -> Variable {
+        let y = compute(x, tape: tape, training: training)
+        outputObserver?(y)
+        return y
+    }
+
+    private func compute(_ x: Variable, tape: Tape, training: Bool) -> Variable {
         inputObserver?(x.value)
         lastPenalty = nil
         let alpha: Float
@@ -138,9 +179,20 @@ public final class ActivationSlot {
         case let .blended(a): alpha = a
         }
         let bounds = training ? inputBounds : nil
-        if let bounds, rangePenaltyWeight > 0 {
-            lastPenalty = tape.rangePenalty(x, bounds: bounds, weight: rangePenaltyWeight)
+        guard polynomialChannels != nil || channelAlphas != nil else {
+            if let bounds, rangePenaltyWeight > 0 {
+                lastPenalty = tape.rangePenalty(x, bounds: bounds, weight: rangePenaltyWeight)
+            }
+            return tape.blend(x, alpha: alpha, coefficients: tape.parameter(coefficients!), bounds: bounds)
         }
-        return tape.blend(x, alpha: alpha, coefficients: tape.parameter(coefficients!), bounds: bounds)
+        // Split or unevenly blending slot: ReLU channels at alpha 1, and no range penalty for them.
+        let mask = polynomialChannels ?? [Bool](repeating: true, count: channels)
+        let alphas = (0..<channels).map { c in mask[c] ? (channelAlphas?[c] ?? alpha) : 1 }
+        if let bounds, rangePenaltyWeight > 0 {
+            let penalised = Tensor(shape: [channels], values: (0..<channels).map { mask[$0] ? bounds[flat: $0] : .greatestFiniteMagnitude })
+            lastPenalty = tape.rangePenalty(x, bounds: penalised, weight: rangePenaltyWeight)
+        }
+        return tape.blend(x, alphas: Tensor(shape: [channels], values: alphas), coefficients: tape.parameter(coefficients!),
+                          bounds: bounds)
     }
 }

@@ -26,6 +26,10 @@ public enum TrainingCheckpoint {
         for s in network.slots { modes[s.name] = s.mode }
         for s in network.slots where !s.isReLU {
             if let bounds = s.inputBounds { c.arrays["slot_bounds/" + s.name] = StoredArray(shape: bounds.shape, values: bounds.array) }
+            if let mask = s.polynomialChannels {
+                c.arrays["slot_channels/" + s.name] = StoredArray(shape: [mask.count], values: mask.map { $0 ? 1 : 0 })
+            }
+            if let alphas = s.channelAlphas { c.arrays["slot_alphas/" + s.name] = StoredArray(shape: [alphas.count], values: alphas) }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -54,6 +58,22 @@ public enum TrainingCheckpoint {
                     s.setInputBounds(bounds.values)
                 } else {
                     s.setInputBounds(nil)
+                }
+                if let mask = c.arrays["slot_channels/" + s.name] {
+                    guard mask.values.count == s.channels, mask.values.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+                        throw TrainingError.malformedCheckpoint(path: path, reason: "slot_channels/\(s.name) must hold \(s.channels) flags (0 or 1)")
+                    }
+                    s.setPolynomialChannels(mask.values.map { $0 == 1 })
+                } else {
+                    s.setPolynomialChannels(nil)
+                }
+                if let alphas = c.arrays["slot_alphas/" + s.name] {
+                    guard alphas.values.count == s.channels, alphas.values.allSatisfy({ (0...1).contains($0) }) else {
+                        throw TrainingError.malformedCheckpoint(path: path, reason: "slot_alphas/\(s.name) must hold \(s.channels) values in [0, 1]")
+                    }
+                    s.setChannelAlphas(alphas.values)
+                } else {
+                    s.setChannelAlphas(nil)
                 }
             }
         }

@@ -188,14 +188,21 @@ struct ExportCommand: ParsableCommand {
             switch choice {
             case .relu:
                 slot.setReLU()
-            case .polynomial(let degree):
+            case .polynomial(let degree), .mixed(_, let degree):
                 guard let coefficients = slot.coefficients else { throw ExportError.noCoefficients(slot: slot.name) }
                 guard coefficients.shape.last == degree + 1 else {
                     throw ExportError.badPlacement(path: path, reason: "slot \(slot.name): the checkpoint's polynomial has degree \((coefficients.shape.last ?? 1) - 1), not \(degree)")
                 }
                 slot.restore(mode: .polynomial, coefficients: coefficients.value)
-            case .mixed:
-                throw ExportError.badPlacement(path: path, reason: "slot \(slot.name): per-channel mixed choices are not supported by the fixed-point runtime")
+                slot.setChannelAlphas(nil)
+                if case .mixed(let channels, _) = choice {
+                    guard channels.allSatisfy({ (0..<slot.channels).contains($0) }) else {
+                        throw ExportError.badPlacement(path: path, reason: "slot \(slot.name): channel out of range in \(choice)")
+                    }
+                    slot.setPolynomialChannels((0..<slot.channels).map { Set(channels).contains($0) })
+                } else {
+                    slot.setPolynomialChannels(nil)
+                }
             }
         }
     }

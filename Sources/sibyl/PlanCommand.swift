@@ -68,6 +68,10 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("validation-count"), help: "Training images held out for validation.")
     var validationCount: Int = 5000
     @Option(help: "Worker threads per process.") var threads: Int = 2
+    @Flag(help: "Split slots by channel (SAFENet): each slot keeps its most important channels ReLU (importance measured on the baseline: the first-order loss change of replacing a channel's ReLU by its fitted polynomial) and the search moves ReLU channels between slots and changes degrees per slot.")
+    var channels = false
+    @Option(name: .customLong("channel-group"), help: "Channels one per-channel move shifts (default 4, at most a quarter of a slot).")
+    var channelGroup: Int?
 
     func validate() throws {
         if targetLatency == nil && maxReLUs == nil {
@@ -98,6 +102,8 @@ struct PlanCommand: ParsableCommand {
                                   + "(\(exportable.lowerBound)...\(exportable.upperBound)), comma separated; got '\(self.degrees)'")
         }
         if annealEpochs < 0 { throw ValidationError("--anneal-epochs must be at least 0") }
+        if let channelGroup, channelGroup < 1 { throw ValidationError("--channel-group must be at least 1") }
+        if channelGroup != nil && !channels { throw ValidationError("--channel-group applies to --channels only") }
         for (flag, text) in [("--lr-range", lrRange), ("--momentum-range", momentumRange)] {
             if let text, PlanRequest.parseRange(text) == nil {
                 throw ValidationError("\(flag) takes MIN:MAX with MIN <= MAX, or one value; got '\(text)'")
@@ -135,7 +141,8 @@ struct PlanCommand: ParsableCommand {
                            costModel: try CalibrateCommand.loadCostModel(costModel), options: options, threads: threads,
                            learningRateRange: lrRange.flatMap(PlanRequest.parseRange),
                            momentumRange: momentumRange.flatMap(PlanRequest.parseRange),
-                           annealEpochs: annealEpochs > 0 ? annealEpochs : nil)
+                           annealEpochs: annealEpochs > 0 ? annealEpochs : nil, channels: channels,
+                           channelGroup: channelGroup)
     }
 
     func run() throws {

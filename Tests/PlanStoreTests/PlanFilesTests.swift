@@ -99,6 +99,12 @@ final class PlanFilesTests: XCTestCase {
             XCTAssertEqual(read.coefficients["act2"]?.first?.count, degree + 1)
         }
         XCTAssertThrowsError(try PlanFiles.write(try samplePlan(seed: 3, degree: 7), to: directory.appendingPathComponent("Plans/seven")))
+        // A slot split by channel keeps its channel list and all its coefficient rows.
+        var mixed = try samplePlan(seed: 4, degree: 4)
+        mixed.manifest.activations["act2"] = .mixed(polynomialChannels: [0, 3, 5], degree: 4)
+        let url = directory.appendingPathComponent("Plans/mixed")
+        try PlanFiles.write(mixed, to: url)
+        XCTAssertEqual(try PlanFiles.read(from: url), try sealed(mixed))
     }
 
     func testFixedCopyUsesCompilerScales() throws {

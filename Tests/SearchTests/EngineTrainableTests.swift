@@ -21,7 +21,8 @@ final class EngineTrainableTests: XCTestCase {
         var expected = first.checkpointContents(), actual = second.checkpointContents()
         XCTAssertEqual(actual, expected, "a restored member holds what was saved")
         XCTAssertTrue(expected.arrays.keys.contains { $0.hasPrefix("optimizer/velocity/") })
-        XCTAssertEqual(expected.integers["search/blend_steps/act1"], Int64(first.lastRound!.steps))
+        XCTAssertEqual(expected.words["search/channel_blend_steps/act1"],
+                       [UInt64](repeating: UInt64(first.lastRound!.steps), count: first.network.slots[0].channels))
 
         // Same seed, same member and round: the same result, bit for bit.
         let third = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
@@ -56,7 +57,46 @@ final class EngineTrainableTests: XCTestCase {
         XCTAssertFalse(trainable.network.slots[1].isReLU)
         XCTAssertThrowsError(try trainable.restore(member: 0, config: SearchFixtures.config([.relu]), from: baseline))
         XCTAssertThrowsError(try trainable.restore(
-            member: 0, config: SearchFixtures.config([.mixed(polynomialChannels: [0], degree: 2), .relu]), from: baseline))
+            member: 0, config: SearchFixtures.config([.mixed(polynomialChannels: [0, 99], degree: 2), .relu]), from: baseline))
+    }
+
+    /// A slot split by channel: the listed channels blend in (their own alphas), the rest stay ReLU; when a
+    /// later placement adds channels, those blend in on their own while the others stay polynomial; the
+    /// split survives the member checkpoint, which also reads the whole-slot format of before.
+    func testMixedSlotsBlendPerChannelAndRoundTrip() throws {
+        let (baseline, splits) = try SearchFixtures.baseline()
+        let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
+        let first = SearchFixtures.config([.mixed(polynomialChannels: [1, 3], degree: 2), .relu])
+        try trainable.restore(member: 0, config: first, from: baseline)
+        let slot = trainable.network.slots[0]
+        XCTAssertEqual(slot.polynomialChannelIndices, [1, 3])
+        XCTAssertEqual(trainable.currentPlacement, first.placement)
+        _ = try trainable.train(epochs: 2, round: 1)   // longer than the blend: channels 1 and 3 finished
+        XCTAssertEqual(trainable.blendingSlots, [])
+        XCTAssertEqual(try NetworkExport.slotChoices(of: trainable.network)["act1"], .mixed(polynomialChannels: [1, 3], degree: 2))
+        let url = SearchFixtures.temporaryDirectory("mixed").appendingPathComponent("m.h5")
+        try trainable.save(to: url)
+        let trained = slot.coefficients!.value.array
+
+        // Channel 5 joins: it blends (alpha 1 at first), 1 and 3 keep their trained coefficients at alpha 0.
+        let second = SearchFixtures.config([.mixed(polynomialChannels: [1, 3, 5], degree: 2), .relu])
+        try trainable.restore(member: 0, config: second, from: url)
+        XCTAssertEqual(slot.polynomialChannelIndices, [1, 3, 5])
+        XCTAssertEqual(slot.channelAlphas?[5], 1)
+        XCTAssertEqual(slot.channelAlphas?[1], 0)
+        XCTAssertEqual(Array(slot.coefficients!.value.array[3..<6]), Array(trained[3..<6]), "channel 1 keeps its coefficients")
+        XCTAssertEqual(trainable.blendingSlots, ["act1"])
+
+        // The whole-slot format of before (one integer per slot) still reads.
+        var contents = try CheckpointIO.read(from: url)
+        contents.words["search/channel_blend_steps/act1"] = nil
+        contents.integers["search/blend_steps/act1"] = 0
+        contents.arrays["slot_channels/act1"] = nil
+        let old = SearchFixtures.temporaryDirectory("old").appendingPathComponent("m.h5")
+        try CheckpointIO.write(contents, to: old)
+        try trainable.restore(member: 0, config: SearchFixtures.config([.polynomial(degree: 2), .relu]), from: old)
+        XCTAssertEqual(trainable.blendingSlots, ["act1"], "whole slot, all channels at step 0")
+        XCTAssertNil(slot.polynomialChannels)
     }
 
     func testDivergenceIsReportedAndTheStartStateKept() throws {

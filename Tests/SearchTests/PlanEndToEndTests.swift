@@ -68,6 +68,40 @@ final class PlanEndToEndTests: XCTestCase {
         XCTAssertTrue(svg.hasPrefix("<?xml") && svg.contains("</svg>"))
     }
 
+    /// `--channels`: the importance is measured once and logged, members split slots by it, the chosen
+    /// placement meets the target, best.h5 computes it (split slots included), and a killed run resumes
+    /// to the same result without measuring again.
+    func testChannelSearchSplitsSlotsAndResumes() throws {
+        func channelRequest(_ out: URL) throws -> PlanRequest {
+            var r = try request(out: out, seed: 13)
+            r.channels = true
+            r.channelGroup = 2
+            r.target = .maxReLUs(3000)
+            return r
+        }
+        let reference = SearchFixtures.temporaryDirectory("channels").appendingPathComponent("plan")
+        var lines: [String] = []
+        let full = try PlanRun.run(try channelRequest(reference), resume: false) { lines.append($0) }
+        XCTAssertEqual(lines.filter { $0.hasPrefix("channel importance measured") }.count, 1)
+        XCTAssertNotNil(full.settings.space.channelImportance)
+        let chosen = try XCTUnwrap(full.chosen)
+        XCTAssertLessThanOrEqual(chosen.relus, 3000)
+        let start = try SearchState.load(url: reference.appendingPathComponent("search.jsonl"))
+        XCTAssertTrue((start.front.points.map(\.config) + [chosen.config]).contains { config in
+            config.placement.choices.contains { if case .mixed = $0 { true } else { false } }
+        }, "some member splits a slot")
+        let (network, _) = try TrainingCheckpoint.loadNetwork(from: reference.appendingPathComponent("best.h5"))
+        XCTAssertEqual(try NetworkExport.slotChoices(of: network).sorted { $0.key < $1.key }.map(\.value),
+                       chosen.config.placement.choices)
+
+        let out = SearchFixtures.temporaryDirectory("channels-killed").appendingPathComponent("plan")
+        XCTAssertThrowsError(try PlanRun.run(try channelRequest(out), resume: false, wrap: { KillingExecutor(inner: $0, limit: 6) }))
+        lines = []
+        let resumed = try PlanRun.run(try channelRequest(out), resume: true) { lines.append($0) }
+        XCTAssertEqual(lines.filter { $0.hasPrefix("channel importance measured") }.count, 0, "read back from the log")
+        XCTAssertEqual(resumed.front, full.front)
+    }
+
     func testKilledSearchResumesToTheSameResult() throws {
         let reference = SearchFixtures.temporaryDirectory("ref").appendingPathComponent("plan")
         let full = try PlanRun.run(try request(out: reference, seed: 9), resume: false)

@@ -19,7 +19,7 @@ final class SecureProtocolTests: XCTestCase {
         var coefficients: [String: SlotCoefficients] = [:]
         let shapes = try graph.validate()
         for (index, node) in graph.nodes.enumerated() {
-            if case .activation(let slot) = node.op, case .polynomial(let degree) = activations[slot] {
+            if case .activation(let slot) = node.op, let degree = activations[slot]?.polynomialDegree {
                 coefficients[slot] = (0..<shapes[index].channels).map { _ in
                     Array(([random.uniform(-0.2, 0.3), random.uniform(0.2, 0.8), random.uniform(0.05, 0.3)]
                         + (3..<max(3, degree + 1)).map { k in random.uniform(-1, 1) / Float(1 << (4 * (k - 1))) }).prefix(degree + 1))
@@ -95,6 +95,28 @@ final class SecureProtocolTests: XCTestCase {
                 // One round trip for the activation layer: input, two flights, output.
                 XCTAssertEqual(result.costs.online.rounds, degree == 1 ? 2 : 4, "degree \(degree)")
             }
+        }
+    }
+
+    /// Slots split by channel (SAFENet): some channels ReLU (garbled circuits), the others polynomials of
+    /// degree 1, 2 or 4, gathered and scattered back; secure logits follow the oracle, and the ReLU count is
+    /// the ReLU channels' elements only.
+    func testMixedChannelSlotsEqualOracle() throws {
+        let seed: UInt64 = 610
+        var random = SplitMix64(seed: seed)
+        let graph = residualGraph()
+        let activations: [String: SlotChoice] = ["stem.act": .mixed(polynomialChannels: [1, 2], degree: 2),
+                                                 "b.act1": .mixed(polynomialChannels: [0], degree: 4),
+                                                 "b.act2": .relu, "c.act1": .mixed(polynomialChannels: [1], degree: 1)]
+        let program = try compile(graph, activations: activations, random: &random, fractionalBits: 12)
+        XCTAssertTrue(program.steps.contains { if case .scatter = $0 { true } else { false } })
+        XCTAssertTrue(program.steps.contains { if case .polynomial = $0 { true } else { false } })
+        // ReLU channels x plane: stem 2 of 4 at 8x8, b.act1 5 of 6 at 4x4, b.act2 6 at 4x4, c.act1 5 at 4x4.
+        XCTAssertEqual(program.reluCount, 2 * 64 + 5 * 16 + 6 * 16 + 5 * 16)
+        let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
+        for result in try evaluation.run(inputs: inputs(3, program: program, random: &random), link: .inMemory) {
+            XCTAssertEqual(result.top1, result.oracleTop1, "seed \(seed), image \(result.index)")
+            XCTAssertLessThan(result.oracleDeviation, 0.1, "seed \(seed), image \(result.index)")
         }
     }
 

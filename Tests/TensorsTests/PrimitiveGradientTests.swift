@@ -87,6 +87,27 @@ final class PrimitiveGradientTests: XCTestCase {
         }
     }
 
+    /// One alpha per channel (ReLU channels at 1, blending ones between, polynomial ones at 0), with the
+    /// training clamp, against the reference.
+    func testPerChannelAlphaBlendGradients() {
+        let shape = [2, 3, 2, 3]
+        let alphas: [Float] = [1, 0.35, 0]
+        for (index, bounds) in [nil, [Float(0.8), 1.5, 3]].enumerated() {
+            let seed = UInt64(470 + index)
+            var rng = SeededGenerator(seed: seed)
+            let x = rng.floats(36, scale: 2).enumerated().map { j, v -> Float in
+                let b = bounds?[(j / 6) % 3] ?? 100
+                return abs(v) < 1e-2 || abs(abs(v) - b) < 5e-2 ? v + 0.2 : v
+            }
+            checkGradients("per-channel alphas \(index)", seed: seed,
+                           inputs: [(shape, x), ([3, 4], rng.floats(12))],
+                           fast: { tape, v in tape.blend(v[0], alphas: Tensor(shape: [3], values: alphas), coefficients: v[1],
+                                                         bounds: bounds.map { Tensor(shape: [3], values: $0) }) },
+                           reference: { a in Reference.blend(a[0], shape, alpha: 0, coefficients: a[1], perChannel: true,
+                                                             bounds: bounds?.map(Double.init), alphas: alphas.map(Double.init)) })
+        }
+    }
+
     /// The training-only clamp of the polynomial's input and the range penalty that goes with it.
     func testClampedBlendAndRangePenaltyGradients() {
         let shape = [2, 3, 2, 3]

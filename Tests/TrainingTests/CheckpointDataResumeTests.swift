@@ -90,5 +90,20 @@ final class CheckpointDataResumeTests: XCTestCase {
             XCTAssertEqual(copy.coefficients?.value.array, slot.coefficients?.value.array, "degree \(degree)")
             XCTAssertEqual(copy.inputBounds?.array, slot.inputBounds?.array, "degree \(degree)")
         }
+        // A slot split by channel, its channels blending at their own pace.
+        var rng = RandomGenerator(seed: 8)
+        let network = makeNetwork(.tiny, classes: 10, rng: &rng)
+        let slot = network.slots[0]
+        slot.setPolynomial(coefficients: [0.1, 0.5, 0.2], perChannel: true)
+        slot.setPolynomialChannels((0..<slot.channels).map { $0 % 3 == 0 })
+        slot.setChannelAlphas((0..<slot.channels).map { Float($0) / Float(slot.channels) })
+        var contents = CheckpointContents()
+        TrainingCheckpoint.encode(network, into: &contents)
+        var other = RandomGenerator(seed: 9)
+        let restored = makeNetwork(.tiny, classes: 10, rng: &other)
+        try TrainingCheckpoint.restore(restored, from: contents, path: "memory")
+        XCTAssertEqual(restored.slots[0].polynomialChannels, slot.polynomialChannels)
+        XCTAssertEqual(restored.slots[0].channelAlphas, slot.channelAlphas)
+        XCTAssertEqual(restored.slots[0].polynomialChannelIndices, Array(stride(from: 0, to: slot.channels, by: 3)))
     }
 }

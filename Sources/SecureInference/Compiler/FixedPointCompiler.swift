@@ -158,64 +158,91 @@ public enum FixedPointCompiler {
                 tensorOf[index] = y
             case .activation(let slot):
                 let x = input!
-                switch activations[slot] ?? .relu {
-                case .relu:
+                /// A ReLU over tensor `t` (any scale) with output at f.
+                func relu(_ t: Int) throws -> Int {
                     let bits = fixedPoint.reluValueBits[slot] ?? defaultReLUValueBits
                     guard (2...64).contains(bits) else {
                         throw SecureInferenceError.invalidPlan("slot \(slot): relu value bits \(bits) outside 2...64")
                     }
-                    let y = newTensor(shape, scale: f)
-                    steps.append(.relu(output: y, input: x, valueBits: bits, shift: tensors[x].scale - f, slot: slot))
-                    tensorOf[index] = y
-                case .polynomial(let degree):
-                    guard PlanManifest.supportedPolynomialDegrees.contains(degree) else {
-                        throw SecureInferenceError.unsupported("slot \(slot): degree \(degree)")
-                    }
-                    guard let perChannel = coefficients[slot], perChannel.count == shape.channels,
-                          perChannel.allSatisfy({ $0.count == degree + 1 }) else {
-                        throw SecureInferenceError.invalidPlan("slot \(slot) needs \(degree + 1) coefficients for each of \(shape.channels) channels")
-                    }
+                    let y = newTensor(tensors[t].shape, scale: f)
+                    steps.append(.relu(output: y, input: t, valueBits: bits, shift: tensors[t].scale - f, slot: slot))
+                    return y
+                }
+                /// A polynomial of `degree` over tensor `t` with one coefficient row per channel of t; output at f.
+                func polynomial(_ t: Int, degree: Int, rows: SlotCoefficients) throws -> Int {
+                    let tShape = tensors[t].shape
                     if degree == 1 {
                         // a1 x + a0: a per-channel linear map (exact, local online).
-                        let base = atBaseScale(x)
-                        let combined = newTensor(shape, scale: 2 * f)
+                        let base = atBaseScale(t)
+                        let combined = newTensor(tShape, scale: 2 * f)
                         steps.append(.linear(output: combined, terms: [
-                            LinearTerm(input: base, map: .diagonal(scale: encode(perChannel.map { $0[1] }, scale: f))),
-                        ], bias: encode(perChannel.map { $0[0] }, scale: 2 * f), name: "\(slot).polynomial"))
-                        tensorOf[index] = atBaseScale(combined)
-                        continue
+                            LinearTerm(input: base, map: .diagonal(scale: encode(rows.map { $0[1] }, scale: f))),
+                        ], bias: encode(rows.map { $0[0] }, scale: 2 * f), name: "\(slot).polynomial"))
+                        return atBaseScale(combined)
                     }
                     if degree >= 3 {
                         // One round in Z_(2^128) (OneRoundPolynomial): the input at scale s, coefficients A_k at
                         // scale F - k s, the result shifted back to f. See `polynomialScales`.
                         let (s, scale) = Self.polynomialScales(degree: degree, fractionalBits: f)
-                        let input = atScale(x, s)
-                        let encoded = try perChannel.map { row in
+                        let input = atScale(t, s)
+                        let encoded = try rows.map { row in
                             try row.enumerated().map { k, a in
                                 try encodeWide(a, scale: scale - k * tensors[input].scale, name: "\(slot).coefficients")
                             }
                         }
-                        let y = newTensor(shape, scale: f)
+                        let y = newTensor(tShape, scale: f)
                         steps.append(.polynomial(output: y, input: input, degree: degree, coefficients: encoded,
                                                  shift: scale - f, slot: slot))
-                        tensorOf[index] = y
-                        continue
+                        return y
                     }
                     // x (scale f) -> x^2 (2f) -> truncated to f; then a2 x^2 + a1 x + a0 at 2f, truncated to f.
                     // Every truncated value stays below about 2^(2f + 8), so share wrap-arounds stay negligible.
-                    let base = atBaseScale(x)
-                    let squared = newTensor(shape, scale: 2 * f)
+                    let base = atBaseScale(t)
+                    let squared = newTensor(tShape, scale: 2 * f)
                     steps.append(.square(output: squared, input: base, slot: slot))
                     let squaredBase = atBaseScale(squared)
-                    let combined = newTensor(shape, scale: 2 * f)
+                    let combined = newTensor(tShape, scale: 2 * f)
                     steps.append(.linear(output: combined, terms: [
-                        LinearTerm(input: squaredBase, map: .diagonal(scale: encode(perChannel.map { $0[2] }, scale: f))),
-                        LinearTerm(input: base, map: .diagonal(scale: encode(perChannel.map { $0[1] }, scale: f))),
-                    ], bias: encode(perChannel.map { $0[0] }, scale: 2 * f), name: "\(slot).polynomial"))
-                    tensorOf[index] = atBaseScale(combined)
-                case .mixed:
-                    throw SecureInferenceError.unsupported("slot \(slot): per-channel mixed activations")
+                        LinearTerm(input: squaredBase, map: .diagonal(scale: encode(rows.map { $0[2] }, scale: f))),
+                        LinearTerm(input: base, map: .diagonal(scale: encode(rows.map { $0[1] }, scale: f))),
+                    ], bias: encode(rows.map { $0[0] }, scale: 2 * f), name: "\(slot).polynomial"))
+                    return atBaseScale(combined)
                 }
+                let choice = activations[slot] ?? .relu
+                guard let degree = choice.polynomialDegree else {
+                    tensorOf[index] = try relu(x)
+                    continue
+                }
+                guard PlanManifest.supportedPolynomialDegrees.contains(degree) else {
+                    throw SecureInferenceError.unsupported("slot \(slot): degree \(degree)")
+                }
+                guard let perChannel = coefficients[slot], perChannel.count == shape.channels,
+                      perChannel.allSatisfy({ $0.count == degree + 1 }) else {
+                    throw SecureInferenceError.invalidPlan("slot \(slot) needs \(degree + 1) coefficients for each of \(shape.channels) channels")
+                }
+                guard case .mixed(let channels, _) = choice, channels.count < shape.channels else {
+                    tensorOf[index] = try polynomial(x, degree: degree, rows: perChannel)
+                    continue
+                }
+                guard !channels.isEmpty else {
+                    tensorOf[index] = try relu(x)
+                    continue
+                }
+                // Split by channel (SAFENet): the ReLU channels through garbled circuits, the polynomial ones
+                // through their protocol, both gathered from the input and scattered back (local steps).
+                let reluChannels = (0..<shape.channels).filter { !Set(channels).contains($0) }
+                func gathered(_ list: [Int]) -> Int {
+                    let t = newTensor(TensorShape(channels: list.count, height: shape.height, width: shape.width),
+                                      scale: tensors[x].scale)
+                    steps.append(.gather(output: t, input: x, channels: list))
+                    return t
+                }
+                let reluOut = try relu(gathered(reluChannels))
+                let polynomialOut = try polynomial(gathered(channels), degree: degree, rows: channels.map { perChannel[$0] })
+                let y = newTensor(shape, scale: f)
+                steps.append(.scatter(output: y, parts: [ScatterPart(input: reluOut, channels: reluChannels),
+                                                         ScatterPart(input: polynomialOut, channels: channels)]))
+                tensorOf[index] = y
             case .batchNorm:
                 throw SecureInferenceError.invalidPlan("batch norm left after folding")
             }

@@ -38,6 +38,10 @@ public struct FixedPointOracle: Sendable {
                 values[output] = values[input].map { $0 &* $0 }
             case .polynomial(let output, let input, _, let coefficients, let shift, _):
                 values[output] = Self.polynomial(values[input], coefficients: coefficients, shift: shift, shape: outShape)
+            case .gather(let output, let input, let channels):
+                values[output] = RingKernels.gather(values[input], channels: channels, plane: outShape.height * outShape.width)
+            case .scatter(let output, let parts):
+                values[output] = RingKernels.scatter(parts.map { (values[$0.input], $0.channels) }, shape: outShape)
             }
         }
         return values

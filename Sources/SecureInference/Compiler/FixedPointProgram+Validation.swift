@@ -80,6 +80,28 @@ extension FixedPointProgram {
                         || (coefficients.count == out.channels && coefficients.allSatisfy { $0.count == degree + 1 }) else {
                     throw fail("step \(index): polynomial coefficients")
                 }
+            case .gather(_, let input, let channels):
+                let source = try use(input)
+                guard !channels.isEmpty, channels.count == out.channels, Set(channels).count == channels.count,
+                      channels.allSatisfy({ (0..<source.channels).contains($0) }),
+                      source.height == out.height, source.width == out.width else {
+                    throw fail("step \(index): gathered channels")
+                }
+            case .scatter(_, let parts):
+                var filled = [Bool](repeating: false, count: out.channels)
+                guard !parts.isEmpty else { throw fail("step \(index): scatter of nothing") }
+                for part in parts {
+                    let source = try use(part.input)
+                    guard source.channels == part.channels.count, source.height == out.height, source.width == out.width,
+                          tensors[part.input].scale == tensors[output].scale else {
+                        throw fail("step \(index): scattered part shapes or scales")
+                    }
+                    for c in part.channels {
+                        guard (0..<out.channels).contains(c), !filled[c] else { throw fail("step \(index): scattered channels") }
+                        filled[c] = true
+                    }
+                }
+                guard filled.allSatisfy({ $0 }) else { throw fail("step \(index): scatter leaves channels empty") }
             }
             defined[output] = true
         }

@@ -55,6 +55,17 @@ public struct LinearTerm: Hashable, Sendable, Codable {
     }
 }
 
+/// One input of a `scatter` step: a tensor and the output channels its channels fill.
+public struct ScatterPart: Hashable, Sendable, Codable {
+    public var input: Int
+    public var channels: [Int]
+
+    public init(input: Int, channels: [Int]) {
+        self.input = input
+        self.channels = channels
+    }
+}
+
 /// One step of the program; `output` is the index of the tensor it defines.
 public enum ProgramStep: Hashable, Sendable, Codable {
     /// output = sum of terms + bias (bias per output channel, at the output scale).
@@ -72,11 +83,17 @@ public enum ProgramStep: Hashable, Sendable, Codable {
     /// Z_(2^128); empty in the public view), evaluated on the sign-extended input. One online round
     /// (TwoParty.OneRoundPolynomial).
     case polynomial(output: Int, input: Int, degree: Int, coefficients: [[UInt128]], shift: Int, slot: String)
+    /// output = the listed channels of input, in that order (C-H-W planes); local, no communication.
+    case gather(output: Int, input: Int, channels: [Int])
+    /// output = the parts' channels put back in place: part i's channel j becomes output channel
+    /// parts[i].channels[j]; every output channel comes from exactly one part, and all parts share a scale.
+    case scatter(output: Int, parts: [ScatterPart])
 
     public var output: Int {
         switch self {
         case .linear(let output, _, _, _), .add(let output, _, _, _, _), .truncate(let output, _, _),
-             .relu(let output, _, _, _, _), .square(let output, _, _), .polynomial(let output, _, _, _, _, _):
+             .relu(let output, _, _, _, _), .square(let output, _, _), .polynomial(let output, _, _, _, _, _),
+             .gather(let output, _, _), .scatter(let output, _):
             return output
         }
     }

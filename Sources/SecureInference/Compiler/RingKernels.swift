@@ -107,4 +107,21 @@ public enum RingKernels {
         let value = Int64(bitPattern: x << unused) >> unused
         return value > 0 ? UInt64(value >> UInt64(shift)) : 0
     }
+
+    /// The listed channels of a C-H-W tensor (planes of `plane` elements), in that order.
+    static func gather(_ x: [UInt64], channels: [Int], plane: Int) -> [UInt64] {
+        var y = [UInt64](repeating: 0, count: channels.count * plane)
+        for (j, c) in channels.enumerated() { y[j * plane..<(j + 1) * plane] = x[c * plane..<(c + 1) * plane] }
+        return y
+    }
+
+    /// Parts' channels put back in place (the inverse of gathering each part's channels).
+    static func scatter(_ parts: [([UInt64], [Int])], shape: TensorShape) -> [UInt64] {
+        let plane = shape.height * shape.width
+        var y = [UInt64](repeating: 0, count: shape.elements)
+        for (values, channels) in parts {
+            for (j, c) in channels.enumerated() { y[c * plane..<(c + 1) * plane] = values[j * plane..<(j + 1) * plane] }
+        }
+        return y
+    }
 }

@@ -93,7 +93,8 @@ public struct FastFixedPointEvaluator: Sendable {
         case .linear(_, let terms, _, _): return terms.map(\.input)
         case .add(_, let a, _, let b, _): return [a, b]
         case .truncate(_, let input, _), .relu(_, let input, _, _, _), .square(_, let input, _),
-             .polynomial(_, let input, _, _, _, _): return [input]
+             .polynomial(_, let input, _, _, _, _), .gather(_, let input, _): return [input]
+        case .scatter(_, let parts): return parts.map(\.input)
         }
     }
 
@@ -186,6 +187,12 @@ public struct FastFixedPointEvaluator: Sendable {
             case .polynomial(let output, let input, _, let coefficients, let shift, _):
                 values[output] = values[input].map {
                     FixedPointOracle.polynomial($0, coefficients: coefficients, shift: shift, shape: outShape)
+                }
+            case .gather(let output, let input, let channels):
+                values[output] = values[input].map { RingKernels.gather($0, channels: channels, plane: outShape.height * outShape.width) }
+            case .scatter(let output, let parts):
+                values[output] = (0..<values[parts[0].input].count).map { b in
+                    RingKernels.scatter(parts.map { (values[$0.input][b], $0.channels) }, shape: outShape)
                 }
             }
             if record {

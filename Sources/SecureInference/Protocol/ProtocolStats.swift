@@ -66,6 +66,8 @@ extension ProgramStep {
         case .relu(_, _, let bits, _, let slot): return "relu \(slot) (k'=\(bits))"
         case .square(_, _, let slot): return "square \(slot)"
         case .polynomial(_, _, let degree, _, _, let slot): return "polynomial \(slot) (degree \(degree))"
+        case .gather(_, _, let channels): return "gather \(channels.count) channels"
+        case .scatter(_, let parts): return "scatter \(parts.count) parts"
         }
     }
 }

@@ -101,7 +101,7 @@ public final class SecureClientSession {
             case .polynomial(_, _, let degree, _, _, _):
                 // The masked H_i (16 bytes each per element), or a wide OLE's corrections (1,032 B per element).
                 largest = max(largest, elements * UInt64(max(16 * degree, 1_032)) + 4096)
-            case .add, .truncate:
+            case .add, .truncate, .gather, .scatter:
                 break
             }
         }
@@ -150,6 +150,11 @@ public final class SecureClientSession {
                 case .polynomial(let output, let input, let degree, _, _, _):
                     state.polynomials[output] = try OneRoundPolynomial.clientOffline(shares: state.shares[input], degree: degree, ot: ot)
                     state.shares[output] = ShareRing.random(count: outShape.elements)
+                case .gather(let output, let input, let channels):
+                    state.shares[output] = RingKernels.gather(state.shares[input], channels: channels,
+                                                              plane: outShape.height * outShape.width)
+                case .scatter(let output, let parts):
+                    state.shares[output] = RingKernels.scatter(parts.map { (state.shares[$0.input], $0.channels) }, shape: outShape)
                 }
             }
         }
@@ -167,7 +172,7 @@ public final class SecureClientSession {
             let outShape = program.tensors[step.output].shape
             try meter.measure(index, step.label) {
                 switch step {
-                case .linear, .add, .truncate:
+                case .linear, .add, .truncate, .gather, .scatter:
                     break   // server-local online; the client's share was fixed offline
                 case .relu(let output, _, let valueBits, _, _):
                     let (batch, labels, evaluator) = state.relus[output]!

@@ -136,8 +136,8 @@ public final class SecureServerSession {
             case .polynomial(let output, _, let degree, _, _, _):
                 state.polynomials[output] = try OneRoundPolynomial.serverOffline(
                     count: program.tensors[output].shape.elements, degree: degree, ot: ot)
-            case .add:
-                break
+            case .add, .gather, .scatter:
+                break   // local
             }
             _ = index
         }
@@ -192,6 +192,10 @@ public final class SecureServerSession {
                 shares[output] = try OneRoundPolynomial.serverOnline(
                     state.polynomials[output]!, shares: shares[input], coefficients: coefficients,
                     plane: outShape.height * outShape.width, shift: shift, channel: channel)
+            case .gather(let output, let input, let channels):
+                shares[output] = RingKernels.gather(shares[input], channels: channels, plane: outShape.height * outShape.width)
+            case .scatter(let output, let parts):
+                shares[output] = RingKernels.scatter(parts.map { (shares[$0.input], $0.channels) }, shape: outShape)
             }
         }
         try channel.sendMessage(type: ProtocolMessage.outputShare, shares[program.output])

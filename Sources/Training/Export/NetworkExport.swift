@@ -94,11 +94,22 @@ public enum NetworkExport {
     }
 
     /// The current choice of every slot. A finished blend counts as what it became (alpha 1: ReLU,
-    /// alpha 0: polynomial); a blend in progress is an error.
+    /// alpha 0: polynomial); a blend in progress is an error. A slot split by channel is `.mixed`.
     public static func slotChoices(of network: Network) throws -> [String: SlotChoice] {
         var result: [String: SlotChoice] = [:]
         for slot in network.slots {
             let terms = slot.coefficients?.shape.last ?? 0
+            if !slot.isReLU, slot.polynomialChannels != nil || slot.channelAlphas != nil {
+                let channels = slot.polynomialChannelIndices
+                var modeAlpha: Float = 0
+                if case .blended(let alpha) = slot.mode { modeAlpha = alpha }
+                if let blending = channels.first(where: { (slot.channelAlphas?[$0] ?? modeAlpha) > 0 }) {
+                    throw ExportError.blendedSlot(slot: "\(slot.name) channel \(blending)", alpha: slot.channelAlphas?[blending] ?? modeAlpha)
+                }
+                result[slot.name] = channels.count == slot.channels ? .polynomial(degree: terms - 1)
+                    : channels.isEmpty ? .relu : .mixed(polynomialChannels: channels, degree: terms - 1)
+                continue
+            }
             switch slot.mode {
             case .relu:
                 result[slot.name] = .relu
