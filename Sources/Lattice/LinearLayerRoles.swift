@@ -12,9 +12,19 @@ public protocol LinearLayerOfflineClient: Sendable {
     func decodeResponse(_ message: [UInt8], state: LinearLayerClientState) throws -> [UInt64]
 }
 
-/// The server of the offline linear-layer primitive: answers with L r - s and keeps s.
+/// The server of the offline linear-layer primitive: answers with L r - s and keeps s. `prepare` turns a
+/// layer's weights into what responses are computed from (HE-encoded weights for BFV), once per model.
 public protocol LinearLayerOfflineServer: Sendable {
-    func offlineResponse(request: [UInt8], layer: LinearLayer) throws -> (message: [UInt8], serverShare: [UInt64])
+    associatedtype Prepared: Sendable
+    func prepare(_ layer: LinearLayer) throws -> Prepared
+    func offlineResponse(request: [UInt8], layer: Prepared) throws -> (message: [UInt8], serverShare: [UInt64])
+}
+
+extension LinearLayerOfflineServer {
+    /// A response for an unprepared layer (prepares it for this one request).
+    public func offlineResponse(request: [UInt8], unprepared layer: LinearLayer) throws -> (message: [UInt8], serverShare: [UInt64]) {
+        try offlineResponse(request: request, layer: prepare(layer))
+    }
 }
 
 extension LinearLayerClient: LinearLayerOfflineClient {}
@@ -74,6 +84,8 @@ public struct InsecureLinearLayerClient: LinearLayerOfflineClient {
 /// INSECURE stand-in server for tests (see `InsecureLinearLayerClient`).
 public struct InsecureLinearLayerServer: LinearLayerOfflineServer {
     public init() {}
+
+    public func prepare(_ layer: LinearLayer) throws -> LinearLayer { layer }
 
     public func offlineResponse(request: [UInt8], layer: LinearLayer) throws -> (message: [UInt8], serverShare: [UInt64]) {
         let plan = try LinearLayerPlan(shape: layer.shape, parameters: .default)

@@ -197,11 +197,11 @@ final class LinearLayerTests: XCTestCase {
         ]
         for (client, server) in pairs {
             let (request, state) = try client.offlineRequest(r: r, layer: shape)
-            let (response, share) = try server.offlineResponse(request: request, layer: layer)
+            let (response, share) = try server.offlineResponse(request: request, unprepared: layer)
             XCTAssertEqual(try ShareRing.reconstruct(share, try client.decodeResponse(response, state: state)),
                            try layer.applyReference(r), "seed \(seed)")
             XCTAssertThrowsError(try client.decodeResponse(Array(response.dropLast()), state: state))
-            XCTAssertThrowsError(try server.offlineResponse(request: Array(request.dropLast()), layer: layer))
+            XCTAssertThrowsError(try server.offlineResponse(request: Array(request.dropLast()), unprepared: layer))
         }
     }
 

@@ -5,6 +5,26 @@ import SecureInference
 import XCTest
 import TestSupport
 
+/// The schemes a protocol test body runs over: Sibyl's (BFV, IKNP), the insecure stand-ins (plain linear
+/// layers, a dealer's OTs), and each stand-in with the other real scheme.
+enum Suite: CaseIterable {
+    case real, standIns, bfvWithDealer, plainWithIKNP
+
+    func run(_ program: FixedPointProgram, _ architecture: PublicArchitecture, inputs: [[UInt64]],
+             link: LocalLink = .inMemory) throws -> [SecureImageResult] {
+        switch self {
+        case .real:
+            return try LocalEvaluation<BFVLinearScheme, IKNPScheme>(program: program, architecture: architecture).run(inputs: inputs, link: link)
+        case .standIns:
+            return try LocalEvaluation<InsecureLinearScheme, IdealOTScheme>(program: program, architecture: architecture).run(inputs: inputs, link: link)
+        case .bfvWithDealer:
+            return try LocalEvaluation<BFVLinearScheme, IdealOTScheme>(program: program, architecture: architecture).run(inputs: inputs, link: link)
+        case .plainWithIKNP:
+            return try LocalEvaluation<InsecureLinearScheme, IKNPScheme>(program: program, architecture: architecture).run(inputs: inputs, link: link)
+        }
+    }
+}
+
 final class SecureProtocolTests: XCTestCase {
     func architecture(for program: FixedPointProgram, graph: NetworkGraph) throws -> PublicArchitecture {
         let input = try graph.validate()[0]
@@ -48,9 +68,11 @@ final class SecureProtocolTests: XCTestCase {
         let program = try compile(graph, activations: ["stem.act": .relu, "b.act1": .polynomial(degree: 2),
                                                        "b.act2": .relu, "c.act1": .polynomial(degree: 2)],
                                   random: &random)
-        let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
-        let results = try evaluation.run(inputs: inputs(3, program: program, random: &random), link: .tcp)
-        XCTAssertEqual(results.count, 3)
+        let images = inputs(3, program: program, random: &random)
+        for suite in Suite.allCases {
+        let results = try suite.run(program, try architecture(for: program, graph: graph), inputs: images,
+                                    link: suite == .real ? .tcp : .inMemory)
+        XCTAssertEqual(results.count, 3, "\(suite)")
         for result in results {
             // Polynomial layers truncate locally: up to one unit in the last place per truncation.
             XCTAssertLessThan(result.oracleDeviation, 0.1, "seed \(seed): image \(result.index) strays from the oracle")
@@ -58,6 +80,7 @@ final class SecureProtocolTests: XCTestCase {
             XCTAssertGreaterThan(result.costs.online.bytes, 0)
             // Online: the input, two messages per activation layer, the output share.
             XCTAssertGreaterThanOrEqual(result.costs.online.rounds, 2 * 4)
+        }
         }
     }
 
@@ -86,14 +109,14 @@ final class SecureProtocolTests: XCTestCase {
                     image == 0 && k < edges.count ? edges[k] : random.uniform(-16, 16)
                 })
             }
-            let results = try LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
-                .run(inputs: images, link: .inMemory)
-            for result in results {
-                XCTAssertEqual(result.top1, result.oracleTop1, "degree \(degree), seed \(seed), image \(result.index)")
+            for suite in Suite.allCases {
+            for result in try suite.run(program, try architecture(for: program, graph: graph), inputs: images) {
+                XCTAssertEqual(result.top1, result.oracleTop1, "\(suite), degree \(degree), seed \(seed), image \(result.index)")
                 // Degrees 5 and 6 truncate their input to 12 and 10 bits first: one unit there, times p'(x).
                 XCTAssertLessThan(result.oracleDeviation, 0.1, "degree \(degree), seed \(seed), image \(result.index)")
                 // One round trip for the activation layer: input, two flights, output.
                 XCTAssertEqual(result.costs.online.rounds, degree == 1 ? 2 : 4, "degree \(degree)")
+            }
             }
         }
     }
@@ -113,10 +136,12 @@ final class SecureProtocolTests: XCTestCase {
         XCTAssertTrue(program.steps.contains { if case .polynomial = $0 { true } else { false } })
         // ReLU channels x plane: stem 2 of 4 at 8x8, b.act1 5 of 6 at 4x4, b.act2 6 at 4x4, c.act1 5 at 4x4.
         XCTAssertEqual(program.reluCount, 2 * 64 + 5 * 16 + 6 * 16 + 5 * 16)
-        let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
-        for result in try evaluation.run(inputs: inputs(3, program: program, random: &random), link: .inMemory) {
-            XCTAssertEqual(result.top1, result.oracleTop1, "seed \(seed), image \(result.index)")
-            XCTAssertLessThan(result.oracleDeviation, 0.1, "seed \(seed), image \(result.index)")
+        let images = inputs(3, program: program, random: &random)
+        for suite in Suite.allCases {
+            for result in try suite.run(program, try architecture(for: program, graph: graph), inputs: images) {
+                XCTAssertEqual(result.top1, result.oracleTop1, "\(suite), seed \(seed), image \(result.index)")
+                XCTAssertLessThan(result.oracleDeviation, 0.1, "\(suite), seed \(seed), image \(result.index)")
+            }
         }
     }
 
@@ -154,13 +179,15 @@ final class SecureProtocolTests: XCTestCase {
             nodes.append(GraphNode(.dense(name: "fc", outFeatures: 4, bias: true), inputs: [nodes.count - 1]))
             let graph = NetworkGraph(nodes: nodes)
             let program = try compile(graph, activations: activations, random: &random)
-            let evaluation = LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
-            let results = try evaluation.run(inputs: inputs(2, program: program, random: &random), link: .inMemory)
-            let truncates = program.steps.contains { if case .truncate = $0 { true } else { false } }
-            if truncates {
-                XCTAssertTrue(results.allSatisfy { $0.oracleDeviation < 0.05 }, "\(name): secure logits stray from the oracle")
-            } else {
-                XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(name): secure logits differ from the oracle")
+            let images = inputs(2, program: program, random: &random)
+            for suite in [Suite.real, .standIns] {
+                let results = try suite.run(program, try architecture(for: program, graph: graph), inputs: images)
+                let truncates = program.steps.contains { if case .truncate = $0 { true } else { false } }
+                if truncates {
+                    XCTAssertTrue(results.allSatisfy { $0.oracleDeviation < 0.05 }, "\(suite), \(name): secure logits stray from the oracle")
+                } else {
+                    XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(suite), \(name): secure logits differ from the oracle")
+                }
             }
         }
     }

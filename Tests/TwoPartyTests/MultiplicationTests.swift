@@ -68,99 +68,46 @@ final class MultiplicationTests: XCTestCase {
         XCTAssertEqual(zip(s0, s1).map { $0 &+ $1 }, zip(x, y).map { $0 &* $1 }, "seed 78")
     }
 
-    func testBeaverTriplesReconstruct() throws {
-        for ot in OTKind.allCases {
-            let (t0, t1) = try withOLE(ot,
-                sender: { ole, _ in try ole.generateTriples(count: 3000) },
-                receiver: { ole, _ in try ole.generateTriples(count: 3000) })
-            XCTAssertEqual(t0.role, .sender)
-            XCTAssertEqual(t1.role, .receiver)
-            for k in 0..<3000 where (t0.a[k] &+ t1.a[k]) &* (t0.b[k] &+ t1.b[k]) != t0.c[k] &+ t1.c[k] {
-                XCTFail("\(ot): triple \(k) does not reconstruct")
-                break
-            }
-        }
-    }
-
-    func testSquarePairsReconstruct() throws {
-        for ot in OTKind.allCases {
-            let (p0, p1) = try withOLE(ot,
-                sender: { ole, _ in try ole.generateSquarePairs(count: 5000) },
-                receiver: { ole, _ in try ole.generateSquarePairs(count: 5000) })
-            for k in 0..<5000 {
-                let a = p0.a[k] &+ p1.a[k]
-                if a &* a != p0.aSquared[k] &+ p1.aSquared[k] {
-                    XCTFail("\(ot): square pair \(k) does not reconstruct")
-                    break
-                }
-            }
-        }
-    }
-
-    func testKnownFactorOLEReconstructs() throws {
-        var generator = testGenerator(seed: 79)
-        let b = factors(1000, using: &generator)
-        let (o0, o1) = try withOLE(.iknp,
-            sender: { ole, _ in try ole.generateKnownFactor(b) },
-            receiver: { ole, _ in try ole.generateKnownFactor(count: 1000) })
-        XCTAssertEqual(o0.factor, b)
-        for k in 0..<1000 {
-            XCTAssertEqual(o0.share[k] &+ o1.share[k], b[k] &* o1.factor[k], "seed 79, element \(k)")
-        }
-    }
-
     /// Splits each value into two random shares.
     private func share(_ values: [UInt64], using generator: inout AESPRG) -> ([UInt64], [UInt64]) {
         let first = values.map { _ in generator.nextUInt64() }
         return (first, zip(values, first).map { $0 &- $1 })
     }
 
-    /// Offline then online, over both channel kinds: products, squares and known-factor products of
-    /// shared inputs reconstruct to the plain results.
-    func testOnlineStepsProduceSharesOfProducts() throws {
-        for kind in OTChannelKind.allCases {
+    /// The runtime's square: the client's share fixed offline, the server's online; the server's result
+    /// plus the client's chosen output share is x^2, over both OT kinds and channel kinds, edge values included.
+    func testOneRoundSquareReconstructs() throws {
+        for (ot, kind) in [(OTKind.iknp, OTChannelKind.tcp), (.ideal, .inMemory)] {
             let seed: UInt64 = 80
             var generator = testGenerator(seed: seed)
             let n = 2500
             let x = factors(n, using: &generator)
-            let y = factors(n, using: &generator).reversed() as [UInt64]
-            let weights = factors(n, using: &generator).shuffled(using: &generator)
-            let (x0, x1) = share(x, using: &generator)
-            let (y0, y1) = share(y, using: &generator)
-            let (r0, r1) = try withOLE(.iknp, kind,
-                sender: { ole, channel -> [[UInt64]] in
-                    let triples = try ole.generateTriples(count: n)
-                    let pairs = try ole.generateSquarePairs(count: n)
-                    let known = try ole.generateKnownFactor(weights)
-                    return [try SharedMultiplication.multiply(x: x0, y: y0, triples: triples, channel: channel),
-                            try SharedMultiplication.square(x: x0, pairs: pairs, channel: channel),
-                            try SharedMultiplication.multiplyKnownFactor(x: x0, correlation: known, channel: channel)]
+            let (s, c) = share(x, using: &generator)
+            let output = factors(n, using: &generator).reversed() as [UInt64]
+            let (server, _) = try withOLE(ot, kind,
+                sender: { ole, channel -> [UInt64] in
+                    let state = try OneRoundSquare.serverOffline(count: n, ot: ole.ot)
+                    return try OneRoundSquare.serverOnline(state, shares: s, channel: channel)
                 },
-                receiver: { ole, channel -> [[UInt64]] in
-                    let triples = try ole.generateTriples(count: n)
-                    let pairs = try ole.generateSquarePairs(count: n)
-                    let known = try ole.generateKnownFactor(count: n)
-                    return [try SharedMultiplication.multiply(x: x1, y: y1, triples: triples, channel: channel),
-                            try SharedMultiplication.square(x: x1, pairs: pairs, channel: channel),
-                            try SharedMultiplication.multiplyKnownFactor(x: x1, correlation: known, channel: channel)]
+                receiver: { ole, channel -> Bool in
+                    let state = try OneRoundSquare.clientOffline(shares: c, ot: ole.ot)
+                    try OneRoundSquare.clientOnline(state, output: output, channel: channel)
+                    return true
                 })
-            let expected = [zip(x, y).map { $0 &* $1 }, x.map { $0 &* $0 }, zip(x, weights).map { $0 &* $1 }]
-            for (step, name) in ["beaver", "square", "known factor"].enumerated() {
-                XCTAssertEqual(zip(r0[step], r1[step]).map { $0 &+ $1 }, expected[step], "\(kind), seed \(seed), \(name)")
-            }
+            XCTAssertEqual(zip(server, output).map { $0 &+ $1 }, x.map { $0 &* $0 }, "\(ot), \(kind), seed \(seed)")
         }
     }
 
-    /// Traffic of square-pair generation matches the documented 63 COTs + 252 B per pair.
+    /// Traffic of a square's offline correlation matches the documented 63 COTs + 252 B per pair.
     func testSquarePairBytes() throws {
         let n = 4096
         let ((sent, received), _) = try withOLE(.iknp,
             sender: { ole, channel -> (UInt64, UInt64) in
                 channel.resetStats()
-                _ = try ole.generateSquarePairs(count: n)
+                _ = try OneRoundSquare.serverOffline(count: n, ot: ole.ot)
                 return (channel.stats.bytesSent, channel.stats.bytesReceived)
             },
-            receiver: { ole, _ in try ole.generateSquarePairs(count: n) })
+            receiver: { ole, _ in try OneRoundSquare.clientOffline(shares: [UInt64](repeating: 7, count: n), ot: ole.ot).count })
         let cots = 63 * n
         let frames = (cots + 8191) / 8192
         XCTAssertEqual(received, UInt64(cots * 16 + frames * Framing.headerSize))

@@ -20,19 +20,25 @@ public struct SecureImageResult: Codable, Sendable {
     public var costs: ImageCosts
 }
 
+/// What `sibyl evaluate` measures: Sibyl's schemes.
+public typealias LocalSecureEvaluation = LocalEvaluation<BFVLinearScheme, IKNPScheme>
+
+/// Where two local parties talk: real TCP on 127.0.0.1, or an in-memory pair.
+public enum LocalLink: Sendable { case tcp, inMemory }
+
 /// Runs both parties in one process, each on its own thread, over real TCP on 127.0.0.1 (or an
-/// in-memory pair): what `sibyl evaluate` measures.
-public final class LocalSecureEvaluation {
-    public enum Link: Sendable { case tcp, inMemory }
+/// in-memory pair), with the given schemes (ProtocolSchemes.swift).
+public final class LocalEvaluation<Linear: LinearLayerScheme, OT: OTScheme> {
+    public typealias Link = LocalLink
 
     public let program: FixedPointProgram
     public let architecture: PublicArchitecture
-    public let prepared: PreparedLayers
+    public let prepared: PreparedLayers<Linear.Server>
 
     public init(program: FixedPointProgram, architecture: PublicArchitecture) {
         self.program = program
         self.architecture = architecture
-        prepared = PreparedLayers(program: program)
+        prepared = PreparedLayers<Linear.Server>(program: program)
     }
 
     /// Evaluates `inputs` (encoded at the input scale); `onImage` sees each result as it completes.
@@ -47,8 +53,8 @@ public final class LocalSecureEvaluation {
             var channel: (any Channel)?
             do {
                 channel = try serverChannel()
-                let session = try SecureServerSession(program: program, architecture: architecture,
-                                                      channel: channel!, prepared: prepared)
+                let session = try ServerSession<Linear, OT>(program: program, architecture: architecture,
+                                                            channel: channel!, prepared: prepared)
                 try session.serveAll()
             } catch {
                 failure.set(error)
@@ -59,9 +65,9 @@ public final class LocalSecureEvaluation {
         server.stackSize = 16 << 20
         server.start()
         var results: [SecureImageResult] = []
-        var session: SecureClientSession?
+        var session: ClientSession<Linear, OT>?
         do {
-            session = try SecureClientSession(channel: clientChannel)
+            session = try ClientSession<Linear, OT>(channel: clientChannel)
             for (index, input) in inputs.enumerated() {
                 let (logits, costs) = try session!.infer(input: input)
                 let expected = oracle.evaluate(input: input)

@@ -79,7 +79,7 @@ public final class InferenceServer: @unchecked Sendable {
     public let program: FixedPointProgram
     public let architecture: PublicArchitecture
     public let limits: ServerLimits
-    private let prepared: PreparedLayers
+    private let prepared: PreparedLayers<BFVLinearScheme.Server>
     private let log: RateLimitedLog
     private let state = NSCondition()
     private var handshaking = 0, active = 0, running = 0
@@ -93,7 +93,7 @@ public final class InferenceServer: @unchecked Sendable {
         self.architecture = architecture
         self.limits = limits
         self.log = log
-        prepared = PreparedLayers(program: program)
+        prepared = PreparedLayers<BFVLinearScheme.Server>(program: program)
     }
 
     /// Connections in each stage now (for tests and monitoring).

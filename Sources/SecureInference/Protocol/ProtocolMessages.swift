@@ -11,8 +11,6 @@ enum ProtocolMessage {
     static let garbledBatch: UInt16 = 0x5130
     static let reluServerLabels: UInt16 = 0x5140
     static let reluClientReply: UInt16 = 0x5141
-    static let squareServerDifference: UInt16 = 0x5150
-    static let squareClientReply: UInt16 = 0x5151
     static let maskedInput: UInt16 = 0x5160
     static let outputShare: UInt16 = 0x5161
     static let offlineDone: UInt16 = 0x5170

@@ -12,8 +12,7 @@ struct ClientOfflineState {
     /// The client's share of every tensor (fixed offline; the input's is the mask it subtracts).
     var shares: [[UInt64]]
     var relus: [Int: (batch: GarbledBatch, labels: [Block], evaluator: ReLUEvaluator)] = [:]
-    /// Per square output: the client's share of c·b.
-    var squares: [Int: [UInt64]] = [:]
+    var squares: [Int: OneRoundSquare.ClientState] = [:]
     var polynomials: [Int: OneRoundPolynomial.ClientState] = [:]
 }
 
@@ -23,12 +22,16 @@ public struct ImageCosts: Codable, Sendable, Hashable {
     public var online: PhaseStats
 }
 
-public final class SecureClientSession {
+/// Sibyl's client session: BFV linear layers, IKNP OTs.
+public typealias SecureClientSession = ClientSession<BFVLinearScheme, IKNPScheme>
+
+/// The client's side of a connection, generic like `ServerSession`.
+public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     public let architecture: PublicArchitecture
     public var program: FixedPointProgram { architecture.program }
     let channel: any Channel
-    let linearClient: LinearLayerClient
-    let ot: IKNPReceiver
+    let linearClient: Linear.Client
+    let ot: any CorrelatedOTReceiver
 
     /// Connects the session: receives the public architecture and validates it before anything is
     /// sized by it, lets `admit` refuse it (e.g. a plan for another dataset) before the server does any
@@ -41,13 +44,13 @@ public final class SecureClientSession {
         architecture = try Self.architecture(hello: try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.hello))
         channel.maxFrameLength = Self.maximumServerFrame(architecture.program)
         try admit(architecture)
-        linearClient = LinearLayerClient(context: try architecture.heParameters.context)
+        linearClient = try Linear.client(parameters: architecture.heParameters)
         try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
         try channel.flush()
         guard try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.admitted).isEmpty else {
             throw SecureInferenceError.protocolFailure("the server's admission message is not empty")
         }
-        ot = try IKNPReceiver(channel: channel)
+        ot = try OT.receiver(channel: channel)
     }
 
     /// Decodes and checks the server's hello before anything is sized by it: the program (tensor sizes,
@@ -145,7 +148,7 @@ public final class SecureClientSession {
                     state.relus[output] = (batch, labels, evaluator)
                     state.shares[output] = ShareRing.random(count: outShape.elements)
                 case .square(let output, let input, _):
-                    state.squares[output] = try OLEReceiver(ot: ot).multiply(state.shares[input])
+                    state.squares[output] = try OneRoundSquare.clientOffline(shares: state.shares[input], ot: ot)
                     state.shares[output] = ShareRing.random(count: outShape.elements)
                 case .polynomial(let output, let input, let degree, _, _, _):
                     state.polynomials[output] = try OneRoundPolynomial.clientOffline(shares: state.shares[input], degree: degree, ot: ot)
@@ -182,19 +185,8 @@ public final class SecureClientSession {
                     try channel.sendMessage(type: ProtocolMessage.reluClientReply,
                                             zip(masked, shares[output]).map { $0 &- $1 })
                     try channel.flush()
-                case .square(let output, let input, _):
-                    let difference = try channel.receiveMessage(expecting: ProtocolMessage.squareServerDifference,
-                                                                UInt64.self, count: outShape.elements)
-                    let c = shares[input], cross = state.squares[output]!
-                    var mine = [UInt64](repeating: 0, count: c.count)
-                    for i in 0..<c.count {
-                        let ci = c[i]
-                        let crossTerm: UInt64 = ci &* difference[i] &+ cross[i]
-                        mine[i] = ci &* ci &+ (crossTerm &<< 1)
-                    }
-                    try channel.sendMessage(type: ProtocolMessage.squareClientReply,
-                                            zip(mine, shares[output]).map { $0 &- $1 })
-                    try channel.flush()
+                case .square(let output, _, _):
+                    try OneRoundSquare.clientOnline(state.squares[output]!, output: shares[output], channel: channel)
                 case .polynomial(let output, _, _, _, let shift, _):
                     try OneRoundPolynomial.clientOnline(state.polynomials[output]!, output: shares[output], shift: shift,
                                                         channel: channel)

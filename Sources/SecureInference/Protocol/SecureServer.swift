@@ -2,7 +2,7 @@
 // nothing about the client's input. Protocol (see DESIGN.md, "Secure inference"): the client's share of
 // every tensor is fixed offline, so linear layers cost nothing online; ReLUs are garbled circuits whose
 // client inputs come by OT offline (Delphi, Mishra et al. USENIX Security 2020); squares use an OT-based
-// OLE offline and one round trip online; polynomials of degree >= 3 use OLEs over Z_(2^128) offline and
+// OLE offline and one round trip online (TwoParty.OneRoundSquare); polynomials of degree >= 3 use OLEs over Z_(2^128) offline and
 // one round trip online (TwoParty.OneRoundPolynomial); truncations are local (SecureML), exact up to one
 // unit in the last place.
 import Foundation
@@ -37,25 +37,28 @@ struct ServerOfflineState {
     /// Per linear step output: the sum of the HE shares s (the client holds L c - s).
     var linearMasks: [Int: [UInt64]] = [:]
     var relus: [Int: ReLUGarblerBatch] = [:]
-    /// Per square output: the random b and the server's share of c·b.
-    var squares: [Int: (b: [UInt64], share: [UInt64])] = [:]
+    var squares: [Int: OneRoundSquare.ServerState] = [:]
     /// Per polynomial output: the masks and OLE shares of the one-round polynomial.
     var polynomials: [Int: OneRoundPolynomial.ServerState] = [:]
 }
 
-/// One server connection: set up once (HE keys, base OTs), then any number of images.
-public final class SecureServerSession {
+/// Sibyl's server session: BFV linear layers, IKNP OTs.
+public typealias SecureServerSession = ServerSession<BFVLinearScheme, IKNPScheme>
+
+/// One server connection: set up once (HE keys, base OTs), then any number of images. Generic over the
+/// linear-layer primitive and the OT source (ProtocolSchemes.swift), so tests run it over stand-ins too.
+public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     public let program: FixedPointProgram
     let architecture: PublicArchitecture
     let channel: any Channel
-    let linearServer: LinearLayerServer
-    let prepared: [Int: [PreparedLinearLayer]]
-    let ot: IKNPSender
+    let linearServer: Linear.Server
+    let prepared: [Int: [Linear.Server.Prepared]]
+    let ot: any CorrelatedOTSender
 
     /// Runs the whole session setup with a connected client: the handshake (`greet`), admission at once,
     /// then the HE setup and base OTs. `prepared` caches the HE-encoded weights across sessions.
     public convenience init(program: FixedPointProgram, architecture: PublicArchitecture, channel: any Channel,
-                            prepared: PreparedLayers) throws {
+                            prepared: PreparedLayers<Linear.Server>) throws {
         let setup = try Self.greet(channel: channel, program: program, architecture: architecture)
         try self.init(program: program, architecture: architecture, channel: channel, prepared: prepared, setup: setup)
     }
@@ -82,17 +85,16 @@ public final class SecureServerSession {
 
     /// Admits a client whose handshake is done: tells it so, then sets up HE and runs base OTs.
     public init(program: FixedPointProgram, architecture: PublicArchitecture, channel: any Channel,
-                prepared: PreparedLayers, setup: [UInt8]) throws {
-        let context = try architecture.heParameters.context
+                prepared: PreparedLayers<Linear.Server>, setup: [UInt8]) throws {
         self.program = program
         self.architecture = architecture
         self.channel = channel
         channel.maxFrameLength = Self.maximumClientFrame(program)
         try channel.sendMessage(type: ProtocolMessage.admitted, [UInt8]())
         try channel.flush()
-        linearServer = try LinearLayerServer(context: context, setupMessage: setup)
+        linearServer = try Linear.server(parameters: architecture.heParameters, setup: setup)
         self.prepared = try prepared.layers(for: linearServer)
-        ot = try IKNPSender(channel: channel)
+        ot = try OT.sender(channel: channel)
     }
 
     /// The largest frame a client may send: 16 MiB, or more for programs with huge tensors.
@@ -129,10 +131,7 @@ public final class SecureServerSession {
                 try channel.flush()
                 state.relus[output] = garbled
             case .square(let output, _, _):
-                let count = program.tensors[output].shape.elements
-                let b = ShareRing.random(count: count)
-                let share = try OLESender(ot: ot).multiply(b)
-                state.squares[output] = (b, share)
+                state.squares[output] = try OneRoundSquare.serverOffline(count: program.tensors[output].shape.elements, ot: ot)
             case .polynomial(let output, _, let degree, _, _, _):
                 state.polynomials[output] = try OneRoundPolynomial.serverOffline(
                     count: program.tensors[output].shape.elements, degree: degree, ot: ot)
@@ -175,19 +174,7 @@ public final class SecureServerSession {
                                                        count: outShape.elements)
                 shares[output] = zip(reply, garbled.outputShares).map { $0 &+ $1 }
             case .square(let output, let input, _):
-                let (b, cross) = state.squares[output]!
-                let x = shares[input]
-                let difference = zip(x, b).map { $0 &- $1 }
-                try channel.sendMessage(type: ProtocolMessage.squareServerDifference, difference)
-                try channel.flush()
-                let reply = try channel.receiveMessage(expecting: ProtocolMessage.squareClientReply, UInt64.self,
-                                                       count: outShape.elements)
-                var y = [UInt64](repeating: 0, count: x.count)
-                for i in 0..<x.count {
-                    let square: UInt64 = x[i] &* x[i]
-                    y[i] = reply[i] &+ square &+ (cross[i] &<< 1)
-                }
-                shares[output] = y
+                shares[output] = try OneRoundSquare.serverOnline(state.squares[output]!, shares: shares[input], channel: channel)
             case .polynomial(let output, let input, _, let coefficients, let shift, _):
                 shares[output] = try OneRoundPolynomial.serverOnline(
                     state.polynomials[output]!, shares: shares[input], coefficients: coefficients,
@@ -225,20 +212,20 @@ public final class SecureServerSession {
     }
 }
 
-/// HE-encoded weights of every linear term, prepared once per model (they depend only on the weights
-/// and the HE parameters) and shared by all sessions.
-public final class PreparedLayers: @unchecked Sendable {
+/// The prepared weights of every linear term (HE-encoded for BFV), made once per model (they depend only on
+/// the weights and the HE parameters, which every session of a server shares) and shared by all sessions.
+public final class PreparedLayers<Server: LinearLayerOfflineServer>: @unchecked Sendable {
     public let program: FixedPointProgram
-    private var cache: [Int: [PreparedLinearLayer]]?
+    private var cache: [Int: [Server.Prepared]]?
     private let lock = NSLock()
 
     public init(program: FixedPointProgram) { self.program = program }
 
-    func layers(for server: LinearLayerServer) throws -> [Int: [PreparedLinearLayer]] {
+    func layers(for server: Server) throws -> [Int: [Server.Prepared]] {
         lock.lock()
         defer { lock.unlock() }
         if let cache { return cache }
-        var result: [Int: [PreparedLinearLayer]] = [:]
+        var result: [Int: [Server.Prepared]] = [:]
         for (index, step) in program.steps.enumerated() {
             guard case .linear(let output, let terms, _, _) = step else { continue }
             result[index] = try terms.map { term in

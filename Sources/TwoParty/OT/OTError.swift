@@ -31,9 +31,8 @@ enum OTMessage {
     static let chosenMessages: UInt16 = 0x0111
     static let correlatedLabels: UInt16 = 0x0112
     static let oleCorrections: UInt16 = 0x0201
-    static let beaverOpen: UInt16 = 0x0202
-    static let squareOpen: UInt16 = 0x0203
-    static let knownFactorMasked: UInt16 = 0x0204
+    static let squareMasked: UInt16 = 0x0202
+    static let squareReply: UInt16 = 0x0203
     static let wideOLECorrections: UInt16 = 0x0205
     static let polynomialMasked: UInt16 = 0x0206
     static let polynomialReply: UInt16 = 0x0207

@@ -186,19 +186,23 @@ public enum TwoPartyOTBenchmark {
             if name == "square_pairs_per_second" { results["square_pair_rounds"] = Double(stats.totalRounds) }
         }
 
+        // The offline correlation of one squared element (OneRoundSquare: an OLE with shift 1).
         let squares = 1 << 17
-        try measure("square_pairs_per_second", count: squares, bytesKey: "square_pair_bytes",
-                    first: { try $0.generateSquarePairs(count: squares).count },
-                    second: { try oleReceiver.generateSquarePairs(count: squares).count })
-        let triples = 1 << 16
-        try measure("beaver_triples_per_second", count: triples, bytesKey: "beaver_triple_bytes",
-                    first: { try $0.generateTriples(count: triples).count },
-                    second: { try oleReceiver.generateTriples(count: triples).count })
         var generator = AESPRG()
-        let factors = (0..<triples).map { _ in generator.nextUInt64() }
-        try measure("ole_per_second", count: triples, bytesKey: "ole_bytes",
-                    first: { try $0.generateKnownFactor(factors).count },
-                    second: { try oleReceiver.generateKnownFactor(count: triples).count })
+        let shares = (0..<squares).map { _ in generator.nextUInt64() }
+        try measure("square_pairs_per_second", count: squares, bytesKey: "square_pair_bytes",
+                    first: { _ in try OneRoundSquare.serverOffline(count: squares, ot: sender).count },
+                    second: { try OneRoundSquare.clientOffline(shares: shares, ot: receiver).count })
+        let products = 1 << 16
+        let factors = (0..<products).map { _ in generator.nextUInt64() }
+        try measure("ole_per_second", count: products, bytesKey: "ole_bytes",
+                    first: { try $0.multiply(factors).count },
+                    second: { try oleReceiver.multiply(Array(shares.prefix(products))).count })
+        // The offline OLEs of one degree-4 polynomial element (OneRoundPolynomial: 4 OLEs over Z_(2^128)).
+        let elements = 1 << 13
+        try measure("polynomial4_offline_per_second", count: elements, bytesKey: "polynomial4_offline_bytes",
+                    first: { _ in try OneRoundPolynomial.serverOffline(count: elements, degree: 4, ot: sender).count },
+                    second: { try OneRoundPolynomial.clientOffline(shares: Array(shares.prefix(elements)), degree: 4, ot: receiver).count })
     }
 
     private static func measureTranspose() -> Double {
