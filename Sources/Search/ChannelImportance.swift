@@ -74,7 +74,7 @@ public enum ChannelImportance {
         var seen = 0
         while seen < count, let batch = loader.next() {
             let tape = Tape()
-            let logits = trainable.network.forward(tape.constant(Tensor(shape: [batch.count, 3, 32, 32], values: batch.images)),
+            let logits = trainable.network.forward(tape.constant(batch.tensor),
                                                    tape: tape, training: false)
             let loss = tape.softmaxCrossEntropy(logits, labels: batch.labels)
             let kept = outputs.compactMap { $0 }

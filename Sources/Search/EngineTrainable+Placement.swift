@@ -117,7 +117,7 @@ extension EngineTrainable {
         var seen = 0
         while seen < count, let batch = loader.next() {
             let tape = Tape(recording: false)
-            _ = network.forward(tape.constant(Tensor(shape: [batch.count, 3, 32, 32], values: batch.images)),
+            _ = network.forward(tape.constant(batch.tensor),
                                 tape: tape, training: false)
             seen += batch.count
         }

@@ -182,7 +182,7 @@ public final class EngineTrainable: Trainable {
     /// Forward, loss (cross-entropy, or distillation from the baseline), backward, clipping, SGD.
     func step(_ batch: Batch, learningRate: Float, clipNorm: Float) -> Float {
         let tape = Tape()
-        let input = Tensor(shape: [batch.count, 3, 32, 32], values: batch.images)
+        let input = batch.tensor
         let logits = network.forward(tape.constant(input), tape: tape, training: true)
         let loss: Variable
         if let teacher {

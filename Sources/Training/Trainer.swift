@@ -158,7 +158,7 @@ public final class Trainer {
     /// Forward, loss, backward, clipping, SGD update. Returns (loss, correct predictions).
     public func trainStep(_ batch: Batch, learningRate: Float) -> (Float, Int) {
         let tape = Tape()
-        let x = tape.constant(Tensor(shape: [batch.count, 3, 32, 32], values: batch.images))
+        let x = tape.constant(batch.tensor)
         let logits = network.forward(x, tape: tape, training: true)
         let loss = tape.softmaxCrossEntropy(logits, labels: batch.labels, labelSmoothing: config.labelSmoothing)
         let right = correctCount(logits: logits.value, labels: batch.labels)
@@ -218,7 +218,7 @@ public enum Evaluation {
         var correct = 0, seen = 0, loss = 0.0, nonFinite = 0
         while let batch = loader.next() {
             let tape = Tape(recording: false)
-            let x = tape.constant(Tensor(shape: [batch.count, 3, 32, 32], values: batch.images))
+            let x = tape.constant(batch.tensor)
             let logits = network.forward(x, tape: tape, training: false).value
             correct += correctCount(logits: logits, labels: batch.labels)
             for n in 0..<batch.count {

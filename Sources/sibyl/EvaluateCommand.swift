@@ -209,18 +209,11 @@ struct EvaluationReport: Encodable {
         peakResidentMegabytes = Double(peakResidentBytes) / 1e6
     }
 
-    /// The cost-model kind of a step: ReLUs, the steps of a polynomial activation, and the rest (linear
-    /// layers, additions, the input and output transfers) whose cost does not depend on the placement.
+    /// The cost-model kind of a step (`FixedPointProgram.costKind`): ReLUs, the steps of a polynomial
+    /// activation, and the rest (linear layers, additions, the input and output transfers).
     static func kind(of step: Int, in program: FixedPointProgram) -> (String, Int) {
-        guard program.steps.indices.contains(step) else { return ("linear", 0) }
-        let current = program.steps[step]
-        let elements = program.tensors[current.output].shape.elements
-        switch current {
-        case .relu: return ("relu", elements)
-        case .square, .polynomial: return ("polynomial", elements)
-        case .linear(_, _, _, let name) where name.hasSuffix(".polynomial"): return ("polynomial", 0)
-        default: return ("linear", 0)
-        }
+        let (kind, elements) = program.costKind(ofStep: step)
+        return (kind.rawValue, elements)
     }
 
     var summary: String {

@@ -146,7 +146,7 @@ struct ExportCommand: ParsableCommand {
         predictions.reserveCapacity(images.count)
         while let batch = loader.next() {
             let tape = Tape(recording: false)
-            let x = tape.constant(Tensor(shape: [batch.count, 3, 32, 32], values: batch.images))
+            let x = tape.constant(batch.tensor)
             let logits = network.forward(x, tape: tape, training: false).value.array
             let classes = logits.count / max(1, batch.count)
             for i in 0..<batch.count {

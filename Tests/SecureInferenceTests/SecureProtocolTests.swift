@@ -134,6 +134,17 @@ final class SecureProtocolTests: XCTestCase {
         let program = try compile(graph, activations: activations, random: &random, fractionalBits: 12)
         XCTAssertTrue(program.steps.contains { if case .scatter = $0 { true } else { false } })
         XCTAssertTrue(program.steps.contains { if case .polynomial = $0 { true } else { false } })
+        // Every step of an activation is attributed to it by kind, not by name.
+        let kinds = program.steps.indices.map { program.costKind(ofStep: $0).kind }
+        for (index, step) in program.steps.enumerated() {
+            switch step {
+            case .gather, .scatter: XCTAssertNotEqual(kinds[index], .linear, "step \(index)")
+            case .relu: XCTAssertEqual(kinds[index], .relu)
+            case .square, .polynomial: XCTAssertEqual(kinds[index], .polynomial)
+            case .linear(_, _, _, let name): XCTAssertEqual(kinds[index], name.hasSuffix(".polynomial") ? .polynomial : .linear, name)
+            default: break
+            }
+        }
         // ReLU channels x plane: stem 2 of 4 at 8x8, b.act1 5 of 6 at 4x4, b.act2 6 at 4x4, c.act1 5 at 4x4.
         XCTAssertEqual(program.reluCount, 2 * 64 + 5 * 16 + 6 * 16 + 5 * 16)
         let images = inputs(3, program: program, random: &random)

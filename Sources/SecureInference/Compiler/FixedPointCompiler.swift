@@ -43,6 +43,7 @@ public enum FixedPointCompiler {
         var tensors: [ProgramTensor] = []
         var steps: [ProgramStep] = []
         var tensorOf = [Int](repeating: -1, count: graph.nodes.count)  // graph node -> program tensor
+        var stepSlots: [String?] = []   // per step: the activation slot it implements
         var fusedPools: Set<Int> = []
         func newTensor(_ shape: TensorShape, scale: Int) -> Int {
             tensors.append(ProgramTensor(shape: shape, scale: scale))
@@ -70,6 +71,8 @@ public enum FixedPointCompiler {
         func atBaseScale(_ tensor: Int) -> Int { atScale(tensor, f) }
 
         for (index, node) in graph.nodes.enumerated() {
+            // Steps of network layers (made by the previous node) belong to no slot.
+            stepSlots += [String?](repeating: nil, count: steps.count - stepSlots.count)
             let shape = shapes[index]
             let input = node.inputs.first.map { tensorOf[$0] }
             switch node.op {
@@ -158,6 +161,8 @@ public enum FixedPointCompiler {
                 tensorOf[index] = y
             case .activation(let slot):
                 let x = input!
+                let firstStep = steps.count
+                defer { for _ in firstStep..<steps.count { stepSlots.append(slot) } }
                 /// A ReLU over tensor `t` (any scale) with output at f.
                 func relu(_ t: Int) throws -> Int {
                     let bits = fixedPoint.reluValueBits[slot] ?? defaultReLUValueBits
@@ -247,7 +252,8 @@ public enum FixedPointCompiler {
                 throw SecureInferenceError.invalidPlan("batch norm left after folding")
             }
         }
-        return FixedPointProgram(fractionalBits: f, tensors: tensors, steps: steps, output: tensorOf.last!)
+        return FixedPointProgram(fractionalBits: f, tensors: tensors, steps: steps, output: tensorOf.last!,
+                                 stepSlots: stepSlots + [String?](repeating: nil, count: steps.count - stepSlots.count))
     }
 
     /// Scales of a one-round polynomial of `degree` (>= 3) in a plan with f fractional bits: its input is

@@ -12,6 +12,11 @@ import NetworkPlan
 // - pooling divides by the window size with log2(window) extra fractional bits, so no precision is lost;
 // - truncations are arithmetic shifts (floor); the protocol makes them exact by aligning the client's share.
 
+/// The cost model's kinds of step.
+public enum StepCostKind: String, Codable, Sendable {
+    case relu, polynomial, linear
+}
+
 /// A tensor of the program: shape and scale.
 public struct ProgramTensor: Hashable, Sendable, Codable {
     public var shape: TensorShape
@@ -106,6 +111,46 @@ public struct FixedPointProgram: Hashable, Sendable, Codable {
     public var steps: [ProgramStep]
     /// Index of the logits tensor.
     public var output: Int
+    /// Per step, the activation slot it implements (nil: a layer of the network): the ReLU or polynomial
+    /// protocol itself, and the gathers, scatters, truncations and coefficient steps around it. Programs
+    /// from before this field have none.
+    public var stepSlots: [String?]?
+
+    public init(fractionalBits: Int, tensors: [ProgramTensor], steps: [ProgramStep], output: Int, stepSlots: [String?]? = nil) {
+        self.fractionalBits = fractionalBits
+        self.tensors = tensors
+        self.steps = steps
+        self.output = output
+        self.stepSlots = stepSlots
+    }
+
+    /// What a step costs in the cost model's terms: a ReLU or polynomial activation (with the elements it
+    /// evaluates; 0 for the local steps that belong to one), or a network layer.
+    public func costKind(ofStep index: Int) -> (kind: StepCostKind, elements: Int) {
+        guard steps.indices.contains(index) else { return (.linear, 0) }
+        let step = steps[index]
+        let elements = tensors[step.output].shape.elements
+        switch step {
+        case .relu: return (.relu, elements)
+        case .square, .polynomial: return (.polynomial, elements)
+        case .linear where (stepSlots?[index] ?? nil) != nil:
+            return (.polynomial, 0)   // the coefficients of a polynomial of degree 1 or 2
+        default:
+            guard let slot = stepSlots?[index] ?? nil else { return (.linear, 0) }
+            // A local step of an activation (gather, scatter, truncation, coefficients): a polynomial's if
+            // the slot has polynomial channels, else a ReLU's.
+            var hasReLU = false, hasPolynomial = false
+            for i in steps.indices where stepSlots?[i] == slot {
+                switch steps[i] {
+                case .relu: hasReLU = true
+                case .square, .polynomial: hasPolynomial = true
+                default: break
+                }
+            }
+            let isReLUOnly = hasReLU && !hasPolynomial
+            return (isReLUOnly ? .relu : .polynomial, 0)
+        }
+    }
 
     /// Elements that go through garbled-circuit ReLUs, and through squares, per image.
     public var reluCount: Int {

@@ -1,5 +1,6 @@
 // The value types of the data pipeline: raw image sets, the three splits, normalisation, batches.
 import Foundation
+import Tensors
 
 /// Which dataset to load.
 public enum DatasetKind: String, CaseIterable, Sendable {
@@ -113,4 +114,10 @@ public struct Batch: Sendable {
         self.labels = labels
         self.count = count
     }
+
+    /// Channels, height and width of one CIFAR image.
+    public static let imageShape = [3, 32, 32]
+
+    /// The images as one [count, 3, 32, 32] tensor (a loader with the `.nchw` layout).
+    public var tensor: Tensor { Tensor(shape: [count] + Self.imageShape, values: images) }
 }
