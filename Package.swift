@@ -49,11 +49,15 @@ let package = Package(
                 dependencies: ["NetworkPlan", "PlanStore", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS"],
                 swiftSettings: optimize),
 
-        // The command-line tool: the only place training and crypto meet.
+        // Where training and secure inference meet: plan loading, plan accuracy, evaluation reports, images.
+        .target(name: "Pipeline", dependencies: ["Training", "Tensors", "NetworkPlan", "PlanStore", "SecureInference",
+                                                 "NetworkCost", "CPNG"], swiftSettings: optimize),
+
+        // The command-line tool: flags in, a request to the libraries, results out.
         .executableTarget(name: "sibyl", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "Training", "Tensors", "NetworkPlan", "PlanStore", "Planner", "Search",
-            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference", "CPNG", "NetworkCost",
+            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference", "NetworkCost", "Pipeline",
         ], swiftSettings: optimize),
 
         // Helpers shared by the test targets (a library so that test targets can depend on it).

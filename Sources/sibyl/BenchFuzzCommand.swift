@@ -1,6 +1,7 @@
 // `sibyl bench fuzz`: the decoders fuzzed (SecureInference.DecoderFuzzer) for a number of executions or
 // seconds per target, from a corpus directory (one folder per target, one file per input).
 import ArgumentParser
+import Pipeline
 import Foundation
 import SecureInference
 

@@ -2,6 +2,7 @@
 // folded into the convolutions, ReLU value bits calibrated on validation images, float (engine) and
 // fixed-point (fast evaluator) accuracy measured on the chosen split, provenance recorded.
 import ArgumentParser
+import Pipeline
 import Foundation
 import NetworkPlan
 import PlanStore
@@ -218,26 +219,5 @@ struct ExportCommand: ParsableCommand {
 
     static func quoted(_ argument: String) -> String {
         argument.contains(where: { $0 == " " || $0 == "\"" || $0 == "'" }) ? "'\(argument.replacingOccurrences(of: "'", with: "'\\''"))'" : argument
-    }
-}
-
-/// Seconds between laps.
-final class Stopwatch {
-    let start = DispatchTime.now().uptimeNanoseconds
-    var last = DispatchTime.now().uptimeNanoseconds
-
-    func lap() -> Double {
-        let now = DispatchTime.now().uptimeNanoseconds
-        defer { last = now }
-        return Double(now - last) / 1e9
-    }
-
-    var total: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-
-    /// CPU seconds this process has used (all threads): on a shared machine, the figure to compare.
-    static var processCPU: Double {
-        var t = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 }

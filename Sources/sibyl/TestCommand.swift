@@ -1,5 +1,6 @@
 // `sibyl test`: accuracy of a checkpoint (float) or of a plan (fixed point) on a dataset split.
 import ArgumentParser
+import Pipeline
 import Foundation
 import Tensors
 import Training
@@ -35,8 +36,15 @@ struct TestCommand: ParsableCommand {
 
     func run() throws {
         if let plan {
-            try runPlanTest(planDirectory: plan, split: split, images: images, json: json, dataDirectory: dataDir,
-                            dataset: dataset, threads: threads)
+            let (result, name, kind) = try PlanTestRequest(planDirectory: plan, split: split, images: images,
+                                                           dataDirectory: dataDir, dataset: dataset, threads: threads).run()
+            if json {
+                print("{\"accuracy\": \(result.top1), \"images\": \(result.images)}")
+            } else {
+                print(String(format: "plan %@: fixed-point accuracy %.4f on %d %@ %@ images (%.1f s, %.1f CPU s, %.0f images/s; %d exact GEMM and %d ring-loop layer evaluations)",
+                             name, result.top1, result.images, kind.rawValue, split, result.seconds, result.cpuSeconds,
+                             Double(result.images) / max(result.seconds, 1e-9), result.gemmTerms, result.ringTerms))
+            }
             return
         }
         guard let checkpoint else { return }

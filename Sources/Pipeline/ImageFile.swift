@@ -3,12 +3,12 @@ import Foundation
 
 /// An RGB image as CIFAR-style channel planes (C-H-W bytes), read from a PNG and resized to the
 /// network's input size with area averaging (downscaling) or bilinear interpolation (upscaling).
-enum ImageFile {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public enum ImageFile {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    static func planes(pngAt path: String, width: Int, height: Int) throws -> [UInt8] {
+    public static func planes(pngAt path: String, width: Int, height: Int) throws -> [UInt8] {
         guard FileManager.default.fileExists(atPath: path) else {
             throw Failure(description: "image \(path) does not exist")
         }

@@ -4,13 +4,13 @@ import PlanStore
 import SecureInference
 
 /// A plan read from disk and lowered for the secure runtime: what `evaluate` and `serve` share.
-struct SecurePlan {
-    let directory: URL
-    let contents: PlanContents
-    let program: FixedPointProgram
-    let architecture: PublicArchitecture
+public struct SecurePlan: Sendable {
+    public let directory: URL
+    public let contents: PlanContents
+    public let program: FixedPointProgram
+    public let architecture: PublicArchitecture
 
-    init(directory path: String) throws {
+    public init(directory path: String) throws {
         directory = URL(fileURLWithPath: path)
         contents = try PlanFiles.read(from: directory)
         program = try PlanCompilation.program(of: contents)
@@ -21,7 +21,7 @@ struct SecurePlan {
 }
 
 /// Peak resident memory of this process, in bytes (Linux reports ru_maxrss in KiB).
-func peakResidentBytes() -> Int {
+public func peakResidentBytes() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss * 1024

@@ -1,6 +1,6 @@
 // `sibyl test --plan Plans/NAME`: fixed-point plaintext accuracy of an exported plan on a dataset split,
 // measured exactly as `sibyl export` records it (the plan's own input normalisation, the fast evaluator
-// that equals the oracle bit for bit). TestCommand calls `runPlanTest`; `measurePlanAccuracy` is shared
+// that equals the oracle bit for bit). TestCommand runs a `PlanTestRequest`; `measurePlanAccuracy` is shared
 // with ExportCommand.
 import Foundation
 import NetworkPlan
@@ -9,18 +9,18 @@ import SecureInference
 import Training
 
 /// The fixed-point accuracy of `plan` on the first `limit` images of `images` (all when nil).
-struct PlanAccuracy {
-    var top1: Double
-    var images: Int
-    var gemmTerms: Int
-    var ringTerms: Int
-    var seconds: Double
-    var cpuSeconds: Double
+public struct PlanAccuracy: Sendable {
+    public var top1: Double
+    public var images: Int
+    public var gemmTerms: Int
+    public var ringTerms: Int
+    public var seconds: Double
+    public var cpuSeconds: Double
     /// Top-1 class of each image.
-    var predictions: [Int]
+    public var predictions: [Int]
 }
 
-func measurePlanAccuracy(_ plan: PlanContents, images: ImageSet, threads: Int) throws -> PlanAccuracy {
+public func measurePlanAccuracy(_ plan: PlanContents, images: ImageSet, threads: Int) throws -> PlanAccuracy {
     let start = DispatchTime.now().uptimeNanoseconds, startCPU = Stopwatch.processCPU
     let program = try PlanCompilation.program(of: plan)
     let evaluator = FastFixedPointEvaluator(program: program)
@@ -35,7 +35,7 @@ func measurePlanAccuracy(_ plan: PlanContents, images: ImageSet, threads: Int) t
 
 /// The dataset a plan classifies: `requested` when given, else inferred from its class names
 /// (100 classes: CIFAR-100; the synthetic set's names: synthetic; otherwise CIFAR-10).
-func planDataset(_ manifest: PlanManifest, requested: String?) throws -> DatasetKind {
+public func planDataset(_ manifest: PlanManifest, requested: String?) throws -> DatasetKind {
     if let requested {
         guard let kind = DatasetKind(rawValue: requested.lowercased()) else {
             throw TrainingError.invalidOption(flag: "--dataset", value: requested, allowed: DatasetKind.allCases.map(\.rawValue))
@@ -48,37 +48,46 @@ func planDataset(_ manifest: PlanManifest, requested: String?) throws -> Dataset
 }
 
 /// The first `limit` images of a split (all when nil or larger).
-func firstImages(_ images: ImageSet, _ limit: Int?) -> ImageSet {
+public func firstImages(_ images: ImageSet, _ limit: Int?) -> ImageSet {
     guard let limit, limit < images.count else { return images }
     return images.subset(Array(0..<max(0, limit)))
 }
 
-/// `sibyl test --plan DIR --split test|validation [--images N] [--json]`. The validation split is the
+/// What `sibyl test --plan DIR --split test|validation [--images N]` measures. The validation split is the
 /// one training used with `validationCount` held-out images (5,000 by default; synthetic: at most 500).
-func runPlanTest(planDirectory: String, split: String, images: Int?, json: Bool, dataDirectory: String,
-                 dataset: String? = nil, validationCount: Int = 5000, threads: Int = 2) throws {
-    guard ["test", "validation"].contains(split) else {
-        throw TrainingError.invalidOption(flag: "--split", value: split, allowed: ["test", "validation"])
+public struct PlanTestRequest: Sendable {
+    public var planDirectory: String
+    public var split: String
+    public var images: Int?
+    public var dataDirectory: String
+    public var dataset: String?
+    public var validationCount: Int
+    public var threads: Int
+
+    public init(planDirectory: String, split: String, images: Int?, dataDirectory: String, dataset: String? = nil,
+                validationCount: Int = 5000, threads: Int = 2) {
+        self.planDirectory = planDirectory; self.split = split; self.images = images; self.dataDirectory = dataDirectory
+        self.dataset = dataset; self.validationCount = validationCount; self.threads = threads
     }
-    let plan = try PlanFiles.read(from: URL(fileURLWithPath: planDirectory))
-    let kind = try planDataset(plan.manifest, requested: dataset)
-    let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDirectory), validationCount: validationCount)
-    let set = firstImages(split == "test" ? splits.test : splits.validation, images)
-    try checkPlanMatchesDataset(planName: planDirectory, classes: plan.manifest.classNames.count,
-                                input: plan.manifest.input.shape, dataset: kind, images: set)
-    let result = try measurePlanAccuracy(plan, images: set, threads: threads)
-    if json {
-        print("{\"accuracy\": \(result.top1), \"images\": \(result.images)}")
-    } else {
-        print(String(format: "plan %@: fixed-point accuracy %.4f on %d %@ %@ images (%.1f s, %.1f CPU s, %.0f images/s; %d exact GEMM and %d ring-loop layer evaluations)",
-                     plan.manifest.name, result.top1, result.images, kind.rawValue, split, result.seconds, result.cpuSeconds,
-                     Double(result.images) / max(result.seconds, 1e-9), result.gemmTerms, result.ringTerms))
+
+    /// The plan's fixed-point accuracy, its name and the dataset it was measured on.
+    public func run() throws -> (accuracy: PlanAccuracy, plan: String, dataset: DatasetKind) {
+        guard ["test", "validation"].contains(split) else {
+            throw TrainingError.invalidOption(flag: "--split", value: split, allowed: ["test", "validation"])
+        }
+        let plan = try PlanFiles.read(from: URL(fileURLWithPath: planDirectory))
+        let kind = try planDataset(plan.manifest, requested: dataset)
+        let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDirectory), validationCount: validationCount)
+        let set = firstImages(split == "test" ? splits.test : splits.validation, images)
+        try checkPlanMatchesDataset(planName: planDirectory, classes: plan.manifest.classNames.count,
+                                    input: plan.manifest.input.shape, dataset: kind, images: set)
+        return (try measurePlanAccuracy(plan, images: set, threads: threads), plan.manifest.name, kind)
     }
 }
 
 /// Refuses to run a plan on a dataset it was not made for: the class count and the image shape must be
 /// the dataset's (a 10-class plan scored on CIFAR-100 would report 0% without complaint).
-func checkPlanMatchesDataset(planName: String, classes: Int, input: TensorShape, dataset kind: DatasetKind,
+public func checkPlanMatchesDataset(planName: String, classes: Int, input: TensorShape, dataset kind: DatasetKind,
                              images: ImageSet) throws {
     guard classes == images.classCount else {
         throw TrainingError.mismatch("plan \(planName) classifies \(classes) classes but --dataset \(kind.rawValue) has "
