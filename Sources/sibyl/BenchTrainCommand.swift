@@ -9,7 +9,7 @@ struct BenchTrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Measure training (forward+loss+backward+SGD) and inference throughput on random data.")
 
-    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") var model: String = "resnet32"
+    @Option(help: "Model.") var model: ModelKind = .resnet32
     @Option(name: .customLong("batch-size"), help: "Training batch size.") var batchSize: Int = 128
     @Option(name: .customLong("inference-batch-size"), help: "Inference batch size.") var inferenceBatchSize: Int = 256
     @Option(help: "Worker threads.") var threads: Int = 2
@@ -19,9 +19,6 @@ struct BenchTrainCommand: ParsableCommand {
     @Flag(help: "Print the result as one JSON object.") var json = false
 
     func validate() throws {
-        if ModelKind(rawValue: model.lowercased()) == nil {
-            throw ValidationError("unknown --model '\(model)'; allowed: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if batchSize < 1 || inferenceBatchSize < 1 || threads < 1 || steps < 1 || rounds < 1 || classes < 2 {
             throw ValidationError("--batch-size, --inference-batch-size, --threads, --steps, --rounds must be at least 1 and --classes at least 2")
         }
@@ -29,7 +26,7 @@ struct BenchTrainCommand: ParsableCommand {
 
     func run() throws {
         BLASInfo.reportEnvironment()
-        let r = ThroughputBenchmark.run(model: try ModelKind.parse(model), classes: classes, batchSize: batchSize,
+        let r = ThroughputBenchmark.run(model: model, classes: classes, batchSize: batchSize,
                                         inferenceBatchSize: inferenceBatchSize, threads: threads, steps: steps, rounds: rounds)
         if json {
             let encoder = JSONEncoder()

@@ -27,7 +27,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Number of test images to evaluate.") var images = 10
     @Option(help: "Index of the first test image.") var first = 0
     @Option(help: "Network whose latency is reported as `latency`: loopback, lan, wan.") var network = "loopback"
-    @Option(help: "Dataset whose test images are evaluated: cifar100, cifar10, synthetic.") var dataset = "cifar100"
+    @Option(help: "Dataset whose test images are evaluated.") var dataset: DatasetKind = .cifar100
     @Option(help: "Folder holding the datasets.") var dataDir = "Datasets"
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Skip the float reference model (faster; agreement_with_float is then omitted).") var noFloat = false
@@ -35,9 +35,6 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         guard images > 0 else { throw ValidationError("--images must be positive") }
         guard first >= 0 else { throw ValidationError("--first must be non-negative") }
-        guard DatasetKind(rawValue: dataset) != nil else {
-            throw ValidationError("--dataset must be one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \(dataset))")
-        }
         guard ["loopback", "lan", "wan"].contains(network) else {
             throw ValidationError("--network must be loopback, lan or wan (got \(network))")
         }
@@ -46,7 +43,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let plan = try SecurePlan(directory: self.plan)
         let manifest = plan.contents.manifest
-        let kind = DatasetKind(rawValue: dataset)!
+        let kind = dataset
         let test = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir)).test
         try checkPlanMatchesDataset(planName: self.plan, classes: manifest.classNames.count, input: manifest.input.shape,
                                     dataset: kind, images: test)

@@ -2,6 +2,8 @@
 // so a bad value is refused by the parser with the flag's name before anything runs. Every number must
 // be finite: "inf" and "nan" parse as Float but train to NaN.
 import ArgumentParser
+import Search
+import Training
 
 enum FlagValue {
     /// A finite number in `range` (closed or half-open), or a ValidationError saying what is allowed.
@@ -33,4 +35,22 @@ enum FlagValue {
     @Sendable static func unitInterval<T: BinaryFloatingPoint & LosslessStringConvertible>(_ text: String) throws -> T {
         try number(text, "a number in [0, 1]") { $0 >= 0 && $0 <= 1 }
     }
+}
+
+// Named choices parse as enums where the flag is declared: ArgumentParser then refuses a bad value with
+// the flag's name and the allowed values (case-insensitive), before anything runs.
+extension DatasetKind: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+extension ModelKind: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+extension ScheduleKind: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+extension PlanRequest.Pinned: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+extension PolynomialInitialization.Kind: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }

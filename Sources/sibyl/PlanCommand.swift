@@ -24,7 +24,7 @@ struct PlanCommand: ParsableCommand {
             """)
 
     @Option(help: "Baseline checkpoint (all ReLU), e.g. runs/resnet32/best.h5.") var baseline: String
-    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: String = "cifar100"
+    @Option(help: "Dataset.") var dataset: DatasetKind = .cifar100
     @Option(help: "Members of the population.") var population: Int = 8
     @Option(name: .customLong("budget-epochs"), help: "Total training epochs over all members (rounds are derived).",
             transform: FlagValue.positive)
@@ -39,7 +39,7 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Continue the search in --out (same flags).") var resume = false
     @Option(help: "Worker processes per round (1: in this process).") var workers: Int = 1
     @Option(help: "Seed of the search and the data order.") var seed: UInt64 = 1
-    @Option(help: "Slots that stay ReLU: first,last (Delphi) or none.") var pinned: String = "first,last"
+    @Option(help: "Slots that stay ReLU: first,last (Delphi) or none.") var pinned: PlanRequest.Pinned = .firstLast
     @Option(help: "Polynomial degrees, comma separated, each 1...6 (2 = quadratic: one OT product per element; 3 and up: one round of OT products in a 128-bit ring). Other degrees are refused before the search starts.") var degrees: String = "2"
     @Option(name: .customLong("cost-model"), help: "Cost model JSON (sibyl calibrate); default: the provisional model.")
     var costModel: String?
@@ -59,7 +59,7 @@ struct PlanCommand: ParsableCommand {
     var annealEpochs: Int = 0
     @Option(name: .customLong("polynomial-init"),
             help: "Initial coefficients of a newly polynomial slot: fitted (least-squares fit of ReLU over the slot's measured inputs, per channel) or delphi (0.2 + 0.5x + 0.2x^2).")
-    var polynomialInit: String = PolynomialInitialization.Kind.fitted.rawValue
+    var polynomialInit: PolynomialInitialization.Kind = .fitted
     @Option(name: .customLong("range-penalty"),
             help: "Weight of the loss that keeps each polynomial slot's inputs within the range measured when it switched (0: off). In training the polynomial reads its input clamped to that range.",
             transform: FlagValue.nonNegative)
@@ -87,15 +87,11 @@ struct PlanCommand: ParsableCommand {
             throw ValidationError("unknown --network '\(network)'; allowed: lan, wan")
         }
         if let n = maxReLUs, n < 0 { throw ValidationError("--max-relus must be at least 0") }
-        if DatasetKind(rawValue: dataset.lowercased()) == nil {
-            throw ValidationError("unknown --dataset '\(dataset)'; allowed: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if population < 2 { throw ValidationError("--population must be at least 2") }
         if let r = rounds, r < 1 { throw ValidationError("--rounds must be at least 1") }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if PlanRequest.Pinned(rawValue: pinned) == nil { throw ValidationError("--pinned must be first,last or none") }
         let exportable = PlanManifest.supportedPolynomialDegrees
         guard let degrees = parsedDegrees(), degrees.allSatisfy(exportable.contains) else {
             throw ValidationError("--degrees must list polynomial degrees that plans can export and evaluate securely "
@@ -108,9 +104,6 @@ struct PlanCommand: ParsableCommand {
             if let text, PlanRequest.parseRange(text) == nil {
                 throw ValidationError("\(flag) takes MIN:MAX with MIN <= MAX, or one value; got '\(text)'")
             }
-        }
-        if PolynomialInitialization.Kind(rawValue: polynomialInit.lowercased()) == nil {
-            throw ValidationError("--polynomial-init must be fitted or delphi")
         }
         if !FileManager.default.fileExists(atPath: baseline) {
             throw ValidationError("--baseline \(baseline) does not exist; train one with `sibyl train` first")
@@ -129,15 +122,15 @@ struct PlanCommand: ParsableCommand {
         options.clipValue = clipValue
         options.distillationWeight = distill
         options.seed = seed
-        options.polynomialInitialization = PolynomialInitialization.Kind(rawValue: polynomialInit.lowercased())!
+        options.polynomialInitialization = polynomialInit
         options.rangePenaltyWeight = rangePenalty
         let target: PlanRequest.Target = maxReLUs.map { .maxReLUs($0) }
             ?? .latency(seconds: targetLatency!, network: network ?? "lan")
-        return PlanRequest(baseline: URL(fileURLWithPath: baseline).path, dataset: dataset.lowercased(),
+        return PlanRequest(baseline: URL(fileURLWithPath: baseline).path, dataset: dataset.rawValue,
                            dataDirectory: URL(fileURLWithPath: dataDir).path, validationCount: validationCount,
                            population: population, budgetEpochs: budgetEpochs, rounds: rounds, target: target,
                            out: URL(fileURLWithPath: out).path, workers: workers, seed: seed,
-                           pinned: PlanRequest.Pinned(rawValue: pinned)!, degrees: parsedDegrees()!,
+                           pinned: pinned, degrees: parsedDegrees()!,
                            costModel: try CalibrateCommand.loadCostModel(costModel), options: options, threads: threads,
                            learningRateRange: lrRange.flatMap(PlanRequest.parseRange),
                            momentumRange: momentumRange.flatMap(PlanRequest.parseRange),

@@ -16,7 +16,7 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Server port.") var port: UInt16 = 7070
     @Option(help: "A PNG image (resized to the plan's input size).") var image: String?
     @Option(help: "Index of a test image of --dataset instead of --image.") var cifarIndex: Int?
-    @Option(help: "Dataset for --cifar-index: cifar100, cifar10, synthetic.") var dataset = "cifar100"
+    @Option(help: "Dataset for --cifar-index.") var dataset: DatasetKind = .cifar100
     @Option(help: "Folder holding the datasets (for --cifar-index).") var dataDir = "Datasets"
     @Option(help: "Classes to list.") var top = 5
     @Option(help: "Seconds to wait for the server at any point (it may queue this client first).",
@@ -29,9 +29,6 @@ struct QueryCommand: ParsableCommand {
         }
         if let cifarIndex, cifarIndex < 0 { throw ValidationError("--cifar-index must be non-negative") }
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
-        guard DatasetKind(rawValue: dataset) != nil else {
-            throw ValidationError("--dataset must be one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \(dataset))")
-        }
     }
 
     func run() throws {
@@ -40,7 +37,7 @@ struct QueryCommand: ParsableCommand {
         var label: Int?
         var pixels: [UInt8] = []
         var test: ImageSet?
-        let kind = DatasetKind(rawValue: dataset)!
+        let kind = dataset
         if let cifarIndex {
             let images = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir)).test
             guard cifarIndex < images.count else {

@@ -10,12 +10,12 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model with SGD (all-ReLU baseline, or all-polynomial with --activation poly:D); resumable from DIR/checkpoint.h5.")
 
-    @Option(help: "Model: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")).") var model: String = "resnet32"
-    @Option(help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: String = "cifar100"
+    @Option(help: "Model.") var model: ModelKind = .resnet32
+    @Option(help: "Dataset.") var dataset: DatasetKind = .cifar100
     @Option(help: "Number of epochs (with --resume: the total, so a run can be extended).") var epochs: Int = 30
     @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int = 128
     @Option(help: "Peak learning rate.", transform: FlagValue.positive) var lr: Float = 0.1
-    @Option(help: "Schedule: \(ScheduleKind.allCases.map(\.rawValue).joined(separator: ", ")).") var schedule: String = "onecycle"
+    @Option(help: "Learning-rate schedule.") var schedule: ScheduleKind = .onecycle
     @Option(help: "Warmup share of the steps (default 0.15 for onecycle, 0 for cosine).", transform: FlagValue.fraction) var warmup: Float?
     @Option(help: "Run directory (metrics.jsonl, checkpoint.h5, best.h5).") var out: String
     @Flag(help: "Continue the run in --out from its checkpoint.h5.") var resume = false
@@ -41,15 +41,6 @@ struct TrainCommand: ParsableCommand {
     var rangePenalty: Float = 0.5
 
     func validate() throws {
-        if ModelKind(rawValue: model.lowercased()) == nil {
-            throw ValidationError("unknown --model '\(model)'; allowed: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        if DatasetKind(rawValue: dataset.lowercased()) == nil {
-            throw ValidationError("unknown --dataset '\(dataset)'; allowed: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        if ScheduleKind(rawValue: schedule.lowercased()) == nil {
-            throw ValidationError("unknown --schedule '\(schedule)'; allowed: \(ScheduleKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -61,10 +52,10 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         BLASInfo.reportEnvironment()
-        let kind = DatasetKind(rawValue: dataset.lowercased())!
+        let kind = dataset
         let config = TrainingConfig(
-            model: try ModelKind.parse(model), dataset: kind.rawValue, epochs: epochs, batchSize: batchSize,
-            learningRate: lr, schedule: try ScheduleKind.parse(schedule), warmupFraction: warmup,
+            model: model, dataset: kind.rawValue, epochs: epochs, batchSize: batchSize,
+            learningRate: lr, schedule: schedule, warmupFraction: warmup,
             sgd: SGDSettings(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
             labelSmoothing: labelSmoothing, clipNorm: clipNorm, clipValue: clipValue, seed: seed, threads: threads,
             augment: !noAugment, validationCount: validationCount,

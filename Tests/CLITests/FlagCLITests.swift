@@ -56,6 +56,24 @@ final class FlagCLITests: XCTestCase {
         try assertRefused(["query", "--cifar-index", "0", "--timeout=-1"], ["--timeout"])
     }
 
+    /// Named choices are enums parsed where the flag is declared: ArgumentParser names the flag and the
+    /// allowed values; case does not matter.
+    func testNamedChoicesAreEnums() throws {
+        try assertRefused(["train", "--model", "vgg", "--out", path("run")], ["'vgg' is invalid for '--model", "resnet32"])
+        try assertRefused(["train", "--dataset", "mnist", "--out", path("run")], ["'mnist' is invalid for '--dataset", "cifar100"])
+        try assertRefused(["train", "--schedule", "linear", "--out", path("run")], ["--schedule", "onecycle"])
+        try assertRefused(["plan", "--baseline", path("none.h5"), "--budget-epochs", "1", "--max-relus", "0", "--out", path("p"),
+                           "--pinned", "middle"], ["--pinned", "first,last"])
+        try assertRefused(["plan", "--baseline", path("none.h5"), "--budget-epochs", "1", "--max-relus", "0", "--out", path("p"),
+                           "--polynomial-init", "random"], ["--polynomial-init", "fitted"])
+        try assertRefused(["evaluate", path("none"), "--dataset", "imagenet"], ["--dataset", "synthetic"])
+        try assertRefused(["bench", "train", "--model", "alexnet"], ["--model"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("run")))
+        // Case-insensitive: this run gets past parsing (and stops at the missing baseline).
+        try assertRefused(["plan", "--baseline", path("none.h5"), "--budget-epochs", "1", "--max-relus", "0", "--out", path("p"),
+                           "--dataset", "CIFAR100", "--pinned", "NONE"], ["--baseline"])
+    }
+
     func testDivergedEpochIsNeverCheckpointed() throws {
         try assertRefused(["train", "--model", "tiny", "--dataset", "synthetic", "--epochs", "2", "--lr", "1e8", "--out", path("run")],
                           ["diverged in epoch 1", "nothing of that epoch was saved"])
