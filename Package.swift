@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // Sibyl: private neural-network inference in Swift. One target per concern; see DESIGN.md in the
 // shared folder and README.md. Arrows (dependencies) never form cycles; SecureInference never imports
-// Tensors, Training or Planner, and Tensors never imports crypto.
+// Tensors, Training, Planner or PlanStore (HDF5), and Tensors never imports crypto; Pipeline is where they meet.
 import PackageDescription
 
 let optimize: [SwiftSetting] = [
@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Transport", dependencies: ["NetworkCost"]),
         .target(name: "TwoParty", dependencies: ["Transport", "NetworkCost", "ModularMath", "CAES", "CSodium"], swiftSettings: optimize),
         .target(name: "SecureInference",
-                dependencies: ["NetworkPlan", "PlanStore", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS"],
+                dependencies: ["NetworkPlan", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS"],
                 swiftSettings: optimize),
 
         // Where training and secure inference meet: plan loading, plan accuracy, evaluation reports, images.

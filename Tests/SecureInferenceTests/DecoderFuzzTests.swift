@@ -15,7 +15,9 @@ final class DecoderFuzzTests: XCTestCase {
 
     func testDecodersSurviveMutatedInputs() throws {
         let plan = try PlanFiles.read(from: Self.root.appendingPathComponent("fuzz-plan"))
-        let program = try PlanCompilation.program(of: plan)
+        let program = try FixedPointCompiler.compile(graph: plan.manifest.graph, weights: plan.weights,
+                                                     activations: plan.manifest.activations, coefficients: plan.coefficients,
+                                                     fixedPoint: plan.manifest.fixedPoint)
         let corpus = Self.root.appendingPathComponent("corpus")
         var total = 0
         for target in try DecoderFuzzer.targets(program: program) {

@@ -1,7 +1,6 @@
 // Fixed-point plaintext accuracy of a plan: images (bytes) are normalised as the plan's InputSpec says,
 // encoded at the input scale, run through the fast evaluator, and classified by the largest logit.
 import NetworkPlan
-import PlanStore
 
 public enum PlaintextInput {
     /// Pixel bytes of one image (channel planes, C-H-W) to the network input: (b / 255 - mean[c]) / std[c]
@@ -50,15 +49,5 @@ extension FastFixedPointEvaluator {
             start = end
         }
         return (predictions, statistics)
-    }
-}
-
-public enum PlanCompilation {
-    /// The fixed-point program of a plan read from disk (folded graph, float weights, the plan's choices,
-    /// coefficients and fixed-point configuration).
-    public static func program(of plan: PlanContents) throws -> FixedPointProgram {
-        try FixedPointCompiler.compile(graph: plan.manifest.graph, weights: plan.weights,
-                                       activations: plan.manifest.activations, coefficients: plan.coefficients,
-                                       fixedPoint: plan.manifest.fixedPoint)
     }
 }
