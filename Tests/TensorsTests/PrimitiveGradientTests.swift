@@ -72,6 +72,7 @@ final class PrimitiveGradientTests: XCTestCase {
     func testPolynomialAndBlendGradients() {
         let configurations: [(alpha: Float, perChannel: Bool, degree: Int)] = [
             (0, false, 2), (0, true, 2), (0.3, false, 3), (0.7, true, 2), (1, false, 2),
+            (0, true, 1), (0, true, 4), (0.5, true, 5), (0, true, 6),
         ]
         for (index, cfg) in configurations.enumerated() {
             let seed = UInt64(400 + index)
