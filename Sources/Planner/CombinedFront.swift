@@ -82,7 +82,7 @@ public struct CombinedFront: Codable, Hashable, Sendable {
                 throw PlannerError.incompatibleRuns("\(run.name) searched another network than \(first.name) "
                                                     + "(different activation slots)")
             }
-            if settings.costModel != first.state.settings.costModel {
+            if !settings.costModel.predictsLike(first.state.settings.costModel) {
                 throw PlannerError.incompatibleRuns("\(run.name) predicted latency with another cost model than "
                                                     + "\(first.name); rerun one of them with the other's --cost-model")
             }

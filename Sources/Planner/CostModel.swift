@@ -74,6 +74,15 @@ public struct CostModel: Codable, Hashable, Sendable {
         try c.encode(source, forKey: .source)
     }
 
+    /// Whether two models make the same predictions: the same figures, whatever their `source` says (a
+    /// model read from an old search log carries the wording of its time).
+    public func predictsLike(_ other: CostModel) -> Bool {
+        var a = self, b = other
+        a.source = ""
+        b.source = ""
+        return a == b
+    }
+
     /// Online cost per element of a polynomial of `degree`: 1 is a local linear map (free); 2 the square
     /// path (`polynomial`); 3 and up the one-round protocol (TwoParty.OneRoundPolynomial), whose messages are
     /// 16 d + 8 bytes against the square's 16, so d + 1/2 times `polynomial` (compute likewise).

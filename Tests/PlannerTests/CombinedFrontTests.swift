@@ -69,5 +69,10 @@ final class CombinedFrontTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("wan"), "\(error)")
         }
         XCTAssertThrowsError(try CombinedFront.combine(runs: []))
+        // The same figures described in other words (an old log's model) share a front.
+        var reworded = testCostModel
+        reworded.source = "the same model, described as an older version did"
+        let c = try state(target: .maxReLUs(53_248), costModel: reworded, members: [(0.6, Array(1...27))])
+        XCTAssertNoThrow(try CombinedFront.combine(runs: [("a", a), ("c", c)]))
     }
 }
