@@ -26,6 +26,8 @@ public struct EngineOptions: Codable, Hashable, Sendable {
     public var fitUniformWeight: Float = 0.05
     /// Train polynomial coefficients in units of each channel's input range (ActivationSlot.scaleCoefficientGradient).
     public var normalizedCoefficients = true
+    /// Keep coefficients on the grid of multiples of 2^-bits (straight-through rounding); nil: off.
+    public var coefficientFractionalBits: Int? = nil
     /// Weight of the range penalty of polynomial slots (Tape.rangePenalty against each channel's input
     /// range measured when the slot switched; in training the polynomial also reads its input clamped to
     /// that range). 0 switches the penalty off (the clamp stays).
@@ -48,7 +50,7 @@ public struct EngineOptions: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case batchSize, weightDecay, clipValue, perChannelCoefficients, polynomialInitialization, fitImages, fitDeviations,
-             fitUniformWeight, normalizedCoefficients, rangePenaltyWeight,
+             fitUniformWeight, normalizedCoefficients, coefficientFractionalBits, rangePenaltyWeight,
              divergenceFactor, distillationWeight, distillationTemperature, augment, seed, showsProgress
     }
 
@@ -69,6 +71,7 @@ public struct EngineOptions: Codable, Hashable, Sendable {
         fitUniformWeight = try c.decodeIfPresent(Float.self, forKey: .fitUniformWeight) ?? 0
         // Requests from before it trained raw coefficients.
         normalizedCoefficients = try c.decodeIfPresent(Bool.self, forKey: .normalizedCoefficients) ?? false
+        coefficientFractionalBits = try c.decodeIfPresent(Int.self, forKey: .coefficientFractionalBits)
         // Requests from before the range penalty had none.
         rangePenaltyWeight = try c.decodeIfPresent(Float.self, forKey: .rangePenaltyWeight) ?? 0
         divergenceFactor = try c.decodeIfPresent(Double.self, forKey: .divergenceFactor) ?? d.divergenceFactor

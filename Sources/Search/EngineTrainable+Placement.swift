@@ -46,7 +46,10 @@ extension EngineTrainable {
             fits.append((slot, Set(0..<slot.channels)))
         }
         if !fits.isEmpty { measureInputs(of: fits) }
-        for slot in network.slots { slot.rangePenaltyWeight = slot.isReLU ? 0 : options.rangePenaltyWeight }
+        for slot in network.slots {
+            slot.rangePenaltyWeight = slot.isReLU ? 0 : options.rangePenaltyWeight
+            slot.coefficientFractionalBits = slot.isReLU ? nil : options.coefficientFractionalBits
+        }
         updateBlending()
     }
 

@@ -164,6 +164,16 @@ extension Tape {
     }
 }
 
+extension Tape {
+    /// x rounded to a multiple of 2^-bits in the forward pass, with the gradient passed through unchanged
+    /// (the straight-through estimator, Bengio et al. 2013): trains values that stay on a fixed-point grid.
+    public func roundStraightThrough(_ x: Variable, fractionalBits bits: Int) -> Variable {
+        let scale = Float(sign: .plus, exponent: bits, significand: 1)
+        let y = Tensor(shape: x.shape, values: x.value.array.map { ($0 * scale).rounded() / scale })
+        return record(y, inputs: [x]) { [unowned self] dy in self.accumulate(x, dy) }
+    }
+}
+
 extension Reference {
     public static func relu<T: BinaryFloatingPoint>(_ x: [T]) -> [T] { x.map { max($0, 0) } }
 

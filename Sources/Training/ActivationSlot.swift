@@ -29,6 +29,11 @@ public final class ActivationSlot {
     public private(set) var inputBounds: Tensor?
     /// Weight of the range penalty this slot adds in training (0: none).
     public var rangePenaltyWeight: Float = 0
+    /// When set, the polynomial computes with its coefficients rounded to multiples of 2^-bits (straight
+    /// through: the gradient reaches the unrounded values), in training and inference alike, and export
+    /// writes the rounded values: a network trained on the grid a secure runtime or a public activation
+    /// uses (Diaa et al. hold theirs at 10 fractional bits).
+    public var coefficientFractionalBits: Int?
     /// The range penalty of the last training forward pass (nil when none was computed).
     public private(set) var lastPenalty: Variable?
     /// Which channels are polynomial, for a slot split by channel (SAFENet, Lou et al., ICLR 2021): the
@@ -160,6 +165,21 @@ public final class ActivationSlot {
         }
     }
 
+    /// The coefficients as the polynomial reads them (on the grid when `coefficientFractionalBits` is set).
+    private func coefficientVariable(_ tape: Tape) -> Variable {
+        let raw = tape.parameter(coefficients!)
+        guard let bits = coefficientFractionalBits else { return raw }
+        return tape.roundStraightThrough(raw, fractionalBits: bits)
+    }
+
+    /// The coefficient values the polynomial computes with (rounded to the grid when one is set).
+    public var effectiveCoefficients: [Float]? {
+        guard let values = coefficients?.value.array else { return nil }
+        guard let bits = coefficientFractionalBits else { return values }
+        let scale = Float(sign: .plus, exponent: bits, significand: 1)
+        return values.map { ($0 * scale).rounded() / scale }
+    }
+
     /// Whether the activation is a plain ReLU (then the network fuses it into batch norm).
     public var isReLU: Bool { mode == .relu }
 
@@ -183,7 +203,7 @@ public final class ActivationSlot {
             if let bounds, rangePenaltyWeight > 0 {
                 lastPenalty = tape.rangePenalty(x, bounds: bounds, weight: rangePenaltyWeight)
             }
-            return tape.blend(x, alpha: alpha, coefficients: tape.parameter(coefficients!), bounds: bounds)
+            return tape.blend(x, alpha: alpha, coefficients: coefficientVariable(tape), bounds: bounds)
         }
         // Split or unevenly blending slot: ReLU channels at alpha 1, and no range penalty for them.
         let mask = polynomialChannels ?? [Bool](repeating: true, count: channels)
@@ -192,7 +212,7 @@ public final class ActivationSlot {
             let penalised = Tensor(shape: [channels], values: (0..<channels).map { mask[$0] ? bounds[flat: $0] : .greatestFiniteMagnitude })
             lastPenalty = tape.rangePenalty(x, bounds: penalised, weight: rangePenaltyWeight)
         }
-        return tape.blend(x, alphas: Tensor(shape: [channels], values: alphas), coefficients: tape.parameter(coefficients!),
+        return tape.blend(x, alphas: Tensor(shape: [channels], values: alphas), coefficients: coefficientVariable(tape),
                           bounds: bounds)
     }
 }

@@ -105,7 +105,10 @@ public final class Trainer {
     /// The range-penalty weight of every polynomial slot (not stored in checkpoints: it is part of the config).
     func setRangePenalties() {
         guard case let .polynomial(_, _, penalty) = config.activation else { return }
-        for slot in network.slots where !slot.isReLU { slot.rangePenaltyWeight = penalty }
+        for slot in network.slots where !slot.isReLU {
+            slot.rangePenaltyWeight = penalty
+            slot.coefficientFractionalBits = config.coefficientFractionalBits
+        }
     }
 
     /// One epoch of training, then validation. Advances `epochsCompleted`.

@@ -30,6 +30,7 @@ public enum TrainingCheckpoint {
                 c.arrays["slot_channels/" + s.name] = StoredArray(shape: [mask.count], values: mask.map { $0 ? 1 : 0 })
             }
             if let alphas = s.channelAlphas { c.arrays["slot_alphas/" + s.name] = StoredArray(shape: [alphas.count], values: alphas) }
+            if let bits = s.coefficientFractionalBits { c.integers["slot_coefficient_bits/" + s.name] = Int64(bits) }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -67,6 +68,7 @@ public enum TrainingCheckpoint {
                 } else {
                     s.setPolynomialChannels(nil)
                 }
+                s.coefficientFractionalBits = c.integers["slot_coefficient_bits/" + s.name].map { Int($0) }
                 if let alphas = c.arrays["slot_alphas/" + s.name] {
                     guard alphas.values.count == s.channels, alphas.values.allSatisfy({ (0...1).contains($0) }) else {
                         throw TrainingError.malformedCheckpoint(path: path, reason: "slot_alphas/\(s.name) must hold \(s.channels) values in [0, 1]")

@@ -36,6 +36,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var validationCount: Int
     /// nil (runs from before the option) means ReLU.
     public var activation: TrainingActivation?
+    /// Polynomial coefficients on the grid of multiples of 2^-bits (straight-through rounding); nil: off.
+    public var coefficientFractionalBits: Int?
 
     public init(model: ModelKind, dataset: String, epochs: Int, batchSize: Int = 128, learningRate: Float = 0.1,
                 schedule: ScheduleKind = .onecycle, warmupFraction: Float? = nil, sgd: SGDSettings = SGDSettings(),
@@ -74,6 +76,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         compare("--seed", seed, stored.seed)
         compare("--no-augment", !augment, !stored.augment)
         compare("--activation", (activation ?? .relu).description, (stored.activation ?? .relu).description)
+        compare("--coefficient-bits", coefficientFractionalBits, stored.coefficientFractionalBits)
         if !changed.isEmpty {
             return "the run was started with " + changed.joined(separator: ", ")
                 + "; resume with the run's own options (only --epochs and --threads may change)"

@@ -68,6 +68,8 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("validation-count"), help: "Training images held out for validation.")
     var validationCount: Int = 5000
     @Option(help: "Worker threads per process.") var threads: Int = 2
+    @Option(name: .customLong("coefficient-bits"), help: "Keep polynomial coefficients on multiples of 2^-B (straight-through rounding; default: off).")
+    var coefficientBits: Int?
     @Flag(help: "Split slots by channel (SAFENet): each slot keeps its most important channels ReLU (importance measured on the baseline: the first-order loss change of replacing a channel's ReLU by its fitted polynomial) and the search moves ReLU channels between slots and changes degrees per slot.")
     var channels = false
     @Option(name: .customLong("channel-group"), help: "Channels one per-channel move shifts (default 4, at most a quarter of a slot).")
@@ -98,6 +100,7 @@ struct PlanCommand: ParsableCommand {
                                   + "(\(exportable.lowerBound)...\(exportable.upperBound)), comma separated; got '\(self.degrees)'")
         }
         if annealEpochs < 0 { throw ValidationError("--anneal-epochs must be at least 0") }
+        if let bits = coefficientBits, !(1...40).contains(bits) { throw ValidationError("--coefficient-bits must be in 1...40") }
         if let channelGroup, channelGroup < 1 { throw ValidationError("--channel-group must be at least 1") }
         if channelGroup != nil && !channels { throw ValidationError("--channel-group applies to --channels only") }
         for (flag, text) in [("--lr-range", lrRange), ("--momentum-range", momentumRange)] {
@@ -124,6 +127,7 @@ struct PlanCommand: ParsableCommand {
         options.seed = seed
         options.polynomialInitialization = polynomialInit
         options.rangePenaltyWeight = rangePenalty
+        options.coefficientFractionalBits = coefficientBits
         let target: PlanRequest.Target = maxReLUs.map { .maxReLUs($0) }
             ?? .latency(seconds: targetLatency!, network: network ?? "lan")
         return PlanRequest(baseline: URL(fileURLWithPath: baseline).path, dataset: dataset.rawValue,

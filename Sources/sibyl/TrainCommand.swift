@@ -39,27 +39,31 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("range-penalty"), help: "Weight of the loss on polynomial inputs outside [-R, R] (0: off).",
             transform: FlagValue.nonNegative)
     var rangePenalty: Float = 0.5
+    @Option(name: .customLong("coefficient-bits"), help: "Keep polynomial coefficients on multiples of 2^-B (straight-through rounding), e.g. 10 as Diaa et al.")
+    var coefficientBits: Int?
 
     func validate() throws {
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if validationCount < 0 { throw ValidationError("--validation-count must be at least 0") }
-        if activation.degree == nil, polyRange != 5 || rangePenalty != 0.5 {
-            throw ValidationError("--poly-range and --range-penalty apply to --activation poly:D only")
+        if activation.degree == nil, polyRange != 5 || rangePenalty != 0.5 || coefficientBits != nil {
+            throw ValidationError("--poly-range, --range-penalty and --coefficient-bits apply to --activation poly:D only")
         }
+        if let bits = coefficientBits, !(1...40).contains(bits) { throw ValidationError("--coefficient-bits must be in 1...40") }
     }
 
     func run() throws {
         BLASInfo.reportEnvironment()
         let kind = dataset
-        let config = TrainingConfig(
+        var config = TrainingConfig(
             model: model, dataset: kind.rawValue, epochs: epochs, batchSize: batchSize,
             learningRate: lr, schedule: schedule, warmupFraction: warmup,
             sgd: SGDSettings(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
             labelSmoothing: labelSmoothing, clipNorm: clipNorm, clipValue: clipValue, seed: seed, threads: threads,
             augment: !noAugment, validationCount: validationCount,
             activation: activation.degree.map { .polynomial(degree: $0, range: polyRange, penalty: rangePenalty) } ?? .relu)
+        config.coefficientFractionalBits = coefficientBits
         let directory = URL(fileURLWithPath: out)
         // Refuse early (before loading data) when the directory is taken.
         if !resume && FileManager.default.fileExists(atPath: directory.appendingPathComponent("checkpoint.h5").path) {

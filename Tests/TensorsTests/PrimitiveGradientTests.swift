@@ -109,6 +109,17 @@ final class PrimitiveGradientTests: XCTestCase {
         }
     }
 
+    /// Straight-through rounding: values on the grid forward, the gradient passed through unchanged.
+    func testStraightThroughRounding() {
+        let tape = Tape()
+        let x = tape.input(Tensor(shape: [4], values: [0.3, -0.7, 1.126, 0.5]))
+        let y = tape.roundStraightThrough(x, fractionalBits: 2)
+        XCTAssertEqual(y.value.array, [0.25, -0.75, 1.25, 0.5])
+        let seed = Tensor(shape: [4], values: [1, -2, 3, 0.5])
+        tape.backward(from: y, seed: seed, keeping: [x])
+        XCTAssertEqual(x.grad?.array, seed.array)
+    }
+
     /// The training-only clamp of the polynomial's input and the range penalty that goes with it.
     func testClampedBlendAndRangePenaltyGradients() {
         let shape = [2, 3, 2, 3]

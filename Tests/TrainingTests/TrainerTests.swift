@@ -147,6 +147,25 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// `--coefficient-bits`: the network computes with coefficients on the grid, export writes them, and
+    /// a checkpoint keeps the grid.
+    func testCoefficientsStayOnTheirGrid() throws {
+        var polynomial = config(epochs: 1)
+        polynomial.activation = .polynomial(degree: 4, range: 4, penalty: 0.5)
+        polynomial.coefficientFractionalBits = 6
+        let trainer = try Trainer.prepare(config: polynomial, splits: Self.splits(seed: 15, train: 64), directory: directory,
+                                          resume: false)
+        trainer.showsProgress = false
+        try trainer.run()
+        for (slot, rows) in NetworkExport.coefficients(of: trainer.network) {
+            for value in rows.joined() { XCTAssertEqual(value * 64, (value * 64).rounded(), "\(slot): \(value) off the 2^-6 grid") }
+        }
+        let (restored, config) = try TrainingCheckpoint.loadNetwork(from: trainer.checkpointURL)
+        XCTAssertEqual(config.coefficientFractionalBits, 6)
+        XCTAssertEqual(restored.slots[0].coefficientFractionalBits, 6)
+        XCTAssertEqual(restored.slots[0].effectiveCoefficients, trainer.network.slots[0].effectiveCoefficients)
+    }
+
     /// The uniform fit has the closed form 3R/32 + x/2 + 15x^2/(32R) at degree 2 (Legendre expansion).
     func testUniformFitClosedForm() {
         for range: Float in [1, 5] {

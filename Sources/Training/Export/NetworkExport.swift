@@ -81,8 +81,7 @@ public enum NetworkExport {
     public static func coefficients(of network: Network) -> [String: SlotCoefficients] {
         var result: [String: SlotCoefficients] = [:]
         for slot in network.slots {
-            guard let parameter = slot.coefficients else { continue }
-            let values = parameter.value.array
+            guard let parameter = slot.coefficients, let values = slot.effectiveCoefficients else { continue }
             if parameter.shape.count == 2 {
                 let terms = parameter.shape[1]
                 result[slot.name] = (0..<slot.channels).map { Array(values[$0 * terms..<($0 + 1) * terms]) }
