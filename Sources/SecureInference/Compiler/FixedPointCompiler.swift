@@ -260,7 +260,8 @@ public enum FixedPointCompiler {
     /// truncated to s = min(f, 60 / degree) bits and its coefficients encoded so that every term lands at
     /// scale F = 84 (a_k at F - k s >= 24 fractional bits). For |p(x)| < 2^10 the sum stays below 2^94, so
     /// the local truncation in Z_(2^128) fails with probability below 2^-34 per element; the lift of the
-    /// input share into Z_(2^128) fails with probability about |x| 2^s / 2^64 (below 2^-40 for |x| < 2^11).
+    /// input share into Z_(2^128) fails with probability about |x| 2^s / 2^64 (below 2^-40 while |x| 2^s < 2^24,
+    /// e.g. |x| < 2^11 at s = 13).
     public static func polynomialScales(degree: Int, fractionalBits f: Int) -> (input: Int, sum: Int) {
         (min(f, 60 / degree), 84)
     }

@@ -105,6 +105,9 @@ extension FixedPointProgram {
             }
             defined[output] = true
         }
+        if let stepSlots, stepSlots.count != steps.count {
+            throw fail("\(stepSlots.count) step slots for \(steps.count) steps")
+        }
         guard tensors.indices.contains(output), defined[output] else { throw fail("the output tensor is never defined") }
     }
 }

@@ -128,6 +128,7 @@ public struct FixedPointProgram: Hashable, Sendable, Codable {
     /// evaluates; 0 for the local steps that belong to one), or a network layer.
     public func costKind(ofStep index: Int) -> (kind: StepCostKind, elements: Int) {
         guard steps.indices.contains(index) else { return (.linear, 0) }
+        let stepSlots = self.stepSlots.flatMap { $0.count == steps.count ? $0 : nil }
         let step = steps[index]
         let elements = tensors[step.output].shape.elements
         switch step {

@@ -99,8 +99,11 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
             case .relu(_, _, let valueBits, let shift, _):
                 let gates = UInt64((try? ReLUCircuit(valueBits: valueBits, truncationBits: shift).circuit.andCount) ?? 64 * 64)
                 largest = max(largest, elements * (gates * 32 + UInt64(valueBits) * 32 + 64 * 16) + 4096)
-            case .linear, .square:
+            case .linear:
                 largest = max(largest, elements * 8 * 16)
+            case .square:
+                // The OLE's corrections: 252 bytes per element in one message.
+                largest = max(largest, elements * 256 + 4096)
             case .polynomial(_, _, let degree, _, _, _):
                 // The masked H_i (16 bytes each per element), or a wide OLE's corrections (1,032 B per element).
                 largest = max(largest, elements * UInt64(max(16 * degree, 1_032)) + 4096)
