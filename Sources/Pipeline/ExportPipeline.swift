@@ -21,7 +21,7 @@ public struct ExportRequest: Sendable {
     public var force: Bool
     public var dataDirectory: String
     public var threads: Int
-    /// The command line recorded as provenance.
+    /// The command line recorded as provenance (its program recorded as `sibyl`, not the path it ran from).
     public var commandLine: [String]
 
     public init(checkpoint: String, placement: String?, fractionalBits: Int, calibrationImages: Int, accuracySplit: String,
@@ -100,7 +100,7 @@ public enum ExportPipeline {
             classNames: splits.classNames,
             predicted: PredictedCost(relus: choices.reluCount(slots: slots), polynomialActivations: choices.polynomialCount(slots: slots)),
             provenance: Provenance(checkpointSha256: try SHA256.hex(ofFile: checkpointURL), checkpoint: recordedPath(checkpointURL),
-                                   command: request.commandLine.map(quoted).joined(separator: " "), created: created))
+                                   command: (["sibyl"] + request.commandLine.dropFirst()).map(quoted).joined(separator: " "), created: created))
         var plan = PlanContents(manifest: manifest, weights: weights, coefficients: coefficients)
 
         // Accuracies on the chosen split: float (the engine, eval mode) and fixed point (the plan itself).

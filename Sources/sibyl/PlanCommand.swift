@@ -119,6 +119,8 @@ struct PlanCommand: ParsableCommand {
         return values.map { $0! }
     }
 
+    /// Paths stay as given (relative to the working directory, which worker processes share), so the
+    /// run's plan-request.json and log hold no machine's absolute paths.
     func request() throws -> PlanRequest {
         var options = EngineOptions()
         options.batchSize = batchSize
@@ -130,10 +132,10 @@ struct PlanCommand: ParsableCommand {
         options.coefficientFractionalBits = coefficientBits
         let target: PlanRequest.Target = maxReLUs.map { .maxReLUs($0) }
             ?? .latency(seconds: targetLatency!, network: network ?? "lan")
-        return PlanRequest(baseline: URL(fileURLWithPath: baseline).path, dataset: dataset.rawValue,
-                           dataDirectory: URL(fileURLWithPath: dataDir).path, validationCount: validationCount,
+        return PlanRequest(baseline: baseline, dataset: dataset.rawValue,
+                           dataDirectory: dataDir, validationCount: validationCount,
                            population: population, budgetEpochs: budgetEpochs, rounds: rounds, target: target,
-                           out: URL(fileURLWithPath: out).path, workers: workers, seed: seed,
+                           out: out, workers: workers, seed: seed,
                            pinned: pinned, degrees: parsedDegrees()!,
                            costModel: try CalibrateCommand.loadCostModel(costModel), options: options, threads: threads,
                            learningRateRange: lrRange.flatMap(PlanRequest.parseRange),
