@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Tensors", "PlanStore", "NetworkPlan"]),
-        .testTarget(name: "PlanStoreTests", dependencies: ["TestSupport", "PlanStore", "NetworkPlan"]),
+        .testTarget(name: "PlanStoreTests", dependencies: ["TestSupport", "PlanStore", "NetworkPlan", "SecureInference"]),
         .testTarget(name: "ModularMathTests", dependencies: ["TestSupport", "ModularMath"]),
         .testTarget(name: "LatticeTests", dependencies: ["TestSupport", "Lattice", "ModularMath"]),
         .testTarget(name: "TransportTests", dependencies: ["TestSupport", "Transport", "NetworkCost"]),

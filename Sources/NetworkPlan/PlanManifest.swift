@@ -3,11 +3,13 @@ import Foundation
 /// `Plans/<name>/plan.json`: everything about an exported plan except its weights.
 ///
 /// Versioned: readers reject schema versions they do not know, with a message saying which they support.
-/// Version 2 added `digest`; version 1 plans are still read (they cannot be checked whole: `sibyl export
-/// --upgrade DIR` rewrites one as version 2).
+/// Version 2 added `digest`; version 3 the fixed-point program (`program`, its integers in weights.h5),
+/// overflow counts and plain encodings (PlanManifest+Coding.swift, Plans/FORMAT.md). Versions 1 and 2 are
+/// still read (compiled from their float weights at load; `sibyl export --upgrade DIR` rewrites one as
+/// version 3).
 public struct PlanManifest: Codable, Hashable, Sendable {
-    public static let currentSchemaVersion = 2
-    public static let readableSchemaVersions: ClosedRange<Int> = 1...2
+    public static let currentSchemaVersion = 3
+    public static let readableSchemaVersions: ClosedRange<Int> = 1...3
     /// Polynomial degrees a plan may hold: what the fixed-point compiler and the secure runtime evaluate.
     /// The planner refuses other degrees before it trains anything.
     public static let supportedPolynomialDegrees: ClosedRange<Int> = 1...6
@@ -29,6 +31,10 @@ public struct PlanManifest: Codable, Hashable, Sendable {
     /// SHA-256 of each part of the plan that decides what it computes (schema 2 on; written by
     /// `PlanFiles.write`, checked by `PlanFiles.read` against plan.json and against weights.h5's copy).
     public var digest: PlanDigest?
+    /// The fixed-point program as it runs (schema 3 on); its integer arrays are in weights.h5.
+    public var program: ProgramDocument?
+    /// Images whose fixed-point evaluation left a bound the program relies on, as measured at export.
+    public var overflow: [OverflowRecord]?
 
     public init(name: String, graph: NetworkGraph, activations: [String: SlotChoice], fixedPoint: FixedPointConfig,
                 input: InputSpec, classNames: [String], accuracy: [AccuracyRecord] = [], predicted: PredictedCost? = nil,
@@ -89,6 +95,15 @@ public struct PlanManifest: Codable, Hashable, Sendable {
             throw PlanError.invalid("fixed_point.fractional_bits \(fixedPoint.fractionalBits) is outside 1...20")
         }
         if let problem = input.problem { throw PlanError.invalid(problem) }
+        if schemaVersion >= 3 && program == nil {
+            throw PlanError.invalid("schema \(schemaVersion) plans hold their fixed-point program, and this one has none")
+        }
+        if schemaVersion < 3 && program != nil {
+            throw PlanError.invalid("schema \(schemaVersion) plans have no program, yet this one has: the schema version was edited")
+        }
+        if let program, program.fractionalBits != fixedPoint.fractionalBits {
+            throw PlanError.invalid("program.fractional_bits \(program.fractionalBits) differs from fixed_point.fractional_bits \(fixedPoint.fractionalBits)")
+        }
         return slots
     }
 
@@ -159,8 +174,12 @@ public struct PlanDigest: Codable, Hashable, Sendable {
     public var classNames: String
     /// Every float weight and polynomial coefficient of weights.h5, by name, with its shape.
     public var weights: String
+    /// The program (plan.json's "program" and its integer datasets); schema 3 on.
+    public var program: String?
 
-    public init(graph: String, activations: String, fixedPoint: String, input: String, classNames: String, weights: String) {
+    public init(graph: String, activations: String, fixedPoint: String, input: String, classNames: String, weights: String,
+                program: String? = nil) {
+        self.program = program
         self.graph = graph
         self.activations = activations
         self.fixedPoint = fixedPoint
@@ -172,7 +191,7 @@ public struct PlanDigest: Codable, Hashable, Sendable {
     /// (field name in plan.json, digest) for each part, in a fixed order.
     public var parts: [(name: String, value: String)] {
         [("graph", graph), ("activations", activations), ("fixed_point", fixedPoint), ("input", input),
-         ("class_names", classNames), ("weights", weights)]
+         ("class_names", classNames), ("weights", weights), ("program", program ?? "none")]
     }
 }
 
@@ -213,6 +232,23 @@ public struct InputSpec: Codable, Hashable, Sendable {
             return "input normalisation needs one finite mean and one finite positive std per input channel"
         }
         return nil
+    }
+}
+
+/// How many images of a split drove a value past a bound the fixed-point program relies on (a ReLU's
+/// `value_bits`, or a polynomial's 128-bit range), so that its secure result may differ from the float model.
+public struct OverflowRecord: Codable, Hashable, Sendable {
+    /// "calibration" (the images the ReLU bounds were set on) or "accuracy" (those the accuracy was measured on).
+    public var purpose: String
+    public var split: String
+    public var images: Int
+    public var wrapped: Int
+
+    public init(purpose: String, split: String, images: Int, wrapped: Int) {
+        self.purpose = purpose
+        self.split = split
+        self.images = images
+        self.wrapped = wrapped
     }
 }
 

@@ -102,6 +102,7 @@ public enum ExportPipeline {
             provenance: Provenance(checkpointSha256: try SHA256.hex(ofFile: checkpointURL), checkpoint: recordedPath(checkpointURL),
                                    command: (["sibyl"] + request.commandLine.dropFirst()).map(quoted).joined(separator: " "), created: created))
         var plan = PlanContents(manifest: manifest, weights: weights, coefficients: coefficients)
+        try PlanCompilation.attachProgram(&plan)
 
         // Accuracies on the chosen split: float (the engine, eval mode) and fixed point (the plan itself).
         let measured = firstImages(accuracySplit == "test" ? splits.test : splits.validation, accuracyImages)

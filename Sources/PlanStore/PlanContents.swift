@@ -1,6 +1,7 @@
-// What a plan directory holds, in memory: the manifest (plan.json) and the batch-norm-folded float
-// weights and polynomial coefficients (weights.h5). The fixed-point copies in weights.h5 are derived
-// from the float ones (`PlanFixedPoint`), so they are not kept here.
+// What a plan directory holds, in memory: the manifest (plan.json, with the fixed-point program from
+// schema 3 on), the batch-norm-folded float weights and polynomial coefficients (weights.h5 /float), and
+// the program's integer arrays (weights.h5 /program). Schema 1-2 files also hold /fixed copies derived
+// from the float ones (`PlanFixedPoint`); they are checked at read, not kept.
 import NetworkPlan
 
 public struct PlanContents: Sendable, Equatable {
@@ -10,11 +11,15 @@ public struct PlanContents: Sendable, Equatable {
     public var weights: WeightTable
     /// Per-channel [a0, a1, a2] of every slot that is (at least partly) polynomial.
     public var coefficients: [String: SlotCoefficients]
+    /// The integer datasets `manifest.program` names (`program/...`), exactly as they run.
+    public var programArrays: [String: IntegerArray]
 
-    public init(manifest: PlanManifest, weights: WeightTable, coefficients: [String: SlotCoefficients]) {
+    public init(manifest: PlanManifest, weights: WeightTable, coefficients: [String: SlotCoefficients],
+                programArrays: [String: IntegerArray] = [:]) {
         self.manifest = manifest
         self.weights = weights
         self.coefficients = coefficients
+        self.programArrays = programArrays
     }
 
     /// Names of the slots whose choice needs coefficients, sorted.

@@ -6,6 +6,8 @@
 // snake-case names (what plan.json holds, re-encoded after decoding, so formatting does not matter);
 // weights as, per dataset in name order, its name, a zero byte, its shape as UInt64 LE values, then its
 // float32 values' bit patterns LE; polynomial coefficients the same way under "<slot>.coefficients".
+// The program (schema 3): its JSON as above, then per integer dataset in name order its name, a zero
+// byte, its shape as UInt64 LE values and its int64 values LE.
 import Foundation
 import NetworkPlan
 
@@ -17,8 +19,7 @@ extension PlanDigest {
         func part<T: Encodable>(_ value: T) throws -> String { SHA256.hex(of: try encoder.encode(value)) }
         var hasher = SHA256()
         func add(_ name: String, shape: [Int], _ values: [Float]) {
-            hasher.update(Array(name.utf8) + [0])
-            for d in [shape.count] + shape { withUnsafeBytes(of: UInt64(d).littleEndian) { hasher.update($0) } }
+            hasher.update(datasetHeader(name, shape: shape))
             values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { hasher.update($0) }
         }
         // Exactly what weights.h5 holds: the graph's parameters and the coefficients of polynomial slots.
@@ -29,9 +30,26 @@ extension PlanDigest {
             let rows = contents.coefficients[slot] ?? []
             add("\(slot).coefficients", shape: [rows.count, rows.first?.count ?? 0], Array(rows.joined()))
         }
+        var program: String?
+        if let document = manifest.program {
+            var programHasher = SHA256()
+            programHasher.update(Array(try encoder.encode(document)))
+            for (name, array) in contents.programArrays.sorted(by: { $0.key < $1.key }) {
+                programHasher.update(datasetHeader(name, shape: array.shape))
+                array.values.map(\.littleEndian).withUnsafeBytes { programHasher.update($0) }
+            }
+            program = programHasher.hexDigest()
+        }
         return PlanDigest(graph: try part(manifest.graph), activations: try part(manifest.activations),
                           fixedPoint: try part(manifest.fixedPoint), input: try part(manifest.input),
-                          classNames: try part(manifest.classNames), weights: hasher.hexDigest())
+                          classNames: try part(manifest.classNames), weights: hasher.hexDigest(), program: program)
+    }
+
+    /// A dataset's name, a zero byte, its rank and dimensions as UInt64 LE: what precedes its values.
+    static func datasetHeader(_ name: String, shape: [Int]) -> [UInt8] {
+        var bytes = Array(name.utf8) + [0]
+        for d in [shape.count] + shape { withUnsafeBytes(of: UInt64(d).littleEndian) { bytes += $0 } }
+        return bytes
     }
 
     /// As stored in weights.h5 (compact JSON, sorted keys).

@@ -1,12 +1,13 @@
 // Reading and writing plan directories:
-//   Plans/<name>/plan.json    the manifest (NetworkPlan.PlanManifest, schema version 2; 1 is still read)
+//   Plans/<name>/plan.json    the manifest (NetworkPlan.PlanManifest, schema version 3; 1 and 2 are still read)
 //   Plans/<name>/weights.h5   /float/<parameter>            float32, batch norm folded into the convolutions
-//                             /fixed/<parameter>            int64, round(value * 2^scale) (attribute "scale")
 //                             /float/<slot>.coefficients    float32 [C, d + 1]: a0 ... ad per channel
-//                             /fixed/<slot>.coefficients    int64 [C, d + 1] at the scales of
-//                                                           PlanFixedPoint.coefficientScales (2f, f, f for d = 2)
+//                             /program/<step>.<part>        int64: the program's integers as they run (schema 3;
+//                                                           named by plan.json's "program", Plans/FORMAT.md)
+//                             /fixed/<parameter>            schemas 1-2 only: int64 round(value * 2^scale), a
+//                                                           cross-check of the float copy (attribute "scale")
 //                             root attributes format, schema_version, fractional_bits, plan (strings),
-//                             plan_digest (schema 2: the digest of plan.json and these weights, as JSON)
+//                             plan_digest (schema 2 on: the digest of plan.json and these weights, as JSON)
 // A plan is written into a temporary sibling directory `<name>.tmp-XXXX`, made durable, then renamed
 // into place, so a reader never sees half a plan. Reading validates everything a runtime relies on.
 import Foundation
@@ -17,6 +18,8 @@ public enum PlanFiles {
     public static let weightsFileName = "weights.h5"
     /// Value of the root attribute `format` of weights.h5.
     public static let weightsFormat = "sibyl-plan-weights"
+    /// The group of the program's integer datasets (FixedPointProgram.datasetGroup).
+    public static let programGroup = "program"
 
     /// Writes `plan` as the directory `directory` (its parent is created when missing). An existing
     /// directory is an error unless `overwrite`; then it is replaced (old one moved aside, new one
@@ -158,20 +161,30 @@ public enum PlanFiles {
             throw PlanStoreError.wrongFormat(path: path, expected: "fractional_bits \(f) as in plan.json",
                                              found: "\(try file.attribute("fractional_bits") ?? "none"); the two files are from different exports")
         }
+        // Schemas 1-2 carry /fixed copies of the float values, checked here; schema 3 runs /program instead.
+        let checksFixed = manifest.schemaVersion < 3
         var weights: WeightTable = [:]
         for (name, shape) in try manifest.graph.expectedParameters().sorted(by: { $0.key < $1.key }) {
             weights[name] = try readChecked(file, name: name, shape: shape,
-                                            scales: [PlanFixedPoint.scale(ofParameter: name, fractionalBits: f)])
+                                            scales: checksFixed ? [PlanFixedPoint.scale(ofParameter: name, fractionalBits: f)] : [])
         }
         var coefficients: [String: SlotCoefficients] = [:]
         for slot in try manifest.graph.slots() {
             guard let degree = manifest.activations[slot.name]?.polynomialDegree else { continue }
             let terms = degree + 1
             let values = try readChecked(file, name: "\(slot.name).coefficients", shape: [slot.channels, terms],
-                                         scales: PlanFixedPoint.coefficientScales(fractionalBits: f, degree: degree))
+                                         scales: checksFixed ? PlanFixedPoint.coefficientScales(fractionalBits: f, degree: degree) : [])
             coefficients[slot.name] = (0..<slot.channels).map { Array(values[$0 * terms..<($0 + 1) * terms]) }
         }
-        let contents = PlanContents(manifest: manifest, weights: weights, coefficients: coefficients)
+        var programArrays: [String: IntegerArray] = [:]
+        for name in manifest.program?.datasetNames ?? [] {
+            guard name.hasPrefix("\(programGroup)/"), programArrays[name] == nil else {
+                throw PlanError.unreadable(path: manifestURL.path, reason: "the program names dataset \(name) twice or outside /\(programGroup)")
+            }
+            let (shape, values) = try file.read(Int64.self, from: name)
+            programArrays[name] = IntegerArray(shape: shape, values: values)
+        }
+        let contents = PlanContents(manifest: manifest, weights: weights, coefficients: coefficients, programArrays: programArrays)
         if manifest.schemaVersion >= 2 {
             try PlanDigest.check(computed: try PlanDigest.of(contents), manifest: manifest.digest,
                                  weights: try file.attribute("plan_digest"), directory: directory)
@@ -182,7 +195,7 @@ public enum PlanFiles {
     // MARK: - Details
 
     /// Reads /float/name (float32, `shape`) and checks /fixed/name (int64, same shape) equals its encoding,
-    /// the last dimension's entries at `scales` (one scale: all entries).
+    /// the last dimension's entries at `scales` (one scale: all entries; none: no /fixed copy to check).
     static func readChecked(_ file: HDF5File, name: String, shape: [Int], scales: [Int]) throws -> [Float] {
         let floatName = "float/\(name)", fixedName = "fixed/\(name)"
         let (floatShape, values) = try file.read(Float.self, from: floatName)
@@ -190,6 +203,7 @@ public enum PlanFiles {
             throw PlanStoreError.wrongKind(path: file.path, name: floatName, expected: "float32 of shape \(shape)",
                                            found: "shape \(floatShape); the plan's weights do not match its graph: re-export it")
         }
+        guard !scales.isEmpty else { return values }
         let (fixedShape, fixed) = try file.read(Int64.self, from: fixedName)
         guard fixedShape == shape else {
             throw PlanStoreError.wrongKind(path: file.path, name: fixedName, expected: "int64 of shape \(shape)",
@@ -211,6 +225,18 @@ public enum PlanFiles {
     /// of the right size and encodable.
     static func validate(_ plan: PlanContents, path: String) throws {
         try plan.manifest.validate()
+        guard let program = plan.manifest.program else {
+            throw PlanError.invalid("a plan is written with its fixed-point program: set manifest.program and programArrays "
+                + "(Pipeline's PlanCompilation.attachProgram does both)")
+        }
+        let named = program.datasetNames
+        guard Set(named).count == named.count, Set(named) == Set(plan.programArrays.keys),
+              named.allSatisfy({ $0.hasPrefix("\(programGroup)/") }) else {
+            throw PlanError.invalid("the program's datasets (\(named.count)) and the integer arrays given (\(plan.programArrays.count)) differ")
+        }
+        for (name, array) in plan.programArrays where array.shape.reduce(1, *) != array.values.count {
+            throw PlanError.invalid("integer array \(name) has \(array.values.count) values for shape \(array.shape)")
+        }
         let f = plan.manifest.fixedPoint.fractionalBits
         if plan.manifest.graph.nodes.contains(where: { if case .batchNorm = $0.op { return true } else { return false } }) {
             throw PlanError.invalid("the graph still has batch-norm nodes; fold them (foldBatchNorms) before writing")
@@ -246,20 +272,16 @@ public enum PlanFiles {
             if let digest = plan.manifest.digest { try file.setAttribute("plan_digest", to: try digest.attributeText()) }
             for (name, shape) in try plan.manifest.graph.expectedParameters().sorted(by: { $0.key < $1.key }) {
                 let values = plan.weights[name]!
-                let scale = PlanFixedPoint.scale(ofParameter: name, fractionalBits: f)
                 try file.write(values, shape: shape, to: "float/\(name)")
-                try file.write(PlanFixedPoint.encode(values, scale: scale)!, shape: shape, to: "fixed/\(name)")
-                try file.setAttribute("scale", to: String(scale), on: "fixed/\(name)")
             }
             for slot in try plan.manifest.graph.slots() {
                 guard let degree = plan.manifest.activations[slot.name]?.polynomialDegree else { continue }
                 let c = plan.coefficients[slot.name]!
                 let name = "\(slot.name).coefficients"
                 try file.write(Array(c.joined()), shape: [slot.channels, degree + 1], to: "float/\(name)")
-                try file.write(PlanFixedPoint.encode(coefficients: c, fractionalBits: f, degree: degree)!,
-                               shape: [slot.channels, degree + 1], to: "fixed/\(name)")
-                try file.setAttribute("scale", to: PlanFixedPoint.coefficientScales(fractionalBits: f, degree: degree).map(String.init)
-                                        .joined(separator: ","), on: "fixed/\(name)")
+            }
+            for (name, array) in plan.programArrays.sorted(by: { $0.key < $1.key }) {
+                try file.write(array.values, shape: array.shape, to: name)
             }
             try file.close()
         } catch {

@@ -55,12 +55,13 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         if let upgrade {
             let directory = URL(fileURLWithPath: upgrade)
-            let plan = try PlanFiles.read(from: directory)
+            var plan = try PlanFiles.read(from: directory)
+            if plan.manifest.program == nil { try PlanCompilation.attachProgram(&plan) }
             try PlanFiles.write(plan, to: directory, overwrite: true)
             let from = plan.manifest.schemaVersion
             print(from == PlanManifest.currentSchemaVersion
                   ? "\(upgrade) is already schema \(from) and its digest checked out; rewritten unchanged"
-                  : "upgraded \(upgrade) from schema \(from) to \(PlanManifest.currentSchemaVersion) (digest added); weights and recorded accuracy unchanged")
+                  : "upgraded \(upgrade) from schema \(from) to \(PlanManifest.currentSchemaVersion) (digest and fixed-point program added); weights and recorded accuracy unchanged")
             return
         }
         let summary = try ExportPipeline.run(ExportRequest(

@@ -60,21 +60,37 @@ final class NetworkGraphTests: XCTestCase {
 }
 
 final class PlanManifestTests: XCTestCase {
+    /// Schema 3 in plain types (ops and choices as strings, shapes as arrays), schema 2 in the Swift types'
+    /// own encoding: both decode to the same manifest.
     func testRoundTripIsLossless() throws {
-        let manifest = smallManifest()
+        var manifest = smallManifest()
+        manifest.activations["stem.act"] = .mixed(polynomialChannels: [1, 2], degree: 4)
+        manifest.program = ProgramDocument(fractionalBits: 8, tensors: [.init(shape: [3, 8, 8], scale: 8)], steps: [], output: 0)
         let data = try manifest.encoded()
         let text = String(decoding: data, as: UTF8.self)
-        XCTAssertTrue(text.contains("\"schema_version\" : 2"), text)
-        XCTAssertTrue(text.contains("\"checkpoint_sha256\""))
+        for fragment in ["\"schema_version\" : 3", "\"checkpoint_sha256\"", "\"op\" : \"conv\"", "\"kind\" : \"mixed\"",
+                         "\"polynomial_channels\" : [", "\"shape\" : [", "\"pixel_divisor\" : 255", "\"encoding\" : \"round_half_away_from_zero\""] {
+            XCTAssertTrue(text.contains(fragment), "lacks \(fragment): \(text)")
+        }
+        XCTAssertFalse(text.contains("_0"), text)
         XCTAssertEqual(try PlanManifest.decode(data, path: "plan.json"), manifest)
-        XCTAssertEqual(try manifest.placement().signature, "R2")
+        XCTAssertEqual(try manifest.placement().signature.isEmpty, false)
+
+        var legacy = smallManifest()
+        legacy.schemaVersion = 2
+        let legacyText = String(decoding: try legacy.encoded(), as: UTF8.self)
+        XCTAssertTrue(legacyText.contains("\"relu\" : {"), legacyText)
+        XCTAssertEqual(try PlanManifest.decode(try legacy.encoded(), path: "plan.json"), legacy)
+        XCTAssertEqual(try legacy.placement().signature, "R2")
     }
 
     func testUnsupportedVersionMissingFieldsAndUnknownSlots() throws {
-        var object = try JSONSerialization.jsonObject(with: smallManifest().encoded()) as! [String: Any]
+        var legacy = smallManifest()
+        legacy.schemaVersion = 2
+        var object = try JSONSerialization.jsonObject(with: legacy.encoded()) as! [String: Any]
         object["schema_version"] = 7
         XCTAssertThrowsError(try PlanManifest.decode(JSONSerialization.data(withJSONObject: object), path: "p")) {
-            XCTAssertEqual($0 as? PlanError, .unsupportedSchema(found: 7, supported: 2))
+            XCTAssertEqual($0 as? PlanError, .unsupportedSchema(found: 7, supported: PlanManifest.currentSchemaVersion))
         }
         object["schema_version"] = 1
         object.removeValue(forKey: "graph")

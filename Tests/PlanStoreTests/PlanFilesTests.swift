@@ -3,6 +3,7 @@
 import Foundation
 import NetworkPlan
 import PlanStore
+import SecureInference
 import XCTest
 import TestSupport
 
@@ -34,7 +35,18 @@ func samplePlan(seed: UInt64, fractionalBits: Int = 8, degree: Int = 2) throws -
         accuracy: [AccuracyRecord(arithmetic: .fixedPoint, split: "test", images: 10, top1: 0.5)],
         provenance: Provenance(checkpointSha256: String(repeating: "0", count: 64), checkpoint: "none", command: "test",
                                created: "2026-11-22T00:00:00Z"))
-    return PlanContents(manifest: manifest, weights: weights, coefficients: coefficients)
+    return try withProgram(PlanContents(manifest: manifest, weights: weights, coefficients: coefficients))
+}
+
+/// `plan` with the program compiled from its float contents attached (as `sibyl export` writes it).
+func withProgram(_ plan: PlanContents) throws -> PlanContents {
+    var plan = plan
+    let (document, arrays) = try FixedPointCompiler.compile(
+        graph: plan.manifest.graph, weights: plan.weights, activations: plan.manifest.activations,
+        coefficients: plan.coefficients, fixedPoint: plan.manifest.fixedPoint).document()
+    plan.manifest.program = document
+    plan.programArrays = arrays
+    return plan
 }
 
 /// `plan` as `PlanFiles.write` stores it: current schema, digest filled in.
@@ -107,18 +119,24 @@ final class PlanFilesTests: XCTestCase {
         XCTAssertEqual(try PlanFiles.read(from: url), try sealed(mixed))
     }
 
-    func testFixedCopyUsesCompilerScales() throws {
+    /// Schema 3 stores the program's integers (what runs) under /program, named by plan.json's program, and
+    /// no /fixed copies.
+    func testProgramIntegersAreWhatRuns() throws {
         let (url, plan) = try written()
         let file = try HDF5File(opening: url.appendingPathComponent("weights.h5"))
         defer { try? file.close() }
-        let weight = try file.read(Int64.self, from: "fixed/conv1.weight").values
-        XCTAssertEqual(weight, plan.weights["conv1.weight"]!.map { Int64((Double($0) * 256).rounded()) })
-        let bias = try file.read(Int64.self, from: "fixed/conv1.bias").values
-        XCTAssertEqual(bias, plan.weights["conv1.bias"]!.map { Int64((Double($0) * 65536).rounded()) })
-        XCTAssertEqual(try file.attribute("scale", on: "fixed/conv1.bias"), "16")
+        let conv = try XCTUnwrap(plan.manifest.program?.steps.first { $0.name == "conv1" })
+        XCTAssertEqual(conv.op, "linear")
+        let weights = try XCTUnwrap(conv.terms?.first?.weights)
+        XCTAssertEqual(try file.read(Int64.self, from: weights).values,
+                       plan.weights["conv1.weight"]!.map { Int64((Double($0) * 256).rounded()) })
+        XCTAssertEqual(try file.read(Int64.self, from: try XCTUnwrap(conv.bias)).values,
+                       plan.weights["conv1.bias"]!.map { Int64((Double($0) * 65536).rounded()) })
+        XCTAssertEqual(plan.manifest.program?.tensors[conv.output].scale, 16)
         XCTAssertEqual(try file.attribute("fractional_bits"), "8")
-        XCTAssertEqual(try file.attribute("schema_version"), "2")
+        XCTAssertEqual(try file.attribute("schema_version"), "3")
         XCTAssertEqual(try file.read(Float.self, from: "float/act2.coefficients").shape, [6, 3])
+        XCTAssertThrowsError(try file.read(Int64.self, from: "fixed/conv1.weight"), "schema 3 has no /fixed copies")
     }
 
     func testRefusesToOverwriteUnlessAsked() throws {
@@ -151,14 +169,14 @@ final class PlanFilesTests: XCTestCase {
 
     func testUnsupportedSchemaVersion() throws {
         let (url, _) = try written()
-        try editManifest(url) { $0.replacingOccurrences(of: "\"schema_version\" : 2", with: "\"schema_version\" : 7") }
+        try editManifest(url) { $0.replacingOccurrences(of: "\"schema_version\" : 3", with: "\"schema_version\" : 7") }
         assertFails(["plan.json", "schema version 7", "re-export"]) { _ = try PlanFiles.read(from: url) }
     }
 
     func testUnknownLayerKind() throws {
         let (url, _) = try written()
         try editManifest(url) { $0.replacingOccurrences(of: "\"global_average_pool\"", with: "\"global_max_pool\"") }
-        assertFails(["plan.json", "graph.nodes.5"]) { _ = try PlanFiles.read(from: url) }
+        assertFails(["plan.json", "graph node 5", "global_max_pool"]) { _ = try PlanFiles.read(from: url) }
     }
 
     func testCorruptManifest() throws {
@@ -186,20 +204,23 @@ final class PlanFilesTests: XCTestCase {
         let (url, _) = try written()
         // act1 becomes polynomial in plan.json; weights.h5 has no coefficients for it.
         try editManifest(url) { text in
-            text.replacingOccurrences(of: "\"act1\" : {\n      \"relu\" : {\n\n      }\n    }",
-                                      with: "\"act1\" : {\n      \"polynomial\" : {\n        \"degree\" : 2\n      }\n    }")
+            text.replacingOccurrences(of: "\"act1\" : {\n      \"kind\" : \"relu\"\n    }",
+                                      with: "\"act1\" : {\n      \"degree\" : 2,\n      \"kind\" : \"polynomial\"\n    }")
         }
         assertFails(["weights.h5", "act1.coefficients"]) { _ = try PlanFiles.read(from: url) }
     }
 
-    func testFixedCopyDisagreeingWithFloat() throws {
+    /// One integer of the program changed in weights.h5: the digest's program part names it.
+    func testEditedProgramIntegerIsCaught() throws {
         let (url, plan) = try written()
+        let step = try XCTUnwrap(plan.manifest.program?.steps.first { $0.name == "conv2" })
+        let name = try XCTUnwrap(step.bias)
+        var values = try XCTUnwrap(plan.programArrays[name]).values
+        values[3] += 1
         let file = try HDF5File(opening: url.appendingPathComponent("weights.h5"), writable: true)
-        var fixed = PlanFixedPoint.encode(plan.weights["conv2.bias"]!, scale: 16)!
-        fixed[3] += 1
-        try file.write(fixed, shape: [6], to: "fixed/conv2.bias")
+        try file.write(values, shape: [6], to: name)
         try file.close()
-        assertFails(["weights.h5", "fixed/conv2.bias", "entry 3", "re-export"]) { _ = try PlanFiles.read(from: url) }
+        assertFails(["plan.json", "\"program\" was changed after export"]) { _ = try PlanFiles.read(from: url) }
     }
 
     func testTruncatedWeights() throws {

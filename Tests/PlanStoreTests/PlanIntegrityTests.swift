@@ -49,7 +49,7 @@ final class PlanIntegrityTests: XCTestCase {
                 fixed["fractional_bits"] = 9
                 o["fixed_point"] = fixed
             }),
-            ("activations", { o in o["activations"] = ["act1": ["relu": [String: Any]()], "act2": ["relu": [String: Any]()]] }),
+            ("activations", { o in o["activations"] = ["act1": ["kind": "relu"], "act2": ["kind": "relu"]] }),
             ("input", { o in
                 var input = o["input"] as! [String: Any]
                 input["mean"] = [0.4, 0.5, 0.5]
@@ -57,15 +57,17 @@ final class PlanIntegrityTests: XCTestCase {
             }),
             ("class_names", { o in o["class_names"] = ["b", "a", "c", "d", "e"] }),
             ("graph", { o in
-                var graph = o["graph"] as! [String: Any]
-                var nodes = graph["nodes"] as! [[String: Any]]
-                var conv = nodes[3]["op"] as! [String: Any]
-                var fields = conv["conv"] as! [String: Any]
-                fields["padding"] = 0
-                conv["conv"] = fields
-                nodes[3]["op"] = conv
-                graph["nodes"] = nodes
-                o["graph"] = graph
+                var nodes = o["graph"] as! [[String: Any]]
+                nodes[3]["padding"] = 0
+                o["graph"] = nodes
+            }),
+            ("program", { o in
+                var program = o["program"] as! [String: Any]
+                var steps = program["steps"] as! [[String: Any]]
+                let relu = steps.firstIndex { $0["op"] as? String == "relu" }!
+                steps[relu]["value_bits"] = 30
+                program["steps"] = steps
+                o["program"] = program
             }),
         ]
         for (index, item) in edits.enumerated() {
@@ -101,10 +103,12 @@ final class PlanIntegrityTests: XCTestCase {
     }
 
     func testSchemaVersionEditedDownIsCaught() throws {
-        // A schema-2 plan relabelled as schema 1 (which has no digest) would skip the check: refused.
-        let url = try written()
-        try editJSON(url) { o in o["schema_version"] = 1 }
-        assertRefused(url, ["schema version was edited"])
+        // A schema-3 plan relabelled as schema 2 (no program) or 1 (no digest) would skip checks: refused.
+        for version in [1, 2] {
+            let url = try written("relabelled-\(version)")
+            try editJSON(url) { o in o["schema_version"] = version }
+            assertRefused(url, ["schema version was edited"])
+        }
     }
 
     func testEditedWeightIsCaught() throws {
@@ -112,31 +116,72 @@ final class PlanIntegrityTests: XCTestCase {
         let file = try HDF5File(opening: url.appendingPathComponent("weights.h5"), writable: true)
         var (shape, values) = try file.read(Float.self, from: "float/conv1.weight")
         values[0] += 0.25
-        var fixed = try file.read(Int64.self, from: "fixed/conv1.weight").values
-        fixed[0] = PlanFixedPoint.encode([values[0]], scale: 8)![0]   // a consistent edit of both copies
         try file.write(values, shape: shape, to: "float/conv1.weight")
-        try file.write(fixed, shape: shape, to: "fixed/conv1.weight")
         try file.close()
         assertRefused(url, ["weights.h5", "float weights", "digest recorded at export"])
     }
 
-    func testSchemaOnePlansStillRead() throws {
-        let url = try written()
-        try editJSON(url) { o in
-            o["schema_version"] = 1
-            o.removeValue(forKey: "digest")
+    /// Writes `plan` as schema 1 or 2 wrote it (legacy encodings, /fixed copies, no program): the files an
+    /// older sibyl exported.
+    func writeLegacy(_ plan: PlanContents, version: Int, to url: URL) throws {
+        var plan = plan
+        plan.manifest.program = nil
+        plan.programArrays = [:]
+        plan.manifest.schemaVersion = version
+        plan.manifest.digest = version >= 2 ? try PlanDigest.of(plan) : nil
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try plan.manifest.encoded().write(to: url.appendingPathComponent("plan.json"))
+        let file = try HDF5File(creating: url.appendingPathComponent("weights.h5"), overwrite: false)
+        let f = plan.manifest.fixedPoint.fractionalBits
+        for (name, value) in [("format", PlanFiles.weightsFormat), ("schema_version", String(version)), ("fractional_bits", String(f)),
+                              ("plan", plan.manifest.name)] {
+            try file.setAttribute(name, to: value)
         }
-        let file = try HDF5File(opening: url.appendingPathComponent("weights.h5"), writable: true)
-        try file.setAttribute("schema_version", to: "1")
+        if let digest = plan.manifest.digest {
+            try file.setAttribute("plan_digest", to: String(decoding: try PlanManifest.encoder(pretty: false).encode(digest), as: UTF8.self))
+        }
+        for (name, shape) in try plan.manifest.graph.expectedParameters() {
+            try file.write(plan.weights[name]!, shape: shape, to: "float/\(name)")
+            try file.write(PlanFixedPoint.encode(plan.weights[name]!, scale: PlanFixedPoint.scale(ofParameter: name, fractionalBits: f))!,
+                           shape: shape, to: "fixed/\(name)")
+        }
+        for (slot, rows) in plan.coefficients {
+            let degree = rows[0].count - 1
+            try file.write(Array(rows.joined()), shape: [rows.count, degree + 1], to: "float/\(slot).coefficients")
+            try file.write(PlanFixedPoint.encode(coefficients: rows, fractionalBits: f, degree: degree)!,
+                           shape: [rows.count, degree + 1], to: "fixed/\(slot).coefficients")
+        }
         try file.close()
+    }
+
+    func testSchemaOneAndTwoPlansStillRead() throws {
+        let plan = try samplePlan(seed: 4)
+        for version in [1, 2] {
+            let url = directory.appendingPathComponent("v\(version)")
+            try writeLegacy(plan, version: version, to: url)
+            let read = try PlanFiles.read(from: url)
+            XCTAssertEqual(read.manifest.schemaVersion, version)
+            XCTAssertEqual(read.manifest.digest == nil, version == 1)
+            XCTAssertNil(read.manifest.program)
+            XCTAssertEqual(read.weights, plan.weights)
+            XCTAssertEqual(read.manifest.graph, plan.manifest.graph)
+            XCTAssertEqual(read.manifest.activations, plan.manifest.activations)
+            // A /fixed copy that disagrees with its float copy is caught (schemas 1-2 carry them).
+            let file = try HDF5File(opening: url.appendingPathComponent("weights.h5"), writable: true)
+            var fixed = try file.read(Int64.self, from: "fixed/conv2.bias").values
+            fixed[3] += 1
+            try file.write(fixed, shape: [6], to: "fixed/conv2.bias")
+            try file.close()
+            assertRefused(url, ["weights.h5", "fixed/conv2.bias", "entry 3", "re-export"])
+        }
+        // Rewriting one with its program (what `sibyl export --upgrade` does) seals it in the current schema.
+        let url = directory.appendingPathComponent("v1-upgraded")
+        try writeLegacy(plan, version: 1, to: url)
         let read = try PlanFiles.read(from: url)
-        XCTAssertEqual(read.manifest.schemaVersion, 1)
-        XCTAssertNil(read.manifest.digest)
-        // Rewriting it (what `sibyl export --upgrade` does) seals it in the current schema.
-        try PlanFiles.write(read, to: url, overwrite: true)
+        try PlanFiles.write(try withProgram(read), to: url, overwrite: true)
         let upgraded = try PlanFiles.read(from: url)
         XCTAssertEqual(upgraded.manifest.schemaVersion, PlanManifest.currentSchemaVersion)
-        XCTAssertEqual(upgraded.manifest.digest, try PlanDigest.of(read))
+        XCTAssertEqual(upgraded, try sealed(plan))
         XCTAssertEqual(upgraded.weights, read.weights)
     }
 
