@@ -11,7 +11,12 @@ APT_PACKAGES := libopenblas-dev libhdf5-dev hdf5-tools libsodium-dev libpng-dev 
 # 22-24% more CPU per step (Experiments/bench/README.md): the project's commands let OpenBLAS choose.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: setup build test bench data demo clean
+.PHONY: setup venv build test bench data demo clean
+
+# Python tools in a virtual environment of the project's own (.venv): the second plan reader and the JSON
+# Schema check the tests run (Tests/python/requirements.txt). Reinstalled when the requirements change.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
 
 # Idempotent: installs only what is missing (needs root or sudo; CI and the dev machines are root).
 setup:
@@ -22,13 +27,20 @@ setup:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	else echo "setup: system libraries present ($(APT_PACKAGES))"; fi
 
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: Tests/python/requirements.txt
+	@test -x $(PYTHON) || python3 -m venv $(VENV) || { echo "python3 -m venv failed: install python3 with venv support (Debian: apt-get install python3-venv)"; exit 1; }
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
+	@touch $@
+
 build: setup
 	$(SWIFT) build -c $(CONFIG)
 
 # Crypto and training kernels are far too slow in debug builds: tests run in release mode. The CLI tests
 # run the built binary, so it is built first. Every test is XCTest: Swift Testing's runner is switched off
 # so that the last line is XCTest's summary.
-test: setup
+test: setup venv
 	$(SWIFT) build -c $(CONFIG) --product sibyl
 	$(SWIFT) test -c $(CONFIG) --disable-swift-testing
 
@@ -48,4 +60,4 @@ demo: build data
 	bash Experiments/demo.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build $(VENV)

@@ -73,6 +73,6 @@ let package = Package(
         .testTarget(name: "NetworkPlanTests", dependencies: ["TestSupport", "NetworkPlan"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "NetworkPlan", "NetworkCost"]),
         .testTarget(name: "SearchTests", dependencies: ["TestSupport", "Search", "Planner", "Training", "NetworkPlan", "PlanStore", "NetworkCost"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "sibyl", "Transport", "SecureInference"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "sibyl", "Transport", "SecureInference", "Pipeline", "PlanStore", "NetworkPlan"]),
     ]
 )

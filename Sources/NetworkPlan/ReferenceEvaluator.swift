@@ -48,13 +48,14 @@ public enum ReferenceEvaluator {
                 let plane = shape.height * shape.width
                 var y = x
                 for c in 0..<shape.channels {
-                    let polynomial: [Float]?
+                    let isPolynomial: Bool
                     switch choice {
-                    case .relu: polynomial = nil
-                    case .polynomial: polynomial = coefficients[slot]?[c]
-                    case .mixed(let channels, _): polynomial = channels.contains(c) ? coefficients[slot]?[c] : nil
+                    case .relu: isPolynomial = false
+                    case .polynomial: isPolynomial = true
+                    case .mixed(let channels, _): isPolynomial = channels.contains(c)
                     }
-                    if !choice.isReLU && polynomial == nil {
+                    let polynomial = isPolynomial ? coefficients[slot]?[c] : nil
+                    if isPolynomial && polynomial == nil {
                         throw PlanError.invalid("slot \(slot) is polynomial but has no coefficients for channel \(c)")
                     }
                     for i in c * plane..<(c + 1) * plane {

@@ -44,6 +44,9 @@ public struct ExportSummary: Sendable {
     public var agreement: Double
     public var reluBits: ClosedRange<Int>
     public var calibrationImages: Int
+    /// Calibration images that exceeded a bound of the program (`PlanAccuracy.wrapped`); the measured
+    /// images' count is `fixed.wrapped`.
+    public var calibrationWrapped: Int
     /// Seconds of each phase: load+fold, calibrate, float eval, write, total.
     public var loaded: Double, calibrated: Double, floatSeconds: Double, written: Double, total: Double
 }
@@ -111,6 +114,11 @@ public enum ExportPipeline {
         let floatTop1 = Double(floatCorrect) / Double(max(1, measured.count))
         let floatSeconds = clock.lap()
         let fixed = try measurePlanAccuracy(plan, images: measured, threads: threads)
+        let calibrationWrapped = try measurePlanAccuracy(plan, images: calibration, threads: threads).wrapped
+        plan.manifest.overflow = [
+            OverflowRecord(purpose: "calibration", split: "validation", images: calibration.count, wrapped: calibrationWrapped),
+            OverflowRecord(purpose: "accuracy", split: accuracySplit, images: fixed.images, wrapped: fixed.wrapped),
+        ]
         let agreement = Double(zip(floatPredictions, fixed.predictions).filter { $0 == $1 }.count) / Double(max(1, measured.count))
         plan.manifest.accuracy = [
             AccuracyRecord(arithmetic: .float, split: accuracySplit, images: measured.count, top1: floatTop1),
@@ -123,8 +131,39 @@ public enum ExportPipeline {
         return ExportSummary(signature: choices.signature, slots: slots.count, relus: choices.reluCount(slots: slots),
                              measuredImages: measured.count, floatTop1: floatTop1, fixed: fixed, agreement: agreement,
                              reluBits: (reluBits.values.min() ?? 0)...(reluBits.values.max() ?? 0),
-                             calibrationImages: calibration.count, loaded: loaded, calibrated: calibrated,
+                             calibrationImages: calibration.count, calibrationWrapped: calibrationWrapped, loaded: loaded, calibrated: calibrated,
                              floatSeconds: floatSeconds, written: written, total: clock.total)
+    }
+
+    /// Rewrites the plan in `directory` in the current schema, in place and atomically: adds the program
+    /// (compiled from its float contents, as export would) and the digest, names it after its directory.
+    /// With the dataset at hand it also re-measures the fixed-point accuracy on the split and images its
+    /// record names (unchanged: the program is the one that ran) and records the overflow counts there and
+    /// on the first `calibrationImages` validation images. Returns the rewritten plan and whether it was measured.
+    public static func upgrade(directory: URL, dataDirectory: String, calibrationImages: Int, threads: Int) throws
+        -> (plan: PlanContents, measured: PlanAccuracy?) {
+        var plan = try PlanFiles.read(from: directory)
+        if plan.manifest.program == nil { try PlanCompilation.attachProgram(&plan) }
+        plan.manifest.name = directory.standardizedFileURL.lastPathComponent
+        var measured: PlanAccuracy?
+        let kind = try planDataset(plan.manifest, requested: nil)
+        if let record = plan.manifest.accuracy.first(where: { $0.arithmetic == .fixedPoint }),
+           let splits = try? Datasets.load(kind, directory: URL(fileURLWithPath: dataDirectory), validationCount: 5000) {
+            let images = firstImages(record.split == "test" ? splits.test : splits.validation, record.images)
+            let fixed = try measurePlanAccuracy(plan, images: images, threads: threads)
+            let calibration = try measurePlanAccuracy(plan, images: firstImages(splits.validation, calibrationImages), threads: threads)
+            guard abs(fixed.top1 - record.top1) < 1e-9 else {
+                throw TrainingError.mismatch("\(directory.path) records fixed-point accuracy \(record.top1) on \(record.images) \(record.split) "
+                    + "images but measures \(fixed.top1) now: its weights or the data changed; re-export it from its checkpoint")
+            }
+            plan.manifest.overflow = [
+                OverflowRecord(purpose: "calibration", split: "validation", images: calibration.images, wrapped: calibration.wrapped),
+                OverflowRecord(purpose: "accuracy", split: record.split, images: fixed.images, wrapped: fixed.wrapped),
+            ]
+            measured = fixed
+        }
+        try PlanFiles.write(plan, to: directory, overwrite: true)
+        return (plan, measured)
     }
 
     /// Top-1 class of each image under the engine's eval-mode forward pass (as `Evaluation.run` computes it);

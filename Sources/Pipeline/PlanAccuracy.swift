@@ -18,19 +18,28 @@ public struct PlanAccuracy: Sendable {
     public var cpuSeconds: Double
     /// Top-1 class of each image.
     public var predictions: [Int]
+    /// Images that exceeded a bound the program relies on (a ReLU's value bits, a square's or polynomial's
+    /// range): their fixed-point (and secure) result may differ from the float model's.
+    public var wrapped: Int
+    /// Each image's fixed-point logits at the program's output scale (empty unless asked for).
+    public var logits: [[UInt64]]
+    /// The output scale of the logits (fractional bits).
+    public var logitScale: Int
 }
 
-public func measurePlanAccuracy(_ plan: PlanContents, images: ImageSet, threads: Int) throws -> PlanAccuracy {
+public func measurePlanAccuracy(_ plan: PlanContents, images: ImageSet, threads: Int, keepLogits: Bool = false) throws -> PlanAccuracy {
     let start = DispatchTime.now().uptimeNanoseconds, startCPU = Stopwatch.processCPU
     let program = try PlanCompilation.program(of: plan)
     let evaluator = FastFixedPointEvaluator(program: program)
-    let (predictions, statistics) = evaluator.classify(pixels: images.pixels, count: images.count,
-                                                       input: plan.manifest.input, threads: threads)
-    let correct = zip(predictions, images.labels).filter { $0 == Int($1) }.count
+    let result = evaluator.classify(pixels: images.pixels, count: images.count, input: plan.manifest.input, threads: threads,
+                                    keepLogits: keepLogits)
+    let correct = zip(result.predictions, images.labels).filter { $0 == Int($1) }.count
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     return PlanAccuracy(top1: images.count == 0 ? 0 : Double(correct) / Double(images.count), images: images.count,
-                        gemmTerms: statistics.gemmTerms, ringTerms: statistics.ringTerms, seconds: seconds,
-                        cpuSeconds: Stopwatch.processCPU - startCPU, predictions: predictions)
+                        gemmTerms: result.statistics.gemmTerms, ringTerms: result.statistics.ringTerms, seconds: seconds,
+                        cpuSeconds: Stopwatch.processCPU - startCPU, predictions: result.predictions,
+                        wrapped: result.exceeded.filter { $0 }.count, logits: result.logits,
+                        logitScale: program.tensors[program.output].scale)
 }
 
 /// The dataset a plan classifies: `requested` when given, else inferred from its class names
@@ -63,11 +72,17 @@ public struct PlanTestRequest: Sendable {
     public var dataset: String?
     public var validationCount: Int
     public var threads: Int
+    /// Where to write each image's fixed-point logits (int64 .npy [images, classes], the integers at the
+    /// program's output scale), and its float logits (float64 .npy, the plan's float weights evaluated in
+    /// double precision by `ReferenceEvaluator`); nil: not written.
+    public var logitsFile: String?
+    public var floatLogitsFile: String?
 
     public init(planDirectory: String, split: String, images: Int?, dataDirectory: String, dataset: String? = nil,
-                validationCount: Int = 5000, threads: Int = 2) {
+                validationCount: Int = 5000, threads: Int = 2, logitsFile: String? = nil, floatLogitsFile: String? = nil) {
         self.planDirectory = planDirectory; self.split = split; self.images = images; self.dataDirectory = dataDirectory
         self.dataset = dataset; self.validationCount = validationCount; self.threads = threads
+        self.logitsFile = logitsFile; self.floatLogitsFile = floatLogitsFile
     }
 
     /// The plan's fixed-point accuracy, its name and the dataset it was measured on.
@@ -81,7 +96,19 @@ public struct PlanTestRequest: Sendable {
         let set = firstImages(split == "test" ? splits.test : splits.validation, images)
         try checkPlanMatchesDataset(planName: planDirectory, classes: plan.manifest.classNames.count,
                                     input: plan.manifest.input.shape, dataset: kind, images: set)
-        return (try measurePlanAccuracy(plan, images: set, threads: threads), plan.manifest.name, kind)
+        let accuracy = try measurePlanAccuracy(plan, images: set, threads: threads, keepLogits: logitsFile != nil)
+        if let logitsFile {
+            try NumpyFile.write(accuracy.logits.map { $0.map { Int64(bitPattern: $0) } }, to: URL(fileURLWithPath: logitsFile))
+        }
+        if let floatLogitsFile {
+            let rows = try (0..<set.count).map { i in
+                try ReferenceEvaluator.evaluate(graph: plan.manifest.graph, weights: plan.weights, activations: plan.manifest.activations,
+                                                coefficients: plan.coefficients,
+                                                input: PlaintextInput.normalize(set.image(i), spec: plan.manifest.input))
+            }
+            try NumpyFile.write(rows, to: URL(fileURLWithPath: floatLogitsFile))
+        }
+        return (accuracy, plan.manifest.name, kind)
     }
 }
 

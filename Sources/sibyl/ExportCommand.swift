@@ -16,7 +16,7 @@ struct ExportCommand: ParsableCommand {
         abstract: "Export a training checkpoint as a fixed-point plan (plan.json + weights.h5).")
 
     @Option(help: "Training checkpoint (checkpoint.h5 or best.h5).") var checkpoint: String?
-    @Option(help: "Instead of exporting: rewrite the plan in this directory in the current schema (adds the digest that binds plan.json to weights.h5), keeping its recorded accuracy. In place and atomic.")
+    @Option(help: "Instead of exporting: rewrite the plan in this directory in the current schema (adds the fixed-point program and the digest that binds plan.json to weights.h5), keeping its recorded accuracy; with the dataset at hand it re-measures that accuracy and records overflow counts. In place and atomic.")
     var upgrade: String?
     @Option(help: "JSON placement overriding slot choices: a Placement ({\"choices\": [...]}) or {\"slot\": choice}.")
     var placement: String?
@@ -54,14 +54,20 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         if let upgrade {
-            let directory = URL(fileURLWithPath: upgrade)
-            var plan = try PlanFiles.read(from: directory)
-            if plan.manifest.program == nil { try PlanCompilation.attachProgram(&plan) }
-            try PlanFiles.write(plan, to: directory, overwrite: true)
-            let from = plan.manifest.schemaVersion
+            let from = try PlanFiles.read(from: URL(fileURLWithPath: upgrade)).manifest.schemaVersion
+            let (plan, measured) = try ExportPipeline.upgrade(directory: URL(fileURLWithPath: upgrade), dataDirectory: dataDir,
+                                                              calibrationImages: calibrationImages, threads: threads)
             print(from == PlanManifest.currentSchemaVersion
-                  ? "\(upgrade) is already schema \(from) and its digest checked out; rewritten unchanged"
-                  : "upgraded \(upgrade) from schema \(from) to \(PlanManifest.currentSchemaVersion) (digest and fixed-point program added); weights and recorded accuracy unchanged")
+                  ? "\(upgrade) is already schema \(from) and its digest checked out; rewritten"
+                  : "upgraded \(upgrade) from schema \(from) to \(PlanManifest.currentSchemaVersion) (fixed-point program and digest added); weights and recorded accuracy unchanged")
+            if let measured {
+                print(String(format: "  fixed-point accuracy re-measured: %.4f on %d images (as recorded)", measured.top1, measured.images))
+            } else {
+                print("  not measured: the plan's dataset is not readable under --data-dir \(dataDir), so no overflow counts were recorded")
+            }
+            for record in plan.manifest.overflow ?? [] {
+                print("  overflow: \(record.wrapped) of \(record.images) \(record.split) images (\(record.purpose)) exceeded a bound of the program")
+            }
             return
         }
         let summary = try ExportPipeline.run(ExportRequest(
@@ -72,6 +78,8 @@ struct ExportCommand: ParsableCommand {
         print(String(format: "  accuracy on %d %@ images: float %.4f, fixed point (f=%d) %.4f, top-1 agreement %.4f; ReLU value bits %d...%d",
                      summary.measuredImages, accuracySplit, summary.floatTop1, fractionalBits, summary.fixed.top1,
                      summary.agreement, summary.reluBits.lowerBound, summary.reluBits.upperBound))
+        print("  overflow: \(summary.calibrationWrapped) of \(summary.calibrationImages) calibration and \(summary.fixed.wrapped) of "
+              + "\(summary.measuredImages) \(accuracySplit) images exceeded a bound of the program (a ReLU's value bits, a square's or polynomial's range)")
         print(String(format: "  seconds: load+fold %.2f, calibrate %.2f (%d images), float eval %.2f, fixed-point eval %.2f (%.0f images/s, %d ring fallbacks), write %.2f, total %.2f (process CPU %.2f)",
                      summary.loaded, summary.calibrated, summary.calibrationImages, summary.floatSeconds, summary.fixed.seconds,
                      Double(summary.fixed.images) / max(summary.fixed.seconds, 1e-9), summary.fixed.ringTerms, summary.written,

@@ -29,6 +29,11 @@ struct InspectCommand: ParsableCommand {
         var provenance: Provenance
         /// "verified" (schema 2: plan.json and weights.h5 match the digest recorded at export) or why not.
         var integrity: String
+        /// Program steps (schema 3) and the output scale of its logits; nil when the plan holds no program.
+        var programSteps: Int?
+        var logitScale: Int?
+        /// Images that exceeded a bound of the program, as measured at export (none recorded: nil).
+        var overflow: [OverflowRecord]?
     }
 
     static func summary(of contents: PlanContents) throws -> Summary {
@@ -45,7 +50,9 @@ struct InspectCommand: ParsableCommand {
                        placement: placement.signature, accuracy: manifest.accuracy, fixedPoint: manifest.fixedPoint,
                        classes: manifest.classNames.count, provenance: manifest.provenance,
                        integrity: manifest.digest != nil ? "verified"
-                        : "unverified: schema \(manifest.schemaVersion) has no digest (sibyl export --upgrade DIR adds one)")
+                        : "unverified: schema \(manifest.schemaVersion) has no digest (sibyl export --upgrade DIR adds one)",
+                       programSteps: manifest.program?.steps.count,
+                       logitScale: manifest.program.map { $0.tensors[$0.output].scale }, overflow: manifest.overflow)
     }
 
     func run() throws {
@@ -69,6 +76,19 @@ struct InspectCommand: ParsableCommand {
         for record in summary.accuracy {
             print(String(format: "  accuracy          %@ %.4f on %d %@ images (recorded at export, not re-measured)", record.arithmetic.rawValue, record.top1,
                          record.images, record.split))
+        }
+        if let steps = summary.programSteps, let scale = summary.logitScale {
+            print("  program           \(steps) fixed-point steps in plan.json, integers in weights.h5; logits at scale \(scale)")
+        } else {
+            print("  program           none stored: compiled from the float weights at load (sibyl export --upgrade DIR stores it)")
+        }
+        if let records = summary.overflow {
+            for record in records {
+                print("  overflow          \(record.wrapped) of \(record.images) \(record.split) images (\(record.purpose)) exceeded a bound of the program"
+                      + (record.wrapped > 0 ? ": WARNING, their results may differ from the float model's" : ""))
+            }
+        } else {
+            print("  overflow          not measured (sibyl export --upgrade DIR measures it when the dataset is present)")
         }
         print("  integrity         \(summary.integrity)")
         print("  provenance        \(summary.provenance.checkpoint) (sha256 \(summary.provenance.checkpointSha256.prefix(16))...), \(summary.provenance.created)")

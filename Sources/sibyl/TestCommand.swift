@@ -19,12 +19,21 @@ struct TestCommand: ParsableCommand {
     @Flag(help: "Print {\"accuracy\": ..., \"images\": ...} as JSON.") var json = false
     @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
     @Option(help: "Worker threads.") var threads: Int = 2
+    @Option(help: ArgumentHelp("Plans: write each image's fixed-point logits to FILE (.npy, int64 [images, classes]).",
+                               discussion: "The integers at the program's output scale (plan.json program.tensors[program.output].scale), "
+                                 + "bit for bit what the secure protocol returns; Tests/python/sibyl_plan.py reproduces them."))
+    var logits: String?
+    @Option(name: .customLong("float-logits"),
+            help: "Plans: write each image's float logits to FILE (.npy, float64): the plan's float weights in double precision.")
+    var floatLogits: String?
 
     func validate() throws {
         guard (checkpoint == nil) != (plan == nil) else {
             throw ValidationError("give exactly one of --checkpoint FILE and --plan DIR")
         }
-        if images != nil && plan == nil { throw ValidationError("--images applies to --plan only") }
+        if (images != nil || logits != nil || floatLogits != nil) && plan == nil {
+            throw ValidationError("--images, --logits and --float-logits apply to --plan only")
+        }
         if let d = dataset, DatasetKind(rawValue: d.lowercased()) == nil {
             throw ValidationError("unknown --dataset '\(d)'; allowed: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -37,13 +46,18 @@ struct TestCommand: ParsableCommand {
     func run() throws {
         if let plan {
             let (result, name, kind) = try PlanTestRequest(planDirectory: plan, split: split, images: images,
-                                                           dataDirectory: dataDir, dataset: dataset, threads: threads).run()
+                                                           dataDirectory: dataDir, dataset: dataset, threads: threads,
+                                                           logitsFile: logits, floatLogitsFile: floatLogits).run()
             if json {
-                print("{\"accuracy\": \(result.top1), \"images\": \(result.images)}")
+                print("{\"accuracy\": \(result.top1), \"images\": \(result.images), \"wrapped_images\": \(result.wrapped)}")
             } else {
                 print(String(format: "plan %@: fixed-point accuracy %.4f on %d %@ %@ images (%.1f s, %.1f CPU s, %.0f images/s; %d exact GEMM and %d ring-loop layer evaluations)",
                              name, result.top1, result.images, kind.rawValue, split, result.seconds, result.cpuSeconds,
                              Double(result.images) / max(result.seconds, 1e-9), result.gemmTerms, result.ringTerms))
+                print("  \(result.wrapped) image\(result.wrapped == 1 ? "" : "s") exceeded a bound of the program (a ReLU's value bits, "
+                      + "a square's or polynomial's range): \(result.wrapped == 0 ? "none may differ from the float model" : "their results may differ from the float model's")")
+                if let logits { print("  fixed-point logits (scale \(result.logitScale)) written to \(logits)") }
+                if let floatLogits { print("  float logits written to \(floatLogits)") }
             }
             return
         }

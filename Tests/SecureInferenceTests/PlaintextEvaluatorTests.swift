@@ -116,7 +116,7 @@ final class PlaintextEvaluatorTests: XCTestCase {
         let count = 5
         let pixels = (0..<count * 432).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let fast = FastFixedPointEvaluator(program: program)
-        let (predictions, _) = fast.classify(pixels: pixels, count: count, input: spec, threads: 2, batch: 2)
+        let predictions = fast.classify(pixels: pixels, count: count, input: spec, threads: 2, batch: 2).predictions
         let oracle = FixedPointOracle(program: program)
         for i in 0..<count {
             let x = (0..<432).map { j in (Float(pixels[i * 432 + j]) / 255 - spec.mean[j / 144]) / spec.std[j / 144] }

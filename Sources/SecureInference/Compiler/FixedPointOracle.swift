@@ -37,7 +37,7 @@ public struct FixedPointOracle: Sendable {
             case .square(let output, let input, _):
                 values[output] = values[input].map { $0 &* $0 }
             case .polynomial(let output, let input, _, let coefficients, let shift, _):
-                values[output] = Self.polynomial(values[input], coefficients: coefficients, shift: shift, shape: outShape)
+                values[output] = Self.polynomial(values[input], coefficients: coefficients, shift: shift, shape: outShape).values
             case .gather(let output, let input, let channels):
                 values[output] = RingKernels.gather(values[input], channels: channels, plane: outShape.height * outShape.width)
             case .scatter(let output, let parts):
@@ -58,10 +58,36 @@ public struct FixedPointOracle: Sendable {
         return logits.map { Double(Int64(bitPattern: $0)) / factor }
     }
 
-    /// The polynomial step on one image's tensor (C-H-W): `OneRoundPolynomial.reference` per element.
-    static func polynomial(_ x: [UInt64], coefficients: [[UInt128]], shift: Int, shape: TensorShape) -> [UInt64] {
+    /// Whether `step` finds a value of image `image` (values[tensor][image]) outside a bound the program
+    /// relies on: a ReLU input beyond its `valueBits` (the garbled circuit sees only those bits), a square's
+    /// input of 2^31 or more in magnitude (its product wraps in Z_(2^64)), or a polynomial whose shifted
+    /// result leaves 64 bits (reported by `polynomial`, which computes it anyway). Such an image's secure
+    /// result equals the oracle's, but may differ from the float model's. (Wrap-around inside linear layers
+    /// shows up at the next of these.)
+    public static func exceedsBound(_ step: ProgramStep, values: [[[UInt64]]], image: Int, outShape: TensorShape) -> Bool {
+        switch step {
+        case .relu(_, let input, let valueBits, _, _):
+            let unused = UInt64(64 - valueBits)
+            return values[input][image].contains { (Int64(bitPattern: $0 << unused) >> unused) != Int64(bitPattern: $0) }
+        case .square(_, let input, _):
+            return values[input][image].contains { Int64(bitPattern: $0).magnitude >= 1 << 31 }
+        default:
+            return false
+        }
+    }
+
+    /// The polynomial step on one image's tensor (C-H-W): `OneRoundPolynomial.reference` per element, and
+    /// whether any element's shifted result left 64 bits (then reduced mod 2^64, as the protocol does).
+    static func polynomial(_ x: [UInt64], coefficients: [[UInt128]], shift: Int, shape: TensorShape) -> (values: [UInt64], exceeded: Bool) {
         let plane = shape.height * shape.width
-        return x.indices.map { OneRoundPolynomial.reference(x: x[$0], coefficients: coefficients[$0 / plane], shift: shift) }
+        var exceeded = false
+        let values = x.indices.map { i -> UInt64 in
+            let y = Int128(bitPattern: OneRoundPolynomial.horner(coefficients[i / plane], UInt128(bitPattern: Int128(Int64(bitPattern: x[i])))))
+                >> Int128(shift)
+            if y < Int128(Int64.min) || y > Int128(Int64.max) { exceeded = true }
+            return UInt64(truncatingIfNeeded: y)
+        }
+        return (values, exceeded)
     }
 
     static func addBias(_ bias: [UInt64], to y: inout [UInt64], shape: TensorShape) {

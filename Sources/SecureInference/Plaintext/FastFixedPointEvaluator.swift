@@ -46,6 +46,9 @@ public struct FastFixedPointEvaluator: Sendable {
         /// unless requested.
         public var maxMagnitudes: [UInt64]
         public var statistics: Statistics
+        /// Per image, whether a value left a bound the program relies on (`FixedPointOracle.exceedsBound`):
+        /// its secure result may then differ from the float model's.
+        public var exceeded: [Bool]
     }
 
     /// Largest exactly-summable magnitude bound (2^52, a factor 2 below binary64's integer range).
@@ -110,18 +113,18 @@ public struct FastFixedPointEvaluator: Sendable {
             let range = (worker * chunk)..<min(count, (worker + 1) * chunk)
             var stats = Statistics()
             var magnitudes = [UInt64](repeating: 0, count: recordMagnitudes ? program.tensors.count : 0)
-            var local: [(Int, [UInt64])] = []
+            var local: [(Int, [UInt64], Bool)] = []
             var start = range.lowerBound
             while start < range.upperBound {
                 let end = min(range.upperBound, start + Self.imagesPerGEMM)
-                let logits = evaluateBatch(Array(inputs[start..<end]), statistics: &stats, record: recordMagnitudes,
-                                           magnitudes: &magnitudes)
-                for (offset, values) in logits.enumerated() { local.append((start + offset, values)) }
+                let (logits, exceeded) = evaluateBatch(Array(inputs[start..<end]), statistics: &stats, record: recordMagnitudes,
+                                                       magnitudes: &magnitudes)
+                for (offset, values) in logits.enumerated() { local.append((start + offset, values, exceeded[offset])) }
                 start = end
             }
             box.merge(local, stats, magnitudes)
         }
-        return Result(logits: box.logits, maxMagnitudes: box.magnitudes, statistics: box.statistics)
+        return Result(logits: box.logits, maxMagnitudes: box.magnitudes, statistics: box.statistics, exceeded: box.exceeded)
     }
 
     /// Images whose columns share one GEMM per layer (wider GEMMs for the small late layers).
@@ -129,10 +132,12 @@ public struct FastFixedPointEvaluator: Sendable {
     /// Target GEMM width (output positions of all images in one call).
     static let gemmColumns = 1024
 
-    /// A few images through every step; linear layers as one GEMM for all of them.
+    /// A few images through every step; linear layers as one GEMM for all of them. Returns their logits and
+    /// whether each exceeded a bound.
     func evaluateBatch(_ inputs: [[UInt64]], statistics: inout Statistics, record: Bool,
-                       magnitudes: inout [UInt64]) -> [[UInt64]] {
+                       magnitudes: inout [UInt64]) -> (logits: [[UInt64]], exceeded: [Bool]) {
         let batch = inputs.count
+        var exceeded = [Bool](repeating: false, count: batch)
         for input in inputs {
             precondition(input.count == program.tensors[0].shape.elements, "input size does not match the program")
         }
@@ -142,6 +147,9 @@ public struct FastFixedPointEvaluator: Sendable {
         if record { for input in inputs { Self.recordMagnitude(input, tensor: 0, into: &magnitudes) } }
         for (s, step) in program.steps.enumerated() {
             let outShape = program.tensors[step.output].shape
+            for b in 0..<batch where !exceeded[b] {
+                exceeded[b] = FixedPointOracle.exceedsBound(step, values: values, image: b, outShape: outShape)
+            }
             switch step {
             case .linear(let output, let terms, let bias, _):
                 var ys = [[UInt64]](repeating: [UInt64](repeating: 0, count: outShape.elements), count: batch)
@@ -185,8 +193,10 @@ public struct FastFixedPointEvaluator: Sendable {
             case .square(let output, let input, _):
                 values[output] = values[input].map { $0.map { $0 &* $0 } }
             case .polynomial(let output, let input, _, let coefficients, let shift, _):
-                values[output] = values[input].map {
-                    FixedPointOracle.polynomial($0, coefficients: coefficients, shift: shift, shape: outShape)
+                values[output] = values[input].enumerated().map { b, x in
+                    let (y, wrapped) = FixedPointOracle.polynomial(x, coefficients: coefficients, shift: shift, shape: outShape)
+                    if wrapped { exceeded[b] = true }
+                    return y
                 }
             case .gather(let output, let input, let channels):
                 values[output] = values[input].map { RingKernels.gather($0, channels: channels, plane: outShape.height * outShape.width) }
@@ -200,7 +210,7 @@ public struct FastFixedPointEvaluator: Sendable {
             }
             for tensor in releasedAfter[s] { values[tensor] = [] }
         }
-        return values[program.output]
+        return (values[program.output], exceeded)
     }
 
     /// Whether every partial sum of this term is an integer of magnitude below 2^52.
@@ -306,17 +316,19 @@ final class ResultBox: @unchecked Sendable {
     private let lock = NSLock()
     var logits: [[UInt64]]
     var magnitudes: [UInt64]
+    var exceeded: [Bool]
     var statistics = FastFixedPointEvaluator.Statistics()
 
     init(count: Int, tensors: Int) {
         logits = Array(repeating: [], count: count)
+        exceeded = Array(repeating: false, count: count)
         magnitudes = Array(repeating: 0, count: tensors)
     }
 
-    func merge(_ part: [(Int, [UInt64])], _ stats: FastFixedPointEvaluator.Statistics, _ parts: [UInt64]) {
+    func merge(_ part: [(Int, [UInt64], Bool)], _ stats: FastFixedPointEvaluator.Statistics, _ parts: [UInt64]) {
         lock.lock()
         defer { lock.unlock() }
-        for (index, values) in part { logits[index] = values }
+        for (index, values, flag) in part { logits[index] = values; exceeded[index] = flag }
         statistics.add(stats)
         for i in 0..<parts.count { magnitudes[i] = max(magnitudes[i], parts[i]) }
     }

@@ -27,27 +27,38 @@ extension FastFixedPointEvaluator {
         return best
     }
 
+    /// What `classify` returns, per image in order.
+    public struct Classification: Sendable {
+        public var predictions: [Int]
+        /// Whether each image exceeded a bound the program relies on (`FixedPointOracle.exceedsBound`).
+        public var exceeded: [Bool]
+        /// Each image's logits at the output scale (empty unless asked for).
+        public var logits: [[UInt64]]
+        public var statistics: Statistics
+    }
+
     /// Top-1 class of each of `count` images stored back to back in `pixels`, evaluated in chunks of
     /// `batch` images on `threads` workers.
     public func classify(pixels: [UInt8], count: Int, input: InputSpec, threads: Int = 2,
-                         batch: Int = 256) -> (predictions: [Int], statistics: Statistics) {
+                         batch: Int = 256, keepLogits: Bool = false) -> Classification {
         let size = input.shape.elements
         precondition(pixels.count >= count * size, "\(pixels.count) bytes do not hold \(count) images of \(input.shape)")
         let oracle = FixedPointOracle(program: program)
-        var predictions: [Int] = []
-        predictions.reserveCapacity(count)
-        var statistics = Statistics()
+        var result = Classification(predictions: [], exceeded: [], logits: [], statistics: Statistics())
+        result.predictions.reserveCapacity(count)
         var start = 0
         while start < count {
             let end = min(count, start + batch)
             let encoded = (start..<end).map { i in
                 oracle.encodeInput(PlaintextInput.normalize(pixels[i * size..<(i + 1) * size], spec: input))
             }
-            let result = evaluate(inputs: encoded, threads: threads)
-            predictions += result.logits.map(Self.topClass)
-            statistics.add(result.statistics)
+            let part = evaluate(inputs: encoded, threads: threads)
+            result.predictions += part.logits.map(Self.topClass)
+            result.exceeded += part.exceeded
+            if keepLogits { result.logits += part.logits }
+            result.statistics.add(part.statistics)
             start = end
         }
-        return (predictions, statistics)
+        return result
     }
 }

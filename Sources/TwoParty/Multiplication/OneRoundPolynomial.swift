@@ -138,7 +138,7 @@ public enum OneRoundPolynomial {
 
     /// sum_m c[m] s^m mod 2^128.
     @inline(__always)
-    static func horner(_ c: [UInt128], _ s: UInt128) -> UInt128 {
+    public static func horner(_ c: [UInt128], _ s: UInt128) -> UInt128 {
         var acc = c[c.count - 1]
         var m = c.count - 2
         while m >= 0 { acc = acc &* s &+ c[m]; m -= 1 }
