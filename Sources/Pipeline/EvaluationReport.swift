@@ -43,6 +43,9 @@ public struct EvaluationReport: Encodable {
     var maxOracleDeviation: Double
     /// Images with a logit off by more than 1.0 from the oracle's: failed (wrapped) truncations.
     var truncationFailures: Int
+    /// Images whose values left a bound of the program (a ReLU's value bits, a square's or polynomial's
+    /// range; `FixedPointOracle.exceedsBound`): secure equals oracle there, but may differ from the float model.
+    var wrappedImages: Int
     var relus: Int
     var polynomialActivations: Int
     var offline: Phase
@@ -55,7 +58,8 @@ public struct EvaluationReport: Encodable {
     var peakResidentMegabytes: Double
 
     public init(plan: String, results: [SecureImageResult], floatAgreement: Double?, program: FixedPointProgram,
-         wallSeconds: Double, peakResidentBytes: Int, network: String) {
+         wrappedImages: Int, wallSeconds: Double, peakResidentBytes: Int, network: String) {
+        self.wrappedImages = wrappedImages
         let n = Double(results.count)
         self.plan = plan
         images = results.count
@@ -125,6 +129,7 @@ public struct EvaluationReport: Encodable {
                    accuracy, agreementWithOracle,
                    agreementWithFloat.map { String(format: ", with float model %.3f", $0) } ?? "",
                    exactOracleMatches, images, maxOracleDeviation, truncationFailures),
+            "\(wrappedImages) of \(images) images left a bound of the program (ReLU value bits, square or polynomial range)",
             String(format: "offline per image: %.2f s, %@ (up %@, down %@)", offline.seconds, mb(offline.bytes),
                    mb(offline.bytesUp), mb(offline.bytesDown)),
             String(format: "online per image:  %.3f s, %@, %.0f flights; LAN %.3f s, WAN %.3f s", online.seconds,

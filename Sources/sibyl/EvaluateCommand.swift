@@ -87,8 +87,9 @@ struct EvaluateCommand: ParsableCommand {
             }
             floatAgreement = Double(agree) / Double(images)
         }
+        let wrapped = FastFixedPointEvaluator(program: plan.program).evaluate(inputs: inputs).exceeded.filter { $0 }.count
         let report = EvaluationReport(plan: manifest.name, results: results, floatAgreement: floatAgreement,
-                                      program: plan.program, wallSeconds: wall, peakResidentBytes: peakResidentBytes(),
+                                      program: plan.program, wrappedImages: wrapped, wallSeconds: wall, peakResidentBytes: peakResidentBytes(),
                                       network: network)
         if json {
             let encoder = JSONEncoder()

@@ -161,7 +161,8 @@ final class PlanReaderTests: XCTestCase {
         let generated = directory.appendingPathComponent("generated")
         try PlanFiles.write(try generatedPlan(seed: 3, fractionalBits: 13), to: generated)
         let schema = Self.root.appendingPathComponent("Plans/plan.schema.json").path
-        let output = try runPython("check_plans.py", [schema, generated.path] + (try shippedPlans()).map(\.path))
+        let fuzzPlan = Self.root.appendingPathComponent("Experiments/reliability/fuzz-plan").path
+        let output = try runPython("check_plans.py", [schema, generated.path, fuzzPlan] + (try shippedPlans()).map(\.path))
         XCTAssertFalse(output.contains("INVALID"), output)
         // The check can fail: a legacy-encoded choice is refused.
         var object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: generated.appendingPathComponent("plan.json"))) as? [String: Any])
