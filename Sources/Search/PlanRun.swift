@@ -113,6 +113,26 @@ public enum PlanRun {
         public var baselineValidationAccuracy: Double?
         /// The last epoch of the anneal (`--anneal-epochs`): best.h5's validation accuracy after it.
         public var annealed: Anneal.Record?
+
+        /// What `sibyl plan` prints at the end: the chosen member, the anneal, the baseline, the files.
+        public func report(directory: URL) -> [String] {
+            guard let chosen else { return ["no member met the target; see \(directory.appendingPathComponent("pareto.svg").path)"] }
+            var lines = [String(format: "chosen: member %d round %d, validation accuracy %.4f, %d ReLUs, predicted %.4g s online; "
+                                + "%d points on the front; %.0f s", chosen.member, chosen.round, chosen.validationAccuracy,
+                                chosen.relus, chosen.predictedOnlineSeconds, front.points.count, seconds)]
+            var final = chosen.validationAccuracy
+            if let annealed {
+                lines.append(String(format: "annealed %d epochs: validation accuracy %.4f (searched %.4f)", annealed.epochs,
+                                    annealed.validationAccuracy, chosen.validationAccuracy))
+                final = annealed.validationAccuracy
+            }
+            if let baseline = baselineValidationAccuracy {
+                lines.append(String(format: "baseline (all ReLU) validation accuracy %.4f: the chosen plan is %.2f points %@", baseline,
+                                    abs(final - baseline) * 100, final >= baseline ? "above" : "below"))
+            }
+            lines.append("wrote \(directory.path)/{search.jsonl, pareto.json, pareto.svg, best.h5, placement.json}")
+            return lines
+        }
     }
 
     /// Runs (or resumes) the search a request describes. `log` receives one line per event worth showing;

@@ -2,6 +2,8 @@
 // so a bad value is refused by the parser with the flag's name before anything runs. Every number must
 // be finite: "inf" and "nan" parse as Float but train to NaN.
 import ArgumentParser
+import NetworkCost
+import NetworkPlan
 import Search
 import Training
 
@@ -53,4 +55,35 @@ extension PlanRequest.Pinned: ExpressibleByArgument {
 }
 extension PolynomialInitialization.Kind: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
+/// `--degrees 2,4`: polynomial degrees a plan can hold (PlanManifest.supportedPolynomialDegrees).
+struct DegreeList: ExpressibleByArgument {
+    var degrees: [Int]
+
+    init?(argument: String) {
+        let values = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0.map(PlanManifest.supportedPolynomialDegrees.contains) ?? false }) else { return nil }
+        degrees = values.map { $0! }
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// `MIN:MAX` or one value, finite, MIN <= MAX (learning-rate and momentum ranges).
+struct ValueRange: ExpressibleByArgument {
+    var range: ClosedRange<Double>
+
+    init?(argument: String) {
+        guard let range = PlanRequest.parseRange(argument) else { return nil }
+        self.range = range
+    }
+}
+
+/// `--network lan|wan`: a network profile by name.
+enum NetworkChoice: String, CaseIterable, ExpressibleByArgument {
+    case lan, wan
+
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+    var profile: NetworkProfile { NetworkProfile.named(rawValue)! }
 }

@@ -33,14 +33,16 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("target-latency"), help: "Predicted online seconds per image to stay under.",
             transform: FlagValue.positive)
     var targetLatency: Double?
-    @Option(help: "Network for --target-latency: lan or wan.") var network: String?
+    @Option(help: "Network for --target-latency.") var network: NetworkChoice?
     @Option(name: .customLong("max-relus"), help: "ReLUs per image to stay under.") var maxReLUs: Int?
     @Option(help: "Run directory.") var out: String
     @Flag(help: "Continue the search in --out (same flags).") var resume = false
     @Option(help: "Worker processes per round (1: in this process).") var workers: Int = 1
     @Option(help: "Seed of the search and the data order.") var seed: UInt64 = 1
     @Option(help: "Slots that stay ReLU: first,last (Delphi) or none.") var pinned: PlanRequest.Pinned = .firstLast
-    @Option(help: "Polynomial degrees, comma separated, each 1...6 (2 = quadratic: one OT product per element; 3 and up: one round of OT products in a 128-bit ring). Other degrees are refused before the search starts.") var degrees: String = "2"
+    @Option(help: ArgumentHelp("Polynomial degrees, comma separated, each 1...6 (2 = quadratic: one OT product per element; 3 and up: one round of OT products in a 128-bit ring).",
+                               discussion: "Other degrees are refused before the search starts.", valueName: "d,d,..."))
+    var degrees: DegreeList = DegreeList(argument: "2")!
     @Option(name: .customLong("cost-model"), help: "Cost model JSON (sibyl calibrate); default: the provisional model.")
     var costModel: String?
     @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int = 128
@@ -51,9 +53,9 @@ struct PlanCommand: ParsableCommand {
             transform: FlagValue.unitInterval)
     var distill: Float = 0
     @Option(name: .customLong("lr-range"), help: "Learning rates the population draws from and explores, MIN:MAX or one value (default 0.001:0.1).")
-    var lrRange: String?
+    var lrRange: ValueRange?
     @Option(name: .customLong("momentum-range"), help: "Momentum range, MIN:MAX or one value (default 0.8:0.99).")
-    var momentumRange: String?
+    var momentumRange: ValueRange?
     @Option(name: .customLong("anneal-epochs"),
             help: "After the search, train the chosen member this many more epochs with its learning rate decayed to zero (cosine); DIR/best.h5 is then the annealed network. Resumable. (default: 0, none)")
     var annealEpochs: Int = 0
@@ -83,10 +85,7 @@ struct PlanCommand: ParsableCommand {
             throw ValidationError("give one target, not both --max-relus and --target-latency")
         }
         if let network, maxReLUs != nil {
-            throw ValidationError("--network \(network) only applies to --target-latency")
-        }
-        if let network, NetworkProfile.named(network.lowercased()) == nil {
-            throw ValidationError("unknown --network '\(network)'; allowed: lan, wan")
+            throw ValidationError("--network \(network.rawValue) only applies to --target-latency")
         }
         if let n = maxReLUs, n < 0 { throw ValidationError("--max-relus must be at least 0") }
         if population < 2 { throw ValidationError("--population must be at least 2") }
@@ -94,29 +93,13 @@ struct PlanCommand: ParsableCommand {
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        let exportable = PlanManifest.supportedPolynomialDegrees
-        guard let degrees = parsedDegrees(), degrees.allSatisfy(exportable.contains) else {
-            throw ValidationError("--degrees must list polynomial degrees that plans can export and evaluate securely "
-                                  + "(\(exportable.lowerBound)...\(exportable.upperBound)), comma separated; got '\(self.degrees)'")
-        }
         if annealEpochs < 0 { throw ValidationError("--anneal-epochs must be at least 0") }
         if let bits = coefficientBits, !(1...40).contains(bits) { throw ValidationError("--coefficient-bits must be in 1...40") }
         if let channelGroup, channelGroup < 1 { throw ValidationError("--channel-group must be at least 1") }
         if channelGroup != nil && !channels { throw ValidationError("--channel-group applies to --channels only") }
-        for (flag, text) in [("--lr-range", lrRange), ("--momentum-range", momentumRange)] {
-            if let text, PlanRequest.parseRange(text) == nil {
-                throw ValidationError("\(flag) takes MIN:MAX with MIN <= MAX, or one value; got '\(text)'")
-            }
-        }
         if !FileManager.default.fileExists(atPath: baseline) {
             throw ValidationError("--baseline \(baseline) does not exist; train one with `sibyl train` first")
         }
-    }
-
-    func parsedDegrees() -> [Int]? {
-        let values = degrees.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && (1...8).contains($0!) }) else { return nil }
-        return values.map { $0! }
     }
 
     /// Paths stay as given (relative to the working directory, which worker processes share), so the
@@ -131,15 +114,14 @@ struct PlanCommand: ParsableCommand {
         options.rangePenaltyWeight = rangePenalty
         options.coefficientFractionalBits = coefficientBits
         let target: PlanRequest.Target = maxReLUs.map { .maxReLUs($0) }
-            ?? .latency(seconds: targetLatency!, network: network ?? "lan")
+            ?? .latency(seconds: targetLatency!, network: (network ?? .lan).rawValue)
         return PlanRequest(baseline: baseline, dataset: dataset.rawValue,
                            dataDirectory: dataDir, validationCount: validationCount,
                            population: population, budgetEpochs: budgetEpochs, rounds: rounds, target: target,
                            out: out, workers: workers, seed: seed,
-                           pinned: pinned, degrees: parsedDegrees()!,
+                           pinned: pinned, degrees: degrees.degrees,
                            costModel: try CalibrateCommand.loadCostModel(costModel), options: options, threads: threads,
-                           learningRateRange: lrRange.flatMap(PlanRequest.parseRange),
-                           momentumRange: momentumRange.flatMap(PlanRequest.parseRange),
+                           learningRateRange: lrRange?.range, momentumRange: momentumRange?.range,
                            annealEpochs: annealEpochs > 0 ? annealEpochs : nil, channels: channels,
                            channelGroup: channelGroup)
     }
@@ -153,24 +135,7 @@ struct PlanCommand: ParsableCommand {
         } catch let error as SearchError {
             throw ValidationError(error.description)
         }
-        let directory = request.directory
-        guard let chosen = summary.chosen else {
-            print("no member met the target; see \(directory.appendingPathComponent("pareto.svg").path)")
-            throw ExitCode(2)
-        }
-        print(String(format: "chosen: member %d round %d, validation accuracy %.4f, %d ReLUs, predicted %.4g s online; "
-                     + "%d points on the front; %.0f s", chosen.member, chosen.round, chosen.validationAccuracy,
-                     chosen.relus, chosen.predictedOnlineSeconds, summary.front.points.count, summary.seconds))
-        var final = chosen.validationAccuracy
-        if let annealed = summary.annealed {
-            print(String(format: "annealed %d epochs: validation accuracy %.4f (searched %.4f)", annealed.epochs,
-                         annealed.validationAccuracy, chosen.validationAccuracy))
-            final = annealed.validationAccuracy
-        }
-        if let baseline = summary.baselineValidationAccuracy {
-            print(String(format: "baseline (all ReLU) validation accuracy %.4f: the chosen plan is %.2f points %@", baseline,
-                         abs(final - baseline) * 100, final >= baseline ? "above" : "below"))
-        }
-        print("wrote \(directory.path)/{search.jsonl, pareto.json, pareto.svg, best.h5, placement.json}")
+        for line in summary.report(directory: request.directory) { print(line) }
+        if summary.chosen == nil { throw ExitCode(2) }
     }
 }

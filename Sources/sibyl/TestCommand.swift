@@ -16,7 +16,7 @@ struct TestCommand: ParsableCommand {
     @Option(help: "Dataset (default: the checkpoint's): \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var dataset: String?
     @Option(help: "Split: test or validation.") var split: String = "test"
-    @Flag(help: "Print {\"accuracy\": ..., \"images\": ...} as JSON.") var json = false
+    @Flag(help: "Print {\"accuracy\", \"images\", \"overflowing_images\", \"split\", \"evaluated\"} as JSON (the same fields for plans and checkpoints).") var json = false
     @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
     @Option(help: "Worker threads.") var threads: Int = 2
     @Option(help: ArgumentHelp("Plans: write each image's fixed-point logits to FILE (.npy, int64 [images, classes]).",
@@ -49,7 +49,7 @@ struct TestCommand: ParsableCommand {
                                                            dataDirectory: dataDir, dataset: dataset, threads: threads,
                                                            logitsFile: logits, floatLogitsFile: floatLogits).run()
             if json {
-                print("{\"accuracy\": \(result.top1), \"images\": \(result.images), \"wrapped_images\": \(result.wrapped)}")
+                try printJSON(accuracy: result.top1, images: result.images, overflowing: result.wrapped, evaluated: "plan_fixed_point")
             } else {
                 print(String(format: "plan %@: fixed-point accuracy %.4f on %d %@ %@ images (%.1f s, %.1f CPU s, %.0f images/s; %d exact GEMM and %d ring-loop layer evaluations)",
                              name, result.top1, result.images, kind.rawValue, split, result.seconds, result.cpuSeconds,
@@ -73,11 +73,22 @@ struct TestCommand: ParsableCommand {
         }
         let result = Evaluation.run(network, images: images, normalization: splits.normalization)
         if json {
-            print("{\"accuracy\": \(result.accuracy), \"images\": \(result.images), \"overflowing_images\": \(result.nonFinite)}")
+            try printJSON(accuracy: Double(result.accuracy), images: result.images, overflowing: result.nonFinite, evaluated: "checkpoint_float")
         } else {
             print(String(format: "%@ %@ accuracy %.4f on %d images (loss %.4f)", kind.rawValue, split, result.accuracy,
                          result.images, result.loss)
                   + (result.nonFinite > 0 ? "; \(result.nonFinite) images overflowed (counted wrong, not in the loss)" : ""))
         }
+    }
+
+    /// One JSON shape for both kinds: overflowing images are those past a bound of a plan's program, or
+    /// with a non-finite float logit for a checkpoint.
+    func printJSON(accuracy: Double, images: Int, overflowing: Int, evaluated: String) throws {
+        struct Output: Encodable { var accuracy: Double; var images: Int; var overflowingImages: Int; var split: String; var evaluated: String }
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(Output(accuracy: accuracy, images: images, overflowingImages: overflowing,
+                                                         split: split, evaluated: evaluated)), as: UTF8.self))
     }
 }
