@@ -30,12 +30,13 @@ let package = Package(
 
         // Plans: weights-free architecture and its on-disk form.
         .target(name: "NetworkPlan"),
+        .target(name: "SeededRandom"),
         .target(name: "PlanStore", dependencies: ["NetworkPlan", "CHDF5"]),
 
         // Training side.
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimize),
-        .target(name: "Training", dependencies: ["Tensors", "NetworkPlan", "PlanStore"], swiftSettings: optimize),
-        .target(name: "Planner", dependencies: ["NetworkPlan", "NetworkCost"]),
+        .target(name: "Training", dependencies: ["Tensors", "NetworkPlan", "PlanStore", "SeededRandom"], swiftSettings: optimize),
+        .target(name: "Planner", dependencies: ["NetworkPlan", "NetworkCost", "SeededRandom"]),
         // Search glue: a Planner.Trainable backed by the training engine.
         .target(name: "Search", dependencies: ["Planner", "Training", "Tensors", "NetworkPlan", "PlanStore", "NetworkCost"],
                 swiftSettings: optimize),
@@ -61,8 +62,8 @@ let package = Package(
         ], swiftSettings: optimize),
 
         // Helpers shared by the test targets (a library so that test targets can depend on it).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .target(name: "TestSupport", dependencies: ["SeededRandom"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "SeededRandom"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Tensors", "PlanStore", "NetworkPlan"]),
         .testTarget(name: "PlanStoreTests", dependencies: ["TestSupport", "PlanStore", "NetworkPlan", "SecureInference"]),
         .testTarget(name: "ModularMathTests", dependencies: ["TestSupport", "ModularMath"]),

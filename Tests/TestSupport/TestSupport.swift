@@ -1,23 +1,13 @@
-// Helpers every test target may use: one seeded generator, a thread for the other party of a two-party
+// Helpers every test target may use: the seeded generator's test-data helpers, a thread for the other party of a two-party
 // test, fresh temporary directories and running installed tools. A library target (not a test target), so
 // test targets can depend on it.
 import Foundation
 
-/// SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014): the
-/// seeded generator of every random test, so each one is reproducible from its seed.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
+@_exported import SeededRandom
 
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Test-data helpers on the project's seeded generator (SplitMix64, module SeededRandom): every random
+/// test is reproducible from its seed.
+extension SplitMix64 {
     /// Uniform in [low, high) from the top 24 bits.
     public mutating func uniform(_ low: Float, _ high: Float) -> Float {
         low + (high - low) * Float(next() >> 40) / Float(1 << 24)
