@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "TwoParty", dependencies: ["Transport", "NetworkCost", "ModularMath", "CAES", "CSodium"], swiftSettings: optimize),
         .target(name: "SecureInference",
                 dependencies: ["NetworkPlan", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS"],
-                swiftSettings: optimize),
+                exclude: ["README.md"], swiftSettings: optimize),
 
         // Where training and secure inference meet: plan loading, plan accuracy, evaluation reports, images.
         .target(name: "Pipeline", dependencies: ["Training", "Tensors", "NetworkPlan", "PlanStore", "SecureInference",

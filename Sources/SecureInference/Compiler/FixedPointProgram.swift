@@ -2,7 +2,7 @@ import NetworkPlan
 
 // A plan lowered to integer arithmetic in the share ring Z_(2^64): what the oracle computes in the clear
 // and what the two-party protocol computes on shares. Every tensor has a scale (its number of fractional
-// bits). Rules (see DESIGN.md, "Secure inference"):
+// bits). Rules (Plans/FORMAT.md; Sources/SecureInference/README.md):
 // - inputs of convolution/dense layers are at scale f; weights are at scale f; a layer's output is at
 //   input scale + f, its bias encoded at that scale;
 // - a ReLU reads its input at any scale s >= f and outputs scale f: the garbled circuit truncates by s - f

@@ -1,5 +1,5 @@
 // The server's side of Sibyl's two-party inference (semi-honest): it holds the weights and learns
-// nothing about the client's input. Protocol (see DESIGN.md, "Secure inference"): the client's share of
+// nothing about the client's input. Protocol (Sources/SecureInference/README.md): the client's share of
 // every tensor is fixed offline, so linear layers cost nothing online; ReLUs are garbled circuits whose
 // client inputs come by OT offline (Delphi, Mishra et al. USENIX Security 2020); squares use an OT-based
 // OLE offline and one round trip online (TwoParty.OneRoundSquare); polynomials of degree >= 3 use OLEs over Z_(2^128) offline and
