@@ -97,13 +97,13 @@ public struct CostModel: Codable, Hashable, Sendable {
     }
 
     /// One-way flights a slot adds online: a ReLU or polynomial protocol is one round trip; a degree-1
-    /// polynomial is local; a slot split by channel runs its ReLU and its polynomial channels one after
-    /// the other (two round trips, one if its polynomials are degree 1).
+    /// polynomial is local; a slot split by channel sends its ReLU and its polynomial parts in the same
+    /// flights (FixedPointProgram.onlineBarriers): one round trip.
     public func flights(of choice: SlotChoice) -> Double {
         switch choice {
         case .relu: return flightsPerActivationLayer
         case .polynomial(let degree): return degree <= 1 ? 0 : flightsPerActivationLayer
-        case .mixed(_, let degree): return degree <= 1 ? flightsPerActivationLayer : 2 * flightsPerActivationLayer
+        case .mixed: return flightsPerActivationLayer   // the ReLU and polynomial parts share one round trip
         }
     }
 

@@ -148,10 +148,14 @@ final class SecureProtocolTests: XCTestCase {
         // ReLU channels x plane: stem 2 of 4 at 8x8, b.act1 5 of 6 at 4x4, b.act2 6 at 4x4, c.act1 5 at 4x4.
         XCTAssertEqual(program.reluCount, 2 * 64 + 5 * 16 + 6 * 16 + 5 * 16)
         let images = inputs(3, program: program, random: &random)
+        // A split slot's ReLU and polynomial parts share one round trip: 4 activation layers (c.act1's
+        // polynomial part is degree 1, local) are 8 flights, plus the input and the output.
+        XCTAssertEqual(program.onlineBarriers.filter { $0 }.count, 4)
         for suite in Suite.allCases {
             for result in try suite.run(program, try architecture(for: program, graph: graph), inputs: images) {
                 XCTAssertEqual(result.top1, result.oracleTop1, "\(suite), seed \(seed), image \(result.index)")
                 XCTAssertLessThan(result.oracleDeviation, 0.1, "\(suite), seed \(seed), image \(result.index)")
+                XCTAssertEqual(result.costs.online.rounds, 2 * 4 + 2, "\(suite): online flights")
             }
         }
     }

@@ -94,6 +94,25 @@ public enum ProgramStep: Hashable, Sendable, Codable {
     /// parts[i].channels[j]; every output channel comes from exactly one part, and all parts share a scale.
     case scatter(output: Int, parts: [ScatterPart])
 
+    /// The tensors the step reads.
+    public var inputs: [Int] {
+        switch self {
+        case .linear(_, let terms, _, _): return terms.map(\.input)
+        case .add(_, let a, _, let b, _): return [a, b]
+        case .truncate(_, let input, _), .relu(_, let input, _, _, _), .square(_, let input, _),
+             .polynomial(_, let input, _, _, _, _), .gather(_, let input, _): return [input]
+        case .scatter(_, let parts): return parts.map(\.input)
+        }
+    }
+
+    /// Whether the step exchanges messages online (a ReLU, a square, a polynomial); the rest are local.
+    public var communicates: Bool {
+        switch self {
+        case .relu, .square, .polynomial: return true
+        default: return false
+        }
+    }
+
     public var output: Int {
         switch self {
         case .linear(let output, _, _, _), .add(let output, _, _, _, _), .truncate(let output, _, _),
@@ -150,6 +169,22 @@ public struct FixedPointProgram: Hashable, Sendable, Codable {
             }
             let isReLUOnly = hasReLU && !hasPolynomial
             return (isReLUOnly ? .relu : .polynomial, 0)
+        }
+    }
+
+    /// Online round trips shared: per step, whether the exchanges begun before it must complete first
+    /// (it reads an output of one of them). Communicating steps between two barriers are independent (a
+    /// slot split by channel: its ReLU part and its polynomial part), so the server sends all their
+    /// messages in one flight and then reads all replies, and the client reads all, then replies to all:
+    /// one round trip for the group, and no deadlock on blocking sockets (each side only writes, then only
+    /// reads). Both parties derive the same barriers from the program.
+    public var onlineBarriers: [Bool] {
+        var pending = Set<Int>()
+        return steps.map { step in
+            let barrier = step.inputs.contains(where: pending.contains)
+            if barrier { pending.removeAll() }
+            if step.communicates { pending.insert(step.output) }
+            return barrier
         }
     }
 

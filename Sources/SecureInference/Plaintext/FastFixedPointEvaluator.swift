@@ -84,21 +84,11 @@ public struct FastFixedPointEvaluator: Sendable {
         self.prepared = prepared
         var lastReader = [Int](repeating: -1, count: program.tensors.count)
         for (s, step) in program.steps.enumerated() {
-            for input in Self.inputs(of: step) { lastReader[input] = s }
+            for input in step.inputs { lastReader[input] = s }
         }
         var released = [[Int]](repeating: [], count: program.steps.count)
         for (tensor, s) in lastReader.enumerated() where s >= 0 && tensor != program.output { released[s].append(tensor) }
         self.releasedAfter = released
-    }
-
-    static func inputs(of step: ProgramStep) -> [Int] {
-        switch step {
-        case .linear(_, let terms, _, _): return terms.map(\.input)
-        case .add(_, let a, _, let b, _): return [a, b]
-        case .truncate(_, let input, _), .relu(_, let input, _, _, _), .square(_, let input, _),
-             .polynomial(_, let input, _, _, _, _), .gather(_, let input, _): return [input]
-        case .scatter(_, let parts): return parts.map(\.input)
-        }
     }
 
     /// Logits of each encoded input (see `FixedPointOracle.encodeInput`), bit for bit the oracle's.

@@ -174,7 +174,21 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
             try channel.sendMessage(type: ProtocolMessage.maskedInput, zip(input, shares[0]).map { $0 &- $1 })
             try channel.flush()
         }
+        // Replies wait until the next barrier (`FixedPointProgram.onlineBarriers`): the server sends every
+        // message of a group before it reads a reply, so this side reads all of them, then replies to all.
+        var replies: [(step: Int, type: UInt16, values: [UInt64])] = []
+        func settle(_ meter: inout StepMeter) throws {
+            for (position, reply) in replies.enumerated() {
+                try meter.measure(reply.step, program.steps[reply.step].label) {
+                    try channel.sendMessage(type: reply.type, reply.values)
+                    if position == replies.count - 1 { try channel.flush() }
+                }
+            }
+            replies.removeAll()
+        }
+        let barriers = program.onlineBarriers
         for (index, step) in program.steps.enumerated() {
+            if barriers[index] { try settle(&meter) }
             let outShape = program.tensors[step.output].shape
             try meter.measure(index, step.label) {
                 switch step {
@@ -185,17 +199,18 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                     let serverLabels = try channel.receiveBlocks(expecting: ProtocolMessage.reluServerLabels,
                                                                  count: outShape.elements * valueBits)
                     let masked = try evaluator.evaluate(batch, evaluatorLabels: labels, garblerLabels: serverLabels)
-                    try channel.sendMessage(type: ProtocolMessage.reluClientReply,
-                                            zip(masked, shares[output]).map { $0 &- $1 })
-                    try channel.flush()
+                    replies.append((index, ProtocolMessage.reluClientReply, zip(masked, shares[output]).map { $0 &- $1 }))
                 case .square(let output, _, _):
-                    try OneRoundSquare.clientOnline(state.squares[output]!, output: shares[output], channel: channel)
+                    replies.append((index, OneRoundSquare.replyMessage,
+                                    try OneRoundSquare.clientReply(state.squares[output]!, output: shares[output], channel: channel)))
                 case .polynomial(let output, _, _, _, let shift, _):
-                    try OneRoundPolynomial.clientOnline(state.polynomials[output]!, output: shares[output], shift: shift,
-                                                        channel: channel)
+                    replies.append((index, OneRoundPolynomial.replyMessage,
+                                    try OneRoundPolynomial.clientReply(state.polynomials[output]!, output: shares[output],
+                                                                       shift: shift, channel: channel)))
                 }
             }
         }
+        try settle(&meter)
         return try meter.measure(program.steps.count, "output") {
             let serverShare = try channel.receiveMessage(expecting: ProtocolMessage.outputShare, UInt64.self,
                                                          count: program.tensors[program.output].shape.elements)

@@ -145,13 +145,25 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
         return state
     }
 
-    /// Online phase for one image, with that image's offline state.
+    /// Online phase for one image, with that image's offline state. Exchanges between two barriers
+    /// (`FixedPointProgram.onlineBarriers`) share a flight: their messages go out together, then every reply
+    /// is read.
     func online(_ state: ServerOfflineState) throws {
         var shares = [[UInt64]](repeating: [], count: program.tensors.count)
         shares[0] = try channel.receiveMessage(expecting: ProtocolMessage.maskedInput, UInt64.self,
                                                count: program.tensors[0].shape.elements)
-        for step in program.steps {
+        var pending: [(output: Int, finish: () throws -> [UInt64])] = []
+        func settle() throws {
+            guard !pending.isEmpty else { return }
+            try channel.flush()
+            for exchange in pending { shares[exchange.output] = try exchange.finish() }
+            pending.removeAll()
+        }
+        let barriers = program.onlineBarriers
+        for (index, step) in program.steps.enumerated() {
+            if barriers[index] { try settle() }
             let outShape = program.tensors[step.output].shape
+            let channel = self.channel
             switch step {
             case .linear(let output, let terms, let bias, _):
                 var y = state.linearMasks[output]!
@@ -167,24 +179,27 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 shares[output] = ShareRing.truncate(shares: shares[input], by: bits, party: .server)
             case .relu(let output, let input, _, _, _):
                 let garbled = state.relus[output]!
-                let labels = try garbled.onlineLabels(serverShares: shares[input])
-                try channel.sendBlocks(type: ProtocolMessage.reluServerLabels, labels)
-                try channel.flush()
-                let reply = try channel.receiveMessage(expecting: ProtocolMessage.reluClientReply, UInt64.self,
-                                                       count: outShape.elements)
-                shares[output] = zip(reply, garbled.outputShares).map { $0 &+ $1 }
+                try channel.sendBlocks(type: ProtocolMessage.reluServerLabels, try garbled.onlineLabels(serverShares: shares[input]))
+                pending.append((output, {
+                    let reply = try channel.receiveMessage(expecting: ProtocolMessage.reluClientReply, UInt64.self,
+                                                           count: outShape.elements)
+                    return zip(reply, garbled.outputShares).map { $0 &+ $1 }
+                }))
             case .square(let output, let input, _):
-                shares[output] = try OneRoundSquare.serverOnline(state.squares[output]!, shares: shares[input], channel: channel)
+                let sent = try OneRoundSquare.serverSend(state.squares[output]!, shares: shares[input], channel: channel)
+                pending.append((output, { try OneRoundSquare.serverFinish(sent, channel: channel) }))
             case .polynomial(let output, let input, _, let coefficients, let shift, _):
-                shares[output] = try OneRoundPolynomial.serverOnline(
+                let sent = try OneRoundPolynomial.serverSend(
                     state.polynomials[output]!, shares: shares[input], coefficients: coefficients,
                     plane: outShape.height * outShape.width, shift: shift, channel: channel)
+                pending.append((output, { try OneRoundPolynomial.serverFinish(sent, channel: channel) }))
             case .gather(let output, let input, let channels):
                 shares[output] = RingKernels.gather(shares[input], channels: channels, plane: outShape.height * outShape.width)
             case .scatter(let output, let parts):
                 shares[output] = RingKernels.scatter(parts.map { (shares[$0.input], $0.channels) }, shape: outShape)
             }
         }
+        try settle()
         try channel.sendMessage(type: ProtocolMessage.outputShare, shares[program.output])
         try channel.flush()
     }

@@ -80,9 +80,24 @@ public enum OneRoundPolynomial {
 
     /// Server online: `x` its shares of the input (C-H-W, `plane` elements per channel), `coefficients`
     /// A_k per channel ([channels][degree + 1], lowest degree first, two's complement mod 2^128). Sends
-    /// the masked H_i, receives the client's reply, returns the server's shares of p(X) >> shift.
+    /// the masked H_i, receives the client's reply, returns the server's shares of p(X) >> shift
+    /// (`serverSend`, then `serverFinish`).
     public static func serverOnline(_ state: ServerState, shares x: [UInt64], coefficients: [[UInt128]], plane: Int,
                                     shift: Int, channel: any Channel) throws -> [UInt64] {
+        let pending = try serverSend(state, shares: x, coefficients: coefficients, plane: plane, shift: shift, channel: channel)
+        try channel.flush()
+        return try serverFinish(pending, channel: channel)
+    }
+
+    /// What the server keeps between sending the masked H_i and reading the reply: its sums, the shift.
+    public struct ServerPending: Sendable {
+        var sums: [UInt128]
+        var shift: Int
+    }
+
+    /// Sends the masked H_i (not flushed: a session may send other steps' messages in the same flight).
+    public static func serverSend(_ state: ServerState, shares x: [UInt64], coefficients: [[UInt128]], plane: Int,
+                                  shift: Int, channel: any Channel) throws -> ServerPending {
         let n = x.count, d = state.degree
         precondition(state.count == n && plane > 0 && n % plane == 0 && coefficients.count == n / plane,
                      "polynomial: \(n) shares, \(state.count) prepared, \(coefficients.count) channels of \(plane)")
@@ -104,14 +119,28 @@ public enum OneRoundPolynomial {
             }
         }
         try channel.sendMessage(type: OTMessage.polynomialMasked, masked)
-        try channel.flush()
-        let reply = try channel.receiveMessage(expecting: OTMessage.polynomialReply, UInt64.self, count: n)
-        return (0..<n).map { k in UInt64(truncatingIfNeeded: sums[k] >> UInt128(shift)) &+ reply[k] }
+        return ServerPending(sums: sums, shift: shift)
     }
 
-    /// Client online: receives the masked H_i, replies its share of p(X) >> shift minus `output` (the
-    /// share of the result it fixed offline).
+    /// Reads the client's reply; returns the server's shares of p(X) >> shift.
+    public static func serverFinish(_ pending: ServerPending, channel: any Channel) throws -> [UInt64] {
+        let n = pending.sums.count
+        let reply = try channel.receiveMessage(expecting: OTMessage.polynomialReply, UInt64.self, count: n)
+        return (0..<n).map { k in UInt64(truncatingIfNeeded: pending.sums[k] >> UInt128(pending.shift)) &+ reply[k] }
+    }
+
+    /// Client online: receives the masked H_i and replies its share of p(X) >> shift minus `output` (the
+    /// share it fixed offline).
     public static func clientOnline(_ state: ClientState, output: [UInt64], shift: Int, channel: any Channel) throws {
+        try channel.sendMessage(type: replyMessage, try clientReply(state, output: output, shift: shift, channel: channel))
+        try channel.flush()
+    }
+
+    /// The frame type of the client's reply.
+    public static let replyMessage = OTMessage.polynomialReply
+
+    /// Reads the masked H_i and returns the reply to send.
+    public static func clientReply(_ state: ClientState, output: [UInt64], shift: Int, channel: any Channel) throws -> [UInt64] {
         let n = state.count, d = state.degree
         precondition(output.count == n && (0..<128).contains(shift), "polynomial: \(output.count) outputs for \(n) elements")
         let masked = try channel.receiveMessage(expecting: OTMessage.polynomialMasked, UInt64.self, count: 2 * d * n)
@@ -126,8 +155,7 @@ public enum OneRoundPolynomial {
             let truncated = 0 &- ((0 &- sum) >> UInt128(shift))
             reply[k] = UInt64(truncatingIfNeeded: truncated) &- output[k]
         }
-        try channel.sendMessage(type: OTMessage.polynomialReply, reply)
-        try channel.flush()
+        return reply
     }
 
     /// gamma[i][m] = A_(i+m) binom(i+m, i), m = 0...d-i: the coefficients of H_i.

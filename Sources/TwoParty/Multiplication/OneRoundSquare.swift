@@ -35,17 +35,44 @@ public enum OneRoundSquare {
         ClientState(inputShares: c, shares: try OLEReceiver(ot: ot).multiply(c, shift: 1))
     }
 
-    /// The server's shares of x^2, given its shares `s` of x.
+    /// The server's shares of x^2, given its shares `s` of x: `serverSend`, then `serverFinish`.
     public static func serverOnline(_ state: ServerState, shares s: [UInt64], channel: any Channel) throws -> [UInt64] {
+        let pending = try serverSend(state, shares: s, channel: channel)
+        try channel.flush()
+        return try serverFinish(pending, channel: channel)
+    }
+
+    /// What the server keeps between sending d = s - b and reading the client's reply.
+    public struct ServerPending: Sendable {
+        var state: ServerState
+        var inputs: [UInt64]
+    }
+
+    /// Sends d = s - b (not flushed: a session may send other steps' messages in the same flight).
+    public static func serverSend(_ state: ServerState, shares s: [UInt64], channel: any Channel) throws -> ServerPending {
         precondition(s.count == state.count, "square: \(s.count) shares, \(state.count) prepared")
         try channel.sendMessage(type: OTMessage.squareMasked, zip(s, state.masks).map { $0 &- $1 })
-        try channel.flush()
+        return ServerPending(state: state, inputs: s)
+    }
+
+    /// Reads the client's reply; returns the server's shares of x^2.
+    public static func serverFinish(_ pending: ServerPending, channel: any Channel) throws -> [UInt64] {
+        let s = pending.inputs, state = pending.state
         let reply = try channel.receiveMessage(expecting: OTMessage.squareReply, UInt64.self, count: s.count)
         return (0..<s.count).map { k in reply[k] &+ s[k] &* s[k] &+ state.shares[k] }
     }
 
     /// The client's half: replies its share of x^2 minus `output`, the share of x^2 it fixed offline.
     public static func clientOnline(_ state: ClientState, output: [UInt64], channel: any Channel) throws {
+        try channel.sendMessage(type: replyMessage, try clientReply(state, output: output, channel: channel))
+        try channel.flush()
+    }
+
+    /// The frame type of the client's reply.
+    public static let replyMessage = OTMessage.squareReply
+
+    /// Reads the server's d and returns the reply to send (its share of x^2 minus `output`).
+    public static func clientReply(_ state: ClientState, output: [UInt64], channel: any Channel) throws -> [UInt64] {
         precondition(output.count == state.count, "square: \(output.count) outputs for \(state.count) elements")
         let d = try channel.receiveMessage(expecting: OTMessage.squareMasked, UInt64.self, count: state.count)
         let c = state.inputShares
@@ -54,7 +81,6 @@ public enum OneRoundSquare {
             let cross: UInt64 = (c[k] &* d[k]) &<< 1
             reply[k] = c[k] &* c[k] &+ cross &+ state.shares[k] &- output[k]
         }
-        try channel.sendMessage(type: OTMessage.squareReply, reply)
-        try channel.flush()
+        return reply
     }
 }
