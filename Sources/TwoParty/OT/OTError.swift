@@ -30,6 +30,8 @@ enum OTMessage {
     static let iknpColumns: UInt16 = 0x0110
     static let chosenMessages: UInt16 = 0x0111
     static let correlatedLabels: UInt16 = 0x0112
+    static let silentTrees: UInt16 = 0x0113
+    static let silentChoices: UInt16 = 0x0114
     static let oleCorrections: UInt16 = 0x0201
     static let squareMasked: UInt16 = 0x0202
     static let squareReply: UInt16 = 0x0203

@@ -1,0 +1,44 @@
+// The local linear code of primal LPN (Ferret, Yang et al., CCS 2020, section 5): output j XORs in the d
+// secret entries at indices idx(j, 0..<d). The indices are public: AES-CTR under a key fixed per iteration
+// (the iteration number encrypted under the public fixed key), 3 blocks (12 32-bit words) per column, each
+// word mapped to [0, k) by a multiply-shift (Lemire); the bias of that map, below k / 2^32 (about 1.4e-4
+// of a word's probability for the extension set), does not help the known attacks, as in Ferret's own
+// implementation.
+enum PrimalLPN {
+    /// Columns whose indices are generated at once.
+    static let chunk = 4096
+
+    /// out[j] ^= XOR_m secret[idx(j, m)] for j in 0..<n; with `secretBits`/`outBits`, the same on bits
+    /// (the receiver's choice bits, packed 64 per word).
+    static func encode(_ parameters: LPNParameters, iteration: UInt64, secret: UnsafeBufferPointer<Block>,
+                       into out: UnsafeMutablePointer<Block>, secretBits: UnsafePointer<UInt64>? = nil,
+                       outBits: UnsafeMutablePointer<UInt64>? = nil) {
+        let n = parameters.n, d = parameters.d, k = UInt64(parameters.k)
+        precondition(secret.count == parameters.k && d <= 12, "LPN: \(secret.count) secret entries for \(parameters)")
+        let key = FixedKeyAES.shared.hash(Block(lo: iteration, hi: 0x4C50_4E5F_494E_4458), tweak: 0)   // "LPN_INDX"
+        let cipher = AES128(key: key)
+        let stream = UnsafeMutableBufferPointer<Block>.allocate(capacity: 3 * chunk)
+        defer { stream.deallocate() }
+        let s = secret.baseAddress!
+        var start = 0
+        while start < n {
+            let columns = min(chunk, n - start)
+            cipher.keystream(counter: UInt64(3 * start), into: UnsafeMutableBufferPointer(rebasing: stream[0..<(3 * columns)]))
+            UnsafeRawPointer(stream.baseAddress!).withMemoryRebound(to: UInt32.self, capacity: 12 * columns) { words in
+                for c in 0..<columns {
+                    let j = start + c
+                    var acc = out[j]
+                    var bit: UInt64 = 0
+                    for m in 0..<d {
+                        let index = Int((UInt64(words[12 * c + m]) &* k) >> 32)
+                        acc ^= s[index]
+                        if let secretBits { bit ^= (secretBits[index >> 6] >> UInt64(index & 63)) & 1 }
+                    }
+                    out[j] = acc
+                    if let outBits { outBits[j >> 6] ^= bit << UInt64(j & 63) }
+                }
+            }
+            start += columns
+        }
+    }
+}

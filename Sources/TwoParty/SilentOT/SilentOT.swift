@@ -1,0 +1,213 @@
+// Silent correlated OT (Ferret: Yang, Weng, Lan, Zhang, Wang, CCS 2020), semi-honest, κ = 128: random
+// COTs from primal LPN with regular noise, then chosen-choice COTs by derandomisation.
+//
+// One iteration turns `consumed` random COTs into n: t single-point COTs (GGM trees, SinglePointCOT.swift)
+// give the sender leaves v and the receiver v ⊕ e·Δ for a regular e of weight t; the local linear code
+// (PrimalLPN.swift) adds the k secret COTs: the receiver's choice bits become x = e ⊕ u·A, uniform under
+// LPN, and its values z = y ⊕ x·Δ with y the sender's. The first iteration starts from IKNP (on the
+// `setup` parameters, 39,934 IKNP COTs); every later one from the first `consumed` outputs of the one
+// before (bootstrapping), so IKNP runs once per session.
+// Callers get chosen-choice COTs (the CorrelatedOT protocols): the receiver sends d = b ⊕ x, one bit per
+// COT, and the sender shifts its values by d·Δ.
+// Traffic per random COT of the extension set: t (2 depth + 1) blocks of 16 bytes for 10,805,248 - 606,907
+// usable outputs, 0.45 bits; a chosen COT adds its 1-bit derandomisation. IKNP: 128 bits per COT.
+import Transport
+
+/// The two parameter sets of a session: the first iteration's and every later one's.
+public struct SilentOTParameters: Sendable, Equatable {
+    public var setup: LPNParameters
+    public var extension_: LPNParameters
+
+    public init(setup: LPNParameters, extension_: LPNParameters) {
+        precondition(setup.n >= extension_.consumed && extension_.n > extension_.consumed,
+                     "the setup must produce the extension's \(extension_.consumed) COTs")
+        self.setup = setup
+        self.extension_ = extension_
+    }
+
+    /// 128-bit security (Wolverine/Ferret's sets).
+    public static let standard = SilentOTParameters(setup: .setup, extension_: .extension_)
+}
+
+/// What both roles keep: the pool of random COTs served next, and the base of the next iteration.
+struct SilentPool {
+    let parameters: SilentOTParameters
+    /// Random COT values (sender: y; receiver: z = y ⊕ x·Δ) of the last iteration.
+    var values: [Block] = []
+    /// Receiver only: its choice bits x of `values`, packed.
+    var bits: [UInt64] = []
+    /// Next value to serve; values below `reserved` are the next iteration's base.
+    var position = 0
+    var reserved = 0
+    var iteration: UInt64 = 0
+
+    var available: Int { values.count - position }
+    /// The parameters of the next iteration.
+    var next: LPNParameters { iteration == 0 ? parameters.setup : parameters.extension_ }
+    var tweak: UInt64 { silentTweakBase | (iteration << 32) }
+
+    /// Installs an iteration's outputs: the first `reserve` become the next base, the rest are served.
+    mutating func install(_ outputs: [Block], bits: [UInt64], reserve: Int) {
+        values = outputs
+        self.bits = bits
+        reserved = reserve
+        position = reserve
+        iteration += 1
+    }
+
+    /// Bits [start, start + count) of `bits` as a packed vector from bit 0.
+    static func extract(_ bits: [UInt64], from start: Int, count: Int) -> [UInt64] {
+        var out = [UInt64](repeating: 0, count: (count + 63) / 64)
+        let shift = UInt64(start & 63), first = start >> 6
+        for w in out.indices {
+            let lo = bits[first + w] >> shift
+            let hi = shift == 0 || first + w + 1 >= bits.count ? 0 : bits[first + w + 1] << (64 - shift)
+            out[w] = lo | hi
+        }
+        if count & 63 != 0 { out[out.count - 1] &= (1 << UInt64(count & 63)) - 1 }
+        return out
+    }
+}
+
+/// The sender of silent correlated OT (holds Δ).
+public final class SilentOTSender: CorrelatedOTSender, @unchecked Sendable {
+    public let channel: any Channel
+    public let delta: Block
+    private var pool: SilentPool
+    private var base: [Block]
+    private var nextIndex: UInt64 = 0
+
+    /// Runs IKNP's base OTs and the first iteration with the receiver (whose `SilentOTReceiver.init` must
+    /// run at the same time on the other side).
+    public init(channel: any Channel, parameters: SilentOTParameters = .standard) throws {
+        self.channel = channel
+        let iknp = try IKNPSender(channel: channel)
+        delta = iknp.delta
+        pool = SilentPool(parameters: parameters)
+        base = [Block](repeating: .zero, count: parameters.setup.consumed)
+        _ = try base.withUnsafeMutableBufferPointer { try iknp.extend(into: $0) }
+        try refill()
+    }
+
+    /// One iteration: the trees' message to the receiver, then the code; the outputs replace the pool.
+    private func refill() throws {
+        let p = pool.next
+        var outputs = [Block](repeating: .zero, count: p.n)
+        let tweak = pool.tweak
+        let message = base.withUnsafeBufferPointer { b in
+            outputs.withUnsafeMutableBufferPointer { out in
+                SinglePointCOT.send(t: p.t, depth: p.depth, delta: delta, q: UnsafeBufferPointer(rebasing: b[p.k..<p.consumed]),
+                                    tweak: tweak, leaves: out.baseAddress!)
+            }
+        }
+        try channel.sendBlocks(type: OTMessage.silentTrees, message)
+        try channel.flush()
+        let iteration = pool.iteration
+        base.withUnsafeBufferPointer { b in
+            outputs.withUnsafeMutableBufferPointer { out in
+                PrimalLPN.encode(p, iteration: iteration, secret: UnsafeBufferPointer(rebasing: b[0..<p.k]), into: out.baseAddress!)
+            }
+        }
+        let reserve = pool.parameters.extension_.consumed
+        base = Array(outputs[0..<reserve])
+        pool.install(outputs, bits: [], reserve: reserve)
+    }
+
+    public func extend(into output: UnsafeMutableBufferPointer<Block>) throws -> UInt64 {
+        let first = nextIndex
+        var done = 0
+        while done < output.count {
+            if pool.available == 0 { try refill() }
+            let count = min(pool.available, output.count - done)
+            let flips = try channel.receiveMessage(expecting: OTMessage.silentChoices, UInt64.self, count: (count + 63) / 64)
+            for j in 0..<count {
+                let flip = (flips[j >> 6] >> UInt64(j & 63)) & 1 == 1
+                output[done + j] = pool.values[pool.position + j] ^ delta.masked(by: flip)
+            }
+            pool.position += count
+            done += count
+        }
+        nextIndex += UInt64(output.count)
+        return first
+    }
+}
+
+/// The receiver of silent correlated OT.
+public final class SilentOTReceiver: CorrelatedOTReceiver, @unchecked Sendable {
+    public let channel: any Channel
+    private var pool: SilentPool
+    private var base: [Block]
+    private var baseBits: [UInt64]
+    private var nextIndex: UInt64 = 0
+
+    /// The random choice bits of the current iteration's outputs, packed (for statistical tests: they are
+    /// this side's own secret, never sent).
+    public var poolChoiceBits: [UInt64] { pool.bits }
+
+    /// Runs IKNP's base OTs and the first iteration with the sender.
+    public init(channel: any Channel, parameters: SilentOTParameters = .standard) throws {
+        self.channel = channel
+        let iknp = try IKNPReceiver(channel: channel)
+        pool = SilentPool(parameters: parameters)
+        var random = SystemRandomNumberGenerator()
+        let choices = ChoiceBits(randomCount: parameters.setup.consumed, using: &random)
+        base = [Block](repeating: .zero, count: parameters.setup.consumed)
+        _ = try base.withUnsafeMutableBufferPointer { try iknp.extend(choices: choices, into: $0) }
+        baseBits = choices.words
+        try refill()
+    }
+
+    private func refill() throws {
+        let p = pool.next
+        let message = try channel.receiveBlocks(expecting: OTMessage.silentTrees, count: p.t * (2 * p.depth + 1))
+        var outputs = [Block](repeating: .zero, count: p.n)
+        var bits = [UInt64](repeating: 0, count: (p.n + 63) / 64)
+        let tweak = pool.tweak, iteration = pool.iteration
+        let baseBits = self.baseBits
+        let points = base.withUnsafeBufferPointer { b in
+            outputs.withUnsafeMutableBufferPointer { out in
+                SinglePointCOT.receive(t: p.t, depth: p.depth, w: UnsafeBufferPointer(rebasing: b[p.k..<p.consumed]),
+                                       choice: { j in (baseBits[(p.k + j) >> 6] >> UInt64((p.k + j) & 63)) & 1 == 1 },
+                                       message: message, tweak: tweak, leaves: out.baseAddress!)
+            }
+        }
+        for (i, point) in points.enumerated() {
+            let j = (i << p.depth) + point
+            bits[j >> 6] |= 1 << UInt64(j & 63)
+        }
+        base.withUnsafeBufferPointer { b in
+            baseBits.withUnsafeBufferPointer { u in
+                outputs.withUnsafeMutableBufferPointer { out in
+                    bits.withUnsafeMutableBufferPointer { x in
+                        PrimalLPN.encode(p, iteration: iteration, secret: UnsafeBufferPointer(rebasing: b[0..<p.k]), into: out.baseAddress!,
+                                         secretBits: u.baseAddress!, outBits: x.baseAddress!)
+                    }
+                }
+            }
+        }
+        let reserve = pool.parameters.extension_.consumed
+        base = Array(outputs[0..<reserve])
+        self.baseBits = SilentPool.extract(bits, from: 0, count: reserve)
+        pool.install(outputs, bits: bits, reserve: reserve)
+    }
+
+    public func extend(choices: ChoiceBits, into output: UnsafeMutableBufferPointer<Block>) throws -> UInt64 {
+        precondition(choices.count == output.count, "one choice bit per OT: \(choices.count) bits for \(output.count) OTs")
+        let first = nextIndex
+        var done = 0
+        while done < output.count {
+            if pool.available == 0 { try refill() }
+            let count = min(pool.available, output.count - done)
+            var flips = SilentPool.extract(pool.bits, from: pool.position, count: count)
+            let wanted = SilentPool.extract(choices.words, from: done, count: count)
+            for w in flips.indices { flips[w] ^= wanted[w] }
+            try channel.sendMessage(type: OTMessage.silentChoices, flips)
+            try channel.flush()
+            for j in 0..<count { output[done + j] = pool.values[pool.position + j] }
+            pool.position += count
+            done += count
+        }
+        nextIndex += UInt64(output.count)
+        return first
+    }
+}
