@@ -53,13 +53,16 @@ public struct EvaluationReport: Encodable {
     /// Online latency per image on the network chosen by --network.
     var latency: Double
     var network: String
+    /// The correlated-OT source: iknp or silent.
+    var ot: String
     var layers: [Layer]
     var wallSeconds: Double
     var peakResidentMegabytes: Double
 
     public init(plan: String, results: [SecureImageResult], floatAgreement: Double?, program: FixedPointProgram,
-         wrappedImages: Int, wallSeconds: Double, peakResidentBytes: Int, network: String) {
+         wrappedImages: Int, wallSeconds: Double, peakResidentBytes: Int, network: String, ot: String = "iknp") {
         self.wrappedImages = wrappedImages
+        self.ot = ot
         let n = Double(results.count)
         self.plan = plan
         images = results.count
@@ -124,7 +127,7 @@ public struct EvaluationReport: Encodable {
     public var summary: String {
         func mb(_ bytes: Double) -> String { String(format: "%.1f MB", bytes / 1e6) }
         var lines = [
-            "plan \(plan): \(images) images, \(relus) ReLUs and \(polynomialActivations) polynomial activations per image",
+            "plan \(plan): \(images) images, \(relus) ReLUs and \(polynomialActivations) polynomial activations per image (\(ot) OT)",
             String(format: "secure accuracy %.3f; top-1 agreement with oracle %.3f%@; logits equal to the oracle's on %d of %d images (largest difference %.2g, %d truncation failures)",
                    accuracy, agreementWithOracle,
                    agreementWithFloat.map { String(format: ", with float model %.3f", $0) } ?? "",

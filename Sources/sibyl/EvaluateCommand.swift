@@ -31,6 +31,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Folder holding the datasets.") var dataDir = "Datasets"
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Skip the float reference model (faster; agreement_with_float is then omitted).") var noFloat = false
+    @Option(help: "Correlated OT: iknp (128 bits per COT, fastest to compute) or silent (Ferret-style LPN, about 1.45 bits per COT).")
+    var ot: OTChoice = .iknp
 
     func validate() throws {
         guard images > 0 else { throw ValidationError("--images must be positive") }
@@ -62,9 +64,9 @@ struct EvaluateCommand: ParsableCommand {
             inputs.append(oracle.encodeInput(x))
             labels.append(Int(test.labels[i]))
         }
-        let evaluation = LocalSecureEvaluation(program: plan.program, architecture: plan.architecture)
         let started = Date()
-        let results = try evaluation.run(inputs: inputs, labels: labels, link: .tcp) { result in
+        let results = try ot.evaluate(program: plan.program, architecture: plan.architecture, inputs: inputs, labels: labels,
+                                      link: .tcp) { result in
             if !json {
                 let mark = result.top1 == result.label ? "correct" : "wrong"
                 let oracle = result.matchesOracle ? "equal" : String(format: "within %.2g", result.oracleDeviation)
@@ -90,7 +92,7 @@ struct EvaluateCommand: ParsableCommand {
         let wrapped = FastFixedPointEvaluator(program: plan.program).evaluate(inputs: inputs).exceeded.filter { $0 }.count
         let report = EvaluationReport(plan: manifest.name, results: results, floatAgreement: floatAgreement,
                                       program: plan.program, wrappedImages: wrapped, wallSeconds: wall, peakResidentBytes: peakResidentBytes(),
-                                      network: network)
+                                      network: network, ot: ot.rawValue)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

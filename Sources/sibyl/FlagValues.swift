@@ -5,6 +5,7 @@ import ArgumentParser
 import NetworkCost
 import NetworkPlan
 import Search
+import SecureInference
 import Training
 
 enum FlagValue {
@@ -54,6 +55,10 @@ extension PlanRequest.Pinned: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 extension PolynomialInitialization.Kind: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
+extension OTChoice: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 

@@ -8,7 +8,7 @@ import TestSupport
 /// The schemes a protocol test body runs over: Sibyl's (BFV, IKNP), the insecure stand-ins (plain linear
 /// layers, a dealer's OTs), and each stand-in with the other real scheme.
 enum Suite: CaseIterable {
-    case real, standIns, bfvWithDealer, plainWithIKNP
+    case real, standIns, bfvWithDealer, plainWithIKNP, silent
 
     func run(_ program: FixedPointProgram, _ architecture: PublicArchitecture, inputs: [[UInt64]],
              link: LocalLink = .inMemory) throws -> [SecureImageResult] {
@@ -21,6 +21,8 @@ enum Suite: CaseIterable {
             return try LocalEvaluation<BFVLinearScheme, IdealOTScheme>(program: program, architecture: architecture).run(inputs: inputs, link: link)
         case .plainWithIKNP:
             return try LocalEvaluation<InsecureLinearScheme, IKNPScheme>(program: program, architecture: architecture).run(inputs: inputs, link: link)
+        case .silent:
+            return try LocalEvaluation<BFVLinearScheme, SilentOTScheme>(program: program, architecture: architecture).run(inputs: inputs, link: link)
         }
     }
 }
@@ -171,9 +173,11 @@ final class SecureProtocolTests: XCTestCase {
         let graph = NetworkGraph(nodes: nodes)
         let program = try compile(graph, activations: [:], random: &random)
         XCTAssertFalse(program.steps.contains { if case .truncate = $0 { true } else { false } })
-        let results = try LocalSecureEvaluation(program: program, architecture: try architecture(for: program, graph: graph))
-            .run(inputs: inputs(2, program: program, random: &random), link: .inMemory)
-        XCTAssertTrue(results.allSatisfy(\.matchesOracle))
+        let images = inputs(2, program: program, random: &random)
+        for suite in [Suite.real, .silent] {
+            let results = try suite.run(program, try architecture(for: program, graph: graph), inputs: images)
+            XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(suite)")
+        }
     }
 
     /// Per-layer programs: each layer kind alone between an input and a dense output.

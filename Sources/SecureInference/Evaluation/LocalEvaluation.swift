@@ -23,6 +23,27 @@ public struct SecureImageResult: Codable, Sendable {
 /// What `sibyl evaluate` measures: Sibyl's schemes.
 public typealias LocalSecureEvaluation = LocalEvaluation<BFVLinearScheme, IKNPScheme>
 
+/// The correlated-OT source a run uses, by name (`sibyl evaluate --ot`).
+public enum OTChoice: String, CaseIterable, Sendable {
+    /// IKNP extension: 128 bits per COT, the fastest to compute.
+    case iknp
+    /// Silent OT: about 1.45 bits per chosen COT, more computation.
+    case silent
+
+    /// Evaluates `inputs` with BFV linear layers and this OT source (`LocalEvaluation.run`).
+    public func evaluate(program: FixedPointProgram, architecture: PublicArchitecture, inputs: [[UInt64]], labels: [Int]? = nil,
+                         link: LocalLink = .tcp, onImage: (SecureImageResult) -> Void = { _ in }) throws -> [SecureImageResult] {
+        switch self {
+        case .iknp:
+            return try LocalEvaluation<BFVLinearScheme, IKNPScheme>(program: program, architecture: architecture)
+                .run(inputs: inputs, labels: labels, link: link, onImage: onImage)
+        case .silent:
+            return try LocalEvaluation<BFVLinearScheme, SilentOTScheme>(program: program, architecture: architecture)
+                .run(inputs: inputs, labels: labels, link: link, onImage: onImage)
+        }
+    }
+}
+
 /// Where two local parties talk: real TCP on 127.0.0.1, or an in-memory pair.
 public enum LocalLink: Sendable { case tcp, inMemory }
 

@@ -47,6 +47,13 @@ public enum IKNPScheme: OTScheme {
     public static func receiver(channel: any Channel) throws -> any CorrelatedOTReceiver { try IKNPReceiver(channel: channel) }
 }
 
+/// Silent OT (Ferret-style, TwoParty.SilentOTSender): random COTs from LPN at under half a bit each,
+/// bootstrapped once per session from IKNP, 128-bit parameters. Chosen COTs cost one more bit.
+public enum SilentOTScheme: OTScheme {
+    public static func sender(channel: any Channel) throws -> any CorrelatedOTSender { try SilentOTSender(channel: channel) }
+    public static func receiver(channel: any Channel) throws -> any CorrelatedOTReceiver { try SilentOTReceiver(channel: channel) }
+}
+
 /// INSECURE: both sides derive the correlations from one public seed (a dealer). Tests only.
 public enum IdealOTScheme: OTScheme {
     static let seed = Block(lo: 0x1DEA_1D1E, hi: 0x5EED)

@@ -25,17 +25,27 @@ enum PrimalLPN {
             let columns = min(chunk, n - start)
             cipher.keystream(counter: UInt64(3 * start), into: UnsafeMutableBufferPointer(rebasing: stream[0..<(3 * columns)]))
             UnsafeRawPointer(stream.baseAddress!).withMemoryRebound(to: UInt32.self, capacity: 12 * columns) { words in
-                for c in 0..<columns {
-                    let j = start + c
-                    var acc = out[j]
-                    var bit: UInt64 = 0
-                    for m in 0..<d {
-                        let index = Int((UInt64(words[12 * c + m]) &* k) >> 32)
-                        acc ^= s[index]
-                        if let secretBits { bit ^= (secretBits[index >> 6] >> UInt64(index & 63)) & 1 }
+                if let secretBits, let outBits {
+                    // The receiver: values and choice bits (two loops would generate the indices twice).
+                    for c in 0..<columns {
+                        let j = start + c, row = words + 12 * c
+                        var acc = out[j]
+                        var bit: UInt64 = 0
+                        for m in 0..<d {
+                            let index = Int((UInt64(row[m]) &* k) >> 32)
+                            acc ^= s[index]
+                            bit ^= secretBits[index >> 6] >> UInt64(index & 63)
+                        }
+                        out[j] = acc
+                        outBits[j >> 6] ^= (bit & 1) << UInt64(j & 63)
                     }
-                    out[j] = acc
-                    if let outBits { outBits[j >> 6] ^= bit << UInt64(j & 63) }
+                } else {
+                    for c in 0..<columns {
+                        let j = start + c, row = words + 12 * c
+                        var acc = out[j]
+                        for m in 0..<d { acc ^= s[Int((UInt64(row[m]) &* k) >> 32)] }
+                        out[j] = acc
+                    }
                 }
             }
             start += columns

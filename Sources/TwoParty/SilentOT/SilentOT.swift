@@ -89,16 +89,26 @@ public final class SilentOTSender: CorrelatedOTSender, @unchecked Sendable {
         try refill()
     }
 
+    /// Runs one iteration now (the receiver's `generate` must run at the same time), discarding what the
+    /// pool still holds; returns the random COTs it makes available. For precomputation and benchmarks.
+    @discardableResult
+    public func generate() throws -> Int {
+        try refill()
+        return pool.available
+    }
+
     /// One iteration: the trees' message to the receiver, then the code; the outputs replace the pool.
     private func refill() throws {
         let p = pool.next
-        var outputs = [Block](repeating: .zero, count: p.n)
         let tweak = pool.tweak
-        let message = base.withUnsafeBufferPointer { b in
-            outputs.withUnsafeMutableBufferPointer { out in
+        var message: [Block] = []
+        var outputs = [Block](unsafeUninitializedCapacity: p.n) { out, initialized in
+            // Every leaf is written by the single-point COT.
+            message = base.withUnsafeBufferPointer { b in
                 SinglePointCOT.send(t: p.t, depth: p.depth, delta: delta, q: UnsafeBufferPointer(rebasing: b[p.k..<p.consumed]),
                                     tweak: tweak, leaves: out.baseAddress!)
             }
+            initialized = p.n
         }
         try channel.sendBlocks(type: OTMessage.silentTrees, message)
         try channel.flush()
@@ -120,9 +130,12 @@ public final class SilentOTSender: CorrelatedOTSender, @unchecked Sendable {
             if pool.available == 0 { try refill() }
             let count = min(pool.available, output.count - done)
             let flips = try channel.receiveMessage(expecting: OTMessage.silentChoices, UInt64.self, count: (count + 63) / 64)
-            for j in 0..<count {
-                let flip = (flips[j >> 6] >> UInt64(j & 63)) & 1 == 1
-                output[done + j] = pool.values[pool.position + j] ^ delta.masked(by: flip)
+            let position = pool.position, delta = self.delta
+            pool.values.withUnsafeBufferPointer { values in
+                for j in 0..<count {
+                    let flip = (flips[j >> 6] >> UInt64(j & 63)) & 1 == 1
+                    output[done + j] = values[position + j] ^ delta.masked(by: flip)
+                }
             }
             pool.position += count
             done += count
@@ -157,19 +170,28 @@ public final class SilentOTReceiver: CorrelatedOTReceiver, @unchecked Sendable {
         try refill()
     }
 
+    /// Runs one iteration now, with the sender's `generate`; returns the random COTs it makes available.
+    @discardableResult
+    public func generate() throws -> Int {
+        try refill()
+        return pool.available
+    }
+
     private func refill() throws {
         let p = pool.next
         let message = try channel.receiveBlocks(expecting: OTMessage.silentTrees, count: p.t * (2 * p.depth + 1))
-        var outputs = [Block](repeating: .zero, count: p.n)
         var bits = [UInt64](repeating: 0, count: (p.n + 63) / 64)
         let tweak = pool.tweak, iteration = pool.iteration
         let baseBits = self.baseBits
-        let points = base.withUnsafeBufferPointer { b in
-            outputs.withUnsafeMutableBufferPointer { out in
+        var points: [Int] = []
+        var outputs = [Block](unsafeUninitializedCapacity: p.n) { out, initialized in
+            // Every leaf is written by the single-point COT.
+            points = base.withUnsafeBufferPointer { b in
                 SinglePointCOT.receive(t: p.t, depth: p.depth, w: UnsafeBufferPointer(rebasing: b[p.k..<p.consumed]),
                                        choice: { j in (baseBits[(p.k + j) >> 6] >> UInt64((p.k + j) & 63)) & 1 == 1 },
                                        message: message, tweak: tweak, leaves: out.baseAddress!)
             }
+            initialized = p.n
         }
         for (i, point) in points.enumerated() {
             let j = (i << p.depth) + point
@@ -203,7 +225,10 @@ public final class SilentOTReceiver: CorrelatedOTReceiver, @unchecked Sendable {
             for w in flips.indices { flips[w] ^= wanted[w] }
             try channel.sendMessage(type: OTMessage.silentChoices, flips)
             try channel.flush()
-            for j in 0..<count { output[done + j] = pool.values[pool.position + j] }
+            let position = pool.position
+            pool.values.withUnsafeBufferPointer { values in
+                for j in 0..<count { output[done + j] = values[position + j] }
+            }
             pool.position += count
             done += count
         }
