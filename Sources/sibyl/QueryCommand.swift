@@ -52,12 +52,14 @@ struct QueryCommand: ParsableCommand {
         }
         let channel = try TCPChannel.connect(host: host, port: port, connectTimeout: 10, timeout: timeout)
         channel.messageTimeout = timeout
-        let session = try SecureClientSession(channel: channel) { architecture in
+        let announced = try SecureClientSession.handshake(channel: channel) { architecture in
             if let test {
                 try checkPlanMatchesDataset(planName: architecture.planName, classes: architecture.classNames.count,
                                             input: architecture.input.shape, dataset: kind, images: test)
             }
         }
+        // The server announces its OT source (iknp or silent); this client runs the same.
+        let session = try OTChoice.client(channel: channel, architecture: announced)
         defer { session.finish() }
         let architecture = session.architecture
         let shape = architecture.input.shape

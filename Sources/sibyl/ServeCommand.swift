@@ -32,6 +32,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds one message may take once it started.", transform: FlagValue.positive) var messageTimeout = 60.0
     @Option(help: "Seconds a whole session may take.", transform: FlagValue.positive) var sessionTimeout = 3600.0
     @Option(help: "Stop after this many connections (default: serve forever).") var connections: Int?
+    @Option(help: "Correlated OT every session runs, announced to clients (sibyl query follows): iknp (128 bits per COT) or silent (about 1.45 bits per COT, more computation).")
+    var ot: OTChoice = .iknp
 
     func validate() throws {
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }
@@ -52,9 +54,9 @@ struct ServeCommand: ParsableCommand {
         limits.messageSeconds = messageTimeout
         limits.sessionSeconds = sessionTimeout
         let server = InferenceServer(program: plan.program, architecture: plan.architecture, limits: limits,
-                                     log: RateLimitedLog(write: log))
+                                     log: RateLimitedLog(write: log), ot: ot)
         let listener = try TCPListener(host: host, port: port, backlog: 128)
-        log("serving plan \(plan.contents.manifest.name) (\(plan.program.reluCount) ReLUs per image) on \(host):\(listener.port)")
+        log("serving plan \(plan.contents.manifest.name) (\(plan.program.reluCount) ReLUs per image, \(ot.rawValue) OT) on \(host):\(listener.port)")
         server.serve(listener, connections: connections)
         listener.close()
     }

@@ -89,6 +89,27 @@ final class SecureCLITests: XCTestCase {
                       logText())
     }
 
+    /// `serve --ot silent` announces silent OT and `query` follows it by itself; the answer equals the one
+    /// over IKNP (within the plan's local truncation error: its average pool).
+    func testQueryFollowsTheServersSilentOT() throws {
+        let plan = try tinyPlan()
+        var answers: [String: [Double]] = [:]
+        for ot in ["iknp", "silent"] {
+            let serve = try ServerProcess(sibyl: sibyl, plan: plan, arguments: ["--connections", "1", "--ot", ot], directory: directory)
+            defer { serve.stop() }
+            let query = try run(["query", "--port", "\(serve.port)", "--cifar-index", "3", "--dataset", "synthetic", "--json"])
+            XCTAssertEqual(query.status, 0, query.output)
+            let json = String(query.output[try XCTUnwrap(query.output.firstIndex(of: "{"), query.output)...])
+            let answer = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            answers[ot] = try XCTUnwrap(answer["logits"] as? [Double])
+            XCTAssertTrue(ServerProcess.waitFor(seconds: 60) { !serve.process.isRunning }, serve.log)
+            XCTAssertTrue(serve.log.contains("\(ot) OT"), serve.log)
+        }
+        let iknp = try XCTUnwrap(answers["iknp"]), silent = try XCTUnwrap(answers["silent"])
+        XCTAssertEqual(iknp.count, silent.count)
+        for (a, b) in zip(iknp, silent) { XCTAssertEqual(a, b, accuracy: 1e-3) }
+    }
+
     func testQueryFlagsAreValidated() throws {
         let both = try run(["query", "--image", "x.png", "--cifar-index", "1"])
         XCTAssertNotEqual(both.status, 0)

@@ -23,12 +23,46 @@ public struct SecureImageResult: Codable, Sendable {
 /// What `sibyl evaluate` measures: Sibyl's schemes.
 public typealias LocalSecureEvaluation = LocalEvaluation<BFVLinearScheme, IKNPScheme>
 
-/// The correlated-OT source a run uses, by name (`sibyl evaluate --ot`).
+/// A connected client session, whatever its schemes: what `sibyl query` drives.
+public protocol InferenceClient: AnyObject {
+    var architecture: PublicArchitecture { get }
+    func infer(input: [UInt64]) throws -> (logits: [UInt64], costs: ImageCosts)
+    func finish()
+}
+
+extension ClientSession: InferenceClient {}
+
+/// The correlated-OT source a run uses, by name (`sibyl evaluate --ot`, `sibyl serve --ot`).
 public enum OTChoice: String, CaseIterable, Sendable {
     /// IKNP extension: 128 bits per COT, the fastest to compute.
     case iknp
     /// Silent OT: about 1.45 bits per chosen COT, more computation.
     case silent
+
+    /// The client session for a server's announced architecture (`PublicArchitecture.ot`; nil: IKNP), after
+    /// `ClientSession.handshake`.
+    public static func client(channel: any Channel, architecture: PublicArchitecture) throws -> any InferenceClient {
+        switch OTChoice(rawValue: architecture.ot ?? OTChoice.iknp.rawValue) {
+        case .iknp: return try ClientSession<BFVLinearScheme, IKNPScheme>(channel: channel, architecture: architecture)
+        case .silent: return try ClientSession<BFVLinearScheme, SilentOTScheme>(channel: channel, architecture: architecture)
+        case nil:
+            throw SecureInferenceError.unsupported("the server runs \(architecture.ot ?? "") OT, which this client does not know (iknp, silent)")
+        }
+    }
+
+    /// Serves one connected client with this OT source after its handshake (`ServerSession.greet`); returns
+    /// the images served.
+    public func serve(program: FixedPointProgram, architecture: PublicArchitecture, channel: any Channel,
+                      prepared: PreparedLayers<BFVLinearScheme.Server>, setup: [UInt8]) throws -> Int {
+        switch self {
+        case .iknp:
+            return try ServerSession<BFVLinearScheme, IKNPScheme>(program: program, architecture: architecture, channel: channel,
+                                                                 prepared: prepared, setup: setup).serveAll()
+        case .silent:
+            return try ServerSession<BFVLinearScheme, SilentOTScheme>(program: program, architecture: architecture, channel: channel,
+                                                                     prepared: prepared, setup: setup).serveAll()
+        }
+    }
 
     /// Evaluates `inputs` with BFV linear layers and this OT source (`LocalEvaluation.run`).
     public func evaluate(program: FixedPointProgram, architecture: PublicArchitecture, inputs: [[UInt64]], labels: [Int]? = nil,

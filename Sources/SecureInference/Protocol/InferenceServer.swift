@@ -88,9 +88,16 @@ public final class InferenceServer: @unchecked Sendable {
     private var nextTicket = 0
     private var trimPending = false
 
-    public init(program: FixedPointProgram, architecture: PublicArchitecture, limits: ServerLimits, log: RateLimitedLog) {
+    /// The correlated-OT source every session runs (announced in the architecture).
+    public let ot: OTChoice
+
+    public init(program: FixedPointProgram, architecture: PublicArchitecture, limits: ServerLimits, log: RateLimitedLog,
+                ot: OTChoice = .iknp) {
         self.program = program
+        var architecture = architecture
+        architecture.ot = ot.rawValue
         self.architecture = architecture
+        self.ot = ot
         self.limits = limits
         self.log = log
         prepared = PreparedLayers<BFVLinearScheme.Server>(program: program)
@@ -161,9 +168,7 @@ public final class InferenceServer: @unchecked Sendable {
         defer { leave(stage: \.active) }
         channel.setDeadline(secondsFromNow: limits.sessionSeconds)
         do {
-            let session = try SecureServerSession(program: program, architecture: architecture, channel: channel,
-                                                  prepared: prepared, setup: setup)
-            let images = try session.serveAll()
+            let images = try ot.serve(program: program, architecture: architecture, channel: channel, prepared: prepared, setup: setup)
             log("\(client): served \(images) image(s); \(channel.stats)")
         } catch {
             log("\(client): session dropped: \(error)")

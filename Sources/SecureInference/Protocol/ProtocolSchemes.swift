@@ -37,12 +37,15 @@ public enum InsecureLinearScheme: LinearLayerScheme {
 
 /// The correlated-OT source of a session (garbled-circuit input labels, OT-based multiplication).
 public protocol OTScheme: Sendable {
+    /// The name a server announces in its architecture (`PublicArchitecture.ot`).
+    static var name: String { get }
     static func sender(channel: any Channel) throws -> any CorrelatedOTSender
     static func receiver(channel: any Channel) throws -> any CorrelatedOTReceiver
 }
 
 /// IKNP extension over Chou-Orlandi base OTs: what Sibyl runs.
 public enum IKNPScheme: OTScheme {
+    public static let name = "iknp"
     public static func sender(channel: any Channel) throws -> any CorrelatedOTSender { try IKNPSender(channel: channel) }
     public static func receiver(channel: any Channel) throws -> any CorrelatedOTReceiver { try IKNPReceiver(channel: channel) }
 }
@@ -50,12 +53,14 @@ public enum IKNPScheme: OTScheme {
 /// Silent OT (Ferret-style, TwoParty.SilentOTSender): random COTs from LPN at under half a bit each,
 /// bootstrapped once per session from IKNP, 128-bit parameters. Chosen COTs cost one more bit.
 public enum SilentOTScheme: OTScheme {
+    public static let name = "silent"
     public static func sender(channel: any Channel) throws -> any CorrelatedOTSender { try SilentOTSender(channel: channel) }
     public static func receiver(channel: any Channel) throws -> any CorrelatedOTReceiver { try SilentOTReceiver(channel: channel) }
 }
 
 /// INSECURE: both sides derive the correlations from one public seed (a dealer). Tests only.
 public enum IdealOTScheme: OTScheme {
+    public static let name = "ideal"
     static let seed = Block(lo: 0x1DEA_1D1E, hi: 0x5EED)
     public static func sender(channel: any Channel) throws -> any CorrelatedOTSender { IdealCOTSender(seed: seed, channel: channel) }
     public static func receiver(channel: any Channel) throws -> any CorrelatedOTReceiver { IdealCOTReceiver(seed: seed, channel: channel) }

@@ -38,12 +38,30 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     /// work, sends the HE setup (with the parameter set the server announced), waits to be admitted (a
     /// busy server says so: `.serverBusy`), runs base OTs. The client trusts nothing the server
     /// announces: frames are limited to 4 MiB until the program is known, then to what it needs.
-    public init(channel: any Channel, admit: (PublicArchitecture) throws -> Void = { _ in }) throws {
-        self.channel = channel
+    public convenience init(channel: any Channel, admit: (PublicArchitecture) throws -> Void = { _ in }) throws {
+        try self.init(channel: channel, architecture: try Self.handshake(channel: channel, admit: admit))
+    }
+
+    /// The first half of connecting: receives and validates the server's architecture (frames limited to
+    /// 4 MiB until then, to what the program needs after) and lets `admit` refuse it. A client that picks
+    /// its session type by the announced OT (`PublicArchitecture.ot`) calls this, then `init(channel:architecture:)`.
+    public static func handshake(channel: any Channel, admit: (PublicArchitecture) throws -> Void = { _ in }) throws -> PublicArchitecture {
         channel.maxFrameLength = ProtocolMessage.helloLimit
-        architecture = try Self.architecture(hello: try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.hello))
+        let architecture = try Self.architecture(hello: try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.hello))
         channel.maxFrameLength = Self.maximumServerFrame(architecture.program)
         try admit(architecture)
+        return architecture
+    }
+
+    /// The second half: the HE setup, admission, and the OT setup of this session's scheme, which must be
+    /// the one the server announced.
+    public init(channel: any Channel, architecture: PublicArchitecture) throws {
+        if let announced = architecture.ot, announced != OT.name {
+            throw SecureInferenceError.protocolFailure("the server runs \(announced) OT and this client \(OT.name); "
+                                                       + "connect with the server's OT (sibyl query follows the server by itself)")
+        }
+        self.channel = channel
+        self.architecture = architecture
         linearClient = try Linear.client(parameters: architecture.heParameters)
         try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
         try channel.flush()

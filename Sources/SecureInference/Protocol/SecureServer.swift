@@ -21,6 +21,9 @@ public struct PublicArchitecture: Codable, Sendable, Equatable {
     public var planName: String
     /// The BFV parameters both parties use for this plan.
     public var heParameters: HEParameterSet
+    /// The correlated-OT source the server runs (`OTScheme.name`); nil: IKNP, as servers announced before
+    /// the field existed. The client must run the same.
+    public var ot: String?
 
     /// Throws when no parameter set holds the plan's layers.
     public init(program: FixedPointProgram, input: InputSpec, classNames: [String], planName: String) throws {
