@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The second reader on every shipped plan, all 10,000 CIFAR-100 test images: Sibyl's fixed-point logits
 # (sibyl test --logits) against Tests/python/sibyl_plan.py's, bit for bit. Needs `make build venv data`.
-# Usage: bash Experiments/plan-format/verify.sh [IMAGES]   (from the repository root; results in verify.log)
+# Usage: [PLANS="Plans/a Plans/b"] bash Experiments/plan-format/verify.sh [IMAGES] > Experiments/plan-format/verify.log
+# (from the repository root; all plans under Plans/ by default)
 set -euo pipefail
 images=${1:-10000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for plan in Plans/*/; do
+for plan in ${PLANS:-Plans/*/}; do
   plan=${plan%/}
   [ -f "$plan/plan.json" ] || continue
   name=$(basename "$plan")
-  .build/release/sibyl test --plan "$plan" --images "$images" --logits "$work/$name.npy" | head -1
+  .build/release/sibyl test --plan "$plan" --images "$images" --logits "$work/$name.npy" | sed -n 1p
   start=$(date +%s.%N)
   .venv/bin/python Tests/python/sibyl_plan.py "$plan" --data Datasets --images "$images" --out "$work/$name-py.npy"
   end=$(date +%s.%N)
