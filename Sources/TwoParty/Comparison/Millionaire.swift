@@ -1,0 +1,240 @@
+// Secure comparison ("millionaires'"): XOR shares of 1{x < y} for the OT sender's x and the OT receiver's
+// y, both below 2^ℓ, from correlated OT alone (CrypTFlow2: Rathee, Chandran, Gupta, Rastogi, Sharma,
+// "CrypTFlow2: Practical 2-Party Secure Inference", CCS 2020, section 3; the building block of Cheetah's
+// and SCI's ReLU). Semi-honest.
+//
+// The ℓ bits are cut into q = ⌈ℓ/4⌉ blocks of 4 (zero-padded at the top on both sides, which changes no
+// comparison). Per block j, a 1-of-16 OT on the receiver's y_j gives XOR shares of lt_j = 1{x_j < y_j} and
+// eq_j = 1{x_j = y_j}: the sender offers, for every v, its random (lt0, eq0) masked with (1{x_j < v},
+// 1{x_j = v}). The blocks are then combined from the least significant up, in ⌈log2 q⌉ rounds:
+// lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo, each AND with a Beaver bit triple made by a 1-of-4
+// OT beforehand.
+// 1-of-2^m OTs come from m chosen COTs (the receiver's choice bits are the bits of its choice v): the pad
+// of entry v is the XOR over i of H(k_i^{v_i}, tweak(i, v)) with a tweakable correlation-robust hash
+// (FixedKeyAES); the tweak depends on v, so an entry the receiver did not choose keeps a term it cannot
+// compute under a tweak it never sees (Naor and Pinkas' 1-of-N from log N 1-of-2 OTs, with the PRF on v
+// instantiated by the tweak).
+// Traffic per comparison of ℓ = 40 bits with silent COTs: 10 blocks x (4 COTs + 32 table bits) and at most
+// 18 triples x (2 COTs + 4 table bits) + 4 opening bits per AND: about 120 bytes; with IKNP, 1.1 KB.
+import Transport
+
+/// 1-out-of-2^m OT of short messages (at most 64 bits) from m correlated OTs per instance.
+public enum SmallOT {
+    static let tableMessage: UInt16 = 0x0301
+
+    /// Tweak of COT `index` opened as entry `v`.
+    @inline(__always) static func tweak(_ index: UInt64, _ v: Int, m: Int) -> UInt64 { (index << UInt64(m)) | UInt64(v) }
+
+    /// The sender: `messages[e * 2^m + v]` is instance e's entry v (its low `bits` bits are sent).
+    public static func send(_ ot: any CorrelatedOTSender, m: Int, bits: Int, messages: [UInt64]) throws {
+        let width = 1 << m, n = messages.count / width
+        precondition(messages.count == n * width && (1...8).contains(m) && (1...64).contains(bits), "small OT: bad sizes")
+        var q = [Block](repeating: .zero, count: n * m)
+        let first = try q.withUnsafeMutableBufferPointer { try ot.extend(into: $0) }
+        let delta = ot.delta, mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
+        var table = BitWriter(reservingBits: n * width * bits)
+        for e in 0..<n {
+            for v in 0..<width {
+                var pad: UInt64 = 0
+                for i in 0..<m {
+                    let index = first + UInt64(e * m + i)
+                    let key = q[e * m + i] ^ delta.masked(by: (v >> i) & 1 == 1)
+                    pad ^= FixedKeyAES.shared.hash(key, tweak: tweak(index, v, m: m)).lo
+                }
+                table.append((messages[e * width + v] ^ pad) & mask, width: bits)
+            }
+        }
+        try ot.channel.sendMessage(type: tableMessage, table.finish())
+        try ot.channel.flush()
+    }
+
+    /// The receiver: instance e's chosen entry `choices[e]` (below 2^m).
+    public static func receive(_ ot: any CorrelatedOTReceiver, m: Int, bits: Int, choices: [Int]) throws -> [UInt64] {
+        let width = 1 << m, n = choices.count
+        precondition((1...8).contains(m) && (1...64).contains(bits) && choices.allSatisfy { (0..<width).contains($0) }, "small OT: bad choices")
+        var choiceBits = ChoiceBits(count: n * m)
+        for e in 0..<n { for i in 0..<m where (choices[e] >> i) & 1 == 1 { choiceBits[e * m + i] = true } }
+        var w = [Block](repeating: .zero, count: n * m)
+        let first = try w.withUnsafeMutableBufferPointer { try ot.extend(choices: choiceBits, into: $0) }
+        let words = try ot.channel.receiveMessage(expecting: tableMessage, UInt64.self, count: (n * width * bits + 63) / 64)
+        let mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
+        return words.withUnsafeBufferPointer { buffer in
+            var reader = BitReader(buffer)
+            return (0..<n).map { e in
+                var chosen: UInt64 = 0
+                for v in 0..<width {
+                    let entry = reader.read(width: bits)
+                    if v == choices[e] { chosen = entry }
+                }
+                var pad: UInt64 = 0
+                for i in 0..<m {
+                    pad ^= FixedKeyAES.shared.hash(w[e * m + i], tweak: tweak(first + UInt64(e * m + i), choices[e], m: m)).lo
+                }
+                return (chosen ^ pad) & mask
+            }
+        }
+    }
+}
+
+/// XOR-shared bits: Beaver AND triples and the AND of shared bits.
+enum SharedBits {
+    static let openingsMessage: UInt16 = 0x0302
+
+    /// `count` AND triples (a, b, c = a ∧ b, each XOR-shared), one 1-of-4 OT each: the sender's share
+    /// (a0, b0, c0) random; the receiver picks random (a1, b1) and learns c1 = c0 ⊕ (a0 ⊕ a1)(b0 ⊕ b1).
+    static func senderTriples(_ count: Int, ot: any CorrelatedOTSender) throws -> (a: [Bool], b: [Bool], c: [Bool]) {
+        var random = AESPRG()
+        let a = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
+        let b = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
+        let c = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
+        var messages = [UInt64](repeating: 0, count: 4 * count)
+        for t in 0..<count {
+            for v in 0..<4 {
+                let a1 = v & 1 == 1, b1 = v & 2 == 2
+                messages[4 * t + v] = (c[t] != ((a[t] != a1) && (b[t] != b1))) ? 1 : 0
+            }
+        }
+        try SmallOT.send(ot, m: 2, bits: 1, messages: messages)
+        return (a, b, c)
+    }
+
+    static func receiverTriples(_ count: Int, ot: any CorrelatedOTReceiver) throws -> (a: [Bool], b: [Bool], c: [Bool]) {
+        var random = AESPRG()
+        let a = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
+        let b = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
+        let c = try SmallOT.receive(ot, m: 2, bits: 1, choices: (0..<count).map { (a[$0] ? 1 : 0) | (b[$0] ? 2 : 0) })
+        return (a, b, c.map { $0 == 1 })
+    }
+
+    /// Shares of x ∧ y for shared x, y, consuming triples from `offset`: both parties open d = x ⊕ a and
+    /// e = y ⊕ b (the sender writes first, then reads; the receiver the other way round: one round trip).
+    static func and(_ x: [Bool], _ y: [Bool], triples: (a: [Bool], b: [Bool], c: [Bool]), offset: Int, isSender: Bool,
+                    channel: any Channel) throws -> [Bool] {
+        let n = x.count
+        var mine = ChoiceBits(count: 2 * n)
+        for k in 0..<n {
+            mine[2 * k] = x[k] != triples.a[offset + k]
+            mine[2 * k + 1] = y[k] != triples.b[offset + k]
+        }
+        let theirs: [UInt64]
+        if isSender {
+            try channel.sendMessage(type: openingsMessage, mine.words)
+            try channel.flush()
+            theirs = try channel.receiveMessage(expecting: openingsMessage, UInt64.self, count: mine.words.count)
+        } else {
+            theirs = try channel.receiveMessage(expecting: openingsMessage, UInt64.self, count: mine.words.count)
+            try channel.sendMessage(type: openingsMessage, mine.words)
+            try channel.flush()
+        }
+        let other = ChoiceBits(words: theirs, count: 2 * n)
+        return (0..<n).map { k in
+            let d = mine[2 * k] != other[2 * k], e = mine[2 * k + 1] != other[2 * k + 1]
+            var z = (triples.c[offset + k] != (d && triples.b[offset + k])) != (e && triples.a[offset + k])
+            if isSender { z = z != (d && e) }
+            return z
+        }
+    }
+}
+
+/// Shares of 1{x < y}: the OT sender holds x, the receiver y.
+public enum Millionaire {
+    static let blockBits = 4
+
+    /// ANDs the combination tree of q leaves needs, level by level (the top level skips its eq).
+    static func andsPerLevel(leaves q: Int) -> [Int] {
+        var counts: [Int] = [], nodes = q
+        while nodes > 1 {
+            let pairs = nodes / 2
+            counts.append(nodes == 2 ? 1 : 2 * pairs)
+            nodes = pairs + nodes % 2
+        }
+        return counts
+    }
+
+    /// The sender's shares of 1{x[k] < y[k]} (x[k] < 2^bits).
+    public static func send(_ x: [UInt64], bits: Int, ot: any CorrelatedOTSender) throws -> [Bool] {
+        let q = (bits + blockBits - 1) / blockBits, n = x.count
+        var random = AESPRG()
+        var lt = [[Bool]](), eq = [[Bool]]()
+        var messages = [UInt64](repeating: 0, count: n * q * 16)
+        for j in 0..<q {
+            let lt0 = (0..<n).map { _ in random.nextUInt64() & 1 == 1 }, eq0 = (0..<n).map { _ in random.nextUInt64() & 1 == 1 }
+            for k in 0..<n {
+                let block = Int((x[k] >> UInt64(blockBits * j)) & 15)
+                for v in 0..<16 {
+                    let l = lt0[k] != (block < v), e = eq0[k] != (block == v)
+                    messages[(j * n + k) * 16 + v] = (l ? 1 : 0) | (e ? 2 : 0)
+                }
+            }
+            lt.append(lt0)
+            eq.append(eq0)
+        }
+        try SmallOT.send(ot, m: blockBits, bits: 2, messages: messages)
+        let triples = try SharedBits.senderTriples(n * andsPerLevel(leaves: q).reduce(0, +), ot: ot)
+        return try combine(lt: lt, eq: eq, triples: triples, isSender: true, channel: ot.channel)
+    }
+
+    /// The receiver's shares of 1{x[k] < y[k]} (y[k] < 2^bits).
+    public static func receive(_ y: [UInt64], bits: Int, ot: any CorrelatedOTReceiver) throws -> [Bool] {
+        let q = (bits + blockBits - 1) / blockBits, n = y.count
+        var choices = [Int](repeating: 0, count: n * q)
+        for j in 0..<q { for k in 0..<n { choices[j * n + k] = Int((y[k] >> UInt64(blockBits * j)) & 15) } }
+        let received = try SmallOT.receive(ot, m: blockBits, bits: 2, choices: choices)
+        let lt = (0..<q).map { j in (0..<n).map { received[j * n + $0] & 1 == 1 } }
+        let eq = (0..<q).map { j in (0..<n).map { received[j * n + $0] & 2 == 2 } }
+        let triples = try SharedBits.receiverTriples(n * andsPerLevel(leaves: q).reduce(0, +), ot: ot)
+        return try combine(lt: lt, eq: eq, triples: triples, isSender: false, channel: ot.channel)
+    }
+
+    /// The combination tree, least significant block first; one round trip per level.
+    static func combine(lt: [[Bool]], eq: [[Bool]], triples: (a: [Bool], b: [Bool], c: [Bool]), isSender: Bool,
+                        channel: any Channel) throws -> [Bool] {
+        var lt = lt, eq = eq, offset = 0
+        while lt.count > 1 {
+            let pairs = lt.count / 2, top = lt.count == 2
+            // ANDs of this level, all elements at once: eq_hi ∧ lt_lo per pair, then eq_hi ∧ eq_lo (not at the top).
+            var left: [Bool] = [], right: [Bool] = []
+            for t in 0..<pairs { left += eq[2 * t + 1]; right += lt[2 * t] }
+            if !top { for t in 0..<pairs { left += eq[2 * t + 1]; right += eq[2 * t] } }
+            let products = try SharedBits.and(left, right, triples: triples, offset: offset, isSender: isSender, channel: channel)
+            offset += left.count
+            let n = lt[0].count
+            var nextLT: [[Bool]] = [], nextEQ: [[Bool]] = []
+            for t in 0..<pairs {
+                nextLT.append((0..<n).map { lt[2 * t + 1][$0] != products[t * n + $0] })
+                if !top { nextEQ.append(Array(products[(pairs + t) * n..<(pairs + t + 1) * n])) }
+            }
+            if lt.count % 2 == 1 { nextLT.append(lt[lt.count - 1]); nextEQ.append(eq[eq.count - 1]) }
+            lt = nextLT
+            eq = nextEQ
+        }
+        return lt[0]
+    }
+}
+
+/// The sign of a shared value: XOR shares of 1{v >= 0} for v = (s + c) mod 2^k read as a signed k-bit
+/// number, the OT sender holding s and the receiver c (CrypTFlow2, section 3.2). With l the low k - 1
+/// bits, msb(v) = msb(s) ⊕ msb(c) ⊕ 1{l(s) + l(c) >= 2^(k-1)}, and the carry is the comparison
+/// 1{2^(k-1) - 1 - l(s) < l(c)}: one millionaires' protocol on k - 1 bits.
+public enum DReLU {
+    static func split(_ v: UInt64, bits k: Int) -> (msb: Bool, low: UInt64) {
+        ((v >> UInt64(k - 1)) & 1 == 1, k == 1 ? 0 : v & ((1 << UInt64(k - 1)) - 1))
+    }
+
+    /// The sender's shares, s[i] its shares mod 2^k (2 <= k <= 64; higher bits ignored).
+    public static func send(_ s: [UInt64], bits k: Int, ot: any CorrelatedOTSender) throws -> [Bool] {
+        precondition((2...64).contains(k), "DReLU on \(k) bits")
+        let parts = s.map { split($0, bits: k) }
+        let limit: UInt64 = (1 << UInt64(k - 1)) - 1
+        let carry = try Millionaire.send(parts.map { limit - $0.low }, bits: k - 1, ot: ot)
+        return zip(parts, carry).map { !($0.msb != $1) }
+    }
+
+    /// The receiver's shares, c[i] its shares mod 2^k.
+    public static func receive(_ c: [UInt64], bits k: Int, ot: any CorrelatedOTReceiver) throws -> [Bool] {
+        precondition((2...64).contains(k), "DReLU on \(k) bits")
+        let parts = c.map { split($0, bits: k) }
+        let carry = try Millionaire.receive(parts.map(\.low), bits: k - 1, ot: ot)
+        return zip(parts, carry).map { $0.msb != $1 }
+    }
+}
