@@ -102,6 +102,15 @@ public enum TwoPartyOTBenchmark {
         let choices = ChoiceBits(randomCount: count, using: &generator)
         _ = try pair(a, b, first: { _ in try sender.correlated(count: count) }, second: { _ in try receiver.correlated(choices: choices) })
         results["silent_chosen_cot_bits"] = results["silent_cot_bits"]! + Double((a.stats.bytesSent + a.stats.bytesReceived) * 8) / Double(count)
+        let elements = 1 << 16
+        let shares = (0..<elements).map { _ in generator.nextUInt64() }
+        a.resetStats()
+        start = now()
+        _ = try pair(a, b, first: { _ in try DReLU.send(shares, bits: 40, ot: sender) },
+                     second: { _ in try DReLU.receive(shares, bits: 40, ot: receiver) })
+        results["drelu_ot_per_second"] = Double(elements) / (now() - start)
+        results["drelu_ot_bytes"] = Double(a.stats.bytesSent + a.stats.bytesReceived) / Double(elements)
+        results["drelu_ot_rounds"] = Double(a.stats.totalRounds)
     }
 
     private static func measureExtension(into results: inout [String: Double]) throws {
