@@ -28,7 +28,9 @@ public final class SGD {
             let w = p.parameter.value.pointer, g = p.parameter.grad.pointer
             let n = p.parameter.value.count
             let v: Tensor
-            if let existing = velocity[p.name] { v = existing } else {
+            // A buffer of another shape belongs to a parameter that was replaced (a slot's polynomial that
+            // changed degree since the checkpoint it came from): it starts again from zero.
+            if let existing = velocity[p.name], existing.shape == p.parameter.shape { v = existing } else {
                 v = Tensor(zeros: p.parameter.shape)
                 velocity[p.name] = v
             }

@@ -30,6 +30,18 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    /// A restored momentum buffer of another shape (a slot's polynomial changed degree since the member's
+    /// checkpoint: [C, 3] coefficients became [C, 5]) is replaced by zeros, never read past its end.
+    func testMomentumOfAnotherShapeStartsAgain() {
+        let c = Parameter(Tensor(shape: [2, 5], values: [Float](repeating: 1, count: 10)))
+        let sgd = SGD(settings: SGDSettings(momentum: 0.9, nesterov: false, weightDecay: 0))
+        sgd.setVelocity(Tensor(shape: [2, 3], values: [Float](repeating: 7, count: 6)), for: "slot.coefficients")
+        c.grad.assign(Tensor(shape: [2, 5], values: [Float](repeating: 0.5, count: 10)))
+        sgd.step([NamedParameter(name: "slot.coefficients", parameter: c, decays: false)], learningRate: 0.1)
+        XCTAssertEqual(c.value.array, [Float](repeating: 0.95, count: 10), "the stale buffer must not contribute")
+        XCTAssertEqual(sgd.velocity["slot.coefficients"]?.shape, [2, 5])
+    }
+
     func testClipping() {
         let p = Parameter(Tensor(shape: [3], values: [1, 2, 3]))
         p.grad.assign(Tensor(shape: [3], values: [3, -4, 0.5]))
