@@ -80,6 +80,65 @@ extension HDF5File {
         }
     }
 
+    /// Writes (or replaces) the 64-bit integer attribute `attribute` of `object` (a scalar int64).
+    public func setAttribute(_ attribute: String, integer value: Int64, on object: String = "/") throws {
+        try HDF5Library.locked {
+            guard !attribute.isEmpty, !attribute.utf8.contains(0) else {
+                throw PlanStoreError.invalidValue(path: path, name: attribute, reason: "empty name or a NUL byte in the attribute name")
+            }
+            guard isWritable else { throw PlanStoreError.io(path: path, operation: "write attribute '\(attribute)'", detail: "file opened read-only") }
+            let target = try openObject(object)
+            defer { H5Oclose(target) }
+            if H5Aexists(target, attribute) > 0 { guard H5Adelete(target, attribute) >= 0 else { throw hdf5Error("replace attribute '\(attribute)'") } }
+            let space = try makeSpace([], name: attribute)
+            defer { H5Sclose(space) }
+            let handle = H5Acreate2(target, attribute, sibyl_h5t_native_int64(), space, sibyl_h5p_default(), sibyl_h5p_default())
+            guard handle >= 0 else { throw hdf5Error("create attribute '\(attribute)'") }
+            defer { H5Aclose(handle) }
+            var stored = value
+            guard H5Awrite(handle, sibyl_h5t_native_int64(), &stored) >= 0 else { throw hdf5Error("write attribute '\(attribute)'") }
+        }
+    }
+
+    /// The integer attribute `attribute` of `object` (any integer type in the file), or nil when it has none
+    /// of that name; a string attribute holding a decimal integer (files from before integer attributes)
+    /// is read as that integer.
+    public func integerAttribute(_ attribute: String, on object: String = "/") throws -> Int64? {
+        let isInteger: Bool? = try HDF5Library.locked {
+            let target = try openObject(object)
+            defer { H5Oclose(target) }
+            let exists = H5Aexists(target, attribute)
+            guard exists >= 0 else { throw PlanStoreError.corruptFile(path: path, detail: HDF5Library.takeErrorDetail()) }
+            if exists == 0 { return nil }
+            let handle = H5Aopen(target, attribute, sibyl_h5p_default())
+            guard handle >= 0 else { throw hdf5Error("open attribute '\(attribute)'") }
+            defer { H5Aclose(handle) }
+            let fileType = H5Aget_type(handle)
+            guard fileType >= 0 else { throw hdf5Error("read the type of attribute '\(attribute)'") }
+            defer { H5Tclose(fileType) }
+            return H5Tget_class(fileType) == H5T_INTEGER
+        }
+        switch isInteger {
+        case nil: return nil
+        case false?:
+            guard let text = try self.attribute(attribute, on: object), let value = Int64(text) else {
+                throw PlanStoreError.wrongKind(path: path, name: attribute, expected: "an integer attribute", found: "another value")
+            }
+            return value
+        case true?:
+            return try HDF5Library.locked {
+                let target = try openObject(object)
+                defer { H5Oclose(target) }
+                let handle = H5Aopen(target, attribute, sibyl_h5p_default())
+                guard handle >= 0 else { throw hdf5Error("open attribute '\(attribute)'") }
+                defer { H5Aclose(handle) }
+                var value: Int64 = 0
+                guard H5Aread(handle, sibyl_h5t_native_int64(), &value) >= 0 else { throw hdf5Error("read attribute '\(attribute)'") }
+                return value
+            }
+        }
+    }
+
     /// The string attribute `attribute` of `object`, or nil when it has none of that name.
     public func attribute(_ attribute: String, on object: String = "/") throws -> String? {
         try HDF5Library.locked {

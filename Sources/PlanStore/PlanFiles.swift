@@ -6,8 +6,9 @@
 //                                                           named by plan.json's "program", Plans/FORMAT.md)
 //                             /fixed/<parameter>            schemas 1-2 only: int64 round(value * 2^scale), a
 //                                                           cross-check of the float copy (attribute "scale")
-//                             root attributes format, schema_version, fractional_bits, plan (strings),
-//                             plan_digest (schema 2 on: the digest of plan.json and these weights, as JSON)
+//                             root attributes format, plan (strings), schema_version, fractional_bits (int64
+//                             from schema 3; strings before), plan_digest (schema 2 on: the digest of
+//                             plan.json and these weights, as JSON text)
 // A plan is written into a temporary sibling directory `<name>.tmp-XXXX`, made durable, then renamed
 // into place, so a reader never sees half a plan. Reading validates everything a runtime relies on.
 import Foundation
@@ -151,15 +152,16 @@ public enum PlanFiles {
             throw PlanStoreError.wrongFormat(path: path, expected: "Sibyl plan weights (format \(weightsFormat))",
                                              found: format.map { "format \($0)" } ?? "no format attribute")
         }
-        let version = try file.attribute("schema_version")
-        guard version == String(manifest.schemaVersion) else {
+        let version = try file.integerAttribute("schema_version")
+        guard version == Int64(manifest.schemaVersion) else {
             throw PlanStoreError.wrongFormat(path: path, expected: "plan weights schema version \(manifest.schemaVersion) as in plan.json",
-                                             found: "version \(version ?? "none"); the two files are from different exports: re-export the plan")
+                                             found: "version \(version.map(String.init) ?? "none"); the two files are from different exports: re-export the plan")
         }
         let f = manifest.fixedPoint.fractionalBits
-        guard let bits = try file.attribute("fractional_bits"), Int(bits) == f else {
+        let bits = try file.integerAttribute("fractional_bits")
+        guard bits == Int64(f) else {
             throw PlanStoreError.wrongFormat(path: path, expected: "fractional_bits \(f) as in plan.json",
-                                             found: "\(try file.attribute("fractional_bits") ?? "none"); the two files are from different exports")
+                                             found: "\(bits.map(String.init) ?? "none"); the two files are from different exports")
         }
         // Schemas 1-2 carry /fixed copies of the float values, checked here; schema 3 runs /program instead.
         let checksFixed = manifest.schemaVersion < 3
@@ -266,8 +268,8 @@ public enum PlanFiles {
         let file = try HDF5File(creating: url, overwrite: false)
         do {
             try file.setAttribute("format", to: weightsFormat)
-            try file.setAttribute("schema_version", to: String(PlanManifest.currentSchemaVersion))
-            try file.setAttribute("fractional_bits", to: String(f))
+            try file.setAttribute("schema_version", integer: Int64(PlanManifest.currentSchemaVersion))
+            try file.setAttribute("fractional_bits", integer: Int64(f))
             try file.setAttribute("plan", to: plan.manifest.name)
             if let digest = plan.manifest.digest { try file.setAttribute("plan_digest", to: try digest.attributeText()) }
             for (name, shape) in try plan.manifest.graph.expectedParameters().sorted(by: { $0.key < $1.key }) {

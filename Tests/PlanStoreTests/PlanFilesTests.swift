@@ -133,8 +133,9 @@ final class PlanFilesTests: XCTestCase {
         XCTAssertEqual(try file.read(Int64.self, from: try XCTUnwrap(conv.bias)).values,
                        plan.weights["conv1.bias"]!.map { Int64((Double($0) * 65536).rounded()) })
         XCTAssertEqual(plan.manifest.program?.tensors[conv.output].scale, 16)
-        XCTAssertEqual(try file.attribute("fractional_bits"), "8")
-        XCTAssertEqual(try file.attribute("schema_version"), "3")
+        XCTAssertEqual(try file.integerAttribute("fractional_bits"), 8)
+        XCTAssertEqual(try file.integerAttribute("schema_version"), 3)
+        XCTAssertThrowsError(try file.attribute("schema_version"), "an integer attribute is not a string")
         XCTAssertEqual(try file.read(Float.self, from: "float/act2.coefficients").shape, [6, 3])
         XCTAssertThrowsError(try file.read(Int64.self, from: "fixed/conv1.weight"), "schema 3 has no /fixed copies")
     }
