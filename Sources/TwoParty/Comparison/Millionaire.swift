@@ -32,15 +32,18 @@ public enum SmallOT {
         var q = [Block](repeating: .zero, count: n * m)
         let first = try q.withUnsafeMutableBufferPointer { try ot.extend(into: $0) }
         let delta = ot.delta, mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
+        // Every key under every entry, laid out (instance, COT, entry) so that the tweaks
+        // ((first + e m + i) << m) | v run consecutively: one batched hash.
+        var keys = [Block](repeating: .zero, count: n * m * width)
+        for j in 0..<(n * m) {
+            for v in 0..<width { keys[j * width + v] = q[j] ^ delta.masked(by: (v >> (j % m)) & 1 == 1) }
+        }
+        keys.withUnsafeMutableBufferPointer { FixedKeyAES.shared.hash($0, firstTweak: first << UInt64(m)) }
         var table = BitWriter(reservingBits: n * width * bits)
         for e in 0..<n {
             for v in 0..<width {
                 var pad: UInt64 = 0
-                for i in 0..<m {
-                    let index = first + UInt64(e * m + i)
-                    let key = q[e * m + i] ^ delta.masked(by: (v >> i) & 1 == 1)
-                    pad ^= FixedKeyAES.shared.hash(key, tweak: tweak(index, v, m: m)).lo
-                }
+                for i in 0..<m { pad ^= keys[(e * m + i) * width + v].lo }
                 table.append((messages[e * width + v] ^ pad) & mask, width: bits)
             }
         }
