@@ -24,18 +24,11 @@ public enum HEParameterSet: String, Codable, Sendable, CaseIterable {
     /// The smallest set whose modulus holds every linear layer of `program`.
     public static func select(for program: FixedPointProgram) throws -> HEParameterSet {
         var lastError: Error?
+        let shapes = try program.linearShapes().values.flatMap { $0 }
         for set in allCases {
             let context = try set.context
             do {
-                for step in program.steps {
-                    guard case .linear(let output, let terms, _, _) = step else { continue }
-                    for term in terms {
-                        let shape = try LinearLowering.shape(of: term.map, input: program.tensors[term.input].shape,
-                                                             output: program.tensors[output].shape,
-                                                             weightBits: term.weightBits)
-                        _ = try context.responseBytes(for: shape)
-                    }
-                }
+                for shape in shapes { _ = try context.responseBytes(for: shape) }
                 return set
             } catch let error as LatticeError {
                 lastError = error

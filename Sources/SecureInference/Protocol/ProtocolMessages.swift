@@ -27,6 +27,23 @@ enum ProtocolMessage {
     static let helloLimit: UInt64 = 4 << 20
 }
 
+extension FixedPointProgram {
+    /// The HE layer shape of every term of every linear step, by step index: the one lowering of the
+    /// program's linear layers that parameter selection, the server's prepared weights and the client's
+    /// requests all read (each computes it once: per plan, per model, per session).
+    public func linearShapes() throws -> [Int: [LinearLayerShape]] {
+        var shapes: [Int: [LinearLayerShape]] = [:]
+        for (index, step) in steps.enumerated() {
+            guard case .linear(let output, let terms, _, _) = step else { continue }
+            shapes[index] = try terms.map { term in
+                try LinearLowering.shape(of: term.map, input: tensors[term.input].shape, output: tensors[output].shape,
+                                         weightBits: term.weightBits)
+            }
+        }
+        return shapes
+    }
+}
+
 /// The public shape of a linear map, as the HE protocol needs it (the client knows this; not the weights).
 enum LinearLowering {
     /// The HE layer shape of a term, from public information only.

@@ -32,6 +32,8 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     let channel: any Channel
     let linearClient: Linear.Client
     let ot: any CorrelatedOTReceiver
+    /// The HE shape of every linear term (`FixedPointProgram.linearShapes`), lowered once per session.
+    let linearShapes: [Int: [LinearLayerShape]]
 
     /// Connects the session: receives the public architecture and validates it before anything is
     /// sized by it, lets `admit` refuse it (e.g. a plan for another dataset) before the server does any
@@ -62,6 +64,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         }
         self.channel = channel
         self.architecture = architecture
+        linearShapes = try architecture.program.linearShapes()
         linearClient = try Linear.client(parameters: architecture.heParameters)
         try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
         try channel.flush()
@@ -141,10 +144,10 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 switch step {
                 case .linear(let output, let terms, _, _):
                     var y = [UInt64](repeating: 0, count: outShape.elements)
-                    for term in terms {
-                        let input = program.tensors[term.input].shape
-                        let shape = try LinearLowering.shape(of: term.map, input: input, output: outShape,
-                                                             weightBits: term.weightBits)
+                    guard let shapes = linearShapes[index], shapes.count == terms.count else {
+                        throw SecureInferenceError.invalidPlan("step \(index) has no lowered linear shapes")
+                    }
+                    for (term, shape) in zip(terms, shapes) {
                         let (request, pending) = try linearClient.offlineRequest(r: state.shares[term.input], layer: shape)
                         try channel.sendMessage(type: ProtocolMessage.linearRequest, request)
                         try channel.flush()

@@ -244,13 +244,10 @@ public final class PreparedLayers<Server: LinearLayerOfflineServer>: @unchecked 
         defer { lock.unlock() }
         if let cache { return cache }
         var result: [Int: [Server.Prepared]] = [:]
-        for (index, step) in program.steps.enumerated() {
-            guard case .linear(let output, let terms, _, _) = step else { continue }
-            result[index] = try terms.map { term in
-                let input = program.tensors[term.input].shape
-                let shape = try LinearLowering.shape(of: term.map, input: input, output: program.tensors[output].shape,
-                                                     weightBits: term.weightBits)
-                let layer = try LinearLayer(shape: shape, weights: LinearLowering.weights(of: term.map, input: input))
+        for (index, shapes) in try program.linearShapes() {
+            guard case .linear(_, let terms, _, _) = program.steps[index] else { continue }
+            result[index] = try zip(terms, shapes).map { term, shape in
+                let layer = try LinearLayer(shape: shape, weights: LinearLowering.weights(of: term.map, input: program.tensors[term.input].shape))
                 return try server.prepare(layer)
             }
         }
