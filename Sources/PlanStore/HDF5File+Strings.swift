@@ -104,43 +104,35 @@ extension HDF5File {
     /// of that name; a string attribute holding a decimal integer (files from before integer attributes)
     /// is read as that integer.
     public func integerAttribute(_ attribute: String, on object: String = "/") throws -> Int64? {
-        let isInteger: Bool? = try HDF5Library.locked {
-            let target = try openObject(object)
-            defer { H5Oclose(target) }
-            let exists = H5Aexists(target, attribute)
-            guard exists >= 0 else { throw PlanStoreError.corruptFile(path: path, detail: HDF5Library.takeErrorDetail()) }
-            if exists == 0 { return nil }
-            let handle = H5Aopen(target, attribute, sibyl_h5p_default())
-            guard handle >= 0 else { throw hdf5Error("open attribute '\(attribute)'") }
-            defer { H5Aclose(handle) }
-            let fileType = H5Aget_type(handle)
-            guard fileType >= 0 else { throw hdf5Error("read the type of attribute '\(attribute)'") }
-            defer { H5Tclose(fileType) }
-            return H5Tget_class(fileType) == H5T_INTEGER
-        }
-        switch isInteger {
-        case nil: return nil
-        case false?:
-            guard let text = try self.attribute(attribute, on: object), let value = Int64(text) else {
-                throw PlanStoreError.wrongKind(path: path, name: attribute, expected: "an integer attribute", found: "another value")
-            }
-            return value
-        case true?:
-            return try HDF5Library.locked {
-                let target = try openObject(object)
-                defer { H5Oclose(target) }
-                let handle = H5Aopen(target, attribute, sibyl_h5p_default())
-                guard handle >= 0 else { throw hdf5Error("open attribute '\(attribute)'") }
-                defer { H5Aclose(handle) }
+        try withAttribute(attribute, on: object) { handle, fileType in
+            if H5Tget_class(fileType) == H5T_INTEGER {
                 var value: Int64 = 0
                 guard H5Aread(handle, sibyl_h5t_native_int64(), &value) >= 0 else { throw hdf5Error("read attribute '\(attribute)'") }
                 return value
             }
+            guard H5Tget_class(fileType) == H5T_STRING,
+                  let value = Int64(try readStringValue(fileType: fileType, name: attribute) { H5Aread(handle, $0, $1) }) else {
+                throw PlanStoreError.wrongKind(path: path, name: attribute, expected: "an integer attribute",
+                                               found: HDF5ElementKind.of(type: fileType)?.rawValue ?? "another value")
+            }
+            return value
         }
     }
 
     /// The string attribute `attribute` of `object`, or nil when it has none of that name.
     public func attribute(_ attribute: String, on object: String = "/") throws -> String? {
+        try withAttribute(attribute, on: object) { handle, fileType in
+            guard H5Tget_class(fileType) == H5T_STRING else {
+                throw PlanStoreError.wrongKind(path: path, name: attribute, expected: "a string attribute",
+                                               found: HDF5ElementKind.of(type: fileType)?.rawValue ?? "another type")
+            }
+            return try readStringValue(fileType: fileType, name: attribute) { H5Aread(handle, $0, $1) }
+        }
+    }
+
+    /// Runs `body` with the open attribute and its file type, under the library lock; nil when `object`
+    /// has no attribute of that name.
+    private func withAttribute<T>(_ attribute: String, on object: String, _ body: (hid_t, hid_t) throws -> T) throws -> T? {
         try HDF5Library.locked {
             let target = try openObject(object)
             defer { H5Oclose(target) }
@@ -153,13 +145,7 @@ extension HDF5File {
             let fileType = H5Aget_type(handle)
             guard fileType >= 0 else { throw hdf5Error("read the type of attribute '\(attribute)'") }
             defer { H5Tclose(fileType) }
-            guard H5Tget_class(fileType) == H5T_STRING else {
-                throw PlanStoreError.wrongKind(path: path, name: attribute, expected: "a string attribute",
-                                               found: HDF5ElementKind.of(type: fileType)?.rawValue ?? "another type")
-            }
-            return try readStringValue(fileType: fileType, name: attribute) { memoryType, buffer in
-                H5Aread(handle, memoryType, buffer)
-            }
+            return try body(handle, fileType)
         }
     }
 

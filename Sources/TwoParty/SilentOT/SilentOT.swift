@@ -69,13 +69,39 @@ struct SilentPool {
     }
 }
 
+/// Either role: its pool, its count of COTs served, and how it runs an iteration.
+protocol SilentPoolOwner: AnyObject {
+    var pool: SilentPool { get set }
+    var nextIndex: UInt64 { get set }
+    func refill() throws
+}
+
+extension SilentPoolOwner {
+    /// Serves `total` COTs from the pool, running an iteration whenever it is empty (both roles chunk
+    /// identically, so their iterations line up); `chunk(done, count, position)` consumes each part.
+    /// Returns the session-wide index of the first COT served.
+    func serve(_ total: Int, _ chunk: (_ done: Int, _ count: Int, _ position: Int) throws -> Void) throws -> UInt64 {
+        let first = nextIndex
+        var done = 0
+        while done < total {
+            if pool.available == 0 { try refill() }
+            let count = min(pool.available, total - done)
+            try chunk(done, count, pool.position)
+            pool.position += count
+            done += count
+        }
+        nextIndex += UInt64(total)
+        return first
+    }
+}
+
 /// The sender of silent correlated OT (holds Δ).
-public final class SilentOTSender: CorrelatedOTSender, @unchecked Sendable {
+public final class SilentOTSender: CorrelatedOTSender, SilentPoolOwner, @unchecked Sendable {
     public let channel: any Channel
     public let delta: Block
-    private var pool: SilentPool
+    var pool: SilentPool
     private var base: [Block]
-    private var nextIndex: UInt64 = 0
+    var nextIndex: UInt64 = 0
 
     /// Runs IKNP's base OTs and the first iteration with the receiver (whose `SilentOTReceiver.init` must
     /// run at the same time on the other side).
@@ -98,7 +124,7 @@ public final class SilentOTSender: CorrelatedOTSender, @unchecked Sendable {
     }
 
     /// One iteration: the trees' message to the receiver, then the code; the outputs replace the pool.
-    private func refill() throws {
+    func refill() throws {
         let p = pool.next
         let tweak = pool.tweak
         var message: [Block] = []
@@ -124,34 +150,26 @@ public final class SilentOTSender: CorrelatedOTSender, @unchecked Sendable {
     }
 
     public func extend(into output: UnsafeMutableBufferPointer<Block>) throws -> UInt64 {
-        let first = nextIndex
-        var done = 0
-        while done < output.count {
-            if pool.available == 0 { try refill() }
-            let count = min(pool.available, output.count - done)
+        try serve(output.count) { done, count, position in
             let flips = try channel.receiveMessage(expecting: OTMessage.silentChoices, UInt64.self, count: (count + 63) / 64)
-            let position = pool.position, delta = self.delta
+            let delta = self.delta
             pool.values.withUnsafeBufferPointer { values in
                 for j in 0..<count {
                     let flip = (flips[j >> 6] >> UInt64(j & 63)) & 1 == 1
                     output[done + j] = values[position + j] ^ delta.masked(by: flip)
                 }
             }
-            pool.position += count
-            done += count
         }
-        nextIndex += UInt64(output.count)
-        return first
     }
 }
 
 /// The receiver of silent correlated OT.
-public final class SilentOTReceiver: CorrelatedOTReceiver, @unchecked Sendable {
+public final class SilentOTReceiver: CorrelatedOTReceiver, SilentPoolOwner, @unchecked Sendable {
     public let channel: any Channel
-    private var pool: SilentPool
+    var pool: SilentPool
     private var base: [Block]
     private var baseBits: [UInt64]
-    private var nextIndex: UInt64 = 0
+    var nextIndex: UInt64 = 0
 
     /// The random choice bits of the current iteration's outputs, packed (for statistical tests: they are
     /// this side's own secret, never sent).
@@ -177,7 +195,7 @@ public final class SilentOTReceiver: CorrelatedOTReceiver, @unchecked Sendable {
         return pool.available
     }
 
-    private func refill() throws {
+    func refill() throws {
         let p = pool.next
         let message = try channel.receiveBlocks(expecting: OTMessage.silentTrees, count: p.t * (2 * p.depth + 1))
         var bits = [UInt64](repeating: 0, count: (p.n + 63) / 64)
@@ -215,24 +233,15 @@ public final class SilentOTReceiver: CorrelatedOTReceiver, @unchecked Sendable {
 
     public func extend(choices: ChoiceBits, into output: UnsafeMutableBufferPointer<Block>) throws -> UInt64 {
         precondition(choices.count == output.count, "one choice bit per OT: \(choices.count) bits for \(output.count) OTs")
-        let first = nextIndex
-        var done = 0
-        while done < output.count {
-            if pool.available == 0 { try refill() }
-            let count = min(pool.available, output.count - done)
-            var flips = SilentPool.extract(pool.bits, from: pool.position, count: count)
+        return try serve(output.count) { done, count, position in
+            var flips = SilentPool.extract(pool.bits, from: position, count: count)
             let wanted = SilentPool.extract(choices.words, from: done, count: count)
             for w in flips.indices { flips[w] ^= wanted[w] }
             try channel.sendMessage(type: OTMessage.silentChoices, flips)
             try channel.flush()
-            let position = pool.position
             pool.values.withUnsafeBufferPointer { values in
                 for j in 0..<count { output[done + j] = values[position + j] }
             }
-            pool.position += count
-            done += count
         }
-        nextIndex += UInt64(output.count)
-        return first
     }
 }
