@@ -33,19 +33,29 @@ public enum SmallOT {
         let first = try q.withUnsafeMutableBufferPointer { try ot.extend(into: $0) }
         let delta = ot.delta, mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
         // Every key under every entry, laid out (instance, COT, entry) so that the tweaks
-        // ((first + e m + i) << m) | v run consecutively: one batched hash.
-        var keys = [Block](repeating: .zero, count: n * m * width)
-        for j in 0..<(n * m) {
-            for v in 0..<width { keys[j * width + v] = q[j] ^ delta.masked(by: (v >> (j % m)) & 1 == 1) }
-        }
-        keys.withUnsafeMutableBufferPointer { FixedKeyAES.shared.hash($0, firstTweak: first << UInt64(m)) }
+        // ((first + e m + i) << m) | v run consecutively: one batched hash per chunk of instances.
+        let chunk = max(1, 4096 / (m * width))
+        var keys = [Block](repeating: .zero, count: min(n, chunk) * m * width)
         var table = BitWriter(reservingBits: n * width * bits)
-        for e in 0..<n {
-            for v in 0..<width {
-                var pad: UInt64 = 0
-                for i in 0..<m { pad ^= keys[(e * m + i) * width + v].lo }
-                table.append((messages[e * width + v] ^ pad) & mask, width: bits)
+        var start = 0
+        while start < n {
+            let count = min(chunk, n - start)
+            for j in 0..<(count * m) {
+                let cot = start * m + j
+                for v in 0..<width { keys[j * width + v] = q[cot] ^ delta.masked(by: (v >> (cot % m)) & 1 == 1) }
             }
+            keys.withUnsafeMutableBufferPointer {
+                FixedKeyAES.shared.hash(UnsafeMutableBufferPointer(rebasing: $0[0..<(count * m * width)]),
+                                        firstTweak: (first + UInt64(start * m)) << UInt64(m))
+            }
+            for e in 0..<count {
+                for v in 0..<width {
+                    var pad: UInt64 = 0
+                    for i in 0..<m { pad ^= keys[(e * m + i) * width + v].lo }
+                    table.append((messages[(start + e) * width + v] ^ pad) & mask, width: bits)
+                }
+            }
+            start += count
         }
         try ot.channel.sendMessage(type: tableMessage, table.finish())
         try ot.channel.flush()
