@@ -82,10 +82,9 @@ public struct FixedPointOracle: Sendable {
         let plane = shape.height * shape.width
         var exceeded = false
         let values = x.indices.map { i -> UInt64 in
-            let y = Int128(bitPattern: OneRoundPolynomial.horner(coefficients[i / plane], UInt128(bitPattern: Int128(Int64(bitPattern: x[i])))))
-                >> Int128(shift)
-            if y < Int128(Int64.min) || y > Int128(Int64.max) { exceeded = true }
-            return UInt64(truncatingIfNeeded: y)
+            let (y, wrapped) = OneRoundPolynomial.referenceChecked(x: x[i], coefficients: coefficients[i / plane], shift: shift)
+            if wrapped { exceeded = true }
+            return y
         }
         return (values, exceeded)
     }

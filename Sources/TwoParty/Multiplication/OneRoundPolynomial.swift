@@ -166,7 +166,7 @@ public enum OneRoundPolynomial {
 
     /// sum_m c[m] s^m mod 2^128.
     @inline(__always)
-    public static func horner(_ c: [UInt128], _ s: UInt128) -> UInt128 {
+    static func horner(_ c: [UInt128], _ s: UInt128) -> UInt128 {
         var acc = c[c.count - 1]
         var m = c.count - 2
         while m >= 0 { acc = acc &* s &+ c[m]; m -= 1 }
@@ -187,8 +187,13 @@ public enum OneRoundPolynomial {
     /// What the protocol computes, in the clear: p(signExtend(x)) mod 2^128, arithmetically shifted right
     /// by `shift`, modulo 2^64 (the reference the tests and the fixed-point oracle use).
     public static func reference(x: UInt64, coefficients a: [UInt128], shift: Int) -> UInt64 {
+        referenceChecked(x: x, coefficients: a, shift: shift).value
+    }
+
+    /// `reference`, and whether the shifted result left 64 bits before the reduction mod 2^64.
+    public static func referenceChecked(x: UInt64, coefficients a: [UInt128], shift: Int) -> (value: UInt64, exceeded: Bool) {
         let X = UInt128(bitPattern: Int128(Int64(bitPattern: x)))
-        let y = Int128(bitPattern: horner(a, X))
-        return UInt64(truncatingIfNeeded: y >> Int128(shift))
+        let y = Int128(bitPattern: horner(a, X)) >> Int128(shift)
+        return (UInt64(truncatingIfNeeded: y), y < Int128(Int64.min) || y > Int128(Int64.max))
     }
 }
