@@ -16,6 +16,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // ONNX files are protobuf messages: parsed and written with swift-protobuf's runtime (the Swift code of
+        // the messages was generated once from Sources/OnnxFormat/onnx-subset.proto and is committed).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Thin C shims over Debian's libraries (make setup installs them).
@@ -50,6 +53,12 @@ let package = Package(
                 dependencies: ["NetworkPlan", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS"],
                 exclude: ["README.md"], swiftSettings: optimize),
 
+        // ONNX interchange: the generated messages, and import (ONNX -> checkpoint) / export (network -> ONNX).
+        .target(name: "OnnxFormat", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["onnx-subset.proto"]),
+        .target(name: "OnnxInterop", dependencies: ["OnnxFormat", "Training", "Tensors", "NetworkPlan", "PlanStore"],
+                swiftSettings: optimize),
+
         // Where training and secure inference meet: plan loading, plan accuracy, evaluation reports, images.
         .target(name: "Pipeline", dependencies: ["Training", "Tensors", "NetworkPlan", "PlanStore", "SecureInference",
                                                  "NetworkCost", "CPNG"], swiftSettings: optimize),
@@ -58,7 +67,7 @@ let package = Package(
         .executableTarget(name: "sibyl", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "Training", "Tensors", "NetworkPlan", "PlanStore", "Planner", "Search",
-            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference", "NetworkCost", "Pipeline",
+            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference", "NetworkCost", "Pipeline", "OnnxInterop",
         ], swiftSettings: optimize),
 
         // Helpers shared by the test targets (a library so that test targets can depend on it).
@@ -74,6 +83,8 @@ let package = Package(
         .testTarget(name: "NetworkPlanTests", dependencies: ["TestSupport", "NetworkPlan"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "NetworkPlan", "NetworkCost"]),
         .testTarget(name: "SearchTests", dependencies: ["TestSupport", "Search", "Planner", "Training", "NetworkPlan", "PlanStore", "NetworkCost"]),
+        .testTarget(name: "OnnxInteropTests", dependencies: ["TestSupport", "SeededRandom", "OnnxInterop", "OnnxFormat", "Training", "Tensors", "Pipeline",
+                                                             "NetworkPlan", "PlanStore"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "sibyl", "Transport", "SecureInference", "Pipeline", "PlanStore", "NetworkPlan"],
                     exclude: ["Golden"]),
     ]

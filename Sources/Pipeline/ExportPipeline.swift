@@ -80,6 +80,7 @@ public enum ExportPipeline {
                                               allowed: DatasetKind.allCases.map(\.rawValue))
         }
         let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir), validationCount: config.validationCount)
+            .using(config)
         guard splits.test.classCount == network.classCount else {
             throw TrainingError.mismatch("\(checkpoint) classifies \(network.classCount) classes but \(kind.rawValue) has \(splits.test.classCount)")
         }
@@ -169,22 +170,10 @@ public enum ExportPipeline {
     /// Top-1 class of each image under the engine's eval-mode forward pass (as `Evaluation.run` computes it);
     /// -1 (wrong, and in agreement with nothing) where a logit overflowed.
     public static func floatPredictions(_ network: Network, images: ImageSet, normalization: Normalization) -> [Int] {
-        let loader = BatchLoader(images: images, batchSize: 256, shuffle: false, augment: false, normalization: normalization,
-                                 layout: .nchw, seed: 0, epoch: 0, dropLast: false)
-        var predictions: [Int] = []
-        predictions.reserveCapacity(images.count)
-        while let batch = loader.next() {
-            let tape = Tape(recording: false)
-            let x = tape.constant(batch.tensor)
-            let logits = network.forward(x, tape: tape, training: false).value.array
-            let classes = logits.count / max(1, batch.count)
-            for i in 0..<batch.count {
-                let row = logits[i * classes..<(i + 1) * classes]
-                guard row.allSatisfy(\.isFinite) else { predictions.append(-1); continue }
-                predictions.append(row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - i * classes)
-            }
+        Evaluation.logits(network, images: images, normalization: normalization).map { row in
+            guard row.allSatisfy(\.isFinite) else { return -1 }
+            return row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!
         }
-        return predictions
     }
 
     /// Applies a placement file to the network's slots: relu, or polynomial with the coefficients the

@@ -67,9 +67,10 @@ public enum ChannelImportance {
             slot.outputObserver = { outputs[index] = $0 }
         }
         defer { for slot in slots { slot.inputObserver = nil; slot.outputObserver = nil } }
-        let count = max(1, min(images, splits.train.count))
-        let loader = BatchLoader(images: splits.train, batchSize: min(options.batchSize, count), shuffle: true,
-                                 augment: false, normalization: splits.normalization, layout: .nchw,
+        let data = trainable.splits  // with the baseline's own normalisation (DataSplits.using)
+        let count = max(1, min(images, data.train.count))
+        let loader = BatchLoader(images: data.train, batchSize: min(options.batchSize, count), shuffle: true,
+                                 augment: false, normalization: data.normalization, layout: .nchw,
                                  seed: options.seed ^ 0x1A9_0A7A, epoch: 0, dropLast: true)
         var seen = 0
         while seen < count, let batch = loader.next() {

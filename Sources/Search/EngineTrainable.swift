@@ -60,7 +60,7 @@ public final class EngineTrainable: Trainable {
             throw SearchError.invalidSetting("the batch size \(options.batchSize) exceeds the \(splits.train.count) training images")
         }
         self.network = network
-        self.splits = splits
+        self.splits = splits.using(config)
         self.options = options
         self.baselineConfig = config
         slotDescriptors = network.slots.map {

@@ -60,9 +60,9 @@ public enum FrontReport {
         if measureBaseline {
             let settings = states[0].state.settings
             let data = try loadSplits()
-            let (network, _) = try TrainingCheckpoint.loadNetwork(from: URL(fileURLWithPath: first.baseline))
+            let (network, config) = try TrainingCheckpoint.loadNetwork(from: URL(fileURLWithPath: first.baseline))
             let accuracy = Double(Evaluation.run(network, images: data.validation,
-                                                 normalization: data.normalization).accuracy)
+                                                 normalization: data.using(config).normalization).accuracy)
             let allReLU = Placement.allReLU(slotCount: settings.space.slots.count)
             let seconds = settings.costModel.predictOnlineSeconds(placement: allReLU, slots: settings.space.slots,
                                                                   network: settings.target.network)
@@ -85,8 +85,8 @@ public enum FrontReport {
                         + "(\(checkpoint.path)); its test accuracy is left out")
                     continue
                 }
-                let (network, _) = try TrainingCheckpoint.loadNetwork(from: checkpoint)
-                let result = Evaluation.run(network, images: data.test, normalization: data.normalization)
+                let (network, config) = try TrainingCheckpoint.loadNetwork(from: checkpoint)
+                let result = Evaluation.run(network, images: data.test, normalization: data.using(config).normalization)
                 front.points[index].testAccuracy = Double(result.accuracy)
                 log(String(format: "%@: %d ReLUs, validation %.4f, test %.4f", point.source, point.relus,
                            point.validationAccuracy, result.accuracy))

@@ -234,4 +234,19 @@ public enum Evaluation {
         return Result(accuracy: Float(correct) / Float(seen), loss: finite > 0 ? Float(loss / Double(finite)) : .nan,
                       images: seen, nonFinite: nonFinite)
     }
+
+    /// Each image's logits (eval mode, float32 as the engine computes them), in image order.
+    public static func logits(_ network: Network, images: ImageSet, normalization: Normalization, batchSize: Int = 256) -> [[Float]] {
+        let loader = BatchLoader(images: images, batchSize: batchSize, shuffle: false, augment: false, normalization: normalization,
+                                 layout: .nchw, seed: 0, epoch: 0, dropLast: false)
+        var rows: [[Float]] = []
+        rows.reserveCapacity(images.count)
+        while let batch = loader.next() {
+            let tape = Tape(recording: false)
+            let logits = network.forward(tape.constant(batch.tensor), tape: tape, training: false).value.array
+            let classes = logits.count / max(1, batch.count)
+            for i in 0..<batch.count { rows.append(Array(logits[i * classes..<(i + 1) * classes])) }
+        }
+        return rows
+    }
 }

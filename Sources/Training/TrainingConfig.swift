@@ -38,6 +38,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var activation: TrainingActivation?
     /// Polynomial coefficients on the grid of multiples of 2^-bits (straight-through rounding); nil: off.
     public var coefficientFractionalBits: Int?
+    /// The input normalisation the network was trained with, when it is not the one Sibyl computes from the
+    /// training split (a network brought in by `sibyl import`); nil: computed from the data.
+    public var normalization: Normalization?
+    /// Class names the network was given with (by `sibyl import`); nil: the dataset's.
+    public var classNames: [String]?
 
     public init(model: ModelKind, dataset: String, epochs: Int, batchSize: Int = 128, learningRate: Float = 0.1,
                 schedule: ScheduleKind = .onecycle, warmupFraction: Float? = nil, sgd: SGDSettings = SGDSettings(),

@@ -5,6 +5,7 @@ import ArgumentParser
 import Pipeline
 import Foundation
 import NetworkPlan
+import OnnxInterop
 import PlanStore
 import SecureInference
 import Tensors
@@ -16,6 +17,9 @@ struct ExportCommand: ParsableCommand {
         abstract: "Export a training checkpoint as a fixed-point plan (plan.json + weights.h5).")
 
     @Option(help: "Training checkpoint (checkpoint.h5 or best.h5).") var checkpoint: String?
+    @Option(help: "Instead of a plan: write the network of --checkpoint, or the float network of --plan, as this ONNX file (opset 13; input normalisation and class names in its metadata), for ONNX Runtime or `sibyl import`.")
+    var onnx: String?
+    @Option(help: "With --onnx: the plan directory whose float network (batch norms folded) is written.") var plan: String?
     @Option(help: "Instead of exporting: rewrite the plan in this directory in the current schema (adds the fixed-point program and the digest that binds plan.json to weights.h5), keeping its recorded accuracy; with the dataset at hand it re-measures that accuracy and records overflow counts. In place and atomic.")
     var upgrade: String?
     @Option(help: "JSON placement overriding slot choices: a Placement ({\"choices\": [...]}) or {\"slot\": choice}.")
@@ -42,6 +46,13 @@ struct ExportCommand: ParsableCommand {
         }
         if let n = accuracyImages, n < 1 { throw ValidationError("--accuracy-images must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if onnx != nil {
+            guard (checkpoint == nil) != (plan == nil), upgrade == nil, out.isEmpty else {
+                throw ValidationError("--onnx FILE takes either --checkpoint FILE or --plan DIR, and no --out or --upgrade")
+            }
+            return
+        }
+        guard plan == nil else { throw ValidationError("--plan DIR is read only with --onnx FILE") }
         if upgrade != nil {
             guard checkpoint == nil, out.isEmpty else { throw ValidationError("--upgrade DIR takes no --checkpoint and no --out") }
             return
@@ -53,6 +64,21 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let onnx {
+            let network: OnnxNetwork
+            if let plan {
+                network = try OnnxNetwork.plan(at: URL(fileURLWithPath: plan))
+            } else {
+                let (fromCheckpoint, note) = try OnnxNetwork.checkpoint(at: URL(fileURLWithPath: checkpoint!), dataDirectory: dataDir)
+                if let note { print("note: " + note) }
+                network = fromCheckpoint
+            }
+            try OnnxExport.write(network, to: URL(fileURLWithPath: onnx))
+            let polynomial = network.activations.values.filter { !$0.isReLU }.count
+            print("wrote \(onnx): \(network.graph.nodes.count - 1) layers, \(network.activations.count) activation slots "
+                  + "(\(polynomial) with polynomial channels), opset \(OnnxExport.opset); input: the normalised [N, 3, 32, 32] batch")
+            return
+        }
         if let upgrade {
             let from = try PlanFiles.read(from: URL(fileURLWithPath: upgrade)).manifest.schemaVersion
             let (plan, measured) = try ExportPipeline.upgrade(directory: URL(fileURLWithPath: upgrade), dataDirectory: dataDir,

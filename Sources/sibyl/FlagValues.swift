@@ -92,3 +92,16 @@ enum NetworkChoice: String, CaseIterable, ExpressibleByArgument {
     init?(argument: String) { self.init(rawValue: argument.lowercased()) }
     var profile: NetworkProfile { NetworkProfile.named(rawValue)! }
 }
+
+/// `--mean 0.5071,0.4865,0.4409`: one finite value per input channel (RGB).
+struct ChannelValues: ExpressibleByArgument {
+    var values: [Float]
+
+    init?(argument: String) {
+        let parsed = argument.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard parsed.count == 3, parsed.allSatisfy({ $0?.isFinite ?? false }) else { return nil }
+        values = parsed.map { $0! }
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}

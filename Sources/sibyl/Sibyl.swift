@@ -9,11 +9,12 @@ struct Sibyl: ParsableCommand {
             The jobs, in order:
               sibyl train      train an all-ReLU CNN on CIFAR-100 (checkpoints in HDF5)
               sibyl plan       search hybrid ReLU/polynomial placements toward a latency or ReLU target
-              sibyl export     write a checkpoint (and placement) as a plan: plan.json + weights.h5
+              sibyl export     write a checkpoint (and placement) as a plan: plan.json + weights.h5 (or --onnx)
               sibyl evaluate   run a plan under the secure protocol (both parties, TCP loopback)
               sibyl serve      serve a plan to clients (model owner)
               sibyl query      classify an image with a server (client)
             and the tools around them:
+              sibyl import     bring in a network trained elsewhere, from ONNX, as a checkpoint
               sibyl front      combine several plan runs and the baseline into one Pareto front
               sibyl test       accuracy of a checkpoint or a plan on a split
               sibyl inspect    summarise a plan
@@ -21,7 +22,7 @@ struct Sibyl: ParsableCommand {
               sibyl bench      measure training or cryptographic throughput, or fuzz the decoders
             Run `sibyl help <command>` for a command's options.
             """,
-        subcommands: [TrainCommand.self, PlanCommand.self, FrontCommand.self, ExportCommand.self, EvaluateCommand.self,
+        subcommands: [TrainCommand.self, ImportCommand.self, PlanCommand.self, FrontCommand.self, ExportCommand.self, EvaluateCommand.self,
                       ServeCommand.self, QueryCommand.self, TestCommand.self, InspectCommand.self,
                       CalibrateCommand.self, BenchCommand.self, PlanWorkerCommand.self])
 }

@@ -24,15 +24,15 @@ struct TestCommand: ParsableCommand {
                                  + "bit for bit what the secure protocol returns; Tests/python/sibyl_plan.py reproduces them."))
     var logits: String?
     @Option(name: .customLong("float-logits"),
-            help: "Plans: write each image's float logits to FILE (.npy, float64): the plan's float weights in double precision.")
+            help: "Write each image's float logits to FILE (.npy, float64): for a plan its float weights in double precision, for a checkpoint the engine's float32 logits.")
     var floatLogits: String?
 
     func validate() throws {
         guard (checkpoint == nil) != (plan == nil) else {
             throw ValidationError("give exactly one of --checkpoint FILE and --plan DIR")
         }
-        if (images != nil || logits != nil || floatLogits != nil) && plan == nil {
-            throw ValidationError("--images, --logits and --float-logits apply to --plan only")
+        if (images != nil || logits != nil) && plan == nil {
+            throw ValidationError("--images and --logits apply to --plan only")
         }
         if let d = dataset, DatasetKind(rawValue: d.lowercased()) == nil {
             throw ValidationError("unknown --dataset '\(d)'; allowed: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -67,17 +67,23 @@ struct TestCommand: ParsableCommand {
         let (network, config) = try TrainingCheckpoint.loadNetwork(from: url)
         let kind = DatasetKind(rawValue: (dataset ?? config.dataset).lowercased())!
         let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir), validationCount: config.validationCount)
+            .using(config)
         let images = split == "test" ? splits.test : splits.validation
         guard images.classCount == network.classCount else {
             throw TrainingError.mismatch("\(checkpoint) classifies \(network.classCount) classes but --dataset \(kind.rawValue) has \(images.classCount)")
         }
         let result = Evaluation.run(network, images: images, normalization: splits.normalization)
+        if let floatLogits {
+            let rows = Evaluation.logits(network, images: images, normalization: splits.normalization)
+            try NumpyFile.write(rows.map { $0.map(Double.init) }, to: URL(fileURLWithPath: floatLogits))
+        }
         if json {
             try printJSON(accuracy: Double(result.accuracy), images: result.images, overflowing: result.nonFinite, evaluated: "checkpoint_float")
         } else {
             print(String(format: "%@ %@ accuracy %.4f on %d images (loss %.4f)", kind.rawValue, split, result.accuracy,
                          result.images, result.loss)
                   + (result.nonFinite > 0 ? "; \(result.nonFinite) images overflowed (counted wrong, not in the loss)" : ""))
+            if let floatLogits { print("  float logits written to \(floatLogits)") }
         }
     }
 

@@ -74,6 +74,24 @@ final class FlagCLITests: XCTestCase {
                            "--dataset", "CIFAR100", "--pinned", "NONE"], ["--baseline"])
     }
 
+    /// `sibyl import` and `sibyl export --onnx`: flags that cannot go together, bad values, a file that is not ONNX.
+    func testOnnxFlags() throws {
+        try assertRefused(["import", path("m.onnx")], ["--out"])
+        try assertRefused(["import", path("m.onnx"), "--out", path("o"), "--mean", "0.5,0.5,0.5"], ["--mean and --std together"])
+        try assertRefused(["import", path("m.onnx"), "--out", path("o"), "--mean", "0.5,0.5", "--std", "1,1,1"], ["--mean"])
+        try assertRefused(["import", path("m.onnx"), "--out", path("o"), "--mean", "0,0,0", "--std", "1,0,1"], ["--std", "above 0"])
+        try assertRefused(["import", path("m.onnx"), "--out", path("o"), "--normalization", "imagenet"], ["--normalization", "dataset"])
+        try assertRefused(["import", path("m.onnx"), "--out", path("o"), "--normalization", "dataset"], ["m.onnx", "cannot be read"])
+        try Data("not a protobuf at all".utf8).write(to: directory.appendingPathComponent("bad.onnx"))
+        try assertRefused(["import", path("bad.onnx"), "--out", path("o"), "--normalization", "dataset"],
+                          ["bad.onnx", "not a readable ONNX model", "onnx.checker"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("o")), "a refused import left a directory")
+        try assertRefused(["export", "--onnx", path("x.onnx")], ["--checkpoint FILE or --plan DIR"])
+        try assertRefused(["export", "--onnx", path("x.onnx"), "--checkpoint", path("c.h5"), "--out", path("p")], ["no --out"])
+        try assertRefused(["export", "--plan", path("p"), "--checkpoint", path("c.h5"), "--out", path("q")], ["--plan DIR", "--onnx"])
+        try assertRefused(["test", "--checkpoint", path("c.h5"), "--logits", path("l.npy")], ["--logits apply to --plan only"])
+    }
+
     func testDivergedEpochIsNeverCheckpointed() throws {
         try assertRefused(["train", "--model", "tiny", "--dataset", "synthetic", "--epochs", "2", "--lr", "1e8", "--out", path("run")],
                           ["diverged in epoch 1", "nothing of that epoch was saved"])

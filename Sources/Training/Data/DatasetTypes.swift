@@ -92,6 +92,14 @@ public struct DataSplits: Sendable {
         self.classNames = classNames
         self.normalization = normalization
     }
+
+    /// These splits as `config`'s network reads them: with the normalisation and class names it was
+    /// brought in with (`sibyl import`), where it has them. Every place that pairs a checkpoint with data
+    /// goes through this, so an imported network is never fed another normalisation than its own.
+    public func using(_ config: TrainingConfig) -> DataSplits {
+        DataSplits(train: train, validation: validation, test: test, classNames: config.classNames ?? classNames,
+                   normalization: config.normalization ?? normalization)
+    }
 }
 
 /// Memory order of a batch of images.

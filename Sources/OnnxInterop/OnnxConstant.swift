@@ -1,0 +1,90 @@
+// Dense tensors of an ONNX file (TensorProto): float32 weights, int64 shapes and axes. Every value is
+// held as Double, which represents float32 and the int64 values used here exactly.
+import Foundation
+import OnnxFormat
+
+struct OnnxConstant {
+    var dims: [Int]
+    var values: [Double]
+    var isFloat: Bool
+
+    var count: Int { values.count }
+
+    init(dims: [Int], values: [Double], isFloat: Bool) {
+        self.dims = dims
+        self.values = values
+        self.isFloat = isFloat
+    }
+
+    /// Reads `tensor`; `what` names it in errors ("initializer 'conv1.weight'").
+    init(_ tensor: Onnx_TensorProto, what: String) throws {
+        if tensor.dataLocation == .external || !tensor.externalData.isEmpty {
+            throw OnnxError.model("\(what) is stored outside the .onnx file (external data); save the model with "
+                                  + "its tensors inside (onnx.save_model(model, path, save_as_external_data=False))")
+        }
+        dims = tensor.dims.map { Int($0) }
+        guard dims.allSatisfy({ $0 >= 0 }) else { throw OnnxError.model("\(what) has a negative dimension \(dims)") }
+        let expected = dims.reduce(1, *)
+        let raw = tensor.rawData
+        switch Int(tensor.dataType) {
+        case Onnx_TensorProto.DataType.float.rawValue:
+            isFloat = true
+            if !raw.isEmpty {
+                guard raw.count == expected * 4 else {
+                    throw OnnxError.model("\(what) holds \(raw.count) bytes of float32 data for dims \(dims) (\(expected * 4) expected)")
+                }
+                values = raw.withUnsafeBytes { bytes in
+                    (0..<expected).map { Double(Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))) }
+                }
+            } else {
+                values = tensor.floatData.map(Double.init)
+            }
+        case Onnx_TensorProto.DataType.int64.rawValue:
+            isFloat = false
+            if !raw.isEmpty {
+                guard raw.count == expected * 8 else {
+                    throw OnnxError.model("\(what) holds \(raw.count) bytes of int64 data for dims \(dims) (\(expected * 8) expected)")
+                }
+                values = raw.withUnsafeBytes { bytes in
+                    (0..<expected).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
+                }
+            } else {
+                values = tensor.int64Data.map(Double.init)
+            }
+        default:
+            let name = Onnx_TensorProto.DataType(rawValue: Int(tensor.dataType)).map { "\($0)" } ?? "type \(tensor.dataType)"
+            throw OnnxError.model("\(what) is \(name); Sibyl takes float32 weights (and int64 shapes): convert the model "
+                                  + "to float32 before exporting it (model.float() in PyTorch)")
+        }
+        guard values.count == expected else {
+            throw OnnxError.model("\(what) holds \(values.count) values for dims \(dims) (\(expected) expected)")
+        }
+        if isFloat, let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw OnnxError.model("\(what) holds a non-finite value (\(values[bad])) at index \(bad)")
+        }
+    }
+
+    var floats: [Float] { values.map { Float($0) } }
+
+    /// A float32 TensorProto named `name` (raw little-endian data).
+    static func proto(name: String, dims: [Int], values: [Float]) -> Onnx_TensorProto {
+        var tensor = Onnx_TensorProto()
+        tensor.name = name
+        tensor.dims = dims.map { Int64($0) }
+        tensor.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        var data = Data(capacity: values.count * 4)
+        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        tensor.rawData = data
+        return tensor
+    }
+
+    /// An int64 TensorProto (shapes and axes).
+    static func proto(name: String, int64 values: [Int64]) -> Onnx_TensorProto {
+        var tensor = Onnx_TensorProto()
+        tensor.name = name
+        tensor.dims = [Int64(values.count)]
+        tensor.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        tensor.int64Data = values
+        return tensor
+    }
+}
