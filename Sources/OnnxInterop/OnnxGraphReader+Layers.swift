@@ -124,6 +124,10 @@ extension OnnxGraphReader {
               ["NOTSET", "VALID", ""].contains(string(node, "auto_pad") ?? "NOTSET") else {
             throw fail("padded or ceil-mode average pooling; Sibyl's average pools read whole windows only")
         }
+        // A window over the whole plane (F.avg_pool2d(x, x.size(3)) in many CIFAR ResNets) is the global pool.
+        if kernel[0] == shapes[x].height, kernel[0] == shapes[x].width {
+            return try append(GraphNode(.globalAveragePool, inputs: [x]), from: Self.describe(node))
+        }
         return try append(GraphNode(.averagePool(kernel: kernel[0], stride: strides[0]), inputs: [x]), from: Self.describe(node))
     }
 

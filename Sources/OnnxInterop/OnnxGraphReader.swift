@@ -32,6 +32,15 @@ struct OnnxGraphReader {
                             "AveragePool", "GlobalAveragePool", "ReduceMean", "Flatten", "Reshape", "Squeeze", "Gemm",
                             "MatMul", "Identity", "Dropout"]
 
+    /// What to do about operators that common exports contain.
+    static let hints = [
+        "Shape": "it comes from reshaping by a computed size (x.view(x.size(0), -1)): use torch.flatten(x, 1) or nn.Flatten",
+        "Gather": "it comes from reshaping by a computed size (x.view(x.size(0), -1)): use torch.flatten(x, 1) or nn.Flatten",
+        "Pad": "zero-padded (option A) shortcuts are not Sibyl's ResNets: use 1x1 convolution shortcuts with batch norm",
+        "Slice": "zero-padded (option A) shortcuts are not Sibyl's ResNets: use 1x1 convolution shortcuts with batch norm",
+        "MaxPool": "Sibyl's networks pool by averaging (a maximum costs garbled circuits): use AveragePool and retrain",
+    ]
+
     enum Value {
         case constant(OnnxConstant)
         case tensor(Int)
@@ -176,7 +185,7 @@ struct OnnxGraphReader {
             throw fail("Sibyl's networks output logits; export the model without its final \(node.opType) (top-1 is the same)")
         default:
             throw fail("\(node.opType) is not an operator Sibyl's networks use (supported: \(Self.operators.joined(separator: ", "))); "
-                       + "replace it in the model (e.g. MaxPool by AveragePool) and retrain or fine-tune")
+                       + (Self.hints[node.opType] ?? "replace it in the model (e.g. MaxPool by AveragePool) and retrain or fine-tune"))
         }
         guard let output = node.output.first, !output.isEmpty else { throw fail("the node has no output") }
         values[output] = result

@@ -56,8 +56,9 @@ struct ImportCommand: ParsableCommand {
         print("imported \(model) (\(summary.producer.isEmpty ? "unknown producer" : summary.producer), opset \(summary.opset)) as "
               + "\(summary.architecture), \(summary.classes) classes: \(summary.slots) activation slots (\(summary.reluSlots) ReLU, "
               + "\(summary.polynomialSlots) polynomial, \(summary.mixedSlots) split by channel), \(summary.relus) ReLUs per image")
-        print("  input normalisation: \(summary.normalization); self-check against the graph: "
-              + String(format: "%.1e", summary.selfCheckRelativeDifference) + " relative difference of the logits")
+        let check = summary.selfCheckRelativeDifference.map { String(format: "%.1e relative difference of the logits", $0) }
+            ?? "not made (the network overflows float on the check inputs)"
+        print("  input normalisation: \(summary.normalization); self-check against the graph: \(check)")
         print("  wrote \(checkpoint) and \((out as NSString).appendingPathComponent(OnnxImport.summaryName))")
         print("  next: sibyl test --checkpoint \(checkpoint)")
     }

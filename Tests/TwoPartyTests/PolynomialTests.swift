@@ -124,6 +124,23 @@ final class PolynomialTests: XCTestCase {
         }
     }
 
+    /// An input whose power leaves 128 bits wraps the ring: counted as exceeded even when the reduced result
+    /// happens to look small. The bound against the real value, computed in Double: |p(x)| 2^F < 2^127.
+    func testWrapInTheWideRingIsCounted() {
+        let a: [Double] = [0.25, 0.5, 0.125, 0, -0.0078125]
+        let s = 8, F = 60
+        let A = a.enumerated().map { k, v in UInt128(bitPattern: Int128((v * pow(2, Double(F - k * s))).rounded())) }
+        for x in [-3.0, 7.75, 100, 1e4, 2e6, 3e7, -5e8] {
+            let encoded = UInt64(bitPattern: Int64(x * 256))
+            let (_, exceeded) = OneRoundPolynomial.referenceChecked(x: encoded, coefficients: A, shift: F - 16)
+            // Horner's largest intermediate here is the last one, a_4 x^4 + ... scaled by 2^F: the whole value.
+            let exact = a.enumerated().reduce(0.0) { $0 + $1.element * pow(x, Double($1.offset)) }
+            let fits128 = abs(exact) * pow(2, Double(F)) < pow(2, 126)
+            let fits64 = abs(exact) * 65536 < pow(2, 63)
+            XCTAssertEqual(exceeded, !(fits128 && fits64), "x = \(x)")
+        }
+    }
+
     /// One round: the server's masked values and the client's reply are the only online messages
     /// (16 B per element per degree, then 8 B back).
     func testOnlineTrafficIsOneRoundTrip() throws {

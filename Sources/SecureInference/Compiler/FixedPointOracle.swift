@@ -60,8 +60,8 @@ public struct FixedPointOracle: Sendable {
 
     /// Whether `step` finds a value of image `image` (values[tensor][image]) outside a bound the program
     /// relies on: a ReLU input beyond its `valueBits` (the garbled circuit sees only those bits), a square's
-    /// input of 2^31 or more in magnitude (its product wraps in Z_(2^64)), or a polynomial whose shifted
-    /// result leaves 64 bits (reported by `polynomial`, which computes it anyway). Such an image's secure
+    /// input of 2^31 or more in magnitude (its product wraps in Z_(2^64)), or a polynomial whose evaluation
+    /// wraps in Z_(2^128) or whose shifted result leaves 64 bits (reported by `polynomial`, which computes it anyway). Such an image's secure
     /// result equals the oracle's, but may differ from the float model's. (Wrap-around inside linear layers
     /// shows up at the next of these.)
     public static func exceedsBound(_ step: ProgramStep, values: [[[UInt64]]], image: Int, outShape: TensorShape) -> Bool {
@@ -77,7 +77,7 @@ public struct FixedPointOracle: Sendable {
     }
 
     /// The polynomial step on one image's tensor (C-H-W): `OneRoundPolynomial.reference` per element, and
-    /// whether any element's shifted result left 64 bits (then reduced mod 2^64, as the protocol does).
+    /// whether any element left the range where it equals the real polynomial (`OneRoundPolynomial.referenceChecked`).
     static func polynomial(_ x: [UInt64], coefficients: [[UInt128]], shift: Int, shape: TensorShape) -> (values: [UInt64], exceeded: Bool) {
         let plane = shape.height * shape.width
         var exceeded = false

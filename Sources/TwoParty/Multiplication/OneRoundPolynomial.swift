@@ -190,10 +190,24 @@ public enum OneRoundPolynomial {
         referenceChecked(x: x, coefficients: a, shift: shift).value
     }
 
-    /// `reference`, and whether the shifted result left 64 bits before the reduction mod 2^64.
+    /// `reference`, and whether the value left a range where it equals the real polynomial: an
+    /// intermediate of Horner's rule in signed 128-bit arithmetic overflowed (the ring wrapped: an input far
+    /// outside the polynomial's range, whose d-th power needs more than 128 bits), or the shifted result left
+    /// 64 bits before the reduction mod 2^64. Conservative: a wrap that later terms would undo is counted too.
     public static func referenceChecked(x: UInt64, coefficients a: [UInt128], shift: Int) -> (value: UInt64, exceeded: Bool) {
-        let X = UInt128(bitPattern: Int128(Int64(bitPattern: x)))
-        let y = Int128(bitPattern: horner(a, X)) >> Int128(shift)
-        return (UInt64(truncatingIfNeeded: y), y < Int128(Int64.min) || y > Int128(Int64.max))
+        let X = Int128(Int64(bitPattern: x))
+        var acc = Int128(bitPattern: a[a.count - 1])
+        var wrapped = false
+        var m = a.count - 2
+        while m >= 0 {
+            // The reporting operations return the wrapped value, so acc stays horner(a, X) mod 2^128.
+            let (product, o1) = acc.multipliedReportingOverflow(by: X)
+            let (sum, o2) = product.addingReportingOverflow(Int128(bitPattern: a[m]))
+            wrapped = wrapped || o1 || o2
+            acc = sum
+            m -= 1
+        }
+        let y = acc >> Int128(shift)
+        return (UInt64(truncatingIfNeeded: y), wrapped || y < Int128(Int64.min) || y > Int128(Int64.max))
     }
 }
