@@ -24,33 +24,26 @@ struct OnnxConstant {
         }
         dims = tensor.dims.map { Int($0) }
         guard dims.allSatisfy({ $0 >= 0 }) else { throw OnnxError.model("\(what) has a negative dimension \(dims)") }
-        let expected = dims.reduce(1, *)
+        let expected = dims.reduce(1, *), shape = dims
         let raw = tensor.rawData
+        /// Little-endian words of raw_data (ONNX stores raw tensors little-endian), or the typed field.
+        func words<Word: FixedWidthInteger>(_ type: Word.Type, _ label: String, typed: [Double], _ value: (Word) -> Double) throws -> [Double] {
+            guard !raw.isEmpty else { return typed }
+            let size = MemoryLayout<Word>.size
+            guard raw.count == expected * size else {
+                throw OnnxError.model("\(what) holds \(raw.count) bytes of \(label) data for dims \(shape) (\(expected * size) expected)")
+            }
+            return raw.withUnsafeBytes { bytes in
+                (0..<expected).map { value(Word(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * size, as: Word.self))) }
+            }
+        }
         switch Int(tensor.dataType) {
         case Onnx_TensorProto.DataType.float.rawValue:
             isFloat = true
-            if !raw.isEmpty {
-                guard raw.count == expected * 4 else {
-                    throw OnnxError.model("\(what) holds \(raw.count) bytes of float32 data for dims \(dims) (\(expected * 4) expected)")
-                }
-                values = raw.withUnsafeBytes { bytes in
-                    (0..<expected).map { Double(Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))) }
-                }
-            } else {
-                values = tensor.floatData.map(Double.init)
-            }
+            values = try words(UInt32.self, "float32", typed: tensor.floatData.map(Double.init)) { Double(Float(bitPattern: $0)) }
         case Onnx_TensorProto.DataType.int64.rawValue:
             isFloat = false
-            if !raw.isEmpty {
-                guard raw.count == expected * 8 else {
-                    throw OnnxError.model("\(what) holds \(raw.count) bytes of int64 data for dims \(dims) (\(expected * 8) expected)")
-                }
-                values = raw.withUnsafeBytes { bytes in
-                    (0..<expected).map { Double(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
-                }
-            } else {
-                values = tensor.int64Data.map(Double.init)
-            }
+            values = try words(Int64.self, "int64", typed: tensor.int64Data.map(Double.init)) { Double($0) }
         default:
             let name = Onnx_TensorProto.DataType(rawValue: Int(tensor.dataType)).map { "\($0)" } ?? "type \(tensor.dataType)"
             throw OnnxError.model("\(what) is \(name); Sibyl takes float32 weights (and int64 shapes): convert the model "
