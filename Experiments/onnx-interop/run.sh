@@ -37,3 +37,8 @@ for plan in resnet32-cifar100-poly resnet32-cifar100-channels; do
   $PY $TOOL cifar $W/$plan.onnx Datasets $W/$plan-logits.npy
   $SIBYL import $W/$plan.onnx --out $W/imported-$plan --force
 done
+
+step "6. A search starts from the imported network (a 0.05-epoch probe: it shows the baseline it reads, not a result)"
+rm -rf $W/plan-probe
+$SIBYL plan --baseline $W/pytorch-form/model.h5 --dataset cifar100 --population 2 --budget-epochs 0.1 --rounds 1 \
+  --max-relus 200000 --out $W/plan-probe --seed 1
