@@ -31,7 +31,7 @@ $SIBYL export --checkpoint $W/pytorch-form/model.h5 --fractional-bits 12 --out $
 $SIBYL evaluate $W/plan-imported --images 2 --json
 
 step "5. The all-polynomial and per-channel plans' float networks in ONNX Runtime (first 1,000 test images)"
-for plan in resnet32-cifar100-poly resnet32-cifar100-channels; do
+for plan in resnet32-cifar100-poly resnet32-cifar100-channels-45056; do
   $SIBYL export --onnx $W/$plan.onnx --plan Plans/$plan
   $SIBYL test --plan Plans/$plan --images 1000 --float-logits $W/$plan-logits.npy
   $PY $TOOL cifar $W/$plan.onnx Datasets $W/$plan-logits.npy
