@@ -24,7 +24,13 @@ struct OnnxConstant {
         }
         dims = tensor.dims.map { Int($0) }
         guard dims.allSatisfy({ $0 >= 0 }) else { throw OnnxError.model("\(what) has a negative dimension \(dims)") }
-        let expected = dims.reduce(1, *), shape = dims
+        var product = 1
+        for d in dims {
+            let (next, overflow) = product.multipliedReportingOverflow(by: d)
+            guard !overflow, next <= 1 << 40 else { throw OnnxError.model("\(what) has dims \(dims): too large a tensor") }
+            product = next
+        }
+        let expected = product, shape = dims
         let raw = tensor.rawData
         /// Little-endian words of raw_data (ONNX stores raw tensors little-endian), or the typed field.
         func words<Word: FixedWidthInteger>(_ type: Word.Type, _ label: String, typed: [Double], _ value: (Word) -> Double) throws -> [Double] {

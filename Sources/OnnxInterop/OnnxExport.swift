@@ -155,7 +155,7 @@ public enum OnnxExport {
                 let polynomial = Set(polynomialChannels)
                 reluMask = (0..<channels).map { polynomial.contains($0) ? 0 : 1 }
             }
-            guard let rows = network.coefficients[slot], rows.count == channels, rows.allSatisfy({ $0.count >= degree + 1 }) else {
+            guard degree >= 1, let rows = network.coefficients[slot], rows.count == channels, rows.allSatisfy({ $0.count >= degree + 1 }) else {
                 throw OnnxError.model("slot \(slot) lacks \(channels) rows of \(degree + 1) coefficients")
             }
             func coefficient(_ k: Int) -> String {

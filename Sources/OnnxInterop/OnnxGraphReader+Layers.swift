@@ -27,8 +27,16 @@ extension OnnxGraphReader {
     /// Axes given as an attribute (older opsets) or as a constant second input (ReduceMean 18, Squeeze 13).
     func axes(_ node: Onnx_NodeProto, rank: Int, _ fail: (String) -> OnnxError) throws -> Set<Int>? {
         var list = ints(node, "axes")
-        if list == nil, node.input.count > 1, !node.input[1].isEmpty { list = try constant(node, 1, fail).values.map { Int($0) } }
+        if list == nil, node.input.count > 1, !node.input[1].isEmpty { list = try Self.integers(constant(node, 1, fail), fail) }
         return list.map { Set($0.map { $0 < 0 ? $0 + rank : $0 }) }
+    }
+
+    /// An int64 constant's values as Ints (axes, shapes), refusing values no Int holds.
+    static func integers(_ c: OnnxConstant, _ fail: (String) -> OnnxError) throws -> [Int] {
+        try c.values.map { value in
+            guard let n = Int(exactly: value) else { throw fail("integer constant \(value) is out of range") }
+            return n
+        }
     }
 
     // MARK: - Convolution and batch norm
@@ -100,7 +108,7 @@ extension OnnxGraphReader {
         }
         // Sibyl's epsilon is fixed; var + epsilon is what the layer divides by, so the difference moves into var.
         let variance = parts[3].values.map { $0 + epsilon - Double(Self.epsilon) }
-        guard zip(parts[3].values, variance).allSatisfy({ $0.0 + epsilon > 0 && $0.1.isFinite }) else {
+        guard variance.allSatisfy({ $0.isFinite && Float($0) + Self.epsilon > 0 }) else {
             throw fail("running variance + epsilon is not positive")
         }
         let name = "n\(nodes.count)"
@@ -120,6 +128,7 @@ extension OnnxGraphReader {
         }
         let strides = ints(node, "strides") ?? [1, 1]
         guard strides.count == 2, strides[0] == strides[1] else { throw fail("strides \(strides); Sibyl needs equal strides") }
+        guard (ints(node, "dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else { throw fail("dilated average pooling is not a layer Sibyl computes") }
         guard (ints(node, "pads") ?? [0, 0, 0, 0]).allSatisfy({ $0 == 0 }), (int(node, "ceil_mode") ?? 0) == 0,
               ["NOTSET", "VALID", ""].contains(string(node, "auto_pad") ?? "NOTSET") else {
             throw fail("padded or ceil-mode average pooling; Sibyl's average pools read whole windows only")
@@ -146,7 +155,7 @@ extension OnnxGraphReader {
     }
 
     mutating func reshape(_ node: Onnx_NodeProto, _ fail: (String) -> OnnxError) throws -> Value {
-        let shape = try constant(node, 1, fail).values.map { Int($0) }
+        let shape = try Self.integers(constant(node, 1, fail), fail)
         let n: Int
         switch try value(node, 0, fail) {
         case .flat(let m): n = m

@@ -144,7 +144,8 @@ struct OnnxGraphReader {
         case "Constant": result = .constant(try constantAttribute(node, fail))
         case "Identity": result = try value(node, 0, fail)
         case "Dropout":
-            if node.input.count > 2, case .constant(let training) = try value(node, 2, fail), training.values.contains(where: { $0 != 0 }) {
+            if node.input.count > 2, !node.input[2].isEmpty, case .constant(let training) = try value(node, 2, fail),
+               training.values.contains(where: { $0 != 0 }) {
                 throw fail("Dropout in training mode; export the model in eval mode (model.eval())")
             }
             try requireUnused(node, outputsAfter: 1, fail)
@@ -242,10 +243,9 @@ struct OnnxGraphReader {
 
     /// A constant that broadcasts channel by channel over [N, C, H, W]: one value, or C values shaped [C, 1, 1] or [1, C, 1, 1].
     private func perChannel(_ c: OnnxConstant, channels: Int, _ fail: (String) -> OnnxError) throws -> [Double] {
-        if c.count == 1 { return Array(repeating: c.values[0], count: channels) }
-        let significant = Array(c.dims.drop { $0 == 1 })
-        guard c.count == channels, c.dims.count >= 3, significant.first == channels,
-              c.dims.suffix(2) == [1, 1] else {
+        // ONNX broadcasts from the last axis: over [N, C, H, W] only [C, 1, 1] and [1, C, 1, 1] line up with channels.
+        if c.count == 1, c.dims.count <= 4 { return Array(repeating: c.values[0], count: channels) }
+        guard c.dims == [channels, 1, 1] || c.dims == [1, channels, 1, 1] else {
             throw fail("constant of shape \(c.dims) does not broadcast per channel over \(channels) channels "
                        + "(use one value, or shape [\(channels), 1, 1] / [1, \(channels), 1, 1])")
         }

@@ -174,6 +174,12 @@ def refusals(directory):
     out.name = "probabilities"
     save("softmax", m, ["softmax", "Softmax"])
 
+    m = resnet(8, 18, polynomial_slots=(0,), degree=2)
+    coefficient = next(t for t in m.graph.initializer if t.name.startswith("/a_"))
+    values = numpy_helper.to_array(coefficient)
+    coefficient.CopyFrom(numpy_helper.from_array(values.reshape(values.size, 1, 1, 1), coefficient.name))
+    save("batch-axis-constant", m, ["does not broadcast per channel", "[16, 1, 1]"])
+
     with open(os.path.join(directory, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)
 
