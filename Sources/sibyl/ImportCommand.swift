@@ -10,11 +10,11 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Bring in a trained network from ONNX as a Sibyl checkpoint (DIR/model.h5).",
         discussion: """
-            The graph must be one of Sibyl's architectures (ResNet-8/14/20/32/56, MiniONN) written with Conv,
-            BatchNormalization, Relu, Add, pooling, Flatten and Gemm/MatMul; polynomial activations as Mul/Add
-            chains. Anything else is refused with the node's name. Then, like a `sibyl train` checkpoint:
+            The graph must be one of Sibyl's architectures (ResNet-8/14/20/32/56, MiniONN) written with Conv, BatchNormalization, Relu, Add, pooling, Flatten and Gemm/MatMul; polynomial activations as Mul/Add chains. Anything else is refused with the node's name. Then use it like a `sibyl train` checkpoint:
+
               sibyl test --checkpoint DIR/model.h5
-              sibyl plan --baseline DIR/model.h5 ...   or   sibyl export --checkpoint DIR/model.h5 --out Plans/NAME
+              sibyl plan --baseline DIR/model.h5 ...
+              sibyl export --checkpoint DIR/model.h5 --out Plans/NAME
             """)
 
     @Argument(help: "The ONNX model file.") var model: String
