@@ -215,10 +215,23 @@ public enum Evaluation {
     }
 
     public static func run(_ network: Network, images: ImageSet, normalization: Normalization, batchSize: Int = 256) -> Result {
-        guard images.count > 0 else { return Result(accuracy: 0, loss: 0, images: 0) }
+        run(network, images: images, normalization: normalization, batchSize: batchSize, keepingLogits: false).result
+    }
+
+    /// Each image's logits (eval mode, float32 as the engine computes them), in image order.
+    public static func logits(_ network: Network, images: ImageSet, normalization: Normalization, batchSize: Int = 256) -> [[Float]] {
+        run(network, images: images, normalization: normalization, batchSize: batchSize, keepingLogits: true).logits
+    }
+
+    /// Accuracy and loss, and (when `keepingLogits`) each image's logits, from one pass over the images.
+    public static func run(_ network: Network, images: ImageSet, normalization: Normalization, batchSize: Int = 256,
+                           keepingLogits: Bool) -> (result: Result, logits: [[Float]]) {
+        guard images.count > 0 else { return (Result(accuracy: 0, loss: 0, images: 0), []) }
         let loader = BatchLoader(images: images, batchSize: batchSize, shuffle: false, augment: false,
                                  normalization: normalization, layout: .nchw, seed: 0, epoch: 0, dropLast: false)
         var correct = 0, seen = 0, loss = 0.0, nonFinite = 0
+        var rows: [[Float]] = []
+        if keepingLogits { rows.reserveCapacity(images.count) }
         while let batch = loader.next() {
             let tape = Tape(recording: false)
             let x = tape.constant(batch.tensor)
@@ -228,25 +241,15 @@ public enum Evaluation {
                 guard let value = rowCrossEntropy(logits: logits, row: n, label: batch.labels[n]) else { nonFinite += 1; continue }
                 loss += value
             }
+            if keepingLogits {
+                let values = logits.array
+                let classes = values.count / max(1, batch.count)
+                for i in 0..<batch.count { rows.append(Array(values[i * classes..<(i + 1) * classes])) }
+            }
             seen += batch.count
         }
         let finite = seen - nonFinite
-        return Result(accuracy: Float(correct) / Float(seen), loss: finite > 0 ? Float(loss / Double(finite)) : .nan,
-                      images: seen, nonFinite: nonFinite)
-    }
-
-    /// Each image's logits (eval mode, float32 as the engine computes them), in image order.
-    public static func logits(_ network: Network, images: ImageSet, normalization: Normalization, batchSize: Int = 256) -> [[Float]] {
-        let loader = BatchLoader(images: images, batchSize: batchSize, shuffle: false, augment: false, normalization: normalization,
-                                 layout: .nchw, seed: 0, epoch: 0, dropLast: false)
-        var rows: [[Float]] = []
-        rows.reserveCapacity(images.count)
-        while let batch = loader.next() {
-            let tape = Tape(recording: false)
-            let logits = network.forward(tape.constant(batch.tensor), tape: tape, training: false).value.array
-            let classes = logits.count / max(1, batch.count)
-            for i in 0..<batch.count { rows.append(Array(logits[i * classes..<(i + 1) * classes])) }
-        }
-        return rows
+        return (Result(accuracy: Float(correct) / Float(seen), loss: finite > 0 ? Float(loss / Double(finite)) : .nan,
+                       images: seen, nonFinite: nonFinite), rows)
     }
 }

@@ -72,11 +72,9 @@ struct TestCommand: ParsableCommand {
         guard images.classCount == network.classCount else {
             throw TrainingError.mismatch("\(checkpoint) classifies \(network.classCount) classes but --dataset \(kind.rawValue) has \(images.classCount)")
         }
-        let result = Evaluation.run(network, images: images, normalization: splits.normalization)
-        if let floatLogits {
-            let rows = Evaluation.logits(network, images: images, normalization: splits.normalization)
-            try NumpyFile.write(rows.map { $0.map(Double.init) }, to: URL(fileURLWithPath: floatLogits))
-        }
+        let (result, rows) = Evaluation.run(network, images: images, normalization: splits.normalization,
+                                            keepingLogits: floatLogits != nil)
+        if let floatLogits { try NumpyFile.write(rows.map { $0.map(Double.init) }, to: URL(fileURLWithPath: floatLogits)) }
         if json {
             try printJSON(accuracy: Double(result.accuracy), images: result.images, overflowing: result.nonFinite, evaluated: "checkpoint_float")
         } else {
