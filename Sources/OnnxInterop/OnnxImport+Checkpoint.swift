@@ -52,13 +52,9 @@ extension OnnxImport {
             reluSlots: choices.values.filter { $0 == .relu }.count,
             polynomialSlots: choices.values.filter { if case .polynomial = $0 { return true }; return false }.count,
             mixedSlots: choices.values.filter { if case .mixed = $0 { return true }; return false }.count,
-            relus: slots.reduce(0) { total, slot in
-                switch choices[slot.name] {
-                case .relu?: return total + slot.elementsPerImage
-                case let .mixed(channels, _)?: return total + slot.elementsPerImage / slot.channels * (slot.channels - channels.count)
-                default: return total
-                }
-            },
+            relus: Placement(choices: slots.map { choices[$0.name] ?? .relu }).reluCount(slots: slots.map {
+                SlotDescriptor(name: $0.name, channels: $0.channels, elements: $0.elementsPerImage)
+            }),
             normalization: source, checkpoint: checkpointName, selfCheckRelativeDifference: check)
         contents.strings["imported_from"] = String(decoding: try encoder.encode(summary), as: UTF8.self)
         do {
