@@ -11,7 +11,7 @@ APT_PACKAGES := libopenblas-dev libhdf5-dev hdf5-tools libsodium-dev libpng-dev 
 # 22-24% more CPU per step (Experiments/bench/README.md): the project's commands let OpenBLAS choose.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: setup venv build test bench data demo clean
+.PHONY: setup venv ray build test bench data demo clean
 
 # Python tools in a virtual environment of the project's own (.venv): the second plan reader and the JSON
 # Schema check the tests run (Tests/python/requirements.txt). Reinstalled when the requirements change.
@@ -34,15 +34,30 @@ $(VENV)/.installed: Tests/python/requirements.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
 	@touch $@
 
+# Ray for `sibyl plan --executor ray`, in the same .venv (a separate step: a failed Ray install must not stop
+# the rest of the tests, which then report why).
+ray: $(VENV)/.ray-installed
+
+$(VENV)/.ray-installed: $(VENV)/.installed Tests/python/requirements-ray.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements-ray.txt
+	@touch $@
+
 build: setup
 	$(SWIFT) build -c $(CONFIG)
 
 # Crypto and training kernels are far too slow in debug builds: tests run in release mode. The CLI tests
 # run the built binary, so it is built first. Every test is XCTest: Swift Testing's runner is switched off
 # so that the last line is XCTest's summary.
+# The Ray executor's tests need a real Ray cluster: Tests/ray/cluster.sh installs Ray (make ray) and starts a
+# local head for the run (stopped afterwards, whatever the tests did); if either fails the Ray tests fail with
+# the reason.
+RAY_STATE := .build/ray-cluster.env
 test: setup venv
 	$(SWIFT) build -c $(CONFIG) --product sibyl
-	$(SWIFT) test -c $(CONFIG) --disable-swift-testing
+	@bash Tests/ray/cluster.sh start $(RAY_STATE); \
+	set -a; source $(RAY_STATE); set +a; \
+	$(SWIFT) test -c $(CONFIG) --disable-swift-testing; status=$$?; \
+	bash Tests/ray/cluster.sh stop $(RAY_STATE); exit $$status
 
 data: setup
 	bash Datasets/fetch.sh

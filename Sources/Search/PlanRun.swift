@@ -137,7 +137,15 @@ public enum PlanRun {
 
     /// Runs (or resumes) the search a request describes. `log` receives one line per event worth showing;
     /// `wrap` may wrap the executor (tests use it to kill a search midway).
-    public static func run(_ request: PlanRequest, resume: Bool, log: @escaping (String) -> Void = { _ in },
+    /// Where members train: in this process, in worker processes on this machine, or as Ray tasks.
+    public enum Executor: Sendable {
+        case local
+        case processes(workers: Int)
+        case ray(RayExecutor.Settings)
+    }
+
+    public static func run(_ request: PlanRequest, resume: Bool, executor choice: Executor? = nil,
+                           log: @escaping (String) -> Void = { _ in },
                            wrap: (RoundExecutor) -> RoundExecutor = { $0 }) throws -> Summary {
         let start = Date()
         Parallel.configure(threads: request.threads)
@@ -196,9 +204,16 @@ public enum PlanRun {
             log("resuming \(directory.path) after round \(runner.state.completedRounds) of \(settings.rounds) "
                 + "(\(runner.state.pendingResults.count) member results of the next round kept)")
         }
-        log(String(format: "searching %d slots (%d ReLUs all-ReLU), population %d, %d rounds of %.3g epochs, %d worker%@",
+        let choice = choice ?? (request.workers > 1 ? .processes(workers: request.workers) : .local)
+        let where_: String
+        switch choice {
+        case .local: where_ = "in this process"
+        case .processes(let workers): where_ = "\(workers) worker processes"
+        case .ray(let ray): where_ = "Ray tasks (\(ray.address))"
+        }
+        log(String(format: "searching %d slots (%d ReLUs all-ReLU), population %d, %d rounds of %.3g epochs, %@",
                    slots.count, slots.reduce(0) { $0 + $1.elements }, settings.population, settings.rounds,
-                   settings.epochsPerRound, request.workers, request.workers == 1 ? "" : "s"))
+                   settings.epochsPerRound, where_))
         let executor: RoundExecutor
         var baselineAccuracy: Double?
         var inProcess: EngineTrainable?
@@ -207,9 +222,15 @@ public enum PlanRun {
                                            validationCount: request.validationCount)
             return try EngineTrainable(baseline: baseline, splits: splits, options: request.options)
         }
-        if request.workers > 1 {
-            executor = try WorkerExecutor(directory: directory, workers: request.workers)
-        } else {
+        var ray: RayExecutor?
+        defer { ray?.stop() }
+        switch choice {
+        case .processes(let workers):
+            executor = try WorkerExecutor(directory: directory, workers: workers)
+        case .ray(let settings):
+            ray = try RayExecutor(directory: directory, settings: settings, log: log)
+            executor = ray!
+        case .local:
             let trainable = try makeTrainable()
             let accuracy = Double(Evaluation.run(trainable.network, images: trainable.splits.validation,
                                                  normalization: trainable.splits.normalization).accuracy)

@@ -16,6 +16,8 @@ public enum SearchError: Error, CustomStringConvertible, LocalizedError, Equatab
     case invalidSetting(String)
     /// A worker process failed.
     case workerFailed(worker: Int, status: Int32, log: String)
+    /// An executor could not finish a round (members failed, the Ray driver ended).
+    case executorFailed(String)
 
     public var description: String {
         switch self {
@@ -34,6 +36,8 @@ public enum SearchError: Error, CustomStringConvertible, LocalizedError, Equatab
             return message
         case let .workerFailed(worker, status, log):
             return "worker \(worker) exited with status \(status); its log is \(log)"
+        case let .executorFailed(message):
+            return message
         }
     }
 

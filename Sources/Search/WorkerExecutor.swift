@@ -3,7 +3,7 @@
 // (`sibyl plan-worker --run DIR --round R --worker i --workers W`), each trains the members m with
 // m % W == i and writes member-M.result.json atomically; when all have exited the coordinator reads the
 // results. A result file already present is reused, so a killed round resumes with its finished members.
-// A later executor can start the same worker command on other machines that share the directory.
+// `RayExecutor` starts the same worker command, one member per task (`--member M`), on a Ray cluster.
 import Foundation
 import Planner
 
@@ -40,14 +40,8 @@ public struct WorkerExecutor: RoundExecutor {
     }
 
     public func execute(_ tasks: [MemberTask], report: (MemberTask, MemberOutcome) throws -> Void) throws {
-        guard let round = tasks.first?.round else { return }
+        guard let round = try Self.writeTasks(tasks, in: directory) else { return }
         let folder = Self.roundFolder(directory, round: round)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        for task in tasks {
-            try encoder.encode(task).write(to: Self.taskURL(directory, round: round, member: task.member), options: .atomic)
-        }
         var processes: [(Int, Process, URL)] = []
         for worker in 0..<workers {
             let logURL = folder.appendingPathComponent("worker-\(worker).log")
@@ -70,18 +64,45 @@ public struct WorkerExecutor: RoundExecutor {
             }
         }
         // Report what finished even when a worker failed, so a resume keeps it.
+        try Self.reportResults(of: tasks, in: directory, report: report)
+        if let failure { throw failure }
+    }
+
+    /// Writes one task file per member of a round (the round's folder created); nil when there are no tasks.
+    /// Every executor that hands members to other processes goes through these files.
+    public static func writeTasks(_ tasks: [MemberTask], in directory: URL) throws -> Int? {
+        guard let round = tasks.first?.round else { return nil }
+        precondition(tasks.allSatisfy { $0.round == round }, "one round at a time")
+        try FileManager.default.createDirectory(at: roundFolder(directory, round: round), withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        for task in tasks {
+            try encoder.encode(task).write(to: taskURL(directory, round: round, member: task.member), options: .atomic)
+        }
+        return round
+    }
+
+    /// Whether a member's result file is there (a finished member-round, kept across a killed round).
+    public static func hasResult(_ directory: URL, round: Int, member: Int) -> Bool {
+        FileManager.default.fileExists(atPath: resultURL(directory, round: round, member: member).path)
+    }
+
+    /// Reports the tasks whose result file is there, in member order whatever order they finished in (so the
+    /// log a search writes does not depend on the executor); skips the others.
+    public static func reportResults(of tasks: [MemberTask], in directory: URL,
+                                     report: (MemberTask, MemberOutcome) throws -> Void) throws {
         let decoder = JSONDecoder()
         for task in tasks.sorted(by: { $0.member < $1.member }) {
-            let url = Self.resultURL(directory, round: round, member: task.member)
+            let url = resultURL(directory, round: task.round, member: task.member)
             guard let data = try? Data(contentsOf: url), let outcome = try? decoder.decode(MemberOutcome.self, from: data)
             else { continue }
             try report(task, outcome)
         }
-        if let failure { throw failure }
     }
 
-    /// A worker's part of a round: trains its tasks whose result file is missing, with `trainable`.
-    public static func work(directory: URL, round: Int, worker: Int, workers: Int, trainable: Trainable,
+    /// A worker's part of a round: trains the round's tasks whose member `wanted` selects and whose result
+    /// file is missing, with `trainable`, and writes each result file atomically.
+    public static func work(directory: URL, round: Int, members wanted: (Int) -> Bool, trainable: Trainable,
                             log: (String) -> Void = { _ in }) throws {
         let decoder = JSONDecoder()
         let encoder = JSONEncoder()
@@ -91,7 +112,7 @@ public struct WorkerExecutor: RoundExecutor {
         let members = names.compactMap { name -> Int? in
             guard name.hasPrefix("member-"), name.hasSuffix(".json"), !name.hasSuffix(".result.json") else { return nil }
             return Int(name.dropFirst("member-".count).dropLast(".json".count))
-        }.filter { $0 % workers == worker }.sorted()
+        }.filter(wanted).sorted()
         for member in members {
             let resultURL = self.resultURL(directory, round: round, member: member)
             if FileManager.default.fileExists(atPath: resultURL.path) { continue }
@@ -102,7 +123,7 @@ public struct WorkerExecutor: RoundExecutor {
             }
             let outcome = try InProcessExecutor.perform(task, with: trainable)
             try encoder.encode(outcome).write(to: resultURL, options: .atomic)
-            log(String(format: "worker %d: round %d member %d val acc %.4f%@", worker, round, member,
+            log(String(format: "round %d member %d val acc %.4f%@", round, member,
                        outcome.validationAccuracy, outcome.diverged ? " (diverged)" : ""))
         }
     }

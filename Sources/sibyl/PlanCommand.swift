@@ -37,7 +37,17 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("max-relus"), help: "ReLUs per image to stay under.") var maxReLUs: Int?
     @Option(help: "Run directory.") var out: String
     @Flag(help: "Continue the search in --out (same flags).") var resume = false
-    @Option(help: "Worker processes per round (1: in this process).") var workers: Int = 1
+    @Option(help: "Where members train: local (this process), processes (--workers processes on this machine sharing --out) or ray (one Ray task per member-round on a Ray cluster; see --ray-address). Default: local, or processes with --workers above 1.")
+    var executor: ExecutorChoice?
+    @Option(help: "Worker processes per round with --executor processes.") var workers: Int = 1
+    @Option(name: .customLong("ray-address"), help: "Ray cluster for --executor ray: auto (the cluster `ray start --head` started on this machine, or RAY_ADDRESS), HOST:PORT, or local (a private Ray started for this search).")
+    var rayAddress: String = "auto"
+    @Option(name: .customLong("ray-python"), help: "Python with Ray for --executor ray (default: $SIBYL_RAY_PYTHON, else .venv/bin/python when there (make ray), else python3).")
+    var rayPython: String?
+    @Option(name: .customLong("ray-retries"), help: "Further attempts of a failed member-round with --executor ray before the search stops.")
+    var rayRetries: Int = 3
+    @Option(name: .customLong("ray-storage"), help: "With --executor ray: shared (--out is on storage every node mounts at the same path) or driver (checkpoints travel through the driver and Ray's object store; only the datasets and sibyl must be on every node).")
+    var rayStorage: RayExecutor.Storage = .shared
     @Option(help: "Seed of the search and the data order.") var seed: UInt64 = 1
     @Option(help: "Slots that stay ReLU: first,last (Delphi) or none.") var pinned: PlanRequest.Pinned = .firstLast
     @Option(help: ArgumentHelp("Polynomial degrees, comma separated, each 1...6 (2 = quadratic: one OT product per element; 3 and up: one round of OT products in a 128-bit ring).",
@@ -91,6 +101,17 @@ struct PlanCommand: ParsableCommand {
         if population < 2 { throw ValidationError("--population must be at least 2") }
         if let r = rounds, r < 1 { throw ValidationError("--rounds must be at least 1") }
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if workers > 1 && (executor ?? .processes) != .processes {
+            throw ValidationError("--workers applies to --executor processes only")
+        }
+        if executor == .processes && workers < 2 { throw ValidationError("--executor processes needs --workers 2 or more") }
+        if executor != .ray {
+            for (flag, given) in [("--ray-address", rayAddress != "auto"), ("--ray-python", rayPython != nil),
+                                  ("--ray-retries", rayRetries != 3), ("--ray-storage", rayStorage != .shared)] where given {
+                throw ValidationError("\(flag) applies to --executor ray only")
+            }
+        }
+        if rayRetries < 0 { throw ValidationError("--ray-retries must be at least 0") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if annealEpochs < 0 { throw ValidationError("--anneal-epochs must be at least 0") }
@@ -126,14 +147,30 @@ struct PlanCommand: ParsableCommand {
                            channelGroup: channelGroup)
     }
 
+    func executorChoice() -> PlanRun.Executor {
+        switch executor ?? (workers > 1 ? .processes : .local) {
+        case .local: return .local
+        case .processes: return .processes(workers: workers)
+        case .ray:
+            let python = rayPython ?? ProcessInfo.processInfo.environment["SIBYL_RAY_PYTHON"]
+                ?? (FileManager.default.isExecutableFile(atPath: ".venv/bin/python") ? ".venv/bin/python" : "python3")
+            return .ray(RayExecutor.Settings(python: python, address: rayAddress, threads: threads, retries: rayRetries,
+                                             storage: rayStorage))
+        }
+    }
+
     func run() throws {
         BLASInfo.reportEnvironment()
         let request = try request()
         let summary: PlanRun.Summary
         do {
-            summary = try PlanRun.run(request, resume: resume) { line in ProgressLine.write(line + "\n") }
+            summary = try PlanRun.run(request, resume: resume, executor: executorChoice()) { line in
+                ProgressLine.write(line + "\n")
+            }
         } catch let error as SearchError {
-            throw ValidationError(error.description)
+            // A flag to change gets the usage line; a failure while running (a worker, the Ray driver) does not.
+            if case .invalidSetting = error { throw ValidationError(error.description) }
+            throw error
         }
         for line in summary.report(directory: request.directory) { print(line) }
         if summary.chosen == nil { throw ExitCode(2) }
