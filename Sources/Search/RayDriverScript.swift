@@ -178,8 +178,9 @@ def run_round(ray, remote, hub, settings, request, shipped):
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
         if orphaned():  # a second guard beside the death signal
             os._exit(143)
-        for started in ray.get(hub.drain.remote()):
-            emit("started", **started)
+        # Notes of tasks that started since the wait; emitted after the finished ones (a task starts when the
+        # one before it frees its CPUs, often before this loop sees that one finish).
+        started = ray.get(hub.drain.remote())
         for ref in ready:
             member, attempt = pending.pop(ref)
             try:
@@ -202,6 +203,8 @@ def run_round(ray, remote, hub, settings, request, shipped):
                 atomic_write(os.path.join(settings["cwd"], output), value["checkpoint"])
                 atomic_write(os.path.join(folder, f"member-{member}.result.json"), value["result"])
             emit("done", member=member, attempt=attempt, host=value["host"], seconds=value["seconds"])
+        for note in started:
+            emit("started", **note)
     for started in ray.get(hub.drain.remote()):
         emit("started", **started)
     emit("round", round=request["round"], failed=sorted(failed))
