@@ -106,9 +106,3 @@ struct ChannelValues: ExpressibleByArgument {
     static var defaultCompletionKind: CompletionKind { .default }
 }
 
-/// `--executor local|processes|ray`: where `sibyl plan` trains its members.
-enum ExecutorChoice: String, CaseIterable, ExpressibleByArgument {
-    case local, processes, ray
-}
-
-extension RayExecutor.Storage: ExpressibleByArgument {}

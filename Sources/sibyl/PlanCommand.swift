@@ -37,17 +37,7 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("max-relus"), help: "ReLUs per image to stay under.") var maxReLUs: Int?
     @Option(help: "Run directory.") var out: String
     @Flag(help: "Continue the search in --out (same flags).") var resume = false
-    @Option(help: "Where members train: local (this process), processes (--workers processes on this machine sharing --out) or ray (one Ray task per member-round on a Ray cluster; see --ray-address). Default: local, or processes with --workers above 1.")
-    var executor: ExecutorChoice?
-    @Option(help: "Worker processes per round with --executor processes.") var workers: Int = 1
-    @Option(name: .customLong("ray-address"), help: "Ray cluster for --executor ray: auto (the cluster `ray start --head` started on this machine, or RAY_ADDRESS), HOST:PORT, or local (a private Ray started for this search).")
-    var rayAddress: String = "auto"
-    @Option(name: .customLong("ray-python"), help: "Python with Ray for --executor ray (default: $SIBYL_RAY_PYTHON, else .venv/bin/python when there (make ray), else python3).")
-    var rayPython: String?
-    @Option(name: .customLong("ray-retries"), help: "Further attempts of a failed member-round with --executor ray before the search stops.")
-    var rayRetries: Int = 3
-    @Option(name: .customLong("ray-storage"), help: "With --executor ray: shared (--out is on storage every node mounts at the same path) or driver (checkpoints travel through the driver and Ray's object store; only the datasets and sibyl must be on every node).")
-    var rayStorage: RayExecutor.Storage = .shared
+    @OptionGroup var executor: ExecutorOptions
     @Option(help: "Seed of the search and the data order.") var seed: UInt64 = 1
     @Option(help: "Slots that stay ReLU: first,last (Delphi) or none.") var pinned: PlanRequest.Pinned = .firstLast
     @Option(help: ArgumentHelp("Polynomial degrees, comma separated, each 1...6 (2 = quadratic: one OT product per element; 3 and up: one round of OT products in a 128-bit ring).",
@@ -100,18 +90,6 @@ struct PlanCommand: ParsableCommand {
         if let n = maxReLUs, n < 0 { throw ValidationError("--max-relus must be at least 0") }
         if population < 2 { throw ValidationError("--population must be at least 2") }
         if let r = rounds, r < 1 { throw ValidationError("--rounds must be at least 1") }
-        if workers < 1 { throw ValidationError("--workers must be at least 1") }
-        if workers > 1 && (executor ?? .processes) != .processes {
-            throw ValidationError("--workers applies to --executor processes only")
-        }
-        if executor == .processes && workers < 2 { throw ValidationError("--executor processes needs --workers 2 or more") }
-        if executor != .ray {
-            for (flag, given) in [("--ray-address", rayAddress != "auto"), ("--ray-python", rayPython != nil),
-                                  ("--ray-retries", rayRetries != 3), ("--ray-storage", rayStorage != .shared)] where given {
-                throw ValidationError("\(flag) applies to --executor ray only")
-            }
-        }
-        if rayRetries < 0 { throw ValidationError("--ray-retries must be at least 0") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if annealEpochs < 0 { throw ValidationError("--anneal-epochs must be at least 0") }
@@ -139,7 +117,7 @@ struct PlanCommand: ParsableCommand {
         return PlanRequest(baseline: baseline, dataset: dataset.rawValue,
                            dataDirectory: dataDir, validationCount: validationCount,
                            population: population, budgetEpochs: budgetEpochs, rounds: rounds, target: target,
-                           out: out, workers: workers, seed: seed,
+                           out: out, workers: executor.workers, seed: seed,
                            pinned: pinned, degrees: degrees.degrees,
                            costModel: try CalibrateCommand.loadCostModel(costModel), options: options, threads: threads,
                            learningRateRange: lrRange?.range, momentumRange: momentumRange?.range,
@@ -147,24 +125,12 @@ struct PlanCommand: ParsableCommand {
                            channelGroup: channelGroup)
     }
 
-    func executorChoice() -> PlanRun.Executor {
-        switch executor ?? (workers > 1 ? .processes : .local) {
-        case .local: return .local
-        case .processes: return .processes(workers: workers)
-        case .ray:
-            let python = rayPython ?? ProcessInfo.processInfo.environment["SIBYL_RAY_PYTHON"]
-                ?? (FileManager.default.isExecutableFile(atPath: ".venv/bin/python") ? ".venv/bin/python" : "python3")
-            return .ray(RayExecutor.Settings(python: python, address: rayAddress, threads: threads, retries: rayRetries,
-                                             storage: rayStorage))
-        }
-    }
-
     func run() throws {
         BLASInfo.reportEnvironment()
         let request = try request()
         let summary: PlanRun.Summary
         do {
-            summary = try PlanRun.run(request, resume: resume, executor: executorChoice()) { line in
+            summary = try PlanRun.run(request, resume: resume, executor: executor.choice(threads: threads)) { line in
                 ProgressLine.write(line + "\n")
             }
         } catch let error as SearchError {
