@@ -55,14 +55,17 @@ public struct EvaluationReport: Encodable {
     var network: String
     /// The correlated-OT source: iknp or silent.
     var ot: String
+    /// The ReLU protocol: garbled or ot.
+    var relu: String
     var layers: [Layer]
     var wallSeconds: Double
     var peakResidentMegabytes: Double
 
     public init(plan: String, results: [SecureImageResult], floatAgreement: Double?, program: FixedPointProgram,
-         wrappedImages: Int, wallSeconds: Double, peakResidentBytes: Int, network: String, ot: String = "iknp") {
+         wrappedImages: Int, wallSeconds: Double, peakResidentBytes: Int, network: String, ot: String = "iknp", relu: String = "garbled") {
         self.wrappedImages = wrappedImages
         self.ot = ot
+        self.relu = relu
         let n = Double(results.count)
         self.plan = plan
         images = results.count

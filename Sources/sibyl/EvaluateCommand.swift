@@ -33,6 +33,8 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Skip the float reference model (faster; agreement_with_float is then omitted).") var noFloat = false
     @Option(help: "Correlated OT: iknp (128 bits per COT, fastest to compute) or silent (Ferret-style LPN, about 1.45 bits per COT).")
     var ot: OTChoice = .iknp
+    @Option(help: "ReLU protocol: garbled (garbled circuits, most of the work offline) or ot (millionaire and multiplexer over OT, all online, far fewer bytes).")
+    var relu: ReLUProtocol = .garbled
 
     func validate() throws {
         guard images > 0 else { throw ValidationError("--images must be positive") }
@@ -65,7 +67,9 @@ struct EvaluateCommand: ParsableCommand {
             labels.append(Int(test.labels[i]))
         }
         let started = Date()
-        let results = try ot.evaluate(program: plan.program, architecture: plan.architecture, inputs: inputs, labels: labels,
+        var architecture = plan.architecture
+        architecture.relu = relu
+        let results = try ot.evaluate(program: plan.program, architecture: architecture, inputs: inputs, labels: labels,
                                       link: .tcp) { result in
             if !json {
                 let mark = result.top1 == result.label ? "correct" : "wrong"
@@ -92,7 +96,7 @@ struct EvaluateCommand: ParsableCommand {
         let wrapped = FastFixedPointEvaluator(program: plan.program).evaluate(inputs: inputs).exceeded.filter { $0 }.count
         let report = EvaluationReport(plan: manifest.name, results: results, floatAgreement: floatAgreement,
                                       program: plan.program, wrappedImages: wrapped, wallSeconds: wall, peakResidentBytes: peakResidentBytes(),
-                                      network: network, ot: ot.rawValue)
+                                      network: network, ot: ot.rawValue, relu: relu.rawValue)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

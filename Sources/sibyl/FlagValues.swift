@@ -62,6 +62,10 @@ extension OTChoice: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 
+extension ReLUProtocol: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
 /// `--degrees 2,4`: polynomial degrees a plan can hold (PlanManifest.supportedPolynomialDegrees).
 struct DegreeList: ExpressibleByArgument {
     var degrees: [Int]

@@ -34,6 +34,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Stop after this many connections (default: serve forever).") var connections: Int?
     @Option(help: "Correlated OT every session runs, announced to clients (sibyl query follows): iknp (128 bits per COT) or silent (about 1.45 bits per COT, more computation).")
     var ot: OTChoice = .iknp
+    @Option(help: "ReLU protocol: garbled (garbled circuits, most of the work offline) or ot (millionaire and multiplexer over OT, all online, far fewer bytes); clients follow.")
+    var relu: ReLUProtocol = .garbled
 
     func validate() throws {
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }
@@ -54,9 +56,9 @@ struct ServeCommand: ParsableCommand {
         limits.messageSeconds = messageTimeout
         limits.sessionSeconds = sessionTimeout
         let server = InferenceServer(program: plan.program, architecture: plan.architecture, limits: limits,
-                                     log: RateLimitedLog(write: log), ot: ot)
+                                     log: RateLimitedLog(write: log), ot: ot, relu: relu)
         let listener = try TCPListener(host: host, port: port, backlog: 128)
-        log("serving plan \(plan.contents.manifest.name) (\(plan.program.reluCount) ReLUs per image, \(ot.rawValue) OT) on \(host):\(listener.port)")
+        log("serving plan \(plan.contents.manifest.name) (\(plan.program.reluCount) ReLUs per image, \(ot.rawValue) OT, \(relu.rawValue) ReLUs) on \(host):\(listener.port)")
         server.serve(listener, connections: connections)
         listener.close()
     }

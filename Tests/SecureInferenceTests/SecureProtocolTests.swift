@@ -180,6 +180,45 @@ final class SecureProtocolTests: XCTestCase {
         }
     }
 
+    /// The OT-based ReLU (`--relu ot`) in a session: an all-ReLU residual network gives the oracle's logits
+    /// bit for bit, as garbled circuits do, over every suite (stand-ins and real schemes, IKNP and silent OT);
+    /// with ReLU and polynomial channels mixed in slots and polynomial layers, the result follows the oracle
+    /// up to the polynomials' local truncations, and nothing about ReLUs happens offline.
+    func testOTReLUSessionsEqualOracle() throws {
+        var random = SplitMix64(seed: 77)
+        var nodes = residualGraph().nodes
+        nodes.remove(at: 16)
+        nodes[16] = GraphNode(.globalAveragePool, inputs: [15])
+        nodes[17] = GraphNode(.dense(name: "fc", outFeatures: 7, bias: true), inputs: [16])
+        let exactGraph = NetworkGraph(nodes: nodes)
+        let exact = try compile(exactGraph, activations: [:], random: &random)
+        var architecture = try architecture(for: exact, graph: exactGraph)
+        architecture.relu = .ot
+        let images = inputs(2, program: exact, random: &random)
+        for suite in Suite.allCases {
+            let results = try suite.run(exact, architecture, inputs: images, link: suite == .real ? .tcp : .inMemory)
+            XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(suite): OT ReLU logits differ from the oracle")
+        }
+        let graph = residualGraph()
+        let mixed = try compile(graph, activations: ["stem.act": .mixed(polynomialChannels: [1, 2], degree: 2),
+                                                     "b.act1": .polynomial(degree: 4), "b.act2": .relu,
+                                                     "c.act1": .mixed(polynomialChannels: [1], degree: 3)],
+                                random: &random, fractionalBits: 12)
+        var mixedArchitecture = try architecture(for: mixed, graph: graph)
+        mixedArchitecture.relu = .ot
+        let garbled = try Suite.real.run(mixed, try architecture(for: mixed, graph: graph), inputs: images.map { _ in
+            inputs(1, program: mixed, random: &random)[0] })
+        let mixedImages = inputs(2, program: mixed, random: &random)
+        for suite in [Suite.real, .standIns, .silent] {
+            for result in try suite.run(mixed, mixedArchitecture, inputs: mixedImages) {
+                XCTAssertEqual(result.top1, result.oracleTop1, "\(suite), image \(result.index)")
+                XCTAssertLessThan(result.oracleDeviation, 0.1, "\(suite), image \(result.index)")
+                // No garbled tables: offline is only the linear layers and the polynomials' OLEs.
+                XCTAssertLessThan(result.costs.offline.bytes, garbled[0].costs.offline.bytes, "\(suite)")
+            }
+        }
+    }
+
     /// Per-layer programs: each layer kind alone between an input and a dense output.
     func testSingleLayerKindsEqualOracle() throws {
         let input = TensorShape(channels: 2, height: 6, width: 6)

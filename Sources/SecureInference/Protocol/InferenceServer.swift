@@ -92,10 +92,11 @@ public final class InferenceServer: @unchecked Sendable {
     public let ot: OTChoice
 
     public init(program: FixedPointProgram, architecture: PublicArchitecture, limits: ServerLimits, log: RateLimitedLog,
-                ot: OTChoice = .iknp) {
+                ot: OTChoice = .iknp, relu: ReLUProtocol = .garbled) {
         self.program = program
         var architecture = architecture
         architecture.ot = ot.rawValue
+        architecture.relu = relu == .garbled ? nil : relu
         self.architecture = architecture
         self.ot = ot
         self.limits = limits

@@ -11,6 +11,8 @@ enum ProtocolMessage {
     static let garbledBatch: UInt16 = 0x5130
     static let reluServerLabels: UInt16 = 0x5140
     static let reluClientReply: UInt16 = 0x5141
+    /// OT-based ReLU: the client's output share minus the share it fixed offline (re-sharing).
+    static let reluReshare: UInt16 = 0x5142
     static let maskedInput: UInt16 = 0x5160
     static let outputShare: UInt16 = 0x5161
     static let offlineDone: UInt16 = 0x5170

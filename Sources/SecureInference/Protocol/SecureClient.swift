@@ -32,6 +32,9 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     let channel: any Channel
     let linearClient: Linear.Client
     let ot: any CorrelatedOTReceiver
+    /// The OT with this side as sender, for the OT-based ReLU's multiplexer (nil with garbled ReLUs).
+    let reverse: (any CorrelatedOTSender)?
+    var reluProtocol: ReLUProtocol { architecture.relu ?? .garbled }
     /// The HE shape of every linear term (`FixedPointProgram.linearShapes`), lowered once per session.
     let linearShapes: [Int: [LinearLayerShape]]
 
@@ -72,6 +75,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
             throw SecureInferenceError.protocolFailure("the server's admission message is not empty")
         }
         ot = try OT.receiver(channel: channel)
+        reverse = architecture.relu == .ot ? try OT.sender(channel: channel) : nil
     }
 
     /// Decodes and checks the server's hello before anything is sized by it: the program (tensor sizes,
@@ -164,6 +168,8 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                     // about |x| / 2^64. (Revealing low bits of a share to make this exact would leak the low
                     // bits of x itself, since the server holds x minus that share.)
                     state.shares[output] = ShareRing.truncate(shares: state.shares[input], by: bits, party: .client)
+                case .relu(let output, _, _, _, _) where reluProtocol == .ot:
+                    state.shares[output] = ShareRing.random(count: outShape.elements)   // re-shared to online
                 case .relu(let output, let input, let valueBits, let shift, _):
                     let evaluator = ReLUEvaluator(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
                     let choices = ChoiceBits(evaluator.choiceBits(clientShares: state.shares[input]))
@@ -210,11 +216,17 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         let barriers = program.onlineBarriers
         for (index, step) in program.steps.enumerated() {
             if barriers[index] { try settle(&meter) }
+            // The OT-based ReLU is interactive: replies still waiting go first (the server settles too).
+            if case .relu = step, reluProtocol == .ot { try settle(&meter) }
             let outShape = program.tensors[step.output].shape
             try meter.measure(index, step.label) {
                 switch step {
                 case .linear, .add, .truncate, .gather, .scatter:
                     break   // server-local online; the client's share was fixed offline
+                case .relu(let output, let input, let valueBits, let shift, _) where reluProtocol == .ot:
+                    let own = try OTReLU.client(shares[input], valueBits: valueBits, truncation: shift,
+                                                forward: ot, reverse: reverse!)
+                    replies.append((index, ProtocolMessage.reluReshare, zip(own, shares[output]).map { $0 &- $1 }))
                 case .relu(let output, _, let valueBits, _, _):
                     let (batch, labels, evaluator) = state.relus[output]!
                     let serverLabels = try channel.receiveBlocks(expecting: ProtocolMessage.reluServerLabels,

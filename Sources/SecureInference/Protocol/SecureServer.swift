@@ -12,6 +12,15 @@ import NetworkPlan
 import Transport
 import TwoParty
 
+/// How a session evaluates ReLUs (`sibyl evaluate --relu`, `sibyl serve --relu`).
+public enum ReLUProtocol: String, Codable, CaseIterable, Sendable {
+    /// Garbled circuits (Delphi): tables and the client's input labels offline, the server's labels online.
+    case garbled
+    /// CrypTFlow2/Cheetah: sign by a millionaires' protocol, exact truncation and a multiplexer, all online
+    /// over correlated OT in both directions (TwoParty.OTReLU); nothing offline but the COTs.
+    case ot
+}
+
 /// What the server shows a client when it connects: the architecture without weights.
 public struct PublicArchitecture: Codable, Sendable, Equatable {
     /// Always the public view (no weights): set only by `init`.
@@ -24,6 +33,8 @@ public struct PublicArchitecture: Codable, Sendable, Equatable {
     /// The correlated-OT source the server runs (`OTScheme.name`); nil: IKNP, as servers announced before
     /// the field existed. The client must run the same.
     public var ot: String?
+    /// The ReLU protocol the server runs; nil: garbled circuits, as servers announced before the field existed.
+    public var relu: ReLUProtocol?
 
     /// Throws when no parameter set holds the plan's layers.
     public init(program: FixedPointProgram, input: InputSpec, classNames: [String], planName: String) throws {
@@ -57,6 +68,9 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     let linearServer: Linear.Server
     let prepared: [Int: [Linear.Server.Prepared]]
     let ot: any CorrelatedOTSender
+    /// The OT with the client as sender, for the OT-based ReLU's multiplexer (nil with garbled ReLUs).
+    let reverse: (any CorrelatedOTReceiver)?
+    var reluProtocol: ReLUProtocol { architecture.relu ?? .garbled }
 
     /// Runs the whole session setup with a connected client: the handshake (`greet`), admission at once,
     /// then the HE setup and base OTs. `prepared` caches the HE-encoded weights across sessions.
@@ -98,6 +112,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
         linearServer = try Linear.server(parameters: architecture.heParameters, setup: setup)
         self.prepared = try prepared.layers(for: linearServer)
         ot = try OT.sender(channel: channel)
+        reverse = architecture.relu == .ot ? try OT.receiver(channel: channel) : nil
     }
 
     /// The largest frame a client may send: 16 MiB, or more for programs with huge tensors.
@@ -123,6 +138,8 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 state.linearMasks[output] = mask
             case .truncate:
                 break   // local truncation: nothing to prepare
+            case .relu where reluProtocol == .ot:
+                break   // all online
             case .relu(let output, _, let valueBits, let shift, _):
                 let count = program.tensors[output].shape.elements
                 var garbler = ReLUGarbler(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
@@ -180,6 +197,16 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 shares[output] = RingKernels.shiftedSum(shares[a], shiftA: shiftA, shares[b], shiftB: shiftB)
             case .truncate(let output, let input, let bits):
                 shares[output] = ShareRing.truncate(shares: shares[input], by: bits, party: .server)
+            case .relu(let output, let input, let valueBits, let shift, _) where reluProtocol == .ot:
+                // Interactive: what is pending goes first; then the client re-shares to the share it fixed
+                // offline (its reply joins the next flight).
+                try settle()
+                let own = try OTReLU.server(shares[input], valueBits: valueBits, truncation: shift, forward: ot, reverse: reverse!)
+                pending.append((output, {
+                    let correction = try channel.receiveMessage(expecting: ProtocolMessage.reluReshare, UInt64.self,
+                                                                count: outShape.elements)
+                    return zip(own, correction).map { $0 &+ $1 }
+                }))
             case .relu(let output, let input, _, _, _):
                 let garbled = state.relus[output]!
                 try channel.sendBlocks(type: ProtocolMessage.reluServerLabels, try garbled.onlineLabels(serverShares: shares[input]))

@@ -1,0 +1,84 @@
+// ReLU with exact truncation from correlated OT alone: the function of the garbled ReLU circuit
+// (ReLUCircuit: y = ReLU(x) >> f for x = (s + c) mod 2^64 with |x| < 2^(k-1), only the low k bits of each
+// share entering; fresh additive shares of y in Z_(2^64) out), computed the way CrypTFlow2 (Rathee et al.,
+// CCS 2020, sections 3-5) and Cheetah (Huang et al., USENIX Security 2022) compute ReLU: a millionaires'
+// protocol for the sign, then multiplexing. Semi-honest.
+//
+// With a = s mod 2^k and b = c mod 2^k (the server's and the client's low k bits):
+//  1. b_x = 1{x >= 0}, as XOR shares: DReLU on k bits (one millionaire on k - 1 bits).
+//  2. Exact truncation of x when x >= 0: x = a + b - w 2^k with the wrap w = 1{a + b >= 2^k}, so
+//         x >> f = (a >> f) + (b >> f) + carry_f - w 2^(k-f),
+//     carry_f = 1{(a mod 2^f) + (b mod 2^f) >= 2^f}: a millionaire on f bits (XOR shares).
+//     Where x >= 0 (the only case the result keeps), w = msb(a) OR msb(b): both top bits clear leave no
+//     wrap, both set always wrap, and one set must wrap, or x would be at least 2^(k-1).
+//  3. Arithmetic shares mod 2^64 of w = m_s + m_c - m_s m_c and of carry_f = u_s + u_c - 2 u_s u_c (B2A):
+//     the two products of a server bit and a client bit by one-bit OLEs (one COT each).
+//  4. y = b_x · T for T = T_s + T_c the truncated value: with b_x = b_s XOR b_c,
+//         b_x T_s = b_s T_s + b_c (1 - 2 b_s) T_s      (an OLE on the client's bit b_c),
+//         b_x T_c = b_c T_c + b_s (1 - 2 b_c) T_c      (an OLE on the server's bit b_s: OT the other way),
+//     so the second product needs correlated OT in the reverse direction, the client as its sender.
+// Traffic per element, k = 40, f = 12, silent OT: about 66 B (DReLU) + 20 B (carry) + 4 one-bit OLEs of
+// 8 B each; with IKNP add 16 B per COT.
+import Transport
+
+public enum OTReLU {
+    static func parts(_ share: UInt64, valueBits k: Int, truncation f: Int) -> (low: UInt64, msb: UInt64, shifted: UInt64, fraction: UInt64) {
+        let low = k == 64 ? share : share & ((1 << UInt64(k)) - 1)
+        let fraction = f == 0 ? 0 : low & ((1 << UInt64(f)) - 1)
+        return (low, low >> UInt64(k - 1), low >> UInt64(f), fraction)
+    }
+
+    static func check(valueBits k: Int, truncation f: Int) {
+        precondition((2...64).contains(k) && f >= 0 && f < k - 1, "OT ReLU: need 2 <= k <= 64 and 0 <= f < k - 1")
+    }
+
+    /// The server's shares of ReLU(x) >> f, from its shares `s`. `forward` is the OT with the server as
+    /// sender, `reverse` the one with the client as sender (both over the same channel).
+    public static func server(_ s: [UInt64], valueBits k: Int, truncation f: Int,
+                              forward: any CorrelatedOTSender, reverse: any CorrelatedOTReceiver) throws -> [UInt64] {
+        check(valueBits: k, truncation: f)
+        let n = s.count
+        let split = s.map { parts($0, valueBits: k, truncation: f) }
+        let sign = try DReLU.send(s, bits: k, ot: forward)
+        let limit: UInt64 = f == 0 ? 0 : (1 << UInt64(f)) - 1
+        let carry = f == 0 ? [Bool](repeating: false, count: n)
+                           : try Millionaire.send(split.map { limit - $0.fraction }, bits: f, ot: forward)
+        let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
+        let products = try OLESender(ot: forward).multiply(bits, bits: 1)
+        let wrapShift = UInt64(k - f)
+        var t = [UInt64](repeating: 0, count: n), scaled = t
+        for e in 0..<n {
+            let wrap = split[e].msb &- products[e]
+            let carryShare = bits[n + e] &- 2 &* products[n + e]
+            t[e] = split[e].shifted &+ carryShare &- (wrapShift < 64 ? wrap &<< wrapShift : 0)
+            scaled[e] = sign[e] ? 0 &- t[e] : t[e]                   // (1 - 2 b_s) T_s
+        }
+        let ownTerm = try OLESender(ot: forward).multiply(scaled, bits: 1)
+        let otherTerm = try OLEReceiver(ot: reverse).multiply(sign.map { $0 ? UInt64(1) : 0 }, bits: 1)
+        return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[e] &+ otherTerm[e] }
+    }
+
+    /// The client's shares of ReLU(x) >> f, from its shares `c` (the mirror of `server`).
+    public static func client(_ c: [UInt64], valueBits k: Int, truncation f: Int,
+                              forward: any CorrelatedOTReceiver, reverse: any CorrelatedOTSender) throws -> [UInt64] {
+        check(valueBits: k, truncation: f)
+        let n = c.count
+        let split = c.map { parts($0, valueBits: k, truncation: f) }
+        let sign = try DReLU.receive(c, bits: k, ot: forward)
+        let carry = f == 0 ? [Bool](repeating: false, count: n)
+                           : try Millionaire.receive(split.map(\.fraction), bits: f, ot: forward)
+        let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
+        let products = try OLEReceiver(ot: forward).multiply(bits, bits: 1)
+        let wrapShift = UInt64(k - f)
+        var t = [UInt64](repeating: 0, count: n), scaled = t
+        for e in 0..<n {
+            let wrap = split[e].msb &- products[e]
+            let carryShare = bits[n + e] &- 2 &* products[n + e]
+            t[e] = split[e].shifted &+ carryShare &- (wrapShift < 64 ? wrap &<< wrapShift : 0)
+            scaled[e] = sign[e] ? 0 &- t[e] : t[e]                   // (1 - 2 b_c) T_c
+        }
+        let ownTerm = try OLEReceiver(ot: forward).multiply(sign.map { $0 ? UInt64(1) : 0 }, bits: 1)
+        let otherTerm = try OLESender(ot: reverse).multiply(scaled, bits: 1)
+        return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[e] &+ otherTerm[e] }
+    }
+}

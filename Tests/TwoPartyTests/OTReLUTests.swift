@@ -1,0 +1,54 @@
+// The OT-based ReLU (millionaire, exact truncation, multiplexer with OT both ways) against the garbled ReLU
+// circuit's function (ReLUCircuit.reference: what the garbled ReLU computes, bit for bit) on random and edge
+// values: 0, ±1, the largest values of either sign, ±2^f and its neighbours (where truncation carries), with
+// random high bits in both shares; over IKNP and silent OT, in both directions.
+import Transport
+import TwoParty
+import XCTest
+
+final class OTReLUTests: XCTestCase {
+    func testOTReLUComputesWhatTheGarbledCircuitComputes() throws {
+        var generator = testGenerator(seed: 60)
+        for (k, f) in [(8, 0), (8, 3), (40, 12), (40, 13), (64, 0), (64, 20)] {
+            let half: UInt64 = 1 << UInt64(k - 1)
+            let top = half - 1                                   // the largest |x| allowed: |x| < 2^(k-1)
+            let unit: UInt64 = 1 << UInt64(f)
+            var values: [UInt64] = [0, 1, 0 &- 1, top, 0 &- top, unit, unit - 1, unit + 1, 0 &- unit, 0 &- (unit - 1),
+                                    top - unit, top & ~(unit - 1)]
+            for _ in 0..<300 {
+                let magnitude = generator.nextUInt64() % half    // |x| < 2^(k-1)
+                values.append(generator.nextUInt64() & 1 == 0 ? magnitude : 0 &- magnitude)
+            }
+            let s = values.map { _ in generator.nextUInt64() }
+            let c = zip(values, s).map { $0 &- $1 }
+            let relu = try ReLUCircuit(valueBits: k, truncationBits: f)
+            for silent in [false, true] {
+                let (y0, y1) = try runTwoParties(
+                    first: { channel -> [UInt64] in
+                        let forward: any CorrelatedOTSender = silent
+                            ? try SilentOTSender(channel: channel, parameters: SilentOTTests.toy) : try IKNPSender(channel: channel)
+                        let reverse: any CorrelatedOTReceiver = silent
+                            ? try SilentOTReceiver(channel: channel, parameters: SilentOTTests.toy) : try IKNPReceiver(channel: channel)
+                        return try OTReLU.server(s, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+                    },
+                    second: { channel -> [UInt64] in
+                        let forward: any CorrelatedOTReceiver = silent
+                            ? try SilentOTReceiver(channel: channel, parameters: SilentOTTests.toy) : try IKNPReceiver(channel: channel)
+                        let reverse: any CorrelatedOTSender = silent
+                            ? try SilentOTSender(channel: channel, parameters: SilentOTTests.toy) : try IKNPSender(channel: channel)
+                        return try OTReLU.client(c, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+                    })
+                for e in values.indices {
+                    let expected = relu.reference(clientShare: c[e], serverShare: s[e], mask: 0)
+                    if y0[e] &+ y1[e] != expected {
+                        XCTFail("k = \(k), f = \(f), silent \(silent): ReLU(\(Int64(bitPattern: values[e]))) >> f gave "
+                                + "\(y0[e] &+ y1[e]), the circuit \(expected)")
+                        break
+                    }
+                }
+                // Fresh shares: neither side's share is the result.
+                XCTAssertNotEqual(y0, values.indices.map { relu.reference(clientShare: c[$0], serverShare: s[$0], mask: 0) })
+            }
+        }
+    }
+}
