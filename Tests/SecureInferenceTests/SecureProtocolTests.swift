@@ -192,11 +192,11 @@ final class SecureProtocolTests: XCTestCase {
         nodes[17] = GraphNode(.dense(name: "fc", outFeatures: 7, bias: true), inputs: [16])
         let exactGraph = NetworkGraph(nodes: nodes)
         let exact = try compile(exactGraph, activations: [:], random: &random)
-        var architecture = try architecture(for: exact, graph: exactGraph)
-        architecture.relu = .ot
+        var exactArchitecture = try architecture(for: exact, graph: exactGraph)
+        exactArchitecture.relu = .ot
         let images = inputs(2, program: exact, random: &random)
         for suite in Suite.allCases {
-            let results = try suite.run(exact, architecture, inputs: images, link: suite == .real ? .tcp : .inMemory)
+            let results = try suite.run(exact, exactArchitecture, inputs: images, link: suite == .real ? .tcp : .inMemory)
             XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(suite): OT ReLU logits differ from the oracle")
         }
         let graph = residualGraph()

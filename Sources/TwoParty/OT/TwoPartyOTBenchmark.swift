@@ -28,6 +28,10 @@ public enum TwoPartyOTBenchmark {
     ///   served) per second, each party on its own thread (one core each), wall clock; `silent_cot_bits`:
     ///   traffic per random COT (both directions); `silent_chosen_cot_bits`: per chosen-choice COT (the random
     ///   COT's bits plus its derandomisation, measured on 2^20 COTs); `silent_setup_ms`: base OTs, IKNP bootstrap and the setup iteration
+    /// - `drelu_ot_per_second`, `drelu_ot_bytes`, `drelu_ot_rounds`: the sign of 2^16 40-bit values over silent OT;
+    ///   `relu_ot_per_second`, `relu_ot_bytes`, `relu_ot_rounds`: the whole OT-based ReLU (OTReLU: sign, exact
+    ///   truncation by 12 bits, multiplexer with silent OT both ways) on 2^16 values of k' = 40 bits; bytes
+    ///   both directions per element, rounds = one-way flights for the whole batch (a layer)
     public static func run() -> [String: Double] {
         var results: [String: Double] = [:]
         do {
@@ -111,6 +115,21 @@ public enum TwoPartyOTBenchmark {
         results["drelu_ot_per_second"] = Double(elements) / (now() - start)
         results["drelu_ot_bytes"] = Double(a.stats.bytesSent + a.stats.bytesReceived) / Double(elements)
         results["drelu_ot_rounds"] = Double(a.stats.totalRounds)
+        // The reverse direction (the client as OT sender) for the multiplexer.
+        let reverseSlot = Slot<SilentOTSender>()
+        Thread.detachNewThread { reverseSlot.set(Result { try SilentOTSender(channel: b) }) }
+        let reverseReceiver = try SilentOTReceiver(channel: a)
+        let reverseSender = try reverseSlot.get()
+        let clientShares = (0..<elements).map { _ in generator.nextUInt64() }
+        a.resetStats()
+        start = now()
+        _ = try pair(a, b, first: { _ in
+                        try OTReLU.server(shares, valueBits: 40, truncation: 12, forward: sender, reverse: reverseReceiver) },
+                     second: { _ in
+                        try OTReLU.client(clientShares, valueBits: 40, truncation: 12, forward: receiver, reverse: reverseSender) })
+        results["relu_ot_per_second"] = Double(elements) / (now() - start)
+        results["relu_ot_bytes"] = Double(a.stats.bytesSent + a.stats.bytesReceived) / Double(elements)
+        results["relu_ot_rounds"] = Double(a.stats.totalRounds)
     }
 
     private static func measureExtension(into results: inout [String: Double]) throws {
