@@ -130,7 +130,7 @@ public struct EvaluationReport: Encodable {
     public var summary: String {
         func mb(_ bytes: Double) -> String { String(format: "%.1f MB", bytes / 1e6) }
         var lines = [
-            "plan \(plan): \(images) images, \(relus) ReLUs and \(polynomialActivations) polynomial activations per image (\(ot) OT)",
+            "plan \(plan): \(images) images, \(relus) ReLUs and \(polynomialActivations) polynomial activations per image (\(ot) OT, \(relu) ReLUs)",
             String(format: "secure accuracy %.3f; top-1 agreement with oracle %.3f%@; logits equal to the oracle's on %d of %d images (largest difference %.2g, %d truncation failures)",
                    accuracy, agreementWithOracle,
                    agreementWithFloat.map { String(format: ", with float model %.3f", $0) } ?? "",

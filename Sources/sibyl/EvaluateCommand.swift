@@ -33,8 +33,8 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Skip the float reference model (faster; agreement_with_float is then omitted).") var noFloat = false
     @Option(help: "Correlated OT: iknp (128 bits per COT, fastest to compute) or silent (Ferret-style LPN, about 1.45 bits per COT).")
     var ot: OTChoice = .iknp
-    @Option(help: "ReLU protocol: garbled (garbled circuits, most of the work offline) or ot (millionaire and multiplexer over OT, all online, far fewer bytes).")
-    var relu: ReLUProtocol = .garbled
+    @Option(help: "ReLU protocol: garbled (garbled circuits: most of the work offline, the fastest online) or ot (millionaire and multiplexer over OT: all online, a tenth of the bytes in total). Default: ot with --network wan (the lower total), else garbled.")
+    var relu: ReLUProtocol?
 
     func validate() throws {
         guard images > 0 else { throw ValidationError("--images must be positive") }
@@ -68,6 +68,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         let started = Date()
         var architecture = plan.architecture
+        let relu = self.relu ?? (network == "wan" ? .ot : .garbled)
         architecture.relu = relu
         let results = try ot.evaluate(program: plan.program, architecture: architecture, inputs: inputs, labels: labels,
                                       link: .tcp) { result in
