@@ -166,62 +166,100 @@ public enum Millionaire {
 
     /// The sender's shares of 1{x[k] < y[k]} (x[k] < 2^bits).
     public static func send(_ x: [UInt64], bits: Int, ot: any CorrelatedOTSender) throws -> [Bool] {
-        let q = (bits + blockBits - 1) / blockBits, n = x.count
-        var random = AESPRG()
-        var lt = [[Bool]](), eq = [[Bool]]()
-        var messages = [UInt64](repeating: 0, count: n * q * 16)
-        for j in 0..<q {
-            let lt0 = (0..<n).map { _ in random.nextUInt64() & 1 == 1 }, eq0 = (0..<n).map { _ in random.nextUInt64() & 1 == 1 }
-            for k in 0..<n {
-                let block = Int((x[k] >> UInt64(blockBits * j)) & 15)
-                for v in 0..<16 {
-                    let l = lt0[k] != (block < v), e = eq0[k] != (block == v)
-                    messages[(j * n + k) * 16 + v] = (l ? 1 : 0) | (e ? 2 : 0)
-                }
-            }
-            lt.append(lt0)
-            eq.append(eq0)
-        }
-        try SmallOT.send(ot, m: blockBits, bits: 2, messages: messages)
-        let triples = try SharedBits.senderTriples(n * andsPerLevel(leaves: q).reduce(0, +), ot: ot)
-        return try combine(lt: lt, eq: eq, triples: triples, isSender: true, channel: ot.channel)
+        try send(groups: [(x, bits)], ot: ot)[0]
     }
 
     /// The receiver's shares of 1{x[k] < y[k]} (y[k] < 2^bits).
     public static func receive(_ y: [UInt64], bits: Int, ot: any CorrelatedOTReceiver) throws -> [Bool] {
-        let q = (bits + blockBits - 1) / blockBits, n = y.count
-        var choices = [Int](repeating: 0, count: n * q)
-        for j in 0..<q { for k in 0..<n { choices[j * n + k] = Int((y[k] >> UInt64(blockBits * j)) & 15) } }
+        try receive(groups: [(y, bits)], ot: ot)[0]
+    }
+
+    /// Several batches of comparisons, each of its own width, at the cost in rounds of the widest: one
+    /// batch of 1-of-16 OTs, one of triples, and the combination trees level by level in lockstep.
+    public static func send(groups: [(x: [UInt64], bits: Int)], ot: any CorrelatedOTSender) throws -> [[Bool]] {
+        var random = AESPRG()
+        var lt = [[[Bool]]](), eq = [[[Bool]]]()
+        var messages: [UInt64] = []
+        var ands = 0
+        for (x, bits) in groups {
+            let q = (bits + blockBits - 1) / blockBits, n = x.count
+            var groupLT = [[Bool]](), groupEQ = [[Bool]]()
+            var part = [UInt64](repeating: 0, count: n * q * 16)
+            for j in 0..<q {
+                let lt0 = (0..<n).map { _ in random.nextUInt64() & 1 == 1 }, eq0 = (0..<n).map { _ in random.nextUInt64() & 1 == 1 }
+                for k in 0..<n {
+                    let block = Int((x[k] >> UInt64(blockBits * j)) & 15)
+                    for v in 0..<16 {
+                        let l = lt0[k] != (block < v), e = eq0[k] != (block == v)
+                        part[(j * n + k) * 16 + v] = (l ? 1 : 0) | (e ? 2 : 0)
+                    }
+                }
+                groupLT.append(lt0)
+                groupEQ.append(eq0)
+            }
+            messages += part
+            lt.append(groupLT)
+            eq.append(groupEQ)
+            ands += n * andsPerLevel(leaves: q).reduce(0, +)
+        }
+        try SmallOT.send(ot, m: blockBits, bits: 2, messages: messages)
+        let triples = try SharedBits.senderTriples(ands, ot: ot)
+        return try combine(lt: lt, eq: eq, triples: triples, isSender: true, channel: ot.channel)
+    }
+
+    /// The receiver's side of `send(groups:ot:)`.
+    public static func receive(groups: [(y: [UInt64], bits: Int)], ot: any CorrelatedOTReceiver) throws -> [[Bool]] {
+        var choices: [Int] = []
+        var shapes: [(q: Int, n: Int)] = []
+        var ands = 0
+        for (y, bits) in groups {
+            let q = (bits + blockBits - 1) / blockBits, n = y.count
+            for j in 0..<q { for k in 0..<n { choices.append(Int((y[k] >> UInt64(blockBits * j)) & 15)) } }
+            shapes.append((q, n))
+            ands += n * andsPerLevel(leaves: q).reduce(0, +)
+        }
         let received = try SmallOT.receive(ot, m: blockBits, bits: 2, choices: choices)
-        let lt = (0..<q).map { j in (0..<n).map { received[j * n + $0] & 1 == 1 } }
-        let eq = (0..<q).map { j in (0..<n).map { received[j * n + $0] & 2 == 2 } }
-        let triples = try SharedBits.receiverTriples(n * andsPerLevel(leaves: q).reduce(0, +), ot: ot)
+        var lt = [[[Bool]]](), eq = [[[Bool]]]()
+        var start = 0
+        for (q, n) in shapes {
+            lt.append((0..<q).map { j in (0..<n).map { received[start + j * n + $0] & 1 == 1 } })
+            eq.append((0..<q).map { j in (0..<n).map { received[start + j * n + $0] & 2 == 2 } })
+            start += q * n
+        }
+        let triples = try SharedBits.receiverTriples(ands, ot: ot)
         return try combine(lt: lt, eq: eq, triples: triples, isSender: false, channel: ot.channel)
     }
 
-    /// The combination tree, least significant block first; one round trip per level.
-    static func combine(lt: [[Bool]], eq: [[Bool]], triples: (a: [Bool], b: [Bool], c: [Bool]), isSender: Bool,
-                        channel: any Channel) throws -> [Bool] {
+    /// The combination trees of every group, least significant block first, all groups' ANDs of a level in
+    /// one round trip.
+    static func combine(lt: [[[Bool]]], eq: [[[Bool]]], triples: (a: [Bool], b: [Bool], c: [Bool]), isSender: Bool,
+                        channel: any Channel) throws -> [[Bool]] {
         var lt = lt, eq = eq, offset = 0
-        while lt.count > 1 {
-            let pairs = lt.count / 2, top = lt.count == 2
+        while lt.contains(where: { $0.count > 1 }) {
             // ANDs of this level, all elements at once: eq_hi ∧ lt_lo per pair, then eq_hi ∧ eq_lo (not at the top).
             var left: [Bool] = [], right: [Bool] = []
-            for t in 0..<pairs { left += eq[2 * t + 1]; right += lt[2 * t] }
-            if !top { for t in 0..<pairs { left += eq[2 * t + 1]; right += eq[2 * t] } }
+            var levels: [(group: Int, pairs: Int, top: Bool, start: Int)] = []
+            for g in lt.indices where lt[g].count > 1 {
+                let pairs = lt[g].count / 2, top = lt[g].count == 2
+                levels.append((g, pairs, top, left.count))
+                for t in 0..<pairs { left += eq[g][2 * t + 1]; right += lt[g][2 * t] }
+                if !top { for t in 0..<pairs { left += eq[g][2 * t + 1]; right += eq[g][2 * t] } }
+            }
             let products = try SharedBits.and(left, right, triples: triples, offset: offset, isSender: isSender, channel: channel)
             offset += left.count
-            let n = lt[0].count
-            var nextLT: [[Bool]] = [], nextEQ: [[Bool]] = []
-            for t in 0..<pairs {
-                nextLT.append((0..<n).map { lt[2 * t + 1][$0] != products[t * n + $0] })
-                if !top { nextEQ.append(Array(products[(pairs + t) * n..<(pairs + t + 1) * n])) }
+            for (g, pairs, top, start) in levels {
+                let n = lt[g][0].count
+                var nextLT: [[Bool]] = [], nextEQ: [[Bool]] = []
+                for t in 0..<pairs {
+                    nextLT.append((0..<n).map { lt[g][2 * t + 1][$0] != products[start + t * n + $0] })
+                    if !top { nextEQ.append(Array(products[(start + (pairs + t) * n)..<(start + (pairs + t + 1) * n)])) }
+                }
+                if lt[g].count % 2 == 1 { nextLT.append(lt[g][lt[g].count - 1]); nextEQ.append(eq[g][eq[g].count - 1]) }
+                lt[g] = nextLT
+                eq[g] = nextEQ
             }
-            if lt.count % 2 == 1 { nextLT.append(lt[lt.count - 1]); nextEQ.append(eq[eq.count - 1]) }
-            lt = nextLT
-            eq = nextEQ
         }
-        return lt[0]
+        return lt.map { $0[0] }
     }
 }
 
@@ -234,20 +272,32 @@ public enum DReLU {
         ((v >> UInt64(k - 1)) & 1 == 1, k == 1 ? 0 : v & ((1 << UInt64(k - 1)) - 1))
     }
 
+    /// The sender's input to the millionaire (2^(k-1) - 1 - l(s)) and, from its share of the comparison,
+    /// its share of the sign.
+    static func senderInputs(_ s: [UInt64], bits k: Int) -> [UInt64] {
+        let limit: UInt64 = (1 << UInt64(k - 1)) - 1
+        return s.map { limit - split($0, bits: k).low }
+    }
+
+    static func senderSigns(_ s: [UInt64], bits k: Int, carry: [Bool]) -> [Bool] {
+        zip(s, carry).map { !(split($0, bits: k).msb != $1) }
+    }
+
+    static func receiverInputs(_ c: [UInt64], bits k: Int) -> [UInt64] { c.map { split($0, bits: k).low } }
+
+    static func receiverSigns(_ c: [UInt64], bits k: Int, carry: [Bool]) -> [Bool] {
+        zip(c, carry).map { split($0, bits: k).msb != $1 }
+    }
+
     /// The sender's shares, s[i] its shares mod 2^k (2 <= k <= 64; higher bits ignored).
     public static func send(_ s: [UInt64], bits k: Int, ot: any CorrelatedOTSender) throws -> [Bool] {
         precondition((2...64).contains(k), "DReLU on \(k) bits")
-        let parts = s.map { split($0, bits: k) }
-        let limit: UInt64 = (1 << UInt64(k - 1)) - 1
-        let carry = try Millionaire.send(parts.map { limit - $0.low }, bits: k - 1, ot: ot)
-        return zip(parts, carry).map { !($0.msb != $1) }
+        return senderSigns(s, bits: k, carry: try Millionaire.send(senderInputs(s, bits: k), bits: k - 1, ot: ot))
     }
 
     /// The receiver's shares, c[i] its shares mod 2^k.
     public static func receive(_ c: [UInt64], bits k: Int, ot: any CorrelatedOTReceiver) throws -> [Bool] {
         precondition((2...64).contains(k), "DReLU on \(k) bits")
-        let parts = c.map { split($0, bits: k) }
-        let carry = try Millionaire.receive(parts.map(\.low), bits: k - 1, ot: ot)
-        return zip(parts, carry).map { $0.msb != $1 }
+        return receiverSigns(c, bits: k, carry: try Millionaire.receive(receiverInputs(c, bits: k), bits: k - 1, ot: ot))
     }
 }

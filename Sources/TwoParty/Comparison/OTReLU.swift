@@ -5,7 +5,8 @@
 // protocol for the sign, then multiplexing. Semi-honest.
 //
 // With a = s mod 2^k and b = c mod 2^k (the server's and the client's low k bits):
-//  1. b_x = 1{x >= 0}, as XOR shares: DReLU on k bits (one millionaire on k - 1 bits).
+//  1. b_x = 1{x >= 0}, as XOR shares: DReLU on k bits (one millionaire on k - 1 bits, run side by side
+//     with the one of step 2: the same rounds).
 //  2. Exact truncation of x when x >= 0: x = a + b - w 2^k with the wrap w = 1{a + b >= 2^k}, so
 //         x >> f = (a >> f) + (b >> f) + carry_f - w 2^(k-f),
 //     carry_f = 1{(a mod 2^f) + (b mod 2^f) >= 2^f}: a millionaire on f bits (XOR shares).
@@ -39,10 +40,12 @@ public enum OTReLU {
         check(valueBits: k, truncation: f)
         let n = s.count
         let split = s.map { parts($0, valueBits: k, truncation: f) }
-        let sign = try DReLU.send(s, bits: k, ot: forward)
+        // The sign's and the carry's comparisons side by side (one set of rounds).
         let limit: UInt64 = f == 0 ? 0 : (1 << UInt64(f)) - 1
-        let carry = f == 0 ? [Bool](repeating: false, count: n)
-                           : try Millionaire.send(split.map { limit - $0.fraction }, bits: f, ot: forward)
+        let compared = try Millionaire.send(groups: [(DReLU.senderInputs(s, bits: k), k - 1),
+                                                     (f == 0 ? [] : split.map { limit - $0.fraction }, max(f, 1))], ot: forward)
+        let sign = DReLU.senderSigns(s, bits: k, carry: compared[0])
+        let carry = f == 0 ? [Bool](repeating: false, count: n) : compared[1]
         let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
         let products = try OLESender(ot: forward).multiply(bits, bits: 1)
         let wrapShift = UInt64(k - f)
@@ -64,9 +67,10 @@ public enum OTReLU {
         check(valueBits: k, truncation: f)
         let n = c.count
         let split = c.map { parts($0, valueBits: k, truncation: f) }
-        let sign = try DReLU.receive(c, bits: k, ot: forward)
-        let carry = f == 0 ? [Bool](repeating: false, count: n)
-                           : try Millionaire.receive(split.map(\.fraction), bits: f, ot: forward)
+        let compared = try Millionaire.receive(groups: [(DReLU.receiverInputs(c, bits: k), k - 1),
+                                                        (f == 0 ? [] : split.map(\.fraction), max(f, 1))], ot: forward)
+        let sign = DReLU.receiverSigns(c, bits: k, carry: compared[0])
+        let carry = f == 0 ? [Bool](repeating: false, count: n) : compared[1]
         let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
         let products = try OLEReceiver(ot: forward).multiply(bits, bits: 1)
         let wrapShift = UInt64(k - f)
