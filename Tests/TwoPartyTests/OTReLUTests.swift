@@ -51,4 +51,40 @@ final class OTReLUTests: XCTestCase {
             }
         }
     }
+
+    /// A server that disappears mid-protocol, or sends a comparison table of the wrong length (short or
+    /// long), makes the client's side fail with a transport error instead of hanging or reading garbage.
+    func testPeerFaultsAreErrors() throws {
+        let shares = (0..<64).map { UInt64($0) &* 0x9E37_79B9 }
+        @Sendable func client(_ channel: any Channel) -> Error? {
+            do {
+                let forward = try IKNPReceiver(channel: channel), reverse = try IKNPSender(channel: channel)
+                _ = try OTReLU.client(shares, valueBits: 40, truncation: 12, forward: forward, reverse: reverse)
+                return nil
+            } catch { return error }
+        }
+        // Closes after the comparisons, before the multiplexer.
+        let (_, closed) = try runTwoParties(
+            first: { channel in
+                let forward = try IKNPSender(channel: channel)
+                _ = try IKNPReceiver(channel: channel)
+                _ = try Millionaire.send(groups: [(shares, 39), (shares.map { $0 & 0xFFF }, 12)], ot: forward)
+                channel.close()
+            },
+            second: client)
+        XCTAssertNotNil(closed as? TransportError, "\(String(describing: closed))")
+        for words in [3, 1 << 12] {
+            let (_, malformed) = try runTwoParties(
+                first: { channel in
+                    let forward = try IKNPSender(channel: channel)
+                    _ = try IKNPReceiver(channel: channel)
+                    var q = [Block](repeating: .zero, count: 64 * 13 * 4)   // the 1-of-16 OTs of 10 + 3 blocks of 4 bits
+                    _ = try q.withUnsafeMutableBufferPointer { try forward.extend(into: $0) }
+                    try channel.sendMessage(type: 0x0301, [UInt64](repeating: 0, count: words))   // SmallOT.tableMessage
+                    try channel.flush()
+                },
+                second: client)
+            XCTAssertNotNil(malformed as? TransportError, "\(words) words: \(String(describing: malformed))")
+        }
+    }
 }
