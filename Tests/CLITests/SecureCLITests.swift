@@ -45,6 +45,7 @@ final class SecureCLITests: XCTestCase {
         XCTAssertEqual(report["agreement_with_oracle"] as? Double, 1.0, json)
         XCTAssertNotNil(report["agreement_with_float"] as? Double)
         XCTAssertNotNil(report["accuracy"] as? Double)
+        XCTAssertEqual(report["relu"] as? String, "ot", "--network wan picks the OT-based ReLU (the lower total)")
         for phase in ["offline", "online"] {
             let stats = try XCTUnwrap(report[phase] as? [String: Any], "missing \(phase)")
             XCTAssertGreaterThan(stats["bytes"] as? Double ?? 0, 0)
@@ -89,13 +90,15 @@ final class SecureCLITests: XCTestCase {
                       logText())
     }
 
-    /// `serve --ot silent` announces silent OT and `query` follows it by itself; the answer equals the one
-    /// over IKNP (within the plan's local truncation error: its average pool).
+    /// `serve --ot silent` announces silent OT, `serve --relu ot` the OT-based ReLU, and `query` follows
+    /// both by itself; the answers equal the one over IKNP and garbled ReLUs (within the plan's local
+    /// truncation error: its average pool).
     func testQueryFollowsTheServersSilentOT() throws {
         let plan = try tinyPlan()
         var answers: [String: [Double]] = [:]
-        for ot in ["iknp", "silent"] {
-            let serve = try ServerProcess(sibyl: sibyl, plan: plan, arguments: ["--connections", "1", "--ot", ot], directory: directory)
+        for ot in ["iknp", "silent", "silent --relu ot"] {
+            let serve = try ServerProcess(sibyl: sibyl, plan: plan, arguments: ["--connections", "1", "--ot"]
+                                          + ot.split(separator: " ").map(String.init), directory: directory)
             defer { serve.stop() }
             let query = try run(["query", "--port", "\(serve.port)", "--cifar-index", "3", "--dataset", "synthetic", "--json"])
             XCTAssertEqual(query.status, 0, query.output)
@@ -103,11 +106,14 @@ final class SecureCLITests: XCTestCase {
             let answer = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
             answers[ot] = try XCTUnwrap(answer["logits"] as? [Double])
             XCTAssertTrue(ServerProcess.waitFor(seconds: 60) { !serve.process.isRunning }, serve.log)
-            XCTAssertTrue(serve.log.contains("\(ot) OT"), serve.log)
+            XCTAssertTrue(serve.log.contains(ot.hasSuffix("ot") ? "silent OT, ot ReLUs" : "\(ot) OT, garbled ReLUs"), serve.log)
         }
-        let iknp = try XCTUnwrap(answers["iknp"]), silent = try XCTUnwrap(answers["silent"])
-        XCTAssertEqual(iknp.count, silent.count)
-        for (a, b) in zip(iknp, silent) { XCTAssertEqual(a, b, accuracy: 1e-3) }
+        let iknp = try XCTUnwrap(answers["iknp"])
+        for other in ["silent", "silent --relu ot"] {
+            let answer = try XCTUnwrap(answers[other])
+            XCTAssertEqual(iknp.count, answer.count)
+            for (a, b) in zip(iknp, answer) { XCTAssertEqual(a, b, accuracy: 1e-3, other) }
+        }
     }
 
     func testQueryFlagsAreValidated() throws {
