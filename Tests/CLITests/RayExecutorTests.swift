@@ -98,22 +98,37 @@ final class RayExecutorTests: XCTestCase {
         XCTAssertEqual(status, 0, output)
         let run = try startSibyl(search("killed") + ray(address), in: directory)
         // SIGKILL the first training process of this search, wherever it is in its member-round.
-        var killed: Int32?
-        let deadline = Date().addingTimeInterval(120)
-        while killed == nil && run.process.isRunning && Date() < deadline {
-            if let pid = processes(matching: ["plan-worker", directory.appendingPathComponent("killed").path]).first {
-                kill(pid, SIGKILL)
-                killed = pid
-            } else {
-                usleep(20_000)
-            }
-        }
+        let killed = killFirstWorker(of: directory.appendingPathComponent("killed"), while: run.process)
         run.process.waitUntilExit()
         output = run.output()
         XCTAssertNotNil(killed, "no worker process of the search was seen: \(output)")
         XCTAssertEqual(run.process.terminationStatus, 0, output)
         XCTAssertTrue(output.contains("failed, retrying: sibyl plan-worker was killed by signal 9"), output)
         try assertSameSearch(directory.appendingPathComponent("local"), directory.appendingPathComponent("killed"))
+        // With no retries left the search stops and says so, keeping what finished; --resume completes it.
+        let stopped = try startSibyl(search("stopped") + ray(address) + ["--ray-retries", "0"], in: directory)
+        killFirstWorker(of: directory.appendingPathComponent("stopped"), while: stopped.process)
+        stopped.process.waitUntilExit()
+        output = stopped.output()
+        XCTAssertNotEqual(stopped.process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("after 1 attempt") && output.contains("rerun with --resume"), output)
+        (status, output) = try PlanCLI.runSibyl(search("stopped") + ray(address) + ["--resume"], in: directory)
+        XCTAssertEqual(status, 0, output)
+        try assertSameSearch(directory.appendingPathComponent("local"), directory.appendingPathComponent("stopped"))
+    }
+
+    /// SIGKILLs the first training process of the search in `run` that appears while `process` runs.
+    @discardableResult
+    func killFirstWorker(of run: URL, while process: Process) -> Int32? {
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning && Date() < deadline {
+            if let pid = processes(matching: ["plan-worker", run.path]).first {
+                kill(pid, SIGKILL)
+                return pid
+            }
+            usleep(20_000)
+        }
+        return nil
     }
 
     func testAKilledDriverResumesWithNothingLost() throws {
