@@ -47,14 +47,7 @@ public final class RayExecutor: RoundExecutor {
         self.directory = directory
         self.settings = settings
         self.log = log
-        if let executable {
-            self.executable = executable
-        } else {
-            guard let path = Bundle.main.executablePath else {
-                throw SearchError.invalidSetting("cannot find this program's executable for the Ray tasks; use --executor local")
-            }
-            self.executable = URL(fileURLWithPath: path).standardizedFileURL
-        }
+        self.executable = try executable ?? WorkerExecutor.ownExecutable(or: "use --executor local")
     }
 
     deinit { stop() }

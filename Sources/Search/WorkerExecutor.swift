@@ -17,14 +17,15 @@ public struct WorkerExecutor: RoundExecutor {
         precondition(workers >= 1, "at least one worker")
         self.directory = directory
         self.workers = workers
-        if let executable {
-            self.executable = executable
-        } else {
-            guard let path = Bundle.main.executablePath else {
-                throw SearchError.invalidSetting("cannot find this program's executable to start workers; use --workers 1")
-            }
-            self.executable = URL(fileURLWithPath: path)
+        self.executable = try executable ?? Self.ownExecutable(or: "use --executor local")
+    }
+
+    /// This program's executable, which understands `plan-worker`; `advice` says what to do without one.
+    static func ownExecutable(or advice: String) throws -> URL {
+        guard let path = Bundle.main.executablePath else {
+            throw SearchError.invalidSetting("cannot find this program's executable to start workers; \(advice)")
         }
+        return URL(fileURLWithPath: path).standardizedFileURL
     }
 
     public static func roundFolder(_ directory: URL, round: Int) -> URL {

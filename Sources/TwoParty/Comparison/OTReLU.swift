@@ -23,10 +23,28 @@
 import Transport
 
 public enum OTReLU {
-    static func parts(_ share: UInt64, valueBits k: Int, truncation f: Int) -> (low: UInt64, msb: UInt64, shifted: UInt64, fraction: UInt64) {
+    static func parts(_ share: UInt64, valueBits k: Int, truncation f: Int) -> Parts {
         let low = k == 64 ? share : share & ((1 << UInt64(k)) - 1)
         let fraction = f == 0 ? 0 : low & ((1 << UInt64(f)) - 1)
         return (low, low >> UInt64(k - 1), low >> UInt64(f), fraction)
+    }
+
+    typealias Parts = (low: UInt64, msb: UInt64, shifted: UInt64, fraction: UInt64)
+
+    /// Step 3 on either side: this side's share T of the truncated value, from its parts, its bits
+    /// (n top bits m, then n carry shares u) and its shares of their products with the other side's, and
+    /// (1 - 2 b) T for the multiplexer (b this side's share of the sign).
+    static func truncated(_ split: [Parts], bits: [UInt64], products: [UInt64], sign: [Bool], valueBits k: Int,
+                          truncation f: Int) -> (t: [UInt64], scaled: [UInt64]) {
+        let n = split.count, wrapShift = UInt64(k - f)
+        var t = [UInt64](repeating: 0, count: n), scaled = t
+        for e in 0..<n {
+            let wrap = split[e].msb &- products[e]                         // m + m' - m m'
+            let carryShare = bits[n + e] &- 2 &* products[n + e]           // u + u' - 2 u u'
+            t[e] = split[e].shifted &+ carryShare &- (wrapShift < 64 ? wrap &<< wrapShift : 0)
+            scaled[e] = sign[e] ? 0 &- t[e] : t[e]
+        }
+        return (t, scaled)
     }
 
     static func check(valueBits k: Int, truncation f: Int) {
@@ -47,15 +65,8 @@ public enum OTReLU {
         let sign = DReLU.senderSigns(s, bits: k, carry: compared[0])
         let carry = f == 0 ? [Bool](repeating: false, count: n) : compared[1]
         let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
-        let products = try OLESender(ot: forward).multiply(bits, bits: 1)
-        let wrapShift = UInt64(k - f)
-        var t = [UInt64](repeating: 0, count: n), scaled = t
-        for e in 0..<n {
-            let wrap = split[e].msb &- products[e]
-            let carryShare = bits[n + e] &- 2 &* products[n + e]
-            t[e] = split[e].shifted &+ carryShare &- (wrapShift < 64 ? wrap &<< wrapShift : 0)
-            scaled[e] = sign[e] ? 0 &- t[e] : t[e]                   // (1 - 2 b_s) T_s
-        }
+        let (t, scaled) = truncated(split, bits: bits, products: try OLESender(ot: forward).multiply(bits, bits: 1),
+                                    sign: sign, valueBits: k, truncation: f)
         let ownTerm = try OLESender(ot: forward).multiply(scaled, bits: 1)
         let otherTerm = try OLEReceiver(ot: reverse).multiply(sign.map { $0 ? UInt64(1) : 0 }, bits: 1)
         return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[e] &+ otherTerm[e] }
@@ -72,15 +83,8 @@ public enum OTReLU {
         let sign = DReLU.receiverSigns(c, bits: k, carry: compared[0])
         let carry = f == 0 ? [Bool](repeating: false, count: n) : compared[1]
         let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
-        let products = try OLEReceiver(ot: forward).multiply(bits, bits: 1)
-        let wrapShift = UInt64(k - f)
-        var t = [UInt64](repeating: 0, count: n), scaled = t
-        for e in 0..<n {
-            let wrap = split[e].msb &- products[e]
-            let carryShare = bits[n + e] &- 2 &* products[n + e]
-            t[e] = split[e].shifted &+ carryShare &- (wrapShift < 64 ? wrap &<< wrapShift : 0)
-            scaled[e] = sign[e] ? 0 &- t[e] : t[e]                   // (1 - 2 b_c) T_c
-        }
+        let (t, scaled) = truncated(split, bits: bits, products: try OLEReceiver(ot: forward).multiply(bits, bits: 1),
+                                    sign: sign, valueBits: k, truncation: f)
         let ownTerm = try OLEReceiver(ot: forward).multiply(sign.map { $0 ? UInt64(1) : 0 }, bits: 1)
         let otherTerm = try OLESender(ot: reverse).multiply(scaled, bits: 1)
         return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[e] &+ otherTerm[e] }
