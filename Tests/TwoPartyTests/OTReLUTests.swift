@@ -78,7 +78,8 @@ final class OTReLUTests: XCTestCase {
                 first: { channel in
                     let forward = try IKNPSender(channel: channel)
                     _ = try IKNPReceiver(channel: channel)
-                    var q = [Block](repeating: .zero, count: 64 * 13 * 4)   // the 1-of-16 OTs of 10 + 3 blocks of 4 bits
+                    // The 1-of-16 OTs of 10 + 3 blocks of 4 bits and the 17 + 3 triples per element (1-of-4 OTs).
+                    var q = [Block](repeating: .zero, count: 64 * (13 * 4 + 20 * 2))
                     _ = try q.withUnsafeMutableBufferPointer { try forward.extend(into: $0) }
                     try channel.sendMessage(type: 0x0301, [UInt64](repeating: 0, count: words))   // SmallOT.tableMessage
                     try channel.flush()

@@ -8,7 +8,7 @@
 // eq_j = 1{x_j = y_j}: the sender offers, for every v, its random (lt0, eq0) masked with (1{x_j < v},
 // 1{x_j = v}). The blocks are then combined from the least significant up, in ⌈log2 q⌉ rounds:
 // lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo, each AND with a Beaver bit triple made by a 1-of-4
-// OT beforehand.
+// OT beforehand, in the same run of COTs and the same table message as the blocks' 1-of-16 OTs.
 // 1-of-2^m OTs come from m chosen COTs (the receiver's choice bits are the bits of its choice v): the pad
 // of entry v is the XOR over i of H(k_i^{v_i}, tweak(i, v)) with a tweakable correlation-robust hash
 // (FixedKeyAES); the tweak depends on v, so an entry the receiver did not choose keeps a term it cannot
@@ -27,16 +27,41 @@ public enum SmallOT {
 
     /// The sender: `messages[e * 2^m + v]` is instance e's entry v (its low `bits` bits are sent).
     public static func send(_ ot: any CorrelatedOTSender, m: Int, bits: Int, messages: [UInt64]) throws {
-        let width = 1 << m, n = messages.count / width
-        precondition(messages.count == n * width && (1...8).contains(m) && (1...64).contains(bits), "small OT: bad sizes")
-        var q = [Block](repeating: .zero, count: n * m)
+        try send(ot, batches: [(m, bits, messages)])
+    }
+
+    /// Several batches of 1-of-2^m OTs, each with its own m and message width, on one run of correlated OTs
+    /// and in one table message (one flight pair for all).
+    public static func send(_ ot: any CorrelatedOTSender, batches: [(m: Int, bits: Int, messages: [UInt64])]) throws {
+        for (m, bits, messages) in batches {
+            precondition(messages.count % (1 << m) == 0 && (1...8).contains(m) && (1...64).contains(bits), "small OT: bad sizes")
+        }
+        let cots = batches.reduce(0) { $0 + ($1.messages.count >> $1.m) * $1.m }
+        var q = [Block](repeating: .zero, count: cots)
         let first = try q.withUnsafeMutableBufferPointer { try ot.extend(into: $0) }
-        let delta = ot.delta, mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
+        var table = BitWriter(reservingBits: batches.reduce(0) { $0 + $1.messages.count * $1.bits })
+        var offset = 0
+        q.withUnsafeBufferPointer { q in
+            for (m, bits, messages) in batches {
+                let n = messages.count >> m
+                appendTable(q: UnsafeBufferPointer(rebasing: q[offset..<(offset + n * m)]), first: first + UInt64(offset),
+                            delta: ot.delta, m: m, bits: bits, messages: messages, to: &table)
+                offset += n * m
+            }
+        }
+        try ot.channel.sendMessage(type: tableMessage, table.finish())
+        try ot.channel.flush()
+    }
+
+    /// One batch's table: every entry masked by the XOR of its instance's m hashed keys.
+    static func appendTable(q: UnsafeBufferPointer<Block>, first: UInt64, delta: Block, m: Int, bits: Int,
+                            messages: [UInt64], to table: inout BitWriter) {
+        let width = 1 << m, n = messages.count / width
+        let mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
         // Every key under every entry, laid out (instance, COT, entry) so that the tweaks
         // ((first + e m + i) << m) | v run consecutively: one batched hash per chunk of instances.
         let chunk = max(1, 4096 / (m * width))
         var keys = [Block](repeating: .zero, count: min(n, chunk) * m * width)
-        var table = BitWriter(reservingBits: n * width * bits)
         var start = 0
         while start < n {
             let count = min(chunk, n - start)
@@ -57,33 +82,50 @@ public enum SmallOT {
             }
             start += count
         }
-        try ot.channel.sendMessage(type: tableMessage, table.finish())
-        try ot.channel.flush()
     }
 
     /// The receiver: instance e's chosen entry `choices[e]` (below 2^m).
     public static func receive(_ ot: any CorrelatedOTReceiver, m: Int, bits: Int, choices: [Int]) throws -> [UInt64] {
-        let width = 1 << m, n = choices.count
-        precondition((1...8).contains(m) && (1...64).contains(bits) && choices.allSatisfy { (0..<width).contains($0) }, "small OT: bad choices")
-        var choiceBits = ChoiceBits(count: n * m)
-        for e in 0..<n { for i in 0..<m where (choices[e] >> i) & 1 == 1 { choiceBits[e * m + i] = true } }
-        var w = [Block](repeating: .zero, count: n * m)
+        try receive(ot, batches: [(m, bits, choices)])[0]
+    }
+
+    /// The receiver's side of `send(_:batches:)`: each batch's chosen entries.
+    public static func receive(_ ot: any CorrelatedOTReceiver, batches: [(m: Int, bits: Int, choices: [Int])]) throws -> [[UInt64]] {
+        for (m, bits, choices) in batches {
+            precondition((1...8).contains(m) && (1...64).contains(bits) && choices.allSatisfy { (0..<(1 << m)).contains($0) },
+                         "small OT: bad choices")
+        }
+        let cots = batches.reduce(0) { $0 + $1.choices.count * $1.m }
+        var choiceBits = ChoiceBits(count: cots)
+        var offset = 0
+        for (m, _, choices) in batches {
+            for e in choices.indices { for i in 0..<m where (choices[e] >> i) & 1 == 1 { choiceBits[offset + e * m + i] = true } }
+            offset += choices.count * m
+        }
+        var w = [Block](repeating: .zero, count: cots)
         let first = try w.withUnsafeMutableBufferPointer { try ot.extend(choices: choiceBits, into: $0) }
-        let words = try ot.channel.receiveMessage(expecting: tableMessage, UInt64.self, count: (n * width * bits + 63) / 64)
-        let mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
+        let totalBits = batches.reduce(0) { $0 + ($1.choices.count << $1.m) * $1.bits }
+        let words = try ot.channel.receiveMessage(expecting: tableMessage, UInt64.self, count: (totalBits + 63) / 64)
         return words.withUnsafeBufferPointer { buffer in
             var reader = BitReader(buffer)
-            return (0..<n).map { e in
-                var chosen: UInt64 = 0
-                for v in 0..<width {
-                    let entry = reader.read(width: bits)
-                    if v == choices[e] { chosen = entry }
+            var offset = 0
+            return batches.map { m, bits, choices in
+                let mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
+                let chosen = choices.indices.map { e -> UInt64 in
+                    var entry: UInt64 = 0
+                    for v in 0..<(1 << m) {
+                        let read = reader.read(width: bits)
+                        if v == choices[e] { entry = read }
+                    }
+                    var pad: UInt64 = 0
+                    for i in 0..<m {
+                        let cot = offset + e * m + i
+                        pad ^= FixedKeyAES.shared.hash(w[cot], tweak: tweak(first + UInt64(cot), choices[e], m: m)).lo
+                    }
+                    return (entry ^ pad) & mask
                 }
-                var pad: UInt64 = 0
-                for i in 0..<m {
-                    pad ^= FixedKeyAES.shared.hash(w[e * m + i], tweak: tweak(first + UInt64(e * m + i), choices[e], m: m)).lo
-                }
-                return (chosen ^ pad) & mask
+                offset += choices.count * m
+                return chosen
             }
         }
     }
@@ -93,9 +135,10 @@ public enum SmallOT {
 enum SharedBits {
     static let openingsMessage: UInt16 = 0x0302
 
-    /// `count` AND triples (a, b, c = a ∧ b, each XOR-shared), one 1-of-4 OT each: the sender's share
-    /// (a0, b0, c0) random; the receiver picks random (a1, b1) and learns c1 = c0 ⊕ (a0 ⊕ a1)(b0 ⊕ b1).
-    static func senderTriples(_ count: Int, ot: any CorrelatedOTSender) throws -> (a: [Bool], b: [Bool], c: [Bool]) {
+    /// AND triples (a, b, c = a ∧ b, each XOR-shared), one 1-of-4 OT each, sent with other small OTs: the
+    /// sender's share (a0, b0, c0) random, and the OT entries by which the receiver, with its random
+    /// (a1, b1) as choice, learns c1 = c0 ⊕ (a0 ⊕ a1)(b0 ⊕ b1).
+    static func senderTripleMessages(_ count: Int) -> (triples: (a: [Bool], b: [Bool], c: [Bool]), messages: [UInt64]) {
         var random = AESPRG()
         let a = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
         let b = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
@@ -107,16 +150,15 @@ enum SharedBits {
                 messages[4 * t + v] = (c[t] != ((a[t] != a1) && (b[t] != b1))) ? 1 : 0
             }
         }
-        try SmallOT.send(ot, m: 2, bits: 1, messages: messages)
-        return (a, b, c)
+        return ((a, b, c), messages)
     }
 
-    static func receiverTriples(_ count: Int, ot: any CorrelatedOTReceiver) throws -> (a: [Bool], b: [Bool], c: [Bool]) {
+    /// The receiver's random (a, b) and its 1-of-4 choices (c comes from the OT).
+    static func receiverTripleChoices(_ count: Int) -> (a: [Bool], b: [Bool], choices: [Int]) {
         var random = AESPRG()
         let a = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
         let b = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
-        let c = try SmallOT.receive(ot, m: 2, bits: 1, choices: (0..<count).map { (a[$0] ? 1 : 0) | (b[$0] ? 2 : 0) })
-        return (a, b, c.map { $0 == 1 })
+        return (a, b, (0..<count).map { (a[$0] ? 1 : 0) | (b[$0] ? 2 : 0) })
     }
 
     /// Shares of x ∧ y for shared x, y, consuming triples from `offset`: both parties open d = x ⊕ a and
@@ -202,8 +244,9 @@ public enum Millionaire {
             eq.append(groupEQ)
             ands += n * andsPerLevel(leaves: q).reduce(0, +)
         }
-        try SmallOT.send(ot, m: blockBits, bits: 2, messages: messages)
-        let triples = try SharedBits.senderTriples(ands, ot: ot)
+        // The blocks' 1-of-16 OTs and the triples' 1-of-4 OTs in one flight pair.
+        let (triples, tripleMessages) = SharedBits.senderTripleMessages(ands)
+        try SmallOT.send(ot, batches: [(blockBits, 2, messages), (2, 1, tripleMessages)])
         return try combine(lt: lt, eq: eq, triples: triples, isSender: true, channel: ot.channel)
     }
 
@@ -218,7 +261,9 @@ public enum Millionaire {
             shapes.append((q, n))
             ands += n * andsPerLevel(leaves: q).reduce(0, +)
         }
-        let received = try SmallOT.receive(ot, m: blockBits, bits: 2, choices: choices)
+        let (a, b, tripleChoices) = SharedBits.receiverTripleChoices(ands)
+        let both = try SmallOT.receive(ot, batches: [(blockBits, 2, choices), (2, 1, tripleChoices)])
+        let received = both[0]
         var lt = [[[Bool]]](), eq = [[[Bool]]]()
         var start = 0
         for (q, n) in shapes {
@@ -226,7 +271,7 @@ public enum Millionaire {
             eq.append((0..<q).map { j in (0..<n).map { received[start + j * n + $0] & 2 == 2 } })
             start += q * n
         }
-        let triples = try SharedBits.receiverTriples(ands, ot: ot)
+        let triples = (a: a, b: b, c: both[1].map { $0 == 1 })
         return try combine(lt: lt, eq: eq, triples: triples, isSender: false, channel: ot.channel)
     }
 
