@@ -54,10 +54,10 @@ build: setup
 RAY_STATE := .build/ray-cluster.env
 test: setup venv
 	$(SWIFT) build -c $(CONFIG) --product sibyl
-	@bash Tests/ray/cluster.sh start $(RAY_STATE); \
+	@trap 'bash Tests/ray/cluster.sh stop $(RAY_STATE)' EXIT; trap 'exit 130' INT TERM; \
+	bash Tests/ray/cluster.sh start $(RAY_STATE); \
 	set -a; source $(RAY_STATE); set +a; \
-	$(SWIFT) test -c $(CONFIG) --disable-swift-testing; status=$$?; \
-	bash Tests/ray/cluster.sh stop $(RAY_STATE); exit $$status
+	$(SWIFT) test -c $(CONFIG) --disable-swift-testing
 
 data: setup
 	bash Datasets/fetch.sh

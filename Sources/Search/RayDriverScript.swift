@@ -80,11 +80,15 @@ def run_worker(spec, run, cwd, log_path):
     env.update(spec["env"])
     command = [executable, "plan-worker", "--run", run, "--round", str(spec["round"]),
                "--member", str(spec["member"]), "--threads", str(spec["threads"])]
+    # The training process dies with this Ray worker: util-linux's setpriv sets its parent-death signal
+    # before exec (a preexec_fn would run Python between fork and exec in a threaded process).
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        command = [setpriv, "--pdeathsig", "KILL", "--"] + command
     with open(log_path, "ab") as log:
         log.write(f"--- attempt {spec['attempt']} on {host}\n".encode())
         log.flush()
-        code = subprocess.call(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                               preexec_fn=lambda: die_with_parent(signal.SIGKILL))
+        code = subprocess.call(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env)
     if code != 0:
         what = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
         raise RuntimeError(f"sibyl plan-worker {what} on {host}; the end of its log ({log_path}):\n"
@@ -97,10 +101,11 @@ def member_round(spec, hub, request=None, baseline=None, task=None, checkpoint=N
     hub.started.remote(spec["member"], spec["attempt"], host)
     start = time.time()
     cwd = spec["cwd"]
-    if not os.path.isdir(cwd):
-        raise RuntimeError(FATAL + f"the working directory {cwd} of sibyl plan does not exist on node {host}: "
-                           "the datasets (--data-dir) must be at the same path on every node")
     if request is None:
+        if not os.path.isdir(cwd):
+            raise RuntimeError(FATAL + f"the working directory {cwd} of sibyl plan does not exist on node {host}: "
+                               "--ray-storage shared needs it (with --out, --baseline and --data-dir) on storage "
+                               "every node mounts at the same path; use --ray-storage driver otherwise")
         run = os.path.join(cwd, spec["run"])
         if not os.path.isdir(run):
             raise RuntimeError(FATAL + f"the run directory {run} is not visible on node {host}: --ray-storage "
@@ -115,6 +120,8 @@ def member_round(spec, hub, request=None, baseline=None, task=None, checkpoint=N
         plan = json.loads(request)
         plan["baseline"] = os.path.join(scratch, "baseline.h5")
         plan["dataDirectory"] = os.path.join(cwd, plan["dataDirectory"])
+        if not os.path.isdir(cwd):
+            cwd = scratch
         job = json.loads(task)
         job["input"] = os.path.join(scratch, "input.ckpt")
         job["output"] = os.path.join(scratch, "output.ckpt")
@@ -174,6 +181,8 @@ def run_round(ray, remote, hub, settings, request, shipped):
     for member in request["members"]:
         submit(member, 1)
     failed = []
+    running = set()
+    quiet_since = time.time()
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
         if orphaned():  # a second guard beside the death signal
@@ -181,8 +190,19 @@ def run_round(ray, remote, hub, settings, request, shipped):
         # Notes of tasks that started since the wait; emitted after the finished ones (a task starts when the
         # one before it frees its CPUs, often before this loop sees that one finish).
         started = ray.get(hub.drain.remote())
+        running.update(note["member"] for note in started)
+        if ready or started:
+            quiet_since = time.time()
+        elif not running and time.time() - quiet_since > 60:
+            # Nothing has started for a minute: say so (an unschedulable task would otherwise wait silently).
+            free = ray.available_resources().get("CPU", 0)
+            emit("waiting", queued=len(pending), seconds=round(time.time() - quiet_since),
+                 message=f"{len(pending)} member-round(s) still wait for {settings['threads']} CPUs each; the "
+                         f"cluster has {free:g} free now")
+            quiet_since = time.time()
         for ref in ready:
             member, attempt = pending.pop(ref)
+            running.discard(member)
             try:
                 value = ray.get(ref)
             except Exception as error:  # a task's own error, a dead worker or node: all are retried alike
@@ -256,6 +276,10 @@ def main():
         return 143
     nodes = [node for node in ray.nodes() if node.get("Alive")]
     largest = max([node.get("Resources", {}).get("CPU", 0) for node in nodes] or [0])
+    if largest < 1:
+        emit("error", message="no node of the Ray cluster at " + address + " has CPUs (yet): start a worker node "
+             "with CPUs (ray start --address HEAD:PORT) and run the search again")
+        return 3
     if settings["threads"] > largest:
         emit("error", message=f"each member-round asks for {settings['threads']} CPUs (--threads) but the "
              f"largest node of the Ray cluster has {largest:g}: pass --threads {int(largest)} or fewer")

@@ -12,8 +12,9 @@ public final class RayExecutor: RoundExecutor {
     public enum Storage: String, Codable, CaseIterable, Sendable {
         /// The run directory is on storage every node mounts at the same path (NFS, a shared disk).
         case shared
-        /// Files travel through the driver and Ray's object store; only the datasets and the sibyl binary
-        /// need to be on every node, at the same paths.
+        /// Files travel through the driver and Ray's object store; only the datasets (`--data-dir`, absolute,
+        /// or relative to a working directory with the same path there) and the sibyl binary need to be on
+        /// every node, at the same paths.
         case driver
     }
 
@@ -48,6 +49,8 @@ public final class RayExecutor: RoundExecutor {
         self.settings = settings
         self.log = log
         self.executable = try executable ?? WorkerExecutor.ownExecutable(or: "use --executor local")
+        // A driver that dies while a request is on its way must be an error here, not a SIGPIPE death.
+        signal(SIGPIPE, SIG_IGN)
     }
 
     deinit { stop() }
@@ -86,6 +89,10 @@ public final class RayExecutor: RoundExecutor {
             let event = try nextEvent()
             guard let kind = event["event"] as? String else { continue }
             if kind == "round" { break }
+            if kind == "waiting" {
+                log("ray round \(round): " + (event["message"] as? String ?? "waiting for CPUs"))
+                continue
+            }
             if let line = progress.apply(kind, event) { log(line) }
             if kind == "done" { try reportFinished() }
         }
@@ -175,12 +182,15 @@ public final class RayExecutor: RoundExecutor {
         }
     }
 
+    /// The driver's next event; anything else on its output (a library printing to stdout) is passed on.
     private func nextEvent() throws -> [String: Any] {
-        guard let line = events?.next() else { throw driverEnded() }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw SearchError.executorFailed("the Ray driver wrote '\(line.prefix(200))' where an event was expected")
+        while true {
+            guard let line = events?.next() else { throw driverEnded() }
+            if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["event"] != nil {
+                return object
+            }
+            if !line.trimmingCharacters(in: .whitespaces).isEmpty { log("ray driver: " + line) }
         }
-        return object
     }
 
     private func driverEnded() -> SearchError {

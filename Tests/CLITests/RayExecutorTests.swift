@@ -156,6 +156,11 @@ final class RayExecutorTests: XCTestCase {
         }
         XCTAssertTrue(processes(matching: [out.appendingPathComponent("tasks/ray-driver.py").path]).isEmpty,
                       "the Ray driver outlived the killed search")
+        // And with it the tasks it submitted (their training processes die with their Ray workers).
+        while !processes(matching: ["plan-worker", out.path]).isEmpty && Date() < gone.addingTimeInterval(20) {
+            usleep(100_000)
+        }
+        XCTAssertTrue(processes(matching: ["plan-worker", out.path]).isEmpty, "a training process outlived the killed search")
         (status, output) = try PlanCLI.runSibyl(search("resumed") + ray(address) + ["--resume"], in: directory)
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("resuming"), output)

@@ -22,9 +22,13 @@ start)
   temp=$(mktemp -d /tmp/sibyl-ray.XXXXXX)
   port=$(( 20000 + RANDOM % 20000 ))
   export RAY_USAGE_STATS_ENABLED=0
+  # Every port of its own (the defaults would clash with a Ray the user runs on this machine).
   setsid "$VENV/bin/ray" start --head --block --port "$port" --num-cpus 2 --temp-dir "$temp" \
     --include-dashboard true --dashboard-host 127.0.0.1 --dashboard-port $(( port + 1 )) \
-    --ray-client-server-port $(( port + 2 )) --min-worker-port $(( port + 10 )) --max-worker-port $(( port + 200 )) \
+    --ray-client-server-port $(( port + 2 )) --node-manager-port $(( port + 3 )) --object-manager-port $(( port + 4 )) \
+    --metrics-export-port $(( port + 5 )) --dashboard-agent-listen-port $(( port + 6 )) \
+    --dashboard-agent-grpc-port $(( port + 7 )) --runtime-env-agent-port $(( port + 8 )) \
+    --min-worker-port $(( port + 10 )) --max-worker-port $(( port + 200 )) \
     --object-store-memory 300000000 --disable-usage-stats > "$temp/start.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 120); do

@@ -48,7 +48,7 @@ public enum OTReLU {
     }
 
     static func check(valueBits k: Int, truncation f: Int) {
-        precondition((2...64).contains(k) && f >= 0 && f < k - 1, "OT ReLU: need 2 <= k <= 64 and 0 <= f < k - 1")
+        precondition((2...64).contains(k) && f >= 0 && f <= k - 1, "OT ReLU: need 2 <= k <= 64 and 0 <= f <= k - 1")
     }
 
     /// The server's shares of ReLU(x) >> f, from its shares `s`. `forward` is the OT with the server as
