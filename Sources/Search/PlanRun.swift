@@ -135,8 +135,6 @@ public enum PlanRun {
         }
     }
 
-    /// Runs (or resumes) the search a request describes. `log` receives one line per event worth showing;
-    /// `wrap` may wrap the executor (tests use it to kill a search midway).
     /// Where members train: in this process, in worker processes on this machine, or as Ray tasks.
     public enum Executor: Sendable {
         case local
@@ -144,6 +142,9 @@ public enum PlanRun {
         case ray(RayExecutor.Settings)
     }
 
+    /// Runs (or resumes) the search a request describes, with `choice` (default: worker processes when the
+    /// request has more than one worker, else this process). `log` receives one line per event worth
+    /// showing; `wrap` may wrap the executor (tests use it to kill a search midway).
     public static func run(_ request: PlanRequest, resume: Bool, executor choice: Executor? = nil,
                            log: @escaping (String) -> Void = { _ in },
                            wrap: (RoundExecutor) -> RoundExecutor = { $0 }) throws -> Summary {

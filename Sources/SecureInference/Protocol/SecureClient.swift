@@ -34,7 +34,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     let ot: any CorrelatedOTReceiver
     /// The OT with this side as sender, for the OT-based ReLU's multiplexer (nil with garbled ReLUs).
     let reverse: (any CorrelatedOTSender)?
-    var reluProtocol: ReLUProtocol { architecture.relu ?? .garbled }
+    var reluProtocol: ReLUProtocol { architecture.reluProtocol }
     /// The HE shape of every linear term (`FixedPointProgram.linearShapes`), lowered once per session.
     let linearShapes: [Int: [LinearLayerShape]]
 
@@ -75,7 +75,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
             throw SecureInferenceError.protocolFailure("the server's admission message is not empty")
         }
         ot = try OT.receiver(channel: channel)
-        reverse = architecture.relu == .ot ? try OT.sender(channel: channel) : nil
+        reverse = architecture.reluProtocol == .ot ? try OT.sender(channel: channel) : nil
     }
 
     /// Decodes and checks the server's hello before anything is sized by it: the program (tensor sizes,

@@ -35,6 +35,8 @@ public struct PublicArchitecture: Codable, Sendable, Equatable {
     public var ot: String?
     /// The ReLU protocol the server runs; nil: garbled circuits, as servers announced before the field existed.
     public var relu: ReLUProtocol?
+    /// The ReLU protocol both sessions run.
+    public var reluProtocol: ReLUProtocol { relu ?? .garbled }
 
     /// Throws when no parameter set holds the plan's layers.
     public init(program: FixedPointProgram, input: InputSpec, classNames: [String], planName: String) throws {
@@ -70,7 +72,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     let ot: any CorrelatedOTSender
     /// The OT with the client as sender, for the OT-based ReLU's multiplexer (nil with garbled ReLUs).
     let reverse: (any CorrelatedOTReceiver)?
-    var reluProtocol: ReLUProtocol { architecture.relu ?? .garbled }
+    var reluProtocol: ReLUProtocol { architecture.reluProtocol }
 
     /// Runs the whole session setup with a connected client: the handshake (`greet`), admission at once,
     /// then the HE setup and base OTs. `prepared` caches the HE-encoded weights across sessions.
@@ -112,7 +114,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
         linearServer = try Linear.server(parameters: architecture.heParameters, setup: setup)
         self.prepared = try prepared.layers(for: linearServer)
         ot = try OT.sender(channel: channel)
-        reverse = architecture.relu == .ot ? try OT.receiver(channel: channel) : nil
+        reverse = architecture.reluProtocol == .ot ? try OT.receiver(channel: channel) : nil
     }
 
     /// The largest frame a client may send: 16 MiB, or more for programs with huge tensors.
