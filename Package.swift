@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "Transport", dependencies: ["NetworkCost"]),
         .target(name: "TwoParty", dependencies: ["Transport", "NetworkCost", "ModularMath", "CAES", "CSodium"], swiftSettings: optimize),
         .target(name: "SecureInference",
-                dependencies: ["NetworkPlan", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS"],
+                dependencies: ["NetworkPlan", "NetworkCost", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS"],
                 exclude: ["README.md"], swiftSettings: optimize),
 
         // ONNX interchange: the generated messages, and import (ONNX -> checkpoint) / export (network -> ONNX).

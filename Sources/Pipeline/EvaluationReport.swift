@@ -15,21 +15,6 @@ public struct EvaluationReport: Encodable {
         var latencyLan: Double
         var latencyWan: Double
     }
-    /// One protocol step, averaged over the images. `kind` (relu, polynomial, linear) and `elements` let
-    /// `sibyl calibrate --plan-stats` fit the planner's cost model from this report.
-    struct Layer: Encodable {
-        var step: Int
-        var label: String
-        var kind: String
-        var elements: Int
-        var offlineSeconds: Double
-        var offlineBytes: Double
-        var onlineSeconds: Double
-        var onlineBytes: Double
-        /// Online flights.
-        var rounds: Double
-    }
-
     var plan: String
     var images: Int
     var accuracy: Double
@@ -57,7 +42,9 @@ public struct EvaluationReport: Encodable {
     var ot: String
     /// The ReLU protocol: garbled or ot.
     var relu: String
-    var layers: [Layer]
+    /// Per protocol step, averaged over the images: the cost vocabulary's `StepCost`, which
+    /// `sibyl calibrate --plan-stats` reads back to fit the planner's cost model.
+    var layers: [StepCost]
     var wallSeconds: Double
     var peakResidentMegabytes: Double
 
@@ -95,14 +82,13 @@ public struct EvaluationReport: Encodable {
         case "wan": latency = online.latencyWan
         default: latency = online.seconds
         }
-        var layers: [Int: Layer] = [:]
+        var layers: [Int: StepCost] = [:]
         for result in results {
             for (isOnline, phaseStats) in [(false, result.costs.offline), (true, result.costs.online)] {
                 for step in phaseStats.steps {
-                    let (kind, elements) = Self.kind(of: step.step, in: program)
-                    var layer = layers[step.step] ?? Layer(step: step.step, label: step.label, kind: kind,
-                                                           elements: elements, offlineSeconds: 0, offlineBytes: 0,
-                                                           onlineSeconds: 0, onlineBytes: 0, rounds: 0)
+                    let (kind, elements) = program.costKind(ofStep: step.step)
+                    var layer = layers[step.step] ?? StepCost(step: step.step, label: step.label, kind: kind, elements: elements,
+                                                              degree: program.polynomialDegree(ofStep: step.step))
                     if isOnline {
                         layer.onlineSeconds += step.seconds / n
                         layer.onlineBytes += Double(step.bytes) / n
@@ -110,21 +96,15 @@ public struct EvaluationReport: Encodable {
                     } else {
                         layer.offlineSeconds += step.seconds / n
                         layer.offlineBytes += Double(step.bytes) / n
+                        layer.offlineRounds += Double(step.rounds) / n
                     }
                     layers[step.step] = layer
                 }
             }
         }
-        self.layers = layers.values.sorted { $0.step < $1.step }
+        self.layers = layers.values.sorted { ($0.step ?? 0) < ($1.step ?? 0) }
         self.wallSeconds = wallSeconds
         peakResidentMegabytes = Double(peakResidentBytes) / 1e6
-    }
-
-    /// The cost-model kind of a step (`FixedPointProgram.costKind`): ReLUs, the steps of a polynomial
-    /// activation, and the rest (linear layers, additions, the input and output transfers).
-    static func kind(of step: Int, in program: FixedPointProgram) -> (String, Int) {
-        let (kind, elements) = program.costKind(ofStep: step)
-        return (kind.rawValue, elements)
     }
 
     public var summary: String {
@@ -144,7 +124,7 @@ public struct EvaluationReport: Encodable {
         ]
         lines.append("per layer (offline s / MB, online s / MB):")
         for layer in layers where layer.offlineBytes + layer.onlineBytes > 0 {
-            lines.append(String(format: "  %-40@ %7.3f %9.2f  %7.4f %8.3f", layer.label as NSString,
+            lines.append(String(format: "  %-40@ %7.3f %9.2f  %7.4f %8.3f", (layer.label ?? "") as NSString,
                                 layer.offlineSeconds, layer.offlineBytes / 1e6, layer.onlineSeconds, layer.onlineBytes / 1e6))
         }
         return lines.joined(separator: "\n")

@@ -72,10 +72,10 @@ public struct CombinedFront: Codable, Hashable, Sendable {
     }
 
     /// Throws unless every run searched the same slots and predicted latency with the same cost model for
-    /// the same network profile (callers check this before measuring anything).
+    /// the same network profile, phase and ReLU protocol (callers check this before measuring anything).
     public static func checkCompatible(_ runs: [(name: String, state: SearchState)]) throws {
         guard let first = runs.first else { throw PlannerError.incompatibleRuns("no runs given") }
-        let network = first.state.settings.target.network
+        let query = first.state.settings.target.costQuery
         for run in runs.dropFirst() {
             let settings = run.state.settings
             if settings.space.slots != first.state.settings.space.slots {
@@ -86,18 +86,11 @@ public struct CombinedFront: Codable, Hashable, Sendable {
                 throw PlannerError.incompatibleRuns("\(run.name) predicted latency with another cost model than "
                                                     + "\(first.name); rerun one of them with the other's --cost-model")
             }
-            if settings.target.network != network {
-                throw PlannerError.incompatibleRuns("\(run.name) predicted latency for the \(settings.target.network.name) "
-                                                    + "network, \(first.name) for \(network.name)")
+            if settings.target.costQuery != query {
+                throw PlannerError.incompatibleRuns("\(run.name) predicted latency \(settings.target.costQuery), "
+                                                    + "\(first.name) \(query)")
             }
         }
     }
 }
 
-extension SearchTarget {
-    /// The network profile this target's latencies are predicted for (LAN for a ReLU-count target).
-    public var network: NetworkProfile {
-        if case .latency(_, let profile) = self { return profile }
-        return .lan
-    }
-}

@@ -1,10 +1,11 @@
 import NetworkCost
 import NetworkPlan
 
-/// Predicts the online cost of a placement from per-element costs measured by the secure runtime.
+/// Predicts the cost of a placement from per-element costs measured by the secure runtime: online, and
+/// (when the model has offline figures) offline, for either ReLU protocol.
 ///
-/// Online latency = compute + bytes / bandwidth + flights x RTT / 2, summed over the activation layers,
-/// plus the placement-independent cost of the linear layers. Stored as JSON and refreshed by
+/// Latency of a phase = compute + bytes / bandwidth + flights x RTT / 2, summed over the activation layers,
+/// plus the placement-independent cost of the linear layers; a query's total is offline + online. Stored as JSON and refreshed by
 /// `sibyl calibrate`. Communication is counted in one-way flights, as the runtime measures it (until
 /// 2026-12 the model said "rounds" and multiplied measured flights by a whole RTT: WAN predictions were
 /// up to twice too high in their latency term). A model in that old form (search logs, old files) is
@@ -19,8 +20,64 @@ public struct CostModel: Codable, Hashable, Sendable {
         public init(seconds: Double, bytes: Double) { self.seconds = seconds; self.bytes = bytes }
     }
 
+    /// Online cost of one kind of activation: per element, and one-way flights per activation layer.
+    public struct ActivationCost: Codable, Hashable, Sendable {
+        public var perElement: PerElement
+        public var flightsPerLayer: Double
+        public init(perElement: PerElement, flightsPerLayer: Double) {
+            self.perElement = perElement; self.flightsPerLayer = flightsPerLayer
+        }
+    }
+
+    /// Offline costs (HE for the linear layers, garbled tables and their input labels, the OLEs of
+    /// polynomials), measured with one correlated-OT source (`ot`): what a query pays before its online phase.
+    public struct Offline: Codable, Hashable, Sendable {
+        /// Garbled ReLUs: tables and the client's input labels (nil: not measured, as every figure below).
+        public var relu: ActivationCost?
+        /// OT-based ReLUs.
+        public var otReLU: ActivationCost?
+        /// Degree-2 polynomials (TwoParty.OneRoundSquare's OLE).
+        public var square: ActivationCost?
+        /// Polynomials of degree `oneRoundDegree` >= 3 (TwoParty.OneRoundPolynomial's OLEs). Other degrees
+        /// d >= 3 scale with the OLEs' COT count, 64 + 128 (d - 1) per element.
+        public var oneRound: ActivationCost?
+        public var oneRoundDegree: Int
+        public var linearSeconds: Double
+        public var linearBytes: Double
+        public var linearFlights: Double
+        /// The correlated-OT source the figures were measured with (iknp, silent).
+        public var ot: String
+
+        public init(relu: ActivationCost?, otReLU: ActivationCost?, square: ActivationCost?, oneRound: ActivationCost?,
+                    oneRoundDegree: Int, linearSeconds: Double, linearBytes: Double, linearFlights: Double, ot: String) {
+            self.relu = relu; self.otReLU = otReLU; self.square = square; self.oneRound = oneRound
+            self.oneRoundDegree = oneRoundDegree; self.linearSeconds = linearSeconds; self.linearBytes = linearBytes
+            self.linearFlights = linearFlights; self.ot = ot
+        }
+
+        /// Offline cost of a ReLU element under `relu`, and the flights of its layer (nil: not measured).
+        public func relu(_ relu: ReLUProtocol) -> ActivationCost? { relu == .ot ? otReLU : self.relu }
+
+        /// Offline cost of one polynomial element of `degree`, and the flights of its layer (nil: not measured).
+        public func polynomial(degree: Int) -> ActivationCost? {
+            switch degree {
+            case ...1: return ActivationCost(perElement: .init(seconds: 0, bytes: 0), flightsPerLayer: 0)
+            case 2: return square
+            default:
+                let cots = { (d: Int) in Double(64 + 128 * (d - 1)) }
+                return oneRound?.scaled(cots(degree) / cots(oneRoundDegree))
+            }
+        }
+    }
+
+    /// Online, garbled ReLUs (Delphi's split: the server's labels and the client's masked reply).
     public var relu: PerElement
+    /// Online, degree-2 polynomials (squares); other degrees scale from it (`polynomialCost(degree:)`).
     public var polynomial: PerElement
+    /// Online, OT-based ReLUs (nil: not measured; a prediction for `--relu ot` then fails).
+    public var otReLU: ActivationCost?
+    /// Offline figures (nil: not measured; a prediction of the total then fails).
+    public var offline: Offline?
     /// One-way flights an activation slot adds online (2 for a ReLU or polynomial slot: the server's
     /// message and the client's reply).
     public var flightsPerActivationLayer: Double
@@ -32,7 +89,10 @@ public struct CostModel: Codable, Hashable, Sendable {
     public var source: String
 
     public init(relu: PerElement, polynomial: PerElement, flightsPerActivationLayer: Double,
-                linearSeconds: Double, linearBytes: Double, linearFlights: Double, source: String) {
+                linearSeconds: Double, linearBytes: Double, linearFlights: Double, source: String,
+                otReLU: ActivationCost? = nil, offline: Offline? = nil) {
+        self.otReLU = otReLU
+        self.offline = offline
         self.relu = relu
         self.polynomial = polynomial
         self.flightsPerActivationLayer = flightsPerActivationLayer
@@ -44,6 +104,7 @@ public struct CostModel: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case relu, polynomial, flightsPerActivationLayer, linearSeconds, linearBytes, linearFlights, source
+        case otReLU, offline
         case roundsPerActivationLayer, linearRounds   // the old form
     }
 
@@ -61,6 +122,8 @@ public struct CostModel: Codable, Hashable, Sendable {
         linearSeconds = try c.decode(Double.self, forKey: .linearSeconds)
         linearBytes = try c.decode(Double.self, forKey: .linearBytes)
         source = try c.decode(String.self, forKey: .source)
+        otReLU = try c.decodeIfPresent(ActivationCost.self, forKey: .otReLU)
+        offline = try c.decodeIfPresent(Offline.self, forKey: .offline)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -72,6 +135,8 @@ public struct CostModel: Codable, Hashable, Sendable {
         try c.encode(linearBytes, forKey: .linearBytes)
         try c.encode(linearFlights, forKey: .linearFlights)
         try c.encode(source, forKey: .source)
+        try c.encodeIfPresent(otReLU, forKey: .otReLU)
+        try c.encodeIfPresent(offline, forKey: .offline)
     }
 
     /// Whether two models make the same predictions: the same figures, whatever their `source` says (a
@@ -96,32 +161,90 @@ public struct CostModel: Codable, Hashable, Sendable {
         }
     }
 
-    /// One-way flights a slot adds online: a ReLU or polynomial protocol is one round trip; a degree-1
-    /// polynomial is local; a slot split by channel sends its ReLU and its polynomial parts in the same
-    /// flights (FixedPointProgram.onlineBarriers): one round trip.
-    public func flights(of choice: SlotChoice) -> Double {
+    /// One-way flights a slot adds online: a ReLU or polynomial protocol is one round trip (the OT-based
+    /// ReLU: its measured flights); a degree-1 polynomial is local; a slot split by channel sends its ReLU
+    /// and its polynomial parts in the same flights (FixedPointProgram.onlineBarriers), so it costs the
+    /// longer of the two.
+    public func flights(of choice: SlotChoice, relu protocol_: ReLUProtocol = .garbled) -> Double {
+        let reluFlights = protocol_ == .ot ? (otReLU?.flightsPerLayer ?? .nan) : flightsPerActivationLayer
         switch choice {
-        case .relu: return flightsPerActivationLayer
+        case .relu: return reluFlights
         case .polynomial(let degree): return degree <= 1 ? 0 : flightsPerActivationLayer
-        case .mixed: return flightsPerActivationLayer   // the ReLU and polynomial parts share one round trip
+        case .mixed: return max(reluFlights, flightsPerActivationLayer)
         }
+    }
+
+    /// What the model cannot predict for `query`, or nil: the figures it needs and how to get them.
+    public func missingFigures(for query: CostQuery, degrees: [Int]) -> String? {
+        var missing: [String] = []
+        if query.relu == .ot && otReLU == nil { missing.append("online figures of the OT-based ReLU") }
+        if query.phase == .total {
+            if let offline {
+                if offline.relu(query.relu) == nil { missing.append("offline figures of \(query.relu.rawValue) ReLUs") }
+                for degree in Set(degrees.map { min($0, 3) }).sorted() where offline.polynomial(degree: degree) == nil {
+                    missing.append(degree == 2 ? "offline figures of squares" : "offline figures of polynomials of degree 3 or more")
+                }
+            } else {
+                missing.append("offline figures")
+            }
+        }
+        guard !missing.isEmpty else { return nil }
+        return "the cost model (\(source)) has no " + missing.joined(separator: ", ") + "; fit one with `sibyl calibrate "
+            + "--plan-stats` from `sibyl evaluate --json` reports of plans with those activations (--relu \(query.relu.rawValue))"
+    }
+
+    /// Predicted seconds per image of the phase `query` names, on its network, with its ReLU protocol.
+    /// Figures the model lacks (`missingFigures`) make the prediction NaN.
+    public func predictSeconds(placement: Placement, slots: [SlotDescriptor], query: CostQuery) -> Double {
+        let online = predictOnlineSeconds(placement: placement, slots: slots, network: query.network, relu: query.relu)
+        guard query.phase == .total else { return online }
+        return online + predictOfflineSeconds(placement: placement, slots: slots, network: query.network, relu: query.relu)
     }
 
     /// Predicted online seconds for one image.
-    public func predictOnlineSeconds(placement: Placement, slots: [SlotDescriptor], network: NetworkProfile) -> Double {
-        var compute = linearSeconds, flights = linearFlights
+    public func predictOnlineSeconds(placement: Placement, slots: [SlotDescriptor], network: NetworkProfile,
+                                     relu protocol_: ReLUProtocol = .garbled) -> Double {
+        let reluCost = protocol_ == .ot ? (otReLU?.perElement ?? PerElement(seconds: .nan, bytes: .nan)) : relu
+        var compute = linearSeconds, flights = linearFlights, bytes = linearBytes
         for (slot, choice) in zip(slots, placement.choices) {
             let relus = Double(choice.reluChannels(of: slot) * slot.elementsPerChannel)
-            compute += relus * relu.seconds
-            if let degree = choice.polynomialDegree {
-                compute += (Double(slot.elements) - relus) * polynomialCost(degree: degree).seconds
+            if relus > 0 {
+                compute += relus * reluCost.seconds
+                bytes += relus * reluCost.bytes
             }
-            flights += self.flights(of: choice)
+            if let degree = choice.polynomialDegree {
+                let cost = polynomialCost(degree: degree)
+                compute += (Double(slot.elements) - relus) * cost.seconds
+                bytes += (Double(slot.elements) - relus) * cost.bytes
+            }
+            flights += self.flights(of: choice, relu: protocol_)
         }
-        return compute + network.latency(bytes: predictOnlineBytes(placement: placement, slots: slots), flights: flights)
+        return compute + network.latency(bytes: bytes, flights: flights)
     }
 
-    /// Predicted online bytes (both directions) for one image.
+    /// Predicted offline seconds for one image (NaN without offline figures).
+    public func predictOfflineSeconds(placement: Placement, slots: [SlotDescriptor], network: NetworkProfile,
+                                      relu protocol_: ReLUProtocol = .garbled) -> Double {
+        guard let offline, let reluCost = offline.relu(protocol_) else { return .nan }
+        var compute = offline.linearSeconds, flights = offline.linearFlights, bytes = offline.linearBytes
+        for (slot, choice) in zip(slots, placement.choices) {
+            let relus = Double(choice.reluChannels(of: slot) * slot.elementsPerChannel)
+            if relus > 0 {
+                compute += relus * reluCost.perElement.seconds
+                bytes += relus * reluCost.perElement.bytes
+                flights += reluCost.flightsPerLayer
+            }
+            if let degree = choice.polynomialDegree, Double(slot.elements) > relus {
+                guard let cost = offline.polynomial(degree: degree) else { return .nan }
+                compute += (Double(slot.elements) - relus) * cost.perElement.seconds
+                bytes += (Double(slot.elements) - relus) * cost.perElement.bytes
+                flights += cost.flightsPerLayer
+            }
+        }
+        return compute + network.latency(bytes: bytes, flights: flights)
+    }
+
+    /// Predicted online bytes (both directions) for one image, garbled ReLUs.
     public func predictOnlineBytes(placement: Placement, slots: [SlotDescriptor]) -> Double {
         precondition(slots.count == placement.choices.count, "placement has \(placement.choices.count) choices for \(slots.count) slots")
         var bytes = linearBytes
@@ -133,5 +256,30 @@ public struct CostModel: Codable, Hashable, Sendable {
             }
         }
         return bytes
+    }
+}
+
+extension CostModel.ActivationCost {
+    func scaled(_ factor: Double) -> Self {
+        Self(perElement: .init(seconds: perElement.seconds * factor, bytes: perElement.bytes * factor),
+             flightsPerLayer: flightsPerLayer * factor)
+    }
+}
+
+/// What a latency is predicted for: a network, the phase a query pays (online, or offline + online) and
+/// the ReLU protocol the runtime will use (`sibyl evaluate|serve --relu`).
+public struct CostQuery: Codable, Hashable, Sendable, CustomStringConvertible {
+    public var network: NetworkProfile
+    public var phase: CostPhase
+    public var relu: ReLUProtocol
+
+    public init(network: NetworkProfile, phase: CostPhase = .online, relu: ReLUProtocol = .garbled) {
+        self.network = network; self.phase = phase; self.relu = relu
+    }
+
+    /// "online on lan", "total (offline + online) on wan, OT-based ReLUs".
+    public var description: String {
+        (phase == .online ? "online" : "total (offline + online)") + " on \(network.name)"
+            + (relu == .ot ? ", OT-based ReLUs" : "")
     }
 }

@@ -153,8 +153,8 @@ public final class PopulationRunner {
     }
 
     public func predictedSeconds(_ config: MemberConfig) -> Double {
-        settings.costModel.predictOnlineSeconds(placement: config.placement, slots: settings.space.slots,
-                                                network: settings.target.network)
+        settings.costModel.predictSeconds(placement: config.placement, slots: settings.space.slots,
+                                          query: settings.target.costQuery)
     }
 
     func record(_ event: SearchEvent) throws {

@@ -117,15 +117,37 @@ public struct MemberConfig: Codable, Hashable, Sendable {
 public enum SearchTarget: Codable, Hashable, Sendable {
     /// At most this many ReLUs per image.
     case maxReLUs(Int)
-    /// Predicted online latency per image at most this many seconds on the given network.
+    /// Predicted online latency per image at most this many seconds on the given network, garbled ReLUs
+    /// (the form searches were logged in before the planner knew other phases and protocols; a `.cost`
+    /// target with an online, garbled query is stored in this form, so that old searches resume).
     case latency(seconds: Double, network: NetworkProfile)
+    /// Predicted seconds per image of the query's phase at most this many, with its ReLU protocol.
+    case cost(seconds: Double, query: CostQuery)
+
+    /// A latency target in its canonical stored form.
+    public static func latency(seconds: Double, query: CostQuery) -> SearchTarget {
+        query.phase == .online && query.relu == .garbled ? .latency(seconds: seconds, network: query.network)
+            : .cost(seconds: seconds, query: query)
+    }
+
+    /// What latencies are predicted for (online on LAN, garbled ReLUs, for a ReLU-count target).
+    public var costQuery: CostQuery {
+        switch self {
+        case .maxReLUs: return CostQuery(network: .lan)
+        case .latency(_, let network): return CostQuery(network: network)
+        case .cost(_, let query): return query
+        }
+    }
+
+    /// The network profile this target's latencies are predicted for.
+    public var network: NetworkProfile { costQuery.network }
 
     public func isMet(by placement: Placement, space: SearchSpace, costModel: CostModel) -> Bool {
         switch self {
         case .maxReLUs(let limit):
             return placement.reluCount(slots: space.slots) <= limit
-        case .latency(let seconds, let network):
-            return costModel.predictOnlineSeconds(placement: placement, slots: space.slots, network: network) <= seconds
+        case .latency(let seconds, _), .cost(let seconds, _):
+            return costModel.predictSeconds(placement: placement, slots: space.slots, query: costQuery) <= seconds
         }
     }
 }

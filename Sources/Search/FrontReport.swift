@@ -64,8 +64,8 @@ public enum FrontReport {
             let accuracy = Double(Evaluation.run(network, images: data.validation,
                                                  normalization: data.using(config).normalization).accuracy)
             let allReLU = Placement.allReLU(slotCount: settings.space.slots.count)
-            let seconds = settings.costModel.predictOnlineSeconds(placement: allReLU, slots: settings.space.slots,
-                                                                  network: settings.target.network)
+            let seconds = settings.costModel.predictSeconds(placement: allReLU, slots: settings.space.slots,
+                                                            query: settings.target.costQuery)
             log(String(format: "baseline (all ReLU): validation accuracy %.4f", accuracy))
             extra.append(CombinedFront.Point(source: "baseline", member: nil, round: nil, validationAccuracy: accuracy,
                                              predictedOnlineSeconds: seconds,

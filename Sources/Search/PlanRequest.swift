@@ -10,6 +10,8 @@ public struct PlanRequest: Codable, Hashable, Sendable {
     public enum Target: Codable, Hashable, Sendable {
         case maxReLUs(Int)
         case latency(seconds: Double, network: String)
+        /// A latency of `phase` with `relu` (nil: the network's defaults, `CostPhase/ReLUProtocol.defaultChoice`).
+        case cost(seconds: Double, network: String, phase: CostPhase?, relu: ReLUProtocol?)
     }
 
     public enum Pinned: String, Codable, Hashable, Sendable, CaseIterable {
@@ -83,12 +85,20 @@ public struct PlanRequest: Codable, Hashable, Sendable {
             guard n >= 0 else { throw SearchError.invalidSetting("--max-relus must be at least 0") }
             return .maxReLUs(n)
         case .latency(let seconds, let name):
-            guard let profile = NetworkProfile.named(name.lowercased()) else {
-                throw SearchError.invalidSetting("unknown --network '\(name)'; allowed: lan, wan, loopback")
-            }
-            guard seconds > 0, seconds.isFinite else { throw SearchError.invalidSetting("--target-latency must be positive") }
-            return .latency(seconds: seconds, network: profile)
+            return try Self.latencyTarget(seconds: seconds, network: name, phase: .online, relu: .garbled)
+        case .cost(let seconds, let name, let phase, let relu):
+            return try Self.latencyTarget(seconds: seconds, network: name, phase: phase, relu: relu)
         }
+    }
+
+    static func latencyTarget(seconds: Double, network name: String, phase: CostPhase?, relu: ReLUProtocol?) throws -> SearchTarget {
+        guard let profile = NetworkProfile.named(name.lowercased()) else {
+            throw SearchError.invalidSetting("unknown --network '\(name)'; allowed: lan, wan, loopback")
+        }
+        guard seconds > 0, seconds.isFinite else { throw SearchError.invalidSetting("--target-latency must be positive") }
+        let query = CostQuery(network: profile, phase: phase ?? .defaultChoice(network: profile.name),
+                              relu: relu ?? .defaultChoice(network: profile.name))
+        return .latency(seconds: seconds, query: query)
     }
 
     public var datasetKind: DatasetKind? { DatasetKind(rawValue: dataset.lowercased()) }

@@ -46,6 +46,9 @@ public enum PlanRun {
 
     /// Nil when some placement meets the target, else what the user can do.
     public static func infeasibility(space: SearchSpace, target: SearchTarget, costModel: CostModel) -> String? {
+        if case .maxReLUs = target {} else if let missing = costModel.missingFigures(for: target.costQuery, degrees: space.degrees) {
+            return missing + ", or pass --cost-model with such a model"
+        }
         var cheapest = Placement.allReLU(slotCount: space.slots.count)
         for slot in space.freeSlots { cheapest.choices[slot] = .polynomial(degree: space.degrees.min() ?? 2) }
         guard !target.isMet(by: cheapest, space: space, costModel: costModel) else { return nil }
@@ -53,10 +56,10 @@ public enum PlanRun {
         case .maxReLUs(let n):
             return "--max-relus \(n) is below the minimum achievable \(space.minimumReLUs) ReLUs (the pinned slots "
                 + "stay ReLU); raise it, or pass --pinned none"
-        case .latency(let seconds, let network):
-            let best = costModel.predictOnlineSeconds(placement: cheapest, slots: space.slots, network: network)
-            return String(format: "--target-latency %.4g s is below the minimum achievable %.4g s on %@ (every free "
-                          + "slot polynomial); raise it, or pass --pinned none", seconds, best, network.name)
+        case .latency(let seconds, _), .cost(let seconds, _):
+            let best = costModel.predictSeconds(placement: cheapest, slots: space.slots, query: target.costQuery)
+            return String(format: "--target-latency %.4g s is below the minimum achievable %.4g s %@ (every free "
+                          + "slot polynomial); raise it, or pass --pinned none", seconds, best, target.costQuery.description)
         }
     }
 
@@ -193,13 +196,13 @@ public enum PlanRun {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let runner = try PopulationRunner(directory: directory, settings: settings, baseline: baseline, resume: resume)
         try writeRequest(request, to: directory)
-        let network = settings.target.network
+        let query = settings.target.costQuery
         runner.onEvent = { event in
             guard event.kind == .report, let result = event.result else { return }
             let accuracy = result.diverged ? "diverged" : String(format: "%.4f", result.validationAccuracy)
             log(String(format: "round %d/%d member %d: val acc %@, ReLUs %d, predicted %.3f s (%@)", result.round,
                        settings.rounds, result.member, accuracy, event.relus ?? -1,
-                       event.predictedOnlineSeconds ?? .nan, network.name))
+                       event.predictedOnlineSeconds ?? .nan, query.description))
         }
         if resume {
             log("resuming \(directory.path) after round \(runner.state.completedRounds) of \(settings.rounds) "
@@ -310,7 +313,7 @@ public enum PlanRun {
     public static func targetDescription(_ target: SearchTarget) -> String {
         switch target {
         case .maxReLUs(let n): return "at most \(n) ReLUs"
-        case .latency(let s, let network): return String(format: "at most %.4g s online on %@", s, network.name)
+        case .latency(let s, _), .cost(let s, _): return String(format: "at most %.4g s %@", s, target.costQuery.description)
         }
     }
 }

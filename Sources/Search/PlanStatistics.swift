@@ -1,59 +1,122 @@
-// Calibrating the cost model from a measured secure evaluation: per-layer online statistics of one image
-// (what `sibyl evaluate` is to write), fitted into per-element costs.
+// Calibrating the cost model from measured secure evaluations: the per-step costs of one image (what
+// `sibyl evaluate --json` writes), fitted into per-element costs of each kind, online and offline.
 import Foundation
+import NetworkCost
 import Planner
 
-/// Online statistics of one secure evaluation, per layer, for one image.
+/// Costs of one secure evaluation, per protocol step, for one image: the part of `sibyl evaluate --json`'s
+/// report that calibration reads ({"network", "relu", "ot", "layers": [StepCost]}).
 ///
-/// JSON: {"network": "...", "layers": [{"kind": "relu" | "polynomial" | "linear", "elements": N,
-/// "online_seconds": s, "online_bytes": b, "rounds": r}, ...]}, where `rounds` counts one-way flights (the
-/// runtime's unit; `sibyl evaluate` writes it so). A polynomial slot is two steps (its square, with the
-/// elements, and the linear step that applies its coefficients, with none): one activation layer.
+/// A polynomial slot is several steps: the protocol step (a square or a one-round polynomial, with the
+/// elements and `degree`) and local steps (coefficients, truncations: no elements), all of kind
+/// "polynomial"; a local step's seconds count towards the degree most elements of the report have.
 public struct PlanStatistics: Codable, Hashable, Sendable {
-    public struct Layer: Codable, Hashable, Sendable {
-        public var kind: String
-        public var elements: Int
-        public var online_seconds: Double
-        public var online_bytes: Double
-        public var rounds: Double
+    public var network: String?
+    /// The ReLU protocol the evaluation ran (absent: garbled, the only one before 2026-12).
+    public var relu: ReLUProtocol?
+    /// The correlated-OT source (absent: iknp).
+    public var ot: String?
+    public var layers: [StepCost]
 
-        public init(kind: String, elements: Int, online_seconds: Double, online_bytes: Double, rounds: Double) {
-            self.kind = kind; self.elements = elements; self.online_seconds = online_seconds
-            self.online_bytes = online_bytes; self.rounds = rounds
-        }
+    public init(network: String?, relu: ReLUProtocol? = nil, ot: String? = nil, layers: [StepCost]) {
+        self.network = network; self.relu = relu; self.ot = ot; self.layers = layers
     }
 
-    public var network: String?
-    public var layers: [Layer]
-
-    public init(network: String?, layers: [Layer]) { self.network = network; self.layers = layers }
-
-    /// Per-element costs: totals of each kind divided by its element count; a kind that was not measured
-    /// keeps the fallback's figure.
+    /// Per-element costs: totals of each kind divided by its element count; flights per activation layer:
+    /// a kind's flights divided by its layers with elements. What this evaluation did not measure keeps the
+    /// fallback's figure (so several reports fold into one model: a garbled, an OT-based and a polynomial one).
     public func costModel(fallback: CostModel, source: String) throws -> CostModel {
-        func totals(_ kind: String) -> (elements: Double, seconds: Double, bytes: Double, layers: Int, rounds: Double) {
-            let selected = layers.filter { $0.kind == kind }
-            return (Double(selected.reduce(0) { $0 + $1.elements }), selected.reduce(0) { $0 + $1.online_seconds },
-                    selected.reduce(0) { $0 + $1.online_bytes }, selected.count, selected.reduce(0) { $0 + $1.rounds })
+        struct Totals {
+            var elements = 0.0, layers = 0.0
+            var offline = CostModel.PerElement(seconds: 0, bytes: 0), offlineFlights = 0.0
+            var online = CostModel.PerElement(seconds: 0, bytes: 0), onlineFlights = 0.0
+
+            mutating func add(_ step: StepCost) {
+                elements += Double(step.elements)
+                if step.elements > 0 { layers += 1 }
+                offline.seconds += step.offlineSeconds; offline.bytes += step.offlineBytes
+                offlineFlights += step.offlineRounds
+                online.seconds += step.onlineSeconds; online.bytes += step.onlineBytes
+                onlineFlights += step.rounds
+            }
+            var measured: Bool { elements > 0 }
+            func perElement(_ phase: CostModel.PerElement) -> CostModel.PerElement {
+                .init(seconds: phase.seconds / elements, bytes: phase.bytes / elements)
+            }
+            var offlineCost: CostModel.ActivationCost {
+                .init(perElement: perElement(offline), flightsPerLayer: offlineFlights / layers)
+            }
+            var onlineCost: CostModel.ActivationCost {
+                .init(perElement: perElement(online), flightsPerLayer: onlineFlights / layers)
+            }
         }
-        let known = Set(["relu", "polynomial", "linear"])
-        if let unknown = layers.first(where: { !known.contains($0.kind) }) {
-            throw SearchError.unreadableInput(path: source, reason: "layer kind '\(unknown.kind)'; expected relu, polynomial or linear")
+        // The degree of each polynomial protocol step; local steps go with the most common degree.
+        var elementsByDegree: [Int: Int] = [:]
+        // A step without a degree (hand-written statistics, reports written before 2026-12-04) is a square.
+        func degree(of step: StepCost) -> Int { step.degree ?? 2 }
+        for step in layers where step.kind == .polynomial && step.elements > 0 {
+            elementsByDegree[degree(of: step), default: 0] += step.elements
         }
+        let mainDegree = elementsByDegree.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key ?? 2
+        var relu = Totals(), linear = Totals(), polynomial: [Int: Totals] = [:]
+        for step in layers {
+            switch step.kind {
+            case .relu: relu.add(step)
+            case .linear: linear.add(step)
+            case .polynomial: polynomial[step.elements > 0 ? degree(of: step) : mainDegree, default: Totals()].add(step)
+            }
+        }
+
         var model = fallback
-        let relu = totals("relu"), poly = totals("polynomial"), linear = totals("linear")
-        if relu.elements > 0 { model.relu = .init(seconds: relu.seconds / relu.elements, bytes: relu.bytes / relu.elements) }
-        if poly.elements > 0 { model.polynomial = .init(seconds: poly.seconds / poly.elements, bytes: poly.bytes / poly.elements) }
-        let polynomialSlots = layers.filter { $0.kind == "polynomial" && $0.elements > 0 }.count
-        let activationLayers = relu.layers + polynomialSlots
-        if activationLayers > 0 { model.flightsPerActivationLayer = (relu.rounds + poly.rounds) / Double(activationLayers) }
-        if linear.layers > 0 {
-            model.linearSeconds = linear.seconds
-            model.linearBytes = linear.bytes
-            model.linearFlights = linear.rounds
+        let reluProtocol = self.relu ?? .garbled
+        let hasOffline = layers.contains { $0.offlineBytes > 0 || $0.offlineSeconds > 0 }
+        var offline = model.offline ?? CostModel.Offline(
+            relu: nil, otReLU: nil, square: nil, oneRound: nil, oneRoundDegree: mainDegree,
+            linearSeconds: 0, linearBytes: 0, linearFlights: 0, ot: ot ?? "iknp")
+        if relu.measured {
+            switch reluProtocol {
+            case .garbled:
+                model.relu = relu.perElement(relu.online)
+                model.flightsPerActivationLayer = relu.onlineCost.flightsPerLayer
+                offline.relu = relu.offlineCost
+            case .ot:
+                model.otReLU = relu.onlineCost
+                offline.otReLU = relu.offlineCost
+            }
         }
-        model.source = "measured online statistics from \(source) (\(layers.count) layers"
-            + (network.map { ", \($0)" } ?? "") + "); kinds not measured keep: " + fallback.source
+        if let square = polynomial[2], square.measured {
+            model.polynomial = square.perElement(square.online)
+            if !relu.measured || reluProtocol == .ot { model.flightsPerActivationLayer = square.onlineCost.flightsPerLayer }
+            offline.square = square.offlineCost
+        }
+        if let (degree, oneRound) = polynomial.filter({ $0.key >= 3 && $0.value.measured }).max(by: { $0.value.elements < $1.value.elements }) {
+            if polynomial[2]?.measured != true {   // online, degree d >= 3 is d + 1/2 squares (CostModel.polynomialCost)
+                let online = oneRound.perElement(oneRound.online)
+                let factor = Double(degree) + 0.5
+                model.polynomial = .init(seconds: online.seconds / factor, bytes: online.bytes / factor)
+                if !relu.measured || reluProtocol == .ot { model.flightsPerActivationLayer = oneRound.onlineCost.flightsPerLayer }
+            }
+            offline.oneRound = oneRound.offlineCost
+            offline.oneRoundDegree = degree
+        }
+        if layers.contains(where: { $0.kind == .linear }) {
+            model.linearSeconds = linear.online.seconds
+            model.linearBytes = linear.online.bytes
+            model.linearFlights = linear.onlineFlights
+            offline.linearSeconds = linear.offline.seconds
+            offline.linearBytes = linear.offline.bytes
+            offline.linearFlights = linear.offlineFlights
+        }
+        if hasOffline {
+            offline.ot = ot ?? "iknp"
+            if let previous = fallback.offline, previous.ot != offline.ot {
+                throw SearchError.unreadableInput(path: source, reason: "measured with \(offline.ot) OT, the other reports "
+                                                  + "with \(previous.ot); evaluate all of them with the same --ot")
+            }
+            model.offline = offline
+        }
+        model.source = "measured costs from \(source) (\(layers.count) steps, \(reluProtocol.rawValue) ReLUs"
+            + (ot.map { ", \($0) OT" } ?? "") + (network.map { ", \($0)" } ?? "") + "); kinds not measured keep: " + fallback.source
         return model
     }
 }

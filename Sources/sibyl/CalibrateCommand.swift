@@ -12,20 +12,22 @@ struct CalibrateCommand: ParsableCommand {
             Without input: the provisional model from the cryptographic core's figures, reading
             Experiments/crypto/gc.json when present (garbling benchmark). --from FILE: the same from a
             given garbling benchmark JSON (evaluate_and_gates_per_second, aes_blocks_per_second,
-            relu_and_gates, relu_value_bits). --plan-stats FILE: per-element costs fitted from a measured
-            secure evaluation ({"layers": [{"kind", "elements", "online_seconds", "online_bytes", "rounds"}]}).
+            relu_and_gates, relu_value_bits). --plan-stats FILE (repeatable): per-element costs, online and
+            offline, fitted from measured secure evaluations (`sibyl evaluate --json` reports: "relu", "ot",
+            "layers"); each report sets the kinds it measured, in order: e.g. an all-ReLU plan with --relu
+            garbled, the same with --relu ot, and a polynomial plan, all with the same --ot.
             """)
 
     @Option(name: .customLong("from"), help: "Garbling benchmark JSON.") var from: String?
-    @Option(name: .customLong("plan-stats"), help: "Per-layer online statistics of a secure evaluation (JSON).")
-    var planStats: String?
+    @Option(name: .customLong("plan-stats"), help: "A `sibyl evaluate --json` report (repeat the flag for several).")
+    var planStats: [String] = []
     @Option(help: "Output file.") var out: String
 
     static let defaultBenchmark = "Experiments/crypto/gc.json"
 
     func validate() throws {
-        if from != nil && planStats != nil { throw ValidationError("give --from or --plan-stats, not both") }
-        for path in [from, planStats].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: path) {
+        if from != nil && !planStats.isEmpty { throw ValidationError("give --from or --plan-stats, not both") }
+        for path in [from].compactMap({ $0 }) + planStats where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("\(path) does not exist")
         }
     }
@@ -33,13 +35,16 @@ struct CalibrateCommand: ParsableCommand {
     func run() throws {
         let model: CostModel
         do {
-            if let planStats {
-                let url = URL(fileURLWithPath: planStats)
-                let statistics: PlanStatistics
-                do { statistics = try JSONDecoder().decode(PlanStatistics.self, from: Data(contentsOf: url)) } catch {
-                    throw SearchError.unreadableInput(path: planStats, reason: "not per-layer statistics (\(error))")
+            if !planStats.isEmpty {
+                var folded = try Self.provisional(from: nil)
+                for path in planStats {
+                    let statistics: PlanStatistics
+                    do { statistics = try JSONDecoder().decode(PlanStatistics.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                        throw SearchError.unreadableInput(path: path, reason: "not a sibyl evaluate --json report (\(error))")
+                    }
+                    folded = try statistics.costModel(fallback: folded, source: URL(fileURLWithPath: path).lastPathComponent)
                 }
-                model = try statistics.costModel(fallback: try Self.provisional(from: nil), source: url.lastPathComponent)
+                model = folded
             } else {
                 model = try Self.provisional(from: from)
             }

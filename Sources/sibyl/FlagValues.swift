@@ -65,6 +65,9 @@ extension OTChoice: ExpressibleByArgument {
 extension ReLUProtocol: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
+extension CostPhase: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
 
 /// `--degrees 2,4`: polynomial degrees a plan can hold (PlanManifest.supportedPolynomialDegrees).
 struct DegreeList: ExpressibleByArgument {

@@ -20,7 +20,9 @@ struct PlanCommand: ParsableCommand {
             DIR/best.h5 (the chosen member's checkpoint, annealed with --anneal-epochs) and DIR/placement.json ({slot name: choice}) for \
             sibyl export --checkpoint DIR/best.h5 --placement DIR/placement.json.
 
-            Give exactly one target: --max-relus N or --target-latency SECONDS [--network lan|wan].
+            Give exactly one target: --max-relus N or --target-latency SECONDS [--network lan|wan]. A latency \
+            is predicted by --cost-model for --latency-phase (online; total: offline + online, the default on \
+            wan) with --relu (garbled; ot, the default on wan), as sibyl evaluate and serve default to.
             """)
 
     @Option(help: "Baseline checkpoint (all ReLU), e.g. runs/resnet32/best.h5.") var baseline: String
@@ -34,6 +36,9 @@ struct PlanCommand: ParsableCommand {
             transform: FlagValue.positive)
     var targetLatency: Double?
     @Option(help: "Network for --target-latency.") var network: NetworkChoice?
+    @Option(name: .customLong("latency-phase"), help: "What --target-latency covers: online, or total (offline + online; default on wan).")
+    var latencyPhase: CostPhase?
+    @Option(help: "ReLU protocol --target-latency assumes: garbled, or ot (default on wan).") var relu: ReLUProtocol?
     @Option(name: .customLong("max-relus"), help: "ReLUs per image to stay under.") var maxReLUs: Int?
     @Option(help: "Run directory.") var out: String
     @Flag(help: "Continue the search in --out (same flags).") var resume = false
@@ -84,8 +89,8 @@ struct PlanCommand: ParsableCommand {
         if targetLatency != nil && maxReLUs != nil {
             throw ValidationError("give one target, not both --max-relus and --target-latency")
         }
-        if let network, maxReLUs != nil {
-            throw ValidationError("--network \(network.rawValue) only applies to --target-latency")
+        if maxReLUs != nil, network != nil || latencyPhase != nil || relu != nil {
+            throw ValidationError("--network, --latency-phase and --relu only apply to --target-latency")
         }
         if let n = maxReLUs, n < 0 { throw ValidationError("--max-relus must be at least 0") }
         if population < 2 { throw ValidationError("--population must be at least 2") }
@@ -113,7 +118,7 @@ struct PlanCommand: ParsableCommand {
         options.rangePenaltyWeight = rangePenalty
         options.coefficientFractionalBits = coefficientBits
         let target: PlanRequest.Target = maxReLUs.map { .maxReLUs($0) }
-            ?? .latency(seconds: targetLatency!, network: (network ?? .lan).rawValue)
+            ?? .cost(seconds: targetLatency!, network: (network ?? .lan).rawValue, phase: latencyPhase, relu: relu)
         return PlanRequest(baseline: baseline, dataset: dataset.rawValue,
                            dataDirectory: dataDir, validationCount: validationCount,
                            population: population, budgetEpochs: budgetEpochs, rounds: rounds, target: target,

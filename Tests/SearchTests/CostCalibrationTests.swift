@@ -17,22 +17,22 @@ final class CostCalibrationTests: XCTestCase {
 
     var statistics: PlanStatistics {
         PlanStatistics(network: "loopback", layers: [
-            .init(kind: "linear", elements: 0, online_seconds: 0.004, online_bytes: 2048, rounds: 1),    // masked input
-            .init(kind: "relu", elements: 256, online_seconds: 0.002, online_bytes: 256 * 520, rounds: 2),
-            .init(kind: "linear", elements: 0, online_seconds: 0.001, online_bytes: 0, rounds: 0),
-            .init(kind: "polynomial", elements: 256, online_seconds: 0.0003, online_bytes: 256 * 16, rounds: 2),  // square
-            .init(kind: "polynomial", elements: 0, online_seconds: 0.0001, online_bytes: 0, rounds: 0),          // coefficients
-            .init(kind: "relu", elements: 128, online_seconds: 0.001, online_bytes: 128 * 520, rounds: 2),
-            .init(kind: "relu", elements: 128, online_seconds: 0.001, online_bytes: 128 * 520, rounds: 2),
-            .init(kind: "linear", elements: 0, online_seconds: 0.0005, online_bytes: 80, rounds: 1),     // output share
+            .init(kind: .linear, elements: 0, onlineSeconds: 0.004, onlineBytes: 2048, rounds: 1),    // masked input
+            .init(kind: .relu, elements: 256, onlineSeconds: 0.002, onlineBytes: 256 * 520, rounds: 2),
+            .init(kind: .linear, elements: 0, onlineSeconds: 0.001, onlineBytes: 0, rounds: 0),
+            .init(kind: .polynomial, elements: 256, onlineSeconds: 0.0003, onlineBytes: 256 * 16, rounds: 2),  // square
+            .init(kind: .polynomial, elements: 0, onlineSeconds: 0.0001, onlineBytes: 0, rounds: 0),          // coefficients
+            .init(kind: .relu, elements: 128, onlineSeconds: 0.001, onlineBytes: 128 * 520, rounds: 2),
+            .init(kind: .relu, elements: 128, onlineSeconds: 0.001, onlineBytes: 128 * 520, rounds: 2),
+            .init(kind: .linear, elements: 0, onlineSeconds: 0.0005, onlineBytes: 80, rounds: 1),     // output share
         ])
     }
 
     /// What `sibyl evaluate` reports: measured seconds, plus the emulated link's transfer and flights.
     func measured(on network: NetworkProfile) -> Double {
         let layers = statistics.layers
-        let seconds = layers.reduce(0) { $0 + $1.online_seconds }
-        let bytes = layers.reduce(0) { $0 + $1.online_bytes }
+        let seconds = layers.reduce(0) { $0 + $1.onlineSeconds }
+        let bytes = layers.reduce(0) { $0 + $1.onlineBytes }
         let flights = layers.reduce(0) { $0 + $1.rounds }
         return seconds + bytes * 8 / network.bitsPerSecond + flights * network.roundTripSeconds / 2
     }
@@ -68,5 +68,87 @@ final class CostCalibrationTests: XCTestCase {
         XCTAssertEqual(model.predictOnlineSeconds(placement: placement, slots: slots, network: .wan), oldPrediction, accuracy: 1e-12)
         let reencoded = try JSONDecoder().decode(CostModel.self, from: JSONEncoder().encode(model))
         XCTAssertEqual(reencoded, model)
+    }
+
+    // Three evaluations of one network, as `sibyl evaluate --json` reports them with the same --ot: the
+    // all-ReLU plan with garbled ReLUs, the same with OT-based ReLUs (more flights, nothing offline), and
+    // an all-polynomial degree-4 plan. Each one's fitted model predicts its measured total exactly.
+    let allReLU = Placement(choices: [.relu, .relu, .relu, .relu])
+    let allPolynomial = Placement(choices: [.polynomial(degree: 4), .polynomial(degree: 4), .polynomial(degree: 4), .polynomial(degree: 4)])
+
+    func report(relu: ReLUProtocol?, activation: (Int) -> StepCost) -> PlanStatistics {
+        var layers = [StepCost(kind: .linear, elements: 0, offlineSeconds: 0.5, offlineBytes: 4e6, offlineRounds: 6,
+                               onlineSeconds: 0.004, onlineBytes: 2048, rounds: 1)]
+        for slot in slots { layers.append(activation(slot.elements)) }
+        layers.append(StepCost(kind: .linear, elements: 0, onlineSeconds: 0.0005, onlineBytes: 80, rounds: 1))
+        return PlanStatistics(network: "loopback", relu: relu, ot: "silent", layers: layers)
+    }
+    var garbled: PlanStatistics {
+        report(relu: .garbled) { n in StepCost(kind: .relu, elements: n, offlineSeconds: 7e-6 * Double(n), offlineBytes: 2600 * Double(n),
+                                               offlineRounds: 2, onlineSeconds: 7e-7 * Double(n), onlineBytes: 560 * Double(n), rounds: 2) }
+    }
+    var otReLU: PlanStatistics {
+        report(relu: .ot) { n in StepCost(kind: .relu, elements: n, offlineSeconds: 2e-7 * Double(n), onlineSeconds: 1.1e-5 * Double(n),
+                                          onlineBytes: 130 * Double(n), rounds: 12) }
+    }
+    var polynomial: PlanStatistics {
+        report(relu: nil) { n in StepCost(kind: .polynomial, elements: n, degree: 4, offlineSeconds: 2.8e-5 * Double(n),
+                                          offlineBytes: 3950 * Double(n), offlineRounds: 9, onlineSeconds: 1.4e-7 * Double(n),
+                                          onlineBytes: 72 * Double(n), rounds: 2) }
+    }
+
+    func measuredTotal(_ statistics: PlanStatistics, on network: NetworkProfile) -> Double {
+        let l = statistics.layers
+        func sum(_ key: KeyPath<StepCost, Double>) -> Double { l.reduce(0) { $0 + $1[keyPath: key] } }
+        return sum(\.offlineSeconds) + network.latency(bytes: sum(\.offlineBytes), flights: sum(\.offlineRounds))
+            + sum(\.onlineSeconds) + network.latency(bytes: sum(\.onlineBytes), flights: sum(\.rounds))
+    }
+
+    func testReportsOfBothReLUProtocolsAndPolynomialsFoldIntoOneModelOfTotals() throws {
+        var model = ProvisionalCostModel.standard
+        for (index, statistics) in [garbled, otReLU, polynomial].enumerated() {
+            model = try statistics.costModel(fallback: model, source: "report \(index)")
+        }
+        XCTAssertEqual(model.otReLU?.flightsPerLayer, 12)
+        XCTAssertEqual(model.offline?.oneRoundDegree, 4)
+        XCTAssertEqual(model.offline?.ot, "silent")
+        for network in [NetworkProfile.lan, NetworkProfile.wan] {
+            for (statistics, placement, relu) in [(garbled, allReLU, ReLUProtocol.garbled), (otReLU, allReLU, .ot),
+                                                  (polynomial, allPolynomial, .garbled), (polynomial, allPolynomial, .ot)] {
+                let query = CostQuery(network: network, phase: .total, relu: relu)
+                XCTAssertNil(model.missingFigures(for: query, degrees: [4]))
+                XCTAssertEqual(model.predictSeconds(placement: placement, slots: slots, query: query),
+                               measuredTotal(statistics, on: network), accuracy: 1e-9, "\(query)")
+            }
+        }
+        // Degree 6 scales degree 4's offline figures by the OLEs' COT count (704 / 448).
+        let six = try XCTUnwrap(model.offline?.polynomial(degree: 6))
+        XCTAssertEqual(six.perElement.bytes, 3950 * 704 / 448, accuracy: 1e-6)
+        let encoded = try JSONEncoder().encode(model)
+        XCTAssertEqual(try JSONDecoder().decode(CostModel.self, from: encoded), model)
+    }
+
+    func testAModelWithoutTheFiguresATargetNeedsSaysHowToGetThem() throws {
+        let onlineOnly = try garbled.costModel(fallback: ProvisionalCostModel.standard, source: "garbled.json")
+        let query = CostQuery(network: .wan, phase: .total, relu: .ot)
+        let message = try XCTUnwrap(onlineOnly.missingFigures(for: query, degrees: [2, 4]))
+        for part in ["online figures of the OT-based ReLU", "offline figures of ot ReLUs", "squares", "degree 3 or more", "sibyl calibrate"] {
+            XCTAssertTrue(message.contains(part), message)
+        }
+        XCTAssertTrue(onlineOnly.predictSeconds(placement: allReLU, slots: slots, query: query).isNaN)
+        XCTAssertNil(ProvisionalCostModel.standard.missingFigures(for: CostQuery(network: .lan), degrees: [2]))
+        XCTAssertNotNil(ProvisionalCostModel.standard.missingFigures(for: CostQuery(network: .lan, phase: .total), degrees: [2]))
+    }
+
+    func testLatencyTargetsKeepTheirOldFormAndTheWANDefaultsAreTheTotalWithOTReLUs() throws {
+        XCTAssertEqual(SearchTarget.latency(seconds: 1, query: CostQuery(network: .lan)), .latency(seconds: 1, network: .lan))
+        let wan = CostQuery(network: .wan, phase: .total, relu: .ot)
+        XCTAssertEqual(SearchTarget.latency(seconds: 9, query: wan), .cost(seconds: 9, query: wan))
+        let target = SearchTarget.cost(seconds: 9, query: wan)
+        XCTAssertEqual(try JSONDecoder().decode(SearchTarget.self, from: JSONEncoder().encode(target)), target)
+        XCTAssertEqual(ReLUProtocol.defaultChoice(network: "wan"), .ot)
+        XCTAssertEqual(CostPhase.defaultChoice(network: "wan"), .total)
+        XCTAssertEqual(ReLUProtocol.defaultChoice(network: "lan"), .garbled)
+        XCTAssertEqual(CostPhase.defaultChoice(network: "lan"), .online)
     }
 }

@@ -1,3 +1,4 @@
+import NetworkCost
 import NetworkPlan
 
 // A plan lowered to integer arithmetic in the share ring Z_(2^64): what the oracle computes in the clear
@@ -12,10 +13,8 @@ import NetworkPlan
 // - pooling divides by the window size with log2(window) extra fractional bits, so no precision is lost;
 // - truncations are arithmetic shifts (floor); the protocol makes them exact by aligning the client's share.
 
-/// The cost model's kinds of step.
-public enum StepCostKind: String, Codable, Sendable {
-    case relu, polynomial, linear
-}
+/// The cost model's kinds of step (the cost vocabulary's).
+public typealias StepCostKind = StepCost.Kind
 
 /// A tensor of the program: shape and scale.
 public struct ProgramTensor: Hashable, Sendable, Codable {
@@ -141,6 +140,16 @@ public struct FixedPointProgram: Hashable, Sendable, Codable {
         self.steps = steps
         self.output = output
         self.stepSlots = stepSlots
+    }
+
+    /// The degree of a polynomial protocol step (a square: 2), else nil.
+    public func polynomialDegree(ofStep index: Int) -> Int? {
+        guard steps.indices.contains(index) else { return nil }
+        switch steps[index] {
+        case .square: return 2
+        case .polynomial(_, _, let degree, _, _, _): return degree
+        default: return nil
+        }
     }
 
     /// What a step costs in the cost model's terms: a ReLU or polynomial activation (with the elements it

@@ -12,6 +12,7 @@
 // A client beyond a stage's bound is told the server is busy (a `busy` frame the client prints) and
 // closed; the accept loop itself never waits. Every exit path closes the connection and frees its slot.
 import Foundation
+import NetworkCost
 import Transport
 #if canImport(Glibc)
 import Glibc

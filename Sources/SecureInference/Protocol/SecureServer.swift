@@ -8,18 +8,14 @@
 import Foundation
 import Lattice
 import ModularMath
+import NetworkCost
 import NetworkPlan
 import Transport
 import TwoParty
 
-/// How a session evaluates ReLUs (`sibyl evaluate --relu`, `sibyl serve --relu`).
-public enum ReLUProtocol: String, Codable, CaseIterable, Sendable {
-    /// Garbled circuits (Delphi): tables and the client's input labels offline, the server's labels online.
-    case garbled
-    /// CrypTFlow2/Cheetah: sign by a millionaires' protocol, exact truncation and a multiplexer, all online
-    /// over correlated OT in both directions (TwoParty.OTReLU); nothing offline but the COTs.
-    case ot
-}
+/// How a session evaluates ReLUs (`sibyl evaluate --relu`, `sibyl serve --relu`): the cost vocabulary's
+/// enum, so that the planner predicts for the same choice.
+public typealias ReLUProtocol = NetworkCost.ReLUProtocol
 
 /// What the server shows a client when it connects: the architecture without weights.
 public struct PublicArchitecture: Codable, Sendable, Equatable {
