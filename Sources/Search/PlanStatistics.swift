@@ -115,8 +115,9 @@ public struct PlanStatistics: Codable, Hashable, Sendable {
             }
             model.offline = offline
         }
-        model.source = "measured costs from \(source) (\(layers.count) steps, \(reluProtocol.rawValue) ReLUs"
-            + (ot.map { ", \($0) OT" } ?? "") + (network.map { ", \($0)" } ?? "") + "); kinds not measured keep: " + fallback.source
+        // Newest first: "measured B (...); measured A (...); provisional model ..." (what each kind keeps).
+        model.source = "measured \(source) (\(layers.count) steps, " + (relu.measured ? "\(reluProtocol.rawValue) ReLUs" : "no ReLUs")
+            + (ot.map { ", \($0) OT" } ?? "") + (network.map { ", \($0)" } ?? "") + "); " + fallback.source
         return model
     }
 }

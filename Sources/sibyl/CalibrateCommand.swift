@@ -71,11 +71,13 @@ struct CalibrateCommand: ParsableCommand {
         return ProvisionalCostModel.standard
     }
 
-    static let defaultModel = "Experiments/costmodel/provisional.json"
+    /// The committed models `sibyl plan` uses without --cost-model, the first that exists: the one fitted
+    /// to secure evaluations of ResNet-32 (both ReLU protocols, offline figures), the provisional one.
+    static let defaultModels = ["Experiments/costmodel/resnet32-measured.json", "Experiments/costmodel/provisional.json"]
 
-    /// A cost model file, or the committed provisional model, or the built-in one.
+    /// A cost model file, or the first committed default, or the built-in provisional one.
     static func loadCostModel(_ path: String?) throws -> CostModel {
-        let candidate = path ?? (FileManager.default.fileExists(atPath: defaultModel) ? defaultModel : nil)
+        let candidate = path ?? defaultModels.first { FileManager.default.fileExists(atPath: $0) }
         guard let candidate else { return ProvisionalCostModel.standard }
         do {
             return try JSONDecoder().decode(CostModel.self, from: Data(contentsOf: URL(fileURLWithPath: candidate)))

@@ -48,7 +48,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Polynomial degrees, comma separated, each 1...6 (2 = quadratic: one OT product per element; 3 and up: one round of OT products in a 128-bit ring).",
                                discussion: "Other degrees are refused before the search starts.", valueName: "d,d,..."))
     var degrees: DegreeList = DegreeList(argument: "2")!
-    @Option(name: .customLong("cost-model"), help: "Cost model JSON (sibyl calibrate); default: the provisional model.")
+    @Option(name: .customLong("cost-model"), help: "Cost model JSON (sibyl calibrate); default: Experiments/costmodel/resnet32-measured.json, else provisional.json.")
     var costModel: String?
     @Option(name: .customLong("batch-size"), help: "Images per step.") var batchSize: Int = 128
     @Option(name: .customLong("clip-value"), help: "Also clip each gradient element to [-v, v] (Delphi: 2.0).",
