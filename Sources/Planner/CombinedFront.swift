@@ -39,6 +39,9 @@ public struct CombinedFront: Codable, Hashable, Sendable {
     public var points: [Point]
     /// The network profile latencies are predicted for.
     public var network: String
+    /// What latencies are predicted for: network, phase and ReLU protocol (absent in fronts written before
+    /// 2026-12-04: online, garbled).
+    public var query: CostQuery?
     public var costModel: CostModel
     public var slots: [SlotDescriptor]
 
@@ -67,8 +70,8 @@ public struct CombinedFront: Codable, Hashable, Sendable {
             unique.append(point)
         }
         unique.sort { ($0.relus, -$0.validationAccuracy) < ($1.relus, -$1.validationAccuracy) }
-        return CombinedFront(points: unique, network: settings.target.network.name, costModel: settings.costModel,
-                             slots: settings.space.slots)
+        return CombinedFront(points: unique, network: settings.target.network.name, query: settings.target.costQuery,
+                             costModel: settings.costModel, slots: settings.space.slots)
     }
 
     /// Throws unless every run searched the same slots and predicted latency with the same cost model for

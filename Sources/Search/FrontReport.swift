@@ -108,7 +108,8 @@ public enum FrontReport {
 
     /// The front as a Markdown table, fewest ReLUs first.
     public static func table(_ front: CombinedFront) -> String {
-        var out = "| ReLUs | share of all-ReLU | predicted online (\(front.network)) | validation | test | placement | from |\n"
+        let latency = front.query.map { "\($0)" } ?? "online on \(front.network)"
+        var out = "| ReLUs | share of all-ReLU | predicted \(latency) | validation | test | placement | from |\n"
         out += "|---:|---:|---:|---:|---:|---|---|\n"
         let total = Double(front.slots.reduce(0) { $0 + $1.elements })
         for p in front.points {

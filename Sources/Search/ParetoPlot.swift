@@ -29,7 +29,8 @@ public enum ParetoPlot {
     }
 
     /// The plot of one search: its reports, its front and the chosen point.
-    public static func svg(front: ParetoFront, reports: [ReportedPoint], chosen: ParetoPoint?, title: String) -> String {
+    public static func svg(front: ParetoFront, reports: [ReportedPoint], chosen: ParetoPoint?, title: String,
+                           latency: String = "online") -> String {
         func mark(_ p: ParetoPoint, _ label: String) -> Mark {
             Mark(accuracy: p.validationAccuracy, seconds: p.predictedOnlineSeconds, relus: p.relus, label: label)
         }
@@ -41,11 +42,12 @@ public enum ParetoPlot {
             + (chosen.map { String(format: " (validation accuracy %.4f, %d ReLUs, %.4g s)", $0.validationAccuracy,
                                    $0.relus, $0.predictedOnlineSeconds) } ?? " (none meets the target)")
         return svg(marks: marks, reports: reports, chosen: chosen.map { mark($0, "chosen") }, title: title,
-                   legend: legend)
+                   legend: legend, latency: latency)
     }
 
     /// The plot of several searches on one front (`sibyl front`).
     public static func svg(front: CombinedFront, reports: [ReportedPoint], title: String) -> String {
+        let latency = front.query.map { $0.phase == .online ? "online" : "total" } ?? "online"
         let marks = front.points.map { p in
             Mark(accuracy: p.validationAccuracy, seconds: p.predictedOnlineSeconds, relus: p.relus,
                  label: String(format: "%@%@: %.4f, %d ReLUs, %.4g s", p.source,
@@ -53,10 +55,12 @@ public enum ParetoPlot {
                                p.relus, p.predictedOnlineSeconds))
         }
         return svg(marks: marks, reports: reports, chosen: nil, title: title,
-                   legend: "grey: every member report of every search; red: the combined Pareto front")
+                   legend: "grey: every member report of every search; red: the combined Pareto front", latency: latency)
     }
 
-    static func svg(marks: [Mark], reports: [ReportedPoint], chosen: Mark?, title: String, legend: String) -> String {
+    /// `latency`: the phase the predicted seconds cover (online, total).
+    static func svg(marks: [Mark], reports: [ReportedPoint], chosen: Mark?, title: String, legend: String,
+                    latency: String) -> String {
         let healthy = reports.filter { !$0.diverged }
         let accuracies = healthy.map(\.validationAccuracy) + marks.map(\.accuracy)
         let lowAcc = max(0, (accuracies.min() ?? 0) - 0.02), highAcc = min(1, (accuracies.max() ?? 1) + 0.02)
@@ -79,7 +83,7 @@ public enum ParetoPlot {
 
         """
         let panels: [(Panel, String, (Double) -> String, (ReportedPoint) -> Double, (Mark) -> Double)] = [
-            (left, "predicted online latency (s)", { String(format: "%.3g", $0) }, { $0.predictedOnlineSeconds },
+            (left, "predicted \(latency) latency (s)", { String(format: "%.3g", $0) }, { $0.predictedOnlineSeconds },
              { $0.seconds }),
             (right, "ReLUs per image", { formatCount($0) }, { Double($0.relus) }, { Double($0.relus) }),
         ]

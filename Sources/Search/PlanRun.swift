@@ -120,9 +120,10 @@ public enum PlanRun {
         /// What `sibyl plan` prints at the end: the chosen member, the anneal, the baseline, the files.
         public func report(directory: URL) -> [String] {
             guard let chosen else { return ["no member met the target; see \(directory.appendingPathComponent("pareto.svg").path)"] }
-            var lines = [String(format: "chosen: member %d round %d, validation accuracy %.4f, %d ReLUs, predicted %.4g s online; "
+            var lines = [String(format: "chosen: member %d round %d, validation accuracy %.4f, %d ReLUs, predicted %.4g s %@; "
                                 + "%d points on the front; %.0f s", chosen.member, chosen.round, chosen.validationAccuracy,
-                                chosen.relus, chosen.predictedOnlineSeconds, front.points.count, seconds)]
+                                chosen.relus, chosen.predictedOnlineSeconds, settings.target.costQuery.description,
+                                front.points.count, seconds)]
             var final = chosen.validationAccuracy
             if let annealed {
                 lines.append(String(format: "annealed %d epochs: validation accuracy %.4f (searched %.4f)", annealed.epochs,
@@ -296,7 +297,8 @@ public enum PlanRun {
             settings.target.isMet(by: point.config.placement, space: settings.space, costModel: settings.costModel)
         }
         let svg = ParetoPlot.svg(front: state.front, reports: reports, chosen: chosen, title: "sibyl plan: "
-                                 + targetDescription(settings.target))
+                                 + targetDescription(settings.target),
+                                 latency: settings.target.costQuery.phase == .online ? "online" : "total")
         try Data(svg.utf8).write(to: directory.appendingPathComponent("pareto.svg"), options: .atomic)
         guard let chosen else { return nil }
         let source = runner.frontCheckpointURL(member: chosen.member, round: chosen.round)
