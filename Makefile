@@ -11,7 +11,7 @@ APT_PACKAGES := libopenblas-dev libhdf5-dev hdf5-tools libsodium-dev libpng-dev 
 # 22-24% more CPU per step (Experiments/bench/README.md): the project's commands let OpenBLAS choose.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: setup venv ray build test bench data demo clean
+.PHONY: setup venv ray build test bench netem data demo clean
 
 # Python tools in a virtual environment of the project's own (.venv): the second plan reader and the JSON
 # Schema check the tests run (Tests/python/requirements.txt). Reinstalled when the requirements change.
@@ -70,6 +70,15 @@ bench: build data
 	$(SIBYL) bench fuzz --plan Experiments/reliability/fuzz-plan --corpus Experiments/reliability/corpus \
 	  --executions 10000000 --seconds 300 --out Experiments/reliability/fuzz.json
 	SIBYL_BENCH=1 $(SWIFT) test -c $(CONFIG) --disable-swift-testing --filter ServeReliabilityBenchmarks
+
+# `sibyl serve` and `sibyl query` over a real emulated link (400 Mbit/s each way, 40 ms RTT unless
+# NETEM_ARGS says otherwise) between two network namespaces: netem where the kernel has it, else a
+# user-space link (Experiments/communication-resnet32/README.md). Needs root and iproute2.
+# make netem NETEM_ARGS="--images 1 --rtt-ms 40 --ot silent --relu ot"
+NETEM_ARGS ?=
+NETEM_OUT ?= Experiments/communication-resnet32/netem.json
+netem: build data
+	bash Experiments/communication-resnet32/netem.sh --sibyl $(SIBYL) --out $(NETEM_OUT) $(NETEM_ARGS)
 
 demo: build data
 	bash Experiments/demo.sh
