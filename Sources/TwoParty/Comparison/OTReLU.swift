@@ -18,6 +18,10 @@
 //         b_x T_s = b_s T_s + b_c (1 - 2 b_s) T_s      (an OLE on the client's bit b_c),
 //         b_x T_c = b_c T_c + b_s (1 - 2 b_c) T_c      (an OLE on the server's bit b_s: OT the other way),
 //     so the second product needs correlated OT in the reverse direction, the client as its sender.
+// Rounds after the millionaires': the server is the OT sender of step 3's products and of the first
+// multiplexer product, and a sender's OLE shares do not depend on its multiplicand (OLESender.prepare), so
+// both run on one set of COTs: the client sends all its choices, the server answers with all corrections
+// and its choices for the reverse OLE, the client with that OLE's corrections: three flights.
 // Traffic per element, k = 40, f = 12, silent OT: about 66 B (DReLU) + 20 B (carry) + 4 one-bit OLEs of
 // 8 B each; with IKNP add 16 B per COT.
 import Transport
@@ -65,11 +69,16 @@ public enum OTReLU {
         let sign = DReLU.senderSigns(s, bits: k, carry: compared[0])
         let carry = f == 0 ? [Bool](repeating: false, count: n) : compared[1]
         let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
-        let (t, scaled) = truncated(split, bits: bits, products: try OLESender(ot: forward).multiply(bits, bits: 1),
+        // The B2A products and this side's multiplexer term in one round trip: an OLE sender's shares do not
+        // depend on its multiplicand, so the OTs of both run first and the multiplicands (bits, then the
+        // scaled value computed from the B2A shares) go out in one message.
+        let forwardOLE: PreparedOLE<UInt64> = try OLESender(ot: forward).prepare(count: 3 * n, bits: 1)
+        let (t, scaled) = truncated(split, bits: bits, products: Array(forwardOLE.shares[0..<(2 * n)]),
                                     sign: sign, valueBits: k, truncation: f)
-        let ownTerm = try OLESender(ot: forward).multiply(scaled, bits: 1)
+        try forwardOLE.send(bits + scaled)
+        let ownTerm = forwardOLE.shares[(2 * n)...]
         let otherTerm = try OLEReceiver(ot: reverse).multiply(sign.map { $0 ? UInt64(1) : 0 }, bits: 1)
-        return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[e] &+ otherTerm[e] }
+        return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[2 * n + e] &+ otherTerm[e] }
     }
 
     /// The client's shares of ReLU(x) >> f, from its shares `c` (the mirror of `server`).
@@ -83,10 +92,12 @@ public enum OTReLU {
         let sign = DReLU.receiverSigns(c, bits: k, carry: compared[0])
         let carry = f == 0 ? [Bool](repeating: false, count: n) : compared[1]
         let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
-        let (t, scaled) = truncated(split, bits: bits, products: try OLEReceiver(ot: forward).multiply(bits, bits: 1),
+        // The server's B2A and multiplexer OLEs in one round trip (its `prepare`): both sets of choices now.
+        let forwardProducts = try OLEReceiver(ot: forward).multiply(bits + sign.map { $0 ? UInt64(1) : 0 }, bits: 1)
+        let (t, scaled) = truncated(split, bits: bits, products: Array(forwardProducts[0..<(2 * n)]),
                                     sign: sign, valueBits: k, truncation: f)
-        let ownTerm = try OLEReceiver(ot: forward).multiply(sign.map { $0 ? UInt64(1) : 0 }, bits: 1)
+        let ownTerm = forwardProducts[(2 * n)...]
         let otherTerm = try OLESender(ot: reverse).multiply(scaled, bits: 1)
-        return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[e] &+ otherTerm[e] }
+        return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[2 * n + e] &+ otherTerm[e] }
     }
 }
