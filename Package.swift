@@ -34,7 +34,7 @@ let package = Package(
         // Plans: weights-free architecture and its on-disk form.
         .target(name: "NetworkPlan"),
         .target(name: "SeededRandom"),
-        .target(name: "PlanStore", dependencies: ["NetworkPlan", "CHDF5"]),
+        .target(name: "PlanStore", dependencies: ["NetworkPlan", "ModularMath", "CHDF5"]),
 
         // Training side.
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimize),

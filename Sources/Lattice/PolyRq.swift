@@ -125,26 +125,14 @@ extension PolyRq where F == Coeff {
 
     /// The forward NTT of this polynomial (in place when this value is not used afterwards).
     public consuming func forwardNTT() -> PolyRq<Eval> {
-        var d: [UInt64] = []
-        swap(&d, &self.data)
-        let n = context.degree
-        d.withUnsafeMutableBufferPointer { p in
-            for (i, t) in context.tables.enumerated() { t.forwardInPlace(p.baseAddress! + i * n) }
-        }
-        return PolyRq<Eval>(context: context, data: d)
+        transformed { table, residue in table.forwardInPlace(residue) }
     }
 }
 
 extension PolyRq where F == Eval {
     /// The inverse NTT of this polynomial (in place when this value is not used afterwards).
     public consuming func inverseNTT() -> PolyRq<Coeff> {
-        var d: [UInt64] = []
-        swap(&d, &self.data)
-        let n = context.degree
-        d.withUnsafeMutableBufferPointer { p in
-            for (i, t) in context.tables.enumerated() { t.inverseInPlace(p.baseAddress! + i * n) }
-        }
-        return PolyRq<Coeff>(context: context, data: d)
+        transformed { table, residue in table.inverseInPlace(residue) }
     }
 
     /// The pointwise (= polynomial) product.
@@ -246,5 +234,19 @@ extension PolyRq where F == Eval {
             }
         }
         return (out0, out1)
+    }
+}
+
+extension PolyRq {
+    /// Each residue (one per modulus) transformed in place by `apply` with its modulus's NTT tables, the
+    /// storage moved, not copied, into the result of form `G`.
+    consuming func transformed<G: PolyFormat>(_ apply: (NTTTables, UnsafeMutablePointer<UInt64>) -> Void) -> PolyRq<G> {
+        var d: [UInt64] = []
+        swap(&d, &self.data)
+        let n = context.degree
+        d.withUnsafeMutableBufferPointer { p in
+            for (i, t) in context.tables.enumerated() { apply(t, p.baseAddress! + i * n) }
+        }
+        return PolyRq<G>(context: context, data: d)
     }
 }

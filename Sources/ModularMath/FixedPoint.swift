@@ -17,13 +17,21 @@ public struct FixedPoint: Sendable, Hashable, CustomStringConvertible {
     /// 2^f as a Double.
     public var scale: Double { Double(UInt64(1) << UInt64(fractionalBits)) }
 
-    /// round(x * 2^f) as a ring element; throws for non-finite values or |x * 2^f| >= 2^62.
+    /// The one fixed-point rounding of Sibyl (plans, compiled programs, inputs): round(value x 2^scale),
+    /// halves away from zero, as a signed integer; nil when the value is not finite or |value x 2^scale|
+    /// reaches 2^62 (what the share ring leaves room for).
+    public static func round(_ value: Double, scale: Int) -> Int64? {
+        let scaled = (value * Double(sign: .plus, exponent: scale, significand: 1)).rounded(.toNearestOrAwayFromZero)
+        guard scaled.isFinite, abs(scaled) < 0x1p62 else { return nil }
+        return Int64(scaled)
+    }
+
+    /// round(x * 2^f) (`round(_:scale:)`) as a ring element; throws for non-finite values or |x * 2^f| >= 2^62.
     public func encode(_ x: Double) throws -> UInt64 {
-        let scaled = (x * scale).rounded(.toNearestOrEven)
-        guard scaled.isFinite, abs(scaled) < 4.611686018427387904e18 else {
+        guard let value = Self.round(x, scale: fractionalBits) else {
             throw ModularMathError.valueOutOfRange(value: x, fractionalBits: fractionalBits)
         }
-        return UInt64(bitPattern: Int64(scaled))
+        return UInt64(bitPattern: value)
     }
 
     /// Float overload of `encode(_:)`.

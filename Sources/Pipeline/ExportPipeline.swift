@@ -183,23 +183,9 @@ public enum ExportPipeline {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ExportError.badPlacement(path: path, reason: "cannot be read (\(error.localizedDescription))")
         }
-        var choices: [String: SlotChoice]
-        let plain = JSONDecoder(), snake = JSONDecoder()
-        snake.keyDecodingStrategy = .convertFromSnakeCase
-        if let placement = (try? plain.decode(Placement.self, from: data)) ?? (try? snake.decode(Placement.self, from: data)) {
-            guard placement.choices.count == network.slots.count else {
-                throw ExportError.badPlacement(path: path, reason: "\(placement.choices.count) choices for the network's \(network.slots.count) slots")
-            }
-            choices = [:]
-            for (slot, choice) in zip(network.slots, placement.choices) { choices[slot.name] = choice }
-        } else if let map = (try? plain.decode([String: SlotChoice].self, from: data)) ?? (try? snake.decode([String: SlotChoice].self, from: data)) {
-            choices = map
-        } else {
-            throw ExportError.badPlacement(path: path, reason: "neither a Placement {\"choices\": [...]} nor a {\"slot\": choice} object, "
-                + "with choices like {\"relu\": {}} or {\"polynomial\": {\"degree\": 2}}")
-        }
-        for name in choices.keys where network.slot(named: name) == nil {
-            throw ExportError.badPlacement(path: path, reason: "names slot \(name), which the network does not have")
+        let choices: [String: SlotChoice]
+        do { choices = try PlacementFile.choices(in: data, slotNames: network.slots.map(\.name)) } catch let error as PlacementFile.ReadError {
+            throw ExportError.badPlacement(path: path, reason: error.reason)
         }
         for slot in network.slots {
             guard let choice = choices[slot.name] else { continue }

@@ -46,24 +46,11 @@ public protocol HDF5Element: Sendable {
     static var zero: Self { get }
 }
 
-extension Float: HDF5Element {
-    public static var hdf5Kind: HDF5ElementKind { .float32 }
-}
-extension Double: HDF5Element {
-    public static var hdf5Kind: HDF5ElementKind { .float64 }
-}
-extension Int8: HDF5Element {
-    public static var hdf5Kind: HDF5ElementKind { .int8 }
-}
-extension UInt8: HDF5Element {
-    public static var hdf5Kind: HDF5ElementKind { .uint8 }
-}
-extension Int32: HDF5Element {
-    public static var hdf5Kind: HDF5ElementKind { .int32 }
-}
-extension Int64: HDF5Element {
-    public static var hdf5Kind: HDF5ElementKind { .int64 }
-}
-extension UInt64: HDF5Element {
-    public static var hdf5Kind: HDF5ElementKind { .uint64 }
-}
+// One line per element type: which kind it is stored as.
+extension Float: HDF5Element { public static var hdf5Kind: HDF5ElementKind { .float32 } }
+extension Double: HDF5Element { public static var hdf5Kind: HDF5ElementKind { .float64 } }
+extension Int8: HDF5Element { public static var hdf5Kind: HDF5ElementKind { .int8 } }
+extension UInt8: HDF5Element { public static var hdf5Kind: HDF5ElementKind { .uint8 } }
+extension Int32: HDF5Element { public static var hdf5Kind: HDF5ElementKind { .int32 } }
+extension Int64: HDF5Element { public static var hdf5Kind: HDF5ElementKind { .int64 } }
+extension UInt64: HDF5Element { public static var hdf5Kind: HDF5ElementKind { .uint64 } }

@@ -51,21 +51,12 @@ extension HDF5File {
 
     /// Reads the dataset at `name`, which must hold elements of exactly type `T`.
     public func read<T: HDF5Element>(_ type: T.Type, from name: String) throws -> (shape: [Int], values: [T]) {
-        try HDF5Library.locked {
-            let dataset = try openDataset(name)
-            defer { H5Dclose(dataset) }
-            let full = try components(of: name).joined(separator: "/")
-            let fileType = H5Dget_type(dataset)
-            guard fileType >= 0 else { throw hdf5Error("read the type of '\(full)'") }
-            defer { H5Tclose(fileType) }
+        try withDataset(name) { dataset, full, fileType, space in
             let stored = HDF5ElementKind.of(type: fileType)
             guard stored == T.hdf5Kind else {
                 let found = stored?.rawValue ?? (H5Tget_class(fileType) == H5T_STRING ? "a string" : "an unsupported type")
                 throw PlanStoreError.wrongKind(path: path, name: full, expected: T.hdf5Kind.rawValue, found: found)
             }
-            let space = H5Dget_space(dataset)
-            guard space >= 0 else { throw hdf5Error("read the dataspace of '\(full)'") }
-            defer { H5Sclose(space) }
             let shape = try self.shape(ofSpace: space, name: full)
             let count = shape.reduce(1, *)
             var values = [T](repeating: T.zero, count: count)
@@ -75,6 +66,23 @@ extension HDF5File {
             }
             guard status >= 0 else { throw PlanStoreError.corruptFile(path: path, detail: "reading '\(full)': \(HDF5Library.takeErrorDetail())") }
             return (shape, values)
+        }
+    }
+
+    /// Runs `body` on the dataset at `name` with its full name, file type and dataspace (closed after it),
+    /// under the library's lock.
+    func withDataset<R>(_ name: String, _ body: (_ dataset: hid_t, _ full: String, _ fileType: hid_t, _ space: hid_t) throws -> R) throws -> R {
+        try HDF5Library.locked {
+            let dataset = try openDataset(name)
+            defer { H5Dclose(dataset) }
+            let full = try components(of: name).joined(separator: "/")
+            let fileType = H5Dget_type(dataset)
+            guard fileType >= 0 else { throw hdf5Error("read the type of '\(full)'") }
+            defer { H5Tclose(fileType) }
+            let space = H5Dget_space(dataset)
+            guard space >= 0 else { throw hdf5Error("read the dataspace of '\(full)'") }
+            defer { H5Sclose(space) }
+            return try body(dataset, full, fileType, space)
         }
     }
 
@@ -89,19 +97,9 @@ extension HDF5File {
 
     /// Shape and element kind of the dataset at `name`.
     public func info(of name: String) throws -> HDF5DatasetInfo {
-        try HDF5Library.locked {
-            let dataset = try openDataset(name)
-            defer { H5Dclose(dataset) }
-            let full = try components(of: name).joined(separator: "/")
-            let fileType = H5Dget_type(dataset)
-            guard fileType >= 0 else { throw hdf5Error("read the type of '\(full)'") }
-            defer { H5Tclose(fileType) }
-            let space = H5Dget_space(dataset)
-            guard space >= 0 else { throw hdf5Error("read the dataspace of '\(full)'") }
-            defer { H5Sclose(space) }
-            return HDF5DatasetInfo(shape: try shape(ofSpace: space, name: full),
-                                   kind: HDF5ElementKind.of(type: fileType),
-                                   isString: H5Tget_class(fileType) == H5T_STRING)
+        try withDataset(name) { _, full, fileType, space in
+            HDF5DatasetInfo(shape: try shape(ofSpace: space, name: full), kind: HDF5ElementKind.of(type: fileType),
+                            isString: H5Tget_class(fileType) == H5T_STRING)
         }
     }
 

@@ -34,16 +34,7 @@ extension HDF5File {
 
     /// Reads the scalar string dataset at `name`.
     public func readString(from name: String) throws -> String {
-        try HDF5Library.locked {
-            let dataset = try openDataset(name)
-            defer { H5Dclose(dataset) }
-            let full = try components(of: name).joined(separator: "/")
-            let fileType = H5Dget_type(dataset)
-            guard fileType >= 0 else { throw hdf5Error("read the type of '\(full)'") }
-            defer { H5Tclose(fileType) }
-            let space = H5Dget_space(dataset)
-            guard space >= 0 else { throw hdf5Error("read the dataspace of '\(full)'") }
-            defer { H5Sclose(space) }
+        try withDataset(name) { dataset, full, fileType, space in
             guard H5Tget_class(fileType) == H5T_STRING, H5Sget_simple_extent_npoints(space) == 1 else {
                 throw PlanStoreError.wrongKind(path: path, name: full, expected: "a scalar string",
                                                found: HDF5ElementKind.of(type: fileType)?.rawValue ?? "another type")

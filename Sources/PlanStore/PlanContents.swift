@@ -2,6 +2,7 @@
 // schema 3 on), the batch-norm-folded float weights and polynomial coefficients (weights.h5 /float), and
 // the program's integer arrays (weights.h5 /program). Schema 1-2 files also hold /fixed copies derived
 // from the float ones (`PlanFixedPoint`); they are checked at read, not kept.
+import ModularMath
 import NetworkPlan
 
 public struct PlanContents: Sendable, Equatable {
@@ -46,12 +47,10 @@ public enum PlanFixedPoint {
 
     /// round(value * 2^scale), or nil when a value is not finite or does not fit in 62 bits.
     public static func encode(_ values: [Float], scale: Int) -> [Int64]? {
-        let factor = Double(sign: .plus, exponent: scale, significand: 1)
         var result = [Int64](repeating: 0, count: values.count)
         for (i, v) in values.enumerated() {
-            let scaled = (Double(v) * factor).rounded()
-            guard scaled.isFinite, abs(scaled) < 0x1p62 else { return nil }
-            result[i] = Int64(scaled)
+            guard let encoded = FixedPoint.round(Double(v), scale: scale) else { return nil }
+            result[i] = encoded
         }
         return result
     }

@@ -16,19 +16,23 @@ extension Tape {
         let z = logits.value.pointer, t = teacherLogits.pointer
         let hard = Tensor(uninitialized: [N, K]), soft = Tensor(uninitialized: [N, K]), target = Tensor(uninitialized: [N, K])
         var total: Double = 0
+        let inverseT = 1 / T
         for n in 0..<N {
             let zr = z + n * K, tr = t + n * K
-            let (logHard, _) = Self.logSoftmax(zr, K, scale: 1, into: hard.pointer + n * K)
-            let (logSoft, _) = Self.logSoftmax(zr, K, scale: 1 / T, into: soft.pointer + n * K)
-            let (logTeacher, _) = Self.logSoftmax(tr, K, scale: 1 / T, into: target.pointer + n * K)
+            let hardSum = softmaxRow(zr, count: K, into: hard.pointer + n * K)
+            let softSum = softmaxRow(zr, count: K, scale: inverseT, into: soft.pointer + n * K)
+            let teacherSum = softmaxRow(tr, count: K, scale: inverseT, into: target.pointer + n * K)
             let label = Int(labels[n])
             precondition(label >= 0 && label < K, "label \(label) outside 0..<\(K)")
             var kl: Float = 0
             for k in 0..<K {
                 let pt = target.pointer[n * K + k]
-                if pt > 0 { kl += pt * (logTeacher[k] - logSoft[k]) }
+                let logTeacher = tr[k] * inverseT - teacherSum.max - teacherSum.logSum
+                let logSoft = zr[k] * inverseT - softSum.max - softSum.logSum
+                if pt > 0 { kl += pt * (logTeacher - logSoft) }
             }
-            total += Double((1 - w) * -logHard[label] + w * T * T * kl)
+            let logHard = zr[label] - hardSum.max - hardSum.logSum
+            total += Double((1 - w) * -logHard + w * T * T * kl)
         }
         let loss = Tensor(shape: [1], values: [Float(total / Double(N))])
         return record(loss, inputs: [logits]) { [unowned self] dy in
@@ -45,22 +49,6 @@ extension Tape {
             }
             self.accumulate(logits, dz)
         }
-    }
-
-    /// log softmax(scale * row) (returned) and softmax(scale * row) (written to `probabilities`).
-    static func logSoftmax(_ row: UnsafeMutablePointer<Float>, _ K: Int, scale: Float,
-                           into probabilities: UnsafeMutablePointer<Float>) -> ([Float], Float) {
-        var m = row[0] * scale
-        for k in 1..<K { m = max(m, row[k] * scale) }
-        var s: Float = 0
-        for k in 0..<K { s += expf(row[k] * scale - m) }
-        let logS = logf(s)
-        var logs = [Float](repeating: 0, count: K)
-        for k in 0..<K {
-            logs[k] = row[k] * scale - m - logS
-            probabilities[k] = expf(logs[k])
-        }
-        return (logs, logS)
     }
 }
 

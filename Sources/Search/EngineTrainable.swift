@@ -194,21 +194,14 @@ public final class EngineTrainable: Trainable {
         } else {
             loss = tape.softmaxCrossEntropy(logits, labels: batch.labels)
         }
-        // Range penalties of polynomial slots (computed in their forward pass).
-        let penalties = network.slots.filter { !$0.isReLU }.compactMap(\.lastPenalty)
-        let total = penalties.reduce(loss) { tape.add($0, $1) }
         // The label cross-entropy is what divergence and reports look at (the distillation term starts
         // at 0 when the student still equals the teacher).
         let value = teacher == nil ? loss.value[flat: 0] : Self.crossEntropy(logits.value, labels: batch.labels)
-        guard value.isFinite, total.value[flat: 0].isFinite else { return .nan }
-        tape.backward(from: total)
-        let parameters = network.namedParameters
-        if options.normalizedCoefficients { network.scaleCoefficientGradients() }
-        if let limit = options.clipValue { GradientClipping.clipByValue(parameters, limit: limit) }
-        let norm = GradientClipping.clipByGlobalNorm(parameters, maxNorm: clipNorm)
+        guard value.isFinite else { return .nan }
+        let norm = network.applyGradients(of: loss, tape: tape, optimizer: optimizer, learningRate: learningRate,
+                                          clipValue: options.clipValue, clipNorm: clipNorm,
+                                          normalizedCoefficients: options.normalizedCoefficients, skipNonFinite: true)
         guard norm.isFinite else { return .nan }
-        if options.normalizedCoefficients { network.scaleCoefficientGradients() }
-        optimizer.step(parameters, learningRate: learningRate)
         return value
     }
 

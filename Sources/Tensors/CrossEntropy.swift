@@ -13,12 +13,7 @@ extension Tape {
         var total: Double = 0
         for n in 0..<N {
             let row = z + n * K, p = pp + n * K
-            var m = row[0]
-            for k in 1..<K { m = max(m, row[k]) }
-            var s: Float = 0
-            for k in 0..<K { let e = expf(row[k] - m); p[k] = e; s += e }
-            let logS = logf(s)
-            let inv = 1 / s
+            let (m, logS) = softmaxRow(row, count: K, into: p)
             var rowLoss: Float = 0
             let label = Int(labels[n])
             precondition(label >= 0 && label < K, "label \(label) outside 0..<\(K)")
@@ -26,7 +21,6 @@ extension Tape {
                 let logp = row[k] - m - logS
                 let t = (k == label ? 1 - eps : 0) + eps / Float(K)
                 rowLoss -= t * logp
-                p[k] *= inv
             }
             total += Double(rowLoss)
         }
@@ -92,4 +86,18 @@ public func rowCrossEntropy(logits: Tensor, row n: Int, label: Int32) -> Double?
     var sum = 0.0
     for v in row { sum += exp(Double(v - m)) }
     return log(sum) - Double(row[Int(label)] - m)
+}
+
+/// The engine's one log-softmax kernel (cross-entropy, distillation): softmax(scale x row) is written to
+/// `probabilities`; returns m = max(scale x row) and log s, s = sum exp(scale x row - m), so that
+/// log softmax_k = scale x row[k] - m - log s.
+public func softmaxRow(_ row: UnsafePointer<Float>, count K: Int, scale: Float = 1,
+                       into probabilities: UnsafeMutablePointer<Float>) -> (max: Float, logSum: Float) {
+    var m = row[0] * scale
+    for k in 1..<K { m = max(m, row[k] * scale) }
+    var s: Float = 0
+    for k in 0..<K { let e = expf(row[k] * scale - m); probabilities[k] = e; s += e }
+    let inverse = 1 / s
+    for k in 0..<K { probabilities[k] *= inverse }
+    return (m, logf(s))
 }

@@ -6,12 +6,12 @@
 // Names: conv{1..7}, bn{1..7}, act{1..7}, fc.
 import Tensors
 
-public final class MiniONN: Network {
+public final class MiniONN: RegisteredNetwork {
     public let kind = ModelKind.minionn
     public let classCount: Int
     let convs: [Conv2DLayer], bns: [BatchNormLayer], acts: [ActivationSlot]
     let fc: DenseLayer
-    private let registry: ParameterRegistry
+    let registry: ParameterRegistry
 
     public init(classes: Int, rng: inout RandomGenerator) {
         classCount = classes
@@ -33,9 +33,6 @@ public final class MiniONN: Network {
         registry = reg
     }
 
-    public var slots: [ActivationSlot] { registry.slots }
-    public var namedParameters: [NamedParameter] { registry.parameters + slotParameters() }
-    public var namedBuffers: [NamedBuffer] { registry.buffers }
 
     public func forward(_ input: Variable, tape: Tape, training: Bool) -> Variable {
         var x = input

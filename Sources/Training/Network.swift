@@ -46,10 +46,48 @@ extension Network {
         for slot in slots where !slot.isReLU { slot.scaleCoefficientGradient() }
     }
 
+    /// The one training step after the forward pass (`sibyl train`, the planner's members): backward
+    /// from `loss` plus the range penalties its polynomial slots computed in the forward pass, clipping
+    /// (by value, then by global norm), SGD. With `normalizedCoefficients` the coefficients' gradients are
+    /// clipped in units of their slot's input range (`ActivationSlot.scaleCoefficientGradient`, applied
+    /// before clipping and again after). Returns the gradient's global norm before norm clipping. With
+    /// `skipNonFinite` a non-finite loss or norm skips the update (nothing changes) and returns NaN (the
+    /// planner, which reports such a member as diverged); without it the update is applied whatever it is
+    /// (`sibyl train`, whose epoch then shows the divergence and is not checkpointed).
+    @discardableResult
+    public func applyGradients(of loss: Variable, tape: Tape, optimizer: SGD, learningRate: Float, clipValue: Float?,
+                               clipNorm: Float?, normalizedCoefficients: Bool, skipNonFinite: Bool) -> Float {
+        let penalties = slots.filter { !$0.isReLU }.compactMap(\.lastPenalty)
+        let total = penalties.reduce(loss) { tape.add($0, $1) }
+        if skipNonFinite && !total.value[flat: 0].isFinite { return .nan }
+        tape.backward(from: total)
+        let parameters = namedParameters
+        if normalizedCoefficients { scaleCoefficientGradients() }
+        if let clipValue { GradientClipping.clipByValue(parameters, limit: clipValue) }
+        let norm = clipNorm.map { GradientClipping.clipByGlobalNorm(parameters, maxNorm: $0) }
+            ?? GradientClipping.globalNorm(parameters)
+        if skipNonFinite && !norm.isFinite { return .nan }
+        if normalizedCoefficients { scaleCoefficientGradients() }
+        optimizer.step(parameters, learningRate: learningRate)
+        return norm
+    }
+
     /// Coefficient parameters of non-ReLU slots, named "<slot>.coefficients".
     func slotParameters() -> [NamedParameter] {
         slots.compactMap { s in s.coefficients.map { NamedParameter(name: s.name + ".coefficients", parameter: $0, decays: false) } }
     }
+}
+
+/// A network whose layers and slots are listed in a `ParameterRegistry` (every built-in model): its slots,
+/// parameters (layer weights, then polynomial coefficients) and buffers come from the registry.
+protocol RegisteredNetwork: Network {
+    var registry: ParameterRegistry { get }
+}
+
+extension RegisteredNetwork {
+    public var slots: [ActivationSlot] { registry.slots }
+    public var namedParameters: [NamedParameter] { registry.parameters + slotParameters() }
+    public var namedBuffers: [NamedBuffer] { registry.buffers }
 }
 
 /// Builds a fresh network with weights drawn from `rng`.

@@ -6,7 +6,7 @@
 // stage{s}.block0.shortcut.{conv,bn}; fc.
 import Tensors
 
-public final class ResNet: Network {
+public final class ResNet: RegisteredNetwork {
     final class Block {
         let conv1: Conv2DLayer, bn1: BatchNormLayer, act1: ActivationSlot
         let conv2: Conv2DLayer, bn2: BatchNormLayer, act2: ActivationSlot
@@ -41,7 +41,7 @@ public final class ResNet: Network {
     let stemConv: Conv2DLayer, stemBN: BatchNormLayer, stemAct: ActivationSlot
     let blocks: [Block]
     let fc: DenseLayer
-    private let registry: ParameterRegistry
+    let registry: ParameterRegistry
 
     public init(depth: Int, classes: Int, rng: inout RandomGenerator) {
         precondition(depth >= 8 && (depth - 2) % 6 == 0, "CIFAR ResNet depth must be 6n+2, got \(depth)")
@@ -71,9 +71,6 @@ public final class ResNet: Network {
         registry = reg
     }
 
-    public var slots: [ActivationSlot] { registry.slots }
-    public var namedParameters: [NamedParameter] { registry.parameters + slotParameters() }
-    public var namedBuffers: [NamedBuffer] { registry.buffers }
 
     public func forward(_ input: Variable, tape: Tape, training: Bool) -> Variable {
         var x = normalizeAndActivate(stemConv(input, tape: tape), stemBN, stemAct, tape: tape, training: training)

@@ -2,13 +2,13 @@
 // act, global average pooling, dense. Names: conv1, bn1, act1, conv2, bn2, act2, fc.
 import Tensors
 
-public final class TinyNet: Network {
+public final class TinyNet: RegisteredNetwork {
     public let kind = ModelKind.tiny
     public let classCount: Int
     let conv1: Conv2DLayer, bn1: BatchNormLayer, act1: ActivationSlot
     let conv2: Conv2DLayer, bn2: BatchNormLayer, act2: ActivationSlot
     let fc: DenseLayer
-    private let registry: ParameterRegistry
+    let registry: ParameterRegistry
 
     public init(classes: Int, rng: inout RandomGenerator) {
         classCount = classes
@@ -26,9 +26,6 @@ public final class TinyNet: Network {
         registry = reg
     }
 
-    public var slots: [ActivationSlot] { registry.slots }
-    public var namedParameters: [NamedParameter] { registry.parameters + slotParameters() }
-    public var namedBuffers: [NamedBuffer] { registry.buffers }
 
     public func forward(_ input: Variable, tape: Tape, training: Bool) -> Variable {
         var x = normalizeAndActivate(conv1(input, tape: tape), bn1, act1, tape: tape, training: training)

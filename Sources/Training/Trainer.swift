@@ -158,7 +158,8 @@ public final class Trainer {
         return metrics
     }
 
-    /// Forward, loss, backward, clipping, SGD update. Returns (loss, correct predictions).
+    /// Forward, loss, then `Network.applyGradients` (range penalties, backward, clipping, SGD). Returns
+    /// (loss, correct predictions).
     public func trainStep(_ batch: Batch, learningRate: Float) -> (Float, Int) {
         let tape = Tape()
         let x = tape.constant(batch.tensor)
@@ -166,17 +167,9 @@ public final class Trainer {
         let loss = tape.softmaxCrossEntropy(logits, labels: batch.labels, labelSmoothing: config.labelSmoothing)
         let right = correctCount(logits: logits.value, labels: batch.labels)
         let lossValue = loss.value[flat: 0]
-        // Polynomial slots: their range penalties join the loss, and their coefficients train in units of
-        // their input range (ActivationSlot.scaleCoefficientGradient).
-        let penalties = network.slots.filter { !$0.isReLU }.compactMap(\.lastPenalty)
-        tape.backward(from: penalties.reduce(loss) { tape.add($0, $1) })
-        let params = network.namedParameters
-        let polynomial = !penalties.isEmpty || network.slots.contains { !$0.isReLU }
-        if polynomial { network.scaleCoefficientGradients() }
-        if let v = config.clipValue { GradientClipping.clipByValue(params, limit: v) }
-        if let n = config.clipNorm { GradientClipping.clipByGlobalNorm(params, maxNorm: n) }
-        if polynomial { network.scaleCoefficientGradients() }
-        optimizer.step(params, learningRate: learningRate)
+        network.applyGradients(of: loss, tape: tape, optimizer: optimizer, learningRate: learningRate,
+                               clipValue: config.clipValue, clipNorm: config.clipNorm, normalizedCoefficients: true,
+                               skipNonFinite: false)
         return (lossValue, right)
     }
 

@@ -70,7 +70,7 @@ struct QueryCommand: ParsableCommand {
             throw ValidationError("the plan takes \(shape) inputs, which a \(image == nil ? "CIFAR" : "PNG") image (3 colour planes) cannot give")
         }
         let input = PlaintextInput.normalize(pixels[...], spec: architecture.input)
-        let encoded = FixedPointCompiler.encode(input, scale: architecture.program.tensors[0].scale)
+        let encoded = FixedPointCompiler.encode(input, scale: architecture.program.inputTensor.scale)
         let (logits, costs) = try session.infer(input: encoded)
         let scale = Double(1 << architecture.program.tensors[architecture.program.output].scale)
         let values = logits.map { Double(Int64(bitPattern: $0)) / scale }

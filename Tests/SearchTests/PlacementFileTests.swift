@@ -20,4 +20,21 @@ final class PlacementFileTests: XCTestCase {
         try Data(#"{"s2": {"polynomial": {"degree": 5}}}"#.utf8).write(to: url)
         XCTAssertEqual(try PlacementFile.read(from: url, slots: slots).choices[2], .polynomial(degree: 5))
     }
+
+    /// The one reader takes both forms (a {slot: choice} map, a Placement in slot order) and refuses slots
+    /// the network lacks, a choice list of the wrong length and anything else, saying which.
+    func testBothFormsReadTheSameAndBadFilesAreRefusedWithTheReason() throws {
+        let names = ["a", "b", "c"]
+        let map = try PlacementFile.choices(in: Data(#"{"b": {"polynomial": {"degree": 2}}}"#.utf8), slotNames: names)
+        XCTAssertEqual(map, ["b": .polynomial(degree: 2)])
+        let list = try PlacementFile.choices(in: Data(#"{"choices": [{"relu": {}}, {"polynomial": {"degree": 2}}, {"relu": {}}]}"#.utf8),
+                                             slotNames: names)
+        XCTAssertEqual(list, ["a": .relu, "b": .polynomial(degree: 2), "c": .relu])
+        for (text, reason) in [(#"{"z": {"relu": {}}}"#, "names slot 'z'"), (#"{"choices": [{"relu": {}}]}"#, "1 choices for the network's 3 slots"),
+                               ("[1, 2]", "neither a")] {
+            XCTAssertThrowsError(try PlacementFile.choices(in: Data(text.utf8), slotNames: names)) { error in
+                XCTAssertTrue("\(error)".contains(reason), "\(error)")
+            }
+        }
+    }
 }

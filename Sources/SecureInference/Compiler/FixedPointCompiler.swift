@@ -1,4 +1,5 @@
 import Foundation
+import ModularMath
 import NetworkPlan
 
 public enum SecureInferenceError: Error, CustomStringConvertible, Equatable {
@@ -280,16 +281,20 @@ public enum FixedPointCompiler {
 
     /// Like `encode`, but a non-finite value or one beyond 2^62 at this scale is an invalid plan.
     static func encodeChecked(_ values: [Float], scale: Int, name: String) throws -> [UInt64] {
-        let limit = Double(1 << 62)
-        for value in values where !value.isFinite || abs(Double(value) * Double(1 << scale)) >= limit {
+        for value in values where FixedPoint.round(Double(value), scale: scale) == nil {
             throw SecureInferenceError.invalidPlan("\(name) holds \(value), which has no \(scale)-bit fixed-point encoding")
         }
         return encode(values, scale: scale)
     }
 
-    /// round(value * 2^scale) as a two's-complement ring element.
+    /// round(value * 2^scale) (`FixedPoint.round`) as a two's-complement ring element; the values must be
+    /// encodable (`encodeChecked` says which is not).
     public static func encode(_ values: [Float], scale: Int) -> [UInt64] {
-        let factor = Double(1 << scale)
-        return values.map { UInt64(bitPattern: Int64((Double($0) * factor).rounded())) }
+        values.map { value in
+            guard let encoded = FixedPoint.round(Double(value), scale: scale) else {
+                preconditionFailure("\(value) has no \(scale)-bit fixed-point encoding (use encodeChecked)")
+            }
+            return UInt64(bitPattern: encoded)
+        }
     }
 }

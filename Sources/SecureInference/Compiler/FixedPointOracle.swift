@@ -9,25 +9,20 @@ public struct FixedPointOracle: Sendable {
 
     /// Encodes a normalised float input (C-H-W) at the input scale.
     public func encodeInput(_ input: [Float]) -> [UInt64] {
-        FixedPointCompiler.encode(input, scale: program.tensors[0].scale)
+        FixedPointCompiler.encode(input, scale: program.inputTensor.scale)
     }
 
     /// Every tensor of the program for one encoded input (index = tensor id).
     public func evaluateAll(input: [UInt64]) -> [[UInt64]] {
-        precondition(input.count == program.tensors[0].shape.elements, "input size does not match the program")
+        precondition(input.count == program.inputTensor.shape.elements, "input size does not match the program")
         var values = [[UInt64]](repeating: [], count: program.tensors.count)
-        values[0] = input
+        values[FixedPointProgram.input] = input
         for step in program.steps {
             let outShape = program.tensors[step.output].shape
             switch step {
             case .linear(let output, let terms, let bias, _):
-                var y = [UInt64](repeating: 0, count: outShape.elements)
-                for term in terms {
-                    RingKernels.accumulate(term.map, x: values[term.input], inShape: program.tensors[term.input].shape,
-                                           outShape: outShape, into: &y)
-                }
-                Self.addBias(bias, to: &y, shape: outShape)
-                values[output] = y
+                values[output] = Self.linear(terms, bias: bias, of: values, in: program, onto: [UInt64](repeating: 0, count: outShape.elements),
+                                             shape: outShape)
             case .add(let output, let a, let shiftA, let b, let shiftB):
                 values[output] = RingKernels.shiftedSum(values[a], shiftA: shiftA, values[b], shiftB: shiftB)
             case .truncate(let output, let input, let bits):
@@ -87,6 +82,19 @@ public struct FixedPointOracle: Sendable {
             return y
         }
         return (values, exceeded)
+    }
+
+    /// `start` + a linear step (its terms over `inputs`, the tensors by id, and its bias) in the ring: the
+    /// oracle's step from zero, the server's from the output mask it drew offline.
+    static func linear(_ terms: [LinearTerm], bias: [UInt64], of inputs: [[UInt64]], in program: FixedPointProgram,
+                       onto start: consuming [UInt64], shape: TensorShape) -> [UInt64] {
+        var y = start
+        for term in terms {
+            RingKernels.accumulate(term.map, x: inputs[term.input], inShape: program.tensors[term.input].shape,
+                                   outShape: shape, into: &y)
+        }
+        addBias(bias, to: &y, shape: shape)
+        return y
     }
 
     static func addBias(_ bias: [UInt64], to y: inout [UInt64], shape: TensorShape) {

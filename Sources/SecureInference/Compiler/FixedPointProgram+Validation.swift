@@ -24,7 +24,7 @@ extension FixedPointProgram {
         }
         guard total <= Self.maximumTotalElements else { throw fail("\(total) elements in all") }
         var defined = [Bool](repeating: false, count: tensors.count)
-        defined[0] = true
+        defined[Self.input] = true   // so no step may write the input
         func use(_ id: Int) throws -> TensorShape {
             guard tensors.indices.contains(id), defined[id] else { throw fail("tensor \(id) used before it is defined") }
             return tensors[id].shape

@@ -124,7 +124,7 @@ public enum ProgramStep: Hashable, Sendable, Codable {
 
 public struct FixedPointProgram: Hashable, Sendable, Codable {
     public var fractionalBits: Int
-    /// Tensor 0 is the input (scale f).
+    /// The tensors by id; `FixedPointProgram.input` (the first) is the network's input, at scale f.
     public var tensors: [ProgramTensor]
     public var steps: [ProgramStep]
     /// Index of the logits tensor.
@@ -133,6 +133,12 @@ public struct FixedPointProgram: Hashable, Sendable, Codable {
     /// protocol itself, and the gathers, scatters, truncations and coefficient steps around it. Programs
     /// from before this field have none.
     public var stepSlots: [String?]?
+
+    /// The id of the input tensor: the compiler lays it out first, validation checks that no step writes it.
+    public static let input = 0
+
+    /// The input tensor (shape and scale).
+    public var inputTensor: ProgramTensor { tensors[Self.input] }
 
     public init(fractionalBits: Int, tensors: [ProgramTensor], steps: [ProgramStep], output: Int, stepSlots: [String?]? = nil) {
         self.fractionalBits = fractionalBits

@@ -3,6 +3,15 @@ import NetworkPlan
 /// Linear maps on tensors over Z_(2^64) (wrapping arithmetic): what the server computes online on its
 /// masked values, and what the oracle computes in the clear. Exact: no floating point anywhere.
 public enum RingKernels {
+    /// The output columns ox of a convolution row whose input column ox * stride + kx - padding lies inside
+    /// a row of `inWidth` (first, last; nil when none): the bounds both convolution loops iterate over.
+    @inline(__always)
+    static func insideColumns(kx: Int, padding: Int, stride: Int, inWidth: Int, outWidth: Int) -> (Int, Int)? {
+        let first = max(0, (padding - kx + stride - 1) / stride)
+        let last = min(outWidth - 1, (inWidth - 1 + padding - kx) / stride)
+        return first <= last ? (first, last) : nil
+    }
+
     /// Applies `map` to `x` (shape `inShape`, C-H-W) and adds the result into `out` (shape `outShape`).
     public static func accumulate(_ map: LinearMap, x: [UInt64], inShape: TensorShape, outShape: TensorShape,
                                   into out: inout [UInt64]) {
@@ -64,10 +73,8 @@ public enum RingKernels {
                                 for kx in 0..<k {
                                     let weight = w[((o * inC + c) * k + ky) * k + kx]
                                     if weight == 0 { continue }
-                                    // Output columns whose input column ox*stride+kx-padding is inside.
-                                    let first = max(0, (padding - kx + stride - 1) / stride)
-                                    let last = min(outW - 1, (inW - 1 + padding - kx) / stride)
-                                    if first > last { continue }
+                                    guard let (first, last) = insideColumns(kx: kx, padding: padding, stride: stride,
+                                                                            inWidth: inW, outWidth: outW) else { continue }
                                     for oy in 0..<outH {
                                         let iy = oy * stride + ky - padding
                                         if iy < 0 || iy >= inH { continue }

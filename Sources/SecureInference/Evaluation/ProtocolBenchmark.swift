@@ -32,7 +32,7 @@ public enum ProtocolBenchmark {
                                valueBits: Int = 32, repeats: Int = 3) throws -> ElementCosts {
         let program = activationProgram(channels: channels, side: side, fractionalBits: fractionalBits, relu: relu,
                                         valueBits: valueBits)
-        let shape = program.tensors[0].shape
+        let shape = program.inputTensor.shape
         let architecture = try PublicArchitecture(
             program: program, input: InputSpec(shape: shape, mean: [Float](repeating: 0, count: channels),
                                                std: [Float](repeating: 1, count: channels)),

@@ -129,11 +129,11 @@ public struct FastFixedPointEvaluator: Sendable {
         let batch = inputs.count
         var exceeded = [Bool](repeating: false, count: batch)
         for input in inputs {
-            precondition(input.count == program.tensors[0].shape.elements, "input size does not match the program")
+            precondition(input.count == program.inputTensor.shape.elements, "input size does not match the program")
         }
         // values[tensor][image]; each tensor is freed after its last reader.
         var values = [[[UInt64]]](repeating: [], count: program.tensors.count)
-        values[0] = inputs
+        values[FixedPointProgram.input] = inputs
         if record { for input in inputs { Self.recordMagnitude(input, tensor: 0, into: &magnitudes) } }
         for (s, step) in program.steps.enumerated() {
             let outShape = program.tensors[step.output].shape
@@ -247,10 +247,8 @@ public struct FastFixedPointEvaluator: Sendable {
                         for ky in 0..<k {
                             for kx in 0..<k {
                                 let row = ((c * k + ky) * k + kx) * width + b * n
-                                // Output columns whose input column ox*stride+kx-padding is inside the image.
-                                let first = max(0, (padding - kx + stride - 1) / stride)
-                                let last = min(outW - 1, (inW - 1 + padding - kx) / stride)
-                                if first > last { continue }
+                                guard let (first, last) = RingKernels.insideColumns(kx: kx, padding: padding, stride: stride,
+                                                                                    inWidth: inW, outWidth: outW) else { continue }
                                 for oy in 0..<outH {
                                     let iy = oy * stride + ky - padding
                                     if iy < 0 || iy >= inH { continue }

@@ -91,9 +91,9 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         if let problem = architecture.input.problem {
             throw SecureInferenceError.protocolFailure("the server's architecture is malformed: \(problem)")
         }
-        guard architecture.input.shape == architecture.program.tensors[0].shape else {
+        guard architecture.input.shape == architecture.program.inputTensor.shape else {
             throw SecureInferenceError.protocolFailure("the server's architecture is malformed: input \(architecture.input.shape) "
-                                                       + "but the program's input tensor is \(architecture.program.tensors[0].shape)")
+                                                       + "but the program's input tensor is \(architecture.program.inputTensor.shape)")
         }
         _ = try architecture.heParameters.context
         return architecture
@@ -141,7 +141,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
 
     func offline(meter: inout StepMeter) throws -> ClientOfflineState {
         var state = ClientOfflineState(shares: [[UInt64]](repeating: [], count: program.tensors.count))
-        state.shares[0] = ShareRing.random(count: program.tensors[0].shape.elements)
+        state.shares[FixedPointProgram.input] = ShareRing.random(count: program.inputTensor.shape.elements)
         for (index, step) in program.steps.enumerated() {
             let outShape = program.tensors[step.output].shape
             try meter.measure(index, step.label) {
@@ -198,7 +198,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     func online(_ state: ClientOfflineState, input: [UInt64], meter: inout StepMeter) throws -> [UInt64] {
         let shares = state.shares
         try meter.measure(-1, "input") {
-            try channel.sendMessage(type: ProtocolMessage.maskedInput, zip(input, shares[0]).map { $0 &- $1 })
+            try channel.sendMessage(type: ProtocolMessage.maskedInput, zip(input, shares[FixedPointProgram.input]).map { $0 &- $1 })
             try channel.flush()
         }
         // Replies wait until the next barrier (`FixedPointProgram.onlineBarriers`): the server sends every
@@ -254,8 +254,8 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     /// Runs one image (offline, then online) and returns its logits (ring elements at the output scale)
     /// and costs.
     public func infer(input: [UInt64]) throws -> (logits: [UInt64], costs: ImageCosts) {
-        guard input.count == program.tensors[0].shape.elements else {
-            throw SecureInferenceError.protocolFailure("input has \(input.count) values, the plan expects \(program.tensors[0].shape)")
+        guard input.count == program.inputTensor.shape.elements else {
+            throw SecureInferenceError.protocolFailure("input has \(input.count) values, the plan expects \(program.inputTensor.shape)")
         }
         var offlineMeter = StepMeter(channel: channel)
         try channel.sendMessage(type: ProtocolMessage.imageRequest, [UInt8]())

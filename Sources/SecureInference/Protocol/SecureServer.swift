@@ -168,8 +168,8 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     /// is read.
     func online(_ state: ServerOfflineState) throws {
         var shares = [[UInt64]](repeating: [], count: program.tensors.count)
-        shares[0] = try channel.receiveMessage(expecting: ProtocolMessage.maskedInput, UInt64.self,
-                                               count: program.tensors[0].shape.elements)
+        shares[FixedPointProgram.input] = try channel.receiveMessage(expecting: ProtocolMessage.maskedInput, UInt64.self,
+                                               count: program.inputTensor.shape.elements)
         var pending: [(output: Int, finish: () throws -> [UInt64])] = []
         func settle() throws {
             guard !pending.isEmpty else { return }
@@ -184,13 +184,8 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
             let channel = self.channel
             switch step {
             case .linear(let output, let terms, let bias, _):
-                var y = state.linearMasks[output]!
-                for term in terms {
-                    RingKernels.accumulate(term.map, x: shares[term.input], inShape: program.tensors[term.input].shape,
-                                           outShape: outShape, into: &y)
-                }
-                FixedPointOracle.addBias(bias, to: &y, shape: outShape)
-                shares[output] = y
+                shares[output] = FixedPointOracle.linear(terms, bias: bias, of: shares, in: program,
+                                                         onto: state.linearMasks[output]!, shape: outShape)
             case .add(let output, let a, let shiftA, let b, let shiftB):
                 shares[output] = RingKernels.shiftedSum(shares[a], shiftA: shiftA, shares[b], shiftB: shiftB)
             case .truncate(let output, let input, let bits):

@@ -21,28 +21,26 @@ extension CircuitBuilder {
 
     /// a + b + carryIn over n = a.count bits, with the carry out of the top bit (n AND gates).
     public func addWithCarry(_ a: [Bit], _ b: [Bit], carryIn: Bit = .zero) -> (sum: [Bit], carryOut: Bit) {
-        precondition(a.count == b.count, "words must have equal widths (\(a.count) vs \(b.count))")
-        var c = carryIn
-        var sum: [Bit] = []
-        sum.reserveCapacity(a.count)
-        for i in 0..<a.count {
-            sum.append(xor(xor(a[i], b[i]), c))
-            c = carry(a[i], b[i], c)
-        }
-        return (sum, c)
+        ripple(a, b, carryIn: carryIn, topCarry: true)
     }
 
     /// a + b + carryIn mod 2^n (n - 1 AND gates with no carry in: the top carry is never computed).
     public func add(_ a: [Bit], _ b: [Bit], carryIn: Bit = .zero) -> [Bit] {
+        ripple(a, b, carryIn: carryIn, topCarry: false).sum
+    }
+
+    /// The ripple-carry adder both additions are; without `topCarry` the last carry (one AND) is not built
+    /// and `carryOut` is the carry into the top bit.
+    private func ripple(_ a: [Bit], _ b: [Bit], carryIn: Bit, topCarry: Bool) -> (sum: [Bit], carryOut: Bit) {
         precondition(a.count == b.count, "words must have equal widths (\(a.count) vs \(b.count))")
         var c = carryIn
         var sum: [Bit] = []
         sum.reserveCapacity(a.count)
         for i in 0..<a.count {
             sum.append(xor(xor(a[i], b[i]), c))
-            if i + 1 < a.count { c = carry(a[i], b[i], c) }
+            if topCarry || i + 1 < a.count { c = carry(a[i], b[i], c) }
         }
-        return sum
+        return (sum, c)
     }
 
     /// a - b mod 2^n = a + ¬b + 1.
