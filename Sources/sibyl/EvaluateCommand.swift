@@ -26,7 +26,7 @@ struct EvaluateCommand: ParsableCommand {
     var plan: String
     @Option(help: "Number of test images to evaluate.") var images = 10
     @Option(help: "Index of the first test image.") var first = 0
-    @Option(help: "Network whose latency is reported as `latency`: loopback, lan, wan.") var network = "loopback"
+    @Option(help: "Network whose latency is reported as `latency`.") var network: NetworkChoice = .loopback
     @Option(help: "Dataset whose test images are evaluated.") var dataset: DatasetKind = .cifar100
     @Option(help: "Folder holding the datasets.") var dataDir = "Datasets"
     @Flag(help: "Print one JSON object.") var json = false
@@ -39,9 +39,6 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         guard images > 0 else { throw ValidationError("--images must be positive") }
         guard first >= 0 else { throw ValidationError("--first must be non-negative") }
-        guard ["loopback", "lan", "wan"].contains(network) else {
-            throw ValidationError("--network must be loopback, lan or wan (got \(network))")
-        }
     }
 
     func run() throws {
@@ -68,7 +65,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         let started = Date()
         var architecture = plan.architecture
-        let relu = self.relu ?? (network == "wan" ? .ot : .garbled)
+        let relu = self.relu ?? .defaultChoice(network: network.rawValue)
         architecture.relu = relu
         let results = try ot.evaluate(program: plan.program, architecture: architecture, inputs: inputs, labels: labels,
                                       link: .tcp) { result in
@@ -97,7 +94,7 @@ struct EvaluateCommand: ParsableCommand {
         let wrapped = FastFixedPointEvaluator(program: plan.program).evaluate(inputs: inputs).exceeded.filter { $0 }.count
         let report = EvaluationReport(plan: manifest.name, results: results, floatAgreement: floatAgreement,
                                       program: plan.program, wrappedImages: wrapped, wallSeconds: wall, peakResidentBytes: peakResidentBytes(),
-                                      network: network, ot: ot.rawValue, relu: relu.rawValue)
+                                      network: network.rawValue, ot: ot.rawValue, relu: relu.rawValue)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

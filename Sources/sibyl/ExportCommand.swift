@@ -30,7 +30,7 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .customLong("calibration-images"), help: "Validation images used to size the ReLU value bits.")
     var calibrationImages: Int = 256
     @Option(name: .customLong("accuracy-split"), help: "Split the recorded accuracies are measured on: test or validation.")
-    var accuracySplit: String = "test"
+    var accuracySplit: SplitChoice = .test
     @Option(name: .customLong("accuracy-images"), help: "Images the accuracies are measured on (default: the whole split).")
     var accuracyImages: Int?
     @Option(help: "Plan directory to write, e.g. Plans/resnet32-cifar100-relu.") var out: String = ""
@@ -41,9 +41,6 @@ struct ExportCommand: ParsableCommand {
     func validate() throws {
         guard (1...20).contains(fractionalBits) else { throw ValidationError("--fractional-bits must be in 1...20") }
         guard calibrationImages >= 1 else { throw ValidationError("--calibration-images must be at least 1") }
-        guard ["test", "validation"].contains(accuracySplit) else {
-            throw ValidationError("unknown --accuracy-split '\(accuracySplit)'; allowed: test, validation")
-        }
         if let n = accuracyImages, n < 1 { throw ValidationError("--accuracy-images must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         if onnx != nil {
@@ -98,14 +95,14 @@ struct ExportCommand: ParsableCommand {
         }
         let summary = try ExportPipeline.run(ExportRequest(
             checkpoint: checkpoint!, placement: placement, fractionalBits: fractionalBits, calibrationImages: calibrationImages,
-            accuracySplit: accuracySplit, accuracyImages: accuracyImages, out: out, force: force, dataDirectory: dataDir,
+            accuracySplit: accuracySplit.rawValue, accuracyImages: accuracyImages, out: out, force: force, dataDirectory: dataDir,
             threads: threads, commandLine: CommandLine.arguments))
         print("exported \(checkpoint!) -> \(out): \(summary.slots) slots (\(summary.signature)), \(summary.relus) ReLUs per image")
         print(String(format: "  accuracy on %d %@ images: float %.4f, fixed point (f=%d) %.4f, top-1 agreement %.4f; ReLU value bits %d...%d",
-                     summary.measuredImages, accuracySplit, summary.floatTop1, fractionalBits, summary.fixed.top1,
+                     summary.measuredImages, accuracySplit.rawValue, summary.floatTop1, fractionalBits, summary.fixed.top1,
                      summary.agreement, summary.reluBits.lowerBound, summary.reluBits.upperBound))
         print("  overflow: \(summary.calibrationWrapped) of \(summary.calibrationImages) calibration and \(summary.fixed.wrapped) of "
-              + "\(summary.measuredImages) \(accuracySplit) images exceeded a bound of the program (a ReLU's value bits, a square's or polynomial's range)")
+              + "\(summary.measuredImages) \(accuracySplit.rawValue) images exceeded a bound of the program (a ReLU's value bits, a square's or polynomial's range)")
         print(String(format: "  seconds: load+fold %.2f, calibrate %.2f (%d images), float eval %.2f, fixed-point eval %.2f (%.0f images/s, %d ring fallbacks), write %.2f, total %.2f (process CPU %.2f)",
                      summary.loaded, summary.calibrated, summary.calibrationImages, summary.floatSeconds, summary.fixed.seconds,
                      Double(summary.fixed.images) / max(summary.fixed.seconds, 1e-9), summary.fixed.ringTerms, summary.written,

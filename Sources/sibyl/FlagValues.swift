@@ -94,10 +94,17 @@ struct ValueRange: ExpressibleByArgument {
 
 /// `--network lan|wan`: a network profile by name.
 enum NetworkChoice: String, CaseIterable, ExpressibleByArgument {
-    case lan, wan
+    case loopback, lan, wan
 
     init?(argument: String) { self.init(rawValue: argument.lowercased()) }
     var profile: NetworkProfile { NetworkProfile.named(rawValue)! }
+}
+
+/// `--split`, `--accuracy-split`: the test split or the held-out validation split of the training set.
+enum SplitChoice: String, CaseIterable, ExpressibleByArgument {
+    case test, validation
+
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 
 /// `--mean 0.5071,0.4865,0.4409`: one finite value per input channel (RGB).

@@ -13,9 +13,8 @@ struct TestCommand: ParsableCommand {
     @Option(help: "Checkpoint file (checkpoint.h5, best.h5 or a baseline model.h5).") var checkpoint: String?
     @Option(help: "Plan directory (plan.json + weights.h5): measures its fixed-point accuracy.") var plan: String?
     @Option(help: "Images to evaluate (plans only; default: the whole split).") var images: Int?
-    @Option(help: "Dataset (default: the checkpoint's): \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var dataset: String?
-    @Option(help: "Split: test or validation.") var split: String = "test"
+    @Option(help: "Dataset (default: the checkpoint's or the plan's).") var dataset: DatasetKind?
+    @Option(help: "Split.") var split: SplitChoice = .test
     @Flag(help: "Print {\"accuracy\", \"images\", \"overflowing_images\", \"split\", \"evaluated\"} as JSON (the same fields for plans and checkpoints).") var json = false
     @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
     @Option(help: "Worker threads.") var threads: Int = 2
@@ -34,25 +33,19 @@ struct TestCommand: ParsableCommand {
         if (images != nil || logits != nil) && plan == nil {
             throw ValidationError("--images and --logits apply to --plan only")
         }
-        if let d = dataset, DatasetKind(rawValue: d.lowercased()) == nil {
-            throw ValidationError("unknown --dataset '\(d)'; allowed: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        if !["test", "validation"].contains(split) {
-            throw ValidationError("unknown --split '\(split)'; allowed: test, validation")
-        }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
         if let plan {
-            let (result, name, kind) = try PlanTestRequest(planDirectory: plan, split: split, images: images,
-                                                           dataDirectory: dataDir, dataset: dataset, threads: threads,
+            let (result, name, kind) = try PlanTestRequest(planDirectory: plan, split: split.rawValue, images: images,
+                                                           dataDirectory: dataDir, dataset: dataset?.rawValue, threads: threads,
                                                            logitsFile: logits, floatLogitsFile: floatLogits).run()
             if json {
                 try printJSON(accuracy: result.top1, images: result.images, overflowing: result.wrapped, evaluated: "plan_fixed_point")
             } else {
                 print(String(format: "plan %@: fixed-point accuracy %.4f on %d %@ %@ images (%.1f s, %.1f CPU s, %.0f images/s; %d exact GEMM and %d ring-loop layer evaluations)",
-                             name, result.top1, result.images, kind.rawValue, split, result.seconds, result.cpuSeconds,
+                             name, result.top1, result.images, kind.rawValue, split.rawValue, result.seconds, result.cpuSeconds,
                              Double(result.images) / max(result.seconds, 1e-9), result.gemmTerms, result.ringTerms))
                 print("  \(result.wrapped) image\(result.wrapped == 1 ? "" : "s") exceeded a bound of the program (a ReLU's value bits, "
                       + "a square's or polynomial's range): \(result.wrapped == 0 ? "none may differ from the float model" : "their results may differ from the float model's")")
@@ -65,10 +58,10 @@ struct TestCommand: ParsableCommand {
         Parallel.configure(threads: threads)
         let url = URL(fileURLWithPath: checkpoint)
         let (network, config) = try TrainingCheckpoint.loadNetwork(from: url)
-        let kind = DatasetKind(rawValue: (dataset ?? config.dataset).lowercased())!
+        let kind = dataset ?? DatasetKind(rawValue: config.dataset.lowercased())!
         let splits = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir), validationCount: config.validationCount)
             .using(config)
-        let images = split == "test" ? splits.test : splits.validation
+        let images = split == .test ? splits.test : splits.validation
         guard images.classCount == network.classCount else {
             throw TrainingError.mismatch("\(checkpoint) classifies \(network.classCount) classes but --dataset \(kind.rawValue) has \(images.classCount)")
         }
@@ -78,7 +71,7 @@ struct TestCommand: ParsableCommand {
         if json {
             try printJSON(accuracy: Double(result.accuracy), images: result.images, overflowing: result.nonFinite, evaluated: "checkpoint_float")
         } else {
-            print(String(format: "%@ %@ accuracy %.4f on %d images (loss %.4f)", kind.rawValue, split, result.accuracy,
+            print(String(format: "%@ %@ accuracy %.4f on %d images (loss %.4f)", kind.rawValue, split.rawValue, result.accuracy,
                          result.images, result.loss)
                   + (result.nonFinite > 0 ? "; \(result.nonFinite) images overflowed (counted wrong, not in the loss)" : ""))
             if let floatLogits { print("  float logits written to \(floatLogits)") }
@@ -93,6 +86,6 @@ struct TestCommand: ParsableCommand {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(Output(accuracy: accuracy, images: images, overflowingImages: overflowing,
-                                                         split: split, evaluated: evaluated)), as: UTF8.self))
+                                                         split: split.rawValue, evaluated: evaluated)), as: UTF8.self))
     }
 }

@@ -68,6 +68,16 @@ final class FlagCLITests: XCTestCase {
                            "--polynomial-init", "random"], ["--polynomial-init", "fitted"])
         try assertRefused(["evaluate", path("none"), "--dataset", "imagenet"], ["--dataset", "synthetic"])
         try assertRefused(["bench", "train", "--model", "alexnet"], ["--model"])
+        try assertRefused(["evaluate", path("none"), "--network", "moon"], ["'moon' is invalid for '--network", "loopback"])
+        try assertRefused(["test", "--plan", path("none"), "--split", "train"], ["'train' is invalid for '--split", "validation"])
+        try assertRefused(["export", "--checkpoint", path("none.h5"), "--out", path("e"), "--accuracy-split", "all"],
+                          ["--accuracy-split", "validation"])
+        try assertRefused(["plan", "--baseline", path("none.h5"), "--budget-epochs", "1", "--target-latency", "1", "--out", path("p"),
+                           "--latency-phase", "offline"], ["--latency-phase", "total"])
+        try assertRefused(["plan", "--baseline", path("none.h5"), "--budget-epochs", "1", "--target-latency", "1", "--out", path("p"),
+                           "--relu", "silent"], ["--relu", "garbled"])
+        try assertRefused(["plan", "--baseline", path("none.h5"), "--budget-epochs", "1", "--max-relus", "0", "--out", path("p"),
+                           "--relu", "ot"], ["only apply to --target-latency"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("run")))
         // Case-insensitive: this run gets past parsing (and stops at the missing baseline).
         try assertRefused(["plan", "--baseline", path("none.h5"), "--budget-epochs", "1", "--max-relus", "0", "--out", path("p"),
