@@ -34,4 +34,30 @@ final class ChannelImportanceTests: XCTestCase {
         XCTAssertTrue(first.joined().allSatisfy { $0.isFinite && $0 >= 0 })
         XCTAssertGreaterThan(Set(first[0]).count, 1)
     }
+
+    /// An image whose score overflows (a polynomial far outside its range) is left out, the others kept.
+    func testNonFiniteImagesAreLeftOut() {
+        let x = Tensor(shape: [2, 1, 1, 2], values: [-1, -2,   -1, -2])
+        let g = Tensor(shape: [2, 1, 1, 2], values: [1, 1,   .nan, 1])
+        var sums = [0.0]
+        XCTAssertEqual(ChannelImportance.accumulate(into: &sums, input: x, gradient: g, coefficients: [[0, 1]]), 1)
+        XCTAssertEqual(sums[0], 1 + 4, accuracy: 1e-12)
+    }
+
+    /// From a polynomial baseline (the start of a search that gives ReLU channels back): the network as
+    /// trained, each channel's own coefficients; finite, non-negative, one score per channel.
+    func testMeasuredOnAPolynomialBaseline() throws {
+        let (baseline, splits) = try SearchFixtures.baseline()
+        let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
+        try trainable.restore(member: 0, config: SearchFixtures.config([.polynomial(degree: 2), .polynomial(degree: 2)],
+                                                                       blendEpochs: 0.25), from: baseline)
+        _ = try trainable.train(epochs: 1, round: 1)
+        let polynomial = SearchFixtures.temporaryDirectory("polynomial-baseline").appendingPathComponent("p.h5")
+        try trainable.save(to: polynomial)
+        let scores = try ChannelImportance.measure(baseline: polynomial, splits: splits, options: SearchFixtures.options(),
+                                                   degree: 2, images: 64)
+        XCTAssertEqual(scores.map(\.count), try PlanRun.slots(ofBaseline: baseline).map(\.channels))
+        XCTAssertTrue(scores.joined().allSatisfy { $0.isFinite && $0 >= 0 }, "\(scores)")
+        XCTAssertTrue(scores.joined().contains { $0 > 0 })
+    }
 }
