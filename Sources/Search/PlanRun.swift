@@ -131,7 +131,7 @@ public enum PlanRun {
                 final = annealed.validationAccuracy
             }
             if let baseline = baselineValidationAccuracy {
-                lines.append(String(format: "baseline (all ReLU) validation accuracy %.4f: the chosen plan is %.2f points %@", baseline,
+                lines.append(String(format: "baseline validation accuracy %.4f: the chosen plan is %.2f points %@", baseline,
                                     abs(final - baseline) * 100, final >= baseline ? "above" : "below"))
             }
             lines.append("wrote \(directory.path)/{search.jsonl, pareto.json, pareto.svg, best.h5, placement.json}")
@@ -239,7 +239,8 @@ public enum PlanRun {
             let trainable = try makeTrainable()
             let accuracy = Double(Evaluation.run(trainable.network, images: trainable.splits.validation,
                                                  normalization: trainable.splits.normalization).accuracy)
-            log(String(format: "baseline (all ReLU): validation accuracy %.4f", accuracy))
+            let polynomial = trainable.network.slots.contains { !$0.isReLU }
+            log(String(format: "baseline (%@): validation accuracy %.4f", polynomial ? "polynomial" : "all ReLU", accuracy))
             baselineAccuracy = accuracy
             inProcess = trainable
             executor = InProcessExecutor(trainable: trainable)
