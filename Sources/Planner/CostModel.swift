@@ -196,6 +196,7 @@ public struct CostModel: Codable, Hashable, Sendable {
     /// Predicted seconds per image of the phase `query` names, on its network, with its ReLU protocol.
     /// Figures the model lacks (`missingFigures`) make the prediction NaN.
     public func predictSeconds(placement: Placement, slots: [SlotDescriptor], query: CostQuery) -> Double {
+        precondition(slots.count == placement.choices.count, "placement has \(placement.choices.count) choices for \(slots.count) slots")
         let online = predictOnlineSeconds(placement: placement, slots: slots, network: query.network, relu: query.relu)
         guard query.phase == .total else { return online }
         return online + predictOfflineSeconds(placement: placement, slots: slots, network: query.network, relu: query.relu)

@@ -15,7 +15,8 @@
 // is measured at the other operating point: the network as trained, each channel's own polynomial p_c, g
 // its gradient; g * (ReLU(x) - p_c(x)) is the first-order change of the loss when the channel alone
 // becomes ReLU (the square does not care for the sign). An image whose logits or gradients overflow (a
-// degree-4 polynomial far outside its range, without the training clamp) is left out, and counted.
+// degree-4 polynomial far outside its range, without the training clamp) is left out; a slot that loses
+// half of its images is an error.
 import Foundation
 import NetworkPlan
 import PlanStore
@@ -111,6 +112,14 @@ public enum ChannelImportance {
         // The loss is a mean over the batch, so g carries a factor 1 / B: scale back to one image's change,
         // then average over the images kept.
         let batch = Double(min(options.batchSize, count))
-        return sums.indices.map { index in sums[index].map { $0 * batch * batch / Double(max(1, kept[index])) } }
+        for index in slots.indices where !coefficients[index].isEmpty && kept[index] < max(1, seen / 2) {
+            throw SearchError.invalidSetting("channel importance: slot \(slots[index].name) overflowed on \(seen - kept[index]) of "
+                                             + "\(seen) images (its polynomial far outside its range); the baseline is unusable as is")
+        }
+        let scores = sums.indices.map { index in sums[index].map { $0 * batch * batch / Double(max(1, kept[index])) } }
+        guard scores.joined().allSatisfy(\.isFinite) else {
+            throw SearchError.invalidSetting("channel importance: a score overflowed; the baseline is unusable as is")
+        }
+        return scores
     }
 }

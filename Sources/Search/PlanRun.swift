@@ -63,6 +63,28 @@ public enum PlanRun {
         }
     }
 
+    /// A resumed search predicts as it started: with its stored cost model, and for a latency target of the
+    /// same seconds and network with its stored phase and ReLU protocol (the defaults changed on 2026-12-04:
+    /// a measured default model, total cost with OT-based ReLUs on a WAN), so the same flags resume it. Says
+    /// so when that differs from what the flags give now.
+    public static func adoptCosts(of stored: SearchSettings, into request: inout PlanRequest, log: (String) -> Void) {
+        if !request.costModel.predictsLike(stored.costModel) {
+            log("--resume: predicting with the cost model the search started with (\(stored.costModel.source.prefix(80))...)")
+        }
+        request.costModel = stored.costModel
+        guard let current = try? request.searchTarget(), current != stored.target else { return }
+        switch (current, stored.target) {
+        case (.latency(let s, _), .latency(let t, _)), (.latency(let s, _), .cost(let t, _)),
+             (.cost(let s, _), .latency(let t, _)), (.cost(let s, _), .cost(let t, _)):
+            guard s == t, current.network == stored.target.network else { return }
+            let query = stored.target.costQuery
+            log("--resume: the search started with latencies \(query); it continues so")
+            request.target = .cost(seconds: t, network: query.network.name, phase: query.phase, relu: query.relu)
+        default:
+            return
+        }
+    }
+
     /// The settings a request stands for (what the search log records and a resume must match).
     public static func settings(for request: PlanRequest, slots: [SlotDescriptor],
                                 channelImportance: [[Double]]? = nil) throws -> SearchSettings {
@@ -176,6 +198,10 @@ public enum PlanRun {
                 log(String(format: "channel importance measured on %d images in %.0f s", request.options.fitImages,
                            Date().timeIntervalSince(measureStart)))
             }
+        }
+        var request = request
+        if resume, let stored = try? SearchState.load(url: directory.appendingPathComponent("search.jsonl")).settings {
+            adoptCosts(of: stored, into: &request, log: log)
         }
         let settings = try settings(for: request, slots: slots, channelImportance: importance)
         let logExists = FileManager.default.fileExists(atPath: directory.appendingPathComponent("search.jsonl").path)

@@ -1,5 +1,5 @@
 // `sibyl plan`: population-based search of hybrid ReLU/polynomial placements from a trained baseline,
-// toward a ReLU count or a predicted online latency (module Search).
+// toward a ReLU count or a predicted latency, online or total (module Search).
 import NetworkCost
 import ArgumentParser
 import Foundation
@@ -20,7 +20,7 @@ struct PlanCommand: ParsableCommand {
             DIR/best.h5 (the chosen member's checkpoint, annealed with --anneal-epochs) and DIR/placement.json ({slot name: choice}) for \
             sibyl export --checkpoint DIR/best.h5 --placement DIR/placement.json.
 
-            Give exactly one target: --max-relus N or --target-latency SECONDS [--network lan|wan]. A latency \
+            Give exactly one target: --max-relus N or --target-latency SECONDS [--network lan|wan|loopback]. A latency \
             is predicted by --cost-model for --latency-phase (online; total: offline + online, the default on \
             wan) with --relu (garbled; ot, the default on wan), as sibyl evaluate and serve default to.
             """)
@@ -32,7 +32,7 @@ struct PlanCommand: ParsableCommand {
             transform: FlagValue.positive)
     var budgetEpochs: Double
     @Option(help: "Rounds (default: derived from the budget, about one epoch per round).") var rounds: Int?
-    @Option(name: .customLong("target-latency"), help: "Predicted online seconds per image to stay under.",
+    @Option(name: .customLong("target-latency"), help: "Predicted seconds per image to stay under (of --latency-phase).",
             transform: FlagValue.positive)
     var targetLatency: Double?
     @Option(help: "Network for --target-latency.") var network: NetworkChoice?

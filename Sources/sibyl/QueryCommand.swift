@@ -70,7 +70,8 @@ struct QueryCommand: ParsableCommand {
             throw ValidationError("the plan takes \(shape) inputs, which a \(image == nil ? "CIFAR" : "PNG") image (3 colour planes) cannot give")
         }
         let input = PlaintextInput.normalize(pixels[...], spec: architecture.input)
-        let encoded = FixedPointCompiler.encode(input, scale: architecture.program.inputTensor.scale)
+        // The server chose the normalisation: an input it makes unencodable is an error, not a crash.
+        let encoded = try FixedPointCompiler.encodeChecked(input, scale: architecture.program.inputTensor.scale, name: "the normalised image")
         let (logits, costs) = try session.infer(input: encoded)
         let scale = Double(1 << architecture.program.tensors[architecture.program.output].scale)
         let values = logits.map { Double(Int64(bitPattern: $0)) / scale }

@@ -151,4 +151,26 @@ final class CostCalibrationTests: XCTestCase {
         XCTAssertEqual(ReLUProtocol.defaultChoice(network: "lan"), .garbled)
         XCTAssertEqual(CostPhase.defaultChoice(network: "lan"), .online)
     }
+
+    /// A search started before the defaults changed (the provisional model, an online WAN target with garbled
+    /// ReLUs) resumes with the same flags: it keeps the cost model and latency query it was started with.
+    func testAResumedSearchKeepsTheCostsItStartedWith() throws {
+        let slots4 = slots
+        func request(_ target: PlanRequest.Target, _ model: CostModel) -> PlanRequest {
+            PlanRequest(baseline: "b.h5", dataset: "synthetic", population: 2, budgetEpochs: 1, target: target, out: "o",
+                        pinned: .none, costModel: model)
+        }
+        let stored = try PlanRun.settings(for: request(.latency(seconds: 9, network: "wan"), ProvisionalCostModel.standard),
+                                          slots: slots4)
+        var now = request(.cost(seconds: 9, network: "wan", phase: nil, relu: nil),
+                          try garbled.costModel(fallback: ProvisionalCostModel.standard, source: "new.json"))
+        var lines: [String] = []
+        PlanRun.adoptCosts(of: stored, into: &now, log: { lines.append($0) })
+        XCTAssertEqual(try PlanRun.settings(for: now, slots: slots4), stored)
+        XCTAssertEqual(lines.count, 2, "\(lines)")
+        // Another target is not adopted (the log's comparison then refuses it).
+        var other = request(.cost(seconds: 5, network: "wan", phase: .online, relu: .garbled), ProvisionalCostModel.standard)
+        PlanRun.adoptCosts(of: stored, into: &other, log: { _ in })
+        XCTAssertNotEqual(try other.searchTarget(), stored.target)
+    }
 }

@@ -280,7 +280,7 @@ public enum FixedPointCompiler {
     static func ceilLog2(_ n: Int) -> Int { n <= 1 ? 0 : Int.bitWidth - (n - 1).leadingZeroBitCount }
 
     /// Like `encode`, but a non-finite value or one beyond 2^62 at this scale is an invalid plan.
-    static func encodeChecked(_ values: [Float], scale: Int, name: String) throws -> [UInt64] {
+    public static func encodeChecked(_ values: [Float], scale: Int, name: String) throws -> [UInt64] {
         for value in values where FixedPoint.round(Double(value), scale: scale) == nil {
             throw SecureInferenceError.invalidPlan("\(name) holds \(value), which has no \(scale)-bit fixed-point encoding")
         }

@@ -75,8 +75,8 @@ public enum OTReLU {
         let forwardOLE: PreparedOLE<UInt64> = try OLESender(ot: forward).prepare(count: 3 * n, bits: 1)
         let (t, scaled) = truncated(split, bits: bits, products: Array(forwardOLE.shares[0..<(2 * n)]),
                                     sign: sign, valueBits: k, truncation: f)
-        try forwardOLE.send(bits + scaled)
         let ownTerm = forwardOLE.shares[(2 * n)...]
+        try forwardOLE.send(bits + scaled)
         let otherTerm = try OLEReceiver(ot: reverse).multiply(sign.map { $0 ? UInt64(1) : 0 }, bits: 1)
         return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[2 * n + e] &+ otherTerm[e] }
     }

@@ -95,8 +95,9 @@ public struct OLESender: Sendable {
     /// The first half of `multiply` for a multiplicand not known yet: runs the correlated OTs now (the
     /// receiver's `multiply` sends its choices for them) and returns this side's shares, which do not
     /// depend on x, with the pads `PreparedOLE.send` corrects once x is known. So a multiplicand computed
-    /// from these very shares (or from anything else the receiver does not wait for) costs no extra round
-    /// trip. Memory: 2 x count x bits ring elements.
+    /// from the shares of *other* elements of the same batch costs no extra round trip (x[k] must not depend
+    /// on element k's own share: a receiver with y[k] = 1 would learn u0 + x[k] unmasked; the OT ReLU's
+    /// multiplexer inputs depend on its B2A elements only). Memory: 2 x count x bits ring elements.
     public func prepare<R: OLERing>(count n: Int, bits: Int, shift: Int = 0) throws -> PreparedOLE<R> {
         precondition(bits >= 1 && shift >= 0 && bits + shift <= R.bitWidth, "need 1 <= bits, bits + shift <= \(R.bitWidth)")
         var prepared = PreparedOLE<R>(channel: ot.channel, bits: bits, shift: shift, count: n)
@@ -158,8 +159,9 @@ public struct PreparedOLE<R: OLERing>: Sendable {
         pads1 = pads0
     }
 
-    /// Sends the corrections for the multiplicand `x` (as many as prepared).
-    public func send(_ x: [R]) throws {
+    /// Sends the corrections for the multiplicand `x` (as many as prepared). Consuming: a second send with
+    /// the same pads would reveal x - x'.
+    public consuming func send(_ x: [R]) throws {
         precondition(x.count == shares.count, "\(x.count) multiplicands for \(shares.count) prepared OLEs")
         var corrections = BitWriter(reservingBits: x.count * correctionBits(ringBits: R.bitWidth, shift: shift, bits: bits))
         for (e, value) in x.enumerated() {
