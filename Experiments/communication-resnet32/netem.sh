@@ -139,7 +139,7 @@ NS_ROUTER=sibyl-netem-$ID-router
 NAMESPACES=()
 SERVER_PID=""
 LINK_PID=""
-if [ -n "$LOG_DIR" ]; then mkdir -p "$LOG_DIR"; WORK=$LOG_DIR; else WORK=$(mktemp -d /tmp/sibyl-netem-run.XXXXXX); fi
+if [ -n "$LOG_DIR" ]; then mkdir -p "$LOG_DIR"; WORK=$LOG_DIR; else WORK=$(mktemp -d -t sibyl-netem-run.XXXXXX); fi
 rm -f "$WORK"/{walls.txt,rtt.txt,link.ready,link-stats.json,link-stats.txt,server.log}
 
 stop() {   # SIGTERM, then SIGKILL after 5 s: one process this script started
