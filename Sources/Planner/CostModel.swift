@@ -196,7 +196,6 @@ public struct CostModel: Codable, Hashable, Sendable {
     /// Predicted seconds per image of the phase `query` names, on its network, with its ReLU protocol.
     /// Figures the model lacks (`missingFigures`) make the prediction NaN.
     public func predictSeconds(placement: Placement, slots: [SlotDescriptor], query: CostQuery) -> Double {
-        precondition(slots.count == placement.choices.count, "placement has \(placement.choices.count) choices for \(slots.count) slots")
         let online = predictOnlineSeconds(placement: placement, slots: slots, network: query.network, relu: query.relu)
         guard query.phase == .total else { return online }
         return online + predictOfflineSeconds(placement: placement, slots: slots, network: query.network, relu: query.relu)
@@ -205,58 +204,65 @@ public struct CostModel: Codable, Hashable, Sendable {
     /// Predicted online seconds for one image.
     public func predictOnlineSeconds(placement: Placement, slots: [SlotDescriptor], network: NetworkProfile,
                                      relu protocol_: ReLUProtocol = .garbled) -> Double {
-        let reluCost = protocol_ == .ot ? (otReLU?.perElement ?? PerElement(seconds: .nan, bytes: .nan)) : relu
-        var compute = linearSeconds, flights = linearFlights, bytes = linearBytes
-        for (slot, choice) in zip(slots, placement.choices) {
-            let relus = Double(choice.reluChannels(of: slot) * slot.elementsPerChannel)
-            if relus > 0 {
-                compute += relus * reluCost.seconds
-                bytes += relus * reluCost.bytes
-            }
-            if let degree = choice.polynomialDegree {
-                let cost = polynomialCost(degree: degree)
-                compute += (Double(slot.elements) - relus) * cost.seconds
-                bytes += (Double(slot.elements) - relus) * cost.bytes
-            }
-            flights += self.flights(of: choice, relu: protocol_)
-        }
-        return compute + network.latency(bytes: bytes, flights: flights)
+        let reluCost = protocol_ == .ot ? otReLU?.perElement : relu
+        guard let phase = totals(placement, slots, start: PhaseTotals(seconds: linearSeconds, bytes: linearBytes, flights: linearFlights),
+                                 relu: reluCost, polynomial: { polynomialCost(degree: $0) },
+                                 flights: { choice, _, _ in flights(of: choice, relu: protocol_) }) else { return .nan }
+        return phase.seconds + network.latency(bytes: phase.bytes, flights: phase.flights)
     }
 
-    /// Predicted offline seconds for one image (NaN without offline figures).
+    /// Predicted offline seconds for one image (NaN without offline figures). Offline, a slot split by channel
+    /// runs its ReLU part and its polynomial part one after the other: their flights add up.
     public func predictOfflineSeconds(placement: Placement, slots: [SlotDescriptor], network: NetworkProfile,
                                       relu protocol_: ReLUProtocol = .garbled) -> Double {
-        guard let offline, let reluCost = offline.relu(protocol_) else { return .nan }
-        var compute = offline.linearSeconds, flights = offline.linearFlights, bytes = offline.linearBytes
-        for (slot, choice) in zip(slots, placement.choices) {
-            let relus = Double(choice.reluChannels(of: slot) * slot.elementsPerChannel)
-            if relus > 0 {
-                compute += relus * reluCost.perElement.seconds
-                bytes += relus * reluCost.perElement.bytes
-                flights += reluCost.flightsPerLayer
-            }
-            if let degree = choice.polynomialDegree, Double(slot.elements) > relus {
-                guard let cost = offline.polynomial(degree: degree) else { return .nan }
-                compute += (Double(slot.elements) - relus) * cost.perElement.seconds
-                bytes += (Double(slot.elements) - relus) * cost.perElement.bytes
-                flights += cost.flightsPerLayer
-            }
-        }
-        return compute + network.latency(bytes: bytes, flights: flights)
+        guard let offline else { return .nan }
+        let reluCost = offline.relu(protocol_)
+        guard let phase = totals(placement, slots, start: PhaseTotals(seconds: offline.linearSeconds, bytes: offline.linearBytes,
+                                                                       flights: offline.linearFlights),
+                                 relu: reluCost?.perElement, polynomial: { offline.polynomial(degree: $0)?.perElement },
+                                 flights: { choice, hasReLUs, hasPolynomials in
+                                     guard let degree = choice.polynomialDegree, hasPolynomials else { return hasReLUs ? reluCost?.flightsPerLayer : 0 }
+                                     guard let polynomialFlights = offline.polynomial(degree: degree)?.flightsPerLayer else { return nil }
+                                     return (hasReLUs ? reluCost?.flightsPerLayer ?? .nan : 0) + polynomialFlights
+                                 }) else { return .nan }
+        return phase.seconds + network.latency(bytes: phase.bytes, flights: phase.flights)
     }
 
     /// Predicted online bytes (both directions) for one image, garbled ReLUs.
     public func predictOnlineBytes(placement: Placement, slots: [SlotDescriptor]) -> Double {
+        totals(placement, slots, start: PhaseTotals(seconds: 0, bytes: linearBytes, flights: 0), relu: relu,
+               polynomial: { polynomialCost(degree: $0) }, flights: { _, _, _ in 0 })!.bytes
+    }
+
+    /// Compute seconds, bytes and flights of one phase.
+    struct PhaseTotals {
+        var seconds: Double, bytes: Double, flights: Double
+    }
+
+    /// One phase's totals for a placement: `start` (the linear layers) plus, per slot, its ReLU elements at
+    /// `relu`, its polynomial elements at `polynomial(degree)` and `flights(choice, has ReLUs, has polynomial
+    /// elements)`; nil when a figure it needs is missing.
+    func totals(_ placement: Placement, _ slots: [SlotDescriptor], start: PhaseTotals, relu: PerElement?,
+                polynomial: (Int) -> PerElement?, flights: (SlotChoice, Bool, Bool) -> Double?) -> PhaseTotals? {
         precondition(slots.count == placement.choices.count, "placement has \(placement.choices.count) choices for \(slots.count) slots")
-        var bytes = linearBytes
+        var phase = start
         for (slot, choice) in zip(slots, placement.choices) {
             let relus = Double(choice.reluChannels(of: slot) * slot.elementsPerChannel)
-            bytes += relus * relu.bytes
-            if let degree = choice.polynomialDegree {
-                bytes += (Double(slot.elements) - relus) * polynomialCost(degree: degree).bytes
+            let polynomials = Double(slot.elements) - relus
+            if relus > 0 {
+                guard let relu else { return nil }
+                phase.seconds += relus * relu.seconds
+                phase.bytes += relus * relu.bytes
             }
+            if let degree = choice.polynomialDegree, polynomials > 0 {
+                guard let cost = polynomial(degree) else { return nil }
+                phase.seconds += polynomials * cost.seconds
+                phase.bytes += polynomials * cost.bytes
+            }
+            guard let slotFlights = flights(choice, relus > 0, choice.polynomialDegree != nil && polynomials > 0) else { return nil }
+            phase.flights += slotFlights
         }
-        return bytes
+        return phase
     }
 }
 
