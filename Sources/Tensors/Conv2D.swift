@@ -1,8 +1,14 @@
 // 2-D convolution without bias, NCHW activations, OIHW weights ([out, in, kh, kw]).
-// Fast path: per image, im2col (skipped for 1x1 stride-1 convolutions) then one sgemm with the
-// weights on the left (M = Cout, N = output pixels, K = Cin*kh*kw); the batch is split over the
-// workers with OpenBLAS pinned to one thread (PLATFORM.md: 60-92 GFLOP/s against 26-62 for
-// whole-batch GEMMs). The pullback recomputes im2col per image instead of storing it.
+// Two paths, the batch split over the workers either way:
+// - 3x3 stride-1 "same" convolutions on CPUs with AVX-512 and planes the kernels fit (CIFAR's 32x32,
+//   16x16, 8x8; output channels a multiple of 4): the direct kernels of the CConv target (no im2col
+//   copy, no GEMM packing); the input gradient is the same forward kernel on dy with flipped,
+//   transposed weights, the weight gradient its own kernel.
+// - Everything else: per image, im2col (skipped for 1x1 stride-1 convolutions) then one sgemm with the
+//   weights on the left (M = Cout, N = output pixels, K = Cin*kh*kw), OpenBLAS pinned to one thread
+//   (PLATFORM.md: 60-92 GFLOP/s against 26-62 for whole-batch GEMMs). The pullback recomputes im2col
+//   per image instead of storing it.
+import CConv
 
 public struct ConvGeometry: Sendable, Equatable {
     public let inChannels, height, width, outChannels, kernel, stride, padding: Int
@@ -17,6 +23,60 @@ public struct ConvGeometry: Sendable, Equatable {
     public init(inChannels: Int, height: Int, width: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int) {
         self.inChannels = inChannels; self.height = height; self.width = width
         self.outChannels = outChannels; self.kernel = kernel; self.stride = stride; self.padding = padding
+    }
+}
+
+/// Which convolution kernels run. `allowDirect` (default true) lets 3x3 stride-1 "same" convolutions use
+/// the direct AVX-512 kernels where the CPU has them; false forces im2col + OpenBLAS everywhere (for
+/// benchmarks and the tests that compare the two paths).
+public enum ConvolutionKernels {
+    nonisolated(unsafe) public static var allowDirect = true
+
+    /// True when this CPU runs the direct kernels.
+    public static var directAvailable: Bool { cconv_available() != 0 }
+
+    /// What 3x3 "same" convolutions run here: "avx512-direct" or "im2col+openblas".
+    public static var name: String { allowDirect && directAvailable ? "avx512-direct" : "im2col+openblas" }
+
+    /// Whether a convolution of this geometry producing `outChannels` runs on the direct kernels.
+    static func direct(_ g: ConvGeometry, outChannels: Int) -> Bool {
+        allowDirect && g.kernel == 3 && g.isSameShift && directAvailable
+            && cconv_fits(Int32(outChannels), Int32(g.height), Int32(g.width)) != 0
+    }
+
+    /// Weights packed for the forward kernel (or, with `adjoint`, for the input gradient).
+    static func packed(_ w: Tensor, _ g: ConvGeometry, adjoint: Bool) -> Storage {
+        let storage = Storage(count: cconv_packed_count(Int32(g.outChannels), Int32(g.inChannels)))
+        cconv_pack_weights(w.pointer, Int32(g.outChannels), Int32(g.inChannels), adjoint ? 1 : 0, storage.pointer)
+        return storage
+    }
+
+    /// y[n] = conv3x3(x[n]) over the batch, split over the workers, with weights packed for (cout, cin).
+    static func forward(_ x: UnsafePointer<Float>, _ packed: Storage, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                        inChannels: Int, outChannels: Int, height: Int, width: Int) {
+        let plane = height * width
+        let ws = UnsafePointer(packed.pointer)
+        Parallel.forEachChunk(batch) { range in
+            cconv_forward(x + range.lowerBound * inChannels * plane, ws, y + range.lowerBound * outChannels * plane,
+                          Int32(range.count), Int32(inChannels), Int32(outChannels), Int32(height), Int32(width))
+        }
+    }
+
+    /// dW summed over the batch: one partial per worker, then added.
+    static func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ g: ConvGeometry, batch: Int) -> Tensor {
+        let size = g.outChannels * g.patch, plane = g.height * g.width
+        let workers = min(Parallel.threads, max(1, batch))
+        let parts = Storage(count: workers * size, zeroed: true)
+        let ps = parts.pointer
+        _ = Parallel.forEachWorker(batch) { worker, range in
+            cconv_weight_gradient(x + range.lowerBound * g.inChannels * plane, dy + range.lowerBound * g.outChannels * plane,
+                                  ps + worker * size, Int32(range.count), Int32(g.inChannels), Int32(g.outChannels),
+                                  Int32(g.height), Int32(g.width))
+        }
+        let out = Tensor(uninitialized: [g.outChannels, g.inChannels, g.kernel, g.kernel])
+        out.pointer.update(from: ps, count: size)
+        for worker in 1..<workers { for i in 0..<size { out.pointer[i] += ps[worker * size + i] } }
+        return out
     }
 }
 
@@ -133,6 +193,11 @@ enum ConvKernels {
     static func forward(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, batch: Int) -> Tensor {
         let Ho = g.outHeight, Wo = g.outWidth, P = Ho * Wo, K = g.patch, O = g.outChannels
         let y = Tensor(uninitialized: [batch, O, Ho, Wo])
+        if ConvolutionKernels.direct(g, outChannels: O) {
+            ConvolutionKernels.forward(x.pointer, ConvolutionKernels.packed(w, g, adjoint: false), y.pointer, batch: batch,
+                                       inChannels: g.inChannels, outChannels: O, height: g.height, width: g.width)
+            return y
+        }
         let xs = x.pointer, ws = w.pointer, ys = y.pointer
         let inSize = g.inChannels * g.height * g.width
         Parallel.forEachChunk(batch) { range in
@@ -187,6 +252,31 @@ enum ConvKernels {
     /// convolutions, the transposed convolution of dy).
     static func backward(_ x: Tensor, _ w: Tensor, _ dy: Tensor, _ g: ConvGeometry, batch: Int,
                          wantInput: Bool, wantWeight: Bool) -> (dx: Tensor?, dw: Tensor?) {
+        // Direct kernels: dx needs the adjoint's output channels (C) to fit, dW the forward's (O).
+        let directInput = wantInput && ConvolutionKernels.direct(g, outChannels: g.inChannels)
+        let directWeight = wantWeight && ConvolutionKernels.direct(g, outChannels: g.outChannels)
+        if directInput || directWeight {
+            var dx: Tensor? = nil, dw: Tensor? = nil
+            if directInput {
+                let out = Tensor(uninitialized: x.shape)
+                ConvolutionKernels.forward(dy.pointer, ConvolutionKernels.packed(w, g, adjoint: true), out.pointer, batch: batch,
+                                           inChannels: g.outChannels, outChannels: g.inChannels, height: g.height, width: g.width)
+                dx = out
+            }
+            if directWeight { dw = ConvolutionKernels.weightGradient(x.pointer, dy.pointer, g, batch: batch) }
+            // What the direct kernels cannot do here (a shape only one side fits) goes through the GEMM path.
+            if wantInput && dx == nil || wantWeight && dw == nil {
+                let rest = backwardGEMM(x, w, dy, g, batch: batch, wantInput: wantInput && dx == nil,
+                                        wantWeight: wantWeight && dw == nil)
+                dx = dx ?? rest.dx; dw = dw ?? rest.dw
+            }
+            return (dx, dw)
+        }
+        return backwardGEMM(x, w, dy, g, batch: batch, wantInput: wantInput, wantWeight: wantWeight)
+    }
+
+    static func backwardGEMM(_ x: Tensor, _ w: Tensor, _ dy: Tensor, _ g: ConvGeometry, batch: Int,
+                             wantInput: Bool, wantWeight: Bool) -> (dx: Tensor?, dw: Tensor?) {
         let P = g.outHeight * g.outWidth, K = g.patch, O = g.outChannels
         let inSize = g.inChannels * g.height * g.width
         let dx: Tensor? = wantInput ? Tensor(uninitialized: x.shape) : nil

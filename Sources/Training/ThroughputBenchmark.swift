@@ -22,6 +22,8 @@ public struct ThroughputResult: Codable, Sendable {
     public var cpu_seconds_per_train_step: Double
     /// The OpenBLAS kernels that ran (`BLASInfo.coreName`).
     public var blas_core: String?
+    /// The kernels 3x3 "same" convolutions ran on (`ConvolutionKernels.name`).
+    public var conv_kernels: String?
 }
 
 public enum ThroughputBenchmark {
@@ -73,7 +75,8 @@ public enum ThroughputBenchmark {
                                 inference_gflops: (inference * Double(macsPerImage) * 2 / 1e9 * 10).rounded() / 10,
                                 forward_multiply_adds_per_image: macsPerImage,
                                 peak_resident_megabytes: peakResidentMegabytes(), rounds: rates.map { ($0 * 10).rounded() / 10 },
-                                cpu_seconds_per_train_step: (cpu * 1000).rounded() / 1000, blas_core: BLASInfo.coreName)
+                                cpu_seconds_per_train_step: (cpu * 1000).rounded() / 1000, blas_core: BLASInfo.coreName,
+                                conv_kernels: ConvolutionKernels.name)
     }
 
     static func processCPUSeconds() -> Double {

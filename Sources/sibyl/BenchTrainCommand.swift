@@ -16,7 +16,11 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Steps per timed round.") var steps: Int = 5
     @Option(help: "Timed rounds (the best is reported).") var rounds: Int = 3
     @Option(help: "Number of classes of the classifier.") var classes: Int = 100
+    @Option(help: "Convolution kernels: auto (direct AVX-512 kernels for 3x3 stride-1 convolutions where the CPU has them) or gemm (im2col + OpenBLAS everywhere).")
+    var conv: ConvChoice = .auto
     @Flag(help: "Print the result as one JSON object.") var json = false
+
+    enum ConvChoice: String, ExpressibleByArgument, CaseIterable { case auto, gemm }
 
     func validate() throws {
         if batchSize < 1 || inferenceBatchSize < 1 || threads < 1 || steps < 1 || rounds < 1 || classes < 2 {
@@ -26,6 +30,7 @@ struct BenchTrainCommand: ParsableCommand {
 
     func run() throws {
         BLASInfo.reportEnvironment()
+        ConvolutionKernels.allowDirect = conv == .auto
         let r = ThroughputBenchmark.run(model: model, classes: classes, batchSize: batchSize,
                                         inferenceBatchSize: inferenceBatchSize, threads: threads, steps: steps, rounds: rounds)
         if json {
@@ -33,9 +38,9 @@ struct BenchTrainCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(r), as: UTF8.self))
         } else {
-            print(String(format: "%@ batch %d, %d threads: training %.1f img/s (%.1f GFLOP/s), inference (batch %d) %.1f img/s; peak RSS %.0f MB",
+            print(String(format: "%@ batch %d, %d threads: training %.1f img/s (%.1f GFLOP/s), inference (batch %d) %.1f img/s; peak RSS %.0f MB; convolutions: %@, OpenBLAS %@",
                          r.model, r.batch_size, r.threads, r.images_per_second, r.train_gflops, r.inference_batch_size,
-                         r.inference_images_per_second, r.peak_resident_megabytes))
+                         r.inference_images_per_second, r.peak_resident_megabytes, ConvolutionKernels.name, BLASInfo.coreName))
         }
     }
 }

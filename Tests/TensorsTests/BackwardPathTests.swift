@@ -7,24 +7,6 @@ import Tensors
 final class BackwardPathTests: XCTestCase {
     override func setUp() { Parallel.configure(threads: 2) }
 
-    /// dW[o][c][ki][kj] = sum over n, pixels of dy[n][o][pixel] * x[n][c][pixel*s - p + (ki, kj)], in Float64.
-    private func referenceWeightGradient(_ x: [Float], _ xShape: [Int], _ dy: [Float], o O: Int, k: Int,
-                                         stride s: Int, padding p: Int) -> [Double] {
-        let (N, C, H, W) = (xShape[0], xShape[1], xShape[2], xShape[3])
-        let Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1
-        var dw = [Double](repeating: 0, count: O * C * k * k)
-        for n in 0..<N { for o in 0..<O { for oy in 0..<Ho { for ox in 0..<Wo {
-            let g = Double(dy[((n * O + o) * Ho + oy) * Wo + ox])
-            for c in 0..<C { for ki in 0..<k { for kj in 0..<k {
-                let iy = oy * s - p + ki, ix = ox * s - p + kj
-                if iy >= 0 && iy < H && ix >= 0 && ix < W {
-                    dw[((o * C + c) * k + ki) * k + kj] += g * Double(x[((n * C + c) * H + iy) * W + ix])
-                }
-            } } }
-        } } } }
-        return dw
-    }
-
     func testConvWeightGradientWithAndWithoutInputGradientMatchesReference() {
         let seed: UInt64 = 9101
         var rng = SeededGenerator(seed: seed)

@@ -10,6 +10,7 @@ final class PrimitiveGradientTests: XCTestCase {
         let cases: [(n: Int, c: Int, h: Int, w: Int, o: Int, k: Int, s: Int, p: Int)] = [
             (2, 3, 6, 6, 4, 3, 1, 1), (2, 2, 7, 5, 3, 3, 2, 1), (2, 4, 5, 5, 3, 1, 1, 0),
             (1, 3, 6, 6, 2, 1, 2, 0), (2, 2, 5, 6, 2, 3, 1, 0), (2, 2, 6, 5, 3, 5, 1, 2), (2, 3, 3, 4, 2, 3, 1, 1),
+            (2, 4, 8, 8, 4, 3, 1, 1), // fits the direct kernels (8x8 planes, channels a multiple of 4)
         ]
         for (index, t) in cases.enumerated() {
             let seed = UInt64(100 + index)

@@ -1,0 +1,43 @@
+/*
+ * CConv: direct 3x3 stride-1 "same" convolutions (padding 1) on NCHW float32 activations for the
+ * training engine, with AVX-512 kernels chosen at run time. Callers check cconv_available() and
+ * cconv_fits() first and use their im2col + GEMM path otherwise (CPUs without AVX-512, other shapes).
+ *
+ * Layouts: x [n][C][H][W], y [n][O][H][W], weights [O][C][3][3] (OIHW), all row-major floats.
+ * Every kernel here has a naive reference in Tests/TensorsTests (Reference.conv2d and its adjoints).
+ * No intrinsics appear in this header (the Swift importer must not see them).
+ */
+#pragma once
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when the CPU runs the AVX-512 kernels (cached after the first call); 0 otherwise. */
+int cconv_available(void);
+
+/* 1 when a plane of H x W pixels suits the kernels: H*W a multiple of 16 and W dividing 16 or a
+   multiple of 16 (CIFAR's 32x32, 16x16, 8x8 do). O must be a multiple of 4. */
+int cconv_fits(int channels_out, int height, int width);
+
+/* Floats cconv_pack_weights writes for O x C weights. */
+size_t cconv_packed_count(int channels_out, int channels_in);
+
+/* Weights [O][C][3][3] -> the forward kernel's order. With flip_transpose set, packs the weights of the
+   adjoint convolution instead (wT[c][o][ki][kj] = w[o][c][2-ki][2-kj]: then O and C swap roles, and
+   packed must hold cconv_packed_count(C, O) floats). */
+void cconv_pack_weights(const float *w, int channels_out, int channels_in, int flip_transpose, float *packed);
+
+/* y[i] = conv3x3(x[i], w) for i < images, from weights packed for (O, C). */
+void cconv_forward(const float *x, const float *packed, float *y, int images, int channels_in,
+                   int channels_out, int height, int width);
+
+/* dw[o][c][ki][kj] += sum over images and pixels of dy[i][o][p] * x[i][c][p + (ki-1, kj-1)]
+   (zero outside the plane): the weight gradient, added into dw ([O][C][3][3]). */
+void cconv_weight_gradient(const float *x, const float *dy, float *dw, int images, int channels_in,
+                           int channels_out, int height, int width);
+
+#ifdef __cplusplus
+}
+#endif

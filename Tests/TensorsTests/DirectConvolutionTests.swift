@@ -1,0 +1,51 @@
+// The direct 3x3 kernels (CConv, AVX-512) against the naive references: forward, input gradient and
+// weight gradient on every plane shape they accept (rows of 32, 16, 8 and 4 pixels, several rows per
+// vector when W < 16), odd channel counts, batch 1, and shapes where only one of the two gradients fits
+// (the other then takes the GEMM path). On CPUs without AVX-512 the GEMM path runs and is checked the same.
+import XCTest
+import Tensors
+
+final class DirectConvolutionTests: XCTestCase {
+    override func setUp() { Parallel.configure(threads: 2) }
+    override func tearDown() { ConvolutionKernels.allowDirect = true }
+
+    private func worst(_ a: [Float], _ b: [Double]) -> Double {
+        zip(a, b).map { abs(Double($0) - $1) / max(1, abs($1)) }.max() ?? 0
+    }
+
+    func testDirectKernelsMatchReferences() {
+        let seed: UInt64 = 9201
+        var rng = SeededGenerator(seed: seed)
+        // (n, c, o, h, w): CIFAR's three planes, short and long rows, C not a multiple of 4 (dx then via GEMM),
+        // the stem's 3 -> 16.
+        let cases = [(2, 16, 16, 32, 32), (1, 32, 32, 16, 16), (3, 8, 12, 8, 8), (2, 5, 4, 4, 16), (1, 4, 8, 2, 32),
+                     (2, 6, 8, 16, 4), (1, 3, 16, 32, 32), (2, 12, 4, 8, 8)]
+        for allowDirect in [true, false] {
+            ConvolutionKernels.allowDirect = allowDirect
+            for (n, c, o, h, w) in cases {
+                let label = "n\(n) c\(c) o\(o) \(h)x\(w) direct=\(allowDirect) (seed \(seed), \(ConvolutionKernels.name))"
+                let xShape = [n, c, h, w], wShape = [o, c, 3, 3]
+                let x = rng.floats(n * c * h * w), wt = rng.floats(o * c * 9), dy = rng.floats(n * o * h * w)
+                let tape = Tape()
+                let xv = tape.input(Tensor(shape: xShape, values: x)), wv = tape.input(Tensor(shape: wShape, values: wt))
+                let y = tape.conv2d(xv, wv, stride: 1, padding: 1)
+                let ref = Reference.conv2d(x.map(Double.init), xShape, wt.map(Double.init), wShape, stride: 1, padding: 1)
+                XCTAssertLessThan(worst(y.value.array, ref), 1e-4, "forward, \(label)")
+                tape.backward(from: y, seed: Tensor(shape: y.shape, values: dy), keeping: [xv, wv])
+                let dxRef = referenceInputGradient(wt, xShape, dy, o: o, k: 3, stride: 1, padding: 1)
+                let dwRef = referenceWeightGradient(x, xShape, dy, o: o, k: 3, stride: 1, padding: 1)
+                XCTAssertLessThan(worst(xv.grad?.array ?? [], dxRef), 1e-4, "dx, \(label)")
+                XCTAssertLessThan(worst(wv.grad?.array ?? [], dwRef), 1e-4, "dW, \(label)")
+                XCTAssertEqual(xv.grad?.count, x.count, label)
+                XCTAssertEqual(wv.grad?.count, wt.count, label)
+            }
+        }
+    }
+
+    func testDirectKernelsAreChosenWhereTheyFit() throws {
+        try XCTSkipUnless(ConvolutionKernels.directAvailable, "this CPU has no AVX-512: the GEMM path runs everywhere")
+        XCTAssertEqual(ConvolutionKernels.name, "avx512-direct")
+        ConvolutionKernels.allowDirect = false
+        XCTAssertEqual(ConvolutionKernels.name, "im2col+openblas")
+    }
+}
