@@ -3,10 +3,10 @@
  *
  * A plane of H*W pixels is read as H*W/16 vectors of 16 consecutive pixels (whole rows, or several short
  * rows when W < 16). Tap (ki, kj) of output vector v reads the 16 input floats starting at
- * v*16 + (ki-1)*W + (kj-1) with a lane mask that zeroes pixels whose source row or column falls outside
- * the plane; masked-off lanes are never read (AVX-512 masked loads suppress their faults), so no
- * im2col copy and no padded buffer is needed. The masks depend only on (v, tap) and are built once per
- * call.
+ * v*16 + (ki-1)*W + (kj-1) of a copy of the plane with a row of zeros above and below (so taps above
+ * or below the plane read zeros), with a lane mask for the left and right taps that zeroes pixels whose
+ * source column falls outside the plane (masked-off lanes are never read: AVX-512 masked loads suppress
+ * their faults). No im2col copy: the padded copy is (H*W + W) floats per channel.
  *
  * Forward: register block of OB output channels x PV pixel vectors (OB*PV accumulators); per input
  * channel and tap, PV masked loads and OB weight broadcasts feed OB*PV FMAs.
@@ -28,7 +28,7 @@
 
 int cconv_fits(int channels_out, int height, int width) {
     int hw = height * width;
-    if (channels_out <= 0 || channels_out % OB != 0 || height <= 0 || width <= 0) return 0;
+    if (channels_out <= 0 || channels_out % OB != 0 || height <= 0 || width <= 0 || hw > 4096) return 0;
     if (hw % (16 * PV) != 0) return 0;
     return width % 16 == 0 || 16 % width == 0;
 }
@@ -59,49 +59,79 @@ int cconv_available(void) {
     return cached;
 }
 
-/* masks[v*9 + t] and offsets[t] for a plane (see the file comment). */
-static void build_masks(int height, int width, uint16_t *masks, int *offsets) {
+/*
+ * Planes are first copied into a scratch buffer with W zeros before each plane and after the last, so
+ * taps that reach above or below the plane read zeros; only the left and right taps (kj = 0, 2) still
+ * need a lane mask, for pixels in the first or last column. Those two masks depend only on the vector
+ * index v: left[v] clears lanes at column 0, right[v] lanes at column W-1.
+ */
+static void build_masks(int height, int width, uint16_t *left, uint16_t *right) {
     int nv = height * width / 16;
-    for (int t = 0; t < 9; t++) {
-        int di = t / 3 - 1, dj = t % 3 - 1;
-        offsets[t] = di * width + dj;
-        for (int v = 0; v < nv; v++) {
-            uint16_t m = 0;
-            for (int l = 0; l < 16; l++) {
-                int q = v * 16 + l, r = q / width + di, c = q % width + dj;
-                if (r >= 0 && r < height && c >= 0 && c < width) m |= (uint16_t)(1u << l);
-            }
-            masks[v * 9 + t] = m;
+    for (int v = 0; v < nv; v++) {
+        uint16_t l = 0xFFFF, r = 0xFFFF;
+        for (int lane = 0; lane < 16; lane++) {
+            int col = (v * 16 + lane) % width;
+            if (col == 0) l &= (uint16_t)~(1u << lane);
+            if (col == width - 1) r &= (uint16_t)~(1u << lane);
         }
+        left[v] = l;
+        right[v] = r;
     }
 }
 
+/* Images per weight-gradient block: the block's x and dy planes stay within about 512 KiB (L2). */
+static int gradient_block(int channels_in, int channels_out, int hw) {
+    int block = (int)(131072 / ((size_t)(channels_in + channels_out) * hw));
+    return block < 1 ? 1 : block;
+}
+
+/* Floats of one padded image of C planes (see above). */
+static size_t padded_count(int channels, int hw, int width) { return (size_t)channels * (hw + width) + width; }
+
+/* src [C][hw] -> dst: plane c starts at dst + c*(hw + W) + W, zeros between planes and after the last. */
+static void pad_image(const float *src, float *dst, int channels, int hw, int width) {
+    for (int c = 0; c < channels; c++) {
+        float *slot = dst + (size_t)c * (hw + width);
+        memset(slot, 0, sizeof(float) * width);
+        memcpy(slot + width, src + (size_t)c * hw, sizeof(float) * hw);
+    }
+    memset(dst + (size_t)channels * (hw + width), 0, sizeof(float) * width);
+}
+
+/* One tap's PV input vectors: tap column kj (0, 1, 2) picks the left mask, no mask, or the right mask. */
+#define LOAD_TAP(kj, p, src)                                                                         \
+    ((kj) == 1 ? _mm512_loadu_ps(src)                                                                \
+               : _mm512_maskz_loadu_ps((__mmask16)((kj) == 0 ? ml[p] : mr[p]), (src)))
+
 __attribute__((target("avx512f")))
 static void forward_avx512(const float *x, const float *packed, float *y, int images, int C, int O, int H, int W,
-                           const uint16_t *masks, const int *offsets) {
-    const int hw = H * W, nv = hw / 16;
+                           const uint16_t *left, const uint16_t *right, float *scratch) {
+    const int hw = H * W, nv = hw / 16, stride = hw + W;
     for (int i = 0; i < images; i++) {
-        const float *xi = x + (size_t)i * C * hw;
+        pad_image(x + (size_t)i * C * hw, scratch, C, hw, W);
+        const float *xi = scratch + W;
         float *yi = y + (size_t)i * O * hw;
         for (int ob = 0; ob < O / OB; ob++) {
             const float *wb = packed + (size_t)ob * C * 9 * OB;
             for (int v0 = 0; v0 < nv; v0 += PV) {
                 __m512 acc[OB][PV];
+                uint16_t ml[PV], mr[PV];
+                for (int p = 0; p < PV; p++) { ml[p] = left[v0 + p]; mr[p] = right[v0 + p]; }
                 for (int o = 0; o < OB; o++)
                     for (int p = 0; p < PV; p++) acc[o][p] = _mm512_setzero_ps();
-                const uint16_t *mv = masks + v0 * 9;
                 for (int c = 0; c < C; c++) {
-                    const float *xc = xi + (size_t)c * hw + v0 * 16;
+                    const float *xc = xi + (size_t)c * stride + v0 * 16;
                     const float *wc = wb + (size_t)c * 9 * OB;
-                    for (int t = 0; t < 9; t++) {
-                        __m512 xv[PV];
-                        for (int p = 0; p < PV; p++)
-                            xv[p] = _mm512_maskz_loadu_ps((__mmask16)mv[p * 9 + t], xc + p * 16 + offsets[t]);
-                        for (int o = 0; o < OB; o++) {
-                            __m512 wv = _mm512_set1_ps(wc[t * OB + o]);
-                            for (int p = 0; p < PV; p++) acc[o][p] = _mm512_fmadd_ps(wv, xv[p], acc[o][p]);
+                    for (int ki = 0; ki < 3; ki++)
+                        for (int kj = 0; kj < 3; kj++) {
+                            const int t = ki * 3 + kj, offset = (ki - 1) * W + (kj - 1);
+                            __m512 xv[PV];
+                            for (int p = 0; p < PV; p++) xv[p] = LOAD_TAP(kj, p, xc + p * 16 + offset);
+                            for (int o = 0; o < OB; o++) {
+                                __m512 wv = _mm512_set1_ps(wc[t * OB + o]);
+                                for (int p = 0; p < PV; p++) acc[o][p] = _mm512_fmadd_ps(wv, xv[p], acc[o][p]);
+                            }
                         }
-                    }
                 }
                 for (int o = 0; o < OB; o++)
                     for (int p = 0; p < PV; p++)
@@ -113,29 +143,32 @@ static void forward_avx512(const float *x, const float *packed, float *y, int im
 
 __attribute__((target("avx512f")))
 static void weight_gradient_avx512(const float *x, const float *dy, float *dw, int images, int C, int O, int H,
-                                   int W, const uint16_t *masks, const int *offsets) {
-    const int hw = H * W, nv = hw / 16;
-    /* Images per block: the block's x and dy planes stay within about 256 KiB (L2). */
-    int block = (int)(65536 / ((size_t)(C + O) * hw));
-    if (block < 1) block = 1;
+                                   int W, const uint16_t *left, const uint16_t *right, float *scratch) {
+    const int hw = H * W, nv = hw / 16, stride = hw + W;
+    const size_t padded = padded_count(C, hw, W);
+    const int block = gradient_block(C, O, hw);
     for (int i0 = 0; i0 < images; i0 += block) {
         int i1 = i0 + block < images ? i0 + block : images;
+        for (int i = i0; i < i1; i++)
+            pad_image(x + (size_t)i * C * hw, scratch + (size_t)(i - i0) * padded, C, hw, W);
         for (int c = 0; c < C; c++) {
             for (int o0 = 0; o0 < O; o0 += 2) {
                 __m512 a0[9], a1[9];
                 for (int t = 0; t < 9; t++) { a0[t] = _mm512_setzero_ps(); a1[t] = _mm512_setzero_ps(); }
                 for (int i = i0; i < i1; i++) {
-                    const float *xc = x + ((size_t)i * C + c) * hw;
+                    const float *xc = scratch + (size_t)(i - i0) * padded + W + (size_t)c * stride;
                     const float *d0 = dy + ((size_t)i * O + o0) * hw;
                     const float *d1 = d0 + hw;
                     for (int v = 0; v < nv; v++) {
                         __m512 g0 = _mm512_loadu_ps(d0 + v * 16), g1 = _mm512_loadu_ps(d1 + v * 16);
-                        const uint16_t *mv = masks + v * 9;
-                        for (int t = 0; t < 9; t++) {
-                            __m512 xv = _mm512_maskz_loadu_ps((__mmask16)mv[t], xc + v * 16 + offsets[t]);
-                            a0[t] = _mm512_fmadd_ps(g0, xv, a0[t]);
-                            a1[t] = _mm512_fmadd_ps(g1, xv, a1[t]);
-                        }
+                        uint16_t ml[1] = {left[v]}, mr[1] = {right[v]};
+                        for (int ki = 0; ki < 3; ki++)
+                            for (int kj = 0; kj < 3; kj++) {
+                                const int t = ki * 3 + kj;
+                                __m512 xv = LOAD_TAP(kj, 0, xc + v * 16 + (ki - 1) * W + (kj - 1));
+                                a0[t] = _mm512_fmadd_ps(g0, xv, a0[t]);
+                                a1[t] = _mm512_fmadd_ps(g1, xv, a1[t]);
+                            }
                     }
                 }
                 float *w0 = dw + ((size_t)o0 * C + c) * 9, *w1 = dw + ((size_t)(o0 + 1) * C + c) * 9;
@@ -148,25 +181,30 @@ static void weight_gradient_avx512(const float *x, const float *dy, float *dw, i
     }
 }
 
-/* Mask tables for planes up to 64x64 pixels live on the stack; larger planes are not used here. */
+/* Mask tables for planes up to 64x64 pixels live on the stack; larger planes do not fit (cconv_fits). */
 #define MAX_VECTORS 256
 
 void cconv_forward(const float *x, const float *packed, float *y, int images, int channels_in, int channels_out,
                    int height, int width) {
-    uint16_t masks[MAX_VECTORS * 9];
-    int offsets[9];
-    if (!cconv_available() || !cconv_fits(channels_out, height, width) || height * width / 16 > MAX_VECTORS) abort();
-    build_masks(height, width, masks, offsets);
-    forward_avx512(x, packed, y, images, channels_in, channels_out, height, width, masks, offsets);
+    uint16_t left[MAX_VECTORS], right[MAX_VECTORS];
+    if (!cconv_available() || !cconv_fits(channels_out, height, width)) abort();
+    float *scratch = malloc(sizeof(float) * padded_count(channels_in, height * width, width));
+    if (!scratch) abort();
+    build_masks(height, width, left, right);
+    forward_avx512(x, packed, y, images, channels_in, channels_out, height, width, left, right, scratch);
+    free(scratch);
 }
 
 void cconv_weight_gradient(const float *x, const float *dy, float *dw, int images, int channels_in,
                            int channels_out, int height, int width) {
-    uint16_t masks[MAX_VECTORS * 9];
-    int offsets[9];
-    if (!cconv_available() || !cconv_fits(channels_out, height, width) || height * width / 16 > MAX_VECTORS) abort();
-    build_masks(height, width, masks, offsets);
-    weight_gradient_avx512(x, dy, dw, images, channels_in, channels_out, height, width, masks, offsets);
+    uint16_t left[MAX_VECTORS], right[MAX_VECTORS];
+    if (!cconv_available() || !cconv_fits(channels_out, height, width)) abort();
+    int hw = height * width;
+    float *scratch = malloc(sizeof(float) * padded_count(channels_in, hw, width) * (size_t)gradient_block(channels_in, channels_out, hw));
+    if (!scratch) abort();
+    build_masks(height, width, left, right);
+    weight_gradient_avx512(x, dy, dw, images, channels_in, channels_out, height, width, left, right, scratch);
+    free(scratch);
 }
 
 #else /* other architectures: no kernels; callers keep their GEMM path */
