@@ -184,39 +184,51 @@ static void weight_gradient_avx512(const float *x, const float *dy, float *dw, i
 /* Mask tables for planes up to 64x64 pixels live on the stack; larger planes do not fit (cconv_fits). */
 #define MAX_VECTORS 256
 
+size_t cconv_forward_scratch_count(int channels_in, int height, int width) {
+    return padded_count(channels_in, height * width, width);
+}
+
+size_t cconv_weight_gradient_scratch_count(int channels_in, int channels_out, int height, int width) {
+    int hw = height * width;
+    return padded_count(channels_in, hw, width) * (size_t)gradient_block(channels_in, channels_out, hw);
+}
+
 void cconv_forward(const float *x, const float *packed, float *y, int images, int channels_in, int channels_out,
-                   int height, int width) {
+                   int height, int width, float *scratch) {
     uint16_t left[MAX_VECTORS], right[MAX_VECTORS];
     if (!cconv_available() || !cconv_fits(channels_out, height, width)) abort();
-    float *scratch = malloc(sizeof(float) * padded_count(channels_in, height * width, width));
-    if (!scratch) abort();
     build_masks(height, width, left, right);
     forward_avx512(x, packed, y, images, channels_in, channels_out, height, width, left, right, scratch);
-    free(scratch);
 }
 
 void cconv_weight_gradient(const float *x, const float *dy, float *dw, int images, int channels_in,
-                           int channels_out, int height, int width) {
+                           int channels_out, int height, int width, float *scratch) {
     uint16_t left[MAX_VECTORS], right[MAX_VECTORS];
     if (!cconv_available() || !cconv_fits(channels_out, height, width)) abort();
-    int hw = height * width;
-    float *scratch = malloc(sizeof(float) * padded_count(channels_in, hw, width) * (size_t)gradient_block(channels_in, channels_out, hw));
-    if (!scratch) abort();
     build_masks(height, width, left, right);
     weight_gradient_avx512(x, dy, dw, images, channels_in, channels_out, height, width, left, right, scratch);
-    free(scratch);
 }
 
 #else /* other architectures: no kernels; callers keep their GEMM path */
 int cconv_available(void) { return 0; }
+size_t cconv_forward_scratch_count(int channels_in, int height, int width) {
+    (void)channels_in; (void)height; (void)width;
+    return 0;
+}
+size_t cconv_weight_gradient_scratch_count(int channels_in, int channels_out, int height, int width) {
+    (void)channels_in; (void)channels_out; (void)height; (void)width;
+    return 0;
+}
 void cconv_forward(const float *x, const float *packed, float *y, int images, int channels_in, int channels_out,
-                   int height, int width) {
+                   int height, int width, float *scratch) {
     (void)x; (void)packed; (void)y; (void)images; (void)channels_in; (void)channels_out; (void)height; (void)width;
+    (void)scratch;
     abort();
 }
 void cconv_weight_gradient(const float *x, const float *dy, float *dw, int images, int channels_in,
-                           int channels_out, int height, int width) {
+                           int channels_out, int height, int width, float *scratch) {
     (void)x; (void)dy; (void)dw; (void)images; (void)channels_in; (void)channels_out; (void)height; (void)width;
+    (void)scratch;
     abort();
 }
 #endif

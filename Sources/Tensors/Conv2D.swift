@@ -56,9 +56,12 @@ public enum ConvolutionKernels {
                         inChannels: Int, outChannels: Int, height: Int, width: Int) {
         let plane = height * width
         let ws = UnsafePointer(packed.pointer)
+        let scratchCount = cconv_forward_scratch_count(Int32(inChannels), Int32(height), Int32(width))
         Parallel.forEachChunk(batch) { range in
+            let scratch = Storage(count: scratchCount)
             cconv_forward(x + range.lowerBound * inChannels * plane, ws, y + range.lowerBound * outChannels * plane,
-                          Int32(range.count), Int32(inChannels), Int32(outChannels), Int32(height), Int32(width))
+                          Int32(range.count), Int32(inChannels), Int32(outChannels), Int32(height), Int32(width),
+                          scratch.pointer)
         }
     }
 
@@ -68,10 +71,13 @@ public enum ConvolutionKernels {
         let workers = min(Parallel.threads, max(1, batch))
         let parts = Storage(count: workers * size, zeroed: true)
         let ps = parts.pointer
+        let scratchCount = cconv_weight_gradient_scratch_count(Int32(g.inChannels), Int32(g.outChannels),
+                                                               Int32(g.height), Int32(g.width))
         _ = Parallel.forEachWorker(batch) { worker, range in
+            let scratch = Storage(count: scratchCount)
             cconv_weight_gradient(x + range.lowerBound * g.inChannels * plane, dy + range.lowerBound * g.outChannels * plane,
                                   ps + worker * size, Int32(range.count), Int32(g.inChannels), Int32(g.outChannels),
-                                  Int32(g.height), Int32(g.width))
+                                  Int32(g.height), Int32(g.width), scratch.pointer)
         }
         let out = Tensor(uninitialized: [g.outChannels, g.inChannels, g.kernel, g.kernel])
         out.pointer.update(from: ps, count: size)

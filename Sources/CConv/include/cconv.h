@@ -29,14 +29,19 @@ size_t cconv_packed_count(int channels_out, int channels_in);
    packed must hold cconv_packed_count(C, O) floats). */
 void cconv_pack_weights(const float *w, int channels_out, int channels_in, int flip_transpose, float *packed);
 
+/* Floats of scratch memory the two kernels below need per call (callers recycle it: fresh pages from
+   malloc would cost a page fault and a page clear each call). */
+size_t cconv_forward_scratch_count(int channels_in, int height, int width);
+size_t cconv_weight_gradient_scratch_count(int channels_in, int channels_out, int height, int width);
+
 /* y[i] = conv3x3(x[i], w) for i < images, from weights packed for (O, C). */
 void cconv_forward(const float *x, const float *packed, float *y, int images, int channels_in,
-                   int channels_out, int height, int width);
+                   int channels_out, int height, int width, float *scratch);
 
 /* dw[o][c][ki][kj] += sum over images and pixels of dy[i][o][p] * x[i][c][p + (ki-1, kj-1)]
    (zero outside the plane): the weight gradient, added into dw ([O][C][3][3]). */
 void cconv_weight_gradient(const float *x, const float *dy, float *dw, int images, int channels_in,
-                           int channels_out, int height, int width);
+                           int channels_out, int height, int width, float *scratch);
 
 #ifdef __cplusplus
 }
