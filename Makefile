@@ -11,7 +11,7 @@ APT_PACKAGES := libopenblas-dev libhdf5-dev hdf5-tools libsodium-dev libpng-dev 
 # 22-24% more CPU per step (Experiments/bench/README.md): the project's commands let OpenBLAS choose.
 unexport OPENBLAS_CORETYPE
 
-.PHONY: setup venv ray build test bench netem data demo clean
+.PHONY: setup venv ray torch build test bench netem data demo clean
 
 # Python tools in a virtual environment of the project's own (.venv): the second plan reader and the JSON
 # Schema check the tests run (Tests/python/requirements.txt). Reinstalled when the requirements change.
@@ -62,9 +62,20 @@ test: setup venv
 data: setup
 	bash Datasets/fetch.sh
 
+# PyTorch for the side-by-side training benchmark (large: several GB of wheels), in its own .venv-torch so that
+# `make test` never downloads it. `make bench` uses it when it is there and says how to get it when not.
+TORCH_VENV := .venv-torch
+torch: $(TORCH_VENV)/.installed
+
+$(TORCH_VENV)/.installed: Experiments/bench/requirements-torch.txt
+	@test -x $(TORCH_VENV)/bin/python || python3 -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r Experiments/bench/requirements-torch.txt
+	@touch $@
+
 bench: build data
 	@mkdir -p Experiments/bench Experiments/crypto
-	$(SIBYL) bench train --model resnet32 --batch-size 128 --json | tee Experiments/bench/train-resnet32.json
+	bash Experiments/bench/side-by-side.sh --sibyl $(SIBYL) --torch-python $(TORCH_VENV)/bin/python \
+	  --reference $(SHARED)/bench/torch_reference.py --out Experiments/bench/side-by-side.json
 	$(SIBYL) bench crypto --json --out Experiments/crypto/bench.json
 	@mkdir -p Experiments/reliability
 	$(SIBYL) bench fuzz --plan Experiments/reliability/fuzz-plan --corpus Experiments/reliability/corpus \
