@@ -27,8 +27,8 @@ let package = Package(
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CAES"),
-        // Direct 3x3 convolution kernels (AVX-512, chosen at run time) for the training engine.
-        .target(name: "CConv", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
+        // The training engine's C kernels: direct 3x3 convolutions and polynomial activations (AVX-512, chosen at run time).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
 
         // The network vocabulary (bandwidth, RTT, latency of bytes and flights) the runtime and planner share.
         .target(name: "NetworkCost"),
@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "PlanStore", dependencies: ["NetworkPlan", "ModularMath", "CHDF5"]),
 
         // Training side.
-        .target(name: "Tensors", dependencies: ["CBLAS", "CConv"], swiftSettings: optimize),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
         .target(name: "Training", dependencies: ["Tensors", "NetworkPlan", "PlanStore", "SeededRandom"], swiftSettings: optimize),
         .target(name: "Planner", dependencies: ["NetworkPlan", "NetworkCost", "SeededRandom"]),
         // Search glue: a Planner.Trainable backed by the training engine.

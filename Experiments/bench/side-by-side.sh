@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sibyl's training engine and PyTorch's CPU reference, in one run on the same machine (issue 11):
 #   sibyl bench train (direct kernels), PyTorch (NCHW and channels_last), sibyl bench train again,
-#   sibyl bench train --conv gemm (the im2col + OpenBLAS path, for the record),
+#   sibyl bench train --kernels portable (the im2col + OpenBLAS path, for the record),
 # then one JSON object with every figure, the ratios (best Sibyl run / PyTorch) and the kernels each ran.
 # Usage: side-by-side.sh --sibyl PATH --out FILE [--torch-python PATH] [--reference PATH]
 # PyTorch comes from `make torch` (.venv-torch); without it, only Sibyl's figures are written and the script
@@ -38,7 +38,7 @@ else
 fi
 "$SIBYL" bench train --model resnet32 --batch-size 128 --json > "$TMP/sibyl2.json"; echo "load $(load)" > "$TMP/load3"
 cat "$TMP/sibyl2.json"
-"$SIBYL" bench train --model resnet32 --batch-size 128 --conv gemm --json > "$TMP/gemm.json"
+"$SIBYL" bench train --model resnet32 --batch-size 128 --kernels portable --json > "$TMP/gemm.json"
 cat "$TMP/gemm.json"
 
 python3 - "$TMP" "$OUT" "$HAVE_TORCH" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'PY'
@@ -52,7 +52,7 @@ result = {
     "measured": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()), "commit": commit,
     "commands": ["sibyl bench train --model resnet32 --batch-size 128 --json (before and after PyTorch)",
                  "python torch_reference.py speed --threads 2 --batch 128",
-                 "sibyl bench train --model resnet32 --batch-size 128 --conv gemm --json"],
+                 "sibyl bench train --model resnet32 --batch-size 128 --kernels portable --json"],
     "sibyl_runs": runs, "sibyl_gemm_path": read("gemm.json"),
     "sibyl_best": {"images_per_second": best["images_per_second"], "inference_images_per_second": best_inf,
                    "conv_kernels": best.get("conv_kernels"), "blas_core": best.get("blas_core")},

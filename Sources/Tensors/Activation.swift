@@ -1,6 +1,8 @@
 // Activations: ReLU, polynomial with learnable coefficients (Delphi / SAFENet style
 // p(x) = a0 + a1 x + ... + ad x^d, coefficients shared by a slot or one row per channel), and the
 // blend alpha * ReLU(x) + (1 - alpha) * p(x) used to phase polynomials in (Delphi, Mishra et al. 2020).
+// The blend runs on the C kernels of CKernels where the CPU has AVX-512 (NativeKernels), else on the loops here.
+import CKernels
 
 extension Tape {
     /// max(x, 0).
@@ -52,7 +54,14 @@ extension Tape {
         let xs = x.value.pointer, cp = coefficients.value.pointer
         let y = Tensor(uninitialized: s)
         let ys = y.pointer
+        // The C kernels (AVX-512) where they run; the loops below are the portable path and their reference.
+        let native = NativeKernels.active && terms <= Int(CPOLY_MAX_TERMS)
         Parallel.forEachChunk(N * C) { r in
+            if native {
+                cpoly_blend_forward(xs, ys, Int32(r.lowerBound), Int32(r.count), Int32(inner), Int32(C), cp,
+                                    perChannel ? 1 : 0, Int32(terms), bp, ap, alpha)
+                return
+            }
             for nc in r {
                 let a = cp + (perChannel ? (nc % C) * terms : 0)
                 let p = xs + nc * inner, q = ys + nc * inner
@@ -80,6 +89,11 @@ extension Tape {
             let partial = Storage(count: rows * terms)
             let pp = partial.pointer
             Parallel.forEachChunk(rows) { r in
+                if native {
+                    cpoly_blend_backward(xs, d, dxs, pp + r.lowerBound * terms, Int32(r.lowerBound), Int32(r.count),
+                                         Int32(inner), Int32(C), cp, perChannel ? 1 : 0, Int32(terms), bp, ap, alpha)
+                    return
+                }
                 for nc in r {
                     let a = cp + (perChannel ? (nc % C) * terms : 0)
                     let p = xs + nc * inner, g = d + nc * inner

@@ -1,14 +1,14 @@
 // 2-D convolution without bias, NCHW activations, OIHW weights ([out, in, kh, kw]).
 // Two paths, the batch split over the workers either way:
 // - 3x3 stride-1 "same" convolutions on CPUs with AVX-512 and planes the kernels fit (CIFAR's 32x32,
-//   16x16, 8x8; output channels a multiple of 4): the direct kernels of the CConv target (no im2col
+//   16x16, 8x8; output channels a multiple of 4): the direct kernels of the CKernels target (no im2col
 //   copy, no GEMM packing); the input gradient is the same forward kernel on dy with flipped,
 //   transposed weights, the weight gradient its own kernel.
 // - Everything else: per image, im2col (skipped for 1x1 stride-1 convolutions) then one sgemm with the
 //   weights on the left (M = Cout, N = output pixels, K = Cin*kh*kw), OpenBLAS pinned to one thread
 //   (PLATFORM.md: 60-92 GFLOP/s against 26-62 for whole-batch GEMMs). The pullback recomputes im2col
 //   per image instead of storing it.
-import CConv
+import CKernels
 
 public struct ConvGeometry: Sendable, Equatable {
     public let inChannels, height, width, outChannels, kernel, stride, padding: Int
@@ -26,21 +26,27 @@ public struct ConvGeometry: Sendable, Equatable {
     }
 }
 
-/// Which convolution kernels run. `allowDirect` (default true) lets 3x3 stride-1 "same" convolutions use
-/// the direct AVX-512 kernels where the CPU has them; false forces im2col + OpenBLAS everywhere (for
-/// benchmarks and the tests that compare the two paths).
-public enum ConvolutionKernels {
-    nonisolated(unsafe) public static var allowDirect = true
+/// Whether the C kernels of CKernels run (AVX-512 CPUs): the direct 3x3 convolutions and the polynomial
+/// activations. `enabled` (default true) false forces the portable paths everywhere (im2col + OpenBLAS
+/// convolutions, Swift polynomial loops), for benchmarks and the tests that compare the two.
+public enum NativeKernels {
+    nonisolated(unsafe) public static var enabled = true
 
-    /// True when this CPU runs the direct kernels.
-    public static var directAvailable: Bool { cconv_available() != 0 }
+    /// True when this CPU runs the C kernels.
+    public static var available: Bool { cconv_available() != 0 }
+
+    /// Whether they run now.
+    public static var active: Bool { enabled && available }
 
     /// What 3x3 "same" convolutions run here: "avx512-direct" or "im2col+openblas".
-    public static var name: String { allowDirect && directAvailable ? "avx512-direct" : "im2col+openblas" }
+    public static var convolutionName: String { active ? "avx512-direct" : "im2col+openblas" }
+}
 
+/// The direct 3x3 kernels' Swift side: when they apply, weight packing, the batch split over workers.
+enum ConvolutionKernels {
     /// Whether a convolution of this geometry producing `outChannels` runs on the direct kernels.
     static func direct(_ g: ConvGeometry, outChannels: Int) -> Bool {
-        allowDirect && g.kernel == 3 && g.isSameShift && directAvailable
+        NativeKernels.active && g.kernel == 3 && g.isSameShift
             && cconv_fits(Int32(outChannels), Int32(g.height), Int32(g.width)) != 0
     }
 

@@ -22,7 +22,7 @@ public struct ThroughputResult: Codable, Sendable {
     public var cpu_seconds_per_train_step: Double
     /// The OpenBLAS kernels that ran (`BLASInfo.coreName`).
     public var blas_core: String?
-    /// The kernels 3x3 "same" convolutions ran on (`ConvolutionKernels.name`).
+    /// The kernels 3x3 "same" convolutions ran on (`NativeKernels.convolutionName`).
     public var conv_kernels: String?
 }
 
@@ -76,7 +76,7 @@ public enum ThroughputBenchmark {
                                 forward_multiply_adds_per_image: macsPerImage,
                                 peak_resident_megabytes: peakResidentMegabytes(), rounds: rates.map { ($0 * 10).rounded() / 10 },
                                 cpu_seconds_per_train_step: (cpu * 1000).rounded() / 1000, blas_core: BLASInfo.coreName,
-                                conv_kernels: ConvolutionKernels.name)
+                                conv_kernels: NativeKernels.convolutionName)
     }
 
     static func processCPUSeconds() -> Double {

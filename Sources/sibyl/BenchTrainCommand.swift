@@ -16,11 +16,11 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Steps per timed round.") var steps: Int = 5
     @Option(help: "Timed rounds (the best is reported).") var rounds: Int = 3
     @Option(help: "Number of classes of the classifier.") var classes: Int = 100
-    @Option(help: "Convolution kernels: auto (direct AVX-512 kernels for 3x3 stride-1 convolutions where the CPU has them) or gemm (im2col + OpenBLAS everywhere).")
-    var conv: ConvChoice = .auto
+    @Option(help: "Kernels: auto (the C kernels where the CPU has AVX-512: direct 3x3 stride-1 convolutions, polynomial activations) or portable (im2col + OpenBLAS convolutions and Swift loops everywhere).")
+    var kernels: KernelChoice = .auto
     @Flag(help: "Print the result as one JSON object.") var json = false
 
-    enum ConvChoice: String, ExpressibleByArgument, CaseIterable { case auto, gemm }
+    enum KernelChoice: String, ExpressibleByArgument, CaseIterable { case auto, portable }
 
     func validate() throws {
         if batchSize < 1 || inferenceBatchSize < 1 || threads < 1 || steps < 1 || rounds < 1 || classes < 2 {
@@ -30,7 +30,7 @@ struct BenchTrainCommand: ParsableCommand {
 
     func run() throws {
         BLASInfo.reportEnvironment()
-        ConvolutionKernels.allowDirect = conv == .auto
+        NativeKernels.enabled = kernels == .auto
         let r = ThroughputBenchmark.run(model: model, classes: classes, batchSize: batchSize,
                                         inferenceBatchSize: inferenceBatchSize, threads: threads, steps: steps, rounds: rounds)
         if json {
@@ -40,7 +40,7 @@ struct BenchTrainCommand: ParsableCommand {
         } else {
             print(String(format: "%@ batch %d, %d threads: training %.1f img/s (%.1f GFLOP/s), inference (batch %d) %.1f img/s; peak RSS %.0f MB; convolutions: %@, OpenBLAS %@",
                          r.model, r.batch_size, r.threads, r.images_per_second, r.train_gflops, r.inference_batch_size,
-                         r.inference_images_per_second, r.peak_resident_megabytes, ConvolutionKernels.name, BLASInfo.coreName))
+                         r.inference_images_per_second, r.peak_resident_megabytes, NativeKernels.convolutionName, BLASInfo.coreName))
         }
     }
 }

@@ -1,4 +1,4 @@
-// The direct 3x3 kernels (CConv, AVX-512) against the naive references: forward, input gradient and
+// The direct 3x3 kernels (CKernels, AVX-512) against the naive references: forward, input gradient and
 // weight gradient on every plane shape they accept (rows of 32, 16, 8 and 4 pixels, several rows per
 // vector when W < 16), odd channel counts, batch 1, and shapes where only one of the two gradients fits
 // (the other then takes the GEMM path). On CPUs without AVX-512 the GEMM path runs and is checked the same.
@@ -7,7 +7,7 @@ import Tensors
 
 final class DirectConvolutionTests: XCTestCase {
     override func setUp() { Parallel.configure(threads: 2) }
-    override func tearDown() { ConvolutionKernels.allowDirect = true }
+    override func tearDown() { NativeKernels.enabled = true }
 
     private func worst(_ a: [Float], _ b: [Double]) -> Double {
         zip(a, b).map { abs(Double($0) - $1) / max(1, abs($1)) }.max() ?? 0
@@ -21,9 +21,9 @@ final class DirectConvolutionTests: XCTestCase {
         let cases = [(2, 16, 16, 32, 32), (1, 32, 32, 16, 16), (3, 8, 12, 8, 8), (2, 5, 4, 4, 16), (1, 4, 8, 2, 32),
                      (2, 6, 8, 16, 4), (1, 3, 16, 32, 32), (2, 12, 4, 8, 8)]
         for allowDirect in [true, false] {
-            ConvolutionKernels.allowDirect = allowDirect
+            NativeKernels.enabled = allowDirect
             for (n, c, o, h, w) in cases {
-                let label = "n\(n) c\(c) o\(o) \(h)x\(w) direct=\(allowDirect) (seed \(seed), \(ConvolutionKernels.name))"
+                let label = "n\(n) c\(c) o\(o) \(h)x\(w) direct=\(allowDirect) (seed \(seed), \(NativeKernels.convolutionName))"
                 let xShape = [n, c, h, w], wShape = [o, c, 3, 3]
                 let x = rng.floats(n * c * h * w), wt = rng.floats(o * c * 9), dy = rng.floats(n * o * h * w)
                 let tape = Tape()
@@ -43,9 +43,9 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     func testDirectKernelsAreChosenWhereTheyFit() throws {
-        try XCTSkipUnless(ConvolutionKernels.directAvailable, "this CPU has no AVX-512: the GEMM path runs everywhere")
-        XCTAssertEqual(ConvolutionKernels.name, "avx512-direct")
-        ConvolutionKernels.allowDirect = false
-        XCTAssertEqual(ConvolutionKernels.name, "im2col+openblas")
+        try XCTSkipUnless(NativeKernels.available, "this CPU has no AVX-512: the GEMM path runs everywhere")
+        XCTAssertEqual(NativeKernels.convolutionName, "avx512-direct")
+        NativeKernels.enabled = false
+        XCTAssertEqual(NativeKernels.convolutionName, "im2col+openblas")
     }
 }

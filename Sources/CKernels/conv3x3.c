@@ -14,7 +14,7 @@
  * over the pixels of a block of images sized to stay in L2, then reduced horizontally.
  * The adjoint (input gradient) is the forward kernel run on dy with flipped, transposed weights.
  */
-#include "cconv.h"
+#include "ckernels.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,10 @@
 /*
- * CConv: direct 3x3 stride-1 "same" convolutions (padding 1) on NCHW float32 activations for the
- * training engine, with AVX-512 kernels chosen at run time. Callers check cconv_available() and
- * cconv_fits() first and use their im2col + GEMM path otherwise (CPUs without AVX-512, other shapes).
+ * CKernels: the training engine's C kernels, AVX-512 chosen at run time (callers check *_available()
+ * first and keep their Swift or GEMM path otherwise).
+ *
+ * Direct 3x3 stride-1 "same" convolutions (padding 1) on NCHW float32 activations (conv3x3.c). Callers
+ * check cconv_available() and cconv_fits() first and use their im2col + GEMM path otherwise (CPUs
+ * without AVX-512, other shapes).
  *
  * Layouts: x [n][C][H][W], y [n][O][H][W], weights [O][C][3][3] (OIHW), all row-major floats.
  * Every kernel here has a naive reference in Tests/TensorsTests (Reference.conv2d and its adjoints).
@@ -42,6 +45,26 @@ void cconv_forward(const float *x, const float *packed, float *y, int images, in
    (zero outside the plane): the weight gradient, added into dw ([O][C][3][3]). */
 void cconv_weight_gradient(const float *x, const float *dy, float *dw, int images, int channels_in,
                            int channels_out, int height, int width, float *scratch);
+
+/*
+ * Polynomial activations (polynomial.c): y = alpha_c ReLU(x) + (1 - alpha_c) p_c(clamp(x, -b_c, b_c))
+ * over rows [row0, row0 + rows) of x viewed as [rows][inner], row r in channel (r % channels). p_c has
+ * `terms` coefficients (lowest degree first) at coefficients + c * terms when per_channel, else shared;
+ * bounds (b_c) may be NULL (no clamp), alphas may be NULL (then `alpha` for every channel).
+ * Available when cpoly_available() and terms <= CPOLY_MAX_TERMS.
+ */
+#define CPOLY_MAX_TERMS 8
+int cpoly_available(void);
+
+void cpoly_blend_forward(const float *x, float *y, int row0, int rows, int inner, int channels,
+                         const float *coefficients, int per_channel, int terms, const float *bounds,
+                         const float *alphas, float alpha);
+
+/* The pullback: dx (when not NULL) = dy * (alpha (x > 0) + (1 - alpha) p'(v) [|x| <= b]); and for each row,
+   partial[(r - row0) * terms + k] = (1 - alpha) * sum_i dy_i v_i^k (the row's coefficient gradient). */
+void cpoly_blend_backward(const float *x, const float *dy, float *dx, float *partial, int row0, int rows,
+                          int inner, int channels, const float *coefficients, int per_channel, int terms,
+                          const float *bounds, const float *alphas, float alpha);
 
 #ifdef __cplusplus
 }
