@@ -24,14 +24,19 @@ public struct ThroughputResult: Codable, Sendable {
     public var blas_core: String?
     /// The kernels 3x3 "same" convolutions ran on (`NativeKernels.convolutionName`).
     public var conv_kernels: String?
+    /// "relu" or the all-polynomial activation (`TrainingActivation.description`).
+    public var activation: String?
 }
 
 public enum ThroughputBenchmark {
     public static func run(model: ModelKind, classes: Int = 100, batchSize: Int = 128, inferenceBatchSize: Int = 256,
-                           threads: Int = 2, steps: Int = 5, rounds: Int = 3, seed: UInt64 = 1) -> ThroughputResult {
+                           threads: Int = 2, steps: Int = 5, rounds: Int = 3, seed: UInt64 = 1,
+                           activation: TrainingActivation = .relu, coefficientFractionalBits: Int? = nil) -> ThroughputResult {
         Parallel.configure(threads: threads)
         var rng = RandomGenerator(seed: seed)
         let network = makeNetwork(model, classes: classes, rng: &rng)
+        Trainer.initializeActivations(of: network, activation)
+        Trainer.setRangePenalties(of: network, activation, coefficientFractionalBits: coefficientFractionalBits)
         let optimizer = SGD(settings: SGDSettings(momentum: 0.9, nesterov: false, weightDecay: 5e-4))
         let images = Tensor(shape: [batchSize, 3, 32, 32], values: (0..<(batchSize * 3072)).map { _ in rng.normal() })
         let labels = (0..<batchSize).map { _ in Int32(rng.next() % UInt64(classes)) }
@@ -76,7 +81,7 @@ public enum ThroughputBenchmark {
                                 forward_multiply_adds_per_image: macsPerImage,
                                 peak_resident_megabytes: peakResidentMegabytes(), rounds: rates.map { ($0 * 10).rounded() / 10 },
                                 cpu_seconds_per_train_step: (cpu * 1000).rounded() / 1000, blas_core: BLASInfo.coreName,
-                                conv_kernels: NativeKernels.convolutionName)
+                                conv_kernels: NativeKernels.convolutionName, activation: activation.description)
     }
 
     static func processCPUSeconds() -> Double {

@@ -40,13 +40,7 @@ public final class Trainer {
         var rng = RandomGenerator(seed: config.seed)
         network = makeNetwork(config.model, classes: splits.train.classCount, rng: &rng)
         self.rng = rng
-        if case let .polynomial(degree, range, _) = config.activation {
-            let initial = ReLUFitMoments.uniformCoefficients(degree: degree, range: range)
-            for slot in network.slots {
-                slot.setPolynomial(coefficients: initial, perChannel: true)
-                slot.setInputBounds([Float](repeating: range, count: slot.channels))
-            }
-        }
+        Trainer.initializeActivations(of: network, config.activation ?? .relu)
         optimizer = SGD(settings: config.sgd)
         schedule = LearningRateSchedule(kind: config.schedule, peak: config.learningRate,
                                         totalSteps: config.epochs * max(1, splits.train.count / config.batchSize),
@@ -104,10 +98,26 @@ public final class Trainer {
 
     /// The range-penalty weight of every polynomial slot (not stored in checkpoints: it is part of the config).
     func setRangePenalties() {
-        guard case let .polynomial(_, _, penalty) = config.activation else { return }
+        Trainer.setRangePenalties(of: network, config.activation ?? .relu, coefficientFractionalBits: config.coefficientFractionalBits)
+    }
+
+    /// An all-polynomial run's starting point: every slot a per-channel polynomial fitted to ReLU on
+    /// [-range, range], its inputs clamped to that range. Nothing for `.relu`.
+    public static func initializeActivations(of network: Network, _ activation: TrainingActivation) {
+        guard case let .polynomial(degree, range, _) = activation else { return }
+        let initial = ReLUFitMoments.uniformCoefficients(degree: degree, range: range)
+        for slot in network.slots {
+            slot.setPolynomial(coefficients: initial, perChannel: true)
+            slot.setInputBounds([Float](repeating: range, count: slot.channels))
+        }
+    }
+
+    /// The range penalty (and coefficient rounding) of every polynomial slot of an all-polynomial run.
+    public static func setRangePenalties(of network: Network, _ activation: TrainingActivation, coefficientFractionalBits: Int?) {
+        guard case let .polynomial(_, _, penalty) = activation else { return }
         for slot in network.slots where !slot.isReLU {
             slot.rangePenaltyWeight = penalty
-            slot.coefficientFractionalBits = config.coefficientFractionalBits
+            slot.coefficientFractionalBits = coefficientFractionalBits
         }
     }
 

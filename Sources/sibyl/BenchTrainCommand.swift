@@ -18,6 +18,11 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Number of classes of the classifier.") var classes: Int = 100
     @Option(help: "Kernels: auto (the C kernels where the CPU has AVX-512: direct 3x3 stride-1 convolutions, polynomial activations) or portable (im2col + OpenBLAS convolutions and Swift loops everywhere).")
     var kernels: KernelChoice = .auto
+    @Option(help: "Activation of every slot: relu, or poly:D (all-polynomial as `sibyl train --activation poly:D`: inputs clamped to [-5, 5], range penalty 0.5).",
+            transform: ActivationFlag.parse)
+    var activation: ActivationFlag = ActivationFlag(degree: nil)
+    @Option(name: .customLong("coefficient-bits"), help: "With poly:D: straight-through rounding of the coefficients to multiples of 2^-B.")
+    var coefficientBits: Int?
     @Flag(help: "Print the result as one JSON object.") var json = false
 
     enum KernelChoice: String, ExpressibleByArgument, CaseIterable { case auto, portable }
@@ -26,20 +31,23 @@ struct BenchTrainCommand: ParsableCommand {
         if batchSize < 1 || inferenceBatchSize < 1 || threads < 1 || steps < 1 || rounds < 1 || classes < 2 {
             throw ValidationError("--batch-size, --inference-batch-size, --threads, --steps, --rounds must be at least 1 and --classes at least 2")
         }
+        if coefficientBits != nil && activation.degree == nil { throw ValidationError("--coefficient-bits applies to --activation poly:D only") }
     }
 
     func run() throws {
         BLASInfo.reportEnvironment()
         NativeKernels.enabled = kernels == .auto
         let r = ThroughputBenchmark.run(model: model, classes: classes, batchSize: batchSize,
-                                        inferenceBatchSize: inferenceBatchSize, threads: threads, steps: steps, rounds: rounds)
+                                        inferenceBatchSize: inferenceBatchSize, threads: threads, steps: steps, rounds: rounds,
+                                        activation: activation.degree.map { .polynomial(degree: $0, range: 5, penalty: 0.5) } ?? .relu,
+                                        coefficientFractionalBits: coefficientBits)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(r), as: UTF8.self))
         } else {
-            print(String(format: "%@ batch %d, %d threads: training %.1f img/s (%.1f GFLOP/s), inference (batch %d) %.1f img/s; peak RSS %.0f MB; convolutions: %@, OpenBLAS %@",
-                         r.model, r.batch_size, r.threads, r.images_per_second, r.train_gflops, r.inference_batch_size,
+            print(String(format: "%@ (%@) batch %d, %d threads: training %.1f img/s (%.1f GFLOP/s), inference (batch %d) %.1f img/s; peak RSS %.0f MB; convolutions: %@, OpenBLAS %@",
+                         r.model, r.activation ?? "relu", r.batch_size, r.threads, r.images_per_second, r.train_gflops, r.inference_batch_size,
                          r.inference_images_per_second, r.peak_resident_megabytes, NativeKernels.convolutionName, BLASInfo.coreName))
         }
     }
