@@ -141,6 +141,40 @@ final class PolynomialTests: XCTestCase {
         }
     }
 
+    /// The fast evaluator the fixed-point evaluators use returns exactly `referenceChecked`'s value and flag:
+    /// every degree, coefficients from a few bits to the full 128, inputs from 0 to the 64-bit extremes and
+    /// on both sides of its no-overflow bound.
+    func testCheckedEvaluatorEqualsReferenceChecked() {
+        var generator = AESPRG(seed: Block(lo: 77, hi: 12))
+        var compared = 0, slowPath = 0
+        for degree in 1...6 {
+            for coefficientBits in [12, 40, 70, 128] {
+                let a = wideValues(degree + 1, bits: coefficientBits, using: &generator).map { v -> UInt128 in
+                    // Signed coefficients: half of them negative.
+                    generator.nextUInt64() & 1 == 0 ? v : 0 &- v
+                }
+                for shift in [0, 40, 100] {
+                    let evaluate = OneRoundPolynomial.CheckedEvaluator(coefficients: a, shift: shift)
+                    var inputs: [UInt64] = [0, 1, UInt64.max, UInt64(bitPattern: Int64.min), UInt64(Int64.max)]
+                    for bits in [1, 4, 8, 12, 16, 20, 24, 32, 48, 63] {
+                        let m = UInt64(1) << UInt64(bits)
+                        inputs += [m, m - 1, m + 1, 0 &- m, 0 &- m &- 1, 0 &- m &+ 1, generator.nextUInt64() % m,
+                                   0 &- generator.nextUInt64() % m]
+                    }
+                    for x in inputs {
+                        let fast = evaluate(x), slow = OneRoundPolynomial.referenceChecked(x: x, coefficients: a, shift: shift)
+                        XCTAssertEqual(fast.value, slow.value, "degree \(degree), \(coefficientBits)-bit coefficients, shift \(shift), x \(Int64(bitPattern: x))")
+                        XCTAssertEqual(fast.exceeded, slow.exceeded, "degree \(degree), \(coefficientBits)-bit coefficients, shift \(shift), x \(Int64(bitPattern: x))")
+                        if slow.exceeded { slowPath += 1 }
+                        compared += 1
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(slowPath, 100, "the inputs reach the overflowing range too")
+        XCTAssertGreaterThan(compared - slowPath, 1000, "and the exact range")
+    }
+
     /// One round: the server's masked values and the client's reply are the only online messages
     /// (16 B per element per degree, then 8 B back).
     func testOnlineTrafficIsOneRoundTrip() throws {

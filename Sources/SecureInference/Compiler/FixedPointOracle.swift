@@ -75,11 +75,20 @@ public struct FixedPointOracle: Sendable {
     /// whether any element left the range where it equals the real polynomial (`OneRoundPolynomial.referenceChecked`).
     static func polynomial(_ x: [UInt64], coefficients: [[UInt128]], shift: Int, shape: TensorShape) -> (values: [UInt64], exceeded: Bool) {
         let plane = shape.height * shape.width
+        precondition(coefficients.count * plane == x.count, "polynomial step: \(coefficients.count) channels of \(plane) for \(x.count) values")
         var exceeded = false
-        let values = x.indices.map { i -> UInt64 in
-            let (y, wrapped) = OneRoundPolynomial.referenceChecked(x: x[i], coefficients: coefficients[i / plane], shift: shift)
-            if wrapped { exceeded = true }
-            return y
+        var values = [UInt64](repeating: 0, count: x.count)
+        x.withUnsafeBufferPointer { input in
+            values.withUnsafeMutableBufferPointer { output in
+                for (c, a) in coefficients.enumerated() {
+                    let evaluate = OneRoundPolynomial.CheckedEvaluator(coefficients: a, shift: shift)
+                    for i in c * plane..<min(x.count, (c + 1) * plane) {
+                        let (y, wrapped) = evaluate(input[i])
+                        output[i] = y
+                        if wrapped { exceeded = true }
+                    }
+                }
+            }
         }
         return (values, exceeded)
     }
