@@ -33,6 +33,8 @@ if [ -f "$REFERENCE" ] && "$TORCH_PYTHON" -c "import torch" 2>/dev/null; then
   "$TORCH_PYTHON" -c 'import json, torch; print(json.dumps({"cpu_capability": torch.backends.cpu.get_cpu_capability(),
     "mkldnn": torch.backends.mkldnn.is_available(), "threads": torch.get_num_threads()}))' > "$TMP/torch-kernels.json"
   cat "$TMP/torch.json"
+  "$TORCH_PYTHON" "$(dirname "$0")/torch_compile.py" --reference "$REFERENCE" | tail -1 > "$TMP/torch-compile.json"
+  cat "$TMP/torch-compile.json"
 else
   echo "side-by-side.sh: no PyTorch (looked for $REFERENCE and torch in $TORCH_PYTHON): run 'make torch' for the comparison" >&2
 fi
@@ -52,6 +54,7 @@ result = {
     "measured": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()), "commit": commit,
     "commands": ["sibyl bench train --model resnet32 --batch-size 128 --json (before and after PyTorch)",
                  "python torch_reference.py speed --threads 2 --batch 128",
+                 "python Experiments/bench/torch_compile.py (torch.compile, channels_last)",
                  "sibyl bench train --model resnet32 --batch-size 128 --kernels portable --json"],
     "sibyl_runs": runs, "sibyl_gemm_path": read("gemm.json"),
     "sibyl_best": {"images_per_second": best["images_per_second"], "inference_images_per_second": best_inf,
@@ -67,6 +70,10 @@ if have_torch:
         "inference_vs_nchw": round(best_inf / t["infer_images_per_second_nchw"], 3),
         "inference_vs_channels_last": round(best_inf / t["infer_images_per_second_channels_last"], 3),
     }
+    c = read("torch-compile.json")
+    result["torch_compile"] = c
+    result["ratios"]["train_vs_compiled"] = round(best["images_per_second"] / c["train_images_per_second_compiled"], 3)
+    result["ratios"]["inference_vs_compiled"] = round(best_inf / c["infer_images_per_second_compiled"], 3)
 json.dump(result, open(out, "w"), indent=2, sort_keys=True)
 print(json.dumps(result.get("ratios", {"note": "no PyTorch figures"})))
 PY

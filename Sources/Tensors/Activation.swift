@@ -146,13 +146,8 @@ extension Tape {
         let pp = partial.pointer
         Parallel.forEachChunk(rows) { r in
             for nc in r {
-                let b = bp[nc % C], p = xs + nc * inner
-                var sum: Float = 0
-                for i in 0..<inner {
-                    let excess = max(abs(p[i]) - b, 0) / b
-                    sum += excess * excess
-                }
-                pp[nc] = sum
+                let b = bp[nc % C]
+                pp[nc] = VectorKernels.excessSquares(xs + nc * inner, inner, bound: b) / (b * b)
             }
         }
         var total: Double = 0
@@ -165,12 +160,8 @@ extension Tape {
             let q = dx.pointer
             Parallel.forEachChunk(rows) { r in
                 for nc in r {
-                    let b = bp[nc % C], p = xs + nc * inner, o = q + nc * inner
-                    for i in 0..<inner {
-                        let v = p[i]
-                        let excess = max(abs(v) - b, 0)
-                        o[i] = excess > 0 ? g * 2 * excess / (b * b) * (v > 0 ? 1 : -1) : 0
-                    }
+                    let b = bp[nc % C]
+                    VectorKernels.excessSlope(xs + nc * inner, q + nc * inner, inner, bound: b, scale: g * 2 / (b * b))
                 }
             }
             self.accumulate(x, dx)

@@ -77,4 +77,34 @@ enum VectorKernels {
                                                  _ q: UnsafeMutablePointer<Float>, _ n: Int, _ c1: Float, _ c2: Float, _ c3: Float) {
         for i in 0..<n { q[i] = c1 * g[i] + c2 * x[i] + c3 }
     }
+
+    /// sum of (|p[i]| - b)^+ squared (NaN stays NaN: the masks only zero lanes that compare in range).
+    @inline(__always) static func excessSquares(_ p: UnsafePointer<Float>, _ n: Int, bound b: Float) -> Float {
+        var acc = F16(), i = 0
+        let bv = F16(repeating: b), zero = F16()
+        while i + 16 <= n {
+            let v = load16(p, i)
+            let e = v.replacing(with: -v, where: v .< zero) - bv
+            let excess = e.replacing(with: zero, where: e .< zero)
+            acc += excess * excess
+            i += 16
+        }
+        var s = acc.sum()
+        while i < n { let e = max(abs(p[i]) - b, 0); s += e * e; i += 1 }
+        return s
+    }
+
+    /// q[i] = k * (p[i] - clamp(p[i], -b, b)): k * sign(x) (|x| - b)^+, the range penalty's slope.
+    @inline(__always) static func excessSlope(_ p: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ n: Int,
+                                              bound b: Float, scale k: Float) {
+        var i = 0
+        let bv = F16(repeating: b), kv = F16(repeating: k)
+        while i + 16 <= n {
+            let v = load16(p, i)
+            let clamped = v.replacing(with: bv, where: v .> bv).replacing(with: -bv, where: v .< -bv)
+            store16(q, i, kv * (v - clamped))
+            i += 16
+        }
+        while i < n { let v = p[i]; q[i] = k * (v - min(max(v, -b), b)); i += 1 }
+    }
 }

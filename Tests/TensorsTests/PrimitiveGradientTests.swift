@@ -144,6 +144,16 @@ final class PrimitiveGradientTests: XCTestCase {
                            fast: { tape, v in tape.rangePenalty(v[0], bounds: Tensor(shape: [3], values: bounds), weight: 1.7) },
                            reference: { a in [Reference.rangePenalty(a[0], shape, bounds: bounds.map(Double.init), weight: 1.7)] })
         }
+        // Planes of 35 values: the range penalty's 16-lane body and its scalar tail.
+        let wide = [2, 3, 5, 7]
+        var rng = SeededGenerator(seed: 455)
+        let xw = rng.floats(210, scale: 3).enumerated().map { j, v -> Float in
+            let b = bounds[(j / 35) % 3]
+            return abs(abs(v) - b) < 5e-2 ? v + 0.2 : v
+        }
+        checkGradients("range penalty, SIMD body and tail", seed: 455, inputs: [(wide, xw)],
+                       fast: { tape, v in tape.rangePenalty(v[0], bounds: Tensor(shape: [3], values: bounds), weight: 0.9) },
+                       reference: { a in [Reference.rangePenalty(a[0], wide, bounds: bounds.map(Double.init), weight: 0.9)] })
         // Within the bounds the penalty is exactly zero and the blend equals the unclamped one.
         let tape = Tape(recording: false)
         let inside = tape.constant(Tensor(shape: [1, 3, 1, 2], values: [0.5, -0.7, 1.4, -1.2, 2.9, 0.1]))
