@@ -5,7 +5,9 @@ import NetworkPlan
 /// `sibyl front` writes. One search only covers placements near its own target (`--max-relus 53248` keeps
 /// members at or under 53,248 ReLUs); a front from all-ReLU down to all-polynomial is the union of searches at
 /// several targets. Points are comparable only when every search predicts latency with the same cost model and
-/// network profile over the same activation slots; `combine` refuses anything else.
+/// network profile over the same activation slots; `combine` refuses anything else, unless it is given a
+/// `Pricing`: then every point's latency is predicted anew from its placement with that one cost model and
+/// query (runs logged with different cost models, or a front on another phase or network than the searches').
 public struct CombinedFront: Codable, Hashable, Sendable {
     public struct Point: Codable, Hashable, Sendable, ParetoCandidate {
         /// Where the point comes from: a run's name, or "baseline".
@@ -45,18 +47,39 @@ public struct CombinedFront: Codable, Hashable, Sendable {
     public var costModel: CostModel
     public var slots: [SlotDescriptor]
 
-    /// The front over every run's front points plus `extra` (the baseline). `runs` pairs a name with the
-    /// replayed log of a search.
-    public static func combine(runs: [(name: String, state: SearchState)], extra: [Point] = []) throws -> CombinedFront {
-        try checkCompatible(runs)
+    /// One cost model and query to predict every point's latency with (`combine`).
+    public struct Pricing: Sendable {
+        public var costModel: CostModel
+        public var query: CostQuery
+        public init(costModel: CostModel, query: CostQuery) { self.costModel = costModel; self.query = query }
+
+        public func seconds(_ placement: Placement, slots: [SlotDescriptor]) -> Double {
+            costModel.predictSeconds(placement: placement, slots: slots, query: query)
+        }
+    }
+
+    /// The front over every run's points plus `extra` (the baseline, priced by the caller). `runs` pairs a name
+    /// with the replayed log of a search. Without `pricing`, the candidates are each run's own front with the
+    /// latencies it logged; with it, every member report of every run (a point one run's front dropped on its
+    /// own latencies may survive on the new ones), priced anew.
+    public static func combine(runs: [(name: String, state: SearchState)], extra: [Point] = [],
+                               pricing: Pricing? = nil) throws -> CombinedFront {
+        try checkCompatible(runs, sameCosts: pricing == nil)
         let settings = runs[0].state.settings
+        if let pricing, let missing = pricing.costModel.missingFigures(
+            for: pricing.query, degrees: Array(Set(runs.flatMap(\.state.settings.space.degrees)))) {
+            throw PlannerError.incompatibleRuns("cannot price the front anew: " + missing + ", or pass --cost-model with such a model")
+        }
         var candidates = extra
         for run in runs {
-            for point in run.state.front.points {
+            let points = pricing == nil ? run.state.front.points : run.state.reports
+            for point in points where point.validationAccuracy.isFinite {
+                let placement = point.config.placement
                 candidates.append(Point(source: run.name, member: point.member, round: point.round,
                                         validationAccuracy: point.validationAccuracy,
-                                        predictedOnlineSeconds: point.predictedOnlineSeconds, relus: point.relus,
-                                        placement: point.config.placement.signature))
+                                        predictedOnlineSeconds: pricing?.seconds(placement, slots: settings.space.slots)
+                                            ?? point.predictedOnlineSeconds,
+                                        relus: point.relus, placement: placement.signature))
             }
         }
         let kept = candidates.filter { candidate in
@@ -70,13 +93,15 @@ public struct CombinedFront: Codable, Hashable, Sendable {
             unique.append(point)
         }
         unique.sort { ($0.relus, -$0.validationAccuracy) < ($1.relus, -$1.validationAccuracy) }
-        return CombinedFront(points: unique, network: settings.target.network.name, query: settings.target.costQuery,
-                             costModel: settings.costModel, slots: settings.space.slots)
+        let query = pricing?.query ?? settings.target.costQuery
+        return CombinedFront(points: unique, network: query.network.name, query: query,
+                             costModel: pricing?.costModel ?? settings.costModel, slots: settings.space.slots)
     }
 
-    /// Throws unless every run searched the same slots and predicted latency with the same cost model for
-    /// the same network profile, phase and ReLU protocol (callers check this before measuring anything).
-    public static func checkCompatible(_ runs: [(name: String, state: SearchState)]) throws {
+    /// Throws unless every run searched the same slots and (with `sameCosts`) predicted latency with the same
+    /// cost model for the same network profile, phase and ReLU protocol (callers check this before measuring
+    /// anything).
+    public static func checkCompatible(_ runs: [(name: String, state: SearchState)], sameCosts: Bool = true) throws {
         guard let first = runs.first else { throw PlannerError.incompatibleRuns("no runs given") }
         let query = first.state.settings.target.costQuery
         for run in runs.dropFirst() {
@@ -85,9 +110,12 @@ public struct CombinedFront: Codable, Hashable, Sendable {
                 throw PlannerError.incompatibleRuns("\(run.name) searched another network than \(first.name) "
                                                     + "(different activation slots)")
             }
+            if !sameCosts { continue }
             if !settings.costModel.predictsLike(first.state.settings.costModel) {
                 throw PlannerError.incompatibleRuns("\(run.name) predicted latency with another cost model than "
-                                                    + "\(first.name); rerun one of them with the other's --cost-model")
+                                                    + "\(first.name); price all with one (sibyl front --network "
+                                                    + "NAME [--cost-model FILE]), "
+                                                    + "or rerun one of them with the other's --cost-model")
             }
             if settings.target.costQuery != query {
                 throw PlannerError.incompatibleRuns("\(run.name) predicted latency \(settings.target.costQuery), "

@@ -134,6 +134,9 @@ public struct SearchState: Sendable, Equatable {
     /// Results logged for the round in progress (members that need not train again on resume).
     public var pendingResults: [Int: MemberResult]
     public var front: ParetoFront
+    /// Every non-diverged report with the config it was trained with, in log order (`front` keeps the
+    /// non-dominated ones; a front priced anew ranks them all).
+    public var reports: [ParetoPoint]
     public var finished: Bool
 
     /// Replays `events` (the lines of a log, in order).
@@ -145,6 +148,7 @@ public struct SearchState: Sendable, Equatable {
         completedRounds = 0
         pendingResults = [:]
         front = ParetoFront()
+        reports = []
         finished = false
         for event in events.dropFirst() {
             guard event.kind != .start else {
@@ -164,10 +168,11 @@ public struct SearchState: Sendable, Equatable {
                   let seconds = event.predictedOnlineSeconds else { return }
             pendingResults[result.member] = result
             if !result.diverged {
-                front.insert(ParetoPoint(member: result.member, round: result.round,
-                                         validationAccuracy: result.validationAccuracy,
-                                         predictedOnlineSeconds: seconds, relus: relus,
-                                         config: configs[result.member]))
+                let point = ParetoPoint(member: result.member, round: result.round,
+                                        validationAccuracy: result.validationAccuracy,
+                                        predictedOnlineSeconds: seconds, relus: relus, config: configs[result.member])
+                reports.append(point)
+                front.insert(point)
             }
         case .decisions:
             for decision in event.decisions ?? [] {

@@ -1,5 +1,6 @@
-// `sibyl front`: the Pareto fronts of several `sibyl plan` runs (searches at different targets over the same
-// baseline) and the all-ReLU baseline itself as one front, from all-ReLU down to the cheapest searched plan.
+// `sibyl front`: the Pareto fronts of several `sibyl plan` runs (searches at different targets, from the all-ReLU
+// baseline or from another network measured on the same validation split, e.g. the all-polynomial one) and the
+// all-ReLU baseline itself as one front, from all-ReLU down to the cheapest searched plan.
 // Writes DIR/front.json, DIR/front.svg and DIR/front.md (a table).
 import Foundation
 import NetworkPlan
@@ -16,8 +17,11 @@ public enum FrontReport {
     /// Reads each run directory (search.jsonl and plan-request.json). With `measureBaseline` the baseline
     /// checkpoint the runs started from joins the front, measured on the same validation split the searches
     /// used; with `measureTest` every front point's checkpoint is also measured on the test split (reported
-    /// only: the front is ranked on validation accuracy).
-    public static func build(runs: [URL], measureBaseline: Bool, measureTest: Bool,
+    /// only: the front is ranked on validation accuracy). With `pricing`, every point's latency is predicted
+    /// anew from its placement (`CombinedFront.combine`). Runs may start from different networks when they
+    /// measured the same validation split; the baseline point is the first run's starting network that is all
+    /// ReLU (none: no baseline point, said in the log).
+    public static func build(runs: [URL], measureBaseline: Bool, measureTest: Bool, pricing: CombinedFront.Pricing? = nil,
                              log: (String) -> Void = { _ in }) throws -> Result {
         guard !runs.isEmpty else { throw SearchError.invalidSetting("give at least one run directory of sibyl plan") }
         var states: [(name: String, state: SearchState)] = []
@@ -33,12 +37,12 @@ public enum FrontReport {
             requests.append(try PlanRun.readRequest(in: run))
             reports += try ReportedPoint.all(in: logURL)
         }
-        try CombinedFront.checkCompatible(states)
+        try CombinedFront.checkCompatible(states, sameCosts: pricing == nil)
         let first = requests[0]
         for (request, name) in zip(requests, names).dropFirst() {
             if standardized(request.baseline) != standardized(first.baseline) {
-                throw SearchError.invalidSetting("\(name) started from \(request.baseline), \(names[0]) from "
-                                                 + "\(first.baseline): a front needs one baseline")
+                log("\(name) started from \(request.baseline), \(names[0]) from \(first.baseline): both measured "
+                    + "on the same validation split, so their points compare")
             }
             if request.dataset != first.dataset || request.validationCount != first.validationCount {
                 throw SearchError.invalidSetting("\(name) measured validation accuracy on another split than "
@@ -57,29 +61,53 @@ public enum FrontReport {
             splits = loaded
             return loaded
         }
+        var baselinePath = first.baseline
+        var baselineReport: ReportedPoint?
         if measureBaseline {
             let settings = states[0].state.settings
             let data = try loadSplits()
-            let (network, config) = try TrainingCheckpoint.loadNetwork(from: URL(fileURLWithPath: first.baseline))
-            let accuracy = Double(Evaluation.run(network, images: data.validation,
-                                                 normalization: data.using(config).normalization).accuracy)
-            let allReLU = Placement.allReLU(slotCount: settings.space.slots.count)
-            let seconds = settings.costModel.predictSeconds(placement: allReLU, slots: settings.space.slots,
-                                                            query: settings.target.costQuery)
-            log(String(format: "baseline (all ReLU): validation accuracy %.4f", accuracy))
-            extra.append(CombinedFront.Point(source: "baseline", member: nil, round: nil, validationAccuracy: accuracy,
-                                             predictedOnlineSeconds: seconds,
-                                             relus: settings.space.totalActivations, placement: allReLU.signature))
-            reports.append(ReportedPoint(member: 0, round: 0, validationAccuracy: accuracy,
-                                         predictedOnlineSeconds: seconds, relus: settings.space.totalActivations,
-                                         diverged: false))
+            var chosen: (path: String, network: Network, config: TrainingConfig)?
+            var seen = Set<String>()
+            for path in requests.map(\.baseline) where chosen == nil && seen.insert(standardized(path)).inserted {
+                let (network, config) = try TrainingCheckpoint.loadNetwork(from: URL(fileURLWithPath: path))
+                if network.slots.allSatisfy(\.isReLU) { chosen = (path, network, config) }
+            }
+            if let chosen {
+                baselinePath = chosen.path
+                let accuracy = Double(Evaluation.run(chosen.network, images: data.validation,
+                                                     normalization: data.using(chosen.config).normalization).accuracy)
+                let allReLU = Placement.allReLU(slotCount: settings.space.slots.count)
+                let seconds = pricing?.seconds(allReLU, slots: settings.space.slots)
+                    ?? settings.costModel.predictSeconds(placement: allReLU, slots: settings.space.slots,
+                                                         query: settings.target.costQuery)
+                log(String(format: "baseline (all ReLU): validation accuracy %.4f", accuracy))
+                extra.append(CombinedFront.Point(source: "baseline", member: nil, round: nil, validationAccuracy: accuracy,
+                                                 predictedOnlineSeconds: seconds,
+                                                 relus: settings.space.totalActivations, placement: allReLU.signature))
+                baselineReport = ReportedPoint(member: 0, round: 0, validationAccuracy: accuracy,
+                                               predictedOnlineSeconds: seconds, relus: settings.space.totalActivations,
+                                               diverged: false)
+            } else {
+                log("no run started from an all-ReLU network: the front has no baseline point")
+            }
         }
-        var front = try CombinedFront.combine(runs: states, extra: extra)
+        if let pricing {
+            // The plot's points too: every report's latency anew from its placement (diverged reports, which
+            // have no accuracy to plot, are left out).
+            reports = states.flatMap { run in
+                run.state.reports.map { ReportedPoint(member: $0.member, round: $0.round, validationAccuracy: $0.validationAccuracy,
+                                                      predictedOnlineSeconds: pricing.seconds($0.config.placement,
+                                                                                              slots: run.state.settings.space.slots),
+                                                      relus: $0.relus, diverged: false) }
+            }
+        }
+        if let baselineReport { reports.append(baselineReport) }
+        var front = try CombinedFront.combine(runs: states, extra: extra, pricing: pricing)
         if measureTest {
             let data = try loadSplits()
             for index in front.points.indices {
                 let point = front.points[index]
-                let checkpoint = checkpointURL(of: point, runs: runs, names: names, baseline: first.baseline)
+                let checkpoint = checkpointURL(of: point, runs: runs, names: names, baseline: baselinePath)
                 guard FileManager.default.fileExists(atPath: checkpoint.path) else {
                     log("no checkpoint for \(point.source) member \(point.member ?? -1) round \(point.round ?? -1) "
                         + "(\(checkpoint.path)); its test accuracy is left out")

@@ -1,4 +1,5 @@
 import Foundation
+import NetworkCost
 import NetworkPlan
 import Planner
 import XCTest
@@ -74,5 +75,50 @@ final class CombinedFrontTests: XCTestCase {
         reworded.source = "the same model, described as an older version did"
         let c = try state(target: .maxReLUs(53_248), costModel: reworded, members: [(0.6, Array(1...27))])
         XCTAssertNoThrow(try CombinedFront.combine(runs: [("a", a), ("c", c)]))
+    }
+
+    /// Priced anew with one model and query, runs logged with different cost models share a front, every
+    /// report of every run is a candidate (not only each run's own front), and each point's latency is the
+    /// pricing's prediction for its placement: the front is exactly the non-dominated reports under the new
+    /// prices.
+    func testPricingAnewJoinsRunsOfOtherCostModels() throws {
+        var other = testCostModel
+        other.relu.bytes *= 2
+        let membersA: [(accuracy: Double, polynomial: [Int])] = [(0.60, Array(1...27)), (0.55, Array(1...20)), (0.50, Array(1...29))]
+        let membersB: [(accuracy: Double, polynomial: [Int])] = [(0.66, Array(1...10)), (0.62, Array(5...25))]
+        let a = try state(target: .maxReLUs(53_248), members: membersA)
+        let b = try state(target: .maxReLUs(160_000), costModel: other, members: membersB)
+        XCTAssertEqual(a.reports.count, 3)
+        XCTAssertThrowsError(try CombinedFront.combine(runs: [("a", a), ("b", b)]))
+        // A model without offline figures cannot price total cost: said, not NaN latencies.
+        XCTAssertThrowsError(try CombinedFront.combine(runs: [("a", a), ("b", b)], pricing: CombinedFront.Pricing(
+            costModel: testCostModel, query: CostQuery(network: .wan, phase: .total, relu: .garbled)))) { error in
+            XCTAssertTrue("\(error)".contains("offline figures"), "\(error)")
+        }
+        let query = CostQuery(network: .wan, phase: .online, relu: .garbled)
+        let pricing = CombinedFront.Pricing(costModel: testCostModel, query: query)
+        let front = try CombinedFront.combine(runs: [("a", a), ("b", b)], pricing: pricing)
+        XCTAssertEqual(front.query, query)
+        XCTAssertEqual(front.network, "wan")
+
+        let space = resnet32Space()
+        struct Candidate: ParetoCandidate { var validationAccuracy: Double; var predictedOnlineSeconds: Double; var relus: Int; var name: String }
+        var candidates: [Candidate] = []
+        for (run, members) in [("a", membersA), ("b", membersB)] {
+            for (index, member) in members.enumerated() {
+                var placement = Placement.allReLU(slotCount: space.slots.count)
+                for slot in member.polynomial { placement.choices[slot] = .polynomial(degree: 2) }
+                candidates.append(Candidate(validationAccuracy: member.accuracy,
+                                            predictedOnlineSeconds: testCostModel.predictSeconds(placement: placement, slots: space.slots,
+                                                                                                 query: query),
+                                            relus: placement.reluCount(slots: space.slots), name: "\(run)\(index)"))
+            }
+        }
+        let expected = candidates.filter { c in !candidates.contains { $0.dominates(c) } }
+        XCTAssertEqual(Set(front.points.map { "\($0.source)\($0.member!)" }), Set(expected.map(\.name)))
+        for point in front.points {
+            let match = try XCTUnwrap(expected.first { $0.name == "\(point.source)\(point.member!)" })
+            XCTAssertEqual(point.predictedOnlineSeconds, match.predictedOnlineSeconds, accuracy: 1e-12)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NetworkCost
 import NetworkPlan
 import Planner
 import Search
@@ -79,7 +80,7 @@ final class FrontReportTests: XCTestCase {
         XCTAssertEqual(table.split(separator: "\n").count, 2 + front.points.count)
     }
 
-    func testRunsOnAnotherSplitOrBaselineAreRefused() throws {
+    func testRunsOnAnotherSplitAreRefusedAndOtherStartsCompare() throws {
         let parent = SearchFixtures.temporaryDirectory("front-mismatch")
         let run = try search(maxReLUs: 1024, in: parent, name: "a")
         let copy = parent.appendingPathComponent("b")
@@ -90,12 +91,25 @@ final class FrontReportTests: XCTestCase {
         XCTAssertThrowsError(try FrontReport.build(runs: [run, copy], measureBaseline: false, measureTest: false)) {
             XCTAssertTrue("\($0)".contains("split"), "\($0)")
         }
+        // Another starting network, same split: the points compare (said in the log); the all-ReLU baseline
+        // is the first run's, found before the other path is ever read.
         request.validationCount = 500
         request.baseline = "/elsewhere/model.h5"
         try JSONEncoder().encode(request).write(to: copy.appendingPathComponent("plan-request.json"))
-        XCTAssertThrowsError(try FrontReport.build(runs: [run, copy], measureBaseline: false, measureTest: false)) {
-            XCTAssertTrue("\($0)".contains("one baseline"), "\($0)")
-        }
+        var lines: [String] = []
+        let result = try FrontReport.build(runs: [run, copy], measureBaseline: true, measureTest: false) { lines.append($0) }
+        XCTAssertTrue(lines.contains { $0.contains("/elsewhere/model.h5") && $0.contains("same validation split") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("baseline (all ReLU)") }, "\(lines)")
+        XCTAssertFalse(result.front.points.isEmpty)
+        // Priced anew: the query is the one asked for, the baseline priced with it.
+        let query = CostQuery(network: .wan, phase: .online, relu: .garbled)
+        let priced = try FrontReport.build(runs: [run, copy], measureBaseline: true, measureTest: false,
+                                           pricing: CombinedFront.Pricing(costModel: ProvisionalCostModel.standard, query: query))
+        XCTAssertEqual(priced.front.query, query)
+        let baseline = try XCTUnwrap(priced.reports.last)
+        XCTAssertEqual(baseline.predictedOnlineSeconds,
+                       ProvisionalCostModel.standard.predictSeconds(placement: Placement.allReLU(slotCount: 2),
+                                                                    slots: priced.front.slots, query: query), accuracy: 1e-12)
         XCTAssertThrowsError(try FrontReport.build(runs: [parent], measureBaseline: false, measureTest: false)) {
             XCTAssertTrue("\($0)".contains("search.jsonl"), "\($0)")
         }
