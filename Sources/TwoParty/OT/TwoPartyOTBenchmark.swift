@@ -23,7 +23,9 @@ public enum TwoPartyOTBenchmark {
     ///   `beaver_triple_bytes`; `ole_per_second`, `ole_bytes`: whole generation with IKNP (base OTs
     ///   excluded) over an in-memory channel, the two parties on two threads; bytes both directions
     ///   per correlation, rounds = one-way flights per batch; the same rates with `_lan` / `_wan`
-    ///   appended add the `NetworkProfile.lan` / `.wan` prediction for the counted traffic to the compute time
+    ///   appended add the `NetworkProfile.lan` / `.wan` prediction for the counted traffic to the compute time;
+    ///   the same keys ending in `_silent`: the same correlations over silent OT (its random COTs' share of
+    ///   the traffic included, its one-time setup not)
     /// - `silent_cot_per_second`: random COTs of one silent-OT extension iteration (128-bit parameters, 10.2 M
     ///   served) per second, each party on its own thread (one core each), wall clock; `silent_cot_bits`:
     ///   traffic per random COT (both directions); `silent_chosen_cot_bits`: per chosen-choice COT (the random
@@ -220,10 +222,25 @@ public enum TwoPartyOTBenchmark {
         }
     }
 
+    /// The OLE-based correlations over IKNP (keys as named) and over silent OT (`_silent` appended).
     private static func measureCorrelations(into results: inout [String: Double]) throws {
+        do {
+            let (a, b) = InMemoryChannel.makePair(timeout: 120)
+            defer { a.close(); b.close() }
+            let (sender, receiver, _) = try iknpPair(a, b)
+            try measureCorrelations(sender, receiver, a, b, suffix: "", into: &results)
+        }
         let (a, b) = InMemoryChannel.makePair(timeout: 120)
         defer { a.close(); b.close() }
-        let (sender, receiver, _) = try iknpPair(a, b)
+        let slot = Slot<SilentOTReceiver>()
+        Thread.detachNewThread { slot.set(Result { try SilentOTReceiver(channel: b) }) }
+        let sender = try SilentOTSender(channel: a)
+        try measureCorrelations(sender, try slot.get(), a, b, suffix: "_silent", into: &results)
+    }
+
+    private static func measureCorrelations(_ sender: any CorrelatedOTSender, _ receiver: any CorrelatedOTReceiver,
+                                            _ a: any Channel, _ b: any Channel, suffix: String,
+                                            into results: inout [String: Double]) throws {
         let oleSender = OLESender(ot: sender)
         let oleReceiver = OLEReceiver(ot: receiver)
 
@@ -238,12 +255,12 @@ public enum TwoPartyOTBenchmark {
                 best = min(best, now() - t0)
                 stats = a.stats
             }
-            results[name] = Double(count) / best
-            results[bytesKey] = Double(stats.totalBytes) / Double(count)
+            results[name + suffix] = Double(count) / best
+            results[bytesKey + suffix] = Double(stats.totalBytes) / Double(count)
             // Emulated networks: measured compute time plus the predicted transfer and latency.
-            results[name + "_lan"] = Double(count) / (best + NetworkProfile.lan.predictedSeconds(for: stats))
-            results[name + "_wan"] = Double(count) / (best + NetworkProfile.wan.predictedSeconds(for: stats))
-            if name == "square_pairs_per_second" { results["square_pair_rounds"] = Double(stats.totalRounds) }
+            results[name + "_lan" + suffix] = Double(count) / (best + NetworkProfile.lan.predictedSeconds(for: stats))
+            results[name + "_wan" + suffix] = Double(count) / (best + NetworkProfile.wan.predictedSeconds(for: stats))
+            if name == "square_pairs_per_second" { results["square_pair_rounds" + suffix] = Double(stats.totalRounds) }
         }
 
         // The offline correlation of one squared element (OneRoundSquare: an OLE with shift 1).
