@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "Transport", dependencies: ["NetworkCost"]),
         .target(name: "TwoParty", dependencies: ["Transport", "NetworkCost", "ModularMath", "CAES", "CSodium"], swiftSettings: optimize),
         .target(name: "SecureInference",
-                dependencies: ["NetworkPlan", "NetworkCost", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS"],
+                dependencies: ["NetworkPlan", "NetworkCost", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS", "CKernels"],
                 exclude: ["README.md"], swiftSettings: optimize),
 
         // ONNX interchange: the generated messages, and import (ONNX -> checkpoint) / export (network -> ONNX).

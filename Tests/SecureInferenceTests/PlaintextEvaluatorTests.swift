@@ -1,5 +1,5 @@
 // The fast fixed-point evaluator must equal FixedPointOracle bit for bit: on random residual networks
-// (GEMM path), on inputs so large the exactness bound fails (ring fallback), with polynomial slots,
+// (GEMM path; on 16x16 inputs the 3x3 stride-1 convolutions take the direct float64 kernel on AVX-512 CPUs), on inputs so large the exactness bound fails (ring fallback), with polynomial slots,
 // average pooling and a plain dense layer.
 import Foundation
 import NetworkPlan
@@ -9,9 +9,9 @@ import TestSupport
 
 /// Conv-BN-act, a strided residual block with a projection shortcut, an identity block with a
 /// polynomial slot, average pooling, a flattening dense layer, then a pooled dense classifier.
-func plaintextGraph(channels: Int) -> NetworkGraph {
+func plaintextGraph(channels: Int, size: Int = 12) -> NetworkGraph {
     NetworkGraph(nodes: [
-        GraphNode(.input(TensorShape(channels: 3, height: 12, width: 12)), inputs: []),                      // 0
+        GraphNode(.input(TensorShape(channels: 3, height: size, width: size)), inputs: []),                      // 0
         GraphNode(.conv(name: "stem", outChannels: channels, kernel: 3, stride: 1, padding: 1, bias: false), inputs: [0]),
         GraphNode(.batchNorm(name: "stem.bn", epsilon: 1e-5), inputs: [1]),
         GraphNode(.activation(slot: "s0"), inputs: [2]),                                                       // 3
@@ -34,9 +34,9 @@ func plaintextGraph(channels: Int) -> NetworkGraph {
 }
 
 final class PlaintextEvaluatorTests: XCTestCase {
-    func program(seed: UInt64, fractionalBits: Int, channels: Int = 4) throws -> FixedPointProgram {
+    func program(seed: UInt64, fractionalBits: Int, channels: Int = 4, size: Int = 12) throws -> FixedPointProgram {
         var random = SplitMix64(seed: seed)
-        let graph = plaintextGraph(channels: channels)
+        let graph = plaintextGraph(channels: channels, size: size)
         var weights: WeightTable = [:]
         for (name, shape) in try graph.expectedParameters().sorted(by: { $0.key < $1.key }) {
             let fanIn = shape.dropFirst().reduce(1, *)
@@ -81,6 +81,29 @@ final class PlaintextEvaluatorTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Planes of 16x16 and 8x8 with 4 and 8 channels: the 3x3 stride-1 convolutions run on the direct float64
+    /// kernel (where the CPU has AVX-512) and still equal the oracle bit for bit.
+    func testDirectKernelEqualsTheOracleBitForBit() throws {
+        for seed: UInt64 in [21, 22] {
+            let program = try program(seed: seed, fractionalBits: 12, size: 16)
+            let oracle = FixedPointOracle(program: program)
+            let images = inputs(program, count: 5, magnitude: 2, seed: seed &* 7)
+            let result = FastFixedPointEvaluator(program: program).evaluate(inputs: images, threads: 2)
+            XCTAssertEqual(result.statistics.ringTerms, 0)
+            if ProcessInfo.processInfo.environment["SIBYL_EXPECT_AVX512"] != nil || Self.hasAVX512 {
+                // stem (16x16), c.conv and b.conv2 (8x8): three direct terms per image.
+                XCTAssertEqual(result.statistics.directTerms, 3 * images.count, "seed \(seed)")
+            }
+            for (i, image) in images.enumerated() {
+                XCTAssertEqual(result.logits[i], oracle.evaluate(input: image), "seed \(seed) image \(i)")
+            }
+        }
+    }
+
+    static var hasAVX512: Bool {
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains(" avx512f") ?? false
     }
 
     func testFallsBackToRingLoopsWhenTheBoundFails() throws {

@@ -27,7 +27,8 @@ int cconv_fits(int channels_out, int height, int width);
 /* Floats cconv_pack_weights writes for O x C weights. */
 size_t cconv_packed_count(int channels_out, int channels_in);
 
-/* Weights [O][C][3][3] -> the forward kernel's order. With flip_transpose set, packs the weights of the
+/* Weights [O][C][3][3] -> the forward kernel's order (the packed output channels must be a multiple of 4;
+   cconv_fits checks that). With flip_transpose set, packs the weights of the
    adjoint convolution instead (wT[c][o][ki][kj] = w[o][c][2-ki][2-kj]: then O and C swap roles, and
    packed must hold cconv_packed_count(C, O) floats). */
 void cconv_pack_weights(const float *w, int channels_out, int channels_in, int flip_transpose, float *packed);
@@ -45,6 +46,15 @@ void cconv_forward(const float *x, const float *packed, float *y, int images, in
    (zero outside the plane): the weight gradient, added into dw ([O][C][3][3]). */
 void cconv_weight_gradient(const float *x, const float *dy, float *dw, int images, int channels_in,
                            int channels_out, int height, int width, float *scratch);
+
+/* The forward kernel in float64, for the exact fixed-point evaluator (integer products and sums below 2^53
+   are exact in any order): the same contract as the float32 functions above, 8 lanes per vector (planes
+   where H*W is a multiple of 32 and W divides 8 or is a multiple of it). */
+int cdconv_fits(int channels_out, int height, int width);
+void cdconv_pack_weights(const double *w, int channels_out, int channels_in, int flip_transpose, double *packed);
+size_t cdconv_forward_scratch_count(int channels_in, int height, int width);
+void cdconv_forward(const double *x, const double *packed, double *y, int images, int channels_in,
+                    int channels_out, int height, int width, double *scratch);
 
 /*
  * Polynomial activations (polynomial.c): y = alpha_c ReLU(x) + (1 - alpha_c) p_c(clamp(x, -b_c, b_c))

@@ -1,7 +1,8 @@
 // A fast evaluator of a fixed-point program that returns exactly what FixedPointOracle returns.
 //
-// Linear layers (convolutions, dense) run as float64 GEMMs (im2col + cblas_dgemm) when every partial
-// sum is an integer below 2^52 in magnitude: then float64 arithmetic (with or without FMA, in any
+// Linear layers (convolutions, dense) run in float64 when every partial sum is an integer below 2^52 in
+// magnitude: 3x3 stride-1 "same" convolutions on the direct AVX-512 kernels of CKernels where the CPU and
+// the plane allow, everything else as GEMMs (im2col + cblas_dgemm). Then then float64 arithmetic (with or without FMA, in any
 // summation order) is exact, and the integer result equals the oracle's sum in Z_(2^64). The bound
 // checked per layer per image is  max_o sum_i |w[o, i]|  *  max_i |x[i]|  <  2^52  (IEEE 754-2008
 // binary64 represents every integer of magnitude up to 2^53). When it fails the term falls back to the
@@ -10,6 +11,7 @@
 // on one thread each (PLATFORM.md: own the parallelism); each worker evaluates 8 images at a time, and a
 // layer's GEMM spans the output positions of as many of them as fit in about 1,024 columns. The bound is checked for each of those images.
 import CBLAS
+import CKernels
 import Dispatch
 import Foundation
 import NetworkPlan
@@ -28,14 +30,20 @@ public struct FastFixedPointEvaluator: Sendable {
         var weights: [Double]
         /// max over output rows of sum |w| (as Double; only compared against 2^52 with margin).
         var maxRowL1: Double
+        /// 3x3 convolutions: the weights packed for the direct kernel (`cdconv_pack_weights`).
+        var packed3x3: [Double]?
     }
 
     /// How many linear terms ran as exact float64 GEMMs and how many fell back to ring loops.
     public struct Statistics: Sendable, Equatable {
         public var gemmTerms = 0
         public var ringTerms = 0
+        /// Of the exact float64 terms, those that ran on the direct 3x3 kernel.
+        public var directTerms = 0
         public init() {}
-        mutating func add(_ other: Statistics) { gemmTerms += other.gemmTerms; ringTerms += other.ringTerms }
+        mutating func add(_ other: Statistics) {
+            gemmTerms += other.gemmTerms; ringTerms += other.ringTerms; directTerms += other.directTerms
+        }
     }
 
     /// What one batch evaluation returns.
@@ -61,8 +69,9 @@ public struct FastFixedPointEvaluator: Sendable {
             guard case .linear(_, let terms, _, _) = step else { continue }
             for (t, term) in terms.enumerated() {
                 let weights: [UInt64], rows: Int
+                var kernel = 0
                 switch term.map {
-                case .conv(let w, _, let outChannels, _, _, _): weights = w; rows = outChannels
+                case .conv(let w, _, let outChannels, let k, _, _): weights = w; rows = outChannels; kernel = k
                 case .dense(let w, _, let outFeatures): weights = w; rows = outFeatures
                 default: continue
                 }
@@ -78,7 +87,14 @@ public struct FastFixedPointEvaluator: Sendable {
                     }
                     maxRow = max(maxRow, l1)
                 }
-                prepared[StepTerm(step: s, term: t)] = PreparedWeights(weights: doubles, maxRowL1: maxRow)
+                var packed: [Double]? = nil
+                // The direct kernel's packing needs whole blocks of 4 output channels (cdconv_fits checks the same).
+                if kernel == 3 && rows % 4 == 0 {
+                    var p = [Double](repeating: 0, count: doubles.count)
+                    cdconv_pack_weights(doubles, Int32(rows), Int32(columns / 9), 0, &p)
+                    packed = p
+                }
+                prepared[StepTerm(step: s, term: t)] = PreparedWeights(weights: doubles, maxRowL1: maxRow, packed3x3: packed)
             }
         }
         self.prepared = prepared
@@ -149,8 +165,15 @@ public struct FastFixedPointEvaluator: Sendable {
                         statistics.gemmTerms += batch
                         switch term.map {
                         case .conv(_, let inChannels, let outChannels, let k, let stride, let padding):
-                            Self.convolve(p.weights, xs: xs, inShape: inShape, inChannels: inChannels, outShape: outShape,
-                                          outChannels: outChannels, kernel: k, stride: stride, padding: padding, into: &ys)
+                            if let packed = p.packed3x3, Self.runsDirect(inShape: inShape, outShape: outShape, outChannels: outChannels,
+                                                                          kernel: k, stride: stride, padding: padding) {
+                                statistics.directTerms += batch
+                                Self.convolveDirect(packed, xs: xs, inChannels: inChannels, shape: outShape, outChannels: outChannels,
+                                                    into: &ys)
+                            } else {
+                                Self.convolve(p.weights, xs: xs, inShape: inShape, inChannels: inChannels, outShape: outShape,
+                                              outChannels: outChannels, kernel: k, stride: stride, padding: padding, into: &ys)
+                            }
                         case .dense(_, let inFeatures, let outFeatures):
                             Self.dense(p.weights, xs: xs, inFeatures: inFeatures, outFeatures: outFeatures, into: &ys)
                         default:
@@ -214,6 +237,42 @@ public struct FastFixedPointEvaluator: Sendable {
         var largest = magnitudes[tensor]
         for v in values { largest = max(largest, Int64(bitPattern: v).magnitude) }
         magnitudes[tensor] = largest
+    }
+
+    /// Whether a convolution runs on the direct float64 kernel: 3x3, stride 1, "same", a plane it takes, AVX-512.
+    static func runsDirect(inShape: TensorShape, outShape: TensorShape, outChannels: Int, kernel: Int, stride: Int,
+                           padding: Int) -> Bool {
+        kernel == 3 && stride == 1 && padding == 1 && inShape.height == outShape.height && inShape.width == outShape.width
+            && cconv_available() != 0
+            && cdconv_fits(Int32(outChannels), Int32(outShape.height), Int32(outShape.width)) != 0
+    }
+
+    /// y[b] += conv3x3(x[b]) for every image b on the direct kernel, in float64 (exact under `isExact`: every
+    /// partial sum is an integer below 2^52, whatever the order).
+    static func convolveDirect(_ packed: [Double], xs: [[UInt64]], inChannels: Int, shape: TensorShape, outChannels: Int,
+                               into ys: inout [[UInt64]]) {
+        let plane = shape.height * shape.width, batch = xs.count
+        let inSize = inChannels * plane, outSize = outChannels * plane
+        var input = [Double](repeating: 0, count: batch * inSize)
+        input.withUnsafeMutableBufferPointer { d in
+            for (b, x) in xs.enumerated() {
+                x.withUnsafeBufferPointer { source in
+                    for i in 0..<inSize { d[b * inSize + i] = Double(Int64(bitPattern: source[i])) }
+                }
+            }
+        }
+        var output = [Double](repeating: 0, count: batch * outSize)
+        var scratch = [Double](repeating: 0, count: cdconv_forward_scratch_count(Int32(inChannels), Int32(shape.height),
+                                                                                Int32(shape.width)))
+        cdconv_forward(input, packed, &output, Int32(batch), Int32(inChannels), Int32(outChannels), Int32(shape.height),
+                       Int32(shape.width), &scratch)
+        output.withUnsafeBufferPointer { p in
+            for b in 0..<batch {
+                ys[b].withUnsafeMutableBufferPointer { y in
+                    for j in 0..<outSize { y[j] &+= UInt64(bitPattern: Int64(p[b * outSize + j])) }
+                }
+            }
+        }
     }
 
     /// y[b] += W * im2col(x[b]) for every image b, as one float64 GEMM whose columns are all images'
