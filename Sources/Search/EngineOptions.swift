@@ -35,6 +35,10 @@ public struct EngineOptions: Codable, Hashable, Sendable {
     /// A round diverges when a loss is not finite or the smoothed label cross-entropy exceeds this
     /// multiple of the larger of the round's first loss and the chance-level loss ln(classes).
     public var divergenceFactor: Double = 10
+    /// Polynomial channels that a placement turns back into ReLU blend back gradually (alpha from 0 to 1
+    /// over the member's blend schedule, mirroring the way polynomials come in) instead of switching at
+    /// once. nil or false: at once (the behaviour of searches logged before the option existed).
+    public var reverseBlending: Bool? = nil
     /// Weight of the distillation term (KL to the all-ReLU baseline's softened logits); 0 switches it off.
     public var distillationWeight: Float = 0
     /// Softmax temperature of distillation (Hinton et al. 2015).

@@ -50,7 +50,7 @@ extension EngineTrainable {
             guard let count = channels[name], words.count == count else {
                 throw SearchError.unreadableInput(path: path, reason: "\(key) does not match a slot of the network")
             }
-            result[name] = words.map { max(-1, Int(Int64(bitPattern: $0))) }
+            result[name] = words.map { Int(Int64(bitPattern: $0)) }   // BlendProgress encoding
         }
         for (key, steps) in contents.integers where key.hasPrefix(blendPrefix) {   // format 1: whole slots
             let name = String(key.dropFirst(blendPrefix.count))

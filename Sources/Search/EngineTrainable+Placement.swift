@@ -10,15 +10,24 @@ extension EngineTrainable {
     /// `EngineOptions.polynomialInitialization`). A slot that already is polynomial of that degree keeps
     /// its learned coefficients: channels that join the polynomial ones are fitted and blend in on their
     /// own, channels that leave become ReLU.
+    ///
+    /// With `EngineOptions.reverseBlending`, polynomial channels that become ReLU blend back instead
+    /// (`BlendProgress`): a whole slot turned ReLU keeps its polynomial until every channel is back.
     func applyPlacement(_ placement: Placement) throws {
         var fits: [(slot: ActivationSlot, channels: Set<Int>)] = []
+        let reverse = options.reverseBlending ?? false
         for (slot, choice) in zip(network.slots, placement.choices) {
-            guard let degree = choice.polynomialDegree else {
-                slot.setReLU()
-                blendSteps[slot.name] = nil
-                continue
+            var degree = choice.polynomialDegree ?? 0
+            if choice.polynomialDegree == nil {
+                // Gradually back to ReLU: the slot keeps its degree, with no channel polynomial any more.
+                guard reverse, !slot.isReLU, let terms = slot.coefficients?.value.shape.last else {
+                    slot.setReLU()
+                    blendSteps[slot.name] = nil
+                    continue
+                }
+                degree = terms - 1
             }
-            var mask = [Bool](repeating: true, count: slot.channels)
+            var mask = [Bool](repeating: choice.polynomialDegree != nil, count: slot.channels)
             if case .mixed(let channels, _) = choice {
                 guard channels.allSatisfy({ (0..<slot.channels).contains($0) }) else {
                     throw SearchError.unsupportedChoice(slot: slot.name, choice: "\(choice): channel out of range")
@@ -33,8 +42,18 @@ extension EngineTrainable {
                 let before = Set(slot.polynomialChannelIndices)
                 var steps = blendSteps[slot.name] ?? (0..<slot.channels).map { before.contains($0) ? Int(Int32.max) : -1 }
                 var joined: Set<Int> = []
+                let schedule = blendSchedule
                 for c in 0..<slot.channels {
-                    if !mask[c] { steps[c] = -1 } else if steps[c] < 0 { steps[c] = 0; joined.insert(c) }
+                    let progress = BlendProgress(steps[c])
+                    if !mask[c] {
+                        steps[c] = reverse && progress.isPolynomialward ? BlendProgress.towardsReLU(0).encoded
+                            : (progress.isReLUward ? steps[c] : BlendProgress.relu.encoded)
+                    } else if progress == .relu {
+                        steps[c] = 0; joined.insert(c)
+                    } else if case .towardsReLU(let k) = progress {
+                        // Coming back before it reached ReLU: continue towards the polynomial from the same alpha.
+                        steps[c] = max(0, schedule.totalSteps - k)
+                    }
                 }
                 blendSteps[slot.name] = steps
                 if !joined.isEmpty { fits.append((slot, joined)) }

@@ -141,7 +141,10 @@ public final class EngineTrainable: Trainable {
                 let loss = Double(step(batch, learningRate: rate, clipNorm: clipNorm))
                 done += 1
                 memberSteps += 1
-                for name in blendSteps.keys { blendSteps[name] = blendSteps[name]!.map { $0 < 0 ? $0 : $0 + 1 } }
+                let schedule = blendSchedule
+                for name in blendSteps.keys {
+                    blendSteps[name] = blendSteps[name]!.map { BlendProgress($0).advanced(schedule).encoded }
+                }
                 guard loss.isFinite else { diverged = true; break training }
                 if firstLoss.isNaN { firstLoss = loss; smoothed = loss }
                 smoothed = 0.9 * smoothed + 0.1 * loss
@@ -222,8 +225,15 @@ public final class EngineTrainable: Trainable {
         let schedule = blendSchedule
         for slot in network.slots {
             guard !slot.isReLU, let coefficients = slot.coefficients?.value, let steps = blendSteps[slot.name] else { continue }
-            let mask = steps.map { $0 >= 0 }
-            let alphas = steps.map { $0 < 0 ? Float(1) : schedule.alpha(afterSteps: $0) }
+            let progress = steps.map(BlendProgress.init)
+            guard progress.contains(where: \.usesPolynomial) else {
+                // Every channel has blended back: a ReLU slot again.
+                slot.setReLU()
+                blendSteps[slot.name] = nil
+                continue
+            }
+            let mask = progress.map(\.usesPolynomial)
+            let alphas = progress.map { $0.alpha(schedule) }
             let polynomialAlphas = zip(mask, alphas).filter(\.0).map(\.1)
             let common = polynomialAlphas.allSatisfy { $0 == polynomialAlphas.first } ? polynomialAlphas.first : nil
             slot.setPolynomialChannels(mask)
@@ -241,6 +251,8 @@ public final class EngineTrainable: Trainable {
     public var blendingSlots: [String] {
         network.slots.filter { slot in
             guard !slot.isReLU else { return false }
+            // A channel on its way back to ReLU is blending even at alpha 0.
+            if blendSteps[slot.name]?.contains(where: { BlendProgress($0).isReLUward }) ?? false { return true }
             if case .blended = slot.mode { return true }
             return slot.polynomialChannelIndices.contains { (slot.channelAlphas?[$0] ?? 0) > 0 }
         }.map(\.name)

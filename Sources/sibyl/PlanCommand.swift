@@ -54,6 +54,8 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("clip-value"), help: "Also clip each gradient element to [-v, v] (Delphi: 2.0).",
             transform: FlagValue.positive)
     var clipValue: Float?
+    @Flag(name: .customLong("reverse-blend"), help: "Polynomial channels the search turns back into ReLU blend back gradually (alpha 0 to 1 over the member's blend schedule) instead of switching at once; for searches that start from a polynomial network and give ReLUs back.")
+    var reverseBlend = false
     @Option(name: .customLong("distill"), help: "Weight of distillation from the baseline's logits, in [0, 1] (0: off).",
             transform: FlagValue.unitInterval)
     var distill: Float = 0
@@ -113,6 +115,7 @@ struct PlanCommand: ParsableCommand {
         options.batchSize = batchSize
         options.clipValue = clipValue
         options.distillationWeight = distill
+        if reverseBlend { options.reverseBlending = true }
         options.seed = seed
         options.polynomialInitialization = polynomialInit
         options.rangePenaltyWeight = rangePenalty

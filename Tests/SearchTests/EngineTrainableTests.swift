@@ -99,6 +99,58 @@ final class EngineTrainableTests: XCTestCase {
         XCTAssertNil(slot.polynomialChannels)
     }
 
+    /// With reverse blending, a polynomial channel the placement turns back into ReLU blends back: alpha 0
+    /// at first, rising over the blend schedule, ReLU once it is over; a whole slot turned ReLU keeps its
+    /// polynomial until then and is a ReLU slot after; the progress survives the member checkpoint.
+    func testReverseBlendingTakesChannelsBackGradually() throws {
+        let (baseline, splits) = try SearchFixtures.baseline()
+        var options = SearchFixtures.options()
+        options.reverseBlending = true
+        let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: options)
+        try trainable.restore(member: 0, config: SearchFixtures.config([.mixed(polynomialChannels: [1, 3], degree: 2), .relu],
+                                                                      blendEpochs: 0.5), from: baseline)
+        _ = try trainable.train(epochs: 1, round: 1)   // past the blend: channels 1 and 3 polynomial
+        let slot = trainable.network.slots[0]
+        XCTAssertEqual(trainable.blendingSlots, [])
+        let polynomial = SearchFixtures.temporaryDirectory("reverse").appendingPathComponent("p.h5")
+        try trainable.save(to: polynomial)
+
+        // Channel 3 goes back: still evaluated, alpha 0, then rising.
+        let back = SearchFixtures.config([.mixed(polynomialChannels: [1], degree: 2), .relu], blendEpochs: 0.5)
+        try trainable.restore(member: 0, config: back, from: polynomial)
+        XCTAssertEqual(slot.polynomialChannelIndices, [1, 3])
+        XCTAssertEqual(slot.channelAlphas?[3] ?? 0, 0, "alpha 0: all polynomial for now")
+        XCTAssertEqual(trainable.blendingSlots, ["act1"])
+        _ = try trainable.train(epochs: 0.25, round: 2)
+        let midway = try XCTUnwrap(slot.channelAlphas?[3])
+        XCTAssertTrue(midway > 0.2 && midway < 0.8, "half the schedule: alpha \(midway)")
+        XCTAssertEqual(slot.channelAlphas?[1], 0, "channel 1 stays polynomial")
+        let half = SearchFixtures.temporaryDirectory("reverse").appendingPathComponent("h.h5")
+        try trainable.save(to: half)
+        let copy = try EngineTrainable(baseline: baseline, splits: splits, options: options)
+        try copy.restore(member: 0, config: back, from: half)
+        XCTAssertEqual(copy.network.slots[0].channelAlphas?[3], midway, "the checkpoint keeps the way back")
+        _ = try trainable.train(epochs: 0.5, round: 3)
+        XCTAssertEqual(slot.polynomialChannelIndices, [1], "channel 3 is a ReLU again")
+        XCTAssertEqual(trainable.blendingSlots, [])
+        XCTAssertEqual(trainable.currentPlacement, back.placement)
+
+        // The whole slot goes back: polynomial until every channel is back, then a ReLU slot.
+        let relu = SearchFixtures.config([.relu, .relu], blendEpochs: 0.5)
+        try trainable.restore(member: 0, config: relu, from: polynomial)
+        XCTAssertFalse(slot.isReLU)
+        XCTAssertEqual(trainable.blendingSlots, ["act1"])
+        _ = try trainable.train(epochs: 0.75, round: 4)
+        XCTAssertTrue(slot.isReLU)
+        XCTAssertNil(slot.coefficients)
+        XCTAssertEqual(trainable.currentPlacement, relu.placement)
+
+        // Without the option the switch is at once (as before).
+        let abrupt = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
+        try abrupt.restore(member: 0, config: back, from: polynomial)
+        XCTAssertEqual(abrupt.network.slots[0].polynomialChannelIndices, [1])
+    }
+
     func testDivergenceIsReportedAndTheStartStateKept() throws {
         let (baseline, splits) = try SearchFixtures.baseline()
         let trainable = try EngineTrainable(baseline: baseline, splits: splits, options: SearchFixtures.options())
