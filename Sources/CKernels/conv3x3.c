@@ -102,43 +102,64 @@ static int gradient_block(int channels_in, int channels_out, int hw) {
     ((kj) == 1 ? _mm512_loadu_ps(src)                                                                \
                : _mm512_maskz_loadu_ps((__mmask16)((kj) == 0 ? ml[p] : mr[p]), (src)))
 
+/*
+ * The left and right masks repeat with the row: with period P = W/16 vectors (W >= 16) or 1 (W < 16). The
+ * block below takes P as a constant (1, 2 or 4), so that its 2P masks stay in mask registers across the
+ * pixel loop instead of being loaded for every vector.
+ */
+__attribute__((target("avx512f"), always_inline))
+static inline void weight_gradient_block(const float *scratch, const float *dy, float *dw, int i0, int i1, int c,
+                                         int o0, int C, int O, int hw, int W, size_t padded,
+                                         const uint16_t *left, const uint16_t *right, const int P) {
+    const int nv = hw / 16, stride = hw + W;
+    __m512 a0[9], a1[9];
+    for (int t = 0; t < 9; t++) { a0[t] = _mm512_setzero_ps(); a1[t] = _mm512_setzero_ps(); }
+    uint16_t ml[4], mr[4];
+    for (int p = 0; p < P; p++) { ml[p] = left[p]; mr[p] = right[p]; }
+    for (int i = i0; i < i1; i++) {
+        const float *xc = scratch + (size_t)(i - i0) * padded + W + (size_t)c * stride;
+        const float *d0 = dy + ((size_t)i * O + o0) * hw;
+        const float *d1 = d0 + hw;
+        for (int v0 = 0; v0 < nv; v0 += P)
+            for (int p = 0; p < P; p++) {
+                const int v = v0 + p;
+                __m512 g0 = _mm512_loadu_ps(d0 + v * 16), g1 = _mm512_loadu_ps(d1 + v * 16);
+                for (int ki = 0; ki < 3; ki++)
+                    for (int kj = 0; kj < 3; kj++) {
+                        const int t = ki * 3 + kj;
+                        __m512 xv = LOAD_TAP(kj, p, xc + v * 16 + (ki - 1) * W + (kj - 1));
+                        a0[t] = _mm512_fmadd_ps(g0, xv, a0[t]);
+                        a1[t] = _mm512_fmadd_ps(g1, xv, a1[t]);
+                    }
+            }
+    }
+    float *w0 = dw + ((size_t)o0 * C + c) * 9, *w1 = dw + ((size_t)(o0 + 1) * C + c) * 9;
+    for (int t = 0; t < 9; t++) {
+        w0[t] += _mm512_reduce_add_ps(a0[t]);
+        w1[t] += _mm512_reduce_add_ps(a1[t]);
+    }
+}
+
 __attribute__((target("avx512f")))
 static void weight_gradient_avx512(const float *x, const float *dy, float *dw, int images, int C, int O, int H,
                                    int W, const uint16_t *left, const uint16_t *right, float *scratch) {
-    const int hw = H * W, nv = hw / 16, stride = hw + W;
+    const int hw = H * W;
     const size_t padded = padded_count(C, hw, W);
     const int block = gradient_block(C, O, hw);
+    const int period = W >= 16 ? W / 16 : 1;
     for (int i0 = 0; i0 < images; i0 += block) {
         int i1 = i0 + block < images ? i0 + block : images;
         for (int i = i0; i < i1; i++)
             pad_image(x + (size_t)i * C * hw, scratch + (size_t)(i - i0) * padded, C, hw, W, sizeof(float));
-        for (int c = 0; c < C; c++) {
+        for (int c = 0; c < C; c++)
             for (int o0 = 0; o0 < O; o0 += 2) {
-                __m512 a0[9], a1[9];
-                for (int t = 0; t < 9; t++) { a0[t] = _mm512_setzero_ps(); a1[t] = _mm512_setzero_ps(); }
-                for (int i = i0; i < i1; i++) {
-                    const float *xc = scratch + (size_t)(i - i0) * padded + W + (size_t)c * stride;
-                    const float *d0 = dy + ((size_t)i * O + o0) * hw;
-                    const float *d1 = d0 + hw;
-                    for (int v = 0; v < nv; v++) {
-                        __m512 g0 = _mm512_loadu_ps(d0 + v * 16), g1 = _mm512_loadu_ps(d1 + v * 16);
-                        uint16_t ml[1] = {left[v]}, mr[1] = {right[v]};
-                        for (int ki = 0; ki < 3; ki++)
-                            for (int kj = 0; kj < 3; kj++) {
-                                const int t = ki * 3 + kj;
-                                __m512 xv = LOAD_TAP(kj, 0, xc + v * 16 + (ki - 1) * W + (kj - 1));
-                                a0[t] = _mm512_fmadd_ps(g0, xv, a0[t]);
-                                a1[t] = _mm512_fmadd_ps(g1, xv, a1[t]);
-                            }
-                    }
-                }
-                float *w0 = dw + ((size_t)o0 * C + c) * 9, *w1 = dw + ((size_t)(o0 + 1) * C + c) * 9;
-                for (int t = 0; t < 9; t++) {
-                    w0[t] += _mm512_reduce_add_ps(a0[t]);
-                    w1[t] += _mm512_reduce_add_ps(a1[t]);
-                }
+                if (period == 1)
+                    weight_gradient_block(scratch, dy, dw, i0, i1, c, o0, C, O, hw, W, padded, left, right, 1);
+                else if (period == 2)
+                    weight_gradient_block(scratch, dy, dw, i0, i1, c, o0, C, O, hw, W, padded, left, right, 2);
+                else
+                    weight_gradient_block(scratch, dy, dw, i0, i1, c, o0, C, O, hw, W, padded, left, right, 4);
             }
-        }
     }
 }
 

@@ -16,7 +16,9 @@ int CK_NAME(fits)(int channels_out, int height, int width) {
     int hw = height * width;
     if (channels_out <= 0 || channels_out % OB != 0 || height <= 0 || width <= 0 || hw > 4096) return 0;
     if (hw % (CK_LANES * PV) != 0) return 0;
-    return width % CK_LANES == 0 || CK_LANES % width == 0;
+    /* Rows of a power of two up to 64 pixels: whole vectors or whole rows per vector, and a row period of
+       1, 2 or 4 vectors (the weight gradient relies on it). */
+    return width <= 64 && (width & (width - 1)) == 0;
 }
 
 void CK_NAME(pack_weights)(const CK_TYPE *w, int channels_out, int channels_in, int flip_transpose, CK_TYPE *packed) {

@@ -20,8 +20,8 @@ extern "C" {
 /* 1 when the CPU runs the AVX-512 kernels (cached after the first call); 0 otherwise. */
 int cconv_available(void);
 
-/* 1 when a plane of H x W pixels suits the kernels: H*W a multiple of 16 and W dividing 16 or a
-   multiple of 16 (CIFAR's 32x32, 16x16, 8x8 do). O must be a multiple of 4. */
+/* 1 when a plane of H x W pixels suits the kernels: H*W a multiple of 64 and at most 4096, W a power of two
+   up to 64 (CIFAR's 32x32, 16x16, 8x8 do), and O a multiple of 4. */
 int cconv_fits(int channels_out, int height, int width);
 
 /* Floats cconv_pack_weights writes for O x C weights. */
@@ -49,7 +49,7 @@ void cconv_weight_gradient(const float *x, const float *dy, float *dw, int image
 
 /* The forward kernel in float64, for the exact fixed-point evaluator (integer products and sums below 2^53
    are exact in any order): the same contract as the float32 functions above, 8 lanes per vector (planes
-   where H*W is a multiple of 32 and W divides 8 or is a multiple of it). */
+   where H*W is a multiple of 32, the same rows). */
 int cdconv_fits(int channels_out, int height, int width);
 void cdconv_pack_weights(const double *w, int channels_out, int channels_in, int flip_transpose, double *packed);
 size_t cdconv_forward_scratch_count(int channels_in, int height, int width);
