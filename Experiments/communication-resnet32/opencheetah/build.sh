@@ -3,8 +3,8 @@
 # from local git mirrors, for issue 13's side-by-side. Nothing of it is committed here.
 #   MIRROR=DIR OUT=DIR bash build.sh
 # MIRROR holds owner+name/repo git directories (the tool library's `fetch` of Alibaba-Gemini-Lab/OpenCheetah,
-# emp-toolkit/emp-tool, emp-toolkit/emp-ot, intel/hexl, microsoft/SEAL, google/cpu_features); Debian gives
-# cmake, libeigen3-dev, libzstd-dev, libssl-dev, libgmp-dev. Resumable: finished steps are skipped.
+# emp-toolkit/emp-tool, emp-toolkit/emp-ot, intel/hexl, microsoft/SEAL, google/cpu_features, facebook/zstd); Debian gives
+# cmake, libeigen3-dev, libssl-dev, libgmp-dev. Resumable: finished steps are skipped.
 set -euo pipefail
 M=${MIRROR:?set MIRROR to the directory of the git mirrors}
 W=${OUT:?set OUT to a build directory}
@@ -27,6 +27,7 @@ clone emp-toolkit+emp-tool emp-tool 44b1dde
 clone emp-toolkit+emp-ot emp-ot 7f3d4f0
 clone intel+hexl hexl 343acab
 clone microsoft+SEAL SEAL 7923472
+clone facebook+zstd zstd v1.5.4
 P=$SRC/OpenCheetah/patch
 step() { # name srcdir cmake-args...
   local name=$1 src=$2; shift 2
@@ -43,6 +44,10 @@ step emp-ot $SRC/emp-ot
 sed -i "s|GIT_REPOSITORY .*cpu_features.*|GIT_REPOSITORY    $M/google+cpu_features/repo|" \
   $SRC/hexl/cmake/third-party/cpu-features/CMakeLists.txt.in
 step hexl $SRC/hexl -DHEXL_BENCHMARK=OFF -DHEXL_COVERAGE=OFF -DHEXL_TESTING=OFF
+# zstd as OpenCheetah's script builds it, but position independent: SEAL links it into OpenCheetah's shared
+# library (Debian's static libzstd is not built with -fPIC).
+step zstd $SRC/zstd/build/cmake -DZSTD_BUILD_PROGRAMS=OFF -DZSTD_BUILD_SHARED=OFF -DZSTD_BUILD_TESTS=OFF \
+  -DZSTD_MULTITHREAD_SUPPORT=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON
 [ -f $SRC/SEAL/.patched ] || { patch -s -N -p1 -i $P/SEAL.patch -d $SRC/SEAL; touch $SRC/SEAL/.patched; }
 step SEAL $SRC/SEAL -DSEAL_USE_MSGSL=OFF -DSEAL_USE_ZLIB=OFF -DSEAL_USE_ZSTD=ON -DSEAL_USE_INTEL_HEXL=ON \
   -DSEAL_BUILD_DEPS=OFF -DSEAL_THROW_ON_TRANSPARENT_CIPHERTEXT=ON
