@@ -51,11 +51,11 @@ step zstd $SRC/zstd/build/cmake -DZSTD_BUILD_PROGRAMS=OFF -DZSTD_BUILD_SHARED=OF
 [ -f $SRC/SEAL/.patched ] || { patch -s -N -p1 -i $P/SEAL.patch -d $SRC/SEAL; touch $SRC/SEAL/.patched; }
 step SEAL $SRC/SEAL -DSEAL_USE_MSGSL=OFF -DSEAL_USE_ZLIB=OFF -DSEAL_USE_ZSTD=ON -DSEAL_USE_INTEL_HEXL=ON \
   -DSEAL_BUILD_DEPS=OFF -DSEAL_THROW_ON_TRANSPARENT_CIPHERTEXT=ON
-# OpenCheetah itself: the gemini and SCI-Cheetah libraries, via one of its ImageNet demos.
-if [ ! -f $B/.done-cheetah ]; then
-  mkdir -p $B/cheetah && cd $B/cheetah
-  cmake $SRC/OpenCheetah -DCMAKE_BUILD_TYPE=Release -DSCI_BUILD_NETWORKS=ON -DCMAKE_PREFIX_PATH=$B -DUSE_APPROX_RESHARE=ON > cmake.log
-  make resnet50-cheetah -j2 > make.log 2>&1
-  touch $B/.done-cheetah
-fi
-echo "built: $(ls $B/cheetah/bin 2>/dev/null)"
+# OpenCheetah itself with our CIFAR ResNet-32 driver (resnet32.cpp, next to this script) as one more network.
+HERE=$(cd "$(dirname "$0")" && pwd)
+cp $HERE/resnet32.cpp $SRC/OpenCheetah/networks/main_resnet32.cpp
+grep -q "add_network_cheetah(resnet32)" $SRC/OpenCheetah/CMakeLists.txt || echo "add_network_cheetah(resnet32)" >> $SRC/OpenCheetah/CMakeLists.txt
+mkdir -p $B/cheetah && cd $B/cheetah
+cmake $SRC/OpenCheetah -DCMAKE_BUILD_TYPE=Release -DSCI_BUILD_NETWORKS=ON -DCMAKE_PREFIX_PATH=$B -DUSE_APPROX_RESHARE=ON > cmake.log 2>&1
+make resnet32-cheetah -j2 > make.log 2>&1
+echo "built: $B/cheetah/bin/resnet32-cheetah"
