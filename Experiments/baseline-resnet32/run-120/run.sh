@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 11's payoff run: the all-ReLU baseline's command with 120 epochs, on the direct convolution kernels.
-# Resumable at epoch boundaries: the first run here copies the committed checkpoint (epoch 31 when committed)
+# Resumable at epoch boundaries: the first run here copies the committed checkpoint (epoch 44 when committed)
 # into runs/resnet32-baseline-120 unless that directory already holds a later one. NICE=N sets its priority.
 cd "$(dirname "$0")/../../.."
 unset OPENBLAS_CORETYPE
