@@ -23,7 +23,7 @@
 #include <immintrin.h>
 #endif
 
-#define OB 4  /* output channels per forward register block */
+#define OB CCONV_CHANNEL_BLOCK  /* output channels per forward register block */
 #define PV 4  /* pixel vectors per forward register block */
 /* Mask tables for planes up to 64x64 pixels live on the stack; larger planes do not fit. */
 #define MAX_VECTORS 512

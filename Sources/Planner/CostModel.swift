@@ -284,6 +284,13 @@ public struct CostQuery: Codable, Hashable, Sendable, CustomStringConvertible {
         self.network = network; self.phase = phase; self.relu = relu
     }
 
+    /// The query for `network` with what a user left unsaid filled in as `sibyl plan`, `front`, `evaluate` and
+    /// `serve` default to: total cost and OT-based ReLUs on WAN, online and garbled elsewhere.
+    public static func defaulted(network: NetworkProfile, phase: CostPhase?, relu: ReLUProtocol?) -> CostQuery {
+        CostQuery(network: network, phase: phase ?? .defaultChoice(network: network.name),
+                  relu: relu ?? .defaultChoice(network: network.name))
+    }
+
     /// "online on lan", "total (offline + online) on wan, OT-based ReLUs".
     public var description: String {
         (phase == .online ? "online" : "total (offline + online)") + " on \(network.name)"

@@ -35,7 +35,8 @@ public enum FrontReport {
             }
             states.append((name, try SearchState.load(url: logURL)))
             requests.append(try PlanRun.readRequest(in: run))
-            reports += try ReportedPoint.all(in: logURL)
+            // The plot's points: as logged, or (priced anew, below) from the replayed state.
+            if pricing == nil { reports += try ReportedPoint.all(in: logURL) }
         }
         try CombinedFront.checkCompatible(states, sameCosts: pricing == nil)
         let first = requests[0]
@@ -77,9 +78,8 @@ public enum FrontReport {
                 let accuracy = Double(Evaluation.run(chosen.network, images: data.validation,
                                                      normalization: data.using(chosen.config).normalization).accuracy)
                 let allReLU = Placement.allReLU(slotCount: settings.space.slots.count)
-                let seconds = pricing?.seconds(allReLU, slots: settings.space.slots)
-                    ?? settings.costModel.predictSeconds(placement: allReLU, slots: settings.space.slots,
-                                                         query: settings.target.costQuery)
+                let seconds = (pricing ?? CombinedFront.Pricing(costModel: settings.costModel, query: settings.target.costQuery))
+                    .seconds(allReLU, slots: settings.space.slots)
                 log(String(format: "baseline (all ReLU): validation accuracy %.4f", accuracy))
                 extra.append(CombinedFront.Point(source: "baseline", member: nil, round: nil, validationAccuracy: accuracy,
                                                  predictedOnlineSeconds: seconds,
@@ -92,8 +92,8 @@ public enum FrontReport {
             }
         }
         if let pricing {
-            // The plot's points too: every report's latency anew from its placement (diverged reports, which
-            // have no accuracy to plot, are left out).
+            // Every report's latency anew from its placement (diverged reports, which have no accuracy to plot,
+            // are left out).
             reports = states.flatMap { run in
                 run.state.reports.map { ReportedPoint(member: $0.member, round: $0.round, validationAccuracy: $0.validationAccuracy,
                                                       predictedOnlineSeconds: pricing.seconds($0.config.placement,
@@ -149,10 +149,11 @@ public enum FrontReport {
         return out
     }
 
-    /// Run names for the table: the directory names, or the paths where two runs share a name.
+    /// Run names for the table: the directory names, or the paths as given where two runs share a name (relative
+    /// paths stay relative, so written fronts name no directory of this machine).
     static func runNames(_ runs: [URL]) -> [String] {
         let last = runs.map(\.lastPathComponent)
-        return Set(last).count == last.count ? last : runs.map(\.path)
+        return Set(last).count == last.count ? last : runs.map(\.relativePath)
     }
 
     static func standardized(_ path: String) -> String {

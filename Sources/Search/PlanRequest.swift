@@ -96,9 +96,7 @@ public struct PlanRequest: Codable, Hashable, Sendable {
             throw SearchError.invalidSetting("unknown --network '\(name)'; allowed: lan, wan, loopback")
         }
         guard seconds > 0, seconds.isFinite else { throw SearchError.invalidSetting("--target-latency must be positive") }
-        let query = CostQuery(network: profile, phase: phase ?? .defaultChoice(network: profile.name),
-                              relu: relu ?? .defaultChoice(network: profile.name))
-        return .latency(seconds: seconds, query: query)
+        return .latency(seconds: seconds, query: .defaulted(network: profile, phase: phase, relu: relu))
     }
 
     public var datasetKind: DatasetKind? { DatasetKind(rawValue: dataset.lowercased()) }

@@ -8,6 +8,10 @@ public enum TrainingActivation: Codable, Equatable, Sendable, CustomStringConver
     /// loss (Tape.rangePenalty) of values outside it (Diaa et al., USENIX Security 2024).
     case polynomial(degree: Int, range: Float, penalty: Float)
 
+    /// `sibyl train`'s defaults for `--poly-range` (Diaa et al. clip at 5) and `--range-penalty`.
+    public static let defaultRange: Float = 5
+    public static let defaultPenalty: Float = 0.5
+
     public var description: String {
         switch self {
         case .relu: return "relu"

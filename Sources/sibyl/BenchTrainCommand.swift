@@ -39,7 +39,9 @@ struct BenchTrainCommand: ParsableCommand {
         NativeKernels.enabled = kernels == .auto
         let r = ThroughputBenchmark.run(model: model, classes: classes, batchSize: batchSize,
                                         inferenceBatchSize: inferenceBatchSize, threads: threads, steps: steps, rounds: rounds,
-                                        activation: activation.degree.map { .polynomial(degree: $0, range: 5, penalty: 0.5) } ?? .relu,
+                                        activation: activation.degree.map {
+                                            .polynomial(degree: $0, range: TrainingActivation.defaultRange,
+                                                        penalty: TrainingActivation.defaultPenalty) } ?? .relu,
                                         coefficientFractionalBits: coefficientBits)
         if json {
             let encoder = JSONEncoder()
@@ -48,7 +50,7 @@ struct BenchTrainCommand: ParsableCommand {
         } else {
             print(String(format: "%@ (%@) batch %d, %d threads: training %.1f img/s (%.1f GFLOP/s), inference (batch %d) %.1f img/s; peak RSS %.0f MB; convolutions: %@, OpenBLAS %@",
                          r.model, r.activation ?? "relu", r.batch_size, r.threads, r.images_per_second, r.train_gflops, r.inference_batch_size,
-                         r.inference_images_per_second, r.peak_resident_megabytes, NativeKernels.convolutionName, BLASInfo.coreName))
+                         r.inference_images_per_second, r.peak_resident_megabytes, r.conv_kernels ?? "?", r.blas_core ?? "?"))
         }
     }
 }

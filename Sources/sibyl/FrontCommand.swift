@@ -63,9 +63,7 @@ struct FrontCommand: ParsableCommand {
         do {
             let pricing = try network.map { network in
                 CombinedFront.Pricing(costModel: try CalibrateCommand.loadCostModel(costModel),
-                                      query: CostQuery(network: network.profile,
-                                                       phase: latencyPhase ?? .defaultChoice(network: network.rawValue),
-                                                       relu: relu ?? .defaultChoice(network: network.rawValue)))
+                                      query: .defaulted(network: network.profile, phase: latencyPhase, relu: relu))
             }
             result = try FrontReport.build(runs: runs.map { URL(fileURLWithPath: $0) }, measureBaseline: !noBaseline,
                                            measureTest: measureTest, pricing: pricing) { print($0) }

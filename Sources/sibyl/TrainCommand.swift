@@ -35,10 +35,10 @@ struct TrainCommand: ParsableCommand {
     var activation: ActivationFlag = ActivationFlag(degree: nil)
     @Option(name: .customLong("poly-range"), help: "Input range R of polynomial activations (Diaa et al. clip at 5).",
             transform: FlagValue.positive)
-    var polyRange: Float = 5
+    var polyRange: Float = TrainingActivation.defaultRange
     @Option(name: .customLong("range-penalty"), help: "Weight of the loss on polynomial inputs outside [-R, R] (0: off).",
             transform: FlagValue.nonNegative)
-    var rangePenalty: Float = 0.5
+    var rangePenalty: Float = TrainingActivation.defaultPenalty
     @Option(name: .customLong("coefficient-bits"), help: "Keep polynomial coefficients on multiples of 2^-B (straight-through rounding), e.g. 10 as Diaa et al.")
     var coefficientBits: Int?
 
@@ -47,7 +47,7 @@ struct TrainCommand: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if validationCount < 0 { throw ValidationError("--validation-count must be at least 0") }
-        if activation.degree == nil, polyRange != 5 || rangePenalty != 0.5 || coefficientBits != nil {
+        if activation.degree == nil, polyRange != TrainingActivation.defaultRange || rangePenalty != TrainingActivation.defaultPenalty || coefficientBits != nil {
             throw ValidationError("--poly-range, --range-penalty and --coefficient-bits apply to --activation poly:D only")
         }
         if let bits = coefficientBits, !(1...40).contains(bits) { throw ValidationError("--coefficient-bits must be in 1...40") }

@@ -21,14 +21,17 @@ extern "C" {
 int cconv_available(void);
 
 /* 1 when a plane of H x W pixels suits the kernels: H*W a multiple of 64 and at most 4096, W a power of two
-   up to 64 (CIFAR's 32x32, 16x16, 8x8 do), and O a multiple of 4. */
+   up to 64 (CIFAR's 32x32, 16x16, 8x8 do), and O a multiple of CCONV_CHANNEL_BLOCK. */
 int cconv_fits(int channels_out, int height, int width);
 
 /* Floats cconv_pack_weights writes for O x C weights. */
 size_t cconv_packed_count(int channels_out, int channels_in);
 
-/* Weights [O][C][3][3] -> the forward kernel's order (the packed output channels must be a multiple of 4;
-   cconv_fits checks that). With flip_transpose set, packs the weights of the
+/* Output channels per register block of the forward kernels: packed weights hold whole blocks. */
+#define CCONV_CHANNEL_BLOCK 4
+
+/* Weights [O][C][3][3] -> the forward kernel's order (the packed output channels must be a multiple of
+   CCONV_CHANNEL_BLOCK; cconv_fits checks that). With flip_transpose set, packs the weights of the
    adjoint convolution instead (wT[c][o][ki][kj] = w[o][c][2-ki][2-kj]: then O and C swap roles, and
    packed must hold cconv_packed_count(C, O) floats). */
 void cconv_pack_weights(const float *w, int channels_out, int channels_in, int flip_transpose, float *packed);

@@ -2,8 +2,8 @@
 //
 // Linear layers (convolutions, dense) run in float64 when every partial sum is an integer below 2^52 in
 // magnitude: 3x3 stride-1 "same" convolutions on the direct AVX-512 kernels of CKernels where the CPU and
-// the plane allow, everything else as GEMMs (im2col + cblas_dgemm). Then then float64 arithmetic (with or without FMA, in any
-// summation order) is exact, and the integer result equals the oracle's sum in Z_(2^64). The bound
+// the plane allow, everything else as GEMMs (im2col + cblas_dgemm). Then float64 arithmetic (with or without
+// FMA, in any summation order) is exact, and the integer result equals the oracle's sum in Z_(2^64). The bound
 // checked per layer per image is  max_o sum_i |w[o, i]|  *  max_i |x[i]|  <  2^52  (IEEE 754-2008
 // binary64 represents every integer of magnitude up to 2^53). When it fails the term falls back to the
 // oracle's ring loops (RingKernels). Everything else (ReLU, truncation, squares, additions, pooling,
@@ -88,8 +88,8 @@ public struct FastFixedPointEvaluator: Sendable {
                     maxRow = max(maxRow, l1)
                 }
                 var packed: [Double]? = nil
-                // The direct kernel's packing needs whole blocks of 4 output channels (cdconv_fits checks the same).
-                if kernel == 3 && rows % 4 == 0 {
+                // The direct kernel's packing needs whole blocks of output channels (cdconv_fits checks the same).
+                if kernel == 3 && rows % Int(CCONV_CHANNEL_BLOCK) == 0 {
                     var p = [Double](repeating: 0, count: doubles.count)
                     cdconv_pack_weights(doubles, Int32(rows), Int32(columns / 9), 0, &p)
                     packed = p
