@@ -47,7 +47,7 @@ let package = Package(
                 swiftSettings: optimize),
 
         // Cryptographic side.
-        .target(name: "ModularMath", swiftSettings: optimize),
+        .target(name: "ModularMath", dependencies: ["CAES"], swiftSettings: optimize),
         .target(name: "Lattice", dependencies: ["ModularMath"], swiftSettings: optimize),
         .target(name: "Transport", dependencies: ["NetworkCost"]),
         .target(name: "TwoParty", dependencies: ["Transport", "NetworkCost", "ModularMath", "CAES", "CSodium"], swiftSettings: optimize),
@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(name: "sibyl", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "Training", "Tensors", "NetworkPlan", "PlanStore", "Planner", "Search",
-            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference", "NetworkCost", "Pipeline", "OnnxInterop",
+            "ModularMath", "Lattice", "Transport", "TwoParty", "SecureInference", "NetworkCost", "Pipeline", "OnnxInterop", "CKernels",
         ], swiftSettings: optimize),
 
         // Helpers shared by the test targets (a library so that test targets can depend on it).

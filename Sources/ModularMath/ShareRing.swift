@@ -8,6 +8,8 @@
 // network with ~250k truncations per image fails about once in 2^19 images (a 41-bit field would fail
 // several times per image).
 
+import CAES
+
 /// Helpers for additive shares x = x_server + x_client mod 2^64.
 public enum ShareRing {
     /// Splits values into two uniformly random additive shares using `generator`.
@@ -30,10 +32,16 @@ public enum ShareRing {
         return share(values, using: &g)
     }
 
-    /// `count` uniformly random ring elements from the OS CSPRNG.
+    /// `count` uniformly random ring elements from the OS CSPRNG, read in bulk (the standard library's
+    /// generator makes one getrandom(2) call per element: 300,000 calls per ResNet-32 inference).
     public static func random(count: Int) -> [UInt64] {
-        var g = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in g.next() }
+        var out = [UInt64](repeating: 0, count: count)
+        out.withUnsafeMutableBytes { bytes in
+            if let base = bytes.baseAddress, bytes.count > 0, caes_os_random(base, bytes.count) != 0 {
+                fatalError("getrandom(2) failed: the operating system's random number generator is unavailable")
+            }
+        }
+        return out
     }
 
     /// x_server + x_client mod 2^64 elementwise; throws on a length mismatch.

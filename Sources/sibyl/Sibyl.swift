@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernels
 
 @main
 struct Sibyl: ParsableCommand {
@@ -25,6 +26,11 @@ struct Sibyl: ParsableCommand {
         subcommands: [TrainCommand.self, ImportCommand.self, PlanCommand.self, FrontCommand.self, ExportCommand.self, EvaluateCommand.self,
                       ServeCommand.self, QueryCommand.self, TestCommand.self, InspectCommand.self,
                       CalibrateCommand.self, BenchCommand.self, PlanWorkerCommand.self])
+
+    static func main() {
+        ckernels_keep_freed_memory()   // freed protocol buffers reused, not re-faulted (ckernels.h)
+        main(nil)
+    }
 }
 
 struct BenchCommand: ParsableCommand {

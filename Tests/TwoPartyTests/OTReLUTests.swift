@@ -68,7 +68,7 @@ final class OTReLUTests: XCTestCase {
             first: { channel in
                 let forward = try IKNPSender(channel: channel)
                 _ = try IKNPReceiver(channel: channel)
-                _ = try Millionaire.send(groups: [(shares, 39), (shares.map { $0 & 0xFFF }, 12)], ot: forward)
+                _ = try Millionaire.send(shares.map { $0 & ((1 << 39) - 1) }, bits: 39, low: 12, ot: forward)
                 channel.close()
             },
             second: client)
@@ -78,9 +78,9 @@ final class OTReLUTests: XCTestCase {
                 first: { channel in
                     let forward = try IKNPSender(channel: channel)
                     _ = try IKNPReceiver(channel: channel)
-                    // The 1-of-16 OTs of 10 + 3 blocks of 4 bits and the 17 + 3 triples per element (1-of-4 OTs).
-                    var q = [Block](repeating: .zero, count: 64 * (13 * 4 + 20 * 2))
-                    _ = try q.withUnsafeMutableBufferPointer { try forward.extend(into: $0) }
+                    // The comparison on 39 bits (12 low): 9 leaves of 4 bits and one of 3, then 15 AND vectors
+                    // of triples (1-of-4 OTs), each batch's COTs in one run as the client extends them.
+                    for count in [64 * 9 * 4, 64 * 3, 64 * 15 * 2] { _ = try forward.correlated(count: count) }
                     try channel.sendMessage(type: 0x0301, [UInt64](repeating: 0, count: words))   // SmallOT.tableMessage
                     try channel.flush()
                 },

@@ -86,6 +86,10 @@ final class PrimitivesAESTests: XCTestCase {
             var tweaked = input
             tweaked.withUnsafeMutableBufferPointer { h.hash($0, firstTweak: 77, tweakStride: 3) }
             XCTAssertEqual(tweaked, tccr, "seed \(seed) impl \(impl)")
+            // Tweaks moved into the input (the small OT's receiver): H(x ⊕ (t ‖ t), 0) = H(x, t).
+            var offset = input.enumerated().map { $1 ^ FixedKeyAES.tweakOffset(77 + 3 * UInt64($0)) }
+            offset.withUnsafeMutableBufferPointer { h.hash($0, firstTweak: 0, tweakStride: 0) }
+            XCTAssertEqual(offset, tccr, "seed \(seed) impl \(impl)")
         }
         XCTAssertEqual(FixedKeyAES.shared.hash(input[0]), reference.encrypt(input[0]) ^ input[0])
         XCTAssertNotEqual(FixedKeyAES.shared.hash(input[0], tweak: 1), FixedKeyAES.shared.hash(input[0], tweak: 2))

@@ -79,6 +79,16 @@ void cpoly_blend_backward(const float *x, const float *dy, float *dx, float *par
                           int inner, int channels, const float *coefficients, int per_channel, int terms,
                           const float *bounds, const float *alphas, float alpha);
 
+/*
+ * glibc hands freed blocks above its mmap threshold (128 KB, raised on the fly up to 32 MB) back to the
+ * kernel, and the next allocation of that size pays a page fault and a page clear per 4 KB. The secure
+ * protocols free and allocate tens of megabytes per layer: perf found half of an OT-based ReLU inference in
+ * the kernel's clear_page. This sets the threshold to its maximum (32 MB) and turns trimming off, so freed
+ * blocks up to that size are reused from the heap; resident memory stays at the peak the process reached.
+ * Does nothing on other C libraries.
+ */
+void ckernels_keep_freed_memory(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,6 +41,15 @@ public protocol OTScheme: Sendable {
     static var name: String { get }
     static func sender(channel: any Channel) throws -> any CorrelatedOTSender
     static func receiver(channel: any Channel) throws -> any CorrelatedOTReceiver
+    /// The source of a direction that needs few OTs per image (the OT-based ReLU's reverse direction: one
+    /// per ReLU, against about 90 forward); both sides of that direction must use the light form.
+    static func lightSender(channel: any Channel) throws -> any CorrelatedOTSender
+    static func lightReceiver(channel: any Channel) throws -> any CorrelatedOTReceiver
+}
+
+extension OTScheme {
+    public static func lightSender(channel: any Channel) throws -> any CorrelatedOTSender { try sender(channel: channel) }
+    public static func lightReceiver(channel: any Channel) throws -> any CorrelatedOTReceiver { try receiver(channel: channel) }
 }
 
 /// IKNP extension over Chou-Orlandi base OTs: what Sibyl runs.
@@ -51,11 +60,18 @@ public enum IKNPScheme: OTScheme {
 }
 
 /// Silent OT (Ferret-style, TwoParty.SilentOTSender): random COTs from LPN at under half a bit each,
-/// bootstrapped once per session from IKNP, 128-bit parameters. Chosen COTs cost one more bit.
+/// bootstrapped once per session from IKNP, 128-bit parameters. Chosen COTs cost one more bit. The light
+/// form iterates on the small parameter set (`SilentOTParameters.compact`).
 public enum SilentOTScheme: OTScheme {
     public static let name = "silent"
     public static func sender(channel: any Channel) throws -> any CorrelatedOTSender { try SilentOTSender(channel: channel) }
     public static func receiver(channel: any Channel) throws -> any CorrelatedOTReceiver { try SilentOTReceiver(channel: channel) }
+    public static func lightSender(channel: any Channel) throws -> any CorrelatedOTSender {
+        try SilentOTSender(channel: channel, parameters: .compact)
+    }
+    public static func lightReceiver(channel: any Channel) throws -> any CorrelatedOTReceiver {
+        try SilentOTReceiver(channel: channel, parameters: .compact)
+    }
 }
 
 /// INSECURE: both sides derive the correlations from one public seed (a dealer). Tests only.

@@ -75,7 +75,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
             throw SecureInferenceError.protocolFailure("the server's admission message is not empty")
         }
         ot = try OT.receiver(channel: channel)
-        reverse = architecture.reluProtocol == .ot ? try OT.sender(channel: channel) : nil
+        reverse = architecture.reluProtocol == .ot ? try OT.lightSender(channel: channel) : nil
     }
 
     /// Decodes and checks the server's hello before anything is sized by it: the program (tensor sizes,

@@ -110,7 +110,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
         linearServer = try Linear.server(parameters: architecture.heParameters, setup: setup)
         self.prepared = try prepared.layers(for: linearServer)
         ot = try OT.sender(channel: channel)
-        reverse = architecture.reluProtocol == .ot ? try OT.receiver(channel: channel) : nil
+        reverse = architecture.reluProtocol == .ot ? try OT.lightReceiver(channel: channel) : nil
     }
 
     /// The largest frame a client may send: 16 MiB, or more for programs with huge tensors.

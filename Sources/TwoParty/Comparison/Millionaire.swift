@@ -8,12 +8,22 @@
 // eq_j = 1{x_j = y_j}: the sender offers, for every v, its random (lt0, eq0) masked with (1{x_j < v},
 // 1{x_j = v}). The blocks are then combined from the least significant up, in ⌈log2 q⌉ rounds:
 // lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo, each AND with a Beaver bit triple made by a 1-of-4
-// OT beforehand, in the same run of COTs and the same table message as the blocks' 1-of-16 OTs.
-// 1-of-2^m OTs come from m chosen COTs (the receiver's choice bits are the bits of its choice v): the pad
-// of entry v is the XOR over i of H(k_i^{v_i}, tweak(i, v)) with a tweakable correlation-robust hash
-// (FixedKeyAES); the tweak depends on v, so an entry the receiver did not choose keeps a term it cannot
-// compute under a tweak it never sees (Naor and Pinkas' 1-of-N from log N 1-of-2 OTs, with the PRF on v
-// instantiated by the tweak).
+// OT beforehand, in the same run of COTs and the same table message as the blocks' 1-of-16 OTs. Shared
+// bits stay packed 64 to a word throughout (the ANDs of a level are word operations).
+//
+// 1-of-2^m OTs come from m chosen COTs (the receiver's choice bits are the bits of its choice v), with
+// keys k_x^b = q_x ⊕ b·Δ. The pad of entry v is the XOR over levels x of H(k_x^(v_x), τ(x, v_x, v mod 2^x)):
+// a tweakable correlation-robust hash (FixedKeyAES) of level x's key under a tweak naming the level, the
+// key bit and the *prefix* v mod 2^x only (the prefix form of Naor and Pinkas' 1-of-N from log N 1-of-2
+// OTs, STOC 1999, as SCI's 1-of-N OT uses it): the sender hashes 2 (2^m - 1) times per instance instead of
+// m 2^m, the receiver m times. Security for a receiver choosing c: for v ≠ c let h be the highest bit where
+// v and c differ; pad v holds the term (h, ¬c_h, v mod 2^h), which the receiver cannot compute, and which
+// no pad with a lower h holds (those agree with c at bit h) nor any other pad with the same h (the prefix
+// and the bits above h fix v). Ordered by h, every pad brings a fresh pseudorandom term, so the pads of
+// all entries but c are jointly pseudorandom to the receiver.
+// Tweaks: the term at `position(x, b, y)` of instance e of a batch whose first COT is A is
+// 2^62 + 512 A + e W + position, W = 2 (2^m - 1) < 512: the ranges of distinct COT runs do not meet.
+// Both sides extend and hash a batch in chunks of at most `chunkCOTs` COTs (bounded, cache-sized scratch).
 // Traffic per comparison of ℓ = 40 bits with silent COTs: 10 blocks x (4 COTs + 32 table bits) and at most
 // 18 triples x (2 COTs + 4 table bits) + 4 opening bits per AND: about 120 bytes; with IKNP, 1.1 KB.
 import Transport
@@ -21,66 +31,90 @@ import Transport
 /// 1-out-of-2^m OT of short messages (at most 64 bits) from m correlated OTs per instance.
 public enum SmallOT {
     static let tableMessage: UInt16 = 0x0301
+    /// COTs extended and hashed at a time (256 KB of keys: stays in L2).
+    static let chunkCOTs = 1 << 14
 
-    /// Tweak of COT `index` opened as entry `v`.
-    @inline(__always) static func tweak(_ index: UInt64, _ v: Int, m: Int) -> UInt64 { (index << UInt64(m)) | UInt64(v) }
+    /// A batch of instances: the sender's entries packed in a bit stream, instance e's entry v at bit
+    /// (e 2^m + v) bits (the layout of the table message).
+    struct Batch {
+        let m: Int, bits: Int, count: Int
+        var entries: [UInt64]
+    }
+
+    /// Hash terms per instance: two keys per level x, each under the 2^x prefixes.
+    @inline(__always) static func terms(m: Int) -> Int { 2 * ((1 << m) - 1) }
+    /// Index of the term of level x, key bit b, prefix y among an instance's terms.
+    @inline(__always) static func position(level x: Int, bit b: Int, prefix y: Int) -> Int { 2 * ((1 << x) - 1) + (b << x) + y }
+    /// Tweak of the first term of a batch whose first COT is `first`.
+    @inline(__always) static func tweakBase(_ first: UInt64) -> UInt64 { (1 << 62) | (first << 9) }
 
     /// The sender: `messages[e * 2^m + v]` is instance e's entry v (its low `bits` bits are sent).
     public static func send(_ ot: any CorrelatedOTSender, m: Int, bits: Int, messages: [UInt64]) throws {
-        try send(ot, batches: [(m, bits, messages)])
+        precondition(messages.count % (1 << m) == 0, "small OT: \(messages.count) entries for m = \(m)")
+        var writer = BitWriter(reservingBits: messages.count * bits)
+        for message in messages { writer.append(message, width: bits) }
+        try send(ot, batches: [Batch(m: m, bits: bits, count: messages.count >> m, entries: writer.finish())])
     }
 
-    /// Several batches of 1-of-2^m OTs, each with its own m and message width, on one run of correlated OTs
-    /// and in one table message (one flight pair for all).
-    public static func send(_ ot: any CorrelatedOTSender, batches: [(m: Int, bits: Int, messages: [UInt64])]) throws {
-        for (m, bits, messages) in batches {
-            precondition(messages.count % (1 << m) == 0 && (1...8).contains(m) && (1...64).contains(bits), "small OT: bad sizes")
-        }
-        let cots = batches.reduce(0) { $0 + ($1.messages.count >> $1.m) * $1.m }
-        var q = [Block](repeating: .zero, count: cots)
-        let first = try q.withUnsafeMutableBufferPointer { try ot.extend(into: $0) }
-        var table = BitWriter(reservingBits: batches.reduce(0) { $0 + $1.messages.count * $1.bits })
-        var offset = 0
-        q.withUnsafeBufferPointer { q in
-            for (m, bits, messages) in batches {
-                let n = messages.count >> m
-                appendTable(q: UnsafeBufferPointer(rebasing: q[offset..<(offset + n * m)]), first: first + UInt64(offset),
-                            delta: ot.delta, m: m, bits: bits, messages: messages, to: &table)
-                offset += n * m
-            }
+    /// Several batches, each with its own m and entry width, in one table message (one flight pair for all).
+    static func send(_ ot: any CorrelatedOTSender, batches: [Batch]) throws {
+        var table = BitWriter(reservingBits: batches.reduce(0) { $0 + ($1.count << $1.m) * $1.bits })
+        for batch in batches {
+            precondition((1...8).contains(batch.m) && (1...64).contains(batch.bits), "small OT: bad sizes")
+            try appendTable(ot, batch, to: &table)
         }
         try ot.channel.sendMessage(type: tableMessage, table.finish())
         try ot.channel.flush()
     }
 
-    /// One batch's table: every entry masked by the XOR of its instance's m hashed keys.
-    static func appendTable(q: UnsafeBufferPointer<Block>, first: UInt64, delta: Block, m: Int, bits: Int,
-                            messages: [UInt64], to table: inout BitWriter) {
-        let width = 1 << m, n = messages.count / width
-        let mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
-        // Every key under every entry, laid out (instance, COT, entry) so that the tweaks
-        // ((first + e m + i) << m) | v run consecutively: one batched hash per chunk of instances.
-        let chunk = max(1, 4096 / (m * width))
-        var keys = [Block](repeating: .zero, count: min(n, chunk) * m * width)
-        var start = 0
-        while start < n {
-            let count = min(chunk, n - start)
-            for j in 0..<(count * m) {
-                let cot = start * m + j
-                for v in 0..<width { keys[j * width + v] = q[cot] ^ delta.masked(by: (v >> (cot % m)) & 1 == 1) }
-            }
-            keys.withUnsafeMutableBufferPointer {
-                FixedKeyAES.shared.hash(UnsafeMutableBufferPointer(rebasing: $0[0..<(count * m * width)]),
-                                        firstTweak: (first + UInt64(start * m)) << UInt64(m))
-            }
-            for e in 0..<count {
-                for v in 0..<width {
-                    var pad: UInt64 = 0
-                    for i in 0..<m { pad ^= keys[(e * m + i) * width + v].lo }
-                    table.append((messages[(start + e) * width + v] ^ pad) & mask, width: bits)
+    /// One batch's COTs, chunk by chunk, and its part of the table: every entry masked by its pad.
+    static func appendTable(_ ot: any CorrelatedOTSender, _ batch: Batch, to table: inout BitWriter) throws {
+        let m = batch.m, width = 1 << m, terms = terms(m: m), n = batch.count
+        let chunk = max(1, chunkCOTs / m)
+        let mask: UInt64 = batch.bits == 64 ? .max : (1 << UInt64(batch.bits)) - 1
+        var q = uninitializedBlocks(min(n, chunk) * m)
+        var keys = uninitializedBlocks(min(n, chunk) * terms)
+        var pads = [UInt64](repeating: 0, count: width)
+        let delta = ot.delta
+        var base: UInt64 = 0
+        try batch.entries.withUnsafeBufferPointer { entries in
+            var reader = BitReader(entries)
+            var start = 0
+            while start < n {
+                let count = min(chunk, n - start)
+                let first = try q.withUnsafeMutableBufferPointer { try ot.extend(into: UnsafeMutableBufferPointer(rebasing: $0[0..<(count * m)])) }
+                if start == 0 { base = first }
+                precondition(first == base + UInt64(start * m), "small OT: a batch's COTs must be consecutive")
+                q.withUnsafeBufferPointer { q in
+                    keys.withUnsafeMutableBufferPointer { keys in
+                        for e in 0..<count {
+                            for x in 0..<m {
+                                let k0 = q[e * m + x], k1 = k0 ^ delta
+                                let at = e * terms + position(level: x, bit: 0, prefix: 0), span = 1 << x
+                                for y in 0..<span { keys[at + y] = k0; keys[at + span + y] = k1 }
+                            }
+                        }
+                        FixedKeyAES.shared.hash(UnsafeMutableBufferPointer(rebasing: keys[0..<(count * terms)]),
+                                                firstTweak: tweakBase(base) &+ UInt64(start * terms))
+                        for e in 0..<count {
+                            let row = e * terms
+                            // pad(v) for v < 2^(x+1) from pad(v mod 2^x), level by level.
+                            pads[0] = keys[row].lo
+                            pads[1] = keys[row + 1].lo
+                            for x in 1..<max(m, 1) {
+                                let span = 1 << x, at = row + position(level: x, bit: 0, prefix: 0)
+                                for y in 0..<span {
+                                    let low = pads[y]
+                                    pads[y] = low ^ keys[at + y].lo
+                                    pads[span + y] = low ^ keys[at + span + y].lo
+                                }
+                            }
+                            for v in 0..<width { table.append((reader.read(width: batch.bits) ^ pads[v]) & mask, width: batch.bits) }
+                        }
+                    }
                 }
+                start += count
             }
-            start += count
         }
     }
 
@@ -90,221 +124,340 @@ public enum SmallOT {
     }
 
     /// The receiver's side of `send(_:batches:)`: each batch's chosen entries.
-    public static func receive(_ ot: any CorrelatedOTReceiver, batches: [(m: Int, bits: Int, choices: [Int])]) throws -> [[UInt64]] {
+    static func receive(_ ot: any CorrelatedOTReceiver, batches: [(m: Int, bits: Int, choices: [Int])]) throws -> [[UInt64]] {
+        var pads: [[UInt64]] = []
         for (m, bits, choices) in batches {
             precondition((1...8).contains(m) && (1...64).contains(bits) && choices.allSatisfy { (0..<(1 << m)).contains($0) },
                          "small OT: bad choices")
+            pads.append(try receivePads(ot, m: m, choices: choices))
         }
-        let cots = batches.reduce(0) { $0 + $1.choices.count * $1.m }
-        var choiceBits = ChoiceBits(count: cots)
-        var offset = 0
-        for (m, _, choices) in batches {
-            for e in choices.indices { for i in 0..<m where (choices[e] >> i) & 1 == 1 { choiceBits[offset + e * m + i] = true } }
-            offset += choices.count * m
-        }
-        var w = [Block](repeating: .zero, count: cots)
-        let first = try w.withUnsafeMutableBufferPointer { try ot.extend(choices: choiceBits, into: $0) }
         let totalBits = batches.reduce(0) { $0 + ($1.choices.count << $1.m) * $1.bits }
         let words = try ot.channel.receiveMessage(expecting: tableMessage, UInt64.self, count: (totalBits + 63) / 64)
-        return words.withUnsafeBufferPointer { buffer in
-            var reader = BitReader(buffer)
-            var offset = 0
-            return batches.map { m, bits, choices in
+        var offset = 0
+        return words.withUnsafeBufferPointer { table in
+            batches.indices.map { b in
+                let (m, bits, choices) = batches[b]
                 let mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
-                let chosen = choices.indices.map { e -> UInt64 in
-                    var entry: UInt64 = 0
-                    for v in 0..<(1 << m) {
-                        let read = reader.read(width: bits)
-                        if v == choices[e] { entry = read }
-                    }
-                    var pad: UInt64 = 0
-                    for i in 0..<m {
-                        let cot = offset + e * m + i
-                        pad ^= FixedKeyAES.shared.hash(w[cot], tweak: tweak(first + UInt64(cot), choices[e], m: m)).lo
-                    }
-                    return (entry ^ pad) & mask
+                let chosen = choices.indices.map { e in
+                    (readBits(table, at: offset + ((e << m) + choices[e]) * bits, width: bits) ^ pads[b][e]) & mask
                 }
-                offset += choices.count * m
+                offset += (choices.count << m) * bits
                 return chosen
             }
         }
     }
+
+    /// The receiver's pads of its chosen entries: its m keys per instance hashed under the tweaks of its
+    /// choice's terms. The hash takes consecutive tweaks only, so each key is offset instead:
+    /// H(w ⊕ (t ‖ t), 0) = H(w, t) (FixedKeyAES.tweakOffset).
+    static func receivePads(_ ot: any CorrelatedOTReceiver, m: Int, choices: [Int]) throws -> [UInt64] {
+        let n = choices.count, terms = terms(m: m), chunk = max(1, chunkCOTs / m)
+        var w = uninitializedBlocks(min(n, chunk) * m)
+        var pads = [UInt64](repeating: 0, count: n)
+        var base: UInt64 = 0
+        var start = 0
+        while start < n {
+            let count = min(chunk, n - start)
+            var bits = ChoiceBits(count: count * m)
+            for e in 0..<count { for x in 0..<m where (choices[start + e] >> x) & 1 == 1 { bits[e * m + x] = true } }
+            try w.withUnsafeMutableBufferPointer { w in
+                let keys = UnsafeMutableBufferPointer(rebasing: w[0..<(count * m)])
+                let first = try ot.extend(choices: bits, into: keys)
+                if start == 0 { base = first }
+                precondition(first == base + UInt64(start * m), "small OT: a batch's COTs must be consecutive")
+                for e in 0..<count {
+                    let c = choices[start + e], row = tweakBase(base) &+ UInt64((start + e) * terms)
+                    for x in 0..<m {
+                        let tweak = row &+ UInt64(position(level: x, bit: (c >> x) & 1, prefix: c & ((1 << x) - 1)))
+                        keys[e * m + x] ^= FixedKeyAES.tweakOffset(tweak)
+                    }
+                }
+                FixedKeyAES.shared.hash(keys, firstTweak: 0, tweakStride: 0)
+                for e in 0..<count {
+                    var pad: UInt64 = 0
+                    for x in 0..<m { pad ^= keys[e * m + x].lo }
+                    pads[start + e] = pad
+                }
+            }
+            start += count
+        }
+        return pads
+    }
+
+    /// `width` bits of a packed stream from bit `offset`.
+    @inline(__always) static func readBits(_ words: UnsafeBufferPointer<UInt64>, at offset: Int, width: Int) -> UInt64 {
+        let index = offset >> 6, shift = UInt64(offset & 63)
+        var v = words[index] >> shift
+        if shift != 0 && Int(shift) + width > 64 { v |= words[index + 1] << (64 - shift) }
+        return width == 64 ? v : v & ((1 << UInt64(width)) - 1)
+    }
 }
 
-/// XOR-shared bits: Beaver AND triples and the AND of shared bits.
+/// XOR-shared bits, packed: Beaver AND triples and the AND of shared vectors.
 enum SharedBits {
     static let openingsMessage: UInt16 = 0x0302
 
+    typealias Triples = (a: ChoiceBits, b: ChoiceBits, c: ChoiceBits)
+
     /// AND triples (a, b, c = a ∧ b, each XOR-shared), one 1-of-4 OT each, sent with other small OTs: the
     /// sender's share (a0, b0, c0) random, and the OT entries by which the receiver, with its random
-    /// (a1, b1) as choice, learns c1 = c0 ⊕ (a0 ⊕ a1)(b0 ⊕ b1).
-    static func senderTripleMessages(_ count: Int) -> (triples: (a: [Bool], b: [Bool], c: [Bool]), messages: [UInt64]) {
-        var random = AESPRG()
-        let a = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
-        let b = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
-        let c = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
-        var messages = [UInt64](repeating: 0, count: 4 * count)
+    /// (a1, b1) as choice, learns c1 = c0 ⊕ (a0 ⊕ a1)(b0 ⊕ b1): instance t's 4 one-bit entries packed.
+    static func senderTriples(_ count: Int) -> (triples: Triples, batch: SmallOT.Batch) {
+        let a = ChoiceBits.random(count: count), b = ChoiceBits.random(count: count), c = ChoiceBits.random(count: count)
+        var writer = BitWriter(reservingBits: 4 * count)
         for t in 0..<count {
-            for v in 0..<4 {
-                let a1 = v & 1 == 1, b1 = v & 2 == 2
-                messages[4 * t + v] = (c[t] != ((a[t] != a1) && (b[t] != b1))) ? 1 : 0
-            }
+            let a0 = a[t], b0 = b[t], c0 = c[t]
+            var entries: UInt64 = 0
+            for v in 0..<4 where c0 != ((a0 != (v & 1 == 1)) && (b0 != (v & 2 == 2))) { entries |= 1 << UInt64(v) }
+            writer.append(entries, width: 4)
         }
-        return ((a, b, c), messages)
+        return ((a, b, c), SmallOT.Batch(m: 2, bits: 1, count: count, entries: writer.finish()))
     }
 
     /// The receiver's random (a, b) and its 1-of-4 choices (c comes from the OT).
-    static func receiverTripleChoices(_ count: Int) -> (a: [Bool], b: [Bool], choices: [Int]) {
-        var random = AESPRG()
-        let a = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
-        let b = (0..<count).map { _ in random.nextUInt64() & 1 == 1 }
+    static func receiverTripleChoices(_ count: Int) -> (a: ChoiceBits, b: ChoiceBits, choices: [Int]) {
+        let a = ChoiceBits.random(count: count), b = ChoiceBits.random(count: count)
         return (a, b, (0..<count).map { (a[$0] ? 1 : 0) | (b[$0] ? 2 : 0) })
     }
 
-    /// Shares of x ∧ y for shared x, y, consuming triples from `offset`: both parties open d = x ⊕ a and
-    /// e = y ⊕ b (the sender writes first, then reads; the receiver the other way round: one round trip).
-    static func and(_ x: [Bool], _ y: [Bool], triples: (a: [Bool], b: [Bool], c: [Bool]), offset: Int, isSender: Bool,
-                    channel: any Channel) throws -> [Bool] {
-        let n = x.count
-        var mine = ChoiceBits(count: 2 * n)
-        for k in 0..<n {
-            mine[2 * k] = x[k] != triples.a[offset + k]
-            mine[2 * k + 1] = y[k] != triples.b[offset + k]
+    /// Shares of x[i] ∧ y[i] for shared vectors, consuming triples from `offset` on: both parties open
+    /// d = x ⊕ a and e = y ⊕ b for every pair in one message each (the sender writes first, then reads;
+    /// the receiver the other way round: one round trip).
+    static func and(_ pairs: [(x: ChoiceBits, y: ChoiceBits)], triples: Triples, offset: inout Int, isSender: Bool,
+                    channel: any Channel) throws -> [ChoiceBits] {
+        var used: [Triples] = []
+        var mine: [UInt64] = []
+        for (x, y) in pairs {
+            let n = x.count
+            let t = (a: triples.a.slice(from: offset, count: n), b: triples.b.slice(from: offset, count: n),
+                     c: triples.c.slice(from: offset, count: n))
+            offset += n
+            used.append(t)
+            mine += (x ^ t.a).words
+            mine += (y ^ t.b).words
         }
         let theirs: [UInt64]
         if isSender {
-            try channel.sendMessage(type: openingsMessage, mine.words)
+            try channel.sendMessage(type: openingsMessage, mine)
             try channel.flush()
-            theirs = try channel.receiveMessage(expecting: openingsMessage, UInt64.self, count: mine.words.count)
+            theirs = try channel.receiveMessage(expecting: openingsMessage, UInt64.self, count: mine.count)
         } else {
-            theirs = try channel.receiveMessage(expecting: openingsMessage, UInt64.self, count: mine.words.count)
-            try channel.sendMessage(type: openingsMessage, mine.words)
+            theirs = try channel.receiveMessage(expecting: openingsMessage, UInt64.self, count: mine.count)
+            try channel.sendMessage(type: openingsMessage, mine)
             try channel.flush()
         }
-        let other = ChoiceBits(words: theirs, count: 2 * n)
-        return (0..<n).map { k in
-            let d = mine[2 * k] != other[2 * k], e = mine[2 * k + 1] != other[2 * k + 1]
-            var z = (triples.c[offset + k] != (d && triples.b[offset + k])) != (e && triples.a[offset + k])
-            if isSender { z = z != (d && e) }
+        var at = 0
+        return pairs.indices.map { p in
+            var z = used[p].c
+            let words = z.words.count
+            let (a, b) = (used[p].a.words, used[p].b.words)
+            var out = [UInt64](repeating: 0, count: words)
+            for w in 0..<words {
+                let d = mine[at + w] ^ theirs[at + w], e = mine[at + words + w] ^ theirs[at + words + w]
+                out[w] = z.words[w] ^ (d & b[w]) ^ (e & a[w]) ^ (isSender ? d & e : 0)
+            }
+            at += 2 * words
+            z = ChoiceBits(words: out, count: z.count)
             return z
         }
     }
 }
 
 /// Shares of 1{x < y}: the OT sender holds x, the receiver y.
+///
+/// With `low` = f > 0 the same run also gives shares of 1{x mod 2^f < y mod 2^f}, the comparison of the low
+/// bits (the OT ReLU's truncation carry), at no extra OT: the leaves are cut at bit f (f bits in blocks of
+/// 4, the last narrower, then the other ℓ - f bits likewise), the low leaves and the high leaves are combined
+/// into one node each, side by side, and a last AND joins them, lt = lt_H ⊕ (eq_H ∧ lt_L). A leaf of w bits
+/// costs w COTs. Equalities on the lowest chain of nodes are never needed (a lowest node is never the upper
+/// operand) and are not computed. Rounds: max(⌈log2 #low⌉, ⌈log2 #high⌉) + 1.
 public enum Millionaire {
     static let blockBits = 4
 
-    /// ANDs the combination tree of q leaves needs, level by level (the top level skips its eq).
-    static func andsPerLevel(leaves q: Int) -> [Int] {
-        var counts: [Int] = [], nodes = q
-        while nodes > 1 {
-            let pairs = nodes / 2
-            counts.append(nodes == 2 ? 1 : 2 * pairs)
-            nodes = pairs + nodes % 2
+    /// One side of a comparison tree: its nodes' lt and eq shares (eq nil where it is never needed).
+    struct Node {
+        var lt: ChoiceBits
+        var eq: ChoiceBits?
+    }
+
+    /// A run of leaves reduced to one node: the lowest chain of the whole comparison skips its equalities,
+    /// and `needsEQ` keeps the equality of the final node.
+    struct Reduction {
+        var nodes: [Node]
+        let lowestChain: Bool
+        let needsEQ: Bool
+
+        /// Whether the node made from pair t of a level with `count` nodes needs its equality.
+        func keepsEQ(pair t: Int, count: Int) -> Bool { !(lowestChain && t == 0) && !(count == 2 && !needsEQ) }
+    }
+
+    /// Leaf widths, lowest first: `low` bits in blocks of 4 (the last narrower), then the other bits likewise.
+    static func leafWidths(bits: Int, low: Int) -> (widths: [Int], lowLeaves: Int) {
+        func cut(_ n: Int) -> [Int] { stride(from: 0, to: n, by: blockBits).map { min(blockBits, n - $0) } }
+        let l = cut(low)
+        return (l + cut(bits - low), l.count)
+    }
+
+    /// The leaves' small-OT batches: one per width present (widest first), leaves in order within it.
+    static func batches(_ widths: [Int]) -> [(m: Int, leaves: [Int])] {
+        (1...blockBits).reversed().compactMap { m in
+            let leaves = widths.indices.filter { widths[$0] == m }
+            return leaves.isEmpty ? nil : (m, leaves)
         }
-        return counts
+    }
+
+    /// AND vectors (of one bit per element) the whole combination takes: each level's, then the join.
+    static func andVectors(lowLeaves: Int, highLeaves: Int) -> Int {
+        var counts = [lowLeaves, highLeaves], total = 0
+        let reductions = [(lowestChain: true, needsEQ: false), (lowestChain: lowLeaves == 0, needsEQ: lowLeaves > 0)]
+        while counts.contains(where: { $0 > 1 }) {
+            for r in 0..<2 where counts[r] > 1 {
+                let pairs = counts[r] / 2
+                total += pairs
+                for t in 0..<pairs where !(reductions[r].lowestChain && t == 0) && !(counts[r] == 2 && !reductions[r].needsEQ) { total += 1 }
+                counts[r] = pairs + counts[r] % 2
+            }
+        }
+        return total + (lowLeaves > 0 && highLeaves > 0 ? 1 : 0)
+    }
+
+    /// The sender's entries of a w-bit leaf with block value `x` and its random shares (lt0, eq0): lt in
+    /// bit 2v, eq in bit 2v + 1 of entry v.
+    static func leafEntries(_ x: Int, width m: Int, lt0: Bool, eq0: Bool) -> UInt64 {
+        if m == blockBits { return fullLeafEntries[x | (lt0 ? 16 : 0) | (eq0 ? 32 : 0)] }
+        var word: UInt64 = 0
+        for v in 0..<(1 << m) {
+            if lt0 != (x < v) { word |= 1 << UInt64(2 * v) }
+            if eq0 != (x == v) { word |= 1 << UInt64(2 * v + 1) }
+        }
+        return word
+    }
+
+    /// `leafEntries` of 4-bit leaves by x | lt0 << 4 | eq0 << 5.
+    static let fullLeafEntries: [UInt64] = (0..<64).map { index in
+        var word: UInt64 = 0
+        let x = index & 15, lt0 = index & 16 != 0, eq0 = index & 32 != 0
+        for v in 0..<16 {
+            if lt0 != (x < v) { word |= 1 << UInt64(2 * v) }
+            if eq0 != (x == v) { word |= 1 << UInt64(2 * v + 1) }
+        }
+        return word
     }
 
     /// The sender's shares of 1{x[k] < y[k]} (x[k] < 2^bits).
     public static func send(_ x: [UInt64], bits: Int, ot: any CorrelatedOTSender) throws -> [Bool] {
-        try send(groups: [(x, bits)], ot: ot)[0]
+        try send(x, bits: bits, low: 0, ot: ot).all
     }
 
     /// The receiver's shares of 1{x[k] < y[k]} (y[k] < 2^bits).
     public static func receive(_ y: [UInt64], bits: Int, ot: any CorrelatedOTReceiver) throws -> [Bool] {
-        try receive(groups: [(y, bits)], ot: ot)[0]
+        try receive(y, bits: bits, low: 0, ot: ot).all
     }
 
-    /// Several batches of comparisons, each of its own width, at the cost in rounds of the widest: one
-    /// batch of 1-of-16 OTs, one of triples, and the combination trees level by level in lockstep.
-    public static func send(groups: [(x: [UInt64], bits: Int)], ot: any CorrelatedOTSender) throws -> [[Bool]] {
-        var random = AESPRG()
-        var lt = [[[Bool]]](), eq = [[[Bool]]]()
-        var messages: [UInt64] = []
-        var ands = 0
-        for (x, bits) in groups {
-            let q = (bits + blockBits - 1) / blockBits, n = x.count
-            var groupLT = [[Bool]](), groupEQ = [[Bool]]()
-            var part = [UInt64](repeating: 0, count: n * q * 16)
-            for j in 0..<q {
-                let lt0 = (0..<n).map { _ in random.nextUInt64() & 1 == 1 }, eq0 = (0..<n).map { _ in random.nextUInt64() & 1 == 1 }
-                for k in 0..<n {
-                    let block = Int((x[k] >> UInt64(blockBits * j)) & 15)
-                    for v in 0..<16 {
-                        let l = lt0[k] != (block < v), e = eq0[k] != (block == v)
-                        part[(j * n + k) * 16 + v] = (l ? 1 : 0) | (e ? 2 : 0)
-                    }
-                }
-                groupLT.append(lt0)
-                groupEQ.append(eq0)
+    static func check(bits: Int, low: Int) {
+        precondition((1...64).contains(bits) && (0...bits).contains(low), "comparison of \(bits) bits, \(low) low")
+    }
+
+    /// The sender's shares of 1{x[k] < y[k]} and of 1{x[k] mod 2^low < y[k] mod 2^low} (all false when low = 0).
+    public static func send(_ x: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTSender) throws -> (all: [Bool], low: [Bool]) {
+        check(bits: bits, low: low)
+        let n = x.count
+        let (widths, lowLeaves) = leafWidths(bits: bits, low: low)
+        var offsets = [0]
+        for w in widths.dropLast() { offsets.append(offsets[offsets.count - 1] + w) }
+        let leaves = widths.map { _ in Node(lt: .random(count: n), eq: .random(count: n)) }
+        var otBatches: [SmallOT.Batch] = []
+        for (m, indices) in batches(widths) {
+            var writer = BitWriter(reservingBits: indices.count * n << (m + 1))
+            for leaf in indices {
+                let shift = UInt64(offsets[leaf]), mask: UInt64 = (1 << UInt64(m)) - 1
+                let (lt0, eq0) = (leaves[leaf].lt, leaves[leaf].eq!)
+                for k in 0..<n { writer.append(leafEntries(Int((x[k] >> shift) & mask), width: m, lt0: lt0[k], eq0: eq0[k]), width: 2 << m) }
             }
-            messages += part
-            lt.append(groupLT)
-            eq.append(groupEQ)
-            ands += n * andsPerLevel(leaves: q).reduce(0, +)
+            otBatches.append(SmallOT.Batch(m: m, bits: 2, count: indices.count * n, entries: writer.finish()))
         }
-        // The blocks' 1-of-16 OTs and the triples' 1-of-4 OTs in one flight pair.
-        let (triples, tripleMessages) = SharedBits.senderTripleMessages(ands)
-        try SmallOT.send(ot, batches: [(blockBits, 2, messages), (2, 1, tripleMessages)])
-        return try combine(lt: lt, eq: eq, triples: triples, isSender: true, channel: ot.channel)
+        // The leaves' 1-of-2^w OTs and the triples' 1-of-4 OTs in one flight pair.
+        let (triples, tripleBatch) = SharedBits.senderTriples(n * andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves))
+        try SmallOT.send(ot, batches: otBatches + [tripleBatch])
+        return try combine(leaves, lowLeaves: lowLeaves, count: n, triples: triples, isSender: true, channel: ot.channel)
     }
 
-    /// The receiver's side of `send(groups:ot:)`.
-    public static func receive(groups: [(y: [UInt64], bits: Int)], ot: any CorrelatedOTReceiver) throws -> [[Bool]] {
-        var choices: [Int] = []
-        var shapes: [(q: Int, n: Int)] = []
-        var ands = 0
-        for (y, bits) in groups {
-            let q = (bits + blockBits - 1) / blockBits, n = y.count
-            for j in 0..<q { for k in 0..<n { choices.append(Int((y[k] >> UInt64(blockBits * j)) & 15)) } }
-            shapes.append((q, n))
-            ands += n * andsPerLevel(leaves: q).reduce(0, +)
+    /// The receiver's side of `send(_:bits:low:ot:)`.
+    public static func receive(_ y: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTReceiver) throws -> (all: [Bool], low: [Bool]) {
+        check(bits: bits, low: low)
+        let n = y.count
+        let (widths, lowLeaves) = leafWidths(bits: bits, low: low)
+        var offsets = [0]
+        for w in widths.dropLast() { offsets.append(offsets[offsets.count - 1] + w) }
+        let order = batches(widths)
+        var requests: [(m: Int, bits: Int, choices: [Int])] = order.map { m, indices in
+            let mask: UInt64 = (1 << UInt64(m)) - 1
+            return (m, 2, indices.flatMap { leaf in y.map { Int(($0 >> UInt64(offsets[leaf])) & mask) } })
         }
+        let ands = n * andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves)
         let (a, b, tripleChoices) = SharedBits.receiverTripleChoices(ands)
-        let both = try SmallOT.receive(ot, batches: [(blockBits, 2, choices), (2, 1, tripleChoices)])
-        let received = both[0]
-        var lt = [[[Bool]]](), eq = [[[Bool]]]()
-        var start = 0
-        for (q, n) in shapes {
-            lt.append((0..<q).map { j in (0..<n).map { received[start + j * n + $0] & 1 == 1 } })
-            eq.append((0..<q).map { j in (0..<n).map { received[start + j * n + $0] & 2 == 2 } })
-            start += q * n
+        requests.append((2, 1, tripleChoices))
+        let received = try SmallOT.receive(ot, batches: requests)
+        var leaves = [Node?](repeating: nil, count: widths.count)
+        for (batch, (_, indices)) in order.enumerated() {
+            for (i, leaf) in indices.enumerated() {
+                var lt = ChoiceBits(count: n), eq = ChoiceBits(count: n)
+                for k in 0..<n {
+                    let entry = received[batch][i * n + k]
+                    if entry & 1 == 1 { lt[k] = true }
+                    if entry & 2 == 2 { eq[k] = true }
+                }
+                leaves[leaf] = Node(lt: lt, eq: eq)
+            }
         }
-        let triples = (a: a, b: b, c: both[1].map { $0 == 1 })
-        return try combine(lt: lt, eq: eq, triples: triples, isSender: false, channel: ot.channel)
+        var c = ChoiceBits(count: ands)
+        for (t, bit) in received[received.count - 1].enumerated() where bit == 1 { c[t] = true }
+        return try combine(leaves.map { $0! }, lowLeaves: lowLeaves, count: n, triples: (a, b, c), isSender: false, channel: ot.channel)
     }
 
-    /// The combination trees of every group, least significant block first, all groups' ANDs of a level in
-    /// one round trip.
-    static func combine(lt: [[[Bool]]], eq: [[[Bool]]], triples: (a: [Bool], b: [Bool], c: [Bool]), isSender: Bool,
-                        channel: any Channel) throws -> [[Bool]] {
-        var lt = lt, eq = eq, offset = 0
-        while lt.contains(where: { $0.count > 1 }) {
-            // ANDs of this level, all elements at once: eq_hi ∧ lt_lo per pair, then eq_hi ∧ eq_lo (not at the top).
-            var left: [Bool] = [], right: [Bool] = []
-            var levels: [(group: Int, pairs: Int, top: Bool, start: Int)] = []
-            for g in lt.indices where lt[g].count > 1 {
-                let pairs = lt[g].count / 2, top = lt[g].count == 2
-                levels.append((g, pairs, top, left.count))
-                for t in 0..<pairs { left += eq[g][2 * t + 1]; right += lt[g][2 * t] }
-                if !top { for t in 0..<pairs { left += eq[g][2 * t + 1]; right += eq[g][2 * t] } }
-            }
-            let products = try SharedBits.and(left, right, triples: triples, offset: offset, isSender: isSender, channel: channel)
-            offset += left.count
-            for (g, pairs, top, start) in levels {
-                let n = lt[g][0].count
-                var nextLT: [[Bool]] = [], nextEQ: [[Bool]] = []
-                for t in 0..<pairs {
-                    nextLT.append((0..<n).map { lt[g][2 * t + 1][$0] != products[start + t * n + $0] })
-                    if !top { nextEQ.append(Array(products[(start + (pairs + t) * n)..<(start + (pairs + t + 1) * n)])) }
+    /// The low leaves and the high leaves reduced side by side, level by level (all ANDs of a level in one
+    /// round trip), then joined.
+    static func combine(_ leaves: [Node], lowLeaves: Int, count n: Int, triples: SharedBits.Triples, isSender: Bool,
+                        channel: any Channel) throws -> (all: [Bool], low: [Bool]) {
+        var reductions = [Reduction(nodes: Array(leaves[0..<lowLeaves]), lowestChain: true, needsEQ: false),
+                          Reduction(nodes: Array(leaves[lowLeaves...]), lowestChain: lowLeaves == 0, needsEQ: lowLeaves > 0)]
+        var offset = 0
+        while reductions.contains(where: { $0.nodes.count > 1 }) {
+            // This level's ANDs: eq_hi ∧ lt_lo for every pair, then eq_hi ∧ eq_lo where that equality is kept.
+            var pairs: [(x: ChoiceBits, y: ChoiceBits)] = []
+            var starts: [Int] = []
+            for r in reductions.indices {
+                starts.append(pairs.count)
+                let nodes = reductions[r].nodes, count = nodes.count
+                guard count > 1 else { continue }
+                for t in 0..<(count / 2) { pairs.append((nodes[2 * t + 1].eq!, nodes[2 * t].lt)) }
+                for t in 0..<(count / 2) where reductions[r].keepsEQ(pair: t, count: count) {
+                    pairs.append((nodes[2 * t + 1].eq!, nodes[2 * t].eq!))
                 }
-                if lt[g].count % 2 == 1 { nextLT.append(lt[g][lt[g].count - 1]); nextEQ.append(eq[g][eq[g].count - 1]) }
-                lt[g] = nextLT
-                eq[g] = nextEQ
+            }
+            let products = try SharedBits.and(pairs, triples: triples, offset: &offset, isSender: isSender, channel: channel)
+            for r in reductions.indices where reductions[r].nodes.count > 1 {
+                let nodes = reductions[r].nodes, count = nodes.count, half = count / 2
+                var next: [Node] = []
+                var eqAt = starts[r] + half
+                for t in 0..<half {
+                    var eq: ChoiceBits? = nil
+                    if reductions[r].keepsEQ(pair: t, count: count) { eq = products[eqAt]; eqAt += 1 }
+                    next.append(Node(lt: nodes[2 * t + 1].lt ^ products[starts[r] + t], eq: eq))
+                }
+                if count % 2 == 1 { next.append(nodes[count - 1]) }
+                reductions[r].nodes = next
             }
         }
-        return lt.map { $0[0] }
+        let low = reductions[0].nodes.first, high = reductions[1].nodes.first
+        switch (low, high) {
+        case let (low?, high?):
+            let joined = try SharedBits.and([(high.eq!, low.lt)], triples: triples, offset: &offset, isSender: isSender, channel: channel)
+            return ((high.lt ^ joined[0]).booleans, low.lt.booleans)
+        case let (low?, nil): return (low.lt.booleans, low.lt.booleans)
+        case let (nil, high?): return (high.lt.booleans, [Bool](repeating: false, count: n))
+        case (nil, nil): preconditionFailure("a comparison of no bits")
+        }
     }
 }
 

@@ -5,11 +5,13 @@
 // protocol for the sign, then multiplexing. Semi-honest.
 //
 // With a = s mod 2^k and b = c mod 2^k (the server's and the client's low k bits):
-//  1. b_x = 1{x >= 0}, as XOR shares: DReLU on k bits (one millionaire on k - 1 bits, run side by side
-//     with the one of step 2: the same rounds).
+//  1. b_x = 1{x >= 0}, as XOR shares: DReLU on k bits (one millionaire on k - 1 bits, whose inputs are
+//     2^(k-1) - 1 - l(a), the complement of a's low k - 1 bits, and l(b)).
 //  2. Exact truncation of x when x >= 0: x = a + b - w 2^k with the wrap w = 1{a + b >= 2^k}, so
 //         x >> f = (a >> f) + (b >> f) + carry_f - w 2^(k-f),
-//     carry_f = 1{(a mod 2^f) + (b mod 2^f) >= 2^f}: a millionaire on f bits (XOR shares).
+//     carry_f = 1{(a mod 2^f) + (b mod 2^f) >= 2^f} = 1{2^f - 1 - (a mod 2^f) < b mod 2^f}: a comparison of
+//     the low f bits of step 1's inputs, which the same millionaire's tree gives with no extra OT
+//     (Millionaire's `low`; the first version ran a second millionaire on f bits beside it).
 //     Where x >= 0 (the only case the result keeps), w = msb(a) OR msb(b): both top bits clear leave no
 //     wrap, both set always wrap, and one set must wrap, or x would be at least 2^(k-1).
 //  3. Arithmetic shares mod 2^64 of w = m_s + m_c - m_s m_c and of carry_f = u_s + u_c - 2 u_s u_c (B2A):
@@ -22,8 +24,10 @@
 // multiplexer product, and a sender's OLE shares do not depend on its multiplicand (OLESender.prepare), so
 // both run on one set of COTs: the client sends all its choices, the server answers with all corrections
 // and its choices for the reverse OLE, the client with that OLE's corrections: three flights.
-// Traffic per element, k = 40, f = 12, silent OT: about 66 B (DReLU) + 20 B (carry) + 4 one-bit OLEs of
-// 8 B each; with IKNP add 16 B per COT.
+// COTs per element, k = 40, f = 12: 39 for the leaves, 2 x 15 for the AND triples, 3 one-bit OLEs, and
+// one in reverse (73; 102 with the separate carry millionaire). Traffic with silent OT: the chosen COTs'
+// bit each, the leaf tables (2^w x 2 bits per leaf of w bits), 4 table bits and 4 opening bits per AND,
+// and the OLE corrections (8 B each); with IKNP add 16 B per COT.
 import Transport
 
 public enum OTReLU {
@@ -62,12 +66,10 @@ public enum OTReLU {
         check(valueBits: k, truncation: f)
         let n = s.count
         let split = s.map { parts($0, valueBits: k, truncation: f) }
-        // The sign's and the carry's comparisons side by side (one set of rounds).
-        let limit: UInt64 = f == 0 ? 0 : (1 << UInt64(f)) - 1
-        let compared = try Millionaire.send(groups: [(DReLU.senderInputs(s, bits: k), k - 1),
-                                                     (f == 0 ? [] : split.map { limit - $0.fraction }, max(f, 1))], ot: forward)
-        let sign = DReLU.senderSigns(s, bits: k, carry: compared[0])
-        let carry = f == 0 ? [Bool](repeating: false, count: n) : compared[1]
+        // The sign's comparison, and the carry's as the comparison of its low f bits (Millionaire's `low`).
+        let compared = try Millionaire.send(DReLU.senderInputs(s, bits: k), bits: k - 1, low: f, ot: forward)
+        let sign = DReLU.senderSigns(s, bits: k, carry: compared.all)
+        let carry = compared.low
         let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
         // The B2A products and this side's multiplexer term in one round trip: an OLE sender's shares do not
         // depend on its multiplicand, so the OTs of both run first and the multiplicands (bits, then the
@@ -87,10 +89,9 @@ public enum OTReLU {
         check(valueBits: k, truncation: f)
         let n = c.count
         let split = c.map { parts($0, valueBits: k, truncation: f) }
-        let compared = try Millionaire.receive(groups: [(DReLU.receiverInputs(c, bits: k), k - 1),
-                                                        (f == 0 ? [] : split.map(\.fraction), max(f, 1))], ot: forward)
-        let sign = DReLU.receiverSigns(c, bits: k, carry: compared[0])
-        let carry = f == 0 ? [Bool](repeating: false, count: n) : compared[1]
+        let compared = try Millionaire.receive(DReLU.receiverInputs(c, bits: k), bits: k - 1, low: f, ot: forward)
+        let sign = DReLU.receiverSigns(c, bits: k, carry: compared.all)
+        let carry = compared.low
         let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
         // The server's B2A and multiplexer OLEs in one round trip (its `prepare`): both sets of choices now.
         let forwardProducts = try OLEReceiver(ot: forward).multiply(bits + sign.map { $0 ? UInt64(1) : 0 }, bits: 1)

@@ -17,8 +17,19 @@
 // receiver still streams, so blocking sockets cannot deadlock).
 import Transport
 
-/// Elements are processed in batches of about this many OTs (bounded memory for any vector length).
-private let otsPerBatch = 1 << 18
+/// Elements are processed in batches of about this many OTs (bounded memory for any vector length; 256 KB of
+/// pads per batch stay in L2).
+private let otsPerBatch = 1 << 14
+
+/// Elements per batch for `bits` OTs each: a whole number of IKNP's 128-OT columns where one fits, so that
+/// no batch pads its last column.
+func oleBatch(bits: Int) -> Int {
+    let step = 128 / gcdOf(bits, 128)
+    let elements = otsPerBatch / bits
+    return elements >= step ? elements - elements % step : max(1, elements)
+}
+
+private func gcdOf(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcdOf(b, a % b) }
 
 /// A ring Z_(2^k) of OT-based multiplication: its elements, how a COT hash becomes one, and the frame
 /// type of its corrections.
@@ -121,9 +132,9 @@ public struct OLESender: Sendable {
     /// COT index as tweak: row e x bits + i of element start + e, for its receiver choosing 0 and 1.
     private func forEachBatch(count n: Int, bits: Int,
                               _ body: (Int, Int, UnsafeMutableBufferPointer<Block>, UnsafeMutableBufferPointer<Block>) throws -> Void) throws {
-        let batch = max(1, otsPerBatch / bits)
-        var h0 = [Block](repeating: .zero, count: min(n, batch) * bits)
-        var h1 = h0
+        let batch = oleBatch(bits: bits)
+        var h0 = uninitializedBlocks(min(n, batch) * bits)
+        var h1 = uninitializedBlocks(min(n, batch) * bits)
         let delta = ot.delta
         var start = 0
         while start < n {
@@ -197,8 +208,8 @@ public struct OLEReceiver: Sendable {
         precondition(bits + shift == R.bitWidth || y.allSatisfy { $0 >> R(bits) == 0 }, "a factor has more than \(bits) bits")
         let n = y.count
         var shares = [R](repeating: 0, count: n)
-        let batch = max(1, otsPerBatch / bits)
-        var t = [Block](repeating: .zero, count: min(n, batch) * bits)
+        let batch = oleBatch(bits: bits)
+        var t = uninitializedBlocks(min(n, batch) * bits)
         var start = 0
         while start < n {
             let count = min(batch, n - start)

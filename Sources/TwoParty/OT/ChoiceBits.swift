@@ -45,3 +45,48 @@ public struct ChoiceBits: Equatable, Sendable {
         }
     }
 }
+
+// Whole-vector operations for protocols that keep XOR-shared bits packed (the millionaires' protocol).
+extension ChoiceBits {
+    /// Bits [start, start + count) of packed `words`, as a vector from bit 0.
+    static func extract(_ words: [UInt64], from start: Int, count: Int) -> [UInt64] {
+        var out = [UInt64](repeating: 0, count: (count + 63) / 64)
+        let shift = UInt64(start & 63), first = start >> 6
+        for w in out.indices {
+            let lo = words[first + w] >> shift
+            let hi = shift == 0 || first + w + 1 >= words.count ? 0 : words[first + w + 1] << (64 - shift)
+            out[w] = lo | hi
+        }
+        if count & 63 != 0 { out[out.count - 1] &= (1 << UInt64(count & 63)) - 1 }
+        return out
+    }
+
+    /// Bits [start, start + count) of this vector.
+    func slice(from start: Int, count: Int) -> ChoiceBits {
+        precondition(start >= 0 && count >= 0 && start + count <= self.count, "bits \(start)..<\(start + count) of \(self.count)")
+        return ChoiceBits(words: Self.extract(words, from: start, count: count), count: count)
+    }
+
+    /// `count` bits from an OS-seeded generator.
+    static func random(count: Int) -> ChoiceBits {
+        var generator = AESPRG()
+        return ChoiceBits(randomCount: count, using: &generator)
+    }
+
+    /// The bits as Booleans.
+    var booleans: [Bool] { (0..<count).map { (words[$0 >> 6] >> UInt64($0 & 63)) & 1 == 1 } }
+
+    static func ^ (a: ChoiceBits, b: ChoiceBits) -> ChoiceBits {
+        precondition(a.count == b.count, "\(a.count) bits XOR \(b.count) bits")
+        var out = a
+        for w in out.words.indices { out.words[w] ^= b.words[w] }
+        return out
+    }
+
+    static func & (a: ChoiceBits, b: ChoiceBits) -> ChoiceBits {
+        precondition(a.count == b.count, "\(a.count) bits AND \(b.count) bits")
+        var out = a
+        for w in out.words.indices { out.words[w] &= b.words[w] }
+        return out
+    }
+}

@@ -41,6 +41,11 @@ public struct FixedKeyAES: Sendable {
         return b
     }
 
+    /// The offset that moves a tweak into the input: σ is linear and σ((lo: t, hi: t)) = (lo: t, hi: 0), so
+    /// H(x ⊕ tweakOffset(t), 0) = H(x, t). Lets one batched call hash blocks under arbitrary tweaks.
+    @inline(__always)
+    public static func tweakOffset(_ tweak: UInt64) -> Block { Block(lo: tweak, hi: tweak) }
+
     /// Batched tweakable hash, in place: blocks[i] = H(blocks[i], firstTweak + i * tweakStride).
     public func hash(_ blocks: UnsafeMutableBufferPointer<Block>, firstTweak: UInt64, tweakStride: UInt64 = 1) {
         guard let base = blocks.baseAddress, blocks.count > 0 else { return }

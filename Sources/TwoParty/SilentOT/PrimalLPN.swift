@@ -4,19 +4,38 @@
 // word mapped to [0, k) by a multiply-shift (Lemire); the bias of that map, below k / 2^32 (about 1.4e-4
 // of a word's probability for the extension set), does not help the known attacks, as in Ferret's own
 // implementation.
-enum PrimalLPN {
+// `encode` runs the C kernel (CAES lpn.c: indices per chunk, then the gathers with prefetching); the Swift
+// loop `encodeReference` is its reference (tests compare them).
+import CAES
+
+public enum PrimalLPN {
     /// Columns whose indices are generated at once.
     static let chunk = 4096
 
+    /// The key of iteration `iteration`'s index stream.
+    static func indexCipher(iteration: UInt64) -> AES128 {
+        AES128(key: FixedKeyAES.shared.hash(Block(lo: iteration, hi: 0x4C50_4E5F_494E_4458), tweak: 0))   // "LPN_INDX"
+    }
+
     /// out[j] ^= XOR_m secret[idx(j, m)] for j in 0..<n; with `secretBits`/`outBits`, the same on bits
     /// (the receiver's choice bits, packed 64 per word).
-    static func encode(_ parameters: LPNParameters, iteration: UInt64, secret: UnsafeBufferPointer<Block>,
-                       into out: UnsafeMutablePointer<Block>, secretBits: UnsafePointer<UInt64>? = nil,
-                       outBits: UnsafeMutablePointer<UInt64>? = nil) {
+    public static func encode(_ parameters: LPNParameters, iteration: UInt64, secret: UnsafeBufferPointer<Block>,
+                              into out: UnsafeMutablePointer<Block>, secretBits: UnsafePointer<UInt64>? = nil,
+                              outBits: UnsafeMutablePointer<UInt64>? = nil) {
+        precondition(secret.count == parameters.k && parameters.d <= 12 && (secretBits == nil) == (outBits == nil),
+                     "LPN: \(secret.count) secret entries for \(parameters)")
+        let cipher = indexCipher(iteration: iteration)
+        caes_lpn_encode(cipher.roundKeyPointer, cipher.code, parameters.n, parameters.d, UInt64(parameters.k),
+                        secret.baseAddress!, out, secretBits, outBits)
+    }
+
+    /// The Swift loop `encode`'s kernel must equal.
+    public static func encodeReference(_ parameters: LPNParameters, iteration: UInt64, secret: UnsafeBufferPointer<Block>,
+                                       into out: UnsafeMutablePointer<Block>, secretBits: UnsafePointer<UInt64>? = nil,
+                                       outBits: UnsafeMutablePointer<UInt64>? = nil) {
         let n = parameters.n, d = parameters.d, k = UInt64(parameters.k)
         precondition(secret.count == parameters.k && d <= 12, "LPN: \(secret.count) secret entries for \(parameters)")
-        let key = FixedKeyAES.shared.hash(Block(lo: iteration, hi: 0x4C50_4E5F_494E_4458), tweak: 0)   // "LPN_INDX"
-        let cipher = AES128(key: key)
+        let cipher = indexCipher(iteration: iteration)
         let stream = UnsafeMutableBufferPointer<Block>.allocate(capacity: 3 * chunk)
         defer { stream.deallocate() }
         let s = secret.baseAddress!
