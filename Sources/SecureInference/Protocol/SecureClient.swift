@@ -139,37 +139,50 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         return min(largest, Framing.defaultMaxFrameLength)
     }
 
+    /// The request of linear term `order[t]` for the share in `state`, sent.
+    private func sendRequest(_ t: Int, order: [(step: Int, term: Int)], state: ClientOfflineState) throws -> LinearLayerClientState {
+        let (index, term) = order[t]
+        guard case .linear(_, let terms, _, _) = program.steps[index], let shapes = linearShapes[index], shapes.count == terms.count else {
+            throw SecureInferenceError.invalidPlan("step \(index) has no lowered linear shapes")
+        }
+        let (request, pending) = try linearClient.offlineRequest(r: state.shares[terms[term].input], layer: shapes[term])
+        try channel.sendMessage(type: ProtocolMessage.linearRequest, request)
+        try channel.flush()
+        return pending
+    }
+
     func offline(meter: inout StepMeter) throws -> ClientOfflineState {
         var state = ClientOfflineState(shares: [[UInt64]](repeating: [], count: program.tensors.count))
         state.shares[FixedPointProgram.input] = ShareRing.random(count: program.inputTensor.shape.elements)
+        // Pipelining (FixedPointProgram+Pipelining.swift): the shares no response fixes are drawn first, so
+        // that a term's request can go out before the previous term's response is read.
+        let order = program.linearTermOrder, early = program.earlyRequests(reluProtocol: reluProtocol)
+        let drawnFirst = early.contains(true) ? program.responseFreeShares(reluProtocol: reluProtocol) : []
+        if !drawnFirst.isEmpty {
+            for step in program.steps where drawnFirst[step.output] {
+                state.shares[step.output] = try localOfflineShare(step, state: state)
+            }
+        }
+        var next = 0
+        var ahead: LinearLayerClientState? = nil
         for (index, step) in program.steps.enumerated() {
             let outShape = program.tensors[step.output].shape
             try meter.measure(index, step.label) {
+                if !drawnFirst.isEmpty && drawnFirst[step.output] { return }
                 switch step {
                 case .linear(let output, let terms, _, _):
                     var y = [UInt64](repeating: 0, count: outShape.elements)
-                    guard let shapes = linearShapes[index], shapes.count == terms.count else {
-                        throw SecureInferenceError.invalidPlan("step \(index) has no lowered linear shapes")
-                    }
-                    for (term, shape) in zip(terms, shapes) {
-                        let (request, pending) = try linearClient.offlineRequest(r: state.shares[term.input], layer: shape)
-                        try channel.sendMessage(type: ProtocolMessage.linearRequest, request)
-                        try channel.flush()
+                    for _ in terms {
+                        let pending = try ahead ?? sendRequest(next, order: order, state: state)
+                        next += 1
+                        ahead = next < order.count && early[next] ? try sendRequest(next, order: order, state: state) : nil
                         let response = try channel.receiveMessage(expecting: ProtocolMessage.linearResponse)
                         let part = try linearClient.decodeResponse(response, state: pending)
                         for i in y.indices { y[i] &+= part[i] }
                     }
                     state.shares[output] = y
-                case .add(let output, let a, let shiftA, let b, let shiftB):
-                    state.shares[output] = RingKernels.shiftedSum(state.shares[a], shiftA: shiftA, state.shares[b], shiftB: shiftB)
-                case .truncate(let output, let input, let bits):
-                    // SecureML local truncation (Mohassel and Zhang, S&P 2017): no communication; the sum of
-                    // the truncated shares is x >> bits up to 1 in the last place, or wrong with probability
-                    // about |x| / 2^64. (Revealing low bits of a share to make this exact would leak the low
-                    // bits of x itself, since the server holds x minus that share.)
-                    state.shares[output] = ShareRing.truncate(shares: state.shares[input], by: bits, party: .client)
-                case .relu(let output, _, _, _, _) where reluProtocol == .ot:
-                    state.shares[output] = ShareRing.random(count: outShape.elements)   // re-shared to online
+                case .add, .truncate, .gather, .scatter, .relu where reluProtocol == .ot:
+                    state.shares[step.output] = try localOfflineShare(step, state: state)
                 case .relu(let output, let input, let valueBits, let shift, _):
                     let evaluator = ReLUEvaluator(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
                     let choices = ChoiceBits(evaluator.choiceBits(clientShares: state.shares[input]))
@@ -183,16 +196,35 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 case .polynomial(let output, let input, let degree, _, _, _):
                     state.polynomials[output] = try OneRoundPolynomial.clientOffline(shares: state.shares[input], degree: degree, ot: ot)
                     state.shares[output] = ShareRing.random(count: outShape.elements)
-                case .gather(let output, let input, let channels):
-                    state.shares[output] = RingKernels.gather(state.shares[input], channels: channels,
-                                                              plane: outShape.height * outShape.width)
-                case .scatter(let output, let parts):
-                    state.shares[output] = RingKernels.scatter(parts.map { (state.shares[$0.input], $0.channels) }, shape: outShape)
                 }
             }
         }
         _ = try channel.receiveMessage(expecting: ProtocolMessage.offlineDone)
         return state
+    }
+
+    /// The client's offline share of a step that exchanges nothing offline: derived locally from its inputs'
+    /// shares, or (an OT ReLU's output) drawn afresh and re-shared online.
+    private func localOfflineShare(_ step: ProgramStep, state: ClientOfflineState) throws -> [UInt64] {
+        let outShape = program.tensors[step.output].shape
+        switch step {
+        case .add(_, let a, let shiftA, let b, let shiftB):
+            return RingKernels.shiftedSum(state.shares[a], shiftA: shiftA, state.shares[b], shiftB: shiftB)
+        case .truncate(_, let input, let bits):
+            // SecureML local truncation (Mohassel and Zhang, S&P 2017): no communication; the sum of the
+            // truncated shares is x >> bits up to 1 in the last place, or wrong with probability about
+            // |x| / 2^64. (Revealing low bits of a share to make this exact would leak the low bits of x
+            // itself, since the server holds x minus that share.)
+            return ShareRing.truncate(shares: state.shares[input], by: bits, party: .client)
+        case .relu where reluProtocol == .ot:
+            return ShareRing.random(count: outShape.elements)   // re-shared to online
+        case .gather(_, let input, let channels):
+            return RingKernels.gather(state.shares[input], channels: channels, plane: outShape.height * outShape.width)
+        case .scatter(_, let parts):
+            return RingKernels.scatter(parts.map { (state.shares[$0.input], $0.channels) }, shape: outShape)
+        case .linear, .relu, .square, .polynomial:
+            throw SecureInferenceError.protocolFailure("step \(step.label) exchanges messages offline")
+        }
     }
 
     func online(_ state: ClientOfflineState, input: [UInt64], meter: inout StepMeter) throws -> [UInt64] {

@@ -122,13 +122,20 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     /// Offline phase for one image.
     func offline() throws -> ServerOfflineState {
         var state = ServerOfflineState()
+        // The client may send a term's request one ahead (FixedPointProgram+Pipelining.swift): read it before
+        // answering the current one, so that neither side blocks writing while the other does.
+        let order = program.linearTermOrder, early = program.earlyRequests(reluProtocol: reluProtocol)
+        var next = 0
+        var ahead: [UInt8]? = nil
         for (index, step) in program.steps.enumerated() {
             switch step {
             case .linear(let output, let terms, _, _):
                 var mask = [UInt64](repeating: 0, count: program.tensors[output].shape.elements)
                 for (t, _) in terms.enumerated() {
-                    let request = try channel.receiveMessage(expecting: ProtocolMessage.linearRequest)
+                    let request = try ahead ?? channel.receiveMessage(expecting: ProtocolMessage.linearRequest)
                     let (response, share) = try linearServer.offlineResponse(request: request, layer: prepared[index]![t])
+                    next += 1
+                    ahead = next < order.count && early[next] ? try channel.receiveMessage(expecting: ProtocolMessage.linearRequest) : nil
                     try channel.sendMessage(type: ProtocolMessage.linearResponse, response)
                     try channel.flush()
                     for i in mask.indices { mask[i] &+= share[i] }
