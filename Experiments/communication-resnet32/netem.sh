@@ -5,8 +5,9 @@
 #   netem.sh [--plan DIR] [--images N] [--first I] [--dataset cifar100|cifar10|synthetic] [--data-dir DIR]
 #            [--rate 400mbit] [--rtt-ms 40] [--ot iknp|silent] [--relu garbled|ot] [--sibyl PATH]
 #            [--port P] [--emulator auto|netem|tun] [--queue-bdp 4] [--baseline] [--no-idle-restart]
-#            [--log-dir DIR] [--out FILE.json]
+#            [--log-dir DIR] [--out FILE.json] [--opencheetah DIR]
 #
+# --opencheetah DIR runs OpenCheetah's ResNet-32 (opencheetah/build.sh) over the same link instead, --images times.
 # Defaults: Plans/resnet32-cifar100-relu, test images 0 and 1 of cifar100, 400mbit each way, 40 ms RTT
 # (OpenCheetah's WAN), silent OT, OT-based ReLUs, .build/release/sibyl, port 7070.
 #
@@ -46,7 +47,7 @@ set -euo pipefail
 unset OPENBLAS_CORETYPE   # as the Makefile: let OpenBLAS pick its kernels (Experiments/bench/README.md)
 
 die() { echo "netem.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 PLAN=Plans/resnet32-cifar100-relu
 IMAGES=2
@@ -65,6 +66,7 @@ BASELINE=0
 IDLE_RESTART=1
 LOG_DIR=""
 OUT=""
+OPENCHEETAH=""
 
 # Paths given on the command line are relative to the caller's directory; the defaults to the repository.
 absolute() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$PWD" "$1" ;; esac; }
@@ -91,6 +93,7 @@ while [ $# -gt 0 ]; do
         --queue-bdp) QUEUE_BDP=$2 ;;
         --log-dir) LOG_DIR=$(absolute "$2") ;;
         --out) OUT=$(absolute "$2") ;;
+        --opencheetah) OPENCHEETAH=$(absolute "$2") ;;
         *) die "unknown option $1 (--help for usage)" ;;
     esac
     shift 2
@@ -253,6 +256,65 @@ else
     }
     link_alive() { kill -0 $LINK_PID 2>/dev/null || die "tunlink.py died during the run: $(cat "$WORK/link.log")"; }
     link_stats() { link_alive; stop $LINK_PID; LINK_PID=""; }
+fi
+
+# --opencheetah DIR: OpenCheetah's ResNet-32 (opencheetah/build.sh's build/cheetah directory, our driver
+# bin/resnet32-cheetah) over the same link instead of Sibyl: its server in the server's namespace, its client
+# in the client's, --images runs, each timed by the wall clock with its own counters read from the output.
+# Each party runs in a session of its own (setsid), so that nothing it signals to its group reaches this script.
+if [ -n "$OPENCHEETAH" ]; then
+    CHEETAH="$OPENCHEETAH/bin/resnet32-cheetah"
+    [ -x "$CHEETAH" ] || die "no $CHEETAH (build it with opencheetah/build.sh)"
+    enable_link
+    : > "$WORK/cheetah.txt"
+    for ((i = 0; i < IMAGES; i++)); do
+        link_alive
+        (cd "$OPENCHEETAH" && exec setsid ip netns exec "$NS_SERVER" "$CHEETAH" r=1 k=12 ell=41 nt=1 p="$PORT") \
+            > "$WORK/cheetah-server-$i.txt" 2>&1 &
+        CHEETAH_PID=$!
+        sleep 1
+        start=$(date +%s.%N)
+        (cd "$OPENCHEETAH" && exec setsid ip netns exec "$NS_CLIENT" "$CHEETAH" r=2 k=12 ell=41 nt=1 p="$PORT" ip=$SERVER_ADDR) \
+            > "$WORK/cheetah-client-$i.txt" 2>&1 || status=$?
+        end=$(date +%s.%N)
+        # Its client can crash in its closing statistics (seen here in a namespace: a segmentation fault after
+        # "Avgpool data sent"); a run counts when both parties printed the computation's own totals.
+        grep -q "Total time taken" "$WORK/cheetah-client-$i.txt" ||
+            die "OpenCheetah's client failed (${status:-0}): $(tail -n 5 "$WORK/cheetah-client-$i.txt")"
+        # The server prints its totals as the computation ends; it is not waited for (after its client crashed
+        # it was seen to spin, and its exit to signal this script), but stopped.
+        for _ in $(seq 100); do grep -q "Total time taken" "$WORK/cheetah-server-$i.txt" && break; sleep 0.1; done
+        kill -KILL $CHEETAH_PID 2>/dev/null || true
+        for pid in $(ip netns pids "$NS_SERVER" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+        grep -q "Total time taken" "$WORK/cheetah-server-$i.txt" ||
+            die "OpenCheetah's server failed: $(tail -n 5 "$WORK/cheetah-server-$i.txt")"
+        echo "$i $start $end" >> "$WORK/cheetah.txt"
+        echo "netem.sh: OpenCheetah run $i: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }') s wall" >&2
+    done
+    link_stats
+    python3 - "$WORK" "$IMAGES" "$RATE" "$RTT_MS" "$LINK_DESCRIPTION" > "${OUT:-/dev/stdout}" <<'PY'
+import json, os, re, statistics, sys
+work, runs, rate, rtt, link = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), sys.argv[5]
+def figures(path):
+    text = open(path).read()
+    def last(pattern):
+        found = re.findall(pattern, text)
+        return float(found[-1]) if found else None
+    millis = last(r"Total time taken = ([0-9.]+) milliseconds")
+    return {"computation_seconds": millis / 1000 if millis is not None else None,
+            "sent_mib": last(r"Total data sent = ([0-9.]+) MiB"), "rounds": last(r"Number of rounds = ([0-9]+)")}
+rows = []
+for line in open(os.path.join(work, "cheetah.txt")):
+    i, start, end = line.split()
+    server, client = figures(os.path.join(work, f"cheetah-server-{i}.txt")), figures(os.path.join(work, f"cheetah-client-{i}.txt"))
+    total = (server["sent_mib"] or 0) + (client["sent_mib"] or 0)
+    rows.append({"run": int(i), "wall_seconds": float(end) - float(start), "server": server, "client": client, "total_mib": total})
+print(json.dumps({"system": "OpenCheetah resnet32-cheetah (k=12, ell=41, 1 thread each)", "rate": rate, "rtt_ms": rtt,
+                  "link": link, "runs": rows,
+                  "median_wall_seconds": statistics.median(r["wall_seconds"] for r in rows),
+                  "median_computation_seconds": statistics.median(r["client"]["computation_seconds"] or 0 for r in rows)}, indent=1))
+PY
+    exit 0
 fi
 
 CONNECTIONS=$IMAGES
