@@ -291,11 +291,15 @@ public enum Millionaire {
         func keepsEQ(pair t: Int, count: Int) -> Bool { !(lowestChain && t == 0) && !(count == 2 && !needsEQ) }
     }
 
-    /// Leaf widths, lowest first: `low` bits in blocks of 4 (the last narrower), then the other bits likewise.
-    static func leafWidths(bits: Int, low: Int) -> (widths: [Int], lowLeaves: Int) {
+    /// Leaf widths and first bits, lowest first: `low` bits in blocks of 4 (the last narrower), then the other
+    /// bits likewise.
+    static func leaves(bits: Int, low: Int) -> (widths: [Int], offsets: [Int], lowLeaves: Int) {
+        precondition((1...64).contains(bits) && (0...bits).contains(low), "comparison of \(bits) bits, \(low) low")
         func cut(_ n: Int) -> [Int] { stride(from: 0, to: n, by: blockBits).map { min(blockBits, n - $0) } }
-        let l = cut(low)
-        return (l + cut(bits - low), l.count)
+        let l = cut(low), widths = l + cut(bits - low)
+        var offsets = [0]
+        for w in widths.dropLast() { offsets.append(offsets[offsets.count - 1] + w) }
+        return (widths, offsets, l.count)
     }
 
     /// The leaves' small-OT batches: one per width present (widest first), leaves in order within it.
@@ -354,24 +358,17 @@ public enum Millionaire {
         try receive(y, bits: bits, low: 0, ot: ot).all
     }
 
-    static func check(bits: Int, low: Int) {
-        precondition((1...64).contains(bits) && (0...bits).contains(low), "comparison of \(bits) bits, \(low) low")
-    }
-
     /// The sender's shares of 1{x[k] < y[k]} and of 1{x[k] mod 2^low < y[k] mod 2^low} (all false when low = 0).
     public static func send(_ x: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTSender) throws -> (all: [Bool], low: [Bool]) {
-        check(bits: bits, low: low)
         let n = x.count
-        let (widths, lowLeaves) = leafWidths(bits: bits, low: low)
-        var offsets = [0]
-        for w in widths.dropLast() { offsets.append(offsets[offsets.count - 1] + w) }
-        let leaves = widths.map { _ in Node(lt: .random(count: n), eq: .random(count: n)) }
+        let (widths, offsets, lowLeaves) = leaves(bits: bits, low: low)
+        let nodes = widths.map { _ in Node(lt: .random(count: n), eq: .random(count: n)) }
         var otBatches: [SmallOT.Batch] = []
         for (m, indices) in batches(widths) {
             var writer = BitWriter(reservingBits: indices.count * n << (m + 1))
             for leaf in indices {
                 let shift = UInt64(offsets[leaf]), mask: UInt64 = (1 << UInt64(m)) - 1
-                let (lt0, eq0) = (leaves[leaf].lt, leaves[leaf].eq!)
+                let (lt0, eq0) = (nodes[leaf].lt, nodes[leaf].eq!)
                 for k in 0..<n { writer.append(leafEntries(Int((x[k] >> shift) & mask), width: m, lt0: lt0[k], eq0: eq0[k]), width: 2 << m) }
             }
             otBatches.append(SmallOT.Batch(m: m, bits: 2, count: indices.count * n, entries: writer.finish()))
@@ -379,16 +376,13 @@ public enum Millionaire {
         // The leaves' 1-of-2^w OTs and the triples' 1-of-4 OTs in one flight pair.
         let (triples, tripleBatch) = SharedBits.senderTriples(n * andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves))
         try SmallOT.send(ot, batches: otBatches + [tripleBatch])
-        return try combine(leaves, lowLeaves: lowLeaves, count: n, triples: triples, isSender: true, channel: ot.channel)
+        return try combine(nodes, lowLeaves: lowLeaves, count: n, triples: triples, isSender: true, channel: ot.channel)
     }
 
     /// The receiver's side of `send(_:bits:low:ot:)`.
     public static func receive(_ y: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTReceiver) throws -> (all: [Bool], low: [Bool]) {
-        check(bits: bits, low: low)
         let n = y.count
-        let (widths, lowLeaves) = leafWidths(bits: bits, low: low)
-        var offsets = [0]
-        for w in widths.dropLast() { offsets.append(offsets[offsets.count - 1] + w) }
+        let (widths, offsets, lowLeaves) = leaves(bits: bits, low: low)
         let order = batches(widths)
         var requests: [(m: Int, bits: Int, choices: [Int])] = order.map { m, indices in
             let mask: UInt64 = (1 << UInt64(m)) - 1
@@ -398,7 +392,7 @@ public enum Millionaire {
         let (a, b, tripleChoices) = SharedBits.receiverTripleChoices(ands)
         requests.append((2, 1, tripleChoices))
         let received = try SmallOT.receive(ot, batches: requests)
-        var leaves = [Node?](repeating: nil, count: widths.count)
+        var nodes = [Node?](repeating: nil, count: widths.count)
         for (batch, (_, indices)) in order.enumerated() {
             for (i, leaf) in indices.enumerated() {
                 var lt = ChoiceBits(count: n), eq = ChoiceBits(count: n)
@@ -407,12 +401,12 @@ public enum Millionaire {
                     if entry & 1 == 1 { lt[k] = true }
                     if entry & 2 == 2 { eq[k] = true }
                 }
-                leaves[leaf] = Node(lt: lt, eq: eq)
+                nodes[leaf] = Node(lt: lt, eq: eq)
             }
         }
         var c = ChoiceBits(count: ands)
         for (t, bit) in received[received.count - 1].enumerated() where bit == 1 { c[t] = true }
-        return try combine(leaves.map { $0! }, lowLeaves: lowLeaves, count: n, triples: (a, b, c), isSender: false, channel: ot.channel)
+        return try combine(nodes.map { $0! }, lowLeaves: lowLeaves, count: n, triples: (a, b, c), isSender: false, channel: ot.channel)
     }
 
     /// The low leaves and the high leaves reduced side by side, level by level (all ANDs of a level in one
