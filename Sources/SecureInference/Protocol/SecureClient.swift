@@ -181,7 +181,9 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                         for i in y.indices { y[i] &+= part[i] }
                     }
                     state.shares[output] = y
-                case .add, .truncate, .gather, .scatter, .relu where reluProtocol == .ot:
+                case .add, .truncate, .gather, .scatter:
+                    state.shares[step.output] = try localOfflineShare(step, state: state)
+                case .relu where reluProtocol == .ot:
                     state.shares[step.output] = try localOfflineShare(step, state: state)
                 case .relu(let output, let input, let valueBits, let shift, _):
                     let evaluator = ReLUEvaluator(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))

@@ -124,7 +124,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
         var state = ServerOfflineState()
         // The client may send a term's request one ahead (FixedPointProgram+Pipelining.swift): read it before
         // answering the current one, so that neither side blocks writing while the other does.
-        let order = program.linearTermOrder, early = program.earlyRequests(reluProtocol: reluProtocol)
+        let early = program.earlyRequests(reluProtocol: reluProtocol)
         var next = 0
         var ahead: [UInt8]? = nil
         for (index, step) in program.steps.enumerated() {
@@ -135,7 +135,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                     let request = try ahead ?? channel.receiveMessage(expecting: ProtocolMessage.linearRequest)
                     let (response, share) = try linearServer.offlineResponse(request: request, layer: prepared[index]![t])
                     next += 1
-                    ahead = next < order.count && early[next] ? try channel.receiveMessage(expecting: ProtocolMessage.linearRequest) : nil
+                    ahead = next < early.count && early[next] ? try channel.receiveMessage(expecting: ProtocolMessage.linearRequest) : nil
                     try channel.sendMessage(type: ProtocolMessage.linearResponse, response)
                     try channel.flush()
                     for i in mask.indices { mask[i] &+= share[i] }

@@ -31,13 +31,14 @@
 import Transport
 
 public enum OTReLU {
+    /// A share's top bit of its low k bits and those bits shifted right by f (the carry of the low f bits
+    /// comes from the comparison).
     static func parts(_ share: UInt64, valueBits k: Int, truncation f: Int) -> Parts {
         let low = k == 64 ? share : share & ((1 << UInt64(k)) - 1)
-        let fraction = f == 0 ? 0 : low & ((1 << UInt64(f)) - 1)
-        return (low, low >> UInt64(k - 1), low >> UInt64(f), fraction)
+        return (low >> UInt64(k - 1), low >> UInt64(f))
     }
 
-    typealias Parts = (low: UInt64, msb: UInt64, shifted: UInt64, fraction: UInt64)
+    typealias Parts = (msb: UInt64, shifted: UInt64)
 
     /// Step 3 on either side: this side's share T of the truncated value, from its parts, its bits
     /// (n top bits m, then n carry shares u) and its shares of their products with the other side's, and
