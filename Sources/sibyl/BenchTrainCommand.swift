@@ -16,16 +16,13 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Steps per timed round.") var steps: Int = 5
     @Option(help: "Timed rounds (the best is reported).") var rounds: Int = 3
     @Option(help: "Number of classes of the classifier.") var classes: Int = 100
-    @Option(help: "Kernels: auto (the C kernels where the CPU has AVX-512: direct 3x3 stride-1 convolutions, polynomial activations) or portable (im2col + OpenBLAS convolutions and Swift loops everywhere).")
-    var kernels: KernelChoice = .auto
+    @Option(help: KernelChoice.help) var kernels: KernelChoice = .auto
     @Option(help: "Activation of every slot: relu, or poly:D (all-polynomial as `sibyl train --activation poly:D`: inputs clamped to [-5, 5], range penalty 0.5).",
             transform: ActivationFlag.parse)
     var activation: ActivationFlag = ActivationFlag(degree: nil)
     @Option(name: .customLong("coefficient-bits"), help: "With poly:D: straight-through rounding of the coefficients to multiples of 2^-B.")
     var coefficientBits: Int?
     @Flag(help: "Print the result as one JSON object.") var json = false
-
-    enum KernelChoice: String, ExpressibleByArgument, CaseIterable { case auto, portable }
 
     func validate() throws {
         if batchSize < 1 || inferenceBatchSize < 1 || threads < 1 || steps < 1 || rounds < 1 || classes < 2 {
@@ -36,7 +33,7 @@ struct BenchTrainCommand: ParsableCommand {
 
     func run() throws {
         BLASInfo.reportEnvironment()
-        NativeKernels.enabled = kernels == .auto
+        kernels.apply()
         let r = ThroughputBenchmark.run(model: model, classes: classes, batchSize: batchSize,
                                         inferenceBatchSize: inferenceBatchSize, threads: threads, steps: steps, rounds: rounds,
                                         activation: activation.degree.map {

@@ -45,7 +45,7 @@ struct EvaluateCommand: ParsableCommand {
         let plan = try SecurePlan(directory: self.plan)
         let manifest = plan.contents.manifest
         let kind = dataset
-        let test = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir)).test
+        let test = try Datasets.loadTest(kind, directory: URL(fileURLWithPath: dataDir))
         try checkPlanMatchesDataset(planName: self.plan, classes: manifest.classNames.count, input: manifest.input.shape,
                                     dataset: kind, images: test)
         guard first + images <= test.count else {

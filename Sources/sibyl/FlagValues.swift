@@ -6,6 +6,7 @@ import NetworkCost
 import NetworkPlan
 import Search
 import SecureInference
+import Tensors
 import Training
 
 enum FlagValue {
@@ -120,3 +121,12 @@ struct ChannelValues: ExpressibleByArgument {
     static var defaultCompletionKind: CompletionKind { .default }
 }
 
+
+/// `--kernels auto|portable` of `sibyl train` and `sibyl bench train`.
+enum KernelChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, portable
+
+    static let help: ArgumentHelp = "Kernels: auto (the C kernels where the CPU has AVX-512: direct 3x3 stride-1 convolutions, polynomial activations) or portable (im2col + OpenBLAS convolutions and Swift loops everywhere)."
+
+    func apply() { NativeKernels.enabled = self == .auto }
+}

@@ -39,7 +39,7 @@ struct QueryCommand: ParsableCommand {
         var test: ImageSet?
         let kind = dataset
         if let cifarIndex {
-            let images = try Datasets.load(kind, directory: URL(fileURLWithPath: dataDir)).test
+            let images = try Datasets.loadTest(kind, directory: URL(fileURLWithPath: dataDir))
             guard cifarIndex < images.count else {
                 throw ValidationError("--cifar-index \(cifarIndex) is beyond the \(images.count) test images")
             }

@@ -28,6 +28,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("clip-value"), help: "Clip each gradient element to [-v, v].", transform: FlagValue.positive) var clipValue: Float?
     @Option(name: .customLong("data-dir"), help: "Folder holding the datasets.") var dataDir: String = "Datasets"
     @Option(help: "Worker threads.") var threads: Int = 2
+    @Option(help: KernelChoice.help) var kernels: KernelChoice = .auto
     @Flag(name: .customLong("no-augment"), help: "Disable random crop and flip.") var noAugment = false
     @Option(name: .customLong("validation-count"), help: "Training images held out for validation.") var validationCount: Int = 5000
     @Option(help: "Activation of every slot: relu, or poly:D (a learnable polynomial of degree D in 1...6 per channel, fitted to ReLU over [-R, R] with R = --poly-range, its input clamped to that range in training).",
@@ -55,6 +56,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         BLASInfo.reportEnvironment()
+        kernels.apply()
         let kind = dataset
         var config = TrainingConfig(
             model: model, dataset: kind.rawValue, epochs: epochs, batchSize: batchSize,
@@ -76,7 +78,8 @@ struct TrainCommand: ParsableCommand {
         }
         ProgressLine.write("training \(trainer.config.model.rawValue) (\(trainer.network.parameterCount) parameters) on "
                            + "\(kind.rawValue): \(splits.train.count) train / \(splits.validation.count) validation images, "
-                           + "\(trainer.stepsPerEpoch) steps per epoch, \(trainer.config.threads) threads\n")
+                           + "\(trainer.stepsPerEpoch) steps per epoch, \(trainer.config.threads) threads, "
+                           + "convolutions: \(NativeKernels.convolutionName)\n")
         try trainer.run()
         let best = trainer.bestValidationAccuracy
         print(String(format: "done: %d epochs, best validation accuracy %.4f; checkpoint %@", trainer.epochsCompleted, best,

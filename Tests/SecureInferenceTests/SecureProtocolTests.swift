@@ -195,8 +195,8 @@ final class SecureProtocolTests: XCTestCase {
         var exactArchitecture = try architecture(for: exact, graph: exactGraph)
         exactArchitecture.relu = .ot
         let images = inputs(2, program: exact, random: &random)
-        // The offline phase is pipelined here (a request one ahead wherever the client's share comes from a
-        // ReLU or the input), never for the first term, and not at all with garbled ReLUs (their OTs sit
+        // The offline phase is pipelined here (a run of requests sent together wherever the client's shares
+        // come from ReLUs or the input), never for the first term, and not at all with garbled ReLUs (their OTs sit
         // between the linear layers).
         let early = exact.earlyRequests(reluProtocol: .ot)
         XCTAssertTrue(early.contains(true))

@@ -39,6 +39,11 @@ final class DataDatasetsTests: XCTestCase {
         dataAssertThrows({ _ = try Datasets.load(.cifar100, directory: self.directory) }, mentioning: train) {
             $0 == .truncatedFile(path: train, size: 20 * 3074, recordSize: 3074, expectedRecords: 50000)
         }
+        // The test split alone reads test.bin only: its own truncation is what is reported.
+        let test = folder.appendingPathComponent("test.bin").path
+        dataAssertThrows({ _ = try Datasets.loadTest(.cifar100, directory: self.directory) }, mentioning: test) {
+            $0 == .truncatedFile(path: test, size: 10 * 3074, recordSize: 3074, expectedRecords: 10000)
+        }
     }
 
     func testDatasetFilesMayBeSymbolicLinks() throws {
@@ -172,6 +177,10 @@ final class DataDatasetsTests: XCTestCase {
         XCTAssertEqual(splits.train.classCounts(), [Int](repeating: 450, count: 100))
         XCTAssertEqual(splits.validation.classCounts(), [Int](repeating: 50, count: 100))
         XCTAssertEqual(splits.test.classCounts(), [Int](repeating: 100, count: 100))
+        // The test split alone (query, evaluate) is the same set.
+        let test = try Datasets.loadTest(.cifar100, directory: source)
+        XCTAssertEqual(test.pixels, splits.test.pixels)
+        XCTAssertEqual(test.labels, splits.test.labels)
         // The official first five training labels.
         let folder = source.appendingPathComponent("cifar-100-binary")
         let full = try CIFARFormat.cifar100.read(fileAt: folder.appendingPathComponent("train.bin"), expectedRecords: 50000,

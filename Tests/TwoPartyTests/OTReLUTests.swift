@@ -9,12 +9,14 @@ import XCTest
 final class OTReLUTests: XCTestCase {
     func testOTReLUComputesWhatTheGarbledCircuitComputes() throws {
         var generator = testGenerator(seed: 60)
-        for (k, f) in [(8, 0), (8, 3), (40, 12), (40, 13), (64, 0), (64, 20)] {
+        // Trees of 0 to 5 levels: the server learns its shares first (even) or the client does (odd).
+        for (k, f) in [(2, 0), (2, 1), (3, 1), (8, 0), (8, 3), (35, 13), (40, 12), (64, 0), (64, 20)] {
             let half: UInt64 = 1 << UInt64(k - 1)
             let top = half - 1                                   // the largest |x| allowed: |x| < 2^(k-1)
             let unit: UInt64 = 1 << UInt64(f)
             var values: [UInt64] = [0, 1, 0 &- 1, top, 0 &- top, unit, unit - 1, unit + 1, 0 &- unit, 0 &- (unit - 1),
-                                    top - unit, top & ~(unit - 1)]
+                                    top &- unit, top & ~(unit - 1)]
+            values = values.filter { Int64(bitPattern: $0).magnitude < half }   // the edges that exist for small k
             for _ in 0..<300 {
                 let magnitude = generator.nextUInt64() % half    // |x| < 2^(k-1)
                 values.append(generator.nextUInt64() & 1 == 0 ? magnitude : 0 &- magnitude)
@@ -63,12 +65,21 @@ final class OTReLUTests: XCTestCase {
                 return nil
             } catch { return error }
         }
-        // Closes after the comparisons, before the multiplexer.
+        // The client's first flight: its products' random OLEs (4 per element), its opening of m_c.
+        @Sendable func firstFlight(_ forward: IKNPSender, _ channel: any Channel) throws {
+            _ = try forward.random(count: 4 * 64)
+            _ = try channel.receiveMessage(expecting: 0x0303, UInt64.self, count: 1)
+        }
+        // Closes after the comparisons, before the products.
         let (_, closed) = try runTwoParties(
             first: { channel in
                 let forward = try IKNPSender(channel: channel)
-                _ = try IKNPReceiver(channel: channel)
-                _ = try Millionaire.send(shares.map { $0 & ((1 << 39) - 1) }, bits: 39, low: 12, ot: forward)
+                let reverse = try IKNPReceiver(channel: channel)
+                try firstFlight(forward, channel)
+                _ = try Millionaire.send(shares.map { $0 & ((1 << 39) - 1) }, bits: 39, low: 12, ot: forward) {
+                    _ = try reverse.random(choices: ChoiceBits(count: 64))
+                    try channel.sendMessage(type: 0x0303, [UInt64](repeating: 0, count: 64))
+                }
                 channel.close()
             },
             second: client)
@@ -78,6 +89,7 @@ final class OTReLUTests: XCTestCase {
                 first: { channel in
                     let forward = try IKNPSender(channel: channel)
                     _ = try IKNPReceiver(channel: channel)
+                    try firstFlight(forward, channel)
                     // The comparison on 39 bits (12 low): 9 leaves of 4 bits and one of 3, then 15 AND vectors
                     // of triples (1-of-4 OTs), each batch's COTs in one run as the client extends them.
                     for count in [64 * 9 * 4, 64 * 3, 64 * 15 * 2] { _ = try forward.correlated(count: count) }
@@ -86,6 +98,27 @@ final class OTReLUTests: XCTestCase {
                 },
                 second: client)
             XCTAssertNotNil(malformed as? TransportError, "\(words) words: \(String(describing: malformed))")
+        }
+    }
+
+    /// One OT ReLU layer on its own takes T + 3 flights for a comparison tree of T levels (the client's
+    /// choices, the table, the pipelined openings, the products' exchange); in a network the client's last
+    /// flight carries the next layer's first, so T + 2 per layer where T is even.
+    func testOTReLUFlights() throws {
+        for (k, f, levels) in [(8, 3, 1), (35, 13, 4), (64, 20, 5)] {
+            let shares = (0..<100).map { UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
+            let (_, rounds) = try runTwoParties(
+                first: { channel in
+                    let forward = try IKNPSender(channel: channel), reverse = try IKNPReceiver(channel: channel)
+                    _ = try OTReLU.server(shares, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+                },
+                second: { channel -> UInt64 in
+                    let forward = try IKNPReceiver(channel: channel), reverse = try IKNPSender(channel: channel)
+                    channel.resetStats()
+                    _ = try OTReLU.client(shares, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+                    return channel.stats.totalRounds
+                })
+            XCTAssertEqual(rounds, UInt64(levels + 3), "k = \(k), f = \(f)")
         }
     }
 }

@@ -163,8 +163,9 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 state.shares[step.output] = try localOfflineShare(step, state: state)
             }
         }
-        var next = 0
-        var ahead: LinearLayerClientState? = nil
+        // Requests sent and not yet answered, oldest first; `sent` counts every request sent.
+        var pendingRequests: [LinearLayerClientState] = []
+        var sent = 0, next = 0
         for (index, step) in program.steps.enumerated() {
             let outShape = program.tensors[step.output].shape
             try meter.measure(index, step.label) {
@@ -173,11 +174,15 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 case .linear(let output, let terms, _, _):
                     var y = [UInt64](repeating: 0, count: outShape.elements)
                     for _ in terms {
-                        let pending = try ahead ?? sendRequest(next, order: order, state: state)
+                        // This term's request, then every early one after it, before reading its response.
+                        if sent == next { pendingRequests.append(try sendRequest(sent, order: order, state: state)); sent += 1 }
+                        while sent < order.count && early[sent] {
+                            pendingRequests.append(try sendRequest(sent, order: order, state: state))
+                            sent += 1
+                        }
                         next += 1
-                        ahead = next < order.count && early[next] ? try sendRequest(next, order: order, state: state) : nil
                         let response = try channel.receiveMessage(expecting: ProtocolMessage.linearResponse)
-                        let part = try linearClient.decodeResponse(response, state: pending)
+                        let part = try linearClient.decodeResponse(response, state: pendingRequests.removeFirst())
                         for i in y.indices { y[i] &+= part[i] }
                     }
                     state.shares[output] = y

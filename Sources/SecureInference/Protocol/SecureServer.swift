@@ -122,20 +122,24 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     /// Offline phase for one image.
     func offline() throws -> ServerOfflineState {
         var state = ServerOfflineState()
-        // The client may send a term's request one ahead (FixedPointProgram+Pipelining.swift): read it before
-        // answering the current one, so that neither side blocks writing while the other does.
+        // The client sends the requests of a run of early terms before it reads the first one's response
+        // (FixedPointProgram+Pipelining.swift): read them all before answering, so that neither side blocks
+        // writing while the other does.
         let early = program.earlyRequests(reluProtocol: reluProtocol)
-        var next = 0
-        var ahead: [UInt8]? = nil
+        var requests: [[UInt8]] = []
+        var read = 0, next = 0
         for (index, step) in program.steps.enumerated() {
             switch step {
             case .linear(let output, let terms, _, _):
                 var mask = [UInt64](repeating: 0, count: program.tensors[output].shape.elements)
                 for (t, _) in terms.enumerated() {
-                    let request = try ahead ?? channel.receiveMessage(expecting: ProtocolMessage.linearRequest)
-                    let (response, share) = try linearServer.offlineResponse(request: request, layer: prepared[index]![t])
+                    if read == next { requests.append(try channel.receiveMessage(expecting: ProtocolMessage.linearRequest)); read += 1 }
+                    let (response, share) = try linearServer.offlineResponse(request: requests.removeFirst(), layer: prepared[index]![t])
                     next += 1
-                    ahead = next < early.count && early[next] ? try channel.receiveMessage(expecting: ProtocolMessage.linearRequest) : nil
+                    while read < early.count && early[read] {
+                        requests.append(try channel.receiveMessage(expecting: ProtocolMessage.linearRequest))
+                        read += 1
+                    }
                     try channel.sendMessage(type: ProtocolMessage.linearResponse, response)
                     try channel.flush()
                     for i in mask.indices { mask[i] &+= share[i] }

@@ -6,10 +6,13 @@
 // The ℓ bits are cut into q = ⌈ℓ/4⌉ blocks of 4 (zero-padded at the top on both sides, which changes no
 // comparison). Per block j, a 1-of-16 OT on the receiver's y_j gives XOR shares of lt_j = 1{x_j < y_j} and
 // eq_j = 1{x_j = y_j}: the sender offers, for every v, its random (lt0, eq0) masked with (1{x_j < v},
-// 1{x_j = v}). The blocks are then combined from the least significant up, in ⌈log2 q⌉ rounds:
+// 1{x_j = v}). The blocks are then combined from the least significant up, in ⌈log2 q⌉ levels:
 // lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo, each AND with a Beaver bit triple made by a 1-of-4
 // OT beforehand, in the same run of COTs and the same table message as the blocks' 1-of-16 OTs. Shared
-// bits stay packed 64 to a word throughout (the ANDs of a level are word operations).
+// bits stay packed 64 to a word throughout (the ANDs of a level are word operations). The levels'
+// openings are pipelined (`openingSchedule`): a side's level-l openings wait only for the other side's
+// level l - 1 openings, so each message carries two levels and a tree of T levels takes T + 1 messages
+// after the table's (2T with strict turns).
 //
 // 1-of-2^m OTs come from m chosen COTs (the receiver's choice bits are the bits of its choice v), with
 // keys k_x^b = q_x ⊕ b·Δ. The pad of entry v is the XOR over levels x of H(k_x^(v_x), τ(x, v_x, v mod 2^x)):
@@ -220,45 +223,36 @@ enum SharedBits {
         return (a, b, (0..<count).map { (a[$0] ? 1 : 0) | (b[$0] ? 2 : 0) })
     }
 
-    /// Shares of x[i] ∧ y[i] for shared vectors, consuming triples from `offset` on: both parties open
-    /// d = x ⊕ a and e = y ⊕ b for every pair in one message each (the sender writes first, then reads;
-    /// the receiver the other way round: one round trip).
-    static func and(_ pairs: [(x: ChoiceBits, y: ChoiceBits)], triples: Triples, offset: inout Int, isSender: Bool,
-                    channel: any Channel) throws -> [ChoiceBits] {
+    /// This side's openings d = x ⊕ a and e = y ⊕ b of every pair (all d and e of a pair, pair after pair),
+    /// consuming triples from `offset` on, and the triples used.
+    static func open(_ pairs: [(x: ChoiceBits, y: ChoiceBits)], triples: Triples, offset: inout Int) -> (words: [UInt64], used: [Triples]) {
         var used: [Triples] = []
-        var mine: [UInt64] = []
+        var words: [UInt64] = []
         for (x, y) in pairs {
             let n = x.count
             let t = (a: triples.a.slice(from: offset, count: n), b: triples.b.slice(from: offset, count: n),
                      c: triples.c.slice(from: offset, count: n))
             offset += n
             used.append(t)
-            mine += (x ^ t.a).words
-            mine += (y ^ t.b).words
+            words += (x ^ t.a).words
+            words += (y ^ t.b).words
         }
-        let theirs: [UInt64]
-        if isSender {
-            try channel.sendMessage(type: openingsMessage, mine)
-            try channel.flush()
-            theirs = try channel.receiveMessage(expecting: openingsMessage, UInt64.self, count: mine.count)
-        } else {
-            theirs = try channel.receiveMessage(expecting: openingsMessage, UInt64.self, count: mine.count)
-            try channel.sendMessage(type: openingsMessage, mine)
-            try channel.flush()
-        }
+        return (words, used)
+    }
+
+    /// Shares of the pairs' ANDs from both sides' openings (Beaver: z = c ⊕ d b ⊕ e a, and d e on one side).
+    static func products(mine: [UInt64], theirs: [UInt64], used: [Triples], isSender: Bool) -> [ChoiceBits] {
         var at = 0
-        return pairs.indices.map { p in
-            var z = used[p].c
-            let words = z.words.count
-            let (a, b) = (used[p].a.words, used[p].b.words)
+        return used.map { t in
+            let words = t.c.words.count
+            let (a, b, c) = (t.a.words, t.b.words, t.c.words)
             var out = [UInt64](repeating: 0, count: words)
             for w in 0..<words {
                 let d = mine[at + w] ^ theirs[at + w], e = mine[at + words + w] ^ theirs[at + words + w]
-                out[w] = z.words[w] ^ (d & b[w]) ^ (e & a[w]) ^ (isSender ? d & e : 0)
+                out[w] = c[w] ^ (d & b[w]) ^ (e & a[w]) ^ (isSender ? d & e : 0)
             }
             at += 2 * words
-            z = ChoiceBits(words: out, count: z.count)
-            return z
+            return ChoiceBits(words: out, count: t.c.count)
         }
     }
 }
@@ -270,7 +264,8 @@ enum SharedBits {
 /// 4, the last narrower, then the other ℓ - f bits likewise), the low leaves and the high leaves are combined
 /// into one node each, side by side, and a last AND joins them, lt = lt_H ⊕ (eq_H ∧ lt_L). A leaf of w bits
 /// costs w COTs. Equalities on the lowest chain of nodes are never needed (a lowest node is never the upper
-/// operand) and are not computed. Rounds: max(⌈log2 #low⌉, ⌈log2 #high⌉) + 1.
+/// operand) and are not computed. Levels: T = max(⌈log2 #low⌉, ⌈log2 #high⌉) + 1; messages after the
+/// table: T + 1 (`openingSchedule`).
 public enum Millionaire {
     static let blockBits = 4
 
@@ -310,19 +305,47 @@ public enum Millionaire {
         }
     }
 
-    /// AND vectors (of one bit per element) the whole combination takes: each level's, then the join.
-    static func andVectors(lowLeaves: Int, highLeaves: Int) -> Int {
-        var counts = [lowLeaves, highLeaves], total = 0
-        let reductions = [(lowestChain: true, needsEQ: false), (lowestChain: lowLeaves == 0, needsEQ: lowLeaves > 0)]
-        while counts.contains(where: { $0 > 1 }) {
-            for r in 0..<2 where counts[r] > 1 {
-                let pairs = counts[r] / 2
-                total += pairs
-                for t in 0..<pairs where !(reductions[r].lowestChain && t == 0) && !(counts[r] == 2 && !reductions[r].needsEQ) { total += 1 }
-                counts[r] = pairs + counts[r] % 2
-            }
+    /// AND vectors (of one bit per element) each level of the combination takes, the join last: the tree run
+    /// on one-element dummies, so that the count cannot drift from `Tree`.
+    static func levelSizes(lowLeaves: Int, highLeaves: Int) -> [Int] {
+        let dummy = Node(lt: ChoiceBits(count: 1), eq: ChoiceBits(count: 1))
+        var tree = Tree(Array(repeating: dummy, count: lowLeaves + highLeaves), lowLeaves: lowLeaves)
+        var sizes: [Int] = []
+        while !tree.done {
+            let pairs = tree.levelPairs()
+            sizes.append(pairs.count)
+            tree.apply(pairs.map { _ in ChoiceBits(count: 1) })
         }
-        return total + (lowLeaves > 0 && highLeaves > 0 ? 1 : 0)
+        return sizes
+    }
+
+    /// AND vectors of the whole combination.
+    static func andVectors(lowLeaves: Int, highLeaves: Int) -> Int {
+        levelSizes(lowLeaves: lowLeaves, highLeaves: highLeaves).reduce(0, +)
+    }
+
+    /// Which levels' openings each message of the pipelined combination carries, the OT sender's first (its
+    /// level-1 openings need only its own leaf shares). A side's level-l openings need its shares of level
+    /// l - 1's ANDs, which need both sides' level l - 1 openings; each side sends, whenever it has received,
+    /// every opening it can then make: [1], [1, 2], [2, 3], ..., [T], about one flight per level where
+    /// strict turns (open, wait, compute) took two.
+    static func openingSchedule(levels T: Int) -> [[Int]] {
+        var opened = [0, 0], produced = [0, 0], messages: [[Int]] = []
+        var p = 0
+        while true {
+            var new: [Int] = []
+            func produce() { produced[p] = max(produced[p], min(opened[p], opened[1 - p])) }
+            produce()
+            while opened[p] < T && opened[p] == produced[p] {
+                opened[p] += 1
+                new.append(opened[p])
+                produce()
+            }
+            if new.isEmpty { break }
+            messages.append(new)
+            p = 1 - p
+        }
+        return messages
     }
 
     /// The sender's entries of a w-bit leaf with block value `x` and its random shares (lt0, eq0): lt in
@@ -359,7 +382,11 @@ public enum Millionaire {
     }
 
     /// The sender's shares of 1{x[k] < y[k]} and of 1{x[k] mod 2^low < y[k] mod 2^low} (all false when low = 0).
-    public static func send(_ x: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTSender) throws -> (all: [Bool], low: [Bool]) {
+    /// `afterTable` runs between the table message and the combination (the OT ReLU sends its own first-flight
+    /// messages there; the receiver's `afterTable` reads them). The result's `finishedFirst` says whether this
+    /// side learnt its shares before the other (it sent the last openings).
+    public static func send(_ x: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTSender,
+                            afterTable: () throws -> Void = {}) throws -> (all: [Bool], low: [Bool], finishedFirst: Bool) {
         let n = x.count
         let (widths, offsets, lowLeaves) = leaves(bits: bits, low: low)
         let nodes = widths.map { _ in Node(lt: .random(count: n), eq: .random(count: n)) }
@@ -376,11 +403,13 @@ public enum Millionaire {
         // The leaves' 1-of-2^w OTs and the triples' 1-of-4 OTs in one flight pair.
         let (triples, tripleBatch) = SharedBits.senderTriples(n * andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves))
         try SmallOT.send(ot, batches: otBatches + [tripleBatch])
+        try afterTable()
         return try combine(nodes, lowLeaves: lowLeaves, count: n, triples: triples, isSender: true, channel: ot.channel)
     }
 
     /// The receiver's side of `send(_:bits:low:ot:)`.
-    public static func receive(_ y: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTReceiver) throws -> (all: [Bool], low: [Bool]) {
+    public static func receive(_ y: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTReceiver,
+                               afterTable: () throws -> Void = {}) throws -> (all: [Bool], low: [Bool], finishedFirst: Bool) {
         let n = y.count
         let (widths, offsets, lowLeaves) = leaves(bits: bits, low: low)
         let order = batches(widths)
@@ -406,51 +435,111 @@ public enum Millionaire {
         }
         var c = ChoiceBits(count: ands)
         for (t, bit) in received[received.count - 1].enumerated() where bit == 1 { c[t] = true }
+        try afterTable()
         return try combine(nodes.map { $0! }, lowLeaves: lowLeaves, count: n, triples: (a, b, c), isSender: false, channel: ot.channel)
     }
 
-    /// The low leaves and the high leaves reduced side by side, level by level (all ANDs of a level in one
-    /// round trip), then joined.
+    /// The low leaves and the high leaves reduced side by side, level by level, then joined, with the
+    /// openings exchanged on `openingSchedule`.
     static func combine(_ leaves: [Node], lowLeaves: Int, count n: Int, triples: SharedBits.Triples, isSender: Bool,
-                        channel: any Channel) throws -> (all: [Bool], low: [Bool]) {
-        var reductions = [Reduction(nodes: Array(leaves[0..<lowLeaves]), lowestChain: true, needsEQ: false),
-                          Reduction(nodes: Array(leaves[lowLeaves...]), lowestChain: lowLeaves == 0, needsEQ: lowLeaves > 0)]
-        var offset = 0
-        while reductions.contains(where: { $0.nodes.count > 1 }) {
-            // This level's ANDs: eq_hi ∧ lt_lo for every pair, then eq_hi ∧ eq_lo where that equality is kept.
-            var pairs: [(x: ChoiceBits, y: ChoiceBits)] = []
-            var starts: [Int] = []
-            for r in reductions.indices {
-                starts.append(pairs.count)
-                let nodes = reductions[r].nodes, count = nodes.count
-                guard count > 1 else { continue }
-                for t in 0..<(count / 2) { pairs.append((nodes[2 * t + 1].eq!, nodes[2 * t].lt)) }
-                for t in 0..<(count / 2) where reductions[r].keepsEQ(pair: t, count: count) {
-                    pairs.append((nodes[2 * t + 1].eq!, nodes[2 * t].eq!))
+                        channel: any Channel) throws -> (all: [Bool], low: [Bool], finishedFirst: Bool) {
+        var tree = Tree(leaves, lowLeaves: lowLeaves)
+        let sizes = levelSizes(lowLeaves: lowLeaves, highLeaves: leaves.count - lowLeaves)
+        let schedule = openingSchedule(levels: sizes.count)
+        let wordsPerLevel = sizes.map { 2 * $0 * ((n + 63) / 64) }
+        var offset = 0, produced = 0
+        var mine: [[UInt64]] = [], used: [[SharedBits.Triples]] = []
+        var theirs = [[UInt64]](repeating: [], count: sizes.count)
+        func produce(upTo level: Int) {
+            while produced < level {
+                tree.apply(SharedBits.products(mine: mine[produced], theirs: theirs[produced], used: used[produced], isSender: isSender))
+                produced += 1
+            }
+        }
+        for (index, levels) in schedule.enumerated() {
+            if (index % 2 == 0) == isSender {
+                var words: [UInt64] = []
+                for level in levels {
+                    produce(upTo: level - 1)
+                    let opened = SharedBits.open(tree.levelPairs(), triples: triples, offset: &offset)
+                    mine.append(opened.words)
+                    used.append(opened.used)
+                    words += opened.words
+                }
+                try channel.sendMessage(type: SharedBits.openingsMessage, words)
+                try channel.flush()
+            } else {
+                let words = try channel.receiveMessage(expecting: SharedBits.openingsMessage, UInt64.self,
+                                                       count: levels.reduce(0) { $0 + wordsPerLevel[$1 - 1] })
+                var at = 0
+                for level in levels {
+                    theirs[level - 1] = Array(words[at..<(at + wordsPerLevel[level - 1])])
+                    at += wordsPerLevel[level - 1]
                 }
             }
-            let products = try SharedBits.and(pairs, triples: triples, offset: &offset, isSender: isSender, channel: channel)
+        }
+        produce(upTo: sizes.count)
+        let result = tree.result(count: n)
+        let lastSender = schedule.isEmpty ? true : (schedule.count - 1) % 2 == 0
+        return (result.all, result.low, lastSender == isSender)
+    }
+
+    /// The comparison's state between levels: the two reductions, then their join.
+    struct Tree {
+        var reductions: [Reduction]
+        var joined: ChoiceBits?
+
+        init(_ leaves: [Node], lowLeaves: Int) {
+            reductions = [Reduction(nodes: Array(leaves[0..<lowLeaves]), lowestChain: true, needsEQ: false),
+                          Reduction(nodes: Array(leaves[lowLeaves...]), lowestChain: lowLeaves == 0, needsEQ: lowLeaves > 0)]
+        }
+
+        var reducing: Bool { reductions.contains { $0.nodes.count > 1 } }
+        var joins: Bool { reductions.allSatisfy { $0.nodes.count == 1 } }
+        var done: Bool { !reducing && (!joins || joined != nil) }
+
+        /// This level's ANDs: per reduction, eq_hi ∧ lt_lo for every pair, then eq_hi ∧ eq_lo where that
+        /// equality is kept; or the join, eq_H ∧ lt_L.
+        func levelPairs() -> [(x: ChoiceBits, y: ChoiceBits)] {
+            guard reducing else { return [(reductions[1].nodes[0].eq!, reductions[0].nodes[0].lt)] }
+            var pairs: [(x: ChoiceBits, y: ChoiceBits)] = []
+            for r in reductions {
+                let nodes = r.nodes, count = nodes.count
+                guard count > 1 else { continue }
+                for t in 0..<(count / 2) { pairs.append((nodes[2 * t + 1].eq!, nodes[2 * t].lt)) }
+                for t in 0..<(count / 2) where r.keepsEQ(pair: t, count: count) { pairs.append((nodes[2 * t + 1].eq!, nodes[2 * t].eq!)) }
+            }
+            return pairs
+        }
+
+        /// The level's products, in `levelPairs`' order, folded into the nodes.
+        mutating func apply(_ products: [ChoiceBits]) {
+            guard reducing else { joined = products[0]; return }
+            var at = 0
             for r in reductions.indices where reductions[r].nodes.count > 1 {
                 let nodes = reductions[r].nodes, count = nodes.count, half = count / 2
                 var next: [Node] = []
-                var eqAt = starts[r] + half
+                var eqAt = at + half
                 for t in 0..<half {
                     var eq: ChoiceBits? = nil
                     if reductions[r].keepsEQ(pair: t, count: count) { eq = products[eqAt]; eqAt += 1 }
-                    next.append(Node(lt: nodes[2 * t + 1].lt ^ products[starts[r] + t], eq: eq))
+                    next.append(Node(lt: nodes[2 * t + 1].lt ^ products[at + t], eq: eq))
                 }
                 if count % 2 == 1 { next.append(nodes[count - 1]) }
                 reductions[r].nodes = next
+                at = eqAt
             }
         }
-        let low = reductions[0].nodes.first, high = reductions[1].nodes.first
-        switch (low, high) {
-        case let (low?, high?):
-            let joined = try SharedBits.and([(high.eq!, low.lt)], triples: triples, offset: &offset, isSender: isSender, channel: channel)
-            return ((high.lt ^ joined[0]).booleans, low.lt.booleans)
-        case let (low?, nil): return (low.lt.booleans, low.lt.booleans)
-        case let (nil, high?): return (high.lt.booleans, [Bool](repeating: false, count: n))
-        case (nil, nil): preconditionFailure("a comparison of no bits")
+
+        /// Shares of the whole comparison and of the low bits' comparison.
+        func result(count n: Int) -> (all: [Bool], low: [Bool]) {
+            let low = reductions[0].nodes.first, high = reductions[1].nodes.first
+            switch (low, high) {
+            case let (low?, high?): return ((high.lt ^ joined!).booleans, low.lt.booleans)
+            case let (low?, nil): return (low.lt.booleans, low.lt.booleans)
+            case let (nil, high?): return (high.lt.booleans, [Bool](repeating: false, count: n))
+            case (nil, nil): preconditionFailure("a comparison of no bits")
+            }
         }
     }
 }

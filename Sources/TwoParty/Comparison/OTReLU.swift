@@ -20,17 +20,82 @@
 //         b_x T_s = b_s T_s + b_c (1 - 2 b_s) T_s      (an OLE on the client's bit b_c),
 //         b_x T_c = b_c T_c + b_s (1 - 2 b_c) T_c      (an OLE on the server's bit b_s: OT the other way),
 //     so the second product needs correlated OT in the reverse direction, the client as its sender.
-// Rounds after the millionaires': the server is the OT sender of step 3's products and of the first
-// multiplexer product, and a sender's OLE shares do not depend on its multiplicand (OLESender.prepare), so
-// both run on one set of COTs: the client sends all its choices, the server answers with all corrections
-// and its choices for the reverse OLE, the client with that OLE's corrections: three flights.
-// COTs per element, k = 40, f = 12: 39 for the leaves, 2 x 15 for the AND triples, 3 one-bit OLEs, and
-// one in reverse (73; 102 with the separate carry millionaire). Traffic with silent OT: the chosen COTs'
-// bit each, the leaf tables (2^w x 2 bits per leaf of w bits), 4 table bits and 4 opening bits per AND,
-// and the OLE corrections (8 B each); with IKNP add 16 B per COT.
+//  3. The multiplexer y = b_x · T without a round for the B2A conversions first: with b_x = b_s ⊕ b_c,
+//     carry_f = u_s ⊕ u_c, w = m_s + m_c - m_s m_c and K = 2^(k-f),
+//         T = P_s + P_c - 2 u_s u_c,   P_s = (a >> f) + u_s - K m_s + K W_s  (P_c likewise),
+//     where W_s + W_c = m_s m_c (m_c is the client's at the start, m_s the server's, so this product is
+//     made during the comparison), and expanding b_x = b_s + b_c (1 - 2 b_s),
+//         y = b_s P_s + b_c P_c                                   (local)
+//           + b_c · (1 - 2 b_s) P_s + u_c · (-2 b_s u_s) + (b_c u_c) · (-2 (1 - 2 b_s) u_s)   (client bit x server value)
+//           + b_s · (1 - 2 b_c) P_c                               (server bit x client value),
+//     four products of one side's bit and the other side's value, all in one exchange (`BitValueProducts`).
+// Rounds: the client's first flight carries every choice correction (the leaves', the triples', the
+// products'); the server's first the table and its first openings; the comparison's openings then take
+// about one flight per level (Millionaire's schedule); whoever learns its sign first sends its product
+// openings with its last openings, the other answers with its own (and, the client, its re-sharing):
+// T + 2 flights per ReLU layer for a tree of T levels where the server finishes first (T even: the
+// shipped plans' T = 4 gives 6 flights; 10 before), T + 3 otherwise.
+// COTs per element, k = 35, f = 13: 34 for the leaves, 2 per AND triple, 4 forward and 1 reverse for
+// the products. Traffic with silent OT: the chosen COTs' bit each, the leaf tables (2^w x 2 bits per leaf
+// of w bits), 4 table bits and 4 opening bits per AND, and per product 65 bits (a masked bit and a masked
+// 64-bit value); with IKNP add 16 B per COT.
 import Transport
 
+/// Products α v of one side's bits α and the other side's values v (mod 2^64) in one simultaneous exchange,
+/// Beaver-style from random OLEs z_bit + z_value = ρ w: the bit side opens e = α ⊕ ρ, the value side
+/// δ = v - w, and α v = e v + (1 - 2e)(ρ w + ρ δ). The random OLEs come from random OT with no message of
+/// their own: ρ is the OT receiver's random choice, and with the sender's random messages m0, m1,
+/// w = lo(m1) - lo(m0), z_value = -lo(m0), z_bit = lo(m_ρ) (Gilboa's OLE, CRYPTO 1999, with the sender's
+/// input itself random). e is uniform because ρ is; δ because w is pseudorandom to the bit side.
+enum BitValueProducts {
+    static let openingsMessage: UInt16 = 0x0303
+
+    /// The bit side's random OLEs (the OT receiver).
+    struct BitSide {
+        let rho: ChoiceBits
+        let z: [UInt64]
+
+        init(_ ot: any CorrelatedOTReceiver, count: Int) throws {
+            rho = ChoiceBits.random(count: count)
+            z = try ot.random(choices: rho).map(\.lo)
+        }
+
+        /// Openings e = α ⊕ ρ of the bits α[i] (for OLEs from `first` on).
+        func open(_ alpha: ChoiceBits, first: Int) -> ChoiceBits { alpha ^ rho.slice(from: first, count: alpha.count) }
+
+        /// Shares of α v from the openings e and the other side's δ.
+        func shares(_ e: ChoiceBits, deltas: ArraySlice<UInt64>, first: Int) -> [UInt64] {
+            (0..<e.count).map { i in
+                let d = deltas[deltas.startIndex + i]
+                let share = z[first + i] &+ (rho[first + i] ? d : 0)
+                return e[i] ? 0 &- share : share
+            }
+        }
+    }
+
+    /// The value side's random OLEs (the OT sender).
+    struct ValueSide {
+        let w: [UInt64]
+        let z: [UInt64]
+
+        init(_ ot: any CorrelatedOTSender, count: Int) throws {
+            let (m0, m1) = try ot.random(count: count)
+            w = (0..<count).map { m1[$0].lo &- m0[$0].lo }
+            z = m0.map { 0 &- $0.lo }
+        }
+
+        /// Openings δ = v - w of the values v[i] (for OLEs from `first` on).
+        func open(_ v: [UInt64], first: Int) -> [UInt64] { v.indices.map { v[$0] &- w[first + $0] } }
+
+        /// Shares of α v from the other side's openings e.
+        func shares(_ v: [UInt64], e: ChoiceBits, first: Int) -> [UInt64] {
+            v.indices.map { i in e[i] ? v[i] &- z[first + i] : z[first + i] }
+        }
+    }
+}
+
 public enum OTReLU {
+
     /// A share's top bit of its low k bits and those bits shifted right by f (the carry of the low f bits
     /// comes from the comparison).
     static func parts(_ share: UInt64, valueBits k: Int, truncation f: Int) -> Parts {
@@ -40,24 +105,30 @@ public enum OTReLU {
 
     typealias Parts = (msb: UInt64, shifted: UInt64)
 
-    /// Step 3 on either side: this side's share T of the truncated value, from its parts, its bits
-    /// (n top bits m, then n carry shares u) and its shares of their products with the other side's, and
-    /// (1 - 2 b) T for the multiplexer (b this side's share of the sign).
-    static func truncated(_ split: [Parts], bits: [UInt64], products: [UInt64], sign: [Bool], valueBits k: Int,
-                          truncation f: Int) -> (t: [UInt64], scaled: [UInt64]) {
-        let n = split.count, wrapShift = UInt64(k - f)
-        var t = [UInt64](repeating: 0, count: n), scaled = t
-        for e in 0..<n {
-            let wrap = split[e].msb &- products[e]                         // m + m' - m m'
-            let carryShare = bits[n + e] &- 2 &* products[n + e]           // u + u' - 2 u u'
-            t[e] = split[e].shifted &+ carryShare &- (wrapShift < 64 ? wrap &<< wrapShift : 0)
-            scaled[e] = sign[e] ? 0 &- t[e] : t[e]
-        }
-        return (t, scaled)
+    /// K = 2^(k-f) mod 2^64.
+    static func wrapWeight(valueBits k: Int, truncation f: Int) -> UInt64 { k - f < 64 ? 1 << UInt64(k - f) : 0 }
+
+    /// P = (share >> f) + u - K m + K W for this side (u its carry share, m its top bit, W its share of m_s m_c).
+    static func local(_ part: Parts, carry: Bool, wrapShare: UInt64, weight: UInt64) -> UInt64 {
+        part.shifted &+ (carry ? 1 : 0) &- weight &* part.msb &+ weight &* wrapShare
     }
 
     static func check(valueBits k: Int, truncation f: Int) {
         precondition((2...64).contains(k) && f >= 0 && f <= k - 1, "OT ReLU: need 2 <= k <= 64 and 0 <= f <= k - 1")
+    }
+
+    /// Sends this side's product openings, then reads the other's, or the other way round: the side that
+    /// learnt its shares of the comparison first writes first.
+    static func exchange(_ mine: [UInt64], theirs count: Int, writeFirst: Bool, channel: any Channel) throws -> [UInt64] {
+        if writeFirst {
+            try channel.sendMessage(type: BitValueProducts.openingsMessage, mine)
+            try channel.flush()
+            return try channel.receiveMessage(expecting: BitValueProducts.openingsMessage, UInt64.self, count: count)
+        }
+        let theirs = try channel.receiveMessage(expecting: BitValueProducts.openingsMessage, UInt64.self, count: count)
+        try channel.sendMessage(type: BitValueProducts.openingsMessage, mine)
+        try channel.flush()
+        return theirs
     }
 
     /// The server's shares of ReLU(x) >> f, from its shares `s`. `forward` is the OT with the server as
@@ -65,41 +136,79 @@ public enum OTReLU {
     public static func server(_ s: [UInt64], valueBits k: Int, truncation f: Int,
                               forward: any CorrelatedOTSender, reverse: any CorrelatedOTReceiver) throws -> [UInt64] {
         check(valueBits: k, truncation: f)
-        let n = s.count
+        let n = s.count, words = (n + 63) / 64, weight = wrapWeight(valueBits: k, truncation: f)
         let split = s.map { parts($0, valueBits: k, truncation: f) }
-        // The sign's comparison, and the carry's as the comparison of its low f bits (Millionaire's `low`).
-        let compared = try Millionaire.send(DReLU.senderInputs(s, bits: k), bits: k - 1, low: f, ot: forward)
+        // First flight in: the client's choices of its products' random OLEs (W, then the three with its
+        // bits), its opening of m_c for W, then (inside the comparison) its leaves' and triples' choices.
+        let values = try BitValueProducts.ValueSide(forward, count: 4 * n)
+        let eW = ChoiceBits(words: try forward.channel.receiveMessage(expecting: BitValueProducts.openingsMessage, UInt64.self, count: words), count: n)
+        var bitSide: BitValueProducts.BitSide? = nil
+        // The sign's comparison and the carry's as the comparison of its low f bits (Millionaire's `low`);
+        // after its table, this side's first-flight part: the reverse OLEs' choices and its opening for W.
+        let compared = try Millionaire.send(DReLU.senderInputs(s, bits: k), bits: k - 1, low: f, ot: forward) {
+            bitSide = try BitValueProducts.BitSide(reverse, count: n)
+            try forward.channel.sendMessage(type: BitValueProducts.openingsMessage, values.open(split.map(\.msb), first: 0))
+        }
         let sign = DReLU.senderSigns(s, bits: k, carry: compared.all)
         let carry = compared.low
-        let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
-        // The B2A products and this side's multiplexer term in one round trip: an OLE sender's shares do not
-        // depend on its multiplicand, so the OTs of both run first and the multiplicands (bits, then the
-        // scaled value computed from the B2A shares) go out in one message.
-        let forwardOLE: PreparedOLE<UInt64> = try OLESender(ot: forward).prepare(count: 3 * n, bits: 1)
-        let (t, scaled) = truncated(split, bits: bits, products: Array(forwardOLE.shares[0..<(2 * n)]),
-                                    sign: sign, valueBits: k, truncation: f)
-        let ownTerm = forwardOLE.shares[(2 * n)...]
-        try forwardOLE.send(bits + scaled)
-        let otherTerm = try OLEReceiver(ot: reverse).multiply(sign.map { $0 ? UInt64(1) : 0 }, bits: 1)
-        return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[2 * n + e] &+ otherTerm[e] }
+        let wrap = values.shares(split.map(\.msb), e: eW, first: 0)
+        let p = (0..<n).map { local(split[$0], carry: carry[$0], wrapShare: wrap[$0], weight: weight) }
+        // This side's values of the client's three products, and its sign for the fourth.
+        var v = [UInt64](repeating: 0, count: 3 * n)
+        for i in 0..<n {
+            v[i] = sign[i] ? 0 &- p[i] : p[i]                                   // (1 - 2 b_s) P_s
+            v[n + i] = sign[i] && carry[i] ? 0 &- 2 : 0                         // -2 b_s u_s
+            v[2 * n + i] = carry[i] ? (sign[i] ? 2 : 0 &- 2) : 0                // -2 (1 - 2 b_s) u_s
+        }
+        let signBits = ChoiceBits(sign)
+        let theirs = try exchange(values.open(v, first: n) + bitSide!.open(signBits, first: 0).words,
+                                  theirs: 3 * words + n, writeFirst: compared.finishedFirst, channel: forward.channel)
+        var e = ChoiceBits(count: 0)
+        for j in 0..<3 { e = e.appending(ChoiceBits(words: Array(theirs[(j * words)..<((j + 1) * words)]), count: n)) }
+        let products = values.shares(v, e: e, first: n)
+        let reverseShares = bitSide!.shares(bitSide!.open(signBits, first: 0), deltas: theirs[(3 * words)...], first: 0)
+        return (0..<n).map { i in
+            (sign[i] ? p[i] : 0) &+ products[i] &+ products[n + i] &+ products[2 * n + i] &+ reverseShares[i]
+        }
     }
 
     /// The client's shares of ReLU(x) >> f, from its shares `c` (the mirror of `server`).
     public static func client(_ c: [UInt64], valueBits k: Int, truncation f: Int,
                               forward: any CorrelatedOTReceiver, reverse: any CorrelatedOTSender) throws -> [UInt64] {
         check(valueBits: k, truncation: f)
-        let n = c.count
+        let n = c.count, words = (n + 63) / 64, weight = wrapWeight(valueBits: k, truncation: f)
         let split = c.map { parts($0, valueBits: k, truncation: f) }
-        let compared = try Millionaire.receive(DReLU.receiverInputs(c, bits: k), bits: k - 1, low: f, ot: forward)
+        let bits = try BitValueProducts.BitSide(forward, count: 4 * n)
+        let msb = ChoiceBits(split.map { $0.msb == 1 })
+        let eW = bits.open(msb, first: 0)
+        try forward.channel.sendMessage(type: BitValueProducts.openingsMessage, eW.words)
+        try forward.channel.flush()
+        var valueSide: BitValueProducts.ValueSide? = nil
+        var deltaW: [UInt64] = []
+        let compared = try Millionaire.receive(DReLU.receiverInputs(c, bits: k), bits: k - 1, low: f, ot: forward) {
+            valueSide = try BitValueProducts.ValueSide(reverse, count: n)
+            deltaW = try forward.channel.receiveMessage(expecting: BitValueProducts.openingsMessage, UInt64.self, count: n)
+        }
         let sign = DReLU.receiverSigns(c, bits: k, carry: compared.all)
         let carry = compared.low
-        let bits = split.map(\.msb) + carry.map { $0 ? 1 : 0 }
-        // The server's B2A and multiplexer OLEs in one round trip (its `prepare`): both sets of choices now.
-        let forwardProducts = try OLEReceiver(ot: forward).multiply(bits + sign.map { $0 ? UInt64(1) : 0 }, bits: 1)
-        let (t, scaled) = truncated(split, bits: bits, products: Array(forwardProducts[0..<(2 * n)]),
-                                    sign: sign, valueBits: k, truncation: f)
-        let ownTerm = forwardProducts[(2 * n)...]
-        let otherTerm = try OLESender(ot: reverse).multiply(scaled, bits: 1)
-        return (0..<n).map { e in (sign[e] ? t[e] : 0) &+ ownTerm[2 * n + e] &+ otherTerm[e] }
+        let wrap = bits.shares(eW, deltas: deltaW[...], first: 0)
+        let p = (0..<n).map { local(split[$0], carry: carry[$0], wrapShare: wrap[$0], weight: weight) }
+        let signBits = ChoiceBits(sign), carryBits = ChoiceBits(carry)
+        let alpha = signBits.appending(carryBits).appending(signBits & carryBits)
+        let e = bits.open(alpha, first: n)
+        let v = (0..<n).map { i in sign[i] ? 0 &- p[i] : p[i] }                 // (1 - 2 b_c) P_c
+        var mine: [UInt64] = []
+        for j in 0..<3 { mine += e.slice(from: j * n, count: n).words }
+        mine += valueSide!.open(v, first: 0)
+        let theirs = try exchange(mine, theirs: 3 * n + words, writeFirst: compared.finishedFirst, channel: forward.channel)
+        var products = [UInt64]()
+        for j in 0..<3 {
+            products += bits.shares(e.slice(from: j * n, count: n), deltas: theirs[(j * n)..<((j + 1) * n)], first: n + j * n)
+        }
+        let eSign = ChoiceBits(words: Array(theirs[(3 * n)...]), count: n)
+        let reverseShares = valueSide!.shares(v, e: eSign, first: 0)
+        return (0..<n).map { i in
+            (sign[i] ? p[i] : 0) &+ products[i] &+ products[n + i] &+ products[2 * n + i] &+ reverseShares[i]
+        }
     }
 }

@@ -103,30 +103,6 @@ public struct OLESender: Sendable {
         return shares
     }
 
-    /// The first half of `multiply` for a multiplicand not known yet: runs the correlated OTs now (the
-    /// receiver's `multiply` sends its choices for them) and returns this side's shares, which do not
-    /// depend on x, with the pads `PreparedOLE.send` corrects once x is known. So a multiplicand computed
-    /// from the shares of *other* elements of the same batch costs no extra round trip (x[k] must not depend
-    /// on element k's own share: a receiver with y[k] = 1 would learn u0 + x[k] unmasked; the OT ReLU's
-    /// multiplexer inputs depend on its B2A elements only). Memory: 2 x count x bits ring elements.
-    public func prepare<R: OLERing>(count n: Int, bits: Int, shift: Int = 0) throws -> PreparedOLE<R> {
-        precondition(bits >= 1 && shift >= 0 && bits + shift <= R.bitWidth, "need 1 <= bits, bits + shift <= \(R.bitWidth)")
-        var prepared = PreparedOLE<R>(channel: ot.channel, bits: bits, shift: shift, count: n)
-        try forEachBatch(count: n, bits: bits) { start, count, q, q1 in
-            for e in 0..<count {
-                var share: R = 0
-                for i in 0..<bits {
-                    let row = (start + e) * bits + i
-                    prepared.pads0[row] = R(hash: q[e * bits + i])
-                    prepared.pads1[row] = R(hash: q1[e * bits + i])
-                    share &-= prepared.pads0[row] &<< R(shift + i)
-                }
-                prepared.shares[start + e] = share
-            }
-        }
-        return prepared
-    }
-
     /// Runs the COTs of `count` elements of `bits` rows each, in the batches the receiver's `multiply`
     /// uses (one choice message each); `body(start, count, q0, q1)` sees a batch's pads hashed with their
     /// COT index as tweak: row e x bits + i of element start + e, for its receiver choosing 0 and 1.
@@ -151,38 +127,6 @@ public struct OLESender: Sendable {
             }
             start += count
         }
-    }
-}
-
-/// An OLE whose correlated OTs have run (`OLESender.prepare`): this side's shares are known; `send`
-/// supplies the multiplicand and completes it (the receiver's `multiply` then returns).
-public struct PreparedOLE<R: OLERing>: Sendable {
-    let channel: any Channel
-    let bits: Int, shift: Int
-    /// This side's additive shares of x[k]·y[k]·2^shift.
-    public internal(set) var shares: [R]
-    var pads0: [R], pads1: [R]
-
-    init(channel: any Channel, bits: Int, shift: Int, count: Int) {
-        self.channel = channel; self.bits = bits; self.shift = shift
-        shares = [R](repeating: 0, count: count)
-        pads0 = [R](repeating: 0, count: count * bits)
-        pads1 = pads0
-    }
-
-    /// Sends the corrections for the multiplicand `x` (as many as prepared). Consuming: a second send with
-    /// the same pads would reveal x - x'.
-    public consuming func send(_ x: [R]) throws {
-        precondition(x.count == shares.count, "\(x.count) multiplicands for \(shares.count) prepared OLEs")
-        var corrections = BitWriter(reservingBits: x.count * correctionBits(ringBits: R.bitWidth, shift: shift, bits: bits))
-        for (e, value) in x.enumerated() {
-            for i in 0..<bits {
-                let row = e * bits + i
-                R.append(pads1[row] &- pads0[row] &- value, width: R.bitWidth - shift - i, to: &corrections)
-            }
-        }
-        try channel.sendMessage(type: R.correctionsMessage, corrections.finish())
-        try channel.flush()
     }
 }
 

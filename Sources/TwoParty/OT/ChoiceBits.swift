@@ -76,6 +76,18 @@ extension ChoiceBits {
     /// The bits as Booleans.
     var booleans: [Bool] { (0..<count).map { (words[$0 >> 6] >> UInt64($0 & 63)) & 1 == 1 } }
 
+    /// These bits followed by `other`'s.
+    func appending(_ other: ChoiceBits) -> ChoiceBits {
+        let shift = UInt64(count & 63)
+        var out = words
+        for w in other.words {
+            if shift == 0 { out.append(w); continue }
+            out[out.count - 1] |= w << shift
+            out.append(w >> (64 - shift))
+        }
+        return ChoiceBits(words: out, count: count + other.count)
+    }
+
     static func ^ (a: ChoiceBits, b: ChoiceBits) -> ChoiceBits {
         precondition(a.count == b.count, "\(a.count) bits XOR \(b.count) bits")
         var out = a
