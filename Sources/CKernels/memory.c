@@ -12,3 +12,16 @@ void ckernels_keep_freed_memory(void) {
 #else
 void ckernels_keep_freed_memory(void) {}
 #endif
+
+#if defined(__linux__)
+#include <stdint.h>
+#include <sys/mman.h>
+
+void ckernels_advise_huge_pages(void *p, size_t bytes) {
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1), end = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (end > start) (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+}
+#else
+void ckernels_advise_huge_pages(void *p, size_t bytes) { (void)p; (void)bytes; }
+#endif

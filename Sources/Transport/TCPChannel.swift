@@ -26,6 +26,11 @@ public final class TCPChannel: Channel, @unchecked Sendable {
     private let readBuffer: UnsafeMutableRawBufferPointer
     private var readStart = 0
     private var readEnd = 0
+    /// Bytes that arrived while a send waited for the peer to read (`drainWhileBlocked`), oldest first,
+    /// served after `readBuffer`'s; `peerFinished` once the peer's end of the stream was seen there.
+    private var backlog: [UInt8] = []
+    private var backlogStart = 0
+    private var peerFinished = false
     private var counter = TrafficCounter()
     /// The receive in progress: time of its last progress and of its first byte.
     private struct Transfer { var progress: Double; var started: Double? }
@@ -191,10 +196,39 @@ public final class TCPChannel: Channel, @unchecked Sendable {
             switch code {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK:
-                try waitFor(POLLOUT, lastProgress: progress, started: started,
+                try waitFor(POLLOUT | (peerFinished ? 0 : POLLIN), lastProgress: progress, started: started,
                             operation: "send \(bytes.count - offset) of \(bytes.count) bytes (peer not reading)")
+                try drainWhileBlocked()
             case EPIPE, ECONNRESET: throw TransportError.peerClosed
             default: throw Socket.systemError("send", code)
+            }
+        }
+    }
+
+    /// Reads what the peer has sent while this side's send waits for room: a peer blocked writing to us
+    /// then makes progress, reads again, and so frees the room we wait for. So two parties that both write
+    /// before they read (the pipelined offline phase: requests one way, responses the other) cannot
+    /// deadlock, whatever the socket buffers. Waiting sends are not reads: their timeouts still apply, and
+    /// the backlog may not outgrow one largest frame.
+    private func drainWhileBlocked() throws {
+        let chunk = 1 << 20
+        while !peerFinished {
+            if backlog.count - backlogStart + chunk > Int(clamping: maxFrameLength) + (1 << 20) {
+                throw TransportError.peerNotReading(unreadBytes: backlog.count - backlogStart)
+            }
+            if backlogStart > 0 && backlogStart == backlog.count { backlog.removeAll(keepingCapacity: true); backlogStart = 0 }
+            let old = backlog.count
+            backlog.append(contentsOf: repeatElement(0, count: chunk))
+            let got = backlog.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + old, chunk, 0) }
+            let code = errno
+            backlog.removeLast(chunk - max(got, 0))
+            if got > 0 { continue }
+            if got == 0 { peerFinished = true; return }
+            switch code {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return
+            case ECONNRESET: peerFinished = true; return
+            default: throw Socket.systemError("recv", code)
             }
         }
     }
@@ -213,6 +247,20 @@ public final class TCPChannel: Channel, @unchecked Sendable {
                 readStart += take
                 filled += take
                 continue
+            }
+            if backlogStart < backlog.count {
+                let take = min(backlog.count - backlogStart, buffer.count - filled)
+                backlog.withUnsafeBytes { b in
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + take)])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: b[backlogStart..<(backlogStart + take)]))
+                }
+                backlogStart += take
+                filled += take
+                if backlogStart == backlog.count { backlog.removeAll(); backlogStart = 0 }
+                continue
+            }
+            if peerFinished {
+                throw filled == 0 ? TransportError.peerClosed : TransportError.shortRead(expected: buffer.count, received: filled)
             }
             let wanted = buffer.count - filled
             let got: Int

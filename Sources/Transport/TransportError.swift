@@ -21,6 +21,8 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
     case unexpectedMessageType(expected: UInt16, received: UInt16)
     /// The frame had the right type but not the payload length the caller needs.
     case unexpectedMessageLength(type: UInt16, expected: Int, received: UInt64)
+    /// While this side waited to send, the peer sent more than a frame's limit without reading.
+    case peerNotReading(unreadBytes: Int)
     /// No progress within the channel's timeout.
     case timeout(operation: String, seconds: Double)
     /// Nobody listens at the address (ECONNREFUSED).
@@ -50,6 +52,8 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
             return "unexpected message type 0x\(String(received, radix: 16)) (expected 0x\(String(expected, radix: 16))): the two parties are out of step"
         case let .unexpectedMessageLength(type, expected, received):
             return "message of type 0x\(String(type, radix: 16)) has \(received) payload bytes, expected \(expected)"
+        case let .peerNotReading(unread):
+            return "the peer sent \(unread) bytes while not reading ours: the two parties are out of step"
         case let .timeout(operation, seconds):
             return "timed out after \(seconds) s while waiting to \(operation)"
         case let .connectionRefused(host, port):

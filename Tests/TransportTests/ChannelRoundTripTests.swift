@@ -56,6 +56,28 @@ final class ChannelRoundTripTests: XCTestCase {
         try exerciseEcho(client, server, seed: 3)
     }
 
+    /// Both ends write 24 MiB in frames before either reads (the pipelined offline phase's pattern): far
+    /// beyond the socket buffers, so each send waits for room, and reads what the peer sent meanwhile
+    /// instead of deadlocking; every frame then arrives intact and in order, and the counters count what
+    /// the protocol received, not when the bytes were drained.
+    func testTCPBothSidesWritingFirstDoNotDeadlock() throws {
+        let (client, server) = try makeTCPPair(timeout: 20)
+        defer { client.close(); server.close() }
+        let frames = (0..<12).map { testBytes(count: 2 << 20, seed: 100 + UInt64($0)) }
+        @Sendable func writeThenRead(_ channel: TCPChannel, _ mine: [[UInt8]]) throws -> [[UInt8]] {
+            for frame in mine { try channel.sendMessage(type: 7, frame) }
+            try channel.flush()
+            return try mine.map { _ in try channel.receiveMessage(expecting: 7) }
+        }
+        let serverSide = Background { try writeThenRead(server, frames.reversed()) }
+        let received = try writeThenRead(client, frames)
+        XCTAssertEqual(received, frames.reversed())
+        XCTAssertEqual(try serverSide.value(), frames)
+        XCTAssertEqual(client.stats.roundsSent, 1)
+        XCTAssertEqual(client.stats.roundsReceived, 1)
+        XCTAssertEqual(client.stats.bytesReceived, client.stats.bytesSent)
+    }
+
     func testBoundedQueueBlocksUntilRead() throws {
         let (a, b) = InMemoryChannel.makePair(capacity: 1024, timeout: 10)
         let data = testBytes(count: 200_000, seed: 4)

@@ -6,9 +6,10 @@
 // overlap the client's decryptions, and a run of terms pays one round trip instead of one each (on a
 // 40 ms link, 60 round trips of ResNet-32's offline phase were 1.2 s).
 //
-// Deadlock-free over blocking sockets of any buffer size: the client writes a run's requests before it
-// reads anything, and the server reads every request of the run before it sends the current response, so
-// at any moment at most one party is blocked writing, and the other is on its way to read.
+// The server answers each request as it arrives, so responses flow down while later requests still flow
+// up (full duplex). Both parties then write before they read; over TCP that cannot deadlock at any buffer
+// size, because a send that waits for room reads what the peer sent meanwhile (TCPChannel's
+// drainWhileBlocked), and the in-memory channel's pipes are unbounded unless a test bounds them.
 import NetworkCost
 
 extension FixedPointProgram {
@@ -50,8 +51,7 @@ extension FixedPointProgram {
     }
 
     /// Per entry of `linearTermOrder`: whether the client sends that term's request before it reads the
-    /// previous term's response (the server then reads it before sending that response); a run of early
-    /// terms goes out together. Both parties
+    /// previous term's response; a run of early terms goes out together. Both parties
     /// compute this from the public program; false everywhere unless the offline phase is linear only.
     public func earlyRequests(reluProtocol: ReLUProtocol) -> [Bool] {
         let order = linearTermOrder

@@ -122,24 +122,16 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     /// Offline phase for one image.
     func offline() throws -> ServerOfflineState {
         var state = ServerOfflineState()
-        // The client sends the requests of a run of early terms before it reads the first one's response
-        // (FixedPointProgram+Pipelining.swift): read them all before answering, so that neither side blocks
-        // writing while the other does.
-        let early = program.earlyRequests(reluProtocol: reluProtocol)
-        var requests: [[UInt8]] = []
-        var read = 0, next = 0
+        // The client may send a run of requests before it reads the first one's response
+        // (FixedPointProgram+Pipelining.swift): each is read when its turn comes and answered at once, so
+        // responses flow while requests still arrive.
         for (index, step) in program.steps.enumerated() {
             switch step {
             case .linear(let output, let terms, _, _):
                 var mask = [UInt64](repeating: 0, count: program.tensors[output].shape.elements)
                 for (t, _) in terms.enumerated() {
-                    if read == next { requests.append(try channel.receiveMessage(expecting: ProtocolMessage.linearRequest)); read += 1 }
-                    let (response, share) = try linearServer.offlineResponse(request: requests.removeFirst(), layer: prepared[index]![t])
-                    next += 1
-                    while read < early.count && early[read] {
-                        requests.append(try channel.receiveMessage(expecting: ProtocolMessage.linearRequest))
-                        read += 1
-                    }
+                    let request = try channel.receiveMessage(expecting: ProtocolMessage.linearRequest)
+                    let (response, share) = try linearServer.offlineResponse(request: request, layer: prepared[index]![t])
                     try channel.sendMessage(type: ProtocolMessage.linearResponse, response)
                     try channel.flush()
                     for i in mask.indices { mask[i] &+= share[i] }

@@ -5,6 +5,7 @@
 // Correlated OT (COT) with global Δ: for OT j the sender gets q_j, the receiver with choice bit r_j gets
 // t_j = q_j ⊕ r_j·Δ. Random OT: m0_j = H(q_j, j), m1_j = H(q_j ⊕ Δ, j); the receiver gets H(t_j, j) =
 // m_{r_j}. Chosen OT: the sender also sends y_b = x_b ⊕ m_b (32 bytes per OT).
+import CKernels
 import Transport
 
 /// Sender side of correlated OT extension.
@@ -102,7 +103,11 @@ extension CorrelatedOTReceiver {
 
 /// An array of `count` blocks whose contents are left as allocated (Block is a plain 16-byte value);
 /// every caller overwrites all of them before reading, which saves zero-filling megabytes per batch.
+/// Buffers of 4 MiB or more (the silent-OT pools: 173 MB) ask for huge pages first (ckernels_advise_huge_pages).
 @inline(__always)
 func uninitializedBlocks(_ count: Int) -> [Block] {
-    [Block](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    [Block](unsafeUninitializedCapacity: count) { buffer, initialized in
+        if count >= 1 << 18, let base = buffer.baseAddress { ckernels_advise_huge_pages(base, count * MemoryLayout<Block>.stride) }
+        initialized = count
+    }
 }
