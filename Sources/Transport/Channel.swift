@@ -48,3 +48,12 @@ extension Channel {
         try receive(UInt8.self, count: count)
     }
 }
+
+extension UnsafeMutableRawBufferPointer {
+    /// Copies `count` bytes of `source` from `offset` into this buffer at `position` (the channels' reads).
+    @inline(__always)
+    func copy(_ count: Int, from source: UnsafeRawBufferPointer, at offset: Int, to position: Int) {
+        UnsafeMutableRawBufferPointer(rebasing: self[position..<(position + count)])
+            .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + count)]))
+    }
+}

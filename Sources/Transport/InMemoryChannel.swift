@@ -62,10 +62,7 @@ final class InMemoryPipe: @unchecked Sendable {
             }
             let chunk = chunks[head]
             let take = min(chunk.count - headOffset, buffer.count - filled)
-            chunk.withUnsafeBytes { source in
-                UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + take)])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[headOffset..<(headOffset + take)]))
-            }
+            chunk.withUnsafeBytes { buffer.copy(take, from: $0, at: headOffset, to: filled) }
             filled += take
             headOffset += take
             buffered -= take

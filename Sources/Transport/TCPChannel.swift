@@ -242,18 +242,14 @@ public final class TCPChannel: Channel, @unchecked Sendable {
         while filled < buffer.count {
             if readStart < readEnd {
                 let take = min(readEnd - readStart, buffer.count - filled)
-                UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + take)])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: readBuffer[readStart..<(readStart + take)]))
+                buffer.copy(take, from: UnsafeRawBufferPointer(readBuffer), at: readStart, to: filled)
                 readStart += take
                 filled += take
                 continue
             }
             if backlogStart < backlog.count {
                 let take = min(backlog.count - backlogStart, buffer.count - filled)
-                backlog.withUnsafeBytes { b in
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + take)])
-                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: b[backlogStart..<(backlogStart + take)]))
-                }
+                backlog.withUnsafeBytes { buffer.copy(take, from: $0, at: backlogStart, to: filled) }
                 backlogStart += take
                 filled += take
                 if backlogStart == backlog.count { backlog.removeAll(); backlogStart = 0 }
