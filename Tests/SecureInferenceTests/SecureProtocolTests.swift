@@ -195,9 +195,9 @@ final class SecureProtocolTests: XCTestCase {
         var exactArchitecture = try architecture(for: exact, graph: exactGraph)
         exactArchitecture.relu = .ot
         let images = inputs(2, program: exact, random: &random)
-        // The offline phase is pipelined here (a run of requests sent together wherever the client's shares
-        // come from ReLUs or the input), never for the first term, and not at all with garbled ReLUs (their OTs sit
-        // between the linear layers).
+        // The offline phase is pipelined (a run of requests sent together wherever the client's shares come
+        // from activations or the input), never for the first term, with either ReLU protocol (the server
+        // reads the requests sent ahead before a garbled ReLU's own exchange).
         let early = exact.earlyRequests(reluProtocol: .ot)
         XCTAssertTrue(early.contains(true))
         XCTAssertFalse(early[0])
@@ -206,7 +206,7 @@ final class SecureProtocolTests: XCTestCase {
             guard case .linear(_, let terms, _, _) = exact.steps[step] else { continue }
             XCTAssertEqual(early[i], i > 0 && free[terms[term].input], "term \(i)")
         }
-        XCTAssertFalse(exact.earlyRequests(reluProtocol: .garbled).contains(true))
+        XCTAssertEqual(exact.earlyRequests(reluProtocol: .garbled), early)
         for suite in Suite.allCases {
             let results = try suite.run(exact, exactArchitecture, inputs: images, link: suite == .real ? .tcp : .inMemory)
             XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(suite): OT ReLU logits differ from the oracle")
@@ -218,7 +218,8 @@ final class SecureProtocolTests: XCTestCase {
                                 random: &random, fractionalBits: 12)
         var mixedArchitecture = try architecture(for: mixed, graph: graph)
         mixedArchitecture.relu = .ot
-        XCTAssertFalse(mixed.earlyRequests(reluProtocol: .ot).contains(true), "polynomial correlations sit between linear layers")
+        // Pipelined too: the polynomials' and squares' OLEs run after the requests sent ahead of them.
+        XCTAssertTrue(mixed.earlyRequests(reluProtocol: .ot).contains(true))
         let garbled = try Suite.real.run(mixed, try architecture(for: mixed, graph: graph), inputs: images.map { _ in
             inputs(1, program: mixed, random: &random)[0] })
         let mixedImages = inputs(2, program: mixed, random: &random)

@@ -160,7 +160,8 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         let drawnFirst = early.contains(true) ? program.responseFreeShares(reluProtocol: reluProtocol) : []
         if !drawnFirst.isEmpty {
             for step in program.steps where drawnFirst[step.output] {
-                state.shares[step.output] = try localOfflineShare(step, state: state)
+                state.shares[step.output] = try exchangesOffline(step) ? ShareRing.random(count: program.tensors[step.output].shape.elements)
+                                                                        : try localOfflineShare(step, state: state)
             }
         }
         // Requests sent and not yet answered, oldest first; `sent` counts every request sent.
@@ -169,7 +170,8 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         for (index, step) in program.steps.enumerated() {
             let outShape = program.tensors[step.output].shape
             try meter.measure(index, step.label) {
-                if !drawnFirst.isEmpty && drawnFirst[step.output] { return }
+                let drawn = !drawnFirst.isEmpty && drawnFirst[step.output]
+                if drawn && !exchangesOffline(step) { return }
                 switch step {
                 case .linear(let output, let terms, _, _):
                     var y = [UInt64](repeating: 0, count: outShape.elements)
@@ -196,18 +198,28 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                     let labels = try ot.receiveCorrelatedLabels(choices: choices)
                     let batch = try GarbledBatch(serialized: channel.receiveMessage(expecting: ProtocolMessage.garbledBatch))
                     state.relus[output] = (batch, labels, evaluator)
-                    state.shares[output] = ShareRing.random(count: outShape.elements)
+                    if !drawn { state.shares[output] = ShareRing.random(count: outShape.elements) }
                 case .square(let output, let input, _):
                     state.squares[output] = try OneRoundSquare.clientOffline(shares: state.shares[input], ot: ot)
-                    state.shares[output] = ShareRing.random(count: outShape.elements)
+                    if !drawn { state.shares[output] = ShareRing.random(count: outShape.elements) }
                 case .polynomial(let output, let input, let degree, _, _, _):
                     state.polynomials[output] = try OneRoundPolynomial.clientOffline(shares: state.shares[input], degree: degree, ot: ot)
-                    state.shares[output] = ShareRing.random(count: outShape.elements)
+                    if !drawn { state.shares[output] = ShareRing.random(count: outShape.elements) }
                 }
             }
         }
         _ = try channel.receiveMessage(expecting: ProtocolMessage.offlineDone)
         return state
+    }
+
+    /// Whether the step exchanges messages of its own offline (a garbled ReLU, a square, a polynomial);
+    /// the client draws its output share afresh either way.
+    private func exchangesOffline(_ step: ProgramStep) -> Bool {
+        switch step {
+        case .relu: return reluProtocol == .garbled
+        case .square, .polynomial: return true
+        case .linear, .add, .truncate, .gather, .scatter: return false
+        }
     }
 
     /// The client's offline share of a step that exchanges nothing offline: derived locally from its inputs'

@@ -124,14 +124,28 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
         var state = ServerOfflineState()
         // The client may send a run of requests before it reads the first one's response
         // (FixedPointProgram+Pipelining.swift): each is read when its turn comes and answered at once, so
-        // responses flow while requests still arrive.
+        // responses flow while requests still arrive; before an exchange of its own, the server reads the
+        // requests the client sent ahead of it.
+        let early = program.earlyRequests(reluProtocol: reluProtocol)
+        var requests: [[UInt8]] = []
+        var read = 0, answered = 0
+        func readAhead(through last: Int) throws {
+            while read <= last {
+                requests.append(try channel.receiveMessage(expecting: ProtocolMessage.linearRequest))
+                read += 1
+            }
+        }
+        func beforeExchange() throws {
+            if answered > 0 { try readAhead(through: FixedPointProgram.endOfEarlyRun(after: answered - 1, early: early)) }
+        }
         for (index, step) in program.steps.enumerated() {
             switch step {
             case .linear(let output, let terms, _, _):
                 var mask = [UInt64](repeating: 0, count: program.tensors[output].shape.elements)
                 for (t, _) in terms.enumerated() {
-                    let request = try channel.receiveMessage(expecting: ProtocolMessage.linearRequest)
-                    let (response, share) = try linearServer.offlineResponse(request: request, layer: prepared[index]![t])
+                    try readAhead(through: answered)
+                    let (response, share) = try linearServer.offlineResponse(request: requests.removeFirst(), layer: prepared[index]![t])
+                    answered += 1
                     try channel.sendMessage(type: ProtocolMessage.linearResponse, response)
                     try channel.flush()
                     for i in mask.indices { mask[i] &+= share[i] }
@@ -142,6 +156,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
             case .relu where reluProtocol == .ot:
                 break   // all online
             case .relu(let output, _, let valueBits, let shift, _):
+                try beforeExchange()
                 let count = program.tensors[output].shape.elements
                 var garbler = ReLUGarbler(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
                 // The client's input labels come by correlated-label OT (Asharov et al. CCS 2013): the OT fixes
@@ -152,8 +167,10 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 try channel.flush()
                 state.relus[output] = garbled
             case .square(let output, _, _):
+                try beforeExchange()
                 state.squares[output] = try OneRoundSquare.serverOffline(count: program.tensors[output].shape.elements, ot: ot)
             case .polynomial(let output, _, let degree, _, _, _):
+                try beforeExchange()
                 state.polynomials[output] = try OneRoundPolynomial.serverOffline(
                     count: program.tensors[output].shape.elements, degree: degree, ot: ot)
             case .add, .gather, .scatter:
