@@ -120,6 +120,43 @@ final class GarblingReLUTests: XCTestCase {
         }
     }
 
+    /// Two ReLU layers garbled with the correlated OT's own Δ as offset (as a session garbles): the client's
+    /// labels are its COT outputs with no message of their own, both layers reconstruct, and their tweaks
+    /// (AND gates g = copy · andCount + j, outputs copy · outputWires + i) do not overlap.
+    func testLayersGarbledUnderTheOTDeltaUseDisjointTweaks() throws {
+        var rng = AESPRG(seed: freshSeed())
+        var space = TweakSpace()
+        var gateRanges: [Range<UInt64>] = [], outputRanges: [Range<UInt64>] = []
+        for (k, f, n) in [(36, 13, 70), (33, 13, 50), (40, 0, 30)] {
+            let relu = try ReLUCircuit(valueBits: k, truncationBits: f)
+            let xs = (0..<n).map { _ in Int64(bitPattern: rng.nextUInt64()) >> UInt64(65 - k) }
+            let cs = xs.map { _ in rng.nextUInt64() }
+            let ss = zip(xs, cs).map { UInt64(bitPattern: $0) &- $1 }
+            let evaluator = ReLUEvaluator(relu)
+            let choices = ChoiceBits(evaluator.choiceBits(clientShares: cs))
+            let first = space.reserve(copies: n, of: relu.circuit)
+            let a = UInt64(relu.circuit.andCount), w = UInt64(relu.circuit.outputWireCount)
+            gateRanges.append((first * a)..<((first + UInt64(n)) * a))
+            outputRanges.append((first * w)..<((first + UInt64(n)) * w))
+            let (garbled, labels) = try runTwoParties(
+                first: { channel -> (GarbledBatch, ReLUGarblerBatch) in
+                    let ot = try IKNPSender(channel: channel)
+                    XCTAssertTrue(ot.delta.lsb)
+                    var garbler = ReLUGarbler(relu, otDelta: ot.delta, firstCopy: first)
+                    return try garbler.garbleOffline(count: n, evaluatorZeroLabels: try ot.correlated(count: n * k))
+                },
+                second: { channel in try IKNPReceiver(channel: channel).correlated(choices: choices) })
+            let out = try evaluator.evaluate(garbled.0, evaluatorLabels: labels, garblerLabels: try garbled.1.onlineLabels(serverShares: ss))
+            for i in 0..<n { XCTAssertEqual(out[i] &+ garbled.1.outputShares[i], relu.plaintext(xs[i]), "k \(k) x=\(xs[i])") }
+        }
+        for i in gateRanges.indices {
+            for j in gateRanges.indices where j > i {
+                XCTAssertFalse(gateRanges[i].overlaps(gateRanges[j]), "AND tweaks of layers \(i) and \(j)")
+                XCTAssertFalse(outputRanges[i].overlaps(outputRanges[j]), "output tweaks of layers \(i) and \(j)")
+            }
+        }
+    }
+
     /// Streaming into one reused batch: each batch evaluates correctly, and a copy kept by the caller is
     /// not overwritten by the next garbling (value semantics).
     func testGarblingIntoAReusedBatch() throws {

@@ -195,7 +195,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 case .relu(let output, let input, let valueBits, let shift, _):
                     let evaluator = ReLUEvaluator(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
                     let choices = ChoiceBits(evaluator.choiceBits(clientShares: state.shares[input]))
-                    let labels = try ot.receiveCorrelatedLabels(choices: choices)
+                    let labels = try ot.correlated(choices: choices)   // its active labels (the server's Δ is the offset)
                     let batch = try GarbledBatch(serialized: channel.receiveMessage(expecting: ProtocolMessage.garbledBatch))
                     state.relus[output] = (batch, labels, evaluator)
                     if !drawn { state.shares[output] = ShareRing.random(count: outShape.elements) }

@@ -68,6 +68,8 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     let ot: any CorrelatedOTSender
     /// The OT with the client as sender, for the OT-based ReLU's multiplexer (nil with garbled ReLUs).
     let reverse: (any CorrelatedOTReceiver)?
+    /// The garbled-circuit tweaks used so far under the OT's Δ, every garbled ReLU layer's offset.
+    var tweaks = TweakSpace()
     var reluProtocol: ReLUProtocol { architecture.reluProtocol }
 
     /// Runs the whole session setup with a connected client: the handshake (`greet`), admission at once,
@@ -158,10 +160,13 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
             case .relu(let output, _, let valueBits, let shift, _):
                 try beforeExchange()
                 let count = program.tensors[output].shape.elements
-                var garbler = ReLUGarbler(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
-                // The client's input labels come by correlated-label OT (Asharov et al. CCS 2013): the OT fixes
-                // the zero-labels and the garbler's free-XOR offset is the correlation, 32 bytes per label.
-                let zeroLabels = try ot.sendCorrelatedLabels(count: count * valueBits, correlation: garbler.labelOffset)
+                // The garbler's free-XOR offset is the OT's own Δ, so the client's input labels are the correlated
+                // OTs themselves: zero-label q_j, the client's label q_j ⊕ bit·Δ (no message beyond the OT's;
+                // 16 bytes per label before, the correlated-label OT's correction). Layers share Δ, so each
+                // takes tweaks no other layer of the session uses.
+                let relu = try ReLUCircuit(valueBits: valueBits, truncationBits: shift)
+                var garbler = ReLUGarbler(relu, otDelta: ot.delta, firstCopy: tweaks.reserve(copies: count, of: relu.circuit))
+                let zeroLabels = try ot.correlated(count: count * valueBits)
                 let (batch, garbled) = try garbler.garbleOffline(count: count, evaluatorZeroLabels: zeroLabels)
                 try channel.sendMessage(type: ProtocolMessage.garbledBatch, batch.serialized())
                 try channel.flush()

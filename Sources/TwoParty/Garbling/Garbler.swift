@@ -39,6 +39,17 @@ public struct Garbler: Sendable {
                   labelSeed: SystemRandom.block(), implementation: implementation)
     }
 
+    /// A garbler whose offset is a correlated OT's Δ (`CorrelatedOTSender.delta`, lsb 1): the OT's q_j are
+    /// then the evaluator's zero-labels as they are, and its receiver's outputs its active labels. Copies
+    /// are numbered from `firstCopy`: every garbler sharing one Δ must use tweaks no other uses
+    /// (`HalfGates`: g = copy · andCount + j; outputs: copy · outputWires + i), see `TweakSpace`.
+    public init(circuit: Circuit, knownGarblerInputs: Range<Int> = 0..<0, outputEncoding: OutputEncoding = .bits,
+                otDelta delta: Block, firstCopy: UInt64, implementation: AES128.Implementation = .automatic) {
+        self.init(circuit: circuit, knownGarblerInputs: knownGarblerInputs, outputEncoding: outputEncoding, delta: delta,
+                  labelSeed: SystemRandom.block(), implementation: implementation)
+        nextCopy = firstCopy
+    }
+
     /// A reproducible garbler for tests and benchmarks only: never garble real inputs with chosen seeds.
     public init(circuit: Circuit, knownGarblerInputs: Range<Int>, outputEncoding: OutputEncoding = .bits,
                 delta: Block, labelSeed: Block, implementation: AES128.Implementation = .automatic) {
@@ -222,6 +233,25 @@ public struct Garbler: Sendable {
                                       inputLabels: inputLabels, givenEvaluatorZeroLabels: evaluatorZeroLabels,
                                       outputShares: additive ? shares : nil)
         return state
+    }
+}
+
+/// The tweaks used so far under one Δ by a sequence of garblers of different circuits: each new garbler's
+/// first copy puts all its AND-gate indices g = copy · andCount + j and all its output tweaks
+/// copy · outputWires + i above every earlier one, so none repeats (a session's ReLU layers share the OT's Δ).
+public struct TweakSpace: Sendable {
+    var gates: UInt64 = 0
+    var outputs: UInt64 = 0
+
+    public init() {}
+
+    /// The first copy for `copies` copies of `circuit`, reserving their tweaks.
+    public mutating func reserve(copies: Int, of circuit: Circuit) -> UInt64 {
+        let a = UInt64(max(circuit.andCount, 1)), w = UInt64(max(circuit.outputWireCount, 1))
+        let first = max((gates + a - 1) / a, (outputs + w - 1) / w)
+        gates = (first + UInt64(copies)) * a
+        outputs = (first + UInt64(copies)) * w
+        return first
     }
 }
 

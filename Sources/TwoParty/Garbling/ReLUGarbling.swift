@@ -19,6 +19,15 @@ public struct ReLUGarbler: Sendable {
         maskPRG = AESPRG()
     }
 
+    /// A garbler whose offset is the correlated OT's Δ (see `Garbler.init(circuit:knownGarblerInputs:outputEncoding:otDelta:firstCopy:implementation:)`),
+    /// numbering its copies from `firstCopy` (`TweakSpace.reserve`).
+    public init(_ relu: ReLUCircuit, otDelta: Block, firstCopy: UInt64, implementation: AES128.Implementation = .automatic) {
+        self.relu = relu
+        garbler = Garbler(circuit: relu.circuit, knownGarblerInputs: relu.maskInputs, outputEncoding: relu.outputEncoding,
+                          otDelta: otDelta, firstCopy: firstCopy, implementation: implementation)
+        maskPRG = AESPRG()
+    }
+
     /// Δ of this garbler (see `Garbler.labelOffset`); secret.
     public var labelOffset: Block { garbler.labelOffset }
 

@@ -29,10 +29,13 @@ public final class IKNPSender: CorrelatedOTSender, @unchecked Sendable {
     private var nextIndex: UInt64 = 0
 
     /// Runs the 128 base OTs with the receiver on `channel` (the receiver's `IKNPReceiver.init` must run
-    /// at the same time on the other side). Δ comes from the OS CSPRNG.
+    /// at the same time on the other side). Δ comes from the OS CSPRNG, its lowest bit set: a garbler
+    /// then uses Δ itself as its free-XOR offset (point-and-permute needs lsb 1), and the COTs' q_j as the
+    /// evaluator's zero-labels, with no message per label (127 random bits of Δ remain secret).
     public init(channel: any Channel) throws {
         self.channel = channel
-        let delta = SystemRandom.block()
+        var delta = SystemRandom.block()
+        delta.lo |= 1
         var bits = [Bool]()
         for i in 0..<128 { bits.append(((i < 64 ? delta.lo >> UInt64(i) : delta.hi >> UInt64(i - 64)) & 1) == 1) }
         let keys = try BaseOT.receive(choices: bits, channel: channel)

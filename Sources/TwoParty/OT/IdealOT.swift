@@ -11,7 +11,9 @@ struct IdealDealer {
 
     init(seed: Block) {
         stream = AESPRG(seed: seed)
-        delta = stream.nextBlock()
+        var d = stream.nextBlock()
+        d.lo |= 1   // as IKNP's: usable as a garbler's free-XOR offset
+        delta = d
     }
 
     /// Writes the next q_j into `output`; returns the index of the first.
