@@ -191,6 +191,11 @@ final class GarblingHalfGatesTests: XCTestCase {
         var badVersion = bytes
         badVersion[0] = 9
         XCTAssertThrowsError(try GarbledBatch(serialized: badVersion))
+        for flags: UInt8 in [6, 7, 8] {   // additive and gated at once, unknown bits
+            var bad = bytes
+            bad[1] = flags
+            XCTAssertThrowsError(try GarbledBatch(serialized: bad), "flags \(flags)")
+        }
         var huge = bytes
         huge[12] = 0xFF; huge[13] = 0xFF; huge[14] = 0xFF; huge[15] = 0xFF // 4 billion copies announced
         XCTAssertThrowsError(try GarbledBatch(serialized: huge))

@@ -5,7 +5,7 @@ import XCTest
 
 final class GarblingReLUTests: XCTestCase {
     func testAndCounts() throws {
-        for encoding in [OutputEncoding.additiveShares, .bits] {
+        for encoding in [OutputEncoding.gatedShares, .additiveShares, .bits] {
             for k in [8, 20, 32, 40, 44, 64] {
                 for f in [0, 1, 8, 12, k - 2, k - 1] where f >= 0 && f < k {
                     let relu = try ReLUCircuit(valueBits: k, truncationBits: f, outputEncoding: encoding)
@@ -15,12 +15,16 @@ final class GarblingReLUTests: XCTestCase {
                 }
             }
         }
-        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 0).circuit.andCount, 78)
-        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12).circuit.andCount, 66)
+        // The default: the multiplexer's ANDs sit in the output tables, only the adder's remain.
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 0).circuit.andCount, 39)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12).circuit.andCount, 39)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 0, outputEncoding: .additiveShares).circuit.andCount, 78)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12, outputEncoding: .additiveShares).circuit.andCount, 66)
         XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 0, outputEncoding: .bits).circuit.andCount, 141)
         XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12, outputEncoding: .bits).circuit.andCount, 129)
         XCTAssertLessThanOrEqual(try ReLUCircuit(valueBits: 44, outputEncoding: .bits).circuit.andCount, 200)
-        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12).garbledBytesPerReLU, 66 * 32 + 27 * 16)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12).garbledBytesPerReLU, 39 * 32 + 27 * 24)
+        XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12, outputEncoding: .additiveShares).garbledBytesPerReLU, 66 * 32 + 27 * 16)
         XCTAssertEqual(try ReLUCircuit(valueBits: 40, truncationBits: 12, outputEncoding: .bits).garbledBytesPerReLU, 129 * 32 + 8)
         XCTAssertThrowsError(try ReLUCircuit(valueBits: 1))
         XCTAssertThrowsError(try ReLUCircuit(valueBits: 65))
@@ -66,7 +70,7 @@ final class GarblingReLUTests: XCTestCase {
     func testGarbledReLUReconstructs() throws {
         let seed = freshSeed()
         var rng = AESPRG(seed: seed)
-        for encoding in [OutputEncoding.additiveShares, .bits] {
+        for encoding in [OutputEncoding.gatedShares, .additiveShares, .bits] {
             for (k, f) in [(8, 0), (8, 7), (20, 4), (32, 12), (40, 0), (40, 12), (44, 8), (64, 0), (64, 20)] {
                 let relu = try ReLUCircuit(valueBits: k, truncationBits: f, outputEncoding: encoding)
                 let xs = testValues(relu, &rng, random: 60)
@@ -162,7 +166,7 @@ final class GarblingReLUTests: XCTestCase {
     func testGarblingIntoAReusedBatch() throws {
         let seed = freshSeed()
         var rng = AESPRG(seed: seed)
-        for encoding in [OutputEncoding.additiveShares, .bits] {
+        for encoding in [OutputEncoding.gatedShares, .additiveShares, .bits] {
             let relu = try ReLUCircuit(valueBits: 24, truncationBits: 4, outputEncoding: encoding)
             var garbler = ReLUGarbler(relu)
             let evaluator = ReLUEvaluator(relu)

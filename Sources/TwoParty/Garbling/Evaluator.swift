@@ -16,6 +16,8 @@ public struct Evaluator: Sendable {
                      "known inputs must be garbler inputs")
         precondition(outputEncoding == .bits || circuit.outputs.count <= 64,
                      "additive-share outputs are the bits of one 64-bit word: at most 64 outputs")
+        precondition(outputEncoding != .gatedShares || circuit.outputWireCount == circuit.outputs.count,
+                     "gated outputs are wires: values, then the gate")
         self.circuit = circuit
         self.knownGarblerInputs = knownGarblerInputs
         self.outputEncoding = outputEncoding
@@ -33,7 +35,7 @@ public struct Evaluator: Sendable {
         let copies = batch.copies, g = circuit.garblerInputCount, e = circuit.evaluatorInputCount
         let online = onlineGarblerInputs, o = online.count, k = knownGarblerInputs.count
         let w = circuit.outputWireCount
-        let additive = outputEncoding == .additiveShares
+        let additive = outputEncoding.isArithmetic, gated = outputEncoding == .gatedShares
         let wpc = additive ? 1 : (circuit.outputs.count + 63) / 64
         guard batch.andCount == circuit.andCount, batch.outputWireCount == w else {
             throw GarblingError.circuitMismatch(expectedAndGates: circuit.andCount, gotAndGates: batch.andCount,
@@ -48,7 +50,7 @@ public struct Evaluator: Sendable {
         guard batch.outputEncoding == outputEncoding else {
             throw GarblingError.malformedBatch("the batch encodes its outputs as \(batch.outputEncoding), the evaluator expects \(outputEncoding)")
         }
-        let decodingBytes = additive ? 0 : (copies * w + 7) / 8, rowCount = additive ? copies * w * 2 : 0
+        let decodingBytes = additive ? 0 : (copies * w + 7) / 8, rowCount = outputEncoding.rowCount(copies: copies, outputWires: w)
         guard batch.outputDecoding.count == decodingBytes else {
             throw GarblingError.wrongCount(what: "output decoding bytes", expected: decodingBytes, got: batch.outputDecoding.count)
         }
@@ -71,7 +73,7 @@ public struct Evaluator: Sendable {
         var result = [UInt64](repeating: 0, count: copies * wpc)
         let known = knownGarblerInputs, outputs = circuit.outputs
         let hasher = HalfGates.hasher(implementation)
-        let scratch = UnsafeMutablePointer<Block>.allocate(capacity: additive ? min(copies, HalfGates.chunkSize(circuit)) : 1)
+        let scratch = UnsafeMutablePointer<Block>.allocate(capacity: additive ? 2 * min(copies, HalfGates.chunkSize(circuit)) : 1)
         defer { scratch.deallocate() }
         result.withUnsafeMutableBufferPointer { res in
         batch.tables.withUnsafeBufferPointer { tab in
@@ -102,6 +104,36 @@ public struct Evaluator: Sendable {
                     }
                 }
             }, read: { labels, start, n in
+                if gated {
+                    // Gated projections (OutputEncoding.swift): both labels hashed under the tweaks of the row
+                    // their permute bits point at (each moved into its input: one batched call per side).
+                    guard w > 1, case .wire(let gateWire) = outputs[w - 1] else { return }
+                    let gateRow = labels + Int(gateWire.index) * n
+                    let ha = scratch, hs = scratch + n
+                    for index in 0..<(w - 1) {
+                        guard case .wire(let wire) = outputs[index] else { continue }
+                        let row = labels + Int(wire.index) * n
+                        // Row (u, v)'s tweaks: the copy's (u = v = 0, side 0) tweak plus 4u + 2v + side.
+                        var tweak = OutputEncoding.gatedTweak(copy: batch.firstCopy &+ UInt64(start), output: index, outputWires: w,
+                                                              u: 0, v: 0, side: 0)
+                        let stride = UInt64(w) << 3
+                        for c in 0..<n {
+                            let t = tweak | (row[c].lo & 1) << 2 | (gateRow[c].lo & 1) << 1
+                            ha[c] = row[c] ^ FixedKeyAES.tweakOffset(t)
+                            hs[c] = gateRow[c] ^ FixedKeyAES.tweakOffset(t | 1)
+                            tweak &+= stride
+                        }
+                        hasher.hash(UnsafeMutableBufferPointer(start: ha, count: 2 * n), firstTweak: 0, tweakStride: 0)
+                        var at = ((start * (w - 1)) + index) * 3 - 1
+                        for c in 0..<n {
+                            let r = Int((row[c].lo & 1) << 1 | (gateRow[c].lo & 1))   // 2u + v; row 0 is not sent
+                            let sent = r == 0 ? 0 : rows[at + r]
+                            res[start + c] &+= ha[c].lo ^ hs[c].lo ^ sent
+                            at += 3 * (w - 1)
+                        }
+                    }
+                    return
+                }
                 if additive {
                     // Projection gates (OutputEncoding.swift): H(L, t) ⊕ row[lsb(L)] = r + y·2^o, summed.
                     var index = 0

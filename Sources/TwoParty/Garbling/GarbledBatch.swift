@@ -13,6 +13,8 @@
 //   if flag bit 1 is set (OutputEncoding.additiveShares):
 //   copies × outputWireCount × 16 bytes              two 8-byte rows per output wire, copy-major
 //                                                     (see OutputEncoding.swift)
+//   if flag bit 2 is set (OutputEncoding.gatedShares):
+//   copies × (outputWireCount - 1) × 24 bytes        three 8-byte rows per value wire, copy-major
 
 public struct GarbledBatch: Sendable, Equatable {
     public static let formatVersion: UInt8 = 1
@@ -31,7 +33,8 @@ public struct GarbledBatch: Sendable, Equatable {
     public var knownInputSeed: Block?
     /// How the outputs are delivered (decoding bits or projection rows for additive shares).
     public let outputEncoding: OutputEncoding
-    /// With `.additiveShares`: copies × outputWireCount × 2 rows, copy-major (`.bits`: empty).
+    /// With `.additiveShares`: copies × outputWireCount × 2 rows; with `.gatedShares` copies × (outputWireCount
+    /// - 1) × 3; copy-major (`.bits`: empty).
     public var arithmeticOutputs: [UInt64]
 
     /// A batch of no copies: the starting value for `Garbler.garble(copies:knownInputWords:evaluatorZeroLabels:into:)`.
@@ -83,7 +86,7 @@ public struct GarbledBatch: Sendable, Equatable {
         out.reserveCapacity(serializedByteCount)
         func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         put(GarbledBatch.formatVersion)
-        put(UInt8((knownInputSeed == nil ? 0 : 1) | (outputEncoding == .additiveShares ? 2 : 0)))
+        put(UInt8((knownInputSeed == nil ? 0 : 1) | (outputEncoding == .additiveShares ? 2 : 0) | (outputEncoding == .gatedShares ? 4 : 0)))
         put(UInt16(0))
         put(firstCopy)
         put(UInt32(copies))
@@ -109,8 +112,9 @@ public struct GarbledBatch: Sendable, Equatable {
             throw GarblingError.malformedBatch("format version \(bytes[0]), this build reads version \(GarbledBatch.formatVersion)")
         }
         let flags = bytes[1]
-        guard flags <= 3, get(2, UInt16.self) == 0 else { throw GarblingError.malformedBatch("unknown flags") }
-        let arithmetic = flags & 2 != 0
+        guard flags <= 5, flags & 6 != 6, get(2, UInt16.self) == 0 else { throw GarblingError.malformedBatch("unknown flags") }
+        let encoding: OutputEncoding = flags & 2 != 0 ? .additiveShares : flags & 4 != 0 ? .gatedShares : .bits
+        let arithmetic = encoding.isArithmetic
         let firstCopy = get(4, UInt64.self)
         let copies = Int(get(12, UInt32.self)), ands = Int(get(16, UInt32.self)), outs = Int(get(20, UInt32.self))
         let seedBytes = flags & 1 != 0 ? 16 : 0
@@ -121,9 +125,10 @@ public struct GarbledBatch: Sendable, Equatable {
         guard !o1, !o2, !o3, tableBytes <= bytes.count, decodingBits / 8 <= bytes.count else {
             throw GarblingError.malformedBatch("the header announces \(copies) copies x \(ands) AND gates x \(outs) outputs, more than the \(bytes.count) bytes received")
         }
-        // Bits mode: decoding bits; additive mode: 16 bytes (two rows) per output wire.
+        // Bits mode: decoding bits; additive mode: 16 bytes (two rows) per output wire; gated: 24 bytes
+        // (three rows) per output wire but the gate.
         let decodingBytes = arithmetic ? 0 : (decodingBits + 7) / 8
-        let (rowBytes, o4) = decodingBits.multipliedReportingOverflow(by: arithmetic ? 16 : 0)
+        let (rowBytes, o4) = encoding.rowCount(copies: copies, outputWires: outs).multipliedReportingOverflow(by: 8)
         guard !o4, rowBytes <= bytes.count else {
             throw GarblingError.malformedBatch("the header announces \(copies) copies x \(outs) outputs, more than the \(bytes.count) bytes received")
         }
@@ -152,7 +157,7 @@ public struct GarbledBatch: Sendable, Equatable {
             for i in 0..<(rowBytes / 8) { rows.append(get(offset + 8 * i, UInt64.self)) }
         }
         self.init(firstCopy: firstCopy, copies: copies, andCount: ands, outputWireCount: outs, tables: tables,
-                  outputDecoding: decoding, knownInputSeed: seed, outputEncoding: arithmetic ? .additiveShares : .bits,
+                  outputDecoding: decoding, knownInputSeed: seed, outputEncoding: encoding,
                   arithmeticOutputs: rows)
     }
 }

@@ -58,6 +58,8 @@ public struct Garbler: Sendable {
         precondition(delta.lsb, "Δ must have lsb 1")
         precondition(outputEncoding == .bits || circuit.outputs.count <= 64,
                      "additive-share outputs are the bits of one 64-bit word: at most 64 outputs")
+        precondition(outputEncoding != .gatedShares || circuit.outputWireCount == circuit.outputs.count,
+                     "gated outputs are wires: values, then the gate")
         self.circuit = circuit
         self.knownGarblerInputs = knownGarblerInputs
         self.outputEncoding = outputEncoding
@@ -129,17 +131,17 @@ public struct Garbler: Sendable {
         swap(&tables, &batch.tables)
         swap(&decoding, &batch.outputDecoding)
         swap(&rows, &batch.arithmeticOutputs)
-        let additive = outputEncoding == .additiveShares
+        let additive = outputEncoding.isArithmetic, gated = outputEncoding == .gatedShares
         resize(&tables, to: copies * circuit.andCount * 2, zeroed: false) // the kernel writes every entry
         resize(&decoding, to: additive ? 0 : (copies * w + 7) / 8, zeroed: true)
-        resize(&rows, to: additive ? copies * w * 2 : 0, zeroed: false)   // every row is written
+        resize(&rows, to: outputEncoding.rowCount(copies: copies, outputWires: w), zeroed: false)   // every row is written
         // The input zero-labels come from a fresh per-batch key by counter, so the garbler keeps the key,
         // not the labels (GarblerBatchState.zeroLabel): online input j is slot j, evaluator input i slot o + i.
         let inputLabels = AES128(key: prg.nextBlock())
         var shares = [UInt64](repeating: 0, count: additive ? copies : 0)
         let wirePositions: [Int] = circuit.outputs.indices.filter { if case .wire = circuit.outputs[$0] { return true } else { return false } }
         let hasher = HalfGates.hasher(implementation)
-        let scratchCount = additive ? 3 * min(copies, HalfGates.chunkSize(circuit)) : 0
+        let scratchCount = additive ? (gated ? 5 : 3) * min(copies, HalfGates.chunkSize(circuit)) : 0
         let scratch = UnsafeMutablePointer<Block>.allocate(capacity: max(1, scratchCount))
         defer { scratch.deallocate() }
         let firstCopy = nextCopy
@@ -180,6 +182,48 @@ public struct Garbler: Sendable {
                     }
                 }
             }, read: { labels, start, n in
+                if gated {
+                    guard w > 1 else { return }
+                    // Gated projections (OutputEncoding.swift): per value wire, the four rows' hashes under
+                    // their tweaks, r_i making row (0, 0) zero, then the other three rows.
+                    let a = scratch, sg = scratch + n, h = scratch + 2 * n, r = scratch + 4 * n
+                    let gateRow = labels + wireOutputs[w - 1] * n
+                    for index in 0..<(w - 1) {
+                        let row = labels + wireOutputs[index] * n
+                        let weight: UInt64 = 1 << UInt64(wirePositions[index])
+                        for c in 0..<n { r[c] = .zero }
+                        for u in 0..<2 {
+                            for v in 0..<2 {
+                                // The labels with lsb u (value wire) and lsb v (gate wire), and their bits.
+                                for c in 0..<n {
+                                    a[c] = row[c].lo & 1 == UInt64(u) ? row[c] : row[c] ^ delta
+                                    sg[c] = gateRow[c].lo & 1 == UInt64(v) ? gateRow[c] : gateRow[c] ^ delta
+                                    h[c] = a[c]; h[n + c] = sg[c]
+                                }
+                                let copy = firstCopy + UInt64(start)
+                                hasher.hash(UnsafeMutableBufferPointer(start: h, count: n),
+                                            firstTweak: OutputEncoding.gatedTweak(copy: copy, output: index, outputWires: w, u: u, v: v, side: 0),
+                                            tweakStride: UInt64(w) << 3)
+                                hasher.hash(UnsafeMutableBufferPointer(start: h + n, count: n),
+                                            firstTweak: OutputEncoding.gatedTweak(copy: copy, output: index, outputWires: w, u: u, v: v, side: 1),
+                                            tweakStride: UInt64(w) << 3)
+                                for c in 0..<n {
+                                    // a's value: its label is the zero-label (row[c]) or the one-label.
+                                    let bitA = a[c] != row[c], bitS = sg[c] != gateRow[c]
+                                    let value: UInt64 = bitA && bitS ? weight : 0
+                                    let mask = h[c].lo ^ h[n + c].lo
+                                    if u == 0 && v == 0 {
+                                        r[c].lo = mask &- value                       // row (0, 0) = 0
+                                    } else {
+                                        rowsOut[((start + c) * (w - 1) + index) * 3 + (2 * u + v - 1)] = mask ^ (r[c].lo &+ value)
+                                    }
+                                }
+                            }
+                        }
+                        for c in 0..<n { sharesOut[start + c] &-= r[c].lo }
+                    }
+                    return
+                }
                 if additive {
                     // One projection gate per output wire (OutputEncoding.swift): hash both labels of the
                     // row under the wire's tweaks, then write the two rows in permute-bit order.

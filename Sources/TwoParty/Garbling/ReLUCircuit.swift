@@ -9,7 +9,10 @@
 // rewiring, and y has only p = k'-1-f possibly non-zero bits. The outputs leave as fresh additive shares
 // of y in Z_(2^64), in one of two ways (OutputEncoding):
 //
-//  - .additiveShares (default): the circuit outputs the p bits of y and each output wire becomes an
+//  - .gatedShares (default): the circuit outputs the p bits x_(f..k'-2) and the sign's complement, and the
+//    multiplexer's AND sits in each output's table (OutputEncoding.swift: three 8-byte rows per bit):
+//    (k'-1) AND gates, e.g. 34 at k' = 35, and 24 bytes per result bit.
+//  - .additiveShares: the circuit outputs the p bits of y and each output wire becomes an
 //    additive share through a projection gate (16 bytes per wire, OutputEncoding.swift). AND gates:
 //    (k'-1) for the k'-bit share adder (no carry out of the top bit) + (k'-1-f) to zero y when x < 0,
 //    e.g. 66 at k' = 40, f = 12 and 78 at f = 0.
@@ -39,7 +42,7 @@ public struct ReLUCircuit: Sendable {
     public var maskInputs: Range<Int> { outputEncoding == .bits ? valueBits..<(valueBits + 64) : valueBits..<valueBits }
 
     public init(valueBits: Int = ReLUCircuit.defaultValueBits, truncationBits: Int = 0,
-                outputEncoding: OutputEncoding = .additiveShares) throws {
+                outputEncoding: OutputEncoding = .gatedShares) throws {
         guard (2...64).contains(valueBits) else {
             throw GarblingError.invalidParameter("valueBits must be in 2...64, got \(valueBits)")
         }
@@ -56,20 +59,25 @@ public struct ReLUCircuit: Sendable {
         let sum = b.add(xc, xs) // x mod 2^k'
         let positive = b.not(sum[valueBits - 1])
         // ReLU(x) >> f: bits f..k'-2 of x, zeroed when x < 0 (bit k'-1 of a non-negative x is 0).
-        let result = b.select(positive, Array(sum[truncationBits..<(valueBits - 1)]))
+        let bits = Array(sum[truncationBits..<(valueBits - 1)])
         switch outputEncoding {
-        case .additiveShares: circuit = b.build(outputs: result)
-        case .bits: circuit = b.build(outputs: b.add(b.zeroExtend(result, to: 64), m))
+        case .gatedShares: circuit = b.build(outputs: bits.isEmpty ? [] : bits + [positive])
+        case .additiveShares: circuit = b.build(outputs: b.select(positive, bits))
+        case .bits: circuit = b.build(outputs: b.add(b.zeroExtend(b.select(positive, bits), to: 64), m))
         }
     }
 
     /// The AND-gate count the construction above yields.
     public static func expectedAndCount(valueBits: Int, truncationBits: Int,
-                                        outputEncoding: OutputEncoding = .additiveShares) -> Int {
+                                        outputEncoding: OutputEncoding = .gatedShares) -> Int {
         let resultBits = valueBits - 1 - truncationBits
         // With no result bits left (f = k'-1) the output is 0 (or m) and the adder is dropped as dead code.
         guard resultBits > 0 else { return 0 }
-        return (valueBits - 1) + resultBits + (outputEncoding == .bits ? 63 : 0)
+        switch outputEncoding {
+        case .gatedShares: return valueBits - 1
+        case .additiveShares: return (valueBits - 1) + resultBits
+        case .bits: return (valueBits - 1) + resultBits + 63
+        }
     }
 
     /// ReLU(x) >> f for a value x (negative values give 0).
@@ -86,11 +94,12 @@ public struct ReLUCircuit: Sendable {
         plaintext(value(clientShare: clientShare, serverShare: serverShare)) &+ mask
     }
 
-    /// Offline bytes per ReLU without the OT: 32 per AND gate, plus 16 per output wire (.additiveShares) or
-    /// one decoding bit per output wire (.bits). (Each batch adds a 24-byte header, and with .bits a
-    /// 16-byte seed.)
+    /// Offline bytes per ReLU without the OT: 32 per AND gate, plus 24 per result bit (.gatedShares), 16 per
+    /// output wire (.additiveShares) or one decoding bit per output wire (.bits). (Each batch adds a 24-byte
+    /// header, and with .bits a 16-byte seed.)
     public var garbledBytesPerReLU: Int {
-        circuit.andCount * 32 + (outputEncoding == .bits ? circuit.outputWireCount / 8 : circuit.outputWireCount * 16)
+        circuit.andCount * 32 + outputEncoding.rowCount(copies: 1, outputWires: circuit.outputWireCount) * 8
+            + (outputEncoding == .bits ? circuit.outputWireCount / 8 : 0)
     }
 
     /// Offline bytes per ReLU including the OT of the evaluator's k' labels at `otBytesPerLabel` each.

@@ -47,7 +47,7 @@ public struct ReLUGarbler: Sendable {
         guard count >= 0 && count < 1 << 32 else {
             throw GarblingError.invalidParameter("a batch holds 0 ..< 2^32 ReLUs, asked for \(count)")
         }
-        if relu.outputEncoding == .additiveShares {
+        if relu.outputEncoding.isArithmetic {
             // The projection gates produce the shares; the garbler keeps -Σ r per ReLU.
             let state = try garbler.garble(copies: count, knownInputWords: [], evaluatorZeroLabels: evaluatorZeroLabels,
                                            into: &batch)
