@@ -14,12 +14,6 @@
 //     (Millionaire's `low`; the first version ran a second millionaire on f bits beside it).
 //     Where x >= 0 (the only case the result keeps), w = msb(a) OR msb(b): both top bits clear leave no
 //     wrap, both set always wrap, and one set must wrap, or x would be at least 2^(k-1).
-//  3. Arithmetic shares mod 2^64 of w = m_s + m_c - m_s m_c and of carry_f = u_s + u_c - 2 u_s u_c (B2A):
-//     the two products of a server bit and a client bit by one-bit OLEs (one COT each).
-//  4. y = b_x · T for T = T_s + T_c the truncated value: with b_x = b_s XOR b_c,
-//         b_x T_s = b_s T_s + b_c (1 - 2 b_s) T_s      (an OLE on the client's bit b_c),
-//         b_x T_c = b_c T_c + b_s (1 - 2 b_c) T_c      (an OLE on the server's bit b_s: OT the other way),
-//     so the second product needs correlated OT in the reverse direction, the client as its sender.
 //  3. The multiplexer y = b_x · T without a round for the B2A conversions first: with b_x = b_s ⊕ b_c,
 //     carry_f = u_s ⊕ u_c, w = m_s + m_c - m_s m_c and K = 2^(k-f),
 //         T = P_s + P_c - 2 u_s u_c,   P_s = (a >> f) + u_s - K m_s + K W_s  (P_c likewise),
@@ -28,7 +22,8 @@
 //         y = b_s P_s + b_c P_c                                   (local)
 //           + b_c · (1 - 2 b_s) P_s + u_c · (-2 b_s u_s) + (b_c u_c) · (-2 (1 - 2 b_s) u_s)   (client bit x server value)
 //           + b_s · (1 - 2 b_c) P_c                               (server bit x client value),
-//     four products of one side's bit and the other side's value, all in one exchange (`BitValueProducts`).
+//     four products of one side's bit and the other side's value, all in one exchange (`BitValueProducts`;
+//     the server-bit product runs on correlated OT in the reverse direction, the client as its sender).
 // Rounds: the client's first flight carries every choice correction (the leaves', the triples', the
 // products'); the server's first the table and its first openings; the comparison's openings then take
 // about one flight per level (Millionaire's schedule); whoever learns its sign first sends its product
@@ -41,8 +36,8 @@
 // 64-bit value); with IKNP add 16 B per COT.
 import Transport
 
-/// Products α v of one side's bits α and the other side's values v (mod 2^64) in one simultaneous exchange,
-/// Beaver-style from random OLEs z_bit + z_value = ρ w: the bit side opens e = α ⊕ ρ, the value side
+/// Products α v of one side's bits α and the other side's values v (mod 2^64) in one exchange (neither
+/// side's openings wait for the other's), Beaver-style from random OLEs z_bit + z_value = ρ w: the bit side opens e = α ⊕ ρ, the value side
 /// δ = v - w, and α v = e v + (1 - 2e)(ρ w + ρ δ). The random OLEs come from random OT with no message of
 /// their own: ρ is the OT receiver's random choice, and with the sender's random messages m0, m1,
 /// w = lo(m1) - lo(m0), z_value = -lo(m0), z_bit = lo(m_ρ) (Gilboa's OLE, CRYPTO 1999, with the sender's
