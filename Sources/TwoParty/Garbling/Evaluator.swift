@@ -127,7 +127,7 @@ public struct Evaluator: Sendable {
                         var at = ((start * (w - 1)) + index) * 3 - 1
                         for c in 0..<n {
                             let r = Int((row[c].lo & 1) << 1 | (gateRow[c].lo & 1))   // 2u + v; row 0 is not sent
-                            let sent = r == 0 ? 0 : rows[at + r]
+                            let sent = rows[at + max(r, 1)] & (r == 0 ? 0 : .max)
                             res[start + c] &+= ha[c].lo ^ hs[c].lo ^ sent
                             at += 3 * (w - 1)
                         }

@@ -141,7 +141,7 @@ public struct Garbler: Sendable {
         var shares = [UInt64](repeating: 0, count: additive ? copies : 0)
         let wirePositions: [Int] = circuit.outputs.indices.filter { if case .wire = circuit.outputs[$0] { return true } else { return false } }
         let hasher = HalfGates.hasher(implementation)
-        let scratchCount = additive ? (gated ? 5 : 3) * min(copies, HalfGates.chunkSize(circuit)) : 0
+        let scratchCount = additive ? (gated ? 8 : 3) * min(copies, HalfGates.chunkSize(circuit)) : 0
         let scratch = UnsafeMutablePointer<Block>.allocate(capacity: max(1, scratchCount))
         defer { scratch.deallocate() }
         let firstCopy = nextCopy
@@ -184,43 +184,42 @@ public struct Garbler: Sendable {
             }, read: { labels, start, n in
                 if gated {
                     guard w > 1 else { return }
-                    // Gated projections (OutputEncoding.swift): per value wire, the four rows' hashes under
-                    // their tweaks, r_i making row (0, 0) zero, then the other three rows.
-                    let a = scratch, sg = scratch + n, h = scratch + 2 * n, r = scratch + 4 * n
+                    // Gated projections (OutputEncoding.swift): per copy, the labels of lsb 0 and 1 of the
+                    // value wire (A) and of the gate wire (S), each row's two hash inputs with its tweaks
+                    // moved into them (FixedKeyAES.tweakOffset), all hashed in one call; then r_i making
+                    // row (0, 0) zero, and the other three rows.
+                    let h = scratch
                     let gateRow = labels + wireOutputs[w - 1] * n
+                    let stride = UInt64(w) << 3
                     for index in 0..<(w - 1) {
                         let row = labels + wireOutputs[index] * n
                         let weight: UInt64 = 1 << UInt64(wirePositions[index])
-                        for c in 0..<n { r[c] = .zero }
-                        for u in 0..<2 {
-                            for v in 0..<2 {
-                                // The labels with lsb u (value wire) and lsb v (gate wire), and their bits.
-                                for c in 0..<n {
-                                    a[c] = row[c].lo & 1 == UInt64(u) ? row[c] : row[c] ^ delta
-                                    sg[c] = gateRow[c].lo & 1 == UInt64(v) ? gateRow[c] : gateRow[c] ^ delta
-                                    h[c] = a[c]; h[n + c] = sg[c]
-                                }
-                                let copy = firstCopy + UInt64(start)
-                                hasher.hash(UnsafeMutableBufferPointer(start: h, count: n),
-                                            firstTweak: OutputEncoding.gatedTweak(copy: copy, output: index, outputWires: w, u: u, v: v, side: 0),
-                                            tweakStride: UInt64(w) << 3)
-                                hasher.hash(UnsafeMutableBufferPointer(start: h + n, count: n),
-                                            firstTweak: OutputEncoding.gatedTweak(copy: copy, output: index, outputWires: w, u: u, v: v, side: 1),
-                                            tweakStride: UInt64(w) << 3)
-                                for c in 0..<n {
-                                    // a's value: its label is the zero-label (row[c]) or the one-label.
-                                    let bitA = a[c] != row[c], bitS = sg[c] != gateRow[c]
-                                    let value: UInt64 = bitA && bitS ? weight : 0
-                                    let mask = h[c].lo ^ h[n + c].lo
-                                    if u == 0 && v == 0 {
-                                        r[c].lo = mask &- value                       // row (0, 0) = 0
-                                    } else {
-                                        rowsOut[((start + c) * (w - 1) + index) * 3 + (2 * u + v - 1)] = mask ^ (r[c].lo &+ value)
-                                    }
-                                }
-                            }
+                        var tweak = OutputEncoding.gatedTweak(copy: firstCopy + UInt64(start), output: index, outputWires: w,
+                                                              u: 0, v: 0, side: 0)
+                        for c in 0..<n {
+                            let a0 = row[c].lo & 1 == 0 ? row[c] : row[c] ^ delta      // lsb 0
+                            let s0 = gateRow[c].lo & 1 == 0 ? gateRow[c] : gateRow[c] ^ delta
+                            let a1 = a0 ^ delta, s1 = s0 ^ delta
+                            let k = h + 8 * c
+                            k[0] = a0 ^ FixedKeyAES.tweakOffset(tweak | 0); k[1] = s0 ^ FixedKeyAES.tweakOffset(tweak | 1)
+                            k[2] = a0 ^ FixedKeyAES.tweakOffset(tweak | 2); k[3] = s1 ^ FixedKeyAES.tweakOffset(tweak | 3)
+                            k[4] = a1 ^ FixedKeyAES.tweakOffset(tweak | 4); k[5] = s0 ^ FixedKeyAES.tweakOffset(tweak | 5)
+                            k[6] = a1 ^ FixedKeyAES.tweakOffset(tweak | 6); k[7] = s1 ^ FixedKeyAES.tweakOffset(tweak | 7)
+                            tweak &+= stride
                         }
-                        for c in 0..<n { sharesOut[start + c] &-= r[c].lo }
+                        hasher.hash(UnsafeMutableBufferPointer(start: h, count: 8 * n), firstTweak: 0, tweakStride: 0)
+                        for c in 0..<n {
+                            // The label of lsb u carries the bit u ⊕ (the zero-label's lsb).
+                            let pa = row[c].lo & 1, ps = gateRow[c].lo & 1
+                            let k = h + 8 * c
+                            @inline(__always) func value(_ u: UInt64, _ v: UInt64) -> UInt64 { (0 &- ((u ^ pa) & (v ^ ps))) & weight }
+                            let r = (k[0].lo ^ k[1].lo) &- value(0, 0)
+                            let base = ((start + c) * (w - 1) + index) * 3
+                            rowsOut[base] = k[2].lo ^ k[3].lo ^ (r &+ value(0, 1))
+                            rowsOut[base + 1] = k[4].lo ^ k[5].lo ^ (r &+ value(1, 0))
+                            rowsOut[base + 2] = k[6].lo ^ k[7].lo ^ (r &+ value(1, 1))
+                            sharesOut[start + c] &-= r
+                        }
                     }
                     return
                 }
