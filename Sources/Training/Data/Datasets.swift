@@ -48,16 +48,10 @@ public enum Datasets {
             return try SyntheticCIFAR.splits(validationCount: 0).test
         case .cifar100:
             let folder = try cifar100Folder(in: directory, unpack: true)
-            let sums = checksumManifest(near: folder)
-            return try CIFARFormat.cifar100.read(
-                fileAt: folder.appendingPathComponent("test.bin"), expectedRecords: 10000,
-                expectedSHA256: sums["\(cifar100Folder)/test.bin"] ?? cifar100TestSHA256)
+            return try cifar100Test(in: folder, sums: checksumManifest(near: folder))
         case .cifar10:
-            var folder = directory.appendingPathComponent(cifar10Folder)
-            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("test_batch.bin").path) { folder = directory }
-            return try CIFARFormat.cifar10.read(fileAt: folder.appendingPathComponent("test_batch.bin"), expectedRecords: 10000,
-                                                expectedSHA256: checksumManifest(near: folder)["\(cifar10Folder)/test_batch.bin"],
-                                                hint: DataError.fetchCIFAR10Hint)
+            let folder = try cifar10Folder(in: directory)
+            return try cifar10Batch("test_batch.bin", in: folder, sums: checksumManifest(near: folder))
         }
     }
 
@@ -69,11 +63,15 @@ public enum Datasets {
         let train = try CIFARFormat.cifar100.read(
             fileAt: folder.appendingPathComponent("train.bin"), expectedRecords: 50000,
             expectedSHA256: sums["\(cifar100Folder)/train.bin"] ?? cifar100TrainSHA256)
-        let test = try CIFARFormat.cifar100.read(
-            fileAt: folder.appendingPathComponent("test.bin"), expectedRecords: 10000,
-            expectedSHA256: sums["\(cifar100Folder)/test.bin"] ?? cifar100TestSHA256)
+        let test = try cifar100Test(in: folder, sums: sums)
         let names = classNames(file: folder.appendingPathComponent("fine_label_names.txt"), count: 100)
         return try split(train, test: test, validationCount: validationCount, classNames: names)
+    }
+
+    /// CIFAR-100's test.bin in `folder`, verified.
+    static func cifar100Test(in folder: URL, sums: [String: String]) throws -> ImageSet {
+        try CIFARFormat.cifar100.read(fileAt: folder.appendingPathComponent("test.bin"), expectedRecords: 10000,
+                                      expectedSHA256: sums["\(cifar100Folder)/test.bin"] ?? cifar100TestSHA256)
     }
 
     /// The folder holding train.bin/test.bin, unpacking the shared archive when they are missing.
@@ -110,19 +108,30 @@ public enum Datasets {
 
     // MARK: - CIFAR-10
 
-    static func loadCIFAR10(directory: URL, validationCount: Int) throws -> DataSplits {
+    /// The folder holding the CIFAR-10 batches: `directory` itself when it holds them, else its
+    /// cifar-10-batches-bin; `directory` must exist.
+    static func cifar10Folder(in directory: URL) throws -> URL {
         let manager = FileManager.default
-        var folder = directory.appendingPathComponent(cifar10Folder)
-        if manager.fileExists(atPath: directory.appendingPathComponent("data_batch_1.bin").path) { folder = directory }
         var isDirectory: ObjCBool = false
         guard manager.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DataError.missingDirectory(path: directory.path, hint: DataError.fetchCIFAR10Hint)
         }
-        let sums = checksumManifest(near: folder)
-        func batch(_ name: String) throws -> ImageSet {
-            try CIFARFormat.cifar10.read(fileAt: folder.appendingPathComponent(name), expectedRecords: 10000,
-                                         expectedSHA256: sums["\(cifar10Folder)/\(name)"], hint: DataError.fetchCIFAR10Hint)
+        let holdsBatches = ["data_batch_1.bin", "test_batch.bin"].contains {
+            manager.fileExists(atPath: directory.appendingPathComponent($0).path)
         }
+        return holdsBatches ? directory : directory.appendingPathComponent(cifar10Folder)
+    }
+
+    /// One CIFAR-10 batch file of `folder`, verified against `sums` where it lists it.
+    static func cifar10Batch(_ name: String, in folder: URL, sums: [String: String]) throws -> ImageSet {
+        try CIFARFormat.cifar10.read(fileAt: folder.appendingPathComponent(name), expectedRecords: 10000,
+                                     expectedSHA256: sums["\(cifar10Folder)/\(name)"], hint: DataError.fetchCIFAR10Hint)
+    }
+
+    static func loadCIFAR10(directory: URL, validationCount: Int) throws -> DataSplits {
+        let folder = try cifar10Folder(in: directory)
+        let sums = checksumManifest(near: folder)
+        func batch(_ name: String) throws -> ImageSet { try cifar10Batch(name, in: folder, sums: sums) }
         let parts = try (1...5).map { try batch("data_batch_\($0).bin") }
         let train = ImageSet(count: parts.reduce(0) { $0 + $1.count }, pixels: parts.flatMap(\.pixels),
                              labels: parts.flatMap(\.labels), classCount: 10)

@@ -133,6 +133,7 @@ public enum OTReLU {
         check(valueBits: k, truncation: f)
         let n = s.count, words = (n + 63) / 64, weight = wrapWeight(valueBits: k, truncation: f)
         let split = s.map { parts($0, valueBits: k, truncation: f) }
+        let msb = split.map(\.msb)
         // First flight in: the client's choices of its products' random OLEs (W, then the three with its
         // bits), its opening of m_c for W, then (inside the comparison) its leaves' and triples' choices.
         let values = try BitValueProducts.ValueSide(forward, count: 4 * n)
@@ -142,11 +143,11 @@ public enum OTReLU {
         // after its table, this side's first-flight part: the reverse OLEs' choices and its opening for W.
         let compared = try Millionaire.send(DReLU.senderInputs(s, bits: k), bits: k - 1, low: f, ot: forward) {
             bitSide = try BitValueProducts.BitSide(reverse, count: n)
-            try forward.channel.sendMessage(type: BitValueProducts.openingsMessage, values.open(split.map(\.msb), first: 0))
+            try forward.channel.sendMessage(type: BitValueProducts.openingsMessage, values.open(msb, first: 0))
         }
         let sign = DReLU.senderSigns(s, bits: k, carry: compared.all)
         let carry = compared.low
-        let wrap = values.shares(split.map(\.msb), e: eW, first: 0)
+        let wrap = values.shares(msb, e: eW, first: 0)
         let p = (0..<n).map { local(split[$0], carry: carry[$0], wrapShare: wrap[$0], weight: weight) }
         // This side's values of the client's three products, and its sign for the fourth.
         var v = [UInt64](repeating: 0, count: 3 * n)
@@ -155,13 +156,13 @@ public enum OTReLU {
             v[n + i] = sign[i] && carry[i] ? 0 &- 2 : 0                         // -2 b_s u_s
             v[2 * n + i] = carry[i] ? (sign[i] ? 2 : 0 &- 2) : 0                // -2 (1 - 2 b_s) u_s
         }
-        let signBits = ChoiceBits(sign)
-        let theirs = try exchange(values.open(v, first: n) + bitSide!.open(signBits, first: 0).words,
+        let eSign = bitSide!.open(ChoiceBits(sign), first: 0)
+        let theirs = try exchange(values.open(v, first: n) + eSign.words,
                                   theirs: 3 * words + n, writeFirst: compared.finishedFirst, channel: forward.channel)
         var e = ChoiceBits(count: 0)
         for j in 0..<3 { e = e.appending(ChoiceBits(words: Array(theirs[(j * words)..<((j + 1) * words)]), count: n)) }
         let products = values.shares(v, e: e, first: n)
-        let reverseShares = bitSide!.shares(bitSide!.open(signBits, first: 0), deltas: theirs[(3 * words)...], first: 0)
+        let reverseShares = bitSide!.shares(eSign, deltas: theirs[(3 * words)...], first: 0)
         return (0..<n).map { i in
             (sign[i] ? p[i] : 0) &+ products[i] &+ products[n + i] &+ products[2 * n + i] &+ reverseShares[i]
         }
