@@ -33,7 +33,7 @@ void caes_lpn_encode(const void *round_keys, int impl, size_t n, size_t d, uint6
         for (size_t c = 0; c < cols; c++) {
             if (c + LPN_AHEAD < cols) {
                 const uint32_t *ahead = idx + (c + LPN_AHEAD) * d;
-                for (size_t m = 0; m < d; m++) __builtin_prefetch(&s[ahead[m]], 0, 0);
+                for (size_t m = 0; m < d; m++) __builtin_prefetch(&s[ahead[m]], 0, 3);
             }
             const uint32_t *row = idx + c * d;
             size_t j = start + c;

@@ -48,6 +48,73 @@ final class MultiplicationTests: XCTestCase {
         }
     }
 
+    /// The C loops of both OLE sides against the Swift reference: random pads and factors (edge values
+    /// first), both rings, every shift class, odd counts, the bit stream starting mid-word.
+    func testOLEKernelsEqualTheReference() throws {
+        func check<R: OLERing>(_: R.Type, count n: Int, bits: Int, shift: Int, seed: UInt64) {
+            var generator = testGenerator(seed: seed)
+            func element() -> R {
+                R.bitWidth == 64 ? R(truncatingIfNeeded: generator.nextUInt64())
+                                 : R(truncatingIfNeeded: generator.nextUInt64()) | (R(truncatingIfNeeded: generator.nextUInt64()) << 64)
+            }
+            let edges: [R] = [0, 1, R.max, R(1) << (R.bitWidth - 1)]
+            let pad0 = (0..<(n * bits)).map { _ in Block(lo: generator.nextUInt64(), hi: generator.nextUInt64()) }
+            let pad1 = (0..<(n * bits)).map { _ in Block(lo: generator.nextUInt64(), hi: generator.nextUInt64()) }
+            let x = (0..<n).map { $0 < edges.count ? edges[$0] : element() }
+            let y = (0..<n).map { e -> R in
+                let v = e < edges.count ? edges[edges.count - 1 - e] : element()
+                return bits + shift == R.bitWidth ? v : v & ((R(1) << R(bits)) &- 1)
+            }
+            let label = "ring \(R.bitWidth), n \(n), bits \(bits), shift \(shift)"
+            let reference = OLELoops.sendReference(pad0: pad0, pad1: pad1, x: x, bits: bits, shift: shift)
+            // Two calls, the second starting where the first ended (as the protocol's batches do).
+            var words = [UInt64](repeating: 0, count: correctionWords(count: n, ring: R.bitWidth, shift: shift, bits: bits))
+            var shares = [R](repeating: 0, count: n)
+            let split = n / 3
+            var at = 0
+            pad0.withUnsafeBufferPointer { p0 in
+                pad1.withUnsafeBufferPointer { p1 in
+                    x.withUnsafeBufferPointer { x in
+                        shares.withUnsafeMutableBufferPointer { shares in
+                            for (start, end) in [(0, split), (split, n)] {
+                                at = OLELoops.send(pad0: UnsafeBufferPointer(rebasing: p0[(start * bits)..<(end * bits)]),
+                                                   pad1: UnsafeBufferPointer(rebasing: p1[(start * bits)..<(end * bits)]),
+                                                   x: UnsafeBufferPointer(rebasing: x[start..<end]), bits: bits, shift: shift,
+                                                   into: &words, at: at,
+                                                   shares: UnsafeMutableBufferPointer(rebasing: shares[start..<end]))
+                            }
+                        }
+                    }
+                }
+            }
+            XCTAssertEqual(at, n * correctionBits(ringBits: R.bitWidth, shift: shift, bits: bits), label)
+            XCTAssertEqual(words, reference.words, "corrections, \(label)")
+            XCTAssertEqual(shares, reference.shares, "sender shares, \(label)")
+            var received = [R](repeating: 0, count: n)
+            pad0.withUnsafeBufferPointer { pads in
+                received.withUnsafeMutableBufferPointer { received in
+                    OLELoops.sumPads(pads, bits: bits, shift: shift, shares: received)
+                }
+            }
+            OLELoops.correct(words, y: y, bits: bits, shift: shift, shares: &received)
+            let expected = OLELoops.receiveReference(pads: pad0, words: reference.words, y: y, bits: bits, shift: shift)
+            XCTAssertEqual(received, expected, "receiver shares, \(label)")
+            // And what the loops are for: the shares add up to x·y·2^shift (pads as a COT with pad1 = the other message).
+            let chosen = (0..<(n * bits)).map { r in ((y[r / bits] >> R(r % bits)) & 1) == 1 ? pad1[r] : pad0[r] }
+            let receiver = OLELoops.receiveReference(pads: chosen, words: reference.words, y: y, bits: bits, shift: shift)
+            for e in 0..<n where reference.shares[e] &+ receiver[e] != (x[e] &* y[e]) &<< R(shift) {
+                XCTFail("element \(e) does not reconstruct, \(label)")
+                break
+            }
+        }
+        for (n, bits, shift) in [(1, 64, 0), (7, 64, 0), (33, 63, 1), (5, 1, 0), (9, 20, 44), (4, 13, 51)] {
+            check(UInt64.self, count: n, bits: bits, shift: shift, seed: UInt64(n * 1000 + bits * 10 + shift))
+        }
+        for (n, bits, shift) in [(1, 128, 0), (7, 64, 0), (11, 128, 0), (9, 127, 1), (6, 30, 60), (5, 1, 127), (10, 65, 40)] {
+            check(UInt128.self, count: n, bits: bits, shift: shift, seed: UInt64(n * 1000 + bits * 10 + shift) ^ 0x55)
+        }
+    }
+
     func testOLEOverTCP() throws {
         var generator = testGenerator(seed: 77)
         let x = factors(2000, using: &generator)

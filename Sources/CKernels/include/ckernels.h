@@ -12,6 +12,7 @@
  */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,6 +79,22 @@ void cpoly_blend_forward(const float *x, float *y, int row0, int rows, int inner
 void cpoly_blend_backward(const float *x, const float *dy, float *dx, float *partial, int row0, int rows,
                           int inner, int channels, const float *coefficients, int per_channel, int terms,
                           const float *bounds, const float *alphas, float alpha);
+
+/*
+ * Gilboa's OT-based multiplication over Z_(2^ring), ring 64 or 128 (ole.c; TwoParty's OLE.swift keeps the
+ * Swift reference loops and tests these against them). Pads: `count * bits` 16-byte blocks, element e's
+ * bit i at row e * bits + i. x, y, shares: `count` uint64_t (ring 64) or unsigned __int128 (ring 128).
+ * The corrections stream is packed least-significant bit first at widths ring - shift - i from bit `at`
+ * of `words` (which must be zero there); each function returns the bit after the last one it used.
+ */
+/* Sender: corrections u1 - u0 - x, shares[e] = -sum_i u0 << (shift + i). */
+size_t ckernels_ole_send(const uint64_t *pad0, const uint64_t *pad1, const void *x, size_t count, int ring,
+                         int bits, int shift, uint64_t *words, size_t at, void *shares);
+/* Receiver, before the corrections arrive: shares[e] = sum_i pad << (shift + i). */
+void ckernels_ole_sum_pads(const uint64_t *pads, size_t count, int ring, int bits, int shift, void *shares);
+/* Receiver: shares[e] -= sum_i (d_i if bit i of y[e]) << (shift + i), d_i read from the stream. */
+size_t ckernels_ole_correct(const uint64_t *words, size_t at, const void *y, size_t count, int ring, int bits,
+                            int shift, void *shares);
 
 /*
  * glibc hands freed blocks above its mmap threshold (128 KB, raised on the fly up to 32 MB) back to the

@@ -15,6 +15,7 @@
 //   Z_(2^128), y < 2^64: 64 COTs (1024 B) + 6176 bits (772 B) = 1796 B; full y: 128 COTs + 1032 B = 3080 B.
 // Two flights: all COT columns, then all corrections in one message (the sender never writes while the
 // receiver still streams, so blocking sockets cannot deadlock).
+import CKernels
 import Transport
 
 /// Elements are processed in batches of about this many OTs (bounded memory for any vector length; 256 KB of
@@ -62,7 +63,93 @@ extension UInt128: OLERing {
 
 /// Correction bits of one element: widths k - s, k - s - 1, ..., k - s - L + 1.
 @inline(__always)
-func correctionBits(ringBits k: Int, shift s: Int, bits L: Int) -> Int { L * (2 * (k - s) - L + 1) / 2 }
+public func correctionBits(ringBits k: Int, shift s: Int, bits L: Int) -> Int { L * (2 * (k - s) - L + 1) / 2 }
+
+/// Words of the corrections message for `count` elements.
+@inline(__always)
+public func correctionWords(count: Int, ring k: Int, shift s: Int, bits L: Int) -> Int {
+    (count * correctionBits(ringBits: k, shift: s, bits: L) + 63) / 64
+}
+
+/// The per-element loops of both sides: C kernels (`ckernels_ole_*`, Sources/CKernels/ole.c), and the Swift
+/// loops they replaced, kept as the reference the tests hold them to.
+public enum OLELoops {
+    /// Sender: appends the corrections of `x` (u1 - u0 - x at widths k - s - i) to `words` from bit `at`
+    /// (zero there) and sets `shares` to -sum_i u0·2^(s+i); returns the bit after the last written.
+    public static func send<R: OLERing>(pad0: UnsafeBufferPointer<Block>, pad1: UnsafeBufferPointer<Block>, x: UnsafeBufferPointer<R>,
+                                 bits: Int, shift: Int, into words: inout [UInt64], at: Int,
+                                 shares: UnsafeMutableBufferPointer<R>) -> Int {
+        precondition(pad0.count >= x.count * bits && pad1.count >= x.count * bits && shares.count == x.count)
+        precondition(words.count * 64 >= at + x.count * correctionBits(ringBits: R.bitWidth, shift: shift, bits: bits))
+        guard !x.isEmpty else { return at }
+        return words.withUnsafeMutableBufferPointer { words in
+            pad0.withMemoryRebound(to: UInt64.self) { p0 in
+                pad1.withMemoryRebound(to: UInt64.self) { p1 in
+                    ckernels_ole_send(p0.baseAddress!, p1.baseAddress!, x.baseAddress!, x.count, Int32(R.bitWidth), Int32(bits),
+                                      Int32(shift), words.baseAddress!, at, shares.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// Receiver, before the corrections: shares[e] = sum_i pad(e, i)·2^(s+i).
+    public static func sumPads<R: OLERing>(_ pads: UnsafeBufferPointer<Block>, bits: Int, shift: Int, shares: UnsafeMutableBufferPointer<R>) {
+        precondition(pads.count >= shares.count * bits)
+        guard !shares.isEmpty else { return }
+        pads.withMemoryRebound(to: UInt64.self) { p in
+            ckernels_ole_sum_pads(p.baseAddress!, shares.count, Int32(R.bitWidth), Int32(bits), Int32(shift), shares.baseAddress!)
+        }
+    }
+
+    /// Receiver: subtracts from each share the corrections its factor's bits select.
+    public static func correct<R: OLERing>(_ words: [UInt64], y: [R], bits: Int, shift: Int, shares: inout [R]) {
+        precondition(shares.count == y.count && words.count * 64 >= y.count * correctionBits(ringBits: R.bitWidth, shift: shift, bits: bits))
+        guard !y.isEmpty else { return }
+        words.withUnsafeBufferPointer { words in
+            y.withUnsafeBufferPointer { y in
+                shares.withUnsafeMutableBufferPointer { shares in
+                    _ = ckernels_ole_correct(words.baseAddress!, 0, y.baseAddress!, y.count, Int32(R.bitWidth), Int32(bits),
+                                             Int32(shift), shares.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// The reference of `send` over whole vectors: the corrections message and the sender's shares.
+    public static func sendReference<R: OLERing>(pad0: [Block], pad1: [Block], x: [R], bits: Int, shift: Int) -> (words: [UInt64], shares: [R]) {
+        var writer = BitWriter(reservingBits: x.count * correctionBits(ringBits: R.bitWidth, shift: shift, bits: bits))
+        var shares = [R](repeating: 0, count: x.count)
+        for e in x.indices {
+            var share: R = 0
+            for i in 0..<bits {
+                let u0 = R(hash: pad0[e * bits + i]), u1 = R(hash: pad1[e * bits + i])
+                R.append(u1 &- u0 &- x[e], width: R.bitWidth - shift - i, to: &writer)
+                share &-= u0 &<< R(shift + i)
+            }
+            shares[e] = share
+        }
+        return (writer.finish(), shares)
+    }
+
+    /// The reference of `sumPads` then `correct`: the receiver's shares.
+    public static func receiveReference<R: OLERing>(pads: [Block], words: [UInt64], y: [R], bits: Int, shift: Int) -> [R] {
+        var shares = [R](repeating: 0, count: y.count)
+        for e in y.indices {
+            for i in 0..<bits { shares[e] &+= R(hash: pads[e * bits + i]) &<< R(shift + i) }
+        }
+        words.withUnsafeBufferPointer { words in
+            var reader = BitReader(words)
+            for e in y.indices {
+                for i in 0..<bits {
+                    let d = R.read(width: R.bitWidth - shift - i, from: &reader)
+                    let mask = 0 &- ((y[e] &>> R(i)) & 1)
+                    shares[e] &-= (d & mask) &<< R(shift + i)
+                }
+            }
+        }
+        return shares
+    }
+}
 
 /// The OLE side that supplies the multiplicand x (the correlated-OT sender).
 public struct OLESender: Sendable {
@@ -85,20 +172,19 @@ public struct OLESender: Sendable {
         precondition(bits >= 1 && shift >= 0 && bits + shift <= R.bitWidth, "need 1 <= bits, bits + shift <= \(R.bitWidth)")
         let n = x.count
         var shares = [R](repeating: 0, count: n)
-        var corrections = BitWriter(reservingBits: n * correctionBits(ringBits: R.bitWidth, shift: shift, bits: bits))
+        var corrections = [UInt64](repeating: 0, count: correctionWords(count: n, ring: R.bitWidth, shift: shift, bits: bits))
+        var at = 0
         try forEachBatch(count: n, bits: bits) { start, count, q, q1 in
-            for e in 0..<count {
-                let value = x[start + e]
-                var share: R = 0
-                for i in 0..<bits {
-                    let u0 = R(hash: q[e * bits + i]), u1 = R(hash: q1[e * bits + i])
-                    R.append(u1 &- u0 &- value, width: R.bitWidth - shift - i, to: &corrections)
-                    share &-= u0 &<< R(shift + i)
+            x.withUnsafeBufferPointer { x in
+                shares.withUnsafeMutableBufferPointer { shares in
+                    at = OLELoops.send(pad0: UnsafeBufferPointer(q), pad1: UnsafeBufferPointer(q1),
+                                       x: UnsafeBufferPointer(rebasing: x[start..<(start + count)]), bits: bits, shift: shift,
+                                       into: &corrections, at: at,
+                                       shares: UnsafeMutableBufferPointer(rebasing: shares[start..<(start + count)]))
                 }
-                shares[start + e] = share
             }
         }
-        try ot.channel.sendMessage(type: R.correctionsMessage, corrections.finish())
+        try ot.channel.sendMessage(type: R.correctionsMessage, corrections)
         try ot.channel.flush()
         return shares
     }
@@ -170,29 +256,16 @@ public struct OLEReceiver: Sendable {
                 let rows = UnsafeMutableBufferPointer(rebasing: buffer[0..<ots])
                 let first = try ot.extend(choices: choices, into: rows)
                 FixedKeyAES.shared.hash(rows, firstTweak: first)
-                for e in 0..<count {
-                    var share: R = 0
-                    for i in 0..<bits { share &+= R(hash: rows[e * bits + i]) &<< R(shift + i) }
-                    shares[start + e] = share
+                shares.withUnsafeMutableBufferPointer { shares in
+                    OLELoops.sumPads(UnsafeBufferPointer(rows), bits: bits, shift: shift,
+                                     shares: UnsafeMutableBufferPointer(rebasing: shares[start..<(start + count)]))
                 }
             }
             start += count
         }
-        let expectedWords = (n * correctionBits(ringBits: R.bitWidth, shift: shift, bits: bits) + 63) / 64
-        let corrections = try ot.channel.receiveMessage(expecting: R.correctionsMessage, UInt64.self, count: expectedWords)
-        corrections.withUnsafeBufferPointer { words in
-            var reader = BitReader(words)
-            for k in 0..<n {
-                let value = y[k]
-                var share = shares[k]
-                for i in 0..<bits {
-                    let d = R.read(width: R.bitWidth - shift - i, from: &reader)
-                    let mask = 0 &- ((value &>> R(i)) & 1)
-                    share &-= (d & mask) &<< R(shift + i)
-                }
-                shares[k] = share
-            }
-        }
+        let corrections = try ot.channel.receiveMessage(expecting: R.correctionsMessage, UInt64.self,
+                                                        count: correctionWords(count: n, ring: R.bitWidth, shift: shift, bits: bits))
+        OLELoops.correct(corrections, y: y, bits: bits, shift: shift, shares: &shares)
         return shares
     }
 }
