@@ -48,7 +48,7 @@ let package = Package(
 
         // Cryptographic side.
         .target(name: "ModularMath", dependencies: ["CAES"], swiftSettings: optimize),
-        .target(name: "Lattice", dependencies: ["ModularMath"], swiftSettings: optimize),
+        .target(name: "Lattice", dependencies: ["ModularMath", "CKernels"], swiftSettings: optimize),
         .target(name: "Transport", dependencies: ["NetworkCost"]),
         .target(name: "TwoParty", dependencies: ["Transport", "NetworkCost", "ModularMath", "CAES", "CSodium", "CKernels"], swiftSettings: optimize),
         .target(name: "SecureInference",

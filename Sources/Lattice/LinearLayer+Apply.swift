@@ -1,8 +1,10 @@
 // The fast exact evaluation of a linear layer in Z_(2^64) (what the server computes online on the
 // client's masked input, Delphi's online phase): loops ordered so that the innermost loop runs over
-// contiguous output pixels of one row, with one weight held in a register. `applyReference` is the
-// slow obvious version it is tested against.
+// contiguous output pixels of one row, with one weight held in a register, or the AVX-512 kernel of
+// Sources/CKernels/ringconv.c for stride-1 convolutions. `applyReference` is the slow obvious version both
+// are tested against.
 
+import CKernels
 import ModularMath
 
 extension LinearLayer {
@@ -29,6 +31,17 @@ extension LinearLayer {
         case .convolution(let m, let kh, let kw, let s, let p):
             let (_, ho, wo) = shape.outputShape
             var out = [UInt64](repeating: 0, count: m * ho * wo)
+            if s == 1, kh == kw, cring_available() != 0, cring_conv_fits(Int32(wo), Int32(kh), Int32(p)) != 0 {
+                // The AVX-512 kernel the secure runtime's RingKernels.convolve uses (Sources/CKernels/ringconv.c).
+                var scratch = [UInt64](repeating: 0, count: cring_conv_scratch_count(Int32(c), Int32(h), Int32(w), Int32(p)))
+                weights.withUnsafeBufferPointer { wp in
+                    wp.withMemoryRebound(to: UInt64.self) { wp in
+                        cring_conv_accumulate(wp.baseAddress!, x, &out, Int32(c), Int32(h), Int32(w), Int32(m), Int32(kh),
+                                              Int32(p), &scratch)
+                    }
+                }
+                return out
+            }
             out.withUnsafeMutableBufferPointer { op in
                 weights.withUnsafeBufferPointer { wp in
                     x.withUnsafeBufferPointer { xp in

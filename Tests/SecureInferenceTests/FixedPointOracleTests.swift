@@ -81,22 +81,26 @@ final class FixedPointOracleTests: XCTestCase {
 
     func testRingConvolutionMatchesNaiveIntegerConvolution() {
         var random = SplitMix64(seed: 99)
-        for trial in 0..<30 {
-            let inShape = TensorShape(channels: 1 + random.below(4), height: 3 + random.below(6), width: 3 + random.below(6))
+        for trial in 0..<60 {
+            // Widths up to 70: rows of 1 to 9 vectors in the AVX-512 kernel (more than 8 take the loops).
+            let wide = trial % 4 == 3
+            let inShape = TensorShape(channels: 1 + random.below(4), height: 3 + random.below(6),
+                                      width: wide ? 3 + random.below(68) : 3 + random.below(6))
             let k = [1, 2, 3][random.below(3)], stride = 1 + random.below(2), padding = random.below(2)
             let outH = (inShape.height + 2 * padding - k) / stride + 1, outW = (inShape.width + 2 * padding - k) / stride + 1
             guard outH > 0 && outW > 0 else { continue }
             let outC = 1 + random.below(3)
             let outShape = TensorShape(channels: outC, height: outH, width: outW)
             let x = (0..<inShape.elements).map { _ in random.next() }
-            let w = (0..<outC * inShape.channels * k * k).map { _ in random.next() }
-            var fast = [UInt64](repeating: 0, count: outShape.elements)
+            let w = (0..<outC * inShape.channels * k * k).map { _ in random.below(5) == 0 ? 0 : random.next() }
+            let initial = (0..<outShape.elements).map { _ in random.next() }
+            var fast = initial
             RingKernels.accumulate(.conv(weights: w, inChannels: inShape.channels, outChannels: outC, kernel: k,
                                          stride: stride, padding: padding),
                                    x: x, inShape: inShape, outShape: outShape, into: &fast)
             var naive = [UInt64](repeating: 0, count: outShape.elements)
             for o in 0..<outC { for oy in 0..<outH { for ox in 0..<outW {
-                var acc: UInt64 = 0
+                var acc = initial[(o * outH + oy) * outW + ox]
                 for c in 0..<inShape.channels { for ky in 0..<k { for kx in 0..<k {
                     let iy = oy * stride + ky - padding, ix = ox * stride + kx - padding
                     if iy < 0 || ix < 0 || iy >= inShape.height || ix >= inShape.width { continue }
@@ -105,6 +109,27 @@ final class FixedPointOracleTests: XCTestCase {
                 naive[(o * outH + oy) * outW + ox] = acc
             } } }
             XCTAssertEqual(fast, naive, "trial \(trial): \(inShape) k\(k) s\(stride) p\(padding)")
+        }
+    }
+
+    /// The AVX-512 ring convolution against the plain loops on ResNet-32's shapes (16, 32, 64 channels at 32,
+    /// 16, 8 pixels; 3x3 padding 1 and 1x1), accumulating onto a nonzero output, and a batch-1 dense-like 1x1.
+    func testRingConvolutionKernelEqualsTheLoops() throws {
+        try XCTSkipUnless(RingKernels.nativeConvolution, "this CPU has no AVX-512 DQ: the loops run everywhere")
+        var random = SplitMix64(seed: 7)
+        for (c, side, o, k, padding) in [(16, 32, 16, 3, 1), (32, 16, 32, 3, 1), (64, 8, 64, 3, 1), (16, 32, 32, 1, 0),
+                                         (3, 32, 16, 3, 1), (64, 1, 10, 1, 0), (5, 13, 3, 3, 0)] {
+            let inShape = TensorShape(channels: c, height: side, width: side)
+            let outShape = TensorShape(channels: o, height: side + 2 * padding - k + 1, width: side + 2 * padding - k + 1)
+            let x = (0..<inShape.elements).map { _ in random.next() }
+            let w = (0..<o * c * k * k).map { _ in UInt64(bitPattern: Int64(random.below(8191)) - 4095) }
+            let initial = (0..<outShape.elements).map { _ in random.next() }
+            var kernel = initial, loops = initial
+            RingKernels.convolve(weights: w, x: x, inShape: inShape, outShape: outShape, kernel: k, stride: 1,
+                                 padding: padding, into: &kernel)
+            RingKernels.convolveLoops(weights: w, x: x, inShape: inShape, outShape: outShape, kernel: k, stride: 1,
+                                      padding: padding, into: &loops)
+            XCTAssertEqual(kernel, loops, "\(inShape) -> \(outShape), k \(k), padding \(padding)")
         }
     }
 

@@ -6,6 +6,7 @@
 # emp-toolkit/emp-tool, emp-toolkit/emp-ot, intel/hexl, microsoft/SEAL, google/cpu_features, facebook/zstd); Debian gives
 # cmake, libeigen3-dev, libssl-dev, libgmp-dev. Resumable: finished steps are skipped.
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)   # before any cd: $0 may be relative
 M=${MIRROR:?set MIRROR to the directory of the git mirrors}
 W=${OUT:?set OUT to a build directory}
 SRC=$W/src; B=$W/build; mkdir -p $SRC $B
@@ -52,7 +53,6 @@ step zstd $SRC/zstd/build/cmake -DZSTD_BUILD_PROGRAMS=OFF -DZSTD_BUILD_SHARED=OF
 step SEAL $SRC/SEAL -DSEAL_USE_MSGSL=OFF -DSEAL_USE_ZLIB=OFF -DSEAL_USE_ZSTD=ON -DSEAL_USE_INTEL_HEXL=ON \
   -DSEAL_BUILD_DEPS=OFF -DSEAL_THROW_ON_TRANSPARENT_CIPHERTEXT=ON
 # OpenCheetah itself with our CIFAR ResNet-32 driver (resnet32.cpp, next to this script) as one more network.
-HERE=$(cd "$(dirname "$0")" && pwd)
 cp $HERE/resnet32.cpp $SRC/OpenCheetah/networks/main_resnet32.cpp
 grep -q "add_network_cheetah(resnet32)" $SRC/OpenCheetah/CMakeLists.txt || echo "add_network_cheetah(resnet32)" >> $SRC/OpenCheetah/CMakeLists.txt
 mkdir -p $B/cheetah && cd $B/cheetah

@@ -81,6 +81,19 @@ void cpoly_blend_backward(const float *x, const float *dy, float *dx, float *par
                           const float *bounds, const float *alphas, float alpha);
 
 /*
+ * Stride-1 convolutions over Z_(2^64) (ringconv.c): y[o][oy][ox] += sum_{c,ky,kx} w[o][c][ky][kx] *
+ * x[c][oy + ky - padding][ox + kx - padding] mod 2^64 (zero outside the input), output (H + 2p - k + 1) x
+ * (W + 2p - k + 1). Available when cring_available() (AVX-512 F and DQ) and cring_conv_fits(); scratch holds
+ * cring_conv_scratch_count(C, H, W, padding) elements (the zero-padded input).
+ */
+#define CRING_MAX_ROW 64
+int cring_available(void);
+int cring_conv_fits(int out_width, int kernel, int padding);
+size_t cring_conv_scratch_count(int channels, int height, int width, int padding);
+void cring_conv_accumulate(const uint64_t *w, const uint64_t *x, uint64_t *y, int channels, int height, int width,
+                           int out_channels, int kernel, int padding, uint64_t *scratch);
+
+/*
  * Gilboa's OT-based multiplication over Z_(2^ring), ring 64 or 128 (ole.c; TwoParty's OLE.swift keeps the
  * Swift reference loops and tests these against them). Pads: `count * bits` 16-byte blocks, element e's
  * bit i at row e * bits + i. x, y, shares: `count` uint64_t (ring 64) or unsigned __int128 (ring 128).

@@ -1,3 +1,4 @@
+import CKernels
 import NetworkPlan
 
 /// Linear maps on tensors over Z_(2^64) (wrapping arithmetic): what the server computes online on its
@@ -57,9 +58,40 @@ public enum RingKernels {
         }
     }
 
-    /// Convolution, weight layout [out][in][k][k]; loops ordered so the innermost runs along a row.
-    static func convolve(weights: [UInt64], x: [UInt64], inShape: TensorShape, outShape: TensorShape, kernel k: Int,
+    /// Convolution, weight layout [out][in][k][k]: the AVX-512 kernel (Sources/CKernels/ringconv.c) for
+    /// stride 1 where the CPU has it, else `convolveLoops`.
+    public static func convolve(weights: [UInt64], x: [UInt64], inShape: TensorShape, outShape: TensorShape, kernel k: Int,
                          stride: Int, padding: Int, into out: inout [UInt64]) {
+        guard stride == 1, nativeConvolution, cring_conv_fits(Int32(outShape.width), Int32(k), Int32(padding)) != 0,
+              outShape.height == inShape.height + 2 * padding - k + 1, outShape.width == inShape.width + 2 * padding - k + 1 else {
+            convolveLoops(weights: weights, x: x, inShape: inShape, outShape: outShape, kernel: k, stride: stride,
+                          padding: padding, into: &out)
+            return
+        }
+        var scratch = [UInt64](unsafeUninitializedCapacity: cring_conv_scratch_count(
+            Int32(inShape.channels), Int32(inShape.height), Int32(inShape.width), Int32(padding))) { _, count in
+            count = cring_conv_scratch_count(Int32(inShape.channels), Int32(inShape.height), Int32(inShape.width), Int32(padding))
+        }
+        weights.withUnsafeBufferPointer { w in
+            x.withUnsafeBufferPointer { xs in
+                out.withUnsafeMutableBufferPointer { ys in
+                    scratch.withUnsafeMutableBufferPointer { sc in
+                        cring_conv_accumulate(w.baseAddress!, xs.baseAddress!, ys.baseAddress!, Int32(inShape.channels),
+                                              Int32(inShape.height), Int32(inShape.width), Int32(outShape.channels),
+                                              Int32(k), Int32(padding), sc.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether `convolve` can use the AVX-512 kernel (the CPU has AVX-512 F and DQ).
+    public static let nativeConvolution = cring_available() != 0
+
+    /// The convolution in plain loops (any stride), ordered so the innermost runs along a row: the reference
+    /// of the AVX-512 kernel.
+    public static func convolveLoops(weights: [UInt64], x: [UInt64], inShape: TensorShape, outShape: TensorShape, kernel k: Int,
+                                     stride: Int, padding: Int, into out: inout [UInt64]) {
         let inH = inShape.height, inW = inShape.width, outH = outShape.height, outW = outShape.width
         let inC = inShape.channels
         weights.withUnsafeBufferPointer { w in
