@@ -126,6 +126,7 @@ public final class Trainer {
     public func trainEpoch() -> EpochMetrics {
         let epoch = epochsCompleted + 1
         let loader = BatchLoader(images: splits.train, batchSize: config.batchSize, shuffle: true, augment: config.augment,
+                                 cutout: config.cutout ?? 0,
                                  normalization: splits.normalization, layout: .nchw, seed: config.seed, epoch: epoch,
                                  dropLast: true)
         let progress = ProgressLine()

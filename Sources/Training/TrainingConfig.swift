@@ -37,6 +37,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var seed: UInt64
     public var threads: Int
     public var augment: Bool
+    /// Side of the cutout square of augmented training images; nil (runs from before the option): none.
+    public var cutout: Int?
     public var validationCount: Int
     /// nil (runs from before the option) means ReLU.
     public var activation: TrainingActivation?
@@ -84,6 +86,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         compare("--clip-value", clipValue, stored.clipValue)
         compare("--seed", seed, stored.seed)
         compare("--no-augment", !augment, !stored.augment)
+        compare("--cutout", cutout ?? 0, stored.cutout ?? 0)
         compare("--activation", (activation ?? .relu).description, (stored.activation ?? .relu).description)
         compare("--coefficient-bits", coefficientFractionalBits, stored.coefficientFractionalBits)
         if !changed.isEmpty {

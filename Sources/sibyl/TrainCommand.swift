@@ -30,6 +30,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Worker threads.") var threads: Int = 2
     @Option(help: KernelChoice.help) var kernels: KernelChoice = .auto
     @Flag(name: .customLong("no-augment"), help: "Disable random crop and flip.") var noAugment = false
+    @Option(help: "Cutout (DeVries and Taylor 2017): after crop and flip, zero an N x N square around a random pixel of each training image (clipped at the borders; 0: off).")
+    var cutout: Int = 0
     @Option(name: .customLong("validation-count"), help: "Training images held out for validation.") var validationCount: Int = 5000
     @Option(help: "Activation of every slot: relu, or poly:D (a learnable polynomial of degree D in 1...6 per channel, fitted to ReLU over [-R, R] with R = --poly-range, its input clamped to that range in training).",
             transform: ActivationFlag.parse)
@@ -48,6 +50,8 @@ struct TrainCommand: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if validationCount < 0 { throw ValidationError("--validation-count must be at least 0") }
+        if !(0...32).contains(cutout) { throw ValidationError("--cutout must be in 0...32 (the side of the square, in pixels)") }
+        if cutout > 0 && noAugment { throw ValidationError("--cutout is an augmentation: it cannot go with --no-augment") }
         if activation.degree == nil, polyRange != TrainingActivation.defaultRange || rangePenalty != TrainingActivation.defaultPenalty || coefficientBits != nil {
             throw ValidationError("--poly-range, --range-penalty and --coefficient-bits apply to --activation poly:D only")
         }
@@ -66,6 +70,7 @@ struct TrainCommand: ParsableCommand {
             augment: !noAugment, validationCount: validationCount,
             activation: activation.degree.map { .polynomial(degree: $0, range: polyRange, penalty: rangePenalty) } ?? .relu)
         config.coefficientFractionalBits = coefficientBits
+        config.cutout = cutout > 0 ? cutout : nil
         let directory = URL(fileURLWithPath: out)
         // Refuse early (before loading data) when the directory is taken.
         if !resume && FileManager.default.fileExists(atPath: directory.appendingPathComponent("checkpoint.h5").path) {

@@ -69,6 +69,46 @@ final class DataBatchLoaderTests: XCTestCase {
         }
     }
 
+    /// Cutout: the fast transform equals the reference for squares inside, across and at the corners of the
+    /// image; the square (clipped) is exactly the pixels set to 0, the others are the crop's; and runs without
+    /// cutout sample the crops and flips they always did.
+    func testCutoutEqualsReferenceAndZeroesItsSquare() {
+        let images = dataRandomImages(count: 2, classCount: 10, seed: 31)
+        let normalization = Normalization(mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26])
+        for (size, y, x) in [(8, 16, 16), (8, 0, 0), (8, 31, 31), (1, 5, 7), (9, 3, 30), (16, 31, 0), (32, 16, 16), (31, 0, 31)] {
+            for flip in [false, true] {
+                let p = AugmentationParameters(offsetY: 2, offsetX: 7, flip: flip, cutoutSize: size, cutoutY: y, cutoutX: x)
+                let plain = AugmentationParameters(offsetY: 2, offsetX: 7, flip: flip)
+                for layout in [TensorLayout.nchw, .nhwc] {
+                    let fast = ImageTransform.transform(images.image(1), parameters: p, normalization: normalization, layout: layout)
+                    let slow = ImageTransform.transformReference(images.image(1), parameters: p, normalization: normalization, layout: layout)
+                    XCTAssertEqual(fast, slow, "size \(size) at (\(y), \(x)), flip \(flip), \(layout)")
+                    let uncut = ImageTransform.transform(images.image(1), parameters: plain, normalization: normalization, layout: layout)
+                    var zeroed = 0
+                    for channel in 0..<3 {
+                        for row in 0..<32 {
+                            for column in 0..<32 {
+                                let i = layout == .nchw ? channel * 1024 + row * 32 + column : (row * 32 + column) * 3 + channel
+                                let inside = (y - size / 2..<y - size / 2 + size).contains(row) && (x - size / 2..<x - size / 2 + size).contains(column)
+                                if inside { zeroed += 1; XCTAssertEqual(fast[i], 0) } else { XCTAssertEqual(fast[i], uncut[i]) }
+                            }
+                        }
+                    }
+                    let rows = min(32, y - size / 2 + size) - max(0, y - size / 2), columns = min(32, x - size / 2 + size) - max(0, x - size / 2)
+                    XCTAssertEqual(zeroed, 3 * rows * columns, "size \(size) at (\(y), \(x))")
+                }
+            }
+        }
+        for index in 0..<50 {
+            let old = AugmentationParameters.sample(seed: 9, epoch: 3, index: index)
+            let cut = AugmentationParameters.sample(seed: 9, epoch: 3, index: index, cutout: 8)
+            XCTAssertEqual(old, AugmentationParameters.sample(seed: 9, epoch: 3, index: index, cutout: 0))
+            XCTAssertEqual([cut.offsetY, cut.offsetX], [old.offsetY, old.offsetX])
+            XCTAssertEqual(cut.flip, old.flip)
+            XCTAssertEqual(cut.cutoutSize, 8)
+        }
+    }
+
     func testNormalizationAndLayouts() {
         let images = dataRandomImages(count: 10, classCount: 10, seed: 5)
         let normalization = Normalization(mean: [0.5, 0.25, 0.75], std: [0.5, 0.2, 0.1])

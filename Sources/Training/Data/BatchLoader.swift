@@ -23,7 +23,8 @@ public final class BatchLoader: @unchecked Sendable {
     private var nextIndex = 0
 
     /// Shuffle order is a pure function of (seed, epoch); batches are prepared in the background.
-    public init(images: ImageSet, batchSize: Int, shuffle: Bool, augment: Bool, normalization: Normalization,
+    /// `cutout`: side of the cutout square of augmented images (0: none; `ImageTransform`).
+    public init(images: ImageSet, batchSize: Int, shuffle: Bool, augment: Bool, cutout: Int = 0, normalization: Normalization,
                 layout: TensorLayout, seed: UInt64, epoch: Int, dropLast: Bool) {
         precondition(batchSize > 0, "BatchLoader: batch size must be positive")
         self.batchSize = batchSize
@@ -31,7 +32,7 @@ public final class BatchLoader: @unchecked Sendable {
         self.seed = seed
         self.order = shuffle ? BatchLoader.permutation(count: images.count, seed: seed, epoch: epoch) : Array(0..<images.count)
         let batches = dropLast ? images.count / batchSize : (images.count + batchSize - 1) / batchSize
-        recipe = Recipe(images: images, order: order, batchSize: batchSize, batchCount: batches, augment: augment,
+        recipe = Recipe(images: images, order: order, batchSize: batchSize, batchCount: batches, augment: augment, cutout: cutout,
                         table: ImageTransform.LookupTable(normalization), layout: layout, seed: seed, epoch: epoch)
         pipeline = Pipeline(recipe: recipe)
         for index in 0..<min(BatchLoader.prefetchDepth, batches) { pipeline.schedule(index) }
@@ -59,7 +60,7 @@ public final class BatchLoader: @unchecked Sendable {
         return recipe.make(index)
     }
 
-    /// The crop/flip applied to record `index` this epoch (identity when not augmenting).
+    /// The crop/flip (and cutout) applied to record `index` this epoch (identity when not augmenting).
     public func augmentation(forRecord index: Int) -> AugmentationParameters {
         recipe.parameters(forRecord: index)
     }
@@ -77,13 +78,14 @@ public final class BatchLoader: @unchecked Sendable {
         let batchSize: Int
         let batchCount: Int
         let augment: Bool
+        let cutout: Int
         let table: ImageTransform.LookupTable
         let layout: TensorLayout
         let seed: UInt64
         let epoch: Int
 
         func parameters(forRecord index: Int) -> AugmentationParameters {
-            augment ? AugmentationParameters.sample(seed: seed, epoch: epoch, index: index) : .identity
+            augment ? AugmentationParameters.sample(seed: seed, epoch: epoch, index: index, cutout: cutout) : .identity
         }
 
         func make(_ batchIndex: Int) -> Batch {

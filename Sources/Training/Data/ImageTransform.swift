@@ -2,6 +2,9 @@
 // "Deep Residual Learning for Image Recognition", CVPR 2016, section 4.2): pad 4 pixels of zeros on
 // each side, take a random 32x32 crop, flip horizontally with probability 1/2, then normalise each
 // channel. Padding is applied to the raw bytes (value 0), so padded pixels normalise to -mean/std.
+// Optionally cutout (DeVries and Taylor, "Improved Regularization of Convolutional Neural Networks with
+// Cutout", 2017): a size x size square around a random pixel of the crop (clipped at the borders) is set to 0
+// after normalisation, the dataset's mean.
 // `transformReference` is the slow obvious version; `transform` (used by BatchLoader) is the fast one
 // with a per-channel lookup table; tests compare them.
 import Foundation
@@ -14,21 +17,40 @@ public struct AugmentationParameters: Sendable, Equatable {
     public var offsetX: Int
     /// Mirror left-right after cropping.
     public var flip: Bool
+    /// Side of the cutout square (0: none), and the output pixel at its centre (row, column in 0..<32); the
+    /// square covers rows cutoutY - size / 2 ..< cutoutY - size / 2 + size, columns likewise.
+    public var cutoutSize: Int
+    public var cutoutY: Int
+    public var cutoutX: Int
 
-    public init(offsetY: Int, offsetX: Int, flip: Bool) {
+    public init(offsetY: Int, offsetX: Int, flip: Bool, cutoutSize: Int = 0, cutoutY: Int = 0, cutoutX: Int = 0) {
         precondition((0...8).contains(offsetY) && (0...8).contains(offsetX), "crop offsets must be in 0...8")
+        precondition(cutoutSize >= 0 && (0..<32).contains(cutoutY) && (0..<32).contains(cutoutX), "cutout outside the image")
         self.offsetY = offsetY
         self.offsetX = offsetX
         self.flip = flip
+        self.cutoutSize = cutoutSize
+        self.cutoutY = cutoutY
+        self.cutoutX = cutoutX
+    }
+
+    /// The output rows (and, with cutoutX, columns) the cutout square covers, clipped to the image.
+    func cutoutRange(centre: Int) -> Range<Int> {
+        let first = centre - cutoutSize / 2
+        return max(0, first)..<max(0, min(32, first + cutoutSize))
     }
 
     /// No shift, no flip.
     public static let identity = AugmentationParameters(offsetY: 4, offsetX: 4, flip: false)
 
-    /// The parameters of image `index` in `epoch` of a run with `seed`: a pure function of the three.
-    public static func sample(seed: UInt64, epoch: Int, index: Int) -> AugmentationParameters {
+    /// The parameters of image `index` in `epoch` of a run with `seed`: a pure function of the four. The
+    /// cutout centre is drawn after the crop and flip, so runs without cutout see the draws they always did.
+    public static func sample(seed: UInt64, epoch: Int, index: Int, cutout: Int = 0) -> AugmentationParameters {
         var random = DataRandom(keys: seed, 0xA0C_A7E, UInt64(truncatingIfNeeded: epoch), UInt64(truncatingIfNeeded: index))
-        return AugmentationParameters(offsetY: random.next(below: 9), offsetX: random.next(below: 9), flip: random.next() & 1 == 1)
+        let offsetY = random.next(below: 9), offsetX = random.next(below: 9), flip = random.next() & 1 == 1
+        guard cutout > 0 else { return AugmentationParameters(offsetY: offsetY, offsetX: offsetX, flip: flip) }
+        return AugmentationParameters(offsetY: offsetY, offsetX: offsetX, flip: flip, cutoutSize: cutout,
+                                      cutoutY: random.next(below: 32), cutoutX: random.next(below: 32))
     }
 }
 
@@ -51,7 +73,11 @@ public enum ImageTransform {
                     if sourceY >= 0 && sourceY < side && sourceX >= 0 && sourceX < side {
                         raw = Float(pixels[channel * side * side + sourceY * side + sourceX])
                     }
-                    let value = (raw / 255 - normalization.mean[channel]) / normalization.std[channel]
+                    var value = (raw / 255 - normalization.mean[channel]) / normalization.std[channel]
+                    if parameters.cutoutRange(centre: parameters.cutoutY).contains(y)
+                        && parameters.cutoutRange(centre: parameters.cutoutX).contains(x) {
+                        value = 0
+                    }
                     switch layout {
                     case .nchw: output[channel * side * side + y * side + x] = value
                     case .nhwc: output[(y * side + x) * 3 + channel] = value
@@ -132,6 +158,18 @@ public enum ImageTransform {
                                     }
                                 }
                             }
+                        }
+                    }
+                }
+            }
+            guard parameters.cutoutSize > 0 else { return }
+            let rows = parameters.cutoutRange(centre: parameters.cutoutY), columns = parameters.cutoutRange(centre: parameters.cutoutX)
+            for channel in 0..<3 {
+                for y in rows {
+                    for x in columns {
+                        switch layout {
+                        case .nchw: output[channel * plane + y * side + x] = 0
+                        case .nhwc: output[(y * side + x) * 3 + channel] = 0
                         }
                     }
                 }
