@@ -98,6 +98,47 @@ final class GarblingReLUTests: XCTestCase {
         }
     }
 
+    /// The online message streamed in frames (`ReLUEvaluator.frames`, as the secure sessions send it): each
+    /// frame's labels evaluated alone give the shares of the whole batch, for every output encoding, batches
+    /// smaller than, equal to and not a multiple of a frame (the last frame partial); ranges must start on a
+    /// group of 16 copies.
+    func testFramesEvaluateToTheWholeBatch() throws {
+        let seed = freshSeed()
+        var rng = AESPRG(seed: seed)
+        for encoding in [OutputEncoding.gatedShares, .additiveShares, .bits] {
+            let relu = try ReLUCircuit(valueBits: 34, truncationBits: 12, outputEncoding: encoding)
+            for count in [1, 37, ReLUEvaluator.frameCopies, 2 * ReLUEvaluator.frameCopies + 77] {
+                let xs = (0..<count).map { _ in Int64(bitPattern: rng.nextUInt64()) >> 32 }
+                let clientShares = xs.map { _ in rng.nextUInt64() }
+                let serverShares = zip(xs, clientShares).map { UInt64(bitPattern: $0) &- $1 }
+                var garbler = ReLUGarbler(relu)
+                let (batch, state) = try garbler.garbleOffline(count: count)
+                let evaluator = ReLUEvaluator(relu)
+                let choices = evaluator.choiceBits(clientShares: clientShares)
+                let (zero, one) = state.evaluatorInputLabelPairs()
+                let otLabels = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
+                let whole = try evaluator.evaluate(batch, evaluatorLabels: otLabels,
+                                                   garblerLabels: try state.onlineLabels(serverShares: serverShares))
+                var framed: [UInt64] = []
+                for frame in ReLUEvaluator.frames(count: count) {
+                    framed += try evaluator.evaluate(batch, evaluatorLabels: otLabels,
+                                                     garblerLabels: try state.onlineLabels(serverShares: serverShares, copies: frame),
+                                                     copies: frame)
+                }
+                XCTAssertEqual(framed, whole, "\(encoding), \(count) ReLUs, seed \(seed)")
+                for i in xs.indices where framed[i] &+ state.outputShares[i] != relu.plaintext(xs[i]) {
+                    XCTFail("ReLU \(i) of \(count), \(encoding), seed \(seed)")
+                    break
+                }
+                if count > 16 {
+                    XCTAssertThrowsError(try evaluator.evaluate(batch, evaluatorLabels: otLabels,
+                                                                garblerLabels: try state.onlineLabels(serverShares: serverShares, copies: 8..<count),
+                                                                copies: 8..<count))
+                }
+            }
+        }
+    }
+
     /// A correlated OT fixes the client's zero-labels and hands it zero ⊕ bit·Δ; the garbler garbles with them.
     func testGarbledReLUWithCorrelatedOTLabels() throws {
         let seed = freshSeed()
@@ -217,7 +258,7 @@ final class GarblingReLUTests: XCTestCase {
         let (zero, one) = state.evaluatorInputLabelPairs()
         let ot = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
         var online = try state.onlineLabels(serverShares: ss)
-        for i in 0..<n { online[i * 40 + 39] = rng.nextBlock() } // the top share bit of every ReLU
+        for i in 0..<n { online[39 * n + i] = rng.nextBlock() } // the top share bit of every ReLU (input-major labels)
         let out = try evaluator.evaluate(batch, evaluatorLabels: ot, garblerLabels: online)
         let right = (0..<n).filter { out[$0] &+ state.outputShares[$0] == relu.plaintext(xs[$0]) }.count
         XCTAssertLessThan(right, n / 10, "seed \(seed)")

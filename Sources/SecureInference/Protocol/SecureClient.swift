@@ -280,9 +280,14 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                     replies.append((index, ProtocolMessage.reluReshare, zip(own, shares[output]).map { $0 &- $1 }))
                 case .relu(let output, _, let valueBits, _, _):
                     let (batch, labels, evaluator) = state.relus[output]!
-                    let serverLabels = try channel.receiveBlocks(expecting: ProtocolMessage.reluServerLabels,
-                                                                 count: outShape.elements * valueBits)
-                    let masked = try evaluator.evaluate(batch, evaluatorLabels: labels, garblerLabels: serverLabels)
+                    // The server's labels come in frames (`ReLUEvaluator.frames`): each is evaluated as it arrives.
+                    var masked: [UInt64] = []
+                    masked.reserveCapacity(outShape.elements)
+                    for frame in ReLUEvaluator.frames(count: outShape.elements) {
+                        let serverLabels = try channel.receiveBlocks(expecting: ProtocolMessage.reluServerLabels,
+                                                                     count: frame.count * valueBits)
+                        masked += try evaluator.evaluate(batch, evaluatorLabels: labels, garblerLabels: serverLabels, copies: frame)
+                    }
                     replies.append((index, ProtocolMessage.reluClientReply, zip(masked, shares[output]).map { $0 &- $1 }))
                 case .square(let output, _, _):
                     replies.append((index, OneRoundSquare.replyMessage,

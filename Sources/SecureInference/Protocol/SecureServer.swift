@@ -227,7 +227,12 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 }))
             case .relu(let output, let input, _, _, _):
                 let garbled = state.relus[output]!
-                try channel.sendBlocks(type: ProtocolMessage.reluServerLabels, try garbled.onlineLabels(serverShares: shares[input]))
+                // Streamed in frames, each flushed: the client evaluates one while the next is on the wire.
+                for frame in ReLUEvaluator.frames(count: outShape.elements) {
+                    try channel.sendBlocks(type: ProtocolMessage.reluServerLabels,
+                                           try garbled.onlineLabels(serverShares: shares[input], copies: frame))
+                    try channel.flush()
+                }
                 pending.append((output, {
                     let reply = try channel.receiveMessage(expecting: ProtocolMessage.reluClientReply, UInt64.self,
                                                            count: outShape.elements)

@@ -30,9 +30,13 @@ public struct Evaluator: Sendable {
     /// `result[c · w + o / 64]`, w = ⌈outputs.count / 64⌉. With `.additiveShares`, one word per copy: the
     /// evaluator's share of Σ 2^o·y_o (the garbler holds the other, `GarblerBatchState.outputShares`).
     /// - evaluatorLabels: from OT, copy-major `copies × evaluatorInputCount`.
-    /// - garblerOnlineLabels: from the garbler online, copy-major `copies × (online garbler inputs)`.
-    public func evaluatePacked(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerOnlineLabels: [Block]) throws -> [UInt64] {
-        let copies = batch.copies, g = circuit.garblerInputCount, e = circuit.evaluatorInputCount
+    /// - garblerOnlineLabels: from the garbler online, input-major `(online garbler inputs) × copies`
+    ///   (`GarblerBatchState.onlineInputLabels`).
+    /// - copies: evaluates those copies only (the first a multiple of 16, the table and decoding groups), with
+    ///   `garblerOnlineLabels` of those copies only; the result holds those copies' words. Nil: all.
+    public func evaluatePacked(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerOnlineLabels: [Block],
+                               copies range: Range<Int>? = nil) throws -> [UInt64] {
+        let all = batch.copies, g = circuit.garblerInputCount, e = circuit.evaluatorInputCount
         let online = onlineGarblerInputs, o = online.count, k = knownGarblerInputs.count
         let w = circuit.outputWireCount
         let additive = outputEncoding.isArithmetic, gated = outputEncoding == .gatedShares
@@ -41,25 +45,32 @@ public struct Evaluator: Sendable {
             throw GarblingError.circuitMismatch(expectedAndGates: circuit.andCount, gotAndGates: batch.andCount,
                                                 expectedOutputs: w, gotOutputs: batch.outputWireCount)
         }
-        guard copies >= 0 && copies < 1 << 32 else {
-            throw GarblingError.invalidParameter("a batch holds 0 ..< 2^32 copies, got \(copies)")
+        guard all >= 0 && all < 1 << 32 else {
+            throw GarblingError.invalidParameter("a batch holds 0 ..< 2^32 copies, got \(all)")
         }
-        guard batch.tables.count == copies * circuit.andCount * 2 else {
-            throw GarblingError.wrongCount(what: "garbled tables", expected: copies * circuit.andCount * 2, got: batch.tables.count)
+        guard batch.tables.count == all * circuit.andCount * 2 else {
+            throw GarblingError.wrongCount(what: "garbled tables", expected: all * circuit.andCount * 2, got: batch.tables.count)
         }
         guard batch.outputEncoding == outputEncoding else {
             throw GarblingError.malformedBatch("the batch encodes its outputs as \(batch.outputEncoding), the evaluator expects \(outputEncoding)")
         }
-        let decodingBytes = additive ? 0 : (copies * w + 7) / 8, rowCount = outputEncoding.rowCount(copies: copies, outputWires: w)
+        let decodingBytes = additive ? 0 : (all * w + 7) / 8, rowCount = outputEncoding.rowCount(copies: all, outputWires: w)
         guard batch.outputDecoding.count == decodingBytes else {
             throw GarblingError.wrongCount(what: "output decoding bytes", expected: decodingBytes, got: batch.outputDecoding.count)
         }
         guard batch.arithmeticOutputs.count == rowCount else {
             throw GarblingError.wrongCount(what: "projection rows", expected: rowCount, got: batch.arithmeticOutputs.count)
         }
-        guard evaluatorLabels.count == copies * e else {
-            throw GarblingError.wrongCount(what: "evaluator input labels", expected: copies * e, got: evaluatorLabels.count)
+        guard evaluatorLabels.count == all * e else {
+            throw GarblingError.wrongCount(what: "evaluator input labels", expected: all * e, got: evaluatorLabels.count)
         }
+        let range = range ?? 0..<all
+        // Tables come in groups of 16 copies (CAES_TABLE_GROUP), decoding bits in groups of decodingGroup (16): a
+        // range starting on a group boundary sees the same layout as the whole batch.
+        guard range.lowerBound >= 0 && range.upperBound <= all && range.lowerBound % 16 == 0 else {
+            throw GarblingError.invalidParameter("copies \(range) of a batch of \(all): the first must be a multiple of 16")
+        }
+        let base = range.lowerBound, copies = range.count
         guard garblerOnlineLabels.count == copies * o else {
             throw GarblingError.wrongCount(what: "garbler online input labels", expected: copies * o, got: garblerOnlineLabels.count)
         }
@@ -81,25 +92,26 @@ public struct Evaluator: Sendable {
         batch.arithmeticOutputs.withUnsafeBufferPointer { rows in
         evaluatorLabels.withUnsafeBufferPointer { evL in
         garblerOnlineLabels.withUnsafeBufferPointer { onL in
-            HalfGates.evaluateChunks(circuit, firstCopy: batch.firstCopy, copies: copies, tables: tab.baseAddress,
+            HalfGates.evaluateChunks(circuit, firstCopy: batch.firstCopy &+ UInt64(base), copies: copies,
+                                     tables: tab.baseAddress.map { $0 + 2 * circuit.andCount * base },
                                      implementation: implementation,
                                      fill: { labels, start, n in
-                // Transpose in tiles of 4 copies: each row gets a whole cache line (4 blocks) at a time, and
+                // The garbler's labels arrive input-major: one copy per row. The evaluator's (from the OT, copy-major)
+                // are transposed in tiles of 4 copies: each row gets a whole cache line (4 blocks) at a time, and
                 // the tile's copy-major inputs stay in L1 while the rows are visited.
+                for (j, i) in online.enumerated() {
+                    (labels + i * n).update(from: onL.baseAddress! + j * copies + start, count: n)
+                }
                 for c0 in stride(from: 0, to: n, by: 4) {
                     let t = min(4, n - c0)
-                    for (j, i) in online.enumerated() {
-                        let row = labels + i * n + c0
-                        for q in 0..<t { row[q] = onL[(start + c0 + q) * o + j] }
-                    }
                     for i in 0..<e {
                         let row = labels + (g + i) * n + c0
-                        for q in 0..<t { row[q] = evL[(start + c0 + q) * e + i] }
+                        for q in 0..<t { row[q] = evL[(base + start + c0 + q) * e + i] }
                     }
                 }
                 if let shared {
                     for q in 0..<k {
-                        shared.keystream(counter: UInt64(q) << 32 + UInt64(start),
+                        shared.keystream(counter: UInt64(q) << 32 + UInt64(base + start),
                                          into: UnsafeMutableBufferPointer(start: labels + (known.lowerBound + q) * n, count: n))
                     }
                 }
@@ -114,7 +126,7 @@ public struct Evaluator: Sendable {
                         guard case .wire(let wire) = outputs[index] else { continue }
                         let row = labels + Int(wire.index) * n
                         // Row (u, v)'s tweaks: the copy's (u = v = 0, side 0) tweak plus 4u + 2v + side.
-                        var tweak = OutputEncoding.gatedTweak(copy: batch.firstCopy &+ UInt64(start), output: index, outputWires: w,
+                        var tweak = OutputEncoding.gatedTweak(copy: batch.firstCopy &+ UInt64(base + start), output: index, outputWires: w,
                                                               u: 0, v: 0, side: 0)
                         let stride = UInt64(w) << 3
                         for c in 0..<n {
@@ -124,7 +136,7 @@ public struct Evaluator: Sendable {
                             tweak &+= stride
                         }
                         hasher.hash(UnsafeMutableBufferPointer(start: ha, count: 2 * n), firstTweak: 0, tweakStride: 0)
-                        var at = ((start * (w - 1)) + index) * 3 - 1
+                        var at = (((base + start) * (w - 1)) + index) * 3 - 1
                         for c in 0..<n {
                             let r = Int((row[c].lo & 1) << 1 | (gateRow[c].lo & 1))   // 2u + v; row 0 is not sent
                             let sent = rows[at + max(r, 1)] & (r == 0 ? 0 : .max)
@@ -145,11 +157,11 @@ public struct Evaluator: Sendable {
                         case .wire(let wire):
                             let row = labels + Int(wire.index) * n
                             for c in 0..<n { scratch[c] = row[c] }
-                            let tweak = OutputEncoding.tweak(copy: batch.firstCopy &+ UInt64(start), output: index, outputWires: w)
+                            let tweak = OutputEncoding.tweak(copy: batch.firstCopy &+ UInt64(base + start), output: index, outputWires: w)
                             hasher.hash(UnsafeMutableBufferPointer(start: scratch, count: n), firstTweak: tweak, tweakStride: UInt64(w))
                             for c in 0..<n {
-                                let base = ((start + c) * w + index) * 2
-                                res[start + c] &+= scratch[c].lo ^ rows[base + Int(row[c].lo & 1)]
+                                let at = ((base + start + c) * w + index) * 2
+                                res[start + c] &+= scratch[c].lo ^ rows[at + Int(row[c].lo & 1)]
                             }
                             index += 1
                         }
@@ -160,7 +172,7 @@ public struct Evaluator: Sendable {
                 // words stay in L1 while each output row is read sequentially.
                 for g0 in stride(from: 0, to: n, by: GarbledBatch.decodingGroup) {
                     let size = min(GarbledBatch.decodingGroup, n - g0)
-                    let base = (start + g0) * w
+                    let first0 = (base + start + g0) * w
                     let words = res.baseAddress! + (start + g0) * wpc
                     var index = 0 // among wire outputs
                     for (out, output) in outputs.enumerated() {
@@ -170,7 +182,7 @@ public struct Evaluator: Sendable {
                             if v { for q in 0..<size { words[q * wpc + word] |= 1 << shift } }
                         case .wire(let wire):
                             let row = labels + Int(wire.index) * n + g0
-                            let first = base + index * size
+                            let first = first0 + index * size
                             for q in 0..<size {
                                 let bit = first + q
                                 let d = UInt64(dec[bit >> 3] >> UInt8(bit & 7)) & 1

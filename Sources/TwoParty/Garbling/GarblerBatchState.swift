@@ -43,7 +43,9 @@ public struct GarblerBatchState: Sendable {
     /// transfer the evaluator's labels with half the bytes of a general OT. Secret: never send it.
     public var labelOffset: Block { delta }
 
-    /// The active labels of the garbler's online inputs, copy-major (`copies × onlineInputCount` values).
+    /// The active labels of the garbler's online inputs, input-major (`onlineInputCount × copies` labels:
+    /// input i of copy c at i · copies + c), the order in which the garbler makes them and the evaluator reads
+    /// them, so that neither side transposes. `values` is copy-major (`copies × onlineInputCount`).
     public func onlineInputLabels(values: [Bool]) throws -> [Block] {
         guard values.count == copies * onlineInputCount else {
             throw GarblingError.wrongCount(what: "garbler online input values", expected: copies * onlineInputCount, got: values.count)
@@ -53,17 +55,30 @@ public struct GarblerBatchState: Sendable {
 
     /// As `onlineInputLabels(values:)` with the values packed: online input i of copy c is bit i % 64 of
     /// `words[c · w + i / 64]`, w = ⌈onlineInputCount / 64⌉.
-    public func onlineInputLabels(words: [UInt64]) throws -> [Block] {
+    /// With `copies`, the labels of those copies only (`onlineInputCount × copies.count`, input-major), from
+    /// the words of every copy: what one frame of a streamed online message carries.
+    public func onlineInputLabels(words: [UInt64], copies range: Range<Int>? = nil) throws -> [Block] {
         let wpc = (onlineInputCount + 63) / 64
         guard words.count == copies * wpc else {
             throw GarblingError.wrongCount(what: "garbler online input words", expected: copies * wpc, got: words.count)
         }
-        var out = zeroLabels(firstSlot: 0, slotCount: onlineInputCount)
-        let o = onlineInputCount
-        for c in 0..<copies {
-            for i in 0..<o {
-                let bit = (words[c * wpc + i >> 6] >> UInt64(i & 63)) & 1 == 1
-                out[c * o + i] ^= delta.masked(by: bit)
+        let range = range ?? 0..<copies
+        guard range.lowerBound >= 0 && range.upperBound <= copies else {
+            throw GarblingError.invalidParameter("copies \(range) outside the batch's 0..<\(copies)")
+        }
+        let o = onlineInputCount, n = range.count, first = range.lowerBound, delta = self.delta
+        var out = uninitializedBlocks(o * n)
+        out.withUnsafeMutableBufferPointer { out in
+            words.withUnsafeBufferPointer { words in
+                for i in 0..<o where n > 0 {
+                    let row = out.baseAddress! + i * n
+                    GarblerBatchState.zeroLabels(inputLabels, slot: i, firstCopy: first, into: row, count: n)
+                    let word = i >> 6, shift = UInt64(i & 63)
+                    for c in 0..<n {
+                        let mask = 0 &- ((words[(first + c) * wpc + word] >> shift) & 1)
+                        row[c] = row[c] ^ Block(lo: delta.lo & mask, hi: delta.hi & mask)
+                    }
+                }
             }
         }
         return out

@@ -73,12 +73,14 @@ public struct ReLUGarblerBatch: Sendable {
     public func evaluatorInputLabelPairs() -> (zero: [Block], one: [Block]) { garbling.evaluatorInputLabelPairs() }
 
     /// The active labels for the garbler's shares, `count × k'` (k' × 16 bytes per ReLU, sent online).
-    public func onlineLabels(serverShares: [UInt64]) throws -> [Block] {
+    /// With `copies`, those ReLUs' labels only (input-major, `k' × copies.count`): one frame of the online
+    /// message (`ReLUEvaluator.frames`).
+    public func onlineLabels(serverShares: [UInt64], copies: Range<Int>? = nil) throws -> [Block] {
         guard serverShares.count == outputShares.count else {
             throw GarblingError.wrongCount(what: "server shares", expected: outputShares.count, got: serverShares.count)
         }
         // k' ≤ 64 online inputs: one word per ReLU; bits above k' are ignored.
-        return try garbling.onlineInputLabels(words: serverShares)
+        return try garbling.onlineInputLabels(words: serverShares, copies: copies)
     }
 }
 
@@ -104,8 +106,19 @@ public struct ReLUEvaluator: Sendable {
 
     /// The evaluator's output shares of ReLU(x) >> f (they add up, mod 2^64, with the garbler's
     /// `outputShares`), from the batch, the labels it got by OT and the garbler's online labels.
-    public func evaluate(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerLabels: [Block]) throws -> [UInt64] {
+    /// With `copies`, those ReLUs' shares only, from the garbler's labels of those ReLUs (one frame).
+    public func evaluate(_ batch: GarbledBatch, evaluatorLabels: [Block], garblerLabels: [Block], copies: Range<Int>? = nil) throws -> [UInt64] {
         // .additiveShares: one share word per ReLU; .bits: 64 outputs, one packed word = y + m per ReLU.
-        return try evaluator.evaluatePacked(batch, evaluatorLabels: evaluatorLabels, garblerOnlineLabels: garblerLabels)
+        return try evaluator.evaluatePacked(batch, evaluatorLabels: evaluatorLabels, garblerOnlineLabels: garblerLabels, copies: copies)
+    }
+
+    /// ReLUs per frame of the streamed online message: the garbler sends a layer's labels in frames of this
+    /// many ReLUs (279 KB at k' = 34), so the evaluator works on one frame while the next is on the wire.
+    /// A multiple of the table and decoding groups (16), as `evaluatePacked(copies:)` requires.
+    public static let frameCopies = 512
+
+    /// The frames of a layer of `count` ReLUs, in order.
+    public static func frames(count: Int) -> [Range<Int>] {
+        stride(from: 0, to: count, by: frameCopies).map { $0..<min(count, $0 + frameCopies) }
     }
 }
