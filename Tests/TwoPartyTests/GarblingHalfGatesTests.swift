@@ -115,7 +115,7 @@ final class GarblingHalfGatesTests: XCTestCase {
         XCTAssertEqual(sent[1].0.firstCopy, 1500)
         for (batch, state, g, e) in sent.reversed() {
             let (zero, one) = state.evaluatorInputLabelPairs()
-            let labels = e.indices.map { e[$0] ? one[$0] : zero[$0] }
+            let labels = evaluatorLabels(e, copies: batch.copies, zero: zero, one: one)
             let out = try evaluator.evaluate(batch, evaluatorLabels: labels, garblerOnlineLabels: try state.onlineInputLabels(values: g))
             let outs = circuit.outputs.count
             for c in 0..<batch.copies {
@@ -134,9 +134,9 @@ final class GarblingHalfGatesTests: XCTestCase {
         let (batch, state) = try garbler.garble(copies: copies, knownInputValues: [])
         let g = randomBits(copies * 16, &rng), e = randomBits(copies * 16, &rng)
         let (zero, one) = state.evaluatorInputLabelPairs()
-        var labels = e.indices.map { e[$0] ? one[$0] : zero[$0] }
-        // Replace the evaluator's labels for input bit 0 of every copy by random blocks.
-        for c in 0..<copies { labels[c * 16] = rng.nextBlock() }
+        var labels = evaluatorLabels(e, copies: copies, zero: zero, one: one)
+        // Replace the evaluator's labels for input bit 0 of every copy by random blocks (input-major: row 0).
+        for c in 0..<copies { labels[c] = rng.nextBlock() }
         let out = try Evaluator(circuit: circuit).evaluate(batch, evaluatorLabels: labels,
                                                            garblerOnlineLabels: try state.onlineInputLabels(values: g))
         let outs = circuit.outputs.count
@@ -163,7 +163,7 @@ final class GarblingHalfGatesTests: XCTestCase {
         XCTAssertEqual(batch.payloadByteCount, copies * (circuit.andCount * 32 + 9 * 16))
         let g = randomBits(copies * 8, &rng), e = randomBits(copies * 8, &rng)
         let (zero, one) = state.evaluatorInputLabelPairs()
-        let labels = e.indices.map { e[$0] ? one[$0] : zero[$0] }
+        let labels = evaluatorLabels(e, copies: copies, zero: zero, one: one)
         let online = try state.onlineInputLabels(values: g)
         let evaluator = Evaluator(circuit: circuit, outputEncoding: .additiveShares)
         let wire = try GarbledBatch(serialized: batch.serialized())

@@ -29,7 +29,8 @@ public struct Evaluator: Sendable {
     /// With `OutputEncoding.bits`, the decoded outputs, packed: output o of copy c is bit o % 64 of
     /// `result[c · w + o / 64]`, w = ⌈outputs.count / 64⌉. With `.additiveShares`, one word per copy: the
     /// evaluator's share of Σ 2^o·y_o (the garbler holds the other, `GarblerBatchState.outputShares`).
-    /// - evaluatorLabels: from OT, copy-major `copies × evaluatorInputCount`.
+    /// - evaluatorLabels: from OT, input-major `evaluatorInputCount × copies` (input i of copy c at i · copies + c),
+    ///   every copy's even with `copies` (`GarblerBatchState.evaluatorInputLabelPairs`).
     /// - garblerOnlineLabels: from the garbler online, input-major `(online garbler inputs) × copies`
     ///   (`GarblerBatchState.onlineInputLabels`).
     /// - copies: evaluates those copies only (the first a multiple of 16, the table and decoding groups), with
@@ -96,18 +97,12 @@ public struct Evaluator: Sendable {
                                      tables: tab.baseAddress.map { $0 + 2 * circuit.andCount * base },
                                      implementation: implementation,
                                      fill: { labels, start, n in
-                // The garbler's labels arrive input-major: one copy per row. The evaluator's (from the OT, copy-major)
-                // are transposed in tiles of 4 copies: each row gets a whole cache line (4 blocks) at a time, and
-                // the tile's copy-major inputs stay in L1 while the rows are visited.
+                // Both sides' labels arrive input-major: a chunk's row of an input is one contiguous copy.
                 for (j, i) in online.enumerated() {
                     (labels + i * n).update(from: onL.baseAddress! + j * copies + start, count: n)
                 }
-                for c0 in stride(from: 0, to: n, by: 4) {
-                    let t = min(4, n - c0)
-                    for i in 0..<e {
-                        let row = labels + (g + i) * n + c0
-                        for q in 0..<t { row[q] = evL[(base + start + c0 + q) * e + i] }
-                    }
+                for i in 0..<e {
+                    (labels + (g + i) * n).update(from: evL.baseAddress! + i * all + base + start, count: n)
                 }
                 if let shared {
                     for q in 0..<k {

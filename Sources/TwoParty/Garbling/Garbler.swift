@@ -91,7 +91,7 @@ public struct Garbler: Sendable {
     /// As `garble(copies:knownInputValues:)` with the known values packed: copy c's known input i is bit
     /// i % 64 of `knownInputWords[c · w + i / 64]`, w = ⌈knownGarblerInputs.count / 64⌉.
     ///
-    /// `evaluatorZeroLabels` (copy-major, `copies × evaluatorInputCount`), when given, become the zero-labels
+    /// `evaluatorZeroLabels` (input-major, `evaluatorInputCount × copies`), when given, become the zero-labels
     /// of the evaluator's input wires instead of fresh ones: this is how a correlated OT that fixes the
     /// zero-labels itself (the receiver gets zero ⊕ bit·Δ, with Δ = `labelOffset`) plugs in. They must be
     /// uniformly random and secret to the evaluator, as an OT's random pads are.
@@ -159,11 +159,8 @@ public struct Garbler: Sendable {
                     GarblerBatchState.zeroLabels(inputLabels, slot: j, firstCopy: start, into: labels + i * n, count: n)
                 }
                 if let given = evaluatorZeroLabels {
-                    for c0 in stride(from: 0, to: n, by: 4) { // tiles of 4 copies, as in Evaluator
-                        for i in 0..<e {
-                            let row = labels + (g + i) * n + c0
-                            for q in 0..<min(4, n - c0) { row[q] = given[(start + c0 + q) * e + i] }
-                        }
+                    given.withUnsafeBufferPointer { given in
+                        for i in 0..<e { (labels + (g + i) * n).update(from: given.baseAddress! + i * copies + start, count: n) }
                     }
                 } else {
                     for i in 0..<e {

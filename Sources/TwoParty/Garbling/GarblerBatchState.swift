@@ -19,21 +19,20 @@ public struct GarblerBatchState: Sendable {
         key.keystream(counter: UInt64(slot) << 32 + UInt64(firstCopy), into: UnsafeMutableBufferPointer(start: out, count: count))
     }
 
-    /// The zero-labels of `slotCount` slots from `firstSlot`, copy-major (`copies × slotCount`).
+    /// The zero-labels of `slotCount` slots from `firstSlot`, input-major (`slotCount × copies`).
     func zeroLabels(firstSlot: Int, slotCount: Int) -> [Block] {
-        var out = [Block](repeating: .zero, count: copies * slotCount)
-        var row = [Block](repeating: .zero, count: copies)
-        row.withUnsafeMutableBufferPointer { r in
-            for s in 0..<slotCount {
-                GarblerBatchState.zeroLabels(inputLabels, slot: firstSlot + s, firstCopy: 0, into: r.baseAddress!, count: copies)
-                for c in 0..<copies { out[c * slotCount + s] = r[c] }
+        var out = uninitializedBlocks(slotCount * copies)
+        out.withUnsafeMutableBufferPointer { out in
+            for s in 0..<slotCount where copies > 0 {
+                GarblerBatchState.zeroLabels(inputLabels, slot: firstSlot + s, firstCopy: 0, into: out.baseAddress! + s * copies, count: copies)
             }
         }
         return out
     }
 
-    /// The OT sender's messages for the evaluator's input wires, copy-major (`copies × evaluatorInputCount`):
-    /// the evaluator must receive `one[i]` where its input bit i is 1, else `zero[i]`.
+    /// The OT sender's messages for the evaluator's input wires, input-major (`evaluatorInputCount × copies`:
+    /// input i of copy c at i · copies + c): the evaluator must receive `one[j]` where its input bit j is 1, else
+    /// `zero[j]`.
     public func evaluatorInputLabelPairs() -> (zero: [Block], one: [Block]) {
         let zero = givenEvaluatorZeroLabels ?? zeroLabels(firstSlot: onlineInputCount, slotCount: evaluatorInputCount)
         return (zero, zero.map { $0 ^ delta })

@@ -31,7 +31,7 @@ public struct ReLUGarbler: Sendable {
     /// Δ of this garbler (see `Garbler.labelOffset`); secret.
     public var labelOffset: Block { garbler.labelOffset }
 
-    /// Garbles `count` ReLUs, each with a fresh uniform 64-bit mask m. `evaluatorZeroLabels` (`count × k'`),
+    /// Garbles `count` ReLUs, each with a fresh uniform 64-bit mask m. `evaluatorZeroLabels` (`k' × count`, input-major),
     /// when given, fix the zero-labels of the client's share bits, e.g. to those a correlated OT produced
     /// (see `Garbler.garble(copies:knownInputWords:evaluatorZeroLabels:)`).
     public mutating func garbleOffline(count: Int, evaluatorZeroLabels: [Block]? = nil) throws -> (batch: GarbledBatch, state: ReLUGarblerBatch) {
@@ -69,10 +69,10 @@ public struct ReLUGarblerBatch: Sendable {
     public let outputShares: [UInt64]
     public let garbling: GarblerBatchState
 
-    /// OT sender messages for the evaluator's share bits, `count × k'`, ReLU-major, low bit first.
+    /// OT sender messages for the evaluator's share bits, `k' × count`, input-major (as `choiceBits`).
     public func evaluatorInputLabelPairs() -> (zero: [Block], one: [Block]) { garbling.evaluatorInputLabelPairs() }
 
-    /// The active labels for the garbler's shares, `count × k'` (k' × 16 bytes per ReLU, sent online).
+    /// The active labels for the garbler's shares, `k' × count`, input-major (k' × 16 bytes per ReLU, sent online).
     /// With `copies`, those ReLUs' labels only (input-major, `k' × copies.count`): one frame of the online
     /// message (`ReLUEvaluator.frames`).
     public func onlineLabels(serverShares: [UInt64], copies: Range<Int>? = nil) throws -> [Block] {
@@ -94,12 +94,13 @@ public struct ReLUEvaluator: Sendable {
                               implementation: implementation)
     }
 
-    /// OT choice bits for the client's shares, `count × k'`, ReLU-major, low bit first.
+    /// OT choice bits for the client's shares, `k' × count`, input-major (bit i of ReLU c at i · count + c), the
+    /// order of the garbler's zero-labels and of the evaluator's rows.
     public func choiceBits(clientShares: [UInt64]) -> [Bool] {
-        let k = relu.valueBits
-        var bits = [Bool](repeating: false, count: clientShares.count * k)
-        for (c, x) in clientShares.enumerated() {
-            for i in 0..<k { bits[c * k + i] = (x >> UInt64(i)) & 1 == 1 }
+        let k = relu.valueBits, n = clientShares.count
+        var bits = [Bool](repeating: false, count: n * k)
+        for i in 0..<k {
+            for (c, x) in clientShares.enumerated() { bits[i * n + c] = (x >> UInt64(i)) & 1 == 1 }
         }
         return bits
     }
