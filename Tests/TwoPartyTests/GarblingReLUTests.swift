@@ -74,17 +74,11 @@ final class GarblingReLUTests: XCTestCase {
             for (k, f) in [(8, 0), (8, 7), (20, 4), (32, 12), (40, 0), (40, 12), (44, 8), (64, 0), (64, 20)] {
                 let relu = try ReLUCircuit(valueBits: k, truncationBits: f, outputEncoding: encoding)
                 let xs = testValues(relu, &rng, random: 60)
-                // Shares drawn at random over all of Z_(2^64).
-                let clientShares = xs.map { _ in rng.nextUInt64() }
-                let serverShares = zip(xs, clientShares).map { UInt64(bitPattern: $0) &- $1 }
-                var garbler = ReLUGarbler(relu)
-                let (batch, state) = try garbler.garbleOffline(count: xs.count)
-                let evaluator = ReLUEvaluator(relu)
-                // Ideal OT: the client receives the labels its share bits choose.
-                let choices = evaluator.choiceBits(clientShares: clientShares)
-                let (zero, one) = state.evaluatorInputLabelPairs()
-                let otLabels = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
-                let online = try state.onlineLabels(serverShares: serverShares)
+                // Shares drawn at random over all of Z_(2^64); ideal OT: the client receives the labels its share
+                // bits choose.
+                let g = try garble(relu, xs, &rng)
+                let (batch, state, evaluator, otLabels) = (g.batch, g.state, g.evaluator, g.otLabels)
+                let online = try state.onlineLabels(serverShares: g.serverShares)
                 XCTAssertEqual(online.count * 16, xs.count * relu.onlineBytesPerReLU)
                 let wire = try GarbledBatch(serialized: batch.serialized())
                 XCTAssertEqual(wire, batch)
@@ -109,14 +103,8 @@ final class GarblingReLUTests: XCTestCase {
             let relu = try ReLUCircuit(valueBits: 34, truncationBits: 12, outputEncoding: encoding)
             for count in [1, 37, ReLUEvaluator.frameCopies, 2 * ReLUEvaluator.frameCopies + 77] {
                 let xs = (0..<count).map { _ in Int64(bitPattern: rng.nextUInt64()) >> 32 }
-                let clientShares = xs.map { _ in rng.nextUInt64() }
-                let serverShares = zip(xs, clientShares).map { UInt64(bitPattern: $0) &- $1 }
-                var garbler = ReLUGarbler(relu)
-                let (batch, state) = try garbler.garbleOffline(count: count)
-                let evaluator = ReLUEvaluator(relu)
-                let choices = evaluator.choiceBits(clientShares: clientShares)
-                let (zero, one) = state.evaluatorInputLabelPairs()
-                let otLabels = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
+                let g = try garble(relu, xs, &rng)
+                let (batch, state, evaluator, otLabels, serverShares) = (g.batch, g.state, g.evaluator, g.otLabels, g.serverShares)
                 let whole = try evaluator.evaluate(batch, evaluatorLabels: otLabels,
                                                    garblerLabels: try state.onlineLabels(serverShares: serverShares))
                 var framed: [UInt64] = []
@@ -249,18 +237,30 @@ final class GarblingReLUTests: XCTestCase {
         let relu = try ReLUCircuit(valueBits: 40, truncationBits: 12)
         let n = 100
         let xs = (0..<n).map { _ in Int64(bitPattern: rng.nextUInt64()) >> 30 }
-        let cs = xs.map { _ in rng.nextUInt64() }
-        let ss = zip(xs, cs).map { UInt64(bitPattern: $0) &- $1 }
-        var garbler = ReLUGarbler(relu)
-        let (batch, state) = try garbler.garbleOffline(count: n)
-        let evaluator = ReLUEvaluator(relu)
-        let choices = evaluator.choiceBits(clientShares: cs)
-        let (zero, one) = state.evaluatorInputLabelPairs()
-        let ot = choices.indices.map { choices[$0] ? one[$0] : zero[$0] }
-        var online = try state.onlineLabels(serverShares: ss)
+        let g = try garble(relu, xs, &rng)
+        let (batch, state, evaluator, ot) = (g.batch, g.state, g.evaluator, g.otLabels)
+        var online = try state.onlineLabels(serverShares: g.serverShares)
         for i in 0..<n { online[39 * n + i] = rng.nextBlock() } // the top share bit of every ReLU (input-major labels)
         let out = try evaluator.evaluate(batch, evaluatorLabels: ot, garblerLabels: online)
         let right = (0..<n).filter { out[$0] &+ state.outputShares[$0] == relu.plaintext(xs[$0]) }.count
         XCTAssertLessThan(right, n / 10, "seed \(seed)")
+    }
+
+    /// A batch of ReLUs garbled for the values `xs` shared at random, and the client's labels by an ideal OT.
+    struct Garbled {
+        let batch: GarbledBatch, state: ReLUGarblerBatch, evaluator: ReLUEvaluator
+        let otLabels: [Block], serverShares: [UInt64]
+    }
+
+    func garble(_ relu: ReLUCircuit, _ xs: [Int64], _ rng: inout AESPRG) throws -> Garbled {
+        let clientShares = xs.map { _ in rng.nextUInt64() }
+        let serverShares = zip(xs, clientShares).map { UInt64(bitPattern: $0) &- $1 }
+        var garbler = ReLUGarbler(relu)
+        let (batch, state) = try garbler.garbleOffline(count: xs.count)
+        let evaluator = ReLUEvaluator(relu)
+        let choices = evaluator.choiceBits(clientShares: clientShares)
+        let (zero, one) = state.evaluatorInputLabelPairs()
+        return Garbled(batch: batch, state: state, evaluator: evaluator,
+                       otLabels: choices.indices.map { choices[$0] ? one[$0] : zero[$0] }, serverShares: serverShares)
     }
 }
