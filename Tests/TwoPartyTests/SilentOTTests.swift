@@ -34,6 +34,9 @@ final class SilentOTTests: XCTestCase {
             for j in 0..<(1 << h) {
                 let index = (i << h) + j
                 XCTAssertEqual(received[index], sent[index] ^ delta.masked(by: j == points[i]), "tree \(i) leaf \(j)")
+                // Leaves have their lowest bit clear, so with lsb(Δ) = 1 the receiver's carries the point.
+                XCTAssertFalse(sent[index].lsb, "tree \(i) leaf \(j)")
+                XCTAssertEqual(received[index].lsb, delta.lsb && j == points[i], "tree \(i) leaf \(j)")
             }
         }
         XCTAssertEqual(Set(sent).count, sent.count, "leaves must be distinct")

@@ -44,6 +44,10 @@ public struct Block: Hashable, Sendable, CustomStringConvertible {
     @inlinable
     public var lsb: Bool { lo & 1 == 1 }
 
+    /// The block with its lowest bit cleared.
+    @inlinable
+    public var clearingLSB: Block { Block(lo: lo & ~1, hi: hi) }
+
     /// `self` if `bit`, else zero (branch-free).
     @inlinable
     public func masked(by bit: Bool) -> Block {

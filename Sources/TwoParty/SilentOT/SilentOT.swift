@@ -7,6 +7,12 @@
 // LPN, and its values z = y ⊕ x·Δ with y the sender's. The first iteration starts from IKNP (on the
 // `setup` parameters, 39,934 IKNP COTs); every later one from the first `consumed` outputs of the one
 // before (bootstrapping), so IKNP runs once per session.
+// Choice bits ride in the values' lowest bit (as in the Ferret authors' emp-ot): Δ has its lowest bit set, the
+// sender's random COT values have it clear, so the receiver's z = y ⊕ x·Δ has lsb(z) = x. IKNP's COTs are brought
+// to that form once (the sender clears its lowest bits, the receiver sets its own to its choices: the correlation
+// still holds), the single-point COTs keep it (SinglePointCOT.swift), and the code, linear, preserves it: the
+// receiver encodes its values alone and reads its choice bits off them, instead of gathering the bits a second
+// time. The sender's values thus have one known bit; Δ keeps 127 secret ones, as under free-XOR garbling.
 // Callers get chosen-choice COTs (the CorrelatedOT protocols): the receiver sends d = b ⊕ x, one bit per
 // COT, and the sender shifts its values by d·Δ.
 // Traffic per random COT of the extension set: t (2 depth + 1) blocks of 16 bytes for 10,805,248 - 606,907
@@ -123,6 +129,7 @@ public final class SilentOTSender: CorrelatedOTSender, SilentPoolOwner, @uncheck
         pool = SilentPool(parameters: parameters)
         base = [Block](repeating: .zero, count: parameters.setup.consumed)
         _ = try base.withUnsafeMutableBufferPointer { try iknp.extend(into: $0) }
+        for j in base.indices { base[j] = base[j].clearingLSB }   // random COT values with lsb 0 (see above)
         try refill()
     }
 
@@ -177,8 +184,8 @@ public final class SilentOTSender: CorrelatedOTSender, SilentPoolOwner, @uncheck
 public final class SilentOTReceiver: CorrelatedOTReceiver, SilentPoolOwner, @unchecked Sendable {
     public let channel: any Channel
     var pool: SilentPool
+    /// The next iteration's base: random COT values whose lowest bit is their choice bit.
     private var base: [Block]
-    private var baseBits: [UInt64]
     var nextIndex: UInt64 = 0
 
     /// The random choice bits of the current iteration's outputs, packed (for statistical tests: they are
@@ -193,7 +200,8 @@ public final class SilentOTReceiver: CorrelatedOTReceiver, SilentPoolOwner, @unc
         let choices = ChoiceBits.random(count: parameters.setup.consumed)
         base = [Block](repeating: .zero, count: parameters.setup.consumed)
         _ = try base.withUnsafeMutableBufferPointer { try iknp.extend(choices: choices, into: $0) }
-        baseBits = choices.words
+        // The choice bit into the lowest bit (the sender clears its own: the correlation still holds).
+        for j in base.indices { base[j] = Block(lo: base[j].lo & ~1 | (choices[j] ? 1 : 0), hi: base[j].hi) }
         try refill()
     }
 
@@ -207,35 +215,35 @@ public final class SilentOTReceiver: CorrelatedOTReceiver, SilentPoolOwner, @unc
     func refill() throws {
         let p = pool.next
         let message = try channel.receiveBlocks(expecting: OTMessage.silentTrees, count: p.t * (2 * p.depth + 1))
-        var bits = [UInt64](repeating: 0, count: (p.n + 63) / 64)
         let tweak = pool.tweak, iteration = pool.iteration
-        let baseBits = self.baseBits
         var outputs = pool.recycledValues(count: p.n)
-        // Every leaf is written by the single-point COT.
-        let points = outputs.withUnsafeMutableBufferPointer { out in
+        // Every leaf is written by the single-point COT; its path comes from the base COTs' choice bits (their
+        // lowest bits), and the leaf at the point has its lowest bit set, the others clear.
+        _ = outputs.withUnsafeMutableBufferPointer { out in
             base.withUnsafeBufferPointer { b in
                 SinglePointCOT.receive(t: p.t, depth: p.depth, w: UnsafeBufferPointer(rebasing: b[p.k..<p.consumed]),
-                                       choice: { j in (baseBits[(p.k + j) >> 6] >> UInt64((p.k + j) & 63)) & 1 == 1 },
+                                       choice: { j in b[p.k + j].lsb },
                                        message: message, tweak: tweak, leaves: out.baseAddress!)
             }
         }
-        for (i, point) in points.enumerated() {
-            let j = (i << p.depth) + point
-            bits[j >> 6] |= 1 << UInt64(j & 63)
-        }
         base.withUnsafeBufferPointer { b in
-            baseBits.withUnsafeBufferPointer { u in
-                outputs.withUnsafeMutableBufferPointer { out in
-                    bits.withUnsafeMutableBufferPointer { x in
-                        PrimalLPN.encode(p, iteration: iteration, secret: UnsafeBufferPointer(rebasing: b[0..<p.k]), into: out.baseAddress!,
-                                         secretBits: u.baseAddress!, outBits: x.baseAddress!)
-                    }
+            outputs.withUnsafeMutableBufferPointer { out in
+                PrimalLPN.encode(p, iteration: iteration, secret: UnsafeBufferPointer(rebasing: b[0..<p.k]), into: out.baseAddress!)
+            }
+        }
+        // The choice bits, read off the values' lowest bits.
+        var bits = [UInt64](repeating: 0, count: (p.n + 63) / 64)
+        outputs.withUnsafeBufferPointer { out in
+            bits.withUnsafeMutableBufferPointer { x in
+                for w in 0..<x.count {
+                    var word: UInt64 = 0
+                    for j in 0..<min(64, p.n - 64 * w) { word |= (out[64 * w + j].lo & 1) << UInt64(j) }
+                    x[w] = word
                 }
             }
         }
         let reserve = pool.parameters.extension_.consumed
         SilentPool.keep(outputs, count: reserve, in: &base)
-        self.baseBits = ChoiceBits.extract(bits, from: 0, count: reserve)
         pool.install(outputs, bits: bits, reserve: reserve)
     }
 

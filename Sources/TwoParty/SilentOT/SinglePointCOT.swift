@@ -8,7 +8,9 @@
 // significant first; it learns K_l^{¬α_l} per level by one random COT whose choice bit is ¬α_l (so the
 // random choice bits of the COTs consumed *are* the path: no derandomisation), which lets it rebuild
 // every node off the path. Finally the sender sends c = Δ ⊕ (XOR of all leaves); the receiver sets its
-// leaf at α to c ⊕ (XOR of the others). Then receiver leaf j = sender leaf j ⊕ [j = α]·Δ.
+// leaf at α to c ⊕ (XOR of the others). Then receiver leaf j = sender leaf j ⊕ [j = α]·Δ. Both sides clear
+// the lowest bit of every leaf they expand, so with lsb(Δ) = 1 the receiver's leaves carry the point in their
+// lowest bits (SilentOT.swift: the choice bits ride there).
 // Traffic: 2 blocks per level and 1 per tree, sender to receiver, in one message.
 
 /// The two fixed-key AES permutations of the GGM PRG (public keys: digits of e and of sqrt 2).
@@ -65,7 +67,7 @@ public enum SinglePointCOT {
             for j in 0..<(2 * h) { message[i * stride + j] ^= pads[j] }
             let tree = leaves + i * width
             var sum = delta
-            for j in 0..<width { tree[j] = cur[j]; sum ^= cur[j] }
+            for j in 0..<width { tree[j] = cur[j].clearingLSB; sum ^= tree[j] }
             message[i * stride + 2 * h] = sum
         }
         return message
@@ -108,7 +110,7 @@ public enum SinglePointCOT {
             }
             let tree = leaves + i * width
             var sum = message[i * stride + 2 * h]
-            for j in 0..<width where j != path { tree[j] = cur[j]; sum ^= cur[j] }
+            for j in 0..<width where j != path { tree[j] = cur[j].clearingLSB; sum ^= tree[j] }
             tree[path] = sum
             points[i] = path
         }
