@@ -19,7 +19,7 @@
 typedef struct { uint64_t lo, hi; } lpn_block;
 
 void caes_lpn_encode(const void *round_keys, int impl, size_t n, size_t d, uint64_t k, const void *secret_blocks,
-                     void *out_blocks, const uint64_t *secret_bits, uint64_t *out_bits) {
+                     void *out_blocks) {
     const lpn_block *s = secret_blocks;
     lpn_block *out = out_blocks;
     uint32_t *stream = malloc(sizeof(uint32_t) * 12 * LPN_CHUNK);
@@ -41,11 +41,6 @@ void caes_lpn_encode(const void *round_keys, int impl, size_t n, size_t d, uint6
             for (size_t m = 0; m < d; m++) { lo ^= s[row[m]].lo; hi ^= s[row[m]].hi; }
             out[j].lo = lo;
             out[j].hi = hi;
-            if (secret_bits) {
-                uint64_t bit = 0;
-                for (size_t m = 0; m < d; m++) bit ^= secret_bits[row[m] >> 6] >> (row[m] & 63);
-                out_bits[j >> 6] ^= (bit & 1) << (j & 63);
-            }
         }
     }
     free(stream);

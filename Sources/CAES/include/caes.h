@@ -58,11 +58,11 @@ void caes_ctr_blocks(const void *round_keys, uint64_t nonce, uint64_t counter0, 
 /*
  * Primal LPN's local linear code (silent OT, lpn.c): out[j] ^= XOR over m < d of secret[idx(j, m)] for
  * j < n, idx(j, m) = (w * k) >> 32 with w the 32-bit word m of AES-CTR blocks 3j..3j+2 (nonce 0) under
- * round_keys; d <= 12, k < 2^32. With secret_bits (packed, bit i of word i / 64), also
- * out_bits[j] ^= XOR of the secret bits at the same indices.
+ * round_keys; d <= 12, k < 2^32. (The receiver's choice bits ride in the values' lowest bits, so they
+ * need no second sum.)
  */
 void caes_lpn_encode(const void *round_keys, int impl, size_t n, size_t d, uint64_t k, const void *secret,
-                     void *out, const uint64_t *secret_bits, uint64_t *out_bits);
+                     void *out);
 
 /*
  * Half-gates garbling (Zahur-Rosulek-Evans 2015) of n copies of one circuit in lockstep.

@@ -17,22 +17,19 @@ public enum PrimalLPN {
         AES128(key: FixedKeyAES.shared.hash(Block(lo: iteration, hi: 0x4C50_4E5F_494E_4458), tweak: 0))   // "LPN_INDX"
     }
 
-    /// out[j] ^= XOR_m secret[idx(j, m)] for j in 0..<n; with `secretBits`/`outBits`, the same on bits
-    /// (the receiver's choice bits, packed 64 per word).
+    /// out[j] ^= XOR_m secret[idx(j, m)] for j in 0..<n (the receiver's choice bits are the lowest bits of
+    /// its values, so one sum serves both).
     public static func encode(_ parameters: LPNParameters, iteration: UInt64, secret: UnsafeBufferPointer<Block>,
-                              into out: UnsafeMutablePointer<Block>, secretBits: UnsafePointer<UInt64>? = nil,
-                              outBits: UnsafeMutablePointer<UInt64>? = nil) {
-        precondition(secret.count == parameters.k && parameters.d <= 12 && (secretBits == nil) == (outBits == nil),
-                     "LPN: \(secret.count) secret entries for \(parameters)")
+                              into out: UnsafeMutablePointer<Block>) {
+        precondition(secret.count == parameters.k && parameters.d <= 12, "LPN: \(secret.count) secret entries for \(parameters)")
         let cipher = indexCipher(iteration: iteration)
         caes_lpn_encode(cipher.roundKeyPointer, cipher.code, parameters.n, parameters.d, UInt64(parameters.k),
-                        secret.baseAddress!, out, secretBits, outBits)
+                        secret.baseAddress!, out)
     }
 
     /// The Swift loop `encode`'s kernel must equal.
     public static func encodeReference(_ parameters: LPNParameters, iteration: UInt64, secret: UnsafeBufferPointer<Block>,
-                                       into out: UnsafeMutablePointer<Block>, secretBits: UnsafePointer<UInt64>? = nil,
-                                       outBits: UnsafeMutablePointer<UInt64>? = nil) {
+                                       into out: UnsafeMutablePointer<Block>) {
         let n = parameters.n, d = parameters.d, k = UInt64(parameters.k)
         precondition(secret.count == parameters.k && d <= 12, "LPN: \(secret.count) secret entries for \(parameters)")
         let cipher = indexCipher(iteration: iteration)
@@ -44,27 +41,11 @@ public enum PrimalLPN {
             let columns = min(chunk, n - start)
             cipher.keystream(counter: UInt64(3 * start), into: UnsafeMutableBufferPointer(rebasing: stream[0..<(3 * columns)]))
             UnsafeRawPointer(stream.baseAddress!).withMemoryRebound(to: UInt32.self, capacity: 12 * columns) { words in
-                if let secretBits, let outBits {
-                    // The receiver: values and choice bits (two loops would generate the indices twice).
-                    for c in 0..<columns {
-                        let j = start + c, row = words + 12 * c
-                        var acc = out[j]
-                        var bit: UInt64 = 0
-                        for m in 0..<d {
-                            let index = Int((UInt64(row[m]) &* k) >> 32)
-                            acc ^= s[index]
-                            bit ^= secretBits[index >> 6] >> UInt64(index & 63)
-                        }
-                        out[j] = acc
-                        outBits[j >> 6] ^= (bit & 1) << UInt64(j & 63)
-                    }
-                } else {
-                    for c in 0..<columns {
-                        let j = start + c, row = words + 12 * c
-                        var acc = out[j]
-                        for m in 0..<d { acc ^= s[Int((UInt64(row[m]) &* k) >> 32)] }
-                        out[j] = acc
-                    }
+                for c in 0..<columns {
+                    let j = start + c, row = words + 12 * c
+                    var acc = out[j]
+                    for m in 0..<d { acc ^= s[Int((UInt64(row[m]) &* k) >> 32)] }
+                    out[j] = acc
                 }
             }
             start += columns
