@@ -106,10 +106,7 @@ extension BFVContext {
     public func decrypt(_ ct: Ciphertext<Coeff>, secretKey: SecretKey) -> [UInt64] {
         let v = phase(ct, secretKey: secretKey)
         let n = degree
-        return (0..<n).map { j in
-            let phi = fractionOfModulus { v.data[$0 * n + j] }
-            return UInt64(truncatingIfNeeded: (phi >> 64) &+ ((phi >> 63) & 1))
-        }
+        return (0..<n).map { j in roundToPlaintext { v.data[$0 * n + j] } }
     }
 
     /// The noise c0 + c1 s - Delta(expected) as signed integers (exact while |noise| < Q / 4).

@@ -119,6 +119,20 @@ public final class BFVContext: Sendable {
         return phi
     }
 
+    /// round(t x / Q) mod t for the integer x with the given residues (t = 2^64): decryption's rounding.
+    @inline(__always) func roundToPlaintext(_ residue: (Int) -> UInt64) -> UInt64 {
+        let phi = fractionOfModulus(residue)
+        return UInt64(truncatingIfNeeded: (phi >> 64) &+ ((phi >> 63) & 1))
+    }
+
+    /// Two's-complement width of a request coefficient whose mask the request chose
+    /// (LinearLayerClient.offlineRequest(choosingMaskFor:)): |c0| <= Q / (2t) + 1/2 < 2^(L - 65) + 1 for
+    /// L the bit length of Q, so L - 63 bits (69 for the default 132-bit Q).
+    public var compactRequestBits: Int {
+        let top = modulusLimbs.lastIndex { $0 != 0 }!
+        return 64 * top + (64 - modulusLimbs[top].leadingZeroBitCount) - 63
+    }
+
     /// The integer X with |X| < Q / 2 and the given residues, modulo 2^128 (exact when |X| < Q / 4,
     /// which is how it is used: small noise and small products).
     @inline(__always) func centeredLiftLow128(_ residue: (Int) -> UInt64) -> UInt128 {

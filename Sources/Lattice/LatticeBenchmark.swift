@@ -55,7 +55,7 @@ public enum LatticeBenchmark {
     }
 
     /// The HE linear layer on a C x H x W input with M k x k filters (default: Cheetah's benchmark
-    /// layer 16x32x32 -> 16, 3x3, stride 1, padding 1), one thread, best of `repeats`: client request,
+    /// layer 16x32x32 -> 16, 3x3, stride 1, padding 1), one thread, best of `repeats`: client request (choosing its mask, as the protocol does),
     /// server response, client decode (milliseconds) and bytes in each direction.
     public static func heConvolution(channels: Int = 16, height: Int = 32, width: Int = 32, outputs: Int = 16,
                                      kernel: Int = 3, stride: Int = 1, padding: Int = 1, weightBits: Int = 12,
@@ -68,7 +68,7 @@ public enum LatticeBenchmark {
         let bound = UInt64(1) << UInt64(weightBits)
         let weights = (0..<shape.weightCount).map { _ in Int64(g.next() % (2 * bound - 1)) - Int64(bound - 1) }
         let layer = try LinearLayer(shape: shape, weights: weights)
-        let r = (0..<shape.inputCount).map { _ in g.next() }
+        let given = (0..<shape.inputCount).map { _ in g.next() }
         let client = LinearLayerClient(context: context)
         let setup = try client.setupMessage()
         let server = try LinearLayerServer(context: context, setupMessage: setup)
@@ -86,7 +86,8 @@ public enum LatticeBenchmark {
                 wall[k] = min(wall[k], w1 - w0); cpu[k] = min(cpu[k], c1 - c0)
                 w0 = w1; c0 = c1
             }
-            let (request, state) = try client.offlineRequest(r: r, layer: shape)
+            // The protocol's requests choose their masks (compact first occurrences: LinearLayerClient).
+            let (request, state, r) = try client.offlineRequest(choosingMaskFor: shape)
             lap(0)
             prepared = try server.prepare(layer)
             lap(1)
@@ -104,7 +105,8 @@ public enum LatticeBenchmark {
         }
         guard ok else { throw LatticeError.malformedInput("benchmark layer did not reconstruct") }
         // The online phase's exact evaluation L(x - r) + s of the same layer in Z_(2^64).
-        let online = try best(repeats) { _ = try layer.apply(r) }
+        let online = try best(repeats) { _ = try layer.apply(given) }
+        let givenRequest = try client.offlineRequest(r: given, layer: shape).message.count
         let plan = try LinearLayerPlan(shape: shape, parameters: context.parameters)
         return [
             "he_conv_ms": wallTotal * 1e3,
@@ -121,6 +123,7 @@ public enum LatticeBenchmark {
             "he_conv_client_decrypt_cpu_ms": cpu[3] * 1e3,
             "he_conv_bytes": Double(up + down),
             "he_conv_request_bytes": Double(up),
+            "he_conv_request_bytes_given_mask": Double(givenRequest),
             "he_conv_response_bytes": Double(down),
             "he_setup_bytes": Double(setup.count),
             "he_conv_uploads": Double(plan.uploadCount),

@@ -37,25 +37,88 @@ public final class LinearLayerClient: Sendable {
     }
 
     /// Encrypts the mask r (layout [C][H][W], values in Z_(2^64)) for a layer of the given shape.
-    /// Message: version, type, fingerprint, 32-byte seed, upload count, then one packed c0 per upload.
+    /// Message: version, type, fingerprint, 32-byte seed, upload count, mode 0, then one packed c0 per upload.
     public func offlineRequest(r: [UInt64], layer: LinearLayerShape) throws -> (message: [UInt8], state: LinearLayerClientState) {
         guard r.count == layer.inputCount else {
             throw LatticeError.shapeMismatch("mask has \(r.count) values, \(layer) needs \(layer.inputCount)")
         }
-        let plan = try LinearLayerPlan(shape: layer, parameters: context.parameters)
+        let (message, state, _) = try request(given: r, layer: layer)
+        return (message, state)
+    }
+
+    /// The request for a mask the request chooses itself, returned with it: where an input value first
+    /// enters an upload, its mask is the rounding that makes that coefficient of c0 small,
+    ///     b = -a s + e,   r_p = -round(t b_p / Q) mod t,   c0_p = b_p + Delta(r_p),   |c0_p| <= Q / (2t) + 1/2,
+    /// so c0_p travels in `compactRequestBits` bits instead of log2 Q (69 against 132 by default).
+    /// The ciphertext is an ordinary encryption of r (same noise, same response). r stays uniform and
+    /// hidden from the server: b is pseudorandom (RLWE), and for uniform b_p the pair (r_p, c0_p) is b_p's
+    /// split into high and low parts, so r_p given c0_p is uniform up to t / Q = 2^-68 per value. Inputs
+    /// in no upload (a strided 1x1 convolution's skipped positions) get masks from the OS CSPRNG.
+    /// Message: as `offlineRequest(r:layer:)` with mode 1; per upload the first-occurrence positions'
+    /// c0 (LinearLayerPlan.firstOccurrences, two's complement), then the other positions' residues.
+    public func offlineRequest(choosingMaskFor layer: LinearLayerShape) throws
+        -> (message: [UInt8], state: LinearLayerClientState, mask: [UInt64]) {
+        try request(given: nil, layer: layer)
+    }
+
+    private func request(given: [UInt64]?, layer: LinearLayerShape) throws
+        -> (message: [UInt8], state: LinearLayerClientState, mask: [UInt64]) {
+        let ctx = context
+        let plan = try LinearLayerPlan(shape: layer, parameters: ctx.parameters)
+        let n = ctx.parameters.degree
         let seed = PRGSeed.random()
         let noise = PRG(purpose: .error)
+        var mask = given ?? ShareRing.random(count: layer.inputCount)
+        let firsts = given == nil ? plan.firstOccurrences() : []
+        let width = ctx.compactRequestBits
+        let limit = (Int128(1) << Int128(width - 1)) - 1
         var w = MessageWriter()
-        LinearLayerMessage.writeHeader(&w, .request, fingerprint: context.fingerprint(plan))
+        LinearLayerMessage.writeHeader(&w, .request, fingerprint: ctx.fingerprint(plan))
         w.raw(seed.bytes)
         w.uint32(UInt32(plan.uploadCount))
+        w.byte(given == nil ? 1 : 0)
         for j in 0..<plan.uploadCount {
-            let m = plan.inputPolynomial(r, upload: j)
-            let a = context.uniformHalf(seed: seed, index: UInt64(j))
-            let c0 = try context.encryptC0(m, secretKey: secretKey, a: a, noise: noise)
-            context.writePolynomial(c0, to: &w)
+            let a = ctx.uniformHalf(seed: seed, index: UInt64(j))
+            guard given == nil else {
+                let c0 = try ctx.encryptC0(plan.inputPolynomial(mask, upload: j), secretKey: secretKey, a: a, noise: noise)
+                ctx.writePolynomial(c0, to: &w)
+                continue
+            }
+            var c0 = try ctx.encryptC0([], secretKey: secretKey, a: a, noise: noise)   // b = -a s + e
+            for (position, input) in firsts[j] {
+                mask[input] = 0 &- ctx.roundToPlaintext { c0.data[$0 * n + position] }
+            }
+            c0 += try ctx.encode(plan.inputPolynomial(mask, upload: j))
+            var compact = [Bool](repeating: false, count: n)
+            for (position, input) in firsts[j] {
+                compact[position] = true
+                var v = Int128(bitPattern: ctx.centeredLiftLow128 { c0.data[$0 * n + position] })
+                if v.magnitude > limit.magnitude {
+                    // Only when the fixed-point rounding above met a tie within 2^-60: one step of r_p
+                    // moves c0_p by Q / t back into range.
+                    let before = try ctx.encode(Self.single(mask[input], at: position, degree: n))
+                    mask[input] = v > 0 ? mask[input] &- 1 : mask[input] &+ 1
+                    let after = try ctx.encode(Self.single(mask[input], at: position, degree: n))
+                    for i in 0..<ctx.moduli.count {
+                        let m = ctx.moduli[i], k = i * n + position
+                        c0.data[k] = m.add(m.subtract(c0.data[k], before.data[k]), after.data[k])
+                    }
+                    v = Int128(bitPattern: ctx.centeredLiftLow128 { c0.data[$0 * n + position] })
+                    guard v.magnitude <= limit.magnitude else {
+                        throw LatticeError.malformedInput("request coefficient \(v) exceeds \(width) bits (internal error)")
+                    }
+                }
+                w.bits(UInt128(bitPattern: v) & ((UInt128(1) << UInt128(width)) - 1), width: width)
+            }
+            ctx.writePolynomial(c0, to: &w, skipping: compact)
         }
-        return (w.finish(), LinearLayerClientState(plan: plan))
+        return (w.finish(), LinearLayerClientState(plan: plan), mask)
+    }
+
+    private static func single(_ value: UInt64, at position: Int, degree: Int) -> [UInt64] {
+        var m = [UInt64](repeating: 0, count: position + 1)
+        m[position] = value
+        return m
     }
 
     /// Decrypts the server's response to the client's share L r - s (layout [M][Ho][Wo]).

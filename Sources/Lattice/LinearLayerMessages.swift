@@ -8,8 +8,8 @@ import ModularMath
 
 /// Message framing constants.
 public enum LinearLayerMessage {
-    /// Current wire-format version.
-    public static let version: UInt8 = 1
+    /// Current wire-format version (2: requests carry a mode byte, and mode 1 compact coefficients).
+    public static let version: UInt8 = 2
     /// Message types.
     public enum Kind: UInt8, Sendable { case setup = 1, request = 2, response = 3 }
 
@@ -54,21 +54,22 @@ extension BFVContext {
         (degree * moduli.reduce(0) { $0 + $1.bitLength } + 7) / 8
     }
 
-    /// Writes a polynomial's residues, bit-packed.
-    func writePolynomial<F>(_ p: PolyRq<F>, to w: inout MessageWriter) {
+    /// Writes a polynomial's residues, bit-packed (not those of `skipping`'s positions, written before).
+    func writePolynomial<F>(_ p: PolyRq<F>, to w: inout MessageWriter, skipping: [Bool]? = nil) {
         for (i, m) in moduli.enumerated() {
             let b = m.bitLength
-            for j in 0..<degree { w.bits(p.data[i * degree + j], width: b) }
+            for j in 0..<degree where skipping?[j] != true { w.bits(p.data[i * degree + j], width: b) }
         }
         w.flushBits()
     }
 
-    /// Reads a polynomial's residues; throws for a truncated message or a residue >= its prime.
-    func readPolynomial<F>(from r: inout MessageReader) throws -> PolyRq<F> {
-        var p = PolyRq<F>.zero(ring)
+    /// Reads a polynomial's residues; throws for a truncated message or a residue >= its prime. With
+    /// `skipping`, those positions are left as `into` holds them and not read.
+    func readPolynomial<F>(from r: inout MessageReader, into start: PolyRq<F>? = nil, skipping: [Bool]? = nil) throws -> PolyRq<F> {
+        var p = start ?? PolyRq<F>.zero(ring)
         for (i, m) in moduli.enumerated() {
             let b = m.bitLength
-            for j in 0..<degree {
+            for j in 0..<degree where skipping?[j] != true {
                 let v = try r.bits64(width: b)
                 guard v < m.value else { throw LatticeError.malformedInput("residue \(v) is not below its prime \(m.value)") }
                 p.data[i * degree + j] = v
@@ -88,10 +89,15 @@ extension BFVContext {
 }
 
 extension BFVContext {
-    /// Exact size in bytes of the request for a layer (header, seed, count, packed c0 per upload).
-    public func requestBytes(for shape: LinearLayerShape) throws -> Int {
+    /// Exact size in bytes of the request for a layer (header, seed, count, mode, packed c0 per upload);
+    /// `choosingMask`: the request chooses the mask (compact first occurrences).
+    public func requestBytes(for shape: LinearLayerShape, choosingMask: Bool = false) throws -> Int {
         let plan = try LinearLayerPlan(shape: shape, parameters: parameters)
-        return 2 + 4 + 32 + 4 + plan.uploadCount * packedPolynomialBytes
+        guard choosingMask else { return 2 + 4 + 32 + 4 + 1 + plan.uploadCount * packedPolynomialBytes }
+        let residueBits = moduli.reduce(0) { $0 + $1.bitLength }
+        return plan.firstOccurrences().reduce(2 + 4 + 32 + 4 + 1) { total, firsts in
+            total + (firsts.count * compactRequestBits + (degree - firsts.count) * residueBits + 7) / 8
+        }
     }
 
     /// Exact size in bytes of the response for a layer (header, count, switched c1 and output c0).

@@ -91,13 +91,41 @@ public struct LinearLayerPlan: Sendable, Hashable, CustomStringConvertible {
         self.channelBlock = b.cb; self.blockHeight = b.hb; self.blockWidth = b.wb; self.channelsPerResponse = b.k
     }
 
-    /// Value of the rewritten input X'[c'][i][j] from the layer input x ([C][H][W]), zero outside.
-    @inline(__always) func transformedInput(_ x: [UInt64], _ c: Int, _ i: Int, _ j: Int) -> UInt64 {
+    /// Index in the layer input ([C][H][W]) of the rewritten input X'[c'][i][j]; nil where X' is zero
+    /// (padding, the polyphase components' overhang, beyond the input).
+    @inline(__always) func transformedIndex(_ c: Int, _ i: Int, _ j: Int) -> Int? {
         let s = stride
         let c0 = c / (s * s), phase = c % (s * s)
         let ii = s * i + phase / s - padding, jj = s * j + phase % s - padding
-        guard i < height, j < width, ii >= 0, jj >= 0, ii < shape.inputHeight, jj < shape.inputWidth else { return 0 }
-        return x[(c0 * shape.inputHeight + ii) * shape.inputWidth + jj]
+        guard c < channels, i < height, j < width, ii >= 0, jj >= 0, ii < shape.inputHeight, jj < shape.inputWidth else { return nil }
+        return (c0 * shape.inputHeight + ii) * shape.inputWidth + jj
+    }
+
+    /// Value of the rewritten input X'[c'][i][j] from the layer input x ([C][H][W]), zero outside.
+    @inline(__always) func transformedInput(_ x: [UInt64], _ c: Int, _ i: Int, _ j: Int) -> UInt64 {
+        transformedIndex(c, i, j).map { x[$0] } ?? 0
+    }
+
+    /// Per upload, the coefficient positions that carry an input value seen in no earlier upload (tiles
+    /// overlap), with the input index each carries, in increasing position order. A request that chooses
+    /// the mask itself chooses it at these positions (LinearLayerClient.offlineRequest(choosingMaskFor:)).
+    public func firstOccurrences() -> [[(position: Int, input: Int)]] {
+        var seen = [Bool](repeating: false, count: shape.inputCount)
+        return (0..<uploadCount).map { index in
+            let tile = index / channelBlocks, cb = index % channelBlocks
+            let i0 = (tile / tilesAcross) * tileHeight, j0 = (tile % tilesAcross) * tileWidth
+            var out: [(Int, Int)] = []
+            for cl in 0..<channelBlock {
+                for i in 0..<blockHeight {
+                    for j in 0..<blockWidth {
+                        guard let input = transformedIndex(cb * channelBlock + cl, i0 + i, j0 + j), !seen[input] else { continue }
+                        seen[input] = true
+                        out.append(((cl * blockHeight + i) * blockWidth + j, input))
+                    }
+                }
+            }
+            return out
+        }
     }
 
     /// Weight of the rewritten kernel K'[o][c'][di][dj], zero outside.
@@ -114,11 +142,11 @@ public struct LinearLayerPlan: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The plaintext of upload `index` (tile-major, then channel block): N ring elements.
-    func inputPolynomial(_ x: [UInt64], upload index: Int) -> [UInt64] {
+    public func inputPolynomial(_ x: [UInt64], upload index: Int) -> [UInt64] {
         let tile = index / channelBlocks, cb = index % channelBlocks
         let i0 = (tile / tilesAcross) * tileHeight, j0 = (tile % tilesAcross) * tileWidth
         var poly = [UInt64](repeating: 0, count: degree)
-        for cl in 0..<channelBlock where cb * channelBlock + cl < channels {
+        for cl in 0..<channelBlock {
             for i in 0..<blockHeight {
                 for j in 0..<blockWidth {
                     poly[(cl * blockHeight + i) * blockWidth + j] = transformedInput(x, cb * channelBlock + cl, i0 + i, j0 + j)

@@ -8,8 +8,21 @@ public protocol LinearLayerOfflineClient: Sendable {
     func setupMessage() throws -> [UInt8]
     /// The request for mask r (layout [C][H][W]).
     func offlineRequest(r: [UInt64], layer: LinearLayerShape) throws -> (message: [UInt8], state: LinearLayerClientState)
+    /// The request for a mask it chooses itself (uniform, as if drawn), returned with it.
+    func offlineRequest(choosingMaskFor layer: LinearLayerShape) throws
+        -> (message: [UInt8], state: LinearLayerClientState, mask: [UInt64])
     /// The client's share L r - s (layout [M][Ho][Wo]).
     func decodeResponse(_ message: [UInt8], state: LinearLayerClientState) throws -> [UInt64]
+}
+
+extension LinearLayerOfflineClient {
+    /// A mask from the OS CSPRNG, requested as given (for implementations with nothing to gain).
+    public func offlineRequest(choosingMaskFor layer: LinearLayerShape) throws
+        -> (message: [UInt8], state: LinearLayerClientState, mask: [UInt64]) {
+        let mask = ShareRingRandom.words(layer.inputCount)
+        let (message, state) = try offlineRequest(r: mask, layer: layer)
+        return (message, state, mask)
+    }
 }
 
 /// The server of the offline linear-layer primitive: answers with L r - s and keeps s. `prepare` turns a

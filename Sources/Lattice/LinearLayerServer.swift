@@ -85,12 +85,34 @@ public final class LinearLayerServer: Sendable {
         guard count == plan.uploadCount else {
             throw LatticeError.malformedInput("request has \(count) ciphertexts, the plan needs \(plan.uploadCount)")
         }
-        let needed = r.offset + count * ctx.packedPolynomialBytes
+        let mode = try r.byte()
+        guard mode <= 1 else { throw LatticeError.malformedInput("request mode \(mode) is neither 0 (given mask) nor 1 (chosen mask)") }
+        let needed = try ctx.requestBytes(for: plan.shape, choosingMask: mode == 1)
         guard request.count >= needed else { throw LatticeError.truncatedMessage(expected: needed, actual: request.count) }
+        let firsts = mode == 1 ? plan.firstOccurrences() : []
+        let width = ctx.compactRequestBits
         var c0s: [PolyRq<Eval>] = []
         var c1s: [PolyRq<Eval>] = []
         for j in 0..<count {
-            let c0: PolyRq<Coeff> = try ctx.readPolynomial(from: &r)
+            var c0: PolyRq<Coeff>
+            if mode == 1 {
+                // Compact coefficients first (two's complement, |c0_p| < 2^(width - 1)), then the others' residues.
+                c0 = .zero(ctx.ring)
+                var compact = [Bool](repeating: false, count: n)
+                for (position, _) in firsts[j] {
+                    compact[position] = true
+                    let bits = try r.bits(width: width)
+                    let negative = bits >> UInt128(width - 1) != 0
+                    let magnitude = negative ? (UInt128(1) << UInt128(width)) - bits : bits
+                    for i in 0..<ctx.moduli.count {
+                        let residue = ctx.reduce128(magnitude, prime: i)
+                        c0.data[i * n + position] = negative ? ctx.moduli[i].negate(residue) : residue
+                    }
+                }
+                c0 = try ctx.readPolynomial(from: &r, into: c0, skipping: compact)
+            } else {
+                c0 = try ctx.readPolynomial(from: &r)
+            }
             c0s.append(c0.forwardNTT())
             c1s.append(ctx.uniformHalf(seed: seed, index: UInt64(j)))
         }

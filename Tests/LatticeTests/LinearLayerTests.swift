@@ -30,6 +30,25 @@ final class LinearLayerTests: XCTestCase {
         let expected = try layer.applyReference(r)
         let got = try ShareRing.reconstruct(serverShare, clientShare)
         XCTAssertEqual(got, expected, "seed \(seed): \(state.plan)", file: file, line: line)
+
+        // The request that chooses its mask: compact, and an ordinary encryption of the mask it returns.
+        let (chosen, chosenState, mask) = try client.offlineRequest(choosingMaskFor: shape)
+        XCTAssertEqual(chosen.count, try context.requestBytes(for: shape, choosingMask: true), file: file, line: line)
+        XCTAssertLessThan(chosen.count, request.count, file: file, line: line)
+        let (chosenResponse, chosenServerShare) = try server.offlineResponse(request: chosen, layer: layer)
+        let chosenClientShare = try client.decodeResponse(chosenResponse, state: chosenState)
+        XCTAssertEqual(try ShareRing.reconstruct(chosenServerShare, chosenClientShare), try layer.applyReference(mask),
+                       "seed \(seed), chosen mask: \(chosenState.plan)", file: file, line: line)
+        // Every input an upload carries is chosen exactly once, in the first upload that carries it.
+        let plan = chosenState.plan, firsts = plan.firstOccurrences()
+        var carried = Set<Int>()
+        for j in 0..<plan.uploadCount {
+            let ones = plan.inputPolynomial((0..<shape.inputCount).map { UInt64($0 + 1) }, upload: j)
+            for v in ones where v != 0 { carried.insert(Int(v) - 1) }
+        }
+        let chosenInputs = firsts.flatMap { $0.map(\.input) }
+        XCTAssertEqual(chosenInputs.count, Set(chosenInputs).count, file: file, line: line)
+        XCTAssertEqual(Set(chosenInputs), carried, file: file, line: line)
     }
 
     /// The naive reference itself, on hand-computed examples.
@@ -139,10 +158,22 @@ final class LinearLayerTests: XCTestCase {
                                     weights: [Int64](repeating: 1, count: 54))
         XCTAssertThrowsError(try server.offlineResponse(request: request, layer: other))
         var overflow = request
-        for i in (2 + 4 + 32 + 4)..<(2 + 4 + 32 + 4 + 8) { overflow[i] = 0xff }  // first residue = 2^45 - 1 >= q
+        for i in (2 + 4 + 32 + 4 + 1)..<(2 + 4 + 32 + 4 + 1 + 8) { overflow[i] = 0xff }  // first residue = 2^45 - 1 >= q
         XCTAssertThrowsError(try server.offlineResponse(request: overflow, layer: layer)) { e in
             guard case .malformedInput = e as? LatticeError else { return XCTFail("\(e)") }
         }
+
+        var badMode = request; badMode[2 + 4 + 32 + 4] = 2
+        XCTAssertThrowsError(try server.offlineResponse(request: badMode, layer: layer)) { e in
+            guard case .malformedInput = e as? LatticeError else { return XCTFail("\(e)") }
+        }
+        let (chosen, _, _) = try client.offlineRequest(choosingMaskFor: shape)
+        for cut in [43, chosen.count / 2, chosen.count - 1] {
+            XCTAssertThrowsError(try server.offlineResponse(request: Array(chosen.prefix(cut)), layer: layer), "chosen, cut \(cut)")
+        }
+        XCTAssertThrowsError(try server.offlineResponse(request: chosen + [0], layer: layer))
+        var asGiven = chosen; asGiven[2 + 4 + 32 + 4] = 0   // read as mode 0: the sizes disagree
+        XCTAssertThrowsError(try server.offlineResponse(request: asGiven, layer: layer))
 
         // Response: truncated, trailing, wrong type.
         let (response, _) = try server.offlineResponse(request: request, layer: layer)
@@ -154,6 +185,34 @@ final class LinearLayerTests: XCTestCase {
         // Shapes: wrong mask length, weights beyond the public bound.
         XCTAssertThrowsError(try client.offlineRequest(r: [1, 2, 3], layer: shape))
         XCTAssertThrowsError(try LinearLayer(shape: shape, weights: [Int64](repeating: 1 << 20, count: shape.weightCount)))
+    }
+
+    /// The masks a request chooses are the high parts of pseudorandom values: their bits are balanced,
+    /// two requests choose different masks, and the benchmark layer's request shrinks by the expected
+    /// 63 bits per first occurrence (the 16x32x32 -> 16 3x3 layer: 1,552,437 -> 1,423,413 bytes both ways).
+    func testChosenMasksLookUniformAndShrinkTheRequest() throws {
+        let ctx = Self.big
+        let shape = try LinearLayerShape.convolution(inputChannels: 16, height: 32, width: 32, outputChannels: 16,
+                                                     kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1)
+        let client = LinearLayerClient(context: ctx)
+        let (_, _, first) = try client.offlineRequest(choosingMaskFor: shape)
+        let (_, _, second) = try client.offlineRequest(choosingMaskFor: shape)
+        XCTAssertEqual(zip(first, second).filter { $0 == $1 }.count, 0)
+        // Each of the 64 bit positions is set in 16,384 / 2 values, within 5 standard deviations (64).
+        for bit in 0..<64 {
+            let ones = first.filter { ($0 >> UInt64(bit)) & 1 == 1 }.count
+            XCTAssertLessThan(abs(ones - 8_192), 320, "bit \(bit)")
+        }
+        XCTAssertEqual(ctx.compactRequestBits, 69)
+        let plan = try LinearLayerPlan(shape: shape, parameters: ctx.parameters)
+        let firsts = plan.firstOccurrences().map(\.count).reduce(0, +)
+        XCTAssertEqual(firsts, shape.inputCount)
+        let saved = try ctx.requestBytes(for: shape) - ctx.requestBytes(for: shape, choosingMask: true)
+        XCTAssertEqual(saved, plan.uploadCount * ctx.packedPolynomialBytes - plan.firstOccurrences().reduce(0) {
+            $0 + ($1.count * 69 + (ctx.parameters.degree - $1.count) * 132 + 7) / 8
+        })
+        XCTAssertEqual(try ctx.requestBytes(for: shape, choosingMask: true) + ctx.responseBytes(for: shape), 1_423_413)
+        XCTAssertEqual(try ctx.requestBytes(for: shape) + ctx.responseBytes(for: shape), 1_552_437)
     }
 
     func testNoiseBudgetIsCheckedForOversizedWeights() throws {

@@ -207,9 +207,28 @@ final class SecureProtocolTests: XCTestCase {
             XCTAssertEqual(early[i], i > 0 && free[terms[term].input], "term \(i)")
         }
         XCTAssertEqual(exact.earlyRequests(reluProtocol: .garbled), early)
+        // Offline, the client uploads only its requests: compact (the request chooses the mask) for the first
+        // term reading a drawn share (the input's mask, a ReLU's output), with given masks for the others.
+        let context = try exactArchitecture.heParameters.context
+        let shapes = try exact.linearShapes()
+        var chosenOnce = Set<Int>(), compact = 0, given = 0
+        for (step, term) in exact.linearTermOrder {
+            guard case .linear(_, let terms, _, _) = exact.steps[step], let shape = shapes[step]?[term] else { continue }
+            let input = terms[term].input
+            let drawn = input == FixedPointProgram.input || exact.steps.contains { if case .relu = $0 { $0.output == input } else { false } }
+            compact += try context.requestBytes(for: shape, choosingMask: drawn && chosenOnce.insert(input).inserted)
+            given += try context.requestBytes(for: shape)
+        }
+        XCTAssertLessThan(compact + 64 * exact.linearTermOrder.count, given)
         for suite in Suite.allCases {
             let results = try suite.run(exact, exactArchitecture, inputs: images, link: suite == .real ? .tcp : .inMemory)
             XCTAssertTrue(results.allSatisfy(\.matchesOracle), "\(suite): OT ReLU logits differ from the oracle")
+            if suite == .real {   // (silent OT may refill its pool offline)
+                for result in results {
+                    XCTAssertGreaterThanOrEqual(Int(result.costs.offline.bytesUp), compact, "\(suite)")
+                    XCTAssertLessThanOrEqual(Int(result.costs.offline.bytesUp), compact + 64 * exact.linearTermOrder.count, "\(suite)")
+                }
+            }
         }
         let graph = residualGraph()
         let mixed = try compile(graph, activations: ["stem.act": .mixed(polynomialChannels: [1, 2], degree: 2),

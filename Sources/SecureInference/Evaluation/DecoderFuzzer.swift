@@ -85,6 +85,7 @@ public struct DecoderFuzzer {
         let (shape, _) = try firstLinearLayer(program)
         let r = (0..<shape.inputCount).map { UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
         let request = try client.offlineRequest(r: r, layer: shape).message
+        let chosenRequest = try client.offlineRequest(choosingMaskFor: shape).message   // mode 1: compact coefficients
         var garbled: [[UInt8]] = []
         for case .relu(_, _, let valueBits, let shift, _) in program.steps.prefix(8) {
             var garbler = ReLUGarbler(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
@@ -97,7 +98,7 @@ public struct DecoderFuzzer {
             "hello": [helloFrame, busyFrame],
             "garbled-batch": garbled,
             "he-setup": [try client.setupMessage()],
-            "linear-request": [request],
+            "linear-request": [request, chosenRequest],
             "plan-manifest": [[UInt8](manifest)],
         ]
     }

@@ -37,6 +37,9 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     var reluProtocol: ReLUProtocol { architecture.reluProtocol }
     /// The HE shape of every linear term (`FixedPointProgram.linearShapes`), lowered once per session.
     let linearShapes: [Int: [LinearLayerShape]]
+    /// Per tensor: whether the client's share is drawn rather than derived (the input's mask, the output of
+    /// a ReLU, square or polynomial); see `share` and `sendRequest`.
+    let drawnShares: [Bool]
 
     /// Connects the session: receives the public architecture and validates it before anything is
     /// sized by it, lets `admit` refuse it (e.g. a plan for another dataset) before the server does any
@@ -68,6 +71,15 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         self.channel = channel
         self.architecture = architecture
         linearShapes = try architecture.program.linearShapes()
+        var drawn = [Bool](repeating: false, count: architecture.program.tensors.count)
+        drawn[FixedPointProgram.input] = true
+        for step in architecture.program.steps {
+            switch step {
+            case .relu, .square, .polynomial: drawn[step.output] = true
+            case .linear, .add, .truncate, .gather, .scatter: break
+            }
+        }
+        drawnShares = drawn
         linearClient = try Linear.client(parameters: architecture.heParameters)
         try channel.sendMessage(type: ProtocolMessage.heSetup, try linearClient.setupMessage())
         try channel.flush()
@@ -139,31 +151,59 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         return min(largest, Framing.defaultMaxFrameLength)
     }
 
-    /// The request of linear term `order[t]` for the share in `state`, sent.
-    private func sendRequest(_ t: Int, order: [(step: Int, term: Int)], state: ClientOfflineState) throws -> LinearLayerClientState {
+    /// The request of linear term `order[t]` for its input's share in `state`, sent. A drawn share not
+    /// drawn yet is chosen by the request itself (LinearLayerClient.offlineRequest(choosingMaskFor:): as
+    /// uniform and hidden, and its first occurrences travel in 69 bits instead of 132).
+    private func sendRequest(_ t: Int, order: [(step: Int, term: Int)], state: inout ClientOfflineState) throws -> LinearLayerClientState {
         let (index, term) = order[t]
         guard case .linear(_, let terms, _, _) = program.steps[index], let shapes = linearShapes[index], shapes.count == terms.count else {
             throw SecureInferenceError.invalidPlan("step \(index) has no lowered linear shapes")
         }
-        let (request, pending) = try linearClient.offlineRequest(r: state.shares[terms[term].input], layer: shapes[term])
+        let input = terms[term].input
+        let request: [UInt8], pending: LinearLayerClientState
+        if state.shares[input].isEmpty && drawnShares[input] {
+            let mask: [UInt64]
+            (request, pending, mask) = try linearClient.offlineRequest(choosingMaskFor: shapes[term])
+            state.shares[input] = mask
+        } else {
+            (request, pending) = try linearClient.offlineRequest(r: try share(input, &state), layer: shapes[term])
+        }
         try channel.sendMessage(type: ProtocolMessage.linearRequest, request)
         try channel.flush()
         return pending
     }
 
-    func offline(meter: inout StepMeter) throws -> ClientOfflineState {
-        var state = ClientOfflineState(shares: [[UInt64]](repeating: [], count: program.tensors.count))
-        state.shares[FixedPointProgram.input] = ShareRing.random(count: program.inputTensor.shape.elements)
-        // Pipelining (FixedPointProgram+Pipelining.swift): the shares no response fixes are drawn first, so
-        // that a term's request can go out before the previous term's response is read.
-        let order = program.linearTermOrder, early = program.earlyRequests(reluProtocol: reluProtocol)
-        let drawnFirst = early.contains(true) ? program.responseFreeShares(reluProtocol: reluProtocol) : []
-        if !drawnFirst.isEmpty {
-            for step in program.steps where drawnFirst[step.output] {
-                state.shares[step.output] = try exchangesOffline(step) ? ShareRing.random(count: program.tensors[step.output].shape.elements)
-                                                                        : try localOfflineShare(step, state: state)
+    /// The client's share of tensor `t`, made when first needed: a drawn one (the input's mask, a ReLU's,
+    /// square's or polynomial's output) from the OS CSPRNG unless a linear request chose it first, a local
+    /// step's (add, truncation, gather, scatter) from its inputs' shares. A linear output's comes only from
+    /// its responses.
+    private func share(_ t: Int, _ state: inout ClientOfflineState) throws -> [UInt64] {
+        if state.shares[t].isEmpty {
+            if drawnShares[t] {
+                state.shares[t] = ShareRing.random(count: program.tensors[t].shape.elements)
+            } else if let producer = program.steps.first(where: { $0.output == t }), isLocal(producer) {
+                state.shares[t] = try localOfflineShare(producer, state: &state)
+            } else {
+                throw SecureInferenceError.protocolFailure("the client's share of tensor \(t) is needed before it is known")
             }
         }
+        return state.shares[t]
+    }
+
+    private func isLocal(_ step: ProgramStep) -> Bool {
+        switch step {
+        case .add, .truncate, .gather, .scatter: return true
+        case .linear, .relu, .square, .polynomial: return false
+        }
+    }
+
+    func offline(meter: inout StepMeter) throws -> ClientOfflineState {
+        // Shares start empty and are made when first needed (`share`), so that a linear request can choose a
+        // drawn one (`sendRequest`). Pipelining (FixedPointProgram+Pipelining.swift): a term whose input no
+        // response fixes sends its request before the previous term's response is read.
+        var state = ClientOfflineState(shares: [[UInt64]](repeating: [], count: program.tensors.count))
+        let order = program.linearTermOrder, early = program.earlyRequests(reluProtocol: reluProtocol)
+        let drawnFirst = early.contains(true) ? program.responseFreeShares(reluProtocol: reluProtocol) : []
         // Requests sent and not yet answered, oldest first; `sent` counts every request sent.
         var pendingRequests: [LinearLayerClientState] = []
         var sent = 0, next = 0
@@ -177,9 +217,9 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                     var y = [UInt64](repeating: 0, count: outShape.elements)
                     for _ in terms {
                         // This term's request, then every early one after it, before reading its response.
-                        if sent == next { pendingRequests.append(try sendRequest(sent, order: order, state: state)); sent += 1 }
+                        if sent == next { pendingRequests.append(try sendRequest(sent, order: order, state: &state)); sent += 1 }
                         while sent < order.count && early[sent] {
-                            pendingRequests.append(try sendRequest(sent, order: order, state: state))
+                            pendingRequests.append(try sendRequest(sent, order: order, state: &state))
                             sent += 1
                         }
                         next += 1
@@ -189,25 +229,24 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                     }
                     state.shares[output] = y
                 case .add, .truncate, .gather, .scatter:
-                    state.shares[step.output] = try localOfflineShare(step, state: state)
+                    _ = try share(step.output, &state)
                 case .relu where reluProtocol == .ot:
-                    state.shares[step.output] = try localOfflineShare(step, state: state)
+                    break   // its output share is drawn (re-shared online)
                 case .relu(let output, let input, let valueBits, let shift, _):
                     let evaluator = ReLUEvaluator(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
-                    let choices = ChoiceBits(evaluator.choiceBits(clientShares: state.shares[input]))
+                    let choices = ChoiceBits(evaluator.choiceBits(clientShares: try share(input, &state)))
                     let labels = try ot.correlated(choices: choices)   // its active labels (the server's Δ is the offset)
                     let batch = try GarbledBatch(serialized: channel.receiveMessage(expecting: ProtocolMessage.garbledBatch))
                     state.relus[output] = (batch, labels, evaluator)
-                    if !drawn { state.shares[output] = ShareRing.random(count: outShape.elements) }
                 case .square(let output, let input, _):
-                    state.squares[output] = try OneRoundSquare.clientOffline(shares: state.shares[input], ot: ot)
-                    if !drawn { state.shares[output] = ShareRing.random(count: outShape.elements) }
+                    state.squares[output] = try OneRoundSquare.clientOffline(shares: try share(input, &state), ot: ot)
                 case .polynomial(let output, let input, let degree, _, _, _):
-                    state.polynomials[output] = try OneRoundPolynomial.clientOffline(shares: state.shares[input], degree: degree, ot: ot)
-                    if !drawn { state.shares[output] = ShareRing.random(count: outShape.elements) }
+                    state.polynomials[output] = try OneRoundPolynomial.clientOffline(shares: try share(input, &state), degree: degree, ot: ot)
                 }
             }
         }
+        // Shares no step needed offline (a ReLU's output read only online, a sum the pipelining skipped).
+        for t in program.tensors.indices { _ = try share(t, &state) }
         _ = try channel.receiveMessage(expecting: ProtocolMessage.offlineDone)
         return state
     }
@@ -222,25 +261,25 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         }
     }
 
-    /// The client's offline share of a step that exchanges nothing offline: derived locally from its inputs'
-    /// shares, or (an OT ReLU's output) drawn afresh and re-shared online.
-    private func localOfflineShare(_ step: ProgramStep, state: ClientOfflineState) throws -> [UInt64] {
+    /// The client's offline share of a step that derives it locally from its inputs' shares (an add, a
+    /// truncation, a gather or a scatter).
+    private func localOfflineShare(_ step: ProgramStep, state: inout ClientOfflineState) throws -> [UInt64] {
         let outShape = program.tensors[step.output].shape
         switch step {
         case .add(_, let a, let shiftA, let b, let shiftB):
-            return RingKernels.shiftedSum(state.shares[a], shiftA: shiftA, state.shares[b], shiftB: shiftB)
+            return RingKernels.shiftedSum(try share(a, &state), shiftA: shiftA, try share(b, &state), shiftB: shiftB)
         case .truncate(_, let input, let bits):
             // SecureML local truncation (Mohassel and Zhang, S&P 2017): no communication; the sum of the
             // truncated shares is x >> bits up to 1 in the last place, or wrong with probability about
             // |x| / 2^64. (Revealing low bits of a share to make this exact would leak the low bits of x
             // itself, since the server holds x minus that share.)
-            return ShareRing.truncate(shares: state.shares[input], by: bits, party: .client)
-        case .relu where reluProtocol == .ot:
-            return ShareRing.random(count: outShape.elements)   // re-shared to online
+            return ShareRing.truncate(shares: try share(input, &state), by: bits, party: .client)
         case .gather(_, let input, let channels):
-            return RingKernels.gather(state.shares[input], channels: channels, plane: outShape.height * outShape.width)
+            return RingKernels.gather(try share(input, &state), channels: channels, plane: outShape.height * outShape.width)
         case .scatter(_, let parts):
-            return RingKernels.scatter(parts.map { (state.shares[$0.input], $0.channels) }, shape: outShape)
+            var inputs: [([UInt64], [Int])] = []
+            for part in parts { inputs.append((try share(part.input, &state), part.channels)) }
+            return RingKernels.scatter(inputs, shape: outShape)
         case .linear, .relu, .square, .polynomial:
             throw SecureInferenceError.protocolFailure("step \(step.label) exchanges messages offline")
         }
