@@ -93,10 +93,15 @@ extension BFVContext {
     /// `choosingMask`: the request chooses the mask (compact first occurrences).
     public func requestBytes(for shape: LinearLayerShape, choosingMask: Bool = false) throws -> Int {
         let plan = try LinearLayerPlan(shape: shape, parameters: parameters)
-        guard choosingMask else { return 2 + 4 + 32 + 4 + 1 + plan.uploadCount * packedPolynomialBytes }
+        return requestBytes(plan: plan, firsts: choosingMask ? plan.firstOccurrences() : nil)
+    }
+
+    /// The same for a plan, with its first occurrences when the request chooses the mask.
+    func requestBytes(plan: LinearLayerPlan, firsts: [[(position: Int, input: Int)]]?) -> Int {
+        guard let firsts else { return 2 + 4 + 32 + 4 + 1 + plan.uploadCount * packedPolynomialBytes }
         let residueBits = moduli.reduce(0) { $0 + $1.bitLength }
-        return plan.firstOccurrences().reduce(2 + 4 + 32 + 4 + 1) { total, firsts in
-            total + (firsts.count * compactRequestBits + (degree - firsts.count) * residueBits + 7) / 8
+        return firsts.reduce(2 + 4 + 32 + 4 + 1) { total, upload in
+            total + (upload.count * compactRequestBits + (degree - upload.count) * residueBits + 7) / 8
         }
     }
 

@@ -87,9 +87,9 @@ public final class LinearLayerServer: Sendable {
         }
         let mode = try r.byte()
         guard mode <= 1 else { throw LatticeError.malformedInput("request mode \(mode) is neither 0 (given mask) nor 1 (chosen mask)") }
-        let needed = try ctx.requestBytes(for: plan.shape, choosingMask: mode == 1)
-        guard request.count >= needed else { throw LatticeError.truncatedMessage(expected: needed, actual: request.count) }
         let firsts = mode == 1 ? plan.firstOccurrences() : []
+        let needed = ctx.requestBytes(plan: plan, firsts: mode == 1 ? firsts : nil)
+        guard request.count >= needed else { throw LatticeError.truncatedMessage(expected: needed, actual: request.count) }
         let width = ctx.compactRequestBits
         var c0s: [PolyRq<Eval>] = []
         var c1s: [PolyRq<Eval>] = []
