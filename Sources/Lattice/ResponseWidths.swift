@@ -15,8 +15,12 @@
 // Flooding with a uniform integer in [-2^f, 2^f), f = statistical + ceil(log2 B), hides E.
 // Decryption after switching c0 to 2^b0 and c1 to 2^b1 is correct when
 //   (2^f + B) / Q + 2^-(b0+1) + H 2^-b1 < 1 / (2t) = 2^-65,
-// with H = sqrt(N ln(2^(correctness+1)) / 2) bounding |r1 * s| for the c1 roundings r1 (Hoeffding, so
-// failure probability 2^-correctness per coefficient). (b0, b1) minimise the response size.
+// with H bounding |r1 * s| for the c1 roundings r1 except with probability 2^-correctness per coefficient:
+// c1 is pseudorandom (it holds the RLWE sample a' u + e1), so each coefficient of r1 * s is a sum of at most
+// N independent zero-mean terms r1_i s_j with |r1_i s_j| <= 1/2 and variance <= 1/12, and Bernstein's
+// inequality, P(|X| >= H) <= 2 exp(-H^2 / (2 (N / 12 + H / 6))), gives H = L / 6 + sqrt(L^2 / 36 + L N / 6)
+// for L = ln(2^(correctness+1)): 202 for N = 8192 (Hoeffding's sqrt(N L / 2), used before, is 341 and
+// costs c1 one more bit). (b0, b1) minimise the response size.
 
 import ModularMath
 #if canImport(Glibc)
@@ -54,7 +58,8 @@ public struct ResponseWidths: Sendable, Hashable {
             throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + 66, availableBits: context.logQ)
         }
         let remaining = 1 - exp2(lf + 65)          // fraction of 2^-65 left for rounding
-        let h = (n * Double(p.correctnessBits + 1) * ln2 / 2).squareRoot()
+        let l = Double(p.correctnessBits + 1) * ln2
+        let h = l / 6 + (l * l / 36 + l * n / 6).squareRoot()
         var best: (bytes: Double, b0: Int, b1: Int)? = nil
         let outputsPerResponse = Double(plan.shape.outputCount) / Double(plan.responseCount)
         for b0 in 66...100 {
