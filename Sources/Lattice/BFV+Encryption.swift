@@ -71,9 +71,9 @@ extension BFVContext {
         return PolyRq<Coeff>(context: ring, signed: (0..<degree).map { _ in prg.centeredBinomial(eta: eta) })
     }
 
-    /// c0 = -a * s + e + Delta(m) for the seeded uniform half a (evaluation form).
-    public func encryptC0(_ m: [UInt64], secretKey: SecretKey, a: PolyRq<Eval>, noise: PRG) throws -> PolyRq<Coeff> {
-        var c0 = try encode(m)
+    /// c0 = -a * s + e + Delta(m) for the seeded uniform half a (evaluation form), t = 2^plaintextBits.
+    public func encryptC0(_ m: [UInt64], plaintextBits: Int = 64, secretKey: SecretKey, a: PolyRq<Eval>, noise: PRG) throws -> PolyRq<Coeff> {
+        var c0 = try encode(m, plaintextBits: plaintextBits)
         c0 += errorPolynomial(prg: noise)
         c0 -= (a * secretKey.eval).inverseNTT()
         return c0

@@ -16,10 +16,10 @@ public struct SwitchedCiphertext: Sendable, Equatable {
     /// round(2^c1Bits c1 / Q) mod 2^c1Bits, all N coefficients.
     public let c1: [UInt128]
 
-    /// Checks widths (66 ... 127 bits), positions and value ranges.
+    /// Checks widths (3 ... 127 bits), positions and value ranges.
     public init(c0Bits: Int, c1Bits: Int, positions: [Int], c0: [UInt128], c1: [UInt128]) throws {
-        guard (65...127).contains(c0Bits), (65...127).contains(c1Bits) else {
-            throw LatticeError.malformedInput("switched widths \(c0Bits), \(c1Bits) must lie in 65...127")
+        guard (3...127).contains(c0Bits), (3...127).contains(c1Bits) else {
+            throw LatticeError.malformedInput("switched widths \(c0Bits), \(c1Bits) must lie in 3...127")
         }
         guard positions.count == c0.count, positions.allSatisfy({ $0 >= 0 && $0 < c1.count }) else {
             throw LatticeError.malformedInput("c0 positions do not match the ciphertext")
@@ -45,11 +45,15 @@ extension BFVContext {
         return try SwitchedCiphertext(c0Bits: c0Bits, c1Bits: c1Bits, positions: pos, c0: c0, c1: c1)
     }
 
-    /// Decrypts a switched ciphertext at its kept positions: round(t (c0 / 2^b0 + c1 s / 2^b1)) mod t.
-    /// The integer product c1 s (below N 2^c1Bits << Q / 4) is computed exactly modulo Q and lifted.
-    public func decrypt(_ ct: SwitchedCiphertext, secretKey: SecretKey) throws -> [UInt64] {
+    /// Decrypts a switched ciphertext at its kept positions: round(t (c0 / 2^b0 + c1 s / 2^b1)) mod t for
+    /// t = 2^plaintextBits (both widths above it). The integer product c1 s (below N 2^c1Bits << Q / 4) is
+    /// computed exactly modulo Q and lifted.
+    public func decrypt(_ ct: SwitchedCiphertext, secretKey: SecretKey, plaintextBits k: Int = 64) throws -> [UInt64] {
         let n = degree
         guard ct.c1.count == n else { throw LatticeError.shapeMismatch("switched ciphertext has \(ct.c1.count) coefficients, degree is \(n)") }
+        guard (1...64).contains(k), ct.c0Bits > k, ct.c1Bits > k else {
+            throw LatticeError.invalidParameters("switched widths \(ct.c0Bits), \(ct.c1Bits) must exceed the plaintext's \(k) bits")
+        }
         guard Double(ct.c1Bits) + log2(UInt128(n)) + 2 < logQ else {
             throw LatticeError.invalidParameters("c1 width \(ct.c1Bits) too large for exact products modulo Q")
         }
@@ -61,12 +65,13 @@ extension BFVContext {
         let prod = (c1.forwardNTT() * secretKey.eval).inverseNTT()
         let top = max(ct.c0Bits, ct.c1Bits)
         let mask: UInt128 = top == 128 ? .max : (UInt128(1) << UInt128(top)) - 1
-        let shift = UInt128(top - 64)
+        let shift = UInt128(top - k)
         var out = [UInt64](repeating: 0, count: ct.positions.count)
-        for (k, pos) in ct.positions.enumerated() {
+        let plainMask: UInt128 = (UInt128(1) << UInt128(k)) - 1
+        for (index, pos) in ct.positions.enumerated() {
             let x = centeredLiftLow128 { prod.data[$0 * n + pos] }
-            let v = ((ct.c0[k] << UInt128(top - ct.c0Bits)) &+ (x << UInt128(top - ct.c1Bits))) & mask
-            out[k] = UInt64(truncatingIfNeeded: (v >> shift) &+ ((v >> (shift - 1)) & 1))
+            let v = ((ct.c0[index] << UInt128(top - ct.c0Bits)) &+ (x << UInt128(top - ct.c1Bits))) & mask
+            out[index] = UInt64(truncatingIfNeeded: ((v >> shift) &+ ((v >> (shift - 1)) & 1)) & plainMask)
         }
         return out
     }

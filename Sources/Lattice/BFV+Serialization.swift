@@ -52,8 +52,8 @@ extension BFVContext {
         var r = MessageReader(bytes)
         try readHeader(&r, .switched)
         let b0 = Int(try r.byte()), b1 = Int(try r.byte())
-        guard (65...127).contains(b0), (65...127).contains(b1) else {
-            throw LatticeError.malformedInput("switched widths \(b0), \(b1) must lie in 65...127")
+        guard (3...127).contains(b0), (3...127).contains(b1) else {
+            throw LatticeError.malformedInput("switched widths \(b0), \(b1) must lie in 3...127")
         }
         let count = Int(try r.uint32())
         guard count <= degree else { throw LatticeError.malformedInput("\(count) positions for degree \(degree)") }

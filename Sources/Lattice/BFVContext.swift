@@ -71,15 +71,19 @@ public final class BFVContext: Sendable {
 
     // MARK: Encoding
 
-    /// Delta(m) = round(Q * m / 2^64) for every coefficient (m has at most N entries; missing ones are
-    /// zero), computed exactly with multiprecision and reduced into each prime.
-    public func encode(_ m: [UInt64]) throws -> PolyRq<Coeff> {
+    /// Delta(m) = round(Q * m / t) for every coefficient, t = 2^plaintextBits (m has at most N entries,
+    /// each below t; missing ones are zero), computed exactly with multiprecision and reduced into each prime.
+    public func encode(_ m: [UInt64], plaintextBits k: Int = 64) throws -> PolyRq<Coeff> {
         guard m.count <= degree else { throw LatticeError.shapeMismatch("\(m.count) plaintext values for degree \(degree)") }
+        guard (1...64).contains(k) else { throw LatticeError.invalidParameters("plaintext modulus 2^\(k) must lie in 2^1...2^64") }
         var out = PolyRq<Coeff>.zero(ring)
         let limbs = modulusLimbs.count
-        var prod = [UInt64](repeating: 0, count: limbs + 1)
+        var prod = [UInt64](repeating: 0, count: limbs + 2)
         for j in 0..<m.count where m[j] != 0 {
-            // prod = Q * m[j] + 2^63, then drop the lowest limb: round(Q m / 2^64).
+            guard k == 64 || m[j] >> UInt64(k) == 0 else {
+                throw LatticeError.malformedInput("plaintext value \(m[j]) is not below 2^\(k)")
+            }
+            // prod = Q * m[j] + 2^(k-1), then shifted right by k: round(Q m / 2^k).
             var carry: UInt64 = 0
             for l in 0..<limbs {
                 let p = modulusLimbs[l].multipliedFullWidth(by: m[j])
@@ -88,16 +92,15 @@ public final class BFVContext: Sendable {
                 carry = p.high &+ (o ? 1 : 0)
             }
             prod[limbs] = carry
-            let (r0, o0) = prod[0].addingReportingOverflow(1 << 63)
-            prod[0] = r0
-            if o0 {
-                var l = 1
-                while l <= limbs { let (s, o) = prod[l].addingReportingOverflow(1); prod[l] = s; if !o { break }; l += 1 }
-            }
+            prod[limbs + 1] = 0
+            var l = 0, add: UInt64 = 1 << UInt64(k - 1)
+            while add != 0 && l <= limbs { let (s, o) = prod[l].addingReportingOverflow(add); prod[l] = s; add = o ? 1 : 0; l += 1 }
             for (i, mod) in moduli.enumerated() {
                 var acc: UInt64 = 0
-                for l in 1...limbs {
-                    acc = mod.add(acc, mod.multiply(mod.reduce(prod[l]), wordPowers[i][l - 1]))
+                for l in 0...limbs {
+                    // Limb l of prod >> k.
+                    let word = k == 64 ? prod[l + 1] : (prod[l] >> UInt64(k)) | (prod[l + 1] << UInt64(64 - k))
+                    acc = mod.add(acc, mod.multiply(mod.reduce(word), wordPowers[i][l]))
                 }
                 out.data[i * degree + j] = acc
             }
@@ -119,18 +122,19 @@ public final class BFVContext: Sendable {
         return phi
     }
 
-    /// round(t x / Q) mod t for the integer x with the given residues (t = 2^64): decryption's rounding.
-    @inline(__always) func roundToPlaintext(_ residue: (Int) -> UInt64) -> UInt64 {
-        let phi = fractionOfModulus(residue)
-        return UInt64(truncatingIfNeeded: (phi >> 64) &+ ((phi >> 63) & 1))
+    /// round(t x / Q) mod t for the integer x with the given residues, t = 2^plaintextBits: decryption's rounding.
+    @inline(__always) func roundToPlaintext(plaintextBits k: Int = 64, _ residue: (Int) -> UInt64) -> UInt64 {
+        UInt64(truncatingIfNeeded: switchToPowerOfTwo(bits: k, residue))
     }
 
     /// Two's-complement width of a request coefficient whose mask the request chose
-    /// (LinearLayerClient.offlineRequest(choosingMaskFor:)): |c0| <= Q / (2t) + 1/2 < 2^(L - 65) + 1 for
-    /// L the bit length of Q, so L - 63 bits (69 for the default 132-bit Q).
-    public var compactRequestBits: Int {
+    /// (LinearLayerClient.offlineRequest(choosingMaskFor:)): |c0| <= Q / (2t) + 1/2 < 2^(L - k - 1) + 1 for
+    /// L the bit length of Q and t = 2^k, so L - k + 1 bits (69 for the default 132-bit Q and k = 64).
+    /// nil where that would save nothing or exceed the 120 bits the exact lifts handle (tiny t).
+    public func compactRequestBits(plaintextBits k: Int = 64) -> Int? {
         let top = modulusLimbs.lastIndex { $0 != 0 }!
-        return 64 * top + (64 - modulusLimbs[top].leadingZeroBitCount) - 63
+        let width = 64 * top + (64 - modulusLimbs[top].leadingZeroBitCount) - k + 1
+        return width <= min(120, moduli.reduce(0) { $0 + $1.bitLength } - 1) ? width : nil
     }
 
     /// The integer X with |X| < Q / 2 and the given residues, modulo 2^128 (exact when |X| < Q / 4,

@@ -19,6 +19,10 @@ public struct LinearLayerShape: Sendable, Hashable, CustomStringConvertible {
     public let inputWidth: Int
     /// Public bound on the weights: |w| < 2^weightBits (fixed-point integers).
     public let weightBits: Int
+    /// The HE protocol computes the output shares modulo 2^plaintextBits (its plaintext modulus t): 64 for
+    /// the whole share ring, fewer where every reader of the output needs only its low bits (a ReLU reads
+    /// k' of them: FixedPointProgram.shareBitsNeeded). The online phase and the reference stay in Z_(2^64).
+    public private(set) var plaintextBits: Int = 64
 
     /// A convolution layer; throws for non-positive sizes or a kernel larger than the padded input.
     public static func convolution(inputChannels: Int, height: Int, width: Int, outputChannels: Int,
@@ -45,6 +49,17 @@ public struct LinearLayerShape: Sendable, Hashable, CustomStringConvertible {
         return LinearLayerShape(kind: .dense(outputs: outputs), inputChannels: inputs, inputHeight: 1,
                                 inputWidth: 1, weightBits: weightBits)
     }
+
+    /// The same shape with outputs modulo 2^bits (2 ... 64).
+    public func withPlaintextBits(_ bits: Int) throws -> LinearLayerShape {
+        guard (2...64).contains(bits) else { throw LatticeError.shapeMismatch("plaintextBits \(bits) must lie in 2...64") }
+        var copy = self
+        copy.plaintextBits = bits
+        return copy
+    }
+
+    /// 2^plaintextBits - 1: the bits of a share the layer's outputs keep.
+    public var plaintextMask: UInt64 { plaintextBits == 64 ? .max : (UInt64(1) << UInt64(plaintextBits)) - 1 }
 
     /// Number of input values (C * H * W).
     public var inputCount: Int { inputChannels * inputHeight * inputWidth }
@@ -73,10 +88,11 @@ public struct LinearLayerShape: Sendable, Hashable, CustomStringConvertible {
     public var termsPerOutput: Int { weightCount / outputShape.channels }
 
     public var description: String {
+        let modulus = plaintextBits == 64 ? "" : ", mod 2^\(plaintextBits)"
         switch kind {
-        case .dense(let m): return "dense \(inputChannels) -> \(m)"
+        case .dense(let m): return "dense \(inputChannels) -> \(m)\(modulus)"
         case .convolution(let m, let kh, let kw, let s, let p):
-            return "conv \(inputChannels)x\(inputHeight)x\(inputWidth) -> \(m), \(kh)x\(kw), stride \(s), padding \(p)"
+            return "conv \(inputChannels)x\(inputHeight)x\(inputWidth) -> \(m), \(kh)x\(kw), stride \(s), padding \(p)\(modulus)"
         }
     }
 }

@@ -69,26 +69,32 @@ public final class LinearLayerClient: Sendable {
         let seed = PRGSeed.random()
         let noise = PRG(purpose: .error)
         var mask = given ?? ShareRing.random(count: layer.inputCount)
-        let firsts = given == nil ? plan.firstOccurrences() : []
-        let width = ctx.compactRequestBits
-        let limit = (Int128(1) << Int128(width - 1)) - 1
+        let k = layer.plaintextBits, low = layer.plaintextMask
+        // Compact when the request chooses the mask and t has a compact form (not for tiny t: drawn masks then).
+        let width = given == nil ? ctx.compactRequestBits(plaintextBits: k) : nil
+        let compactForm = width != nil
+        let firsts = compactForm ? plan.firstOccurrences() : []
+        let limit = (Int128(1) << Int128((width ?? 2) - 1)) - 1
+        // Only the low k bits of the mask enter the product modulo t = 2^k.
+        func plaintext(_ j: Int) -> [UInt64] { plan.inputPolynomial(mask, upload: j).map { $0 & low } }
         var w = MessageWriter()
         LinearLayerMessage.writeHeader(&w, .request, fingerprint: ctx.fingerprint(plan))
         w.raw(seed.bytes)
         w.uint32(UInt32(plan.uploadCount))
-        w.byte(given == nil ? 1 : 0)
+        w.byte(compactForm ? 1 : 0)
         for j in 0..<plan.uploadCount {
             let a = ctx.uniformHalf(seed: seed, index: UInt64(j))
-            guard given == nil else {
-                let c0 = try ctx.encryptC0(plan.inputPolynomial(mask, upload: j), secretKey: secretKey, a: a, noise: noise)
+            guard let width else {
+                let c0 = try ctx.encryptC0(plaintext(j), plaintextBits: k, secretKey: secretKey, a: a, noise: noise)
                 ctx.writePolynomial(c0, to: &w)
                 continue
             }
             var c0 = try ctx.encryptC0([], secretKey: secretKey, a: a, noise: noise)   // b = -a s + e
             for (position, input) in firsts[j] {
-                mask[input] = 0 &- ctx.roundToPlaintext { c0.data[$0 * n + position] }
+                // The low k bits chosen, the others (unused by this layer) left as drawn.
+                mask[input] = mask[input] & ~low | (0 &- ctx.roundToPlaintext(plaintextBits: k) { c0.data[$0 * n + position] }) & low
             }
-            c0 += try ctx.encode(plan.inputPolynomial(mask, upload: j))
+            c0 += try ctx.encode(plaintext(j), plaintextBits: k)
             var compact = [Bool](repeating: false, count: n)
             for (position, input) in firsts[j] {
                 compact[position] = true
@@ -96,9 +102,10 @@ public final class LinearLayerClient: Sendable {
                 if v.magnitude > limit.magnitude {
                     // Only when the fixed-point rounding above met a tie within 2^-60: one step of r_p
                     // moves c0_p by Q / t back into range.
-                    let before = try ctx.encode(Self.single(mask[input], at: position, degree: n))
-                    mask[input] = v > 0 ? mask[input] &- 1 : mask[input] &+ 1
-                    let after = try ctx.encode(Self.single(mask[input], at: position, degree: n))
+                    let before = try ctx.encode(Self.single(mask[input] & low, at: position), plaintextBits: k)
+                    let step = v > 0 ? mask[input] &- 1 : mask[input] &+ 1
+                    mask[input] = mask[input] & ~low | step & low
+                    let after = try ctx.encode(Self.single(mask[input] & low, at: position), plaintextBits: k)
                     for i in 0..<ctx.moduli.count {
                         let m = ctx.moduli[i], k = i * n + position
                         c0.data[k] = m.add(m.subtract(c0.data[k], before.data[k]), after.data[k])
@@ -115,13 +122,14 @@ public final class LinearLayerClient: Sendable {
         return (w.finish(), LinearLayerClientState(plan: plan), mask)
     }
 
-    private static func single(_ value: UInt64, at position: Int, degree: Int) -> [UInt64] {
+    private static func single(_ value: UInt64, at position: Int) -> [UInt64] {
         var m = [UInt64](repeating: 0, count: position + 1)
         m[position] = value
         return m
     }
 
-    /// Decrypts the server's response to the client's share L r - s (layout [M][Ho][Wo]).
+    /// Decrypts the server's response to the client's share L r - s (layout [M][Ho][Wo]), modulo
+    /// 2^plaintextBits of the layer's shape.
     public func decodeResponse(_ message: [UInt8], state: LinearLayerClientState) throws -> [UInt64] {
         let plan = state.plan
         let ctx = context
@@ -142,7 +150,9 @@ public final class LinearLayerClient: Sendable {
             let c1 = try (0..<n).map { _ in try r.bits(width: b1) }
             let c0 = try positions.map { _ in try r.bits(width: b0) }
             let ct = try SwitchedCiphertext(c0Bits: b0, c1Bits: b1, positions: positions.map { $0.position }, c0: c0, c1: c1)
-            for (k, value) in try ctx.decrypt(ct, secretKey: secretKey).enumerated() { out[positions[k].output] = value }
+            for (k, value) in try ctx.decrypt(ct, secretKey: secretKey, plaintextBits: plan.shape.plaintextBits).enumerated() {
+                out[positions[k].output] = value
+            }
         }
         try r.expectEnd()
         return out

@@ -90,7 +90,7 @@ extension BFVContext {
 
 extension BFVContext {
     /// Exact size in bytes of the request for a layer (header, seed, count, mode, packed c0 per upload);
-    /// `choosingMask`: the request chooses the mask (compact first occurrences).
+    /// `choosingMask`: the request chooses the mask (compact first occurrences, where t allows them).
     public func requestBytes(for shape: LinearLayerShape, choosingMask: Bool = false) throws -> Int {
         let plan = try LinearLayerPlan(shape: shape, parameters: parameters)
         return requestBytes(plan: plan, firsts: choosingMask ? plan.firstOccurrences() : nil)
@@ -98,10 +98,12 @@ extension BFVContext {
 
     /// The same for a plan, with its first occurrences when the request chooses the mask.
     func requestBytes(plan: LinearLayerPlan, firsts: [[(position: Int, input: Int)]]?) -> Int {
-        guard let firsts else { return 2 + 4 + 32 + 4 + 1 + plan.uploadCount * packedPolynomialBytes }
+        guard let firsts, let width = compactRequestBits(plaintextBits: plan.shape.plaintextBits) else {
+            return 2 + 4 + 32 + 4 + 1 + plan.uploadCount * packedPolynomialBytes
+        }
         let residueBits = moduli.reduce(0) { $0 + $1.bitLength }
         return firsts.reduce(2 + 4 + 32 + 4 + 1) { total, upload in
-            total + (upload.count * compactRequestBits + (degree - upload.count) * residueBits + 7) / 8
+            total + (upload.count * width + (degree - upload.count) * residueBits + 7) / 8
         }
     }
 

@@ -200,7 +200,7 @@ public struct LinearLayerPlan: Sendable, Hashable, CustomStringConvertible {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for v in [degree, channels, height, width, kernelHeight, kernelWidth, outputChannels, outputHeight,
                   outputWidth, stride, padding, channelBlock, blockHeight, blockWidth, channelsPerResponse,
-                  shape.inputChannels, shape.inputHeight, shape.inputWidth, shape.weightBits] {
+                  shape.inputChannels, shape.inputHeight, shape.inputWidth, shape.weightBits, shape.plaintextBits] {
             h = (h ^ UInt64(v)) &* 0x100_0000_01b3
         }
         return UInt32(truncatingIfNeeded: h ^ (h >> 32))

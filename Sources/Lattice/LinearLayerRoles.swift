@@ -117,7 +117,7 @@ public struct InsecureLinearLayerServer: LinearLayerOfflineServer {
         w.byte(LinearLayerMessage.Kind.response.rawValue)
         w.uint32(plan.fingerprint)
         w.uint32(UInt32(y.count))
-        for (v, s) in zip(y, share) { w.bits(v &- s, width: 64) }
+        for (v, s) in zip(y, share) { w.bits((v &- s) & layer.shape.plaintextMask, width: 64) }   // modulo t, as BFV
         return (w.finish(), share)
     }
 }

@@ -60,7 +60,7 @@ public final class LinearLayerServer: Sendable {
     }
 
     /// Answers a request: returns the response message and the server's share s (layout [M][Ho][Wo]),
-    /// so that the client decrypts L r - s.
+    /// so that the client decrypts L r - s (modulo 2^plaintextBits of the shape).
     /// Message: version, type, fingerprint, response count, then per response c1 (N values of
     /// c1Bits) and the output coefficients of c0 (c0Bits each), bit-packed.
     public func offlineResponse(request: [UInt8], layer prepared: PreparedLinearLayer) throws -> (message: [UInt8], serverShare: [UInt64]) {
@@ -87,10 +87,14 @@ public final class LinearLayerServer: Sendable {
         }
         let mode = try r.byte()
         guard mode <= 1 else { throw LatticeError.malformedInput("request mode \(mode) is neither 0 (given mask) nor 1 (chosen mask)") }
+        let compactWidth = ctx.compactRequestBits(plaintextBits: plan.shape.plaintextBits)
+        guard mode == 0 || compactWidth != nil else {
+            throw LatticeError.malformedInput("request mode 1 (compact) for a plaintext modulus that has no compact form")
+        }
         let firsts = mode == 1 ? plan.firstOccurrences() : []
         let needed = ctx.requestBytes(plan: plan, firsts: mode == 1 ? firsts : nil)
         guard request.count >= needed else { throw LatticeError.truncatedMessage(expected: needed, actual: request.count) }
-        let width = ctx.compactRequestBits
+        let width = compactWidth ?? 0
         var c0s: [PolyRq<Eval>] = []
         var c1s: [PolyRq<Eval>] = []
         for j in 0..<count {
@@ -144,8 +148,9 @@ public final class LinearLayerServer: Sendable {
             // Subtract Delta(s) at the output positions and flood them.
             let positions = plan.outputPositions(response: resp)
             var sharePoly = [UInt64](repeating: 0, count: n)
-            for (pos, output) in positions { sharePoly[pos] = share[output] }
-            c0 -= try ctx.encode(sharePoly)
+            let low = plan.shape.plaintextMask
+            for (pos, output) in positions { sharePoly[pos] = share[output] & low }
+            c0 -= try ctx.encode(sharePoly, plaintextBits: plan.shape.plaintextBits)
             for (pos, _) in positions {
                 let f = Int128(bitPattern: rng.wideBits(floodBits + 1)) - (Int128(1) << Int128(floodBits))
                 for i in 0..<ctx.moduli.count {

@@ -14,7 +14,7 @@
 // - sum_j K_j eps_j <= k T 2^w / 2, and e' u + s e1 + e0 - eps_s <= 2 eta N + eta + 1/2 (worst case).
 // Flooding with a uniform integer in [-2^f, 2^f), f = statistical + ceil(log2 B), hides E.
 // Decryption after switching c0 to 2^b0 and c1 to 2^b1 is correct when
-//   (2^f + B) / Q + 2^-(b0+1) + H 2^-b1 < 1 / (2t) = 2^-65,
+//   (2^f + B) / Q + 2^-(b0+1) + H 2^-b1 < 1 / (2t) = 2^-(k+1)   (t = 2^k, the shape's plaintextBits),
 // with H bounding |r1 * s| for the c1 roundings r1 except with probability 2^-correctness per coefficient:
 // c1 is pseudorandom (it holds the RLWE sample a' u + e1), so each coefficient of r1 * s is a sum of at most
 // N independent zero-mean terms r1_i s_j with |r1_i s_j| <= 1/2 and variance <= 1/12, and Bernstein's
@@ -52,27 +52,28 @@ public struct ResponseWidths: Sendable, Hashable {
         let b = hoeffding + terms * w / 2 + 2 * eta * n + eta + 0.5
         noiseBound = b
         floodBits = p.statisticalSecurity + Int(log2(UInt128(b.rounded(.up))).rounded(.up))
-        // log2((2^f + B) / Q), in units where 1 / (2t) = 2^-65.
+        // log2((2^f + B) / Q); 1 / (2t) = 2^-(k+1).
+        let k = plan.shape.plaintextBits, half = Double(k + 1)
         let lf = log2(UInt128(1) << UInt128(floodBits) + UInt128(b.rounded(.up))) - context.logQ
-        guard lf <= -66 else {
-            throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + 66, availableBits: context.logQ)
+        guard lf <= -(half + 1) else {
+            throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + half + 1, availableBits: context.logQ)
         }
-        let remaining = 1 - exp2(lf + 65)          // fraction of 2^-65 left for rounding
+        let remaining = 1 - exp2(lf + half)          // fraction of 2^-(k+1) left for rounding
         let l = Double(p.correctnessBits + 1) * ln2
         let h = l / 6 + (l * l / 36 + l * n / 6).squareRoot()
         var best: (bytes: Double, b0: Int, b1: Int)? = nil
         let outputsPerResponse = Double(plan.shape.outputCount) / Double(plan.responseCount)
-        for b0 in 66...100 {
-            let r0 = exp2(Double(65 - b0 - 1))
+        for b0 in (k + 2)...(k + 36) {
+            let r0 = exp2(Double(k - b0))
             if r0 >= remaining { continue }
-            // h 2^-b1 <= (remaining - r0) 2^-65  <=>  b1 >= 65 + log2 h - log2(remaining - r0).
-            let b1 = Int((65 + log2(h) - log2(remaining - r0)).rounded(.up))
+            // h 2^-b1 <= (remaining - r0) 2^-(k+1)  <=>  b1 >= k + 1 + log2 h - log2(remaining - r0).
+            let b1 = Int((half + log2(h) - log2(remaining - r0)).rounded(.up))
             guard b1 <= 127 else { continue }
             let bytes = n * Double(b1) + outputsPerResponse * Double(b0)
-            if best == nil || bytes < best!.bytes { best = (bytes, b0, max(b1, 65)) }
+            if best == nil || bytes < best!.bytes { best = (bytes, b0, max(b1, k + 1)) }
         }
         guard let chosen = best else {
-            throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + 66, availableBits: context.logQ)
+            throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + half + 1, availableBits: context.logQ)
         }
         c0Bits = chosen.b0
         c1Bits = chosen.b1

@@ -33,16 +33,49 @@ extension FixedPointProgram {
     /// The HE layer shape of every term of every linear step, by step index: the one lowering of the
     /// program's linear layers that parameter selection, the server's prepared weights and the client's
     /// requests all read (each computes it once: per plan, per model, per session).
+    /// Each term computes its outputs modulo 2^(the bits their readers use: `shareBitsNeeded`).
     public func linearShapes() throws -> [Int: [LinearLayerShape]] {
         var shapes: [Int: [LinearLayerShape]] = [:]
+        let need = shareBitsNeeded()
         for (index, step) in steps.enumerated() {
             guard case .linear(let output, let terms, _, _) = step else { continue }
             shapes[index] = try terms.map { term in
                 try LinearLowering.shape(of: term.map, input: tensors[term.input].shape, output: tensors[output].shape,
-                                         weightBits: term.weightBits)
+                                         weightBits: term.weightBits).withPlaintextBits(need[output] == 0 ? 64 : max(need[output], 2))
             }
         }
         return shapes
+    }
+
+    /// Per tensor, how many low bits of its shares the program's readers use (0: none): a ReLU reads its
+    /// k' = valueBits (both ReLU protocols take only the low k' bits of each share), a linear term, a
+    /// gather or a scatter what its output needs (products and sums modulo 2^n need their inputs modulo
+    /// 2^n), an add what its output needs less the left shift of that input; a truncation, a square, a
+    /// polynomial (they lift the shares to integers) and the logits need all 64. The HE linear layers then
+    /// run modulo 2^(their outputs' need): an all-ReLU network's shares are right in their low k' bits and
+    /// the response of each layer is 64 - k' bits per coefficient shorter.
+    public func shareBitsNeeded() -> [Int] {
+        var need = [Int](repeating: 0, count: tensors.count)
+        func require(_ t: Int, _ bits: Int) { need[t] = max(need[t], min(64, max(bits, 1))) }
+        require(output, 64)
+        for step in steps.reversed() {
+            let n = need[step.output]
+            switch step {
+            case .linear(_, let terms, _, _):
+                for term in terms where n > 0 { require(term.input, n) }
+            case .add(_, let a, let shiftA, let b, let shiftB):
+                if n > 0 { require(a, n - shiftA); require(b, n - shiftB) }
+            case .gather(_, let input, _):
+                if n > 0 { require(input, n) }
+            case .scatter(_, let parts):
+                for part in parts where n > 0 { require(part.input, n) }
+            case .relu(_, let input, let valueBits, _, _):
+                require(input, valueBits)
+            case .truncate(_, let input, _), .square(_, let input, _), .polynomial(_, let input, _, _, _, _):
+                require(input, 64)
+            }
+        }
+        return need
     }
 }
 
