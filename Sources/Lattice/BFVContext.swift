@@ -127,14 +127,57 @@ public final class BFVContext: Sendable {
         UInt64(truncatingIfNeeded: switchToPowerOfTwo(bits: k, residue))
     }
 
+    /// Bit length L of Q.
+    public var modulusBitLength: Int {
+        let top = modulusLimbs.lastIndex { $0 != 0 }!
+        return 64 * top + (64 - modulusLimbs[top].leadingZeroBitCount)
+    }
+
     /// Two's-complement width of a request coefficient whose mask the request chose
     /// (LinearLayerClient.offlineRequest(choosingMaskFor:)): |c0| <= Q / (2t) + 1/2 < 2^(L - k - 1) + 1 for
-    /// L the bit length of Q and t = 2^k, so L - k + 1 bits (69 for the default 132-bit Q and k = 64).
-    /// nil where that would save nothing or exceed the 120 bits the exact lifts handle (tiny t).
-    public func compactRequestBits(plaintextBits k: Int = 64) -> Int? {
-        let top = modulusLimbs.lastIndex { $0 != 0 }!
-        let width = 64 * top + (64 - modulusLimbs[top].leadingZeroBitCount) - k + 1
-        return width <= min(120, moduli.reduce(0) { $0 + $1.bitLength } - 1) ? width : nil
+    /// t = 2^k, so L - k + 1 bits (69 for the default 132-bit Q and k = 64); for a request switched to 2^b
+    /// (ResponseWidths.requestBits), b - k + 1. nil where that would save nothing or exceed the 120 bits
+    /// the exact lifts handle (tiny t).
+    public func compactRequestBits(plaintextBits k: Int = 64, requestBits: Int? = nil) -> Int? {
+        let b = requestBits ?? modulusBitLength
+        let width = b - k + 1
+        return width <= min(120, b - 1) ? width : nil
+    }
+
+    /// round(Q v / 2^bits) mod Q for v < 2^bits (a coefficient switched to 2^bits, switched back), written
+    /// as its residues into coefficient `position` of `poly`.
+    func switchBack(_ v: UInt128, bits: Int, into poly: inout PolyRq<Coeff>, position: Int) {
+        let limbs = modulusLimbs.count
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: limbs + 3) { prod in
+            // prod = Q * v (limbs + 2 words) + 2^(bits - 1), then >> bits.
+            prod.initialize(repeating: 0)
+            for vi in 0..<2 {
+                let word = UInt64(truncatingIfNeeded: v >> UInt128(64 * vi))
+                if word == 0 { continue }
+                var carry: UInt64 = 0
+                for l in 0..<limbs {
+                    let p = modulusLimbs[l].multipliedFullWidth(by: word)
+                    let (lo1, o1) = p.low.addingReportingOverflow(prod[l + vi])
+                    let (lo2, o2) = lo1.addingReportingOverflow(carry)
+                    prod[l + vi] = lo2
+                    carry = p.high &+ (o1 ? 1 : 0) &+ (o2 ? 1 : 0)
+                }
+                var l = limbs + vi
+                while carry != 0 { let (s, o) = prod[l].addingReportingOverflow(carry); prod[l] = s; carry = o ? 1 : 0; l += 1 }
+            }
+            var l = (bits - 1) / 64, add: UInt64 = 1 << UInt64((bits - 1) % 64)
+            while add != 0 { let (s, o) = prod[l].addingReportingOverflow(add); prod[l] = s; add = o ? 1 : 0; l += 1 }
+            let wordShift = bits / 64, bitShift = UInt64(bits % 64)
+            for (i, mod) in moduli.enumerated() {
+                var acc: UInt64 = 0
+                for w in 0...limbs where w + wordShift < limbs + 3 {
+                    let hi = w + wordShift + 1 < limbs + 3 ? prod[w + wordShift + 1] : 0
+                    let word = bitShift == 0 ? prod[w + wordShift] : (prod[w + wordShift] >> bitShift) | (hi << (64 - bitShift))
+                    if word != 0 { acc = mod.add(acc, mod.multiply(mod.reduce(word), wordPowers[i][w])) }
+                }
+                poly.data[i * degree + position] = acc
+            }
+        }
     }
 
     /// The integer X with |X| < Q / 2 and the given residues, modulo 2^128 (exact when |X| < Q / 4,

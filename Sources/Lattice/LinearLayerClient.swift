@@ -70,10 +70,12 @@ public final class LinearLayerClient: Sendable {
         let noise = PRG(purpose: .error)
         var mask = given ?? ShareRing.random(count: layer.inputCount)
         let k = layer.plaintextBits, low = layer.plaintextMask
+        // The request's width (ResponseWidths.requestBits: switched to 2^b below Q's bit length L).
+        let fullBits = ctx.modulusBitLength
+        let b = try ResponseWidths(plan: plan, context: ctx).requestBits, switched = b < fullBits
         // Compact when the request chooses the mask and t has a compact form (not for tiny t: drawn masks then).
-        let width = given == nil ? ctx.compactRequestBits(plaintextBits: k) : nil
-        let compactForm = width != nil
-        let firsts = compactForm ? plan.firstOccurrences() : []
+        let width = given == nil ? ctx.compactRequestBits(plaintextBits: k, requestBits: b) : nil
+        let firsts = width != nil ? plan.firstOccurrences() : []
         let limit = (Int128(1) << Int128((width ?? 2) - 1)) - 1
         // Only the low k bits of the mask enter the product modulo t = 2^k.
         func plaintext(_ j: Int) -> [UInt64] { plan.inputPolynomial(mask, upload: j).map { $0 & low } }
@@ -81,43 +83,58 @@ public final class LinearLayerClient: Sendable {
         LinearLayerMessage.writeHeader(&w, .request, fingerprint: ctx.fingerprint(plan))
         w.raw(seed.bytes)
         w.uint32(UInt32(plan.uploadCount))
-        w.byte(compactForm ? 1 : 0)
+        w.byte(width != nil ? 1 : 0)
         for j in 0..<plan.uploadCount {
             let a = ctx.uniformHalf(seed: seed, index: UInt64(j))
-            guard let width else {
-                let c0 = try ctx.encryptC0(plaintext(j), plaintextBits: k, secretKey: secretKey, a: a, noise: noise)
-                ctx.writePolynomial(c0, to: &w)
-                continue
-            }
-            var c0 = try ctx.encryptC0([], secretKey: secretKey, a: a, noise: noise)   // b = -a s + e
-            for (position, input) in firsts[j] {
-                // The low k bits chosen, the others (unused by this layer) left as drawn.
-                mask[input] = mask[input] & ~low | (0 &- ctx.roundToPlaintext(plaintextBits: k) { c0.data[$0 * n + position] }) & low
-            }
-            c0 += try ctx.encode(plaintext(j), plaintextBits: k)
             var compact = [Bool](repeating: false, count: n)
-            for (position, input) in firsts[j] {
-                compact[position] = true
-                var v = Int128(bitPattern: ctx.centeredLiftLow128 { c0.data[$0 * n + position] })
-                if v.magnitude > limit.magnitude {
-                    // Only when the fixed-point rounding above met a tie within 2^-60: one step of r_p
-                    // moves c0_p by Q / t back into range.
+            let chosen = width == nil ? [] : firsts[j]
+            var c0: PolyRq<Coeff>
+            if width == nil {
+                c0 = try ctx.encryptC0(plaintext(j), plaintextBits: k, secretKey: secretKey, a: a, noise: noise)
+            } else {
+                c0 = try ctx.encryptC0([], secretKey: secretKey, a: a, noise: noise)   // b = -a s + e
+                for (position, input) in firsts[j] {
+                    // The low k bits chosen, the others (unused by this layer) left as drawn.
+                    mask[input] = mask[input] & ~low | (0 &- ctx.roundToPlaintext(plaintextBits: k) { c0.data[$0 * n + position] }) & low
+                }
+                c0 += try ctx.encode(plaintext(j), plaintextBits: k)
+                for (position, _) in chosen { compact[position] = true }
+            }
+            // A compact coefficient as sent: c0_p switched to 2^b and centered, or c0_p itself.
+            func small(_ position: Int) -> Int128 {
+                if switched {
+                    let x = ctx.switchToPowerOfTwo(bits: b) { c0.data[$0 * n + position] }
+                    return x >> UInt128(b - 1) == 0 ? Int128(x) : Int128(x) - (Int128(1) << Int128(b))
+                }
+                return Int128(bitPattern: ctx.centeredLiftLow128 { c0.data[$0 * n + position] })
+            }
+            // Compact coefficients first (two's complement), then the others (switched, or residues).
+            for (position, input) in chosen {
+                var x = small(position)
+                if x.magnitude > limit.magnitude {
+                    // Only when the fixed-point rounding of t b_p / Q met a tie within 2^-60: one step of
+                    // r_p moves c0_p by Q / t back into range.
                     let before = try ctx.encode(Self.single(mask[input] & low, at: position), plaintextBits: k)
-                    let step = v > 0 ? mask[input] &- 1 : mask[input] &+ 1
+                    let step = x > 0 ? mask[input] &- 1 : mask[input] &+ 1
                     mask[input] = mask[input] & ~low | step & low
                     let after = try ctx.encode(Self.single(mask[input] & low, at: position), plaintextBits: k)
                     for i in 0..<ctx.moduli.count {
-                        let m = ctx.moduli[i], k = i * n + position
-                        c0.data[k] = m.add(m.subtract(c0.data[k], before.data[k]), after.data[k])
+                        let m = ctx.moduli[i], index = i * n + position
+                        c0.data[index] = m.add(m.subtract(c0.data[index], before.data[index]), after.data[index])
                     }
-                    v = Int128(bitPattern: ctx.centeredLiftLow128 { c0.data[$0 * n + position] })
-                    guard v.magnitude <= limit.magnitude else {
-                        throw LatticeError.malformedInput("request coefficient \(v) exceeds \(width) bits (internal error)")
-                    }
+                    x = small(position)
                 }
-                w.bits(UInt128(bitPattern: v) & ((UInt128(1) << UInt128(width)) - 1), width: width)
+                guard x.magnitude <= limit.magnitude, let width else {
+                    throw LatticeError.malformedInput("request coefficient \(x) exceeds \(width ?? 0) bits (t = 2^\(k), b = \(b); internal error)")
+                }
+                w.bits(UInt128(bitPattern: x) & ((UInt128(1) << UInt128(width)) - 1), width: width)
             }
-            ctx.writePolynomial(c0, to: &w, skipping: compact)
+            if switched {
+                for p in 0..<n where !compact[p] { w.bits(ctx.switchToPowerOfTwo(bits: b) { c0.data[$0 * n + p] }, width: b) }
+                w.flushBits()
+            } else {
+                ctx.writePolynomial(c0, to: &w, skipping: compact)
+            }
         }
         return (w.finish(), LinearLayerClientState(plan: plan), mask)
     }

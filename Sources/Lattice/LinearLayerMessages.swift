@@ -93,17 +93,18 @@ extension BFVContext {
     /// `choosingMask`: the request chooses the mask (compact first occurrences, where t allows them).
     public func requestBytes(for shape: LinearLayerShape, choosingMask: Bool = false) throws -> Int {
         let plan = try LinearLayerPlan(shape: shape, parameters: parameters)
-        return requestBytes(plan: plan, firsts: choosingMask ? plan.firstOccurrences() : nil)
+        return try requestBytes(plan: plan, firsts: choosingMask ? plan.firstOccurrences() : nil)
     }
 
     /// The same for a plan, with its first occurrences when the request chooses the mask.
-    func requestBytes(plan: LinearLayerPlan, firsts: [[(position: Int, input: Int)]]?) -> Int {
-        guard let firsts, let width = compactRequestBits(plaintextBits: plan.shape.plaintextBits) else {
-            return 2 + 4 + 32 + 4 + 1 + plan.uploadCount * packedPolynomialBytes
-        }
-        let residueBits = moduli.reduce(0) { $0 + $1.bitLength }
-        return firsts.reduce(2 + 4 + 32 + 4 + 1) { total, upload in
-            total + (upload.count * width + (degree - upload.count) * residueBits + 7) / 8
+    func requestBytes(plan: LinearLayerPlan, firsts: [[(position: Int, input: Int)]]?) throws -> Int {
+        let b = try ResponseWidths(plan: plan, context: self).requestBits
+        // Bits of an ordinary coefficient: switched to 2^b, or its residues.
+        let plain = b < modulusBitLength ? b : moduli.reduce(0) { $0 + $1.bitLength }
+        let compact = firsts == nil ? nil : compactRequestBits(plaintextBits: plan.shape.plaintextBits, requestBits: b)
+        return (0..<plan.uploadCount).reduce(2 + 4 + 32 + 4 + 1) { total, j in
+            let small = compact == nil ? 0 : firsts![j].count
+            return total + (small * (compact ?? 0) + (degree - small) * plain + 7) / 8
         }
     }
 

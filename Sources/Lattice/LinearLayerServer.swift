@@ -87,35 +87,43 @@ public final class LinearLayerServer: Sendable {
         }
         let mode = try r.byte()
         guard mode <= 1 else { throw LatticeError.malformedInput("request mode \(mode) is neither 0 (given mask) nor 1 (chosen mask)") }
-        let compactWidth = ctx.compactRequestBits(plaintextBits: plan.shape.plaintextBits)
+        let b = widths.requestBits, switched = b < ctx.modulusBitLength
+        let compactWidth = ctx.compactRequestBits(plaintextBits: plan.shape.plaintextBits, requestBits: b)
         guard mode == 0 || compactWidth != nil else {
             throw LatticeError.malformedInput("request mode 1 (compact) for a plaintext modulus that has no compact form")
         }
         let firsts = mode == 1 ? plan.firstOccurrences() : []
-        let needed = ctx.requestBytes(plan: plan, firsts: mode == 1 ? firsts : nil)
+        let needed = try ctx.requestBytes(plan: plan, firsts: mode == 1 ? firsts : nil)
         guard request.count >= needed else { throw LatticeError.truncatedMessage(expected: needed, actual: request.count) }
         let width = compactWidth ?? 0
         var c0s: [PolyRq<Eval>] = []
         var c1s: [PolyRq<Eval>] = []
         for j in 0..<count {
-            var c0: PolyRq<Coeff>
-            if mode == 1 {
-                // Compact coefficients first (two's complement, |c0_p| < 2^(width - 1)), then the others' residues.
-                c0 = .zero(ctx.ring)
-                var compact = [Bool](repeating: false, count: n)
-                for (position, _) in firsts[j] {
-                    compact[position] = true
-                    let bits = try r.bits(width: width)
-                    let negative = bits >> UInt128(width - 1) != 0
+            var c0 = PolyRq<Coeff>.zero(ctx.ring)
+            var compact = [Bool](repeating: false, count: n)
+            func set(_ position: Int, residues: [UInt64]) { for i in residues.indices { c0.data[i * n + position] = residues[i] } }
+            // Compact coefficients first (two's complement, |c0_p| < 2^(width - 1)), then the others.
+            for (position, _) in mode == 1 ? firsts[j] : [] {
+                compact[position] = true
+                let bits = try r.bits(width: width)
+                let negative = bits >> UInt128(width - 1) != 0
+                if switched {
+                    // Back to c0 mod 2^b: the value itself, or 2^b minus its magnitude.
+                    let value = negative ? (UInt128(1) << UInt128(b)) - ((UInt128(1) << UInt128(width)) - bits) : bits
+                    ctx.switchBack(value, bits: b, into: &c0, position: position)
+                } else {
                     let magnitude = negative ? (UInt128(1) << UInt128(width)) - bits : bits
-                    for i in 0..<ctx.moduli.count {
+                    set(position, residues: ctx.moduli.indices.map { i in
                         let residue = ctx.reduce128(magnitude, prime: i)
-                        c0.data[i * n + position] = negative ? ctx.moduli[i].negate(residue) : residue
-                    }
+                        return negative ? ctx.moduli[i].negate(residue) : residue
+                    })
                 }
-                c0 = try ctx.readPolynomial(from: &r, into: c0, skipping: compact)
+            }
+            if switched {
+                for p in 0..<n where !compact[p] { ctx.switchBack(try r.bits(width: b), bits: b, into: &c0, position: p) }
+                r.alignBits()
             } else {
-                c0 = try ctx.readPolynomial(from: &r)
+                c0 = try ctx.readPolynomial(from: &r, into: c0, skipping: compact)
             }
             c0s.append(c0.forwardNTT())
             c1s.append(ctx.uniformHalf(seed: seed, index: UInt64(j)))

@@ -2,8 +2,9 @@
 // function of the layer's shape, its public weight bound and the parameters, so both parties derive
 // the same values and nothing about the weights is revealed by them.
 //
-// Noise of a response coefficient before flooding (t = 2^64, BFV with Delta(m) = round(Q m / t)):
-//   E = sum_j K_j e_j + sum_j K_j eps_j + e' u + s e1 + e0 - eps_s
+// Noise of a response coefficient before flooding (t = 2^k, BFV with Delta(m) = round(Q m / t)):
+//   E = sum_j K_j e_j + sum_j K_j eps_j [+ sum_j K_j rho_j] + e' u + s e1 + e0 - eps_s
+// (rho_j: the request's rounding where it is switched to fewer bits than Q has; see requestBits)
 // with e_j the client's encryption errors (centered binomial, eta), eps_j, eps_s in [-1/2, 1/2] the
 // encoding roundings, K_j the kernel polynomials of the response (k output channels x T terms each, all
 // below 2^w), e' the rerandomisation key's error, u ternary, s the ternary secret, e0, e1 fresh errors.
@@ -29,7 +30,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Public widths of one layer's response.
+/// Public widths of one layer's request and response.
 public struct ResponseWidths: Sendable, Hashable {
     /// Bound B on the noise before flooding.
     public let noiseBound: Double
@@ -38,9 +39,37 @@ public struct ResponseWidths: Sendable, Hashable {
     /// Bits kept per revealed c0 coefficient and per c1 coefficient.
     public let c0Bits: Int
     public let c1Bits: Int
+    /// The request's c0 travels switched to 2^requestBits (round(2^b c0 / Q)) when requestBits is below the
+    /// bit length of Q; at it, as residues. Where t = 2^k is small the budget has room for the rounding
+    /// error rho (|rho| <= Q / 2^(b+1) + 1 per coefficient), which then enters the noise as sum_j K_j rho_j.
+    public let requestBits: Int
 
-    /// Derives the widths; throws `noiseBudgetExceeded` when Q cannot hold the flooded noise.
+    /// Derives the widths with the fewest bytes both ways; throws `noiseBudgetExceeded` when Q cannot hold
+    /// the flooded noise.
     public init(plan: LinearLayerPlan, context: BFVContext) throws {
+        let top = context.modulusLimbs.lastIndex { $0 != 0 }!
+        let bitLength = 64 * top + (64 - context.modulusLimbs[top].leadingZeroBitCount)
+        var best: (widths: ResponseWidths, bytes: Double)? = nil
+        var firstError: (any Error)? = nil
+        // Switched requests from 120 bits down (the 128-bit fixed point of x / Q rounds exactly there);
+        // bitLength: residues, no rounding.
+        for b in [bitLength] + Array(stride(from: min(120, bitLength - 1), through: plan.shape.plaintextBits + 3, by: -1)) {
+            do {
+                let w = try ResponseWidths(plan: plan, context: context, requestBits: b, bitLength: bitLength)
+                let n = Double(plan.degree)
+                let bytes = Double(plan.uploadCount) * n * Double(b)
+                    + Double(plan.responseCount) * n * Double(w.c1Bits) + Double(plan.shape.outputCount) * Double(w.c0Bits)
+                if best == nil || bytes < best!.bytes { best = (w, bytes) }
+            } catch {
+                if firstError == nil { firstError = error }
+                if b < bitLength { break }   // fewer request bits only add noise
+            }
+        }
+        guard let chosen = best?.widths else { throw firstError! }
+        self = chosen
+    }
+
+    private init(plan: LinearLayerPlan, context: BFVContext, requestBits: Int, bitLength: Int) throws {
         let p = context.parameters
         let eta = Double(p.errorEta)
         let n = Double(p.degree)
@@ -49,13 +78,23 @@ public struct ResponseWidths: Sendable, Hashable {
         let terms = Double(plan.shape.termsPerOutput * plan.channelsPerResponse)
         let delta = Double(p.statisticalSecurity + 15)
         let hoeffding = (2 * eta * (delta + 1) * ln2).squareRoot() * terms.squareRoot() * w
-        let b = hoeffding + terms * w / 2 + 2 * eta * n + eta + 0.5
+        // The request's rounding: |rho_i| <= Q / 2^(b+1) + 1, pseudorandom and independent per coefficient
+        // (the rounding residues of a pseudorandom c0), so by Hoeffding |sum_j K_j rho_j| <=
+        // sqrt(2 ln(2 / delta)) ||K||_2 (Q / 2^(b+1) + 1).
+        let rounding = requestBits < bitLength
+            ? (2 * (delta + 1) * ln2).squareRoot() * terms.squareRoot() * w * (exp2(context.logQ - Double(requestBits) - 1) + 1) : 0
+        let b = hoeffding + rounding + terms * w / 2 + 2 * eta * n + eta + 0.5
+        guard b < exp2(100) else {
+            throw LatticeError.noiseBudgetExceeded(requiredBits: log2(b) + Double(p.statisticalSecurity + plan.shape.plaintextBits + 2),
+                                                   availableBits: context.logQ)
+        }
         noiseBound = b
+        self.requestBits = requestBits
         floodBits = p.statisticalSecurity + Int(log2(UInt128(b.rounded(.up))).rounded(.up))
         // log2((2^f + B) / Q); 1 / (2t) = 2^-(k+1).
         let k = plan.shape.plaintextBits, half = Double(k + 1)
-        let lf = log2(UInt128(1) << UInt128(floodBits) + UInt128(b.rounded(.up))) - context.logQ
-        guard lf <= -(half + 1) else {
+        let lf = log2(exp2(Double(floodBits)) + b.rounded(.up)) - context.logQ
+        guard lf <= -(half + 1), floodBits <= 120 else {
             throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + half + 1, availableBits: context.logQ)
         }
         let remaining = 1 - exp2(lf + half)          // fraction of 2^-(k+1) left for rounding

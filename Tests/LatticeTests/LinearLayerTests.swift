@@ -24,8 +24,8 @@ final class LinearLayerTests: XCTestCase {
         let r = (0..<shape.inputCount).map { _ in rng.next() }
         let (request, state) = try client.offlineRequest(r: r, layer: shape)
         let (response, serverShare) = try server.offlineResponse(request: request, layer: layer)
-        XCTAssertEqual(request.count, try context.requestBytes(for: shape), file: file, line: line)
-        XCTAssertEqual(response.count, try context.responseBytes(for: shape), file: file, line: line)
+        XCTAssertEqual(request.count, try context.requestBytes(for: shape), "request, \(shape)", file: file, line: line)
+        XCTAssertEqual(response.count, try context.responseBytes(for: shape), "response, \(shape)", file: file, line: line)
         let clientShare = try client.decodeResponse(response, state: state)
         let expected = try layer.applyReference(r).map { $0 & shape.plaintextMask }
         let got = try ShareRing.reconstruct(serverShare, clientShare).map { $0 & shape.plaintextMask }
@@ -34,8 +34,9 @@ final class LinearLayerTests: XCTestCase {
 
         // The request that chooses its mask: compact, and an ordinary encryption of the mask it returns.
         let (chosen, chosenState, mask) = try client.offlineRequest(choosingMaskFor: shape)
-        XCTAssertEqual(chosen.count, try context.requestBytes(for: shape, choosingMask: true), file: file, line: line)
-        if context.compactRequestBits(plaintextBits: shape.plaintextBits) == nil {
+        XCTAssertEqual(chosen.count, try context.requestBytes(for: shape, choosingMask: true), "chosen, \(shape)", file: file, line: line)
+        let requestBits = try ResponseWidths(plan: chosenState.plan, context: context).requestBits
+        if context.compactRequestBits(plaintextBits: shape.plaintextBits, requestBits: requestBits) == nil {
             XCTAssertEqual(chosen.count, request.count, file: file, line: line)   // tiny t: masks drawn, sent as given
         } else {
             XCTAssertLessThan(chosen.count, request.count, file: file, line: line)
@@ -109,7 +110,7 @@ final class LinearLayerTests: XCTestCase {
 
     /// Layers whose readers need only the low k bits of the outputs (a ReLU reads k'): the HE protocol
     /// runs modulo t = 2^k, the shares agree with L r there, and the response shrinks by about 64 - k bits
-    /// per coefficient (the benchmark layer at k = 37: 1,417,269 -> 1,196,085 bytes both ways).
+    /// per coefficient (the benchmark layer at k = 37: 1,417,269 -> 999,477 bytes both ways, its request switched to fewer bits).
     func testSmallerPlaintextModuliReconstructTheLowBits() throws {
         let seed: UInt64 = 82
         var rng = SplitMix64(seed: seed)
@@ -129,7 +130,7 @@ final class LinearLayerTests: XCTestCase {
         let reduced = try full.withPlaintextBits(37)
         try check(reduced, context: ctx, rng: &rng, seed: seed)
         XCTAssertEqual(ctx.compactRequestBits(plaintextBits: 37), 96)
-        XCTAssertEqual(try ctx.requestBytes(for: reduced, choosingMask: true) + ctx.responseBytes(for: reduced), 1_196_085)
+        XCTAssertEqual(try ctx.requestBytes(for: reduced, choosingMask: true) + ctx.responseBytes(for: reduced), 999_477)
         XCTAssertThrowsError(try full.withPlaintextBits(1))
         XCTAssertThrowsError(try full.withPlaintextBits(65))
     }
@@ -253,9 +254,12 @@ final class LinearLayerTests: XCTestCase {
         let shape = try LinearLayerShape.dense(inputs: 200, outputs: 2, weightBits: 40)
         let client = LinearLayerClient(context: ctx)
         let server = try LinearLayerServer(context: ctx, setupMessage: try client.setupMessage())
-        let (request, _) = try client.offlineRequest(r: [UInt64](repeating: 7, count: 200), layer: shape)
+        // Both sides derive the widths (the request's too) before anything else, and both refuse.
+        XCTAssertThrowsError(try client.offlineRequest(r: [UInt64](repeating: 7, count: 200), layer: shape)) { e in
+            guard case .noiseBudgetExceeded = e as? LatticeError else { return XCTFail("\(e)") }
+        }
         let layer = try LinearLayer(shape: shape, weights: [Int64](repeating: 3, count: 400))
-        XCTAssertThrowsError(try server.offlineResponse(request: request, layer: layer)) { e in
+        XCTAssertThrowsError(try server.offlineResponse(request: [2, 2, 0, 0, 0, 0], layer: layer)) { e in
             guard case .noiseBudgetExceeded = e as? LatticeError else { return XCTFail("\(e)") }
         }
     }
