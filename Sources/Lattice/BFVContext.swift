@@ -144,9 +144,30 @@ public final class BFVContext: Sendable {
         return width <= min(120, b - 1) ? width : nil
     }
 
-    /// round(Q v / 2^bits) mod Q for v < 2^bits (a coefficient switched to 2^bits, switched back), written
-    /// as its residues into coefficient `position` of `poly`.
-    func switchBack(_ v: UInt128, bits: Int, into poly: inout PolyRq<Coeff>, position: Int) {
+    /// (2^bits)^-1 modulo each prime, for `switchBack`.
+    public func powerOfTwoInverses(bits: Int) throws -> [UInt64] {
+        try moduli.enumerated().map { i, m in try m.inverse(reduce128(UInt128(1) << UInt128(bits), prime: i)) }
+    }
+
+    /// round(Q v / 2^bits) mod Q for v < 2^bits <= 2^120 (a coefficient switched to 2^bits, switched back),
+    /// written as its residues into coefficient `position` of `poly`, from the low bits alone: with
+    /// Q v + 2^(bits-1) = y 2^bits + rho (0 <= rho < 2^bits) and Q = 0 mod q_i,
+    /// y = (2^(bits-1) - rho) (2^bits)^-1 mod q_i, and rho needs only Q mod 2^128. `inverses`:
+    /// `powerOfTwoInverses(bits:)`. `switchBackReference` computes y in multiprecision.
+    @inline(__always) public func switchBack(_ v: UInt128, bits: Int, inverses: [UInt64], into poly: inout PolyRq<Coeff>, position: Int) {
+        let half = UInt128(1) << UInt128(bits - 1)
+        let rho = (modulusLow &* v &+ half) & ((half << 1) - 1)
+        let negative = rho > half
+        let magnitude = negative ? rho - half : half - rho
+        for i in 0..<moduli.count {
+            let m = moduli[i]
+            let r = reduce128(magnitude, prime: i)
+            poly.data[i * degree + position] = m.multiply(negative ? m.negate(r) : r, inverses[i])
+        }
+    }
+
+    /// The same in multiprecision: Q v + 2^(bits-1) shifted right by bits, reduced into each prime.
+    public func switchBackReference(_ v: UInt128, bits: Int, into poly: inout PolyRq<Coeff>, position: Int) {
         let limbs = modulusLimbs.count
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: limbs + 3) { prod in
             // prod = Q * v (limbs + 2 words) + 2^(bits - 1), then >> bits.

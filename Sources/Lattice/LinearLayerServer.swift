@@ -96,6 +96,7 @@ public final class LinearLayerServer: Sendable {
         let needed = try ctx.requestBytes(plan: plan, firsts: mode == 1 ? firsts : nil)
         guard request.count >= needed else { throw LatticeError.truncatedMessage(expected: needed, actual: request.count) }
         let width = compactWidth ?? 0
+        let inverses = switched ? try ctx.powerOfTwoInverses(bits: b) : []
         var c0s: [PolyRq<Eval>] = []
         var c1s: [PolyRq<Eval>] = []
         for j in 0..<count {
@@ -110,7 +111,7 @@ public final class LinearLayerServer: Sendable {
                 if switched {
                     // Back to c0 mod 2^b: the value itself, or 2^b minus its magnitude.
                     let value = negative ? (UInt128(1) << UInt128(b)) - ((UInt128(1) << UInt128(width)) - bits) : bits
-                    ctx.switchBack(value, bits: b, into: &c0, position: position)
+                    ctx.switchBack(value, bits: b, inverses: inverses, into: &c0, position: position)
                 } else {
                     let magnitude = negative ? (UInt128(1) << UInt128(width)) - bits : bits
                     set(position, residues: ctx.moduli.indices.map { i in
@@ -120,7 +121,7 @@ public final class LinearLayerServer: Sendable {
                 }
             }
             if switched {
-                for p in 0..<n where !compact[p] { ctx.switchBack(try r.bits(width: b), bits: b, into: &c0, position: p) }
+                for p in 0..<n where !compact[p] { ctx.switchBack(try r.bits(width: b), bits: b, inverses: inverses, into: &c0, position: p) }
                 r.alignBits()
             } else {
                 c0 = try ctx.readPolynomial(from: &r, into: c0, skipping: compact)

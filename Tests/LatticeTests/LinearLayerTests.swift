@@ -135,6 +135,27 @@ final class LinearLayerTests: XCTestCase {
         XCTAssertThrowsError(try full.withPlaintextBits(65))
     }
 
+    /// The switched request's coefficients go back to residues from their low bits alone (`switchBack`):
+    /// equal to the multiprecision round(Q v / 2^b) at every width the requests use, edges included.
+    func testSwitchBackEqualsTheMultiprecisionReference() throws {
+        var rng = SplitMix64(seed: 84)
+        for ctx in [Self.big, Self.small] {
+            for b in [5, 64, 65, 95, 103, 120] {
+                let inverses = try ctx.powerOfTwoInverses(bits: b)
+                let top = (UInt128(1) << UInt128(b)) - 1
+                var fast = PolyRq<Coeff>.zero(ctx.ring), slow = fast
+                for position in 0..<64 {
+                    let v = [0, 1, top, top - 1, UInt128(1) << UInt128(b - 1)].indices.contains(position)
+                        ? [0, 1, top, top - 1, UInt128(1) << UInt128(b - 1)][position]
+                        : (UInt128(rng.next()) << 64 | UInt128(rng.next())) & top
+                    ctx.switchBack(v, bits: b, inverses: inverses, into: &fast, position: position)
+                    ctx.switchBackReference(v, bits: b, into: &slow, position: position)
+                }
+                XCTAssertEqual(fast.data, slow.data, "b = \(b)")
+            }
+        }
+    }
+
     func testDenseLayersReconstructExactly() throws {
         let seed: UInt64 = 79
         var rng = SplitMix64(seed: seed)
