@@ -11,8 +11,9 @@ struct BenchFuzzCommand: ParsableCommand {
         abstract: "Fuzz the protocol and plan decoders with seeded mutations; a crash is a failure.",
         discussion: """
             Targets: frames (the frame decoder), hello (the server's architecture, validated), garbled-batch,
-            he-setup, linear-request, plan-manifest. The plan sizes the HE layer the requests are parsed
-            against. --write-corpus writes the seed inputs (real messages of a session over the plan) and
+            he-setup, linear-request (the plan's first layer as a session lowers it: modulo 2^k' before a
+            ReLU, its request switched to fewer bits), linear-request-64 (the same layer modulo 2^64),
+            plan-manifest. The plan sizes the HE layer the requests are parsed against. --write-corpus writes the seed inputs (real messages of a session over the plan) and
             exits; --corpus reads them back (and --save-new adds inputs that reached a new outcome).
             The seed is printed, so a failing run can be repeated.
             """)

@@ -52,7 +52,9 @@ public struct DecoderFuzzer {
         let server = try LinearLayerServer(context: context, setupMessage: try client.setupMessage())
         let (shape, layer) = try firstLinearLayer(program)
         let prepared = try server.prepare(layer)
-        _ = shape
+        // The same layer at t = 2^64 too when the program runs it modulo less (a ReLU reads it): both request
+        // layouts (residues, and coefficients switched to fewer bits) are parsed.
+        let full = try server.prepare(try LinearLayer(shape: shape.withPlaintextBits(64), weights: layer.weights))
         return [
             Target(name: "frames") { bytes in
                 let channel = ReplayChannel(bytes)
@@ -68,6 +70,7 @@ public struct DecoderFuzzer {
             Target(name: "garbled-batch") { bytes in _ = try GarbledBatch(serialized: bytes) },
             Target(name: "he-setup") { bytes in _ = try LinearLayerServer(context: context, setupMessage: bytes) },
             Target(name: "linear-request") { bytes in _ = try server.offlineResponse(request: bytes, layer: prepared) },
+            Target(name: "linear-request-64") { bytes in _ = try server.offlineResponse(request: bytes, layer: full) },
             Target(name: "plan-manifest") { bytes in _ = try PlanManifest.decode(Data(bytes), path: "fuzz") },
         ]
     }
@@ -86,6 +89,8 @@ public struct DecoderFuzzer {
         let r = (0..<shape.inputCount).map { UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
         let request = try client.offlineRequest(r: r, layer: shape).message
         let chosenRequest = try client.offlineRequest(choosingMaskFor: shape).message   // mode 1: compact coefficients
+        let full = try shape.withPlaintextBits(64)
+        let fullRequests = [try client.offlineRequest(r: r, layer: full).message, try client.offlineRequest(choosingMaskFor: full).message]
         var garbled: [[UInt8]] = []
         for case .relu(_, _, let valueBits, let shift, _) in program.steps.prefix(8) {
             var garbler = ReLUGarbler(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
@@ -99,17 +104,18 @@ public struct DecoderFuzzer {
             "garbled-batch": garbled,
             "he-setup": [try client.setupMessage()],
             "linear-request": [request, chosenRequest],
+            "linear-request-64": fullRequests,
             "plan-manifest": [[UInt8](manifest)],
         ]
     }
 
-    /// The first linear term of the program as an HE layer shape and a layer with small weights.
+    /// The first linear term of the program as an HE layer shape (as the session lowers it, with its
+    /// plaintext modulus) and a layer with small weights.
     static func firstLinearLayer(_ program: FixedPointProgram) throws -> (LinearLayerShape, LinearLayer) {
-        for case .linear(let output, let terms, _, _) in program.steps {
-            guard let term = terms.first else { continue }
+        let shapes = try program.linearShapes()
+        for case (let index, .linear(_, let terms, _, _)) in program.steps.enumerated() {
+            guard let term = terms.first, let shape = shapes[index]?.first else { continue }
             let input = program.tensors[term.input].shape
-            let shape = try LinearLowering.shape(of: term.map, input: input, output: program.tensors[output].shape,
-                                                 weightBits: term.weightBits)
             var weights = LinearLowering.weights(of: term.map, input: input)
             if weights.allSatisfy({ $0 == 0 }) { weights = weights.indices.map { Int64($0 % 5) - 2 } }
             return (shape, try LinearLayer(shape: shape, weights: weights))
