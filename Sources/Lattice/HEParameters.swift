@@ -20,7 +20,9 @@
 // is correct when (2^f + B) / Q <= 2^-66, f = 40 + ceil(log2 B), i.e. log2 B <= log2 Q - 106 = 26 for
 // the default log2 Q ~ 132: enough for a 3x3 convolution over 64 channels with |weights| < 2^14, or a
 // 4096-input dense layer with |weights| < 2^12. Layers beyond that raise
-// LatticeError.noiseBudgetExceeded.
+// LatticeError.noiseBudgetExceeded. A layer computed modulo t = 2^k with k < 64 (its outputs' readers use
+// k bits: LinearLayerShape.plaintextBits) has 64 - k more bits of room, which its request spends on being
+// switched to fewer bits (ResponseWidths.requestBits).
 
 import ModularMath
 

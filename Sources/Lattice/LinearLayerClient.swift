@@ -37,7 +37,8 @@ public final class LinearLayerClient: Sendable {
     }
 
     /// Encrypts the mask r (layout [C][H][W], values in Z_(2^64)) for a layer of the given shape.
-    /// Message: version, type, fingerprint, 32-byte seed, upload count, mode 0, then one packed c0 per upload.
+    /// Message: version, type, fingerprint, 32-byte seed, upload count, mode 0, then per upload c0: its
+    /// residues, or (ResponseWidths.requestBits below Q's bit length) round(2^b c0 / Q) in b bits.
     public func offlineRequest(r: [UInt64], layer: LinearLayerShape) throws -> (message: [UInt8], state: LinearLayerClientState) {
         guard r.count == layer.inputCount else {
             throw LatticeError.shapeMismatch("mask has \(r.count) values, \(layer) needs \(layer.inputCount)")
@@ -49,13 +50,17 @@ public final class LinearLayerClient: Sendable {
     /// The request for a mask the request chooses itself, returned with it: where an input value first
     /// enters an upload, its mask is the rounding that makes that coefficient of c0 small,
     ///     b = -a s + e,   r_p = -round(t b_p / Q) mod t,   c0_p = b_p + Delta(r_p),   |c0_p| <= Q / (2t) + 1/2,
-    /// so c0_p travels in `compactRequestBits` bits instead of log2 Q (69 against 132 by default).
+    /// so c0_p travels in `compactRequestBits` bits instead of log2 Q (69 against 132 at t = 2^64; b - k + 1
+    /// against b where the request is switched to 2^b, ResponseWidths.requestBits). Only the low k bits of
+    /// r are chosen (t = 2^k, the shape's plaintextBits); the others are drawn from the OS CSPRNG.
     /// The ciphertext is an ordinary encryption of r (same noise, same response). r stays uniform and
     /// hidden from the server: b is pseudorandom (RLWE), and for uniform b_p the pair (r_p, c0_p) is b_p's
-    /// split into high and low parts, so r_p given c0_p is uniform up to t / Q = 2^-68 per value. Inputs
-    /// in no upload (a strided 1x1 convolution's skipped positions) get masks from the OS CSPRNG.
+    /// split into high and low parts, so r_p given c0_p is uniform up to t / Q per value (2^-68 at
+    /// t = 2^64, less below). Inputs in no upload (a strided 1x1 convolution's skipped positions) get
+    /// masks from the OS CSPRNG. A t too small to gain (2^2) draws the mask and sends it as given (mode 0).
     /// Message: as `offlineRequest(r:layer:)` with mode 1; per upload the first-occurrence positions'
-    /// c0 (LinearLayerPlan.firstOccurrences, two's complement), then the other positions' residues.
+    /// c0 (LinearLayerPlan.firstOccurrences, two's complement), then the other positions (residues, or
+    /// switched values of b bits).
     public func offlineRequest(choosingMaskFor layer: LinearLayerShape) throws
         -> (message: [UInt8], state: LinearLayerClientState, mask: [UInt64]) {
         try request(given: nil, layer: layer)
