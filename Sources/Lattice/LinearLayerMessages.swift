@@ -93,12 +93,13 @@ extension BFVContext {
     /// `choosingMask`: the request chooses the mask (compact first occurrences, where t allows them).
     public func requestBytes(for shape: LinearLayerShape, choosingMask: Bool = false) throws -> Int {
         let plan = try LinearLayerPlan(shape: shape, parameters: parameters)
-        return try requestBytes(plan: plan, firsts: choosingMask ? plan.firstOccurrences() : nil)
+        return requestBytes(plan: plan, firsts: choosingMask ? plan.firstOccurrences() : nil,
+                            requestBits: try ResponseWidths(plan: plan, context: self).requestBits)
     }
 
-    /// The same for a plan, with its first occurrences when the request chooses the mask.
-    func requestBytes(plan: LinearLayerPlan, firsts: [[(position: Int, input: Int)]]?) throws -> Int {
-        let b = try ResponseWidths(plan: plan, context: self).requestBits
+    /// The same for a plan, with its first occurrences when the request chooses the mask, and its
+    /// request width b (ResponseWidths.requestBits).
+    func requestBytes(plan: LinearLayerPlan, firsts: [[(position: Int, input: Int)]]?, requestBits b: Int) -> Int {
         // Bits of an ordinary coefficient: switched to 2^b, or its residues.
         let plain = b < modulusBitLength ? b : moduli.reduce(0) { $0 + $1.bitLength }
         let compact = firsts == nil ? nil : compactRequestBits(plaintextBits: plan.shape.plaintextBits, requestBits: b)

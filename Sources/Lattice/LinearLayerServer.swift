@@ -93,7 +93,7 @@ public final class LinearLayerServer: Sendable {
             throw LatticeError.malformedInput("request mode 1 (compact) for a plaintext modulus that has no compact form")
         }
         let firsts = mode == 1 ? plan.firstOccurrences() : []
-        let needed = try ctx.requestBytes(plan: plan, firsts: mode == 1 ? firsts : nil)
+        let needed = ctx.requestBytes(plan: plan, firsts: mode == 1 ? firsts : nil, requestBits: b)
         guard request.count >= needed else { throw LatticeError.truncatedMessage(expected: needed, actual: request.count) }
         let width = compactWidth ?? 0
         let inverses = switched ? try ctx.powerOfTwoInverses(bits: b) : []

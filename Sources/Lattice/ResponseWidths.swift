@@ -47,8 +47,7 @@ public struct ResponseWidths: Sendable, Hashable {
     /// Derives the widths with the fewest bytes both ways; throws `noiseBudgetExceeded` when Q cannot hold
     /// the flooded noise.
     public init(plan: LinearLayerPlan, context: BFVContext) throws {
-        let top = context.modulusLimbs.lastIndex { $0 != 0 }!
-        let bitLength = 64 * top + (64 - context.modulusLimbs[top].leadingZeroBitCount)
+        let bitLength = context.modulusBitLength
         var best: (widths: ResponseWidths, bytes: Double)? = nil
         var firstError: (any Error)? = nil
         // Switched requests from 120 bits down (the 128-bit fixed point of x / Q rounds exactly there);
