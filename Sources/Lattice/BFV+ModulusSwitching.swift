@@ -46,14 +46,40 @@ extension BFVContext {
     }
 
     /// Decrypts a switched ciphertext at its kept positions: round(t (c0 / 2^b0 + c1 s / 2^b1)) mod t for
-    /// t = 2^plaintextBits (both widths above it). The integer product c1 s (below N 2^c1Bits << Q / 4) is
-    /// computed exactly modulo Q and lifted.
+    /// t = 2^plaintextBits (both widths above it).
     public func decrypt(_ ct: SwitchedCiphertext, secretKey: SecretKey, plaintextBits k: Int = 64) throws -> [UInt64] {
-        let n = degree
-        guard ct.c1.count == n else { throw LatticeError.shapeMismatch("switched ciphertext has \(ct.c1.count) coefficients, degree is \(n)") }
         guard (1...64).contains(k), ct.c0Bits > k, ct.c1Bits > k else {
             throw LatticeError.invalidParameters("switched widths \(ct.c0Bits), \(ct.c1Bits) must exceed the plaintext's \(k) bits")
         }
+        let (phases, top) = try switchedPhases(ct, secretKey: secretKey)
+        let shift = UInt128(top - k)
+        let plainMask: UInt128 = (UInt128(1) << UInt128(k)) - 1
+        return phases.map { v in UInt64(truncatingIfNeeded: ((v >> shift) &+ ((v >> (shift - 1)) & 1)) & plainMask) }
+    }
+
+    /// The same for a prime plaintext modulus t (below 2^63, both widths above its bit length):
+    /// round(t v / 2^top) mod t for the phase v modulo 2^top.
+    public func decrypt(_ ct: SwitchedCiphertext, secretKey: SecretKey, plaintextModulus t: Modulus) throws -> [UInt64] {
+        guard t.bitLength < 63, ct.c0Bits > t.bitLength, ct.c1Bits > t.bitLength else {
+            throw LatticeError.invalidParameters("switched widths \(ct.c0Bits), \(ct.c1Bits) must exceed the plaintext's \(t.bitLength) bits")
+        }
+        let (phases, top) = try switchedPhases(ct, secretKey: secretKey)
+        let half = UInt128(1) << UInt128(top - 1)
+        return phases.map { v in
+            // t v + 2^(top-1) < 2^(63 + 127): its bits from top up, as a 192-bit product.
+            let (high, low) = v.multipliedFullWidth(by: UInt128(t.value))
+            let (sum, carry) = low.addingReportingOverflow(half)
+            let h = high &+ (carry ? 1 : 0)
+            let quotient = top == 128 ? h : (h << UInt128(128 - top)) | (sum >> UInt128(top))
+            return UInt64(quotient % UInt128(t.value))
+        }
+    }
+
+    /// c0 2^(top - b0) + (c1 s) 2^(top - b1) mod 2^top at the kept positions, top = max(b0, b1). The integer
+    /// product c1 s (below N 2^c1Bits << Q / 4) is computed exactly modulo Q and lifted.
+    func switchedPhases(_ ct: SwitchedCiphertext, secretKey: SecretKey) throws -> (phases: [UInt128], top: Int) {
+        let n = degree
+        guard ct.c1.count == n else { throw LatticeError.shapeMismatch("switched ciphertext has \(ct.c1.count) coefficients, degree is \(n)") }
         guard Double(ct.c1Bits) + log2(UInt128(n)) + 2 < logQ else {
             throw LatticeError.invalidParameters("c1 width \(ct.c1Bits) too large for exact products modulo Q")
         }
@@ -65,14 +91,10 @@ extension BFVContext {
         let prod = (c1.forwardNTT() * secretKey.eval).inverseNTT()
         let top = max(ct.c0Bits, ct.c1Bits)
         let mask: UInt128 = top == 128 ? .max : (UInt128(1) << UInt128(top)) - 1
-        let shift = UInt128(top - k)
-        var out = [UInt64](repeating: 0, count: ct.positions.count)
-        let plainMask: UInt128 = (UInt128(1) << UInt128(k)) - 1
-        for (index, pos) in ct.positions.enumerated() {
+        let phases = ct.positions.enumerated().map { index, pos in
             let x = centeredLiftLow128 { prod.data[$0 * n + pos] }
-            let v = ((ct.c0[index] << UInt128(top - ct.c0Bits)) &+ (x << UInt128(top - ct.c1Bits))) & mask
-            out[index] = UInt64(truncatingIfNeeded: ((v >> shift) &+ ((v >> (shift - 1)) & 1)) & plainMask)
+            return ((ct.c0[index] << UInt128(top - ct.c0Bits)) &+ (x << UInt128(top - ct.c1Bits))) & mask
         }
-        return out
+        return (phases, top)
     }
 }

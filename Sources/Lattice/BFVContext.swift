@@ -108,6 +108,38 @@ public final class BFVContext: Sendable {
         return out
     }
 
+    /// Delta(m) = round(Q m / t) for a plaintext modulus t below 2^63 that need not be a power of two (a
+    /// prime, for slot encoding: PrimeOLE), values below t: floor((Q m + floor(t / 2)) / t) in multiprecision.
+    public func encode(_ m: [UInt64], plaintextModulus t: UInt64) throws -> PolyRq<Coeff> {
+        guard m.count <= degree else { throw LatticeError.shapeMismatch("\(m.count) plaintext values for degree \(degree)") }
+        guard t >= 2, t >> 63 == 0 else { throw LatticeError.invalidParameters("plaintext modulus \(t) must lie in 2...2^63") }
+        var out = PolyRq<Coeff>.zero(ring)
+        let limbs = modulusLimbs.count
+        var prod = [UInt64](repeating: 0, count: limbs + 1)
+        for j in 0..<m.count where m[j] != 0 {
+            guard m[j] < t else { throw LatticeError.malformedInput("plaintext value \(m[j]) is not below \(t)") }
+            var carry: UInt64 = t / 2
+            for l in 0..<limbs {
+                let p = modulusLimbs[l].multipliedFullWidth(by: m[j])
+                let (lo, o) = p.low.addingReportingOverflow(carry)
+                prod[l] = lo
+                carry = p.high &+ (o ? 1 : 0)
+            }
+            prod[limbs] = carry
+            // Long division by t, top word first (each partial remainder stays below t).
+            var remainder: UInt64 = 0
+            for l in stride(from: limbs, through: 0, by: -1) {
+                (prod[l], remainder) = t.dividingFullWidth((high: remainder, low: prod[l]))
+            }
+            for (i, mod) in moduli.enumerated() {
+                var acc: UInt64 = 0
+                for l in 0...limbs where prod[l] != 0 { acc = mod.add(acc, mod.multiply(mod.reduce(prod[l]), wordPowers[i][l])) }
+                out.data[i * degree + j] = acc
+            }
+        }
+        return out
+    }
+
     // MARK: Decoding helpers
 
     /// 2^128 * frac(x / Q) (up to a few units) for the integer x whose residues are `residues[i]`.

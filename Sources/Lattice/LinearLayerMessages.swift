@@ -11,7 +11,7 @@ public enum LinearLayerMessage {
     /// Current wire-format version (2: requests carry a mode byte, and mode 1 compact coefficients).
     public static let version: UInt8 = 2
     /// Message types.
-    public enum Kind: UInt8, Sendable { case setup = 1, request = 2, response = 3 }
+    public enum Kind: UInt8, Sendable { case setup = 1, request = 2, response = 3, oleRequest = 4, oleResponse = 5 }
 
     static func writeHeader(_ w: inout MessageWriter, _ kind: Kind, fingerprint: UInt32?) {
         w.byte(version)

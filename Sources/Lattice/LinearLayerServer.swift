@@ -160,15 +160,7 @@ public final class LinearLayerServer: Sendable {
             let low = plan.shape.plaintextMask
             for (pos, output) in positions { sharePoly[pos] = share[output] & low }
             c0 -= try ctx.encode(sharePoly, plaintextBits: plan.shape.plaintextBits)
-            for (pos, _) in positions {
-                let f = Int128(bitPattern: rng.wideBits(floodBits + 1)) - (Int128(1) << Int128(floodBits))
-                for i in 0..<ctx.moduli.count {
-                    let m = ctx.moduli[i]
-                    let mag = ctx.reduce128(f.magnitude, prime: i)
-                    let x = f < 0 ? m.negate(mag) : mag
-                    c0.data[i * n + pos] = m.add(c0.data[i * n + pos], x)
-                }
-            }
+            ctx.flood(&c0, bits: floodBits, prg: rng, positions: positions.map { $0.position })
 
             // Modulus switching and compact serialisation.
             let switched = try ctx.switchModulus(Ciphertext(c0: c0, c1: c1), c0Bits: b0, c1Bits: b1,

@@ -89,9 +89,28 @@ public struct ResponseWidths: Sendable, Hashable {
         }
         noiseBound = b
         self.requestBits = requestBits
-        floodBits = p.statisticalSecurity + Int(log2(UInt128(b.rounded(.up))).rounded(.up))
+        let switching = try Self.switching(noiseBound: b, plaintextBits: plan.shape.plaintextBits,
+                                           outputsPerResponse: Double(plan.shape.outputCount) / Double(plan.responseCount),
+                                           context: context)
+        floodBits = switching.floodBits
+        c0Bits = switching.c0Bits
+        c1Bits = switching.c1Bits
+    }
+
+    /// Flooding width and switched widths for a response whose noise is below `b` before flooding and
+    /// whose plaintext modulus is at most 2^plaintextBits (a power of two, or a prime below it: decryption
+    /// is correct while the error stays below 1 / (2t), and 2^-(k+1) <= 1 / (2t)), with
+    /// `outputsPerResponse` revealed c0 coefficients per N of c1: the (b0, b1) with the fewest bytes.
+    /// `extraFloodBits` widens the flooding (log2 of the coefficients revealed together, where their
+    /// statistical distances should sum to 2^-statistical).
+    static func switching(noiseBound b: Double, plaintextBits k: Int, outputsPerResponse: Double, extraFloodBits: Int = 0,
+                          context: BFVContext) throws -> (floodBits: Int, c0Bits: Int, c1Bits: Int) {
+        let p = context.parameters
+        let n = Double(p.degree)
+        let ln2 = 0.6931471805599453
+        let floodBits = p.statisticalSecurity + extraFloodBits + Int(log2(UInt128(b.rounded(.up))).rounded(.up))
         // log2((2^f + B) / Q); 1 / (2t) = 2^-(k+1).
-        let k = plan.shape.plaintextBits, half = Double(k + 1)
+        let half = Double(k + 1)
         let lf = log2(exp2(Double(floodBits)) + b.rounded(.up)) - context.logQ
         guard lf <= -(half + 1), floodBits <= 120 else {
             throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + half + 1, availableBits: context.logQ)
@@ -100,7 +119,6 @@ public struct ResponseWidths: Sendable, Hashable {
         let l = Double(p.correctnessBits + 1) * ln2
         let h = l / 6 + (l * l / 36 + l * n / 6).squareRoot()
         var best: (bytes: Double, b0: Int, b1: Int)? = nil
-        let outputsPerResponse = Double(plan.shape.outputCount) / Double(plan.responseCount)
         for b0 in (k + 2)...(k + 36) {
             let r0 = exp2(Double(k - b0))
             if r0 >= remaining { continue }
@@ -113,8 +131,7 @@ public struct ResponseWidths: Sendable, Hashable {
         guard let chosen = best else {
             throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + half + 1, availableBits: context.logQ)
         }
-        c0Bits = chosen.b0
-        c1Bits = chosen.b1
+        return (floodBits, chosen.b0, chosen.b1)
     }
 
     /// Size of a response message body for the plan (without the 10 header bytes).
