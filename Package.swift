@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "ModularMath", dependencies: ["CAES"], swiftSettings: optimize),
         .target(name: "Lattice", dependencies: ["ModularMath", "CKernels"], swiftSettings: optimize),
         .target(name: "Transport", dependencies: ["NetworkCost"]),
-        .target(name: "TwoParty", dependencies: ["Transport", "NetworkCost", "ModularMath", "CAES", "CSodium", "CKernels"], swiftSettings: optimize),
+        .target(name: "TwoParty", dependencies: ["Transport", "NetworkCost", "ModularMath", "Lattice", "CAES", "CSodium", "CKernels"], swiftSettings: optimize),
         .target(name: "SecureInference",
                 dependencies: ["NetworkPlan", "NetworkCost", "Lattice", "TwoParty", "Transport", "ModularMath", "CBLAS", "CKernels"],
                 exclude: ["README.md"], swiftSettings: optimize),

@@ -87,6 +87,9 @@ public final class PrimeOLEContext: Sendable {
                                             extraFloodBits: p.degree.trailingZeroBitCount, context: bfv)
     }
 
+    /// The context of the default parameters, made once per process.
+    public static let standard: PrimeOLEContext = try! PrimeOLEContext()
+
     /// Slots per ciphertext (N).
     public var slots: Int { parameters.cipher.degree }
 

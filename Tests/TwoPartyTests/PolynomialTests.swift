@@ -1,3 +1,4 @@
+import Lattice
 import Transport
 import TwoParty
 import XCTest
@@ -16,6 +17,22 @@ final class PolynomialTests: XCTestCase {
         return try runTwoParties(channel,
             first: { c in try sender(ot == .iknp ? try IKNPSender(channel: c) : IdealCOTSender(seed: seed, channel: c), c) },
             second: { c in try receiver(ot == .iknp ? try IKNPReceiver(channel: c) : IdealCOTReceiver(seed: seed, channel: c), c) })
+    }
+
+    /// Runs the two sides of a polynomial exchange with the batched OLE set up (the client's key, its
+    /// rerandomisation key sent first).
+    private func withOLE<A: Sendable, B: Sendable>(
+        server: @escaping @Sendable (PrimeOLEServer, any Channel) throws -> A,
+        client: @escaping @Sendable (PrimeOLEClient, any Channel) throws -> B
+    ) throws -> (A, B) {
+        try runTwoParties(.inMemory,
+            first: { c in try server(try PrimeOLEServer(context: .standard, setupMessage: try c.receiveMessage(expecting: 0x7777)), c) },
+            second: { c in
+                let ole = PrimeOLEClient(context: .standard)
+                try c.sendMessage(type: 0x7777, try ole.setupMessage())
+                try c.flush()
+                return try client(ole, c)
+            })
     }
 
     private func wideValues(_ count: Int, bits: Int, using generator: inout AESPRG) -> [UInt128] {
@@ -73,39 +90,63 @@ final class PolynomialTests: XCTestCase {
     }
 
     /// Every degree 1...6: the server's and client's outputs add up to the reference (p(x) >> shift) up to
-    /// one unit (local truncation), for inputs spread over [-16, 16] and the edges 0, +-1 unit, +-16.
+    /// one unit (local truncation), for inputs spread over [-16, 16] and the edges 0, +-1 unit, +-16 (|p(X)|
+    /// up to about 2^96 of the declared 2^99), over more elements than one ciphertext holds.
     func testEachDegreeMatchesTheReference() throws {
-        let plane = 20, channels = 3, n = plane * channels
-        for ot in OTKind.allCases {
-            for degree in OneRoundPolynomial.degrees {
-                let seed = UInt64(100 + degree)
-                var generator = testGenerator(seed: seed)
-                let s = min(13, 60 / degree), F = 84, shift = F - 13
-                let a = coefficients(channels: channels, degree: degree, inputScale: s, scale: F, using: &generator)
-                let limit = Int64(16) << s
-                let edges: [Int64] = [0, 1, -1, limit, -limit, limit - 1, 1 - limit]
-                let x: [UInt64] = (0..<n).map { k in
-                    UInt64(bitPattern: k < edges.count ? edges[k] : Int64(generator.nextUInt64() % UInt64(2 * limit + 1)) - limit)
-                }
-                let c = (0..<n).map { _ in generator.nextUInt64() }
-                let serverShares = zip(x, c).map { $0 &- $1 }
-                let output = (0..<n).map { _ in generator.nextUInt64() }
-                let (server, _) = try withOT(ot,
-                    sender: { cot, channel -> [UInt64] in
-                        let state = try OneRoundPolynomial.serverOffline(count: n, degree: degree, ot: cot)
-                        return try OneRoundPolynomial.serverOnline(state, shares: serverShares, coefficients: a, plane: plane,
-                                                                   shift: shift, channel: channel)
-                    },
-                    receiver: { cot, channel -> Bool in
-                        let state = try OneRoundPolynomial.clientOffline(shares: c, degree: degree, ot: cot)
-                        try OneRoundPolynomial.clientOnline(state, output: output, shift: shift, channel: channel)
-                        return true
-                    })
-                for k in 0..<n {
-                    let expected = OneRoundPolynomial.reference(x: x[k], coefficients: a[k / plane], shift: shift)
-                    let difference = Int64(bitPattern: server[k] &+ output[k] &- expected)
-                    XCTAssertTrue(abs(difference) <= 1, "\(ot), degree \(degree), seed \(seed), element \(k): off by \(difference)")
-                }
+        let plane = 2750, channels = 3, n = plane * channels
+        for degree in OneRoundPolynomial.degrees {
+            let seed = UInt64(100 + degree)
+            var generator = testGenerator(seed: seed)
+            let s = min(13, 60 / degree), F = 84, shift = F - 13
+            let a = coefficients(channels: channels, degree: degree, inputScale: s, scale: F, using: &generator)
+            let limit = Int64(16) << s
+            let edges: [Int64] = [0, 1, -1, limit, -limit, limit - 1, 1 - limit]
+            let x: [UInt64] = (0..<n).map { k in
+                UInt64(bitPattern: k < edges.count ? edges[k] : Int64(generator.nextUInt64() % UInt64(2 * limit + 1)) - limit)
+            }
+            let c = (0..<n).map { _ in generator.nextUInt64() }
+            let serverShares = zip(x, c).map { $0 &- $1 }
+            let output = (0..<n).map { _ in generator.nextUInt64() }
+            let (server, _) = try withOLE(
+                server: { ole, channel -> [UInt64] in
+                    let state = try OneRoundPolynomial.serverOffline(count: n, degree: degree, ole: ole, channel: channel)
+                    return try OneRoundPolynomial.serverOnline(state, shares: serverShares, coefficients: a, plane: plane,
+                                                               shift: shift, channel: channel)
+                },
+                client: { ole, channel -> Bool in
+                    let state = try OneRoundPolynomial.clientOffline(shares: c, degree: degree, ole: ole, channel: channel)
+                    try OneRoundPolynomial.clientOnline(state, output: output, shift: shift, channel: channel)
+                    return true
+                })
+            var exceeded = 0
+            for k in 0..<n {
+                let (expected, out) = OneRoundPolynomial.referenceChecked(x: x[k], coefficients: a[k / plane], shift: shift)
+                if out { exceeded += 1 }
+                let difference = Int64(bitPattern: server[k] &+ output[k] &- expected)
+                XCTAssertTrue(abs(difference) <= 1, "degree \(degree), seed \(seed), element \(k): off by \(difference)")
+            }
+            XCTAssertEqual(exceeded, 0, "degree \(degree): inputs inside the declared range")
+        }
+    }
+
+    /// The residue system's way back: integer shares sigma - T and tau of Z give Z >> shift (or one less),
+    /// against Int128 arithmetic, at the declared range's edges and for every shift the compiler uses.
+    func testResiduesCombineToTheShiftedValue() throws {
+        let system = OneRoundPolynomial.residues
+        var generator = testGenerator(seed: 5)
+        let range = Int128(1) << Int128(system.rangeBits)
+        for z in [Int128(0), 1, -1, range - 1, 1 - range, 12345, -98765] + (0..<200).map({ _ in
+            Int128(bitPattern: UInt128(generator.nextUInt64()) << 40 | UInt128(generator.nextUInt64())) % range }) {
+            for shift in [0, 13, 64, 71, 100, 127] {
+                // A random client residue vector tau; the server's sigma = z - tau modulo each prime.
+                let tau = system.moduli.map { generator.nextUInt64() % $0.value }
+                let sigma = zip(system.moduli, tau).map { t, r in t.subtract(system.reduce(signed: z, modulo: t), r) }
+                let server = system.shiftedShare(of: { sigma[$0] }, shift: shift, server: true)
+                let client = system.shiftedShare(of: { tau[$0] }, shift: shift, server: false)
+                let expected = UInt64(truncatingIfNeeded: z >> Int128(shift))
+                let difference = Int64(bitPattern: server &+ client &- expected)
+                // tau <= z (the lift's failure event, probability below 2^-41) does not occur for these draws.
+                XCTAssertTrue(difference == 0 || difference == -1, "z \(z), shift \(shift): off by \(difference)")
             }
         }
     }
@@ -124,8 +165,9 @@ final class PolynomialTests: XCTestCase {
         }
     }
 
-    /// An input whose power leaves 128 bits wraps the ring: counted as exceeded even when the reduced result
-    /// happens to look small. The bound against the real value, computed in Double: |p(x)| 2^F < 2^127.
+    /// An input whose value leaves the declared range (or whose power leaves 128 bits) is counted as exceeded
+    /// even when the reduced result happens to look small. The bound against the real value, computed in
+    /// Double: |p(x)| 2^F < 2^rangeBits.
     func testWrapInTheWideRingIsCounted() {
         let a: [Double] = [0.25, 0.5, 0.125, 0, -0.0078125]
         let s = 8, F = 60
@@ -135,9 +177,9 @@ final class PolynomialTests: XCTestCase {
             let (_, exceeded) = OneRoundPolynomial.referenceChecked(x: encoded, coefficients: A, shift: F - 16)
             // Horner's largest intermediate here is the last one, a_4 x^4 + ... scaled by 2^F: the whole value.
             let exact = a.enumerated().reduce(0.0) { $0 + $1.element * pow(x, Double($1.offset)) }
-            let fits128 = abs(exact) * pow(2, Double(F)) < pow(2, 126)
+            let inRange = abs(exact) * pow(2, Double(F)) < pow(2, Double(OneRoundPolynomial.rangeBits))
             let fits64 = abs(exact) * 65536 < pow(2, 63)
-            XCTAssertEqual(exceeded, !(fits128 && fits64), "x = \(x)")
+            XCTAssertEqual(exceeded, !(inRange && fits64), "x = \(x)")
         }
     }
 
@@ -176,25 +218,48 @@ final class PolynomialTests: XCTestCase {
     }
 
     /// One round: the server's masked values and the client's reply are the only online messages
-    /// (16 B per element per degree, then 8 B back).
+    /// (d values per plaintext prime at its bit length per element, then 8 B back).
     func testOnlineTrafficIsOneRoundTrip() throws {
         let n = 64, degree = 4
         let a = [[UInt128]](repeating: [1, 2, 3, 4, 5], count: 1)
-        let (bytes, _) = try withOT(.ideal,
-            sender: { cot, channel -> (UInt64, UInt64, Int) in
-                let state = try OneRoundPolynomial.serverOffline(count: n, degree: degree, ot: cot)
+        let (bytes, _) = try withOLE(
+            server: { ole, channel -> (UInt64, UInt64, Int) in
+                let state = try OneRoundPolynomial.serverOffline(count: n, degree: degree, ole: ole, channel: channel)
                 channel.resetStats()
                 _ = try OneRoundPolynomial.serverOnline(state, shares: [UInt64](repeating: 1, count: n), coefficients: a,
                                                         plane: n, shift: 3, channel: channel)
                 return (channel.stats.bytesSent, channel.stats.bytesReceived, Int(channel.stats.totalRounds))
             },
-            receiver: { cot, channel -> Bool in
-                let state = try OneRoundPolynomial.clientOffline(shares: [UInt64](repeating: 2, count: n), degree: degree, ot: cot)
+            client: { ole, channel -> Bool in
+                let state = try OneRoundPolynomial.clientOffline(shares: [UInt64](repeating: 2, count: n), degree: degree,
+                                                                 ole: ole, channel: channel)
                 try OneRoundPolynomial.clientOnline(state, output: [UInt64](repeating: 0, count: n), shift: 3, channel: channel)
                 return true
             })
-        XCTAssertEqual(bytes.0, UInt64(16 * degree * n + Framing.headerSize))
+        let bits = OneRoundPolynomial.residues.moduli.reduce(0) { $0 + $1.bitLength }
+        XCTAssertEqual(bytes.0, UInt64((n * degree * bits + 7) / 8 + Framing.headerSize))
         XCTAssertEqual(bytes.1, UInt64(8 * n + Framing.headerSize))
         XCTAssertEqual(bytes.2, 2)
+    }
+
+    /// A client that answers with masked values of the wrong length or out of range gets a clear error.
+    func testMalformedMaskedValuesAreRefused() throws {
+        let n = 8, degree = 3
+        let (_, outcome) = try withOLE(
+            server: { ole, channel -> Bool in
+                _ = try OneRoundPolynomial.serverOffline(count: n, degree: degree, ole: ole, channel: channel)
+                try channel.sendMessage(type: 0x0206, [UInt8](repeating: 0xFF, count: 10))
+                try channel.flush()
+                return true
+            },
+            client: { ole, channel -> String in
+                let state = try OneRoundPolynomial.clientOffline(shares: [UInt64](repeating: 2, count: n), degree: degree,
+                                                                 ole: ole, channel: channel)
+                do {
+                    _ = try OneRoundPolynomial.clientReply(state, output: [UInt64](repeating: 0, count: n), shift: 3, channel: channel)
+                    return "accepted"
+                } catch { return "\(error)" }
+            })
+        XCTAssertTrue(outcome.contains("bytes, expected"), outcome)
     }
 }

@@ -140,6 +140,11 @@ public struct FixedPointProgram: Hashable, Sendable, Codable {
     /// The input tensor (shape and scale).
     public var inputTensor: ProgramTensor { tensors[Self.input] }
 
+    /// Whether a step is a polynomial (the session then sets up the polynomials' batched OLE).
+    public var hasPolynomials: Bool {
+        steps.contains { if case .polynomial = $0 { return true } else { return false } }
+    }
+
     public init(fractionalBits: Int, tensors: [ProgramTensor], steps: [ProgramStep], output: Int, stepSlots: [String?]? = nil) {
         self.fractionalBits = fractionalBits
         self.tensors = tensors

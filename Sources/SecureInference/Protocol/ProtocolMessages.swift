@@ -6,6 +6,9 @@ import Transport
 enum ProtocolMessage {
     static let hello: UInt16 = 0x5100
     static let heSetup: UInt16 = 0x5101
+    /// The client's rerandomisation key for the polynomials' batched OLE (PrimeOLE), after the OT setup,
+    /// only for programs with polynomial steps.
+    static let oleSetup: UInt16 = 0x5102
     static let linearRequest: UInt16 = 0x5110
     static let linearResponse: UInt16 = 0x5111
     static let garbledBatch: UInt16 = 0x5130

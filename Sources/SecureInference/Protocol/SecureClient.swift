@@ -34,6 +34,8 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     let ot: any CorrelatedOTReceiver
     /// The OT with this side as sender, for the OT-based ReLU's multiplexer (nil with garbled ReLUs).
     let reverse: (any CorrelatedOTSender)?
+    /// The polynomials' batched OLE (nil for programs without polynomial steps).
+    let ole: PrimeOLEClient?
     var reluProtocol: ReLUProtocol { architecture.reluProtocol }
     /// The HE shape of every linear term (`FixedPointProgram.linearShapes`), lowered once per session.
     let linearShapes: [Int: [LinearLayerShape]]
@@ -88,6 +90,14 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         }
         ot = try OT.receiver(channel: channel)
         reverse = architecture.reluProtocol == .ot ? try OT.lightSender(channel: channel) : nil
+        if architecture.program.hasPolynomials {
+            let ole = PrimeOLEClient(context: .standard)
+            try channel.sendMessage(type: ProtocolMessage.oleSetup, try ole.setupMessage())
+            try channel.flush()
+            self.ole = ole
+        } else {
+            ole = nil
+        }
     }
 
     /// Decodes and checks the server's hello before anything is sized by it: the program (tensor sizes,
@@ -142,8 +152,10 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 // The OLE's corrections: 252 bytes per element in one message.
                 largest = max(largest, elements * 256 + 4096)
             case .polynomial(_, _, let degree, _, _, _):
-                // The masked H_i (16 bytes each per element), or a wide OLE's corrections (1,032 B per element).
-                largest = max(largest, elements * UInt64(max(16 * degree, 1_032)) + 4096)
+                // The masked H_i (18 bytes each per element at most), or the OLE's response (at most 48 bytes per
+                // element, whole ciphertexts of 8,192).
+                let slots = (elements + 8191) / 8192 * 8192
+                largest = max(largest, slots * UInt64(max(18 * degree, 48)) + 4096)
             case .add, .truncate, .gather, .scatter:
                 break
             }
@@ -241,7 +253,8 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 case .square(let output, let input, _):
                     state.squares[output] = try OneRoundSquare.clientOffline(shares: try share(input, &state), ot: ot)
                 case .polynomial(let output, let input, let degree, _, _, _):
-                    state.polynomials[output] = try OneRoundPolynomial.clientOffline(shares: try share(input, &state), degree: degree, ot: ot)
+                    state.polynomials[output] = try OneRoundPolynomial.clientOffline(shares: try share(input, &state), degree: degree,
+                                                                                     ole: ole!, channel: channel)
                 }
             }
         }

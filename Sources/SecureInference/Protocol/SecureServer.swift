@@ -68,6 +68,8 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     let ot: any CorrelatedOTSender
     /// The OT with the client as sender, for the OT-based ReLU's multiplexer (nil with garbled ReLUs).
     let reverse: (any CorrelatedOTReceiver)?
+    /// The polynomials' batched OLE (nil for programs without polynomial steps).
+    let ole: PrimeOLEServer?
     /// The garbled-circuit tweaks used so far under the OT's Δ, every garbled ReLU layer's offset.
     var tweaks = TweakSpace()
     var reluProtocol: ReLUProtocol { architecture.reluProtocol }
@@ -113,12 +115,23 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
         self.prepared = try prepared.layers(for: linearServer)
         ot = try OT.sender(channel: channel)
         reverse = architecture.reluProtocol == .ot ? try OT.lightReceiver(channel: channel) : nil
+        ole = program.hasPolynomials
+            ? try PrimeOLEServer(context: .standard, setupMessage: try channel.receiveMessage(expecting: ProtocolMessage.oleSetup))
+            : nil
     }
 
-    /// The largest frame a client may send: 16 MiB, or more for programs with huge tensors.
+    /// The largest frame a client may send: 16 MiB, or more for programs with huge tensors or polynomial
+    /// layers whose OLE requests (21 bytes per slot per power and plaintext prime) need more.
     static func maximumClientFrame(_ program: FixedPointProgram) -> UInt64 {
         let largest = program.tensors.map(\.shape.elements).max() ?? 0
-        return max(16 << 20, UInt64(largest) * 8 * 4)
+        var frame = max(16 << 20, UInt64(largest) * 8 * 4)
+        for step in program.steps {
+            if case .polynomial(let output, _, let degree, _, _, _) = step {
+                let slots = (program.tensors[output].shape.elements + 8191) / 8192 * 8192
+                frame = max(frame, UInt64(slots * degree * OneRoundPolynomial.residues.moduli.count * 22 + 4096))
+            }
+        }
+        return frame
     }
 
     /// Offline phase for one image.
@@ -177,7 +190,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
             case .polynomial(let output, _, let degree, _, _, _):
                 try beforeExchange()
                 state.polynomials[output] = try OneRoundPolynomial.serverOffline(
-                    count: program.tensors[output].shape.elements, degree: degree, ot: ot)
+                    count: program.tensors[output].shape.elements, degree: degree, ole: ole!, channel: channel)
             case .add, .gather, .scatter:
                 break   // local
             }

@@ -3,78 +3,104 @@
 // the server's share s arrives online (the shape of every tensor in Sibyl's runtime).
 //
 // Lifting. x is small (|x| << 2^63), so as integers s + c = x + 2^64 except with probability about
-// |x| / 2^64 (s, c in [0, 2^64)); the parties therefore hold S = s - 2^64 and C = c as shares of x in
-// Z_(2^128) without talking. (Same failure bound as a local truncation in Z_(2^64).)
+// |x| / 2^64 (s, c in [0, 2^64)); the parties therefore hold S = s - 2^64 and C = c with S + C = X = x as
+// integers, without talking. (Same failure bound as a local truncation in Z_(2^64).)
 //
-// Evaluation. For p(X) = sum_k A_k X^k (integer coefficients, per channel, the server's),
-//     p(S + C) = sum_i C^i H_i(S),   H_i(S) = sum_(k >= i) A_k binom(k, i) S^(k - i)   (mod 2^128).
-// Offline, for i = 1..d, an OLE over Z_(2^128) (OLE.swift) gives shares u_i + v_i = C^i h_i of the client's
-// power C^i and a random h_i of the server's. Online the server sends e_i = H_i(S) - h_i (uniform: it
-// reveals nothing), and
-//     server: sigma_S = H_0(S) + sum_i u_i,   client: sigma_C = sum_i (C^i e_i + v_i),
-// so sigma_S + sigma_C = p(X) mod 2^128. (HoneyBadger-style powers of a mask, as in Diaa et al., USENIX
+// Evaluation, modulo each plaintext prime t_j of the batched OLE (Lattice.PrimeOLE; three 47-bit primes,
+// T = prod t_j ~ 2^141). For p(X) = sum_k A_k X^k (integer coefficients, per channel, the server's),
+//     p(S + C) = sum_i C^i H_i(S),   H_i(S) = sum_(k >= i) A_k binom(k, i) S^(k - i).
+// Offline, per prime, one OLE inner product over Z_(t_j) gives shares u_j + v_j = sum_(i=1..d) C^i h_ij of
+// the client's powers C^i and random h_ij of the server's (d request ciphertexts and one response per N
+// elements: BFV with slot encoding, no OT). Online the server sends e_ij = H_i(S) - h_ij mod t_j (uniform:
+// it reveals nothing), and
+//     server: sigma_j = H_0(S) + u_j,   client: tau_j = sum_i C^i e_ij + v_j,
+// so sigma_j + tau_j = p(X) mod t_j. (HoneyBadger-style powers of a mask, as in Diaa et al., USENIX
 // Security 2024, need shares of r^i from a dealer and public coefficients; here the mask is the client's
 // own share and the coefficients enter through H_i on the server's side.)
 //
-// Output. Both truncate their 128-bit share by `shift` locally (SecureML; the sum is p(X) >> shift up to
-// one unit, correct modulo 2^128 except with probability about |p(X)| / 2^128), reduce it modulo 2^64,
-// and the client replies its share minus the output share it chose offline; the server keeps the sum.
-// The ring has room for x^d at the input's precision: a 64-bit ring does not (x^4 with |x| < 16 at 13
-// fractional bits is already 2^68).
+// Back to Z_(2^64). Each party combines its residues by the CRT into sigma, tau in [0, T). The client's tau
+// is uniform in [0, T) (it holds -u_j, and u_j is the server's uniform draw), so for Z = p(X) with
+// |Z| < T / 2: sigma + tau = Z + T as integers unless 0 <= Z and tau <= Z, probability at most (Z + 1) / T.
+// The server takes sigma - T, the client tau: integer shares of Z. Each shifts its share right by `shift`
+// (floor; SecureML: the sum is Z >> shift or one less) and keeps 64 bits; the client replies its share minus
+// the output share it chose offline; the server keeps the sum. Declared range: |Z| < 2^rangeBits
+// (rangeBits = bit length of T - 42 = 99), where the failure probability is below 2^-41 per element; the
+// oracle (`referenceChecked`) counts a value outside it as exceeded. At input scale s and sum scale F = 84
+// that is a real |p(x)| < 2^15, far beyond any activation's range.
 //
-// Costs per element, degree d, IKNP: offline d OLEs (one with 64-bit factors: 1,796 B; d - 1 with
-// 128-bit: 3,080 B each); online d x 16 bytes server -> client and 8 bytes back: two flights for a
-// whole layer.
+// Costs per element, degree d (three primes of 47 bits): offline 3 d request residues (168 bits each) and
+// 3 response slots (c0, c1 switched: about 110 bits) per element, about 21 d + 14 bytes... per prime; online
+// 3 d x 47 bits server -> client and 8 bytes back: two flights for a whole layer.
+import Lattice
+import ModularMath
 import Transport
 
 public enum OneRoundPolynomial {
     /// Degrees this protocol evaluates.
     public static let degrees: ClosedRange<Int> = 1...6
 
+    /// The CRT of the OLE's plaintext primes (PrimeOLEParameters.default): their product T, and the
+    /// declared range 2^rangeBits of |p(X)|.
+    public static let residues = try! ResidueSystem(primes: PrimeOLEParameters.default.plaintextPrimes)
+    public static var rangeBits: Int { residues.rangeBits }
+
     /// The server's offline material for `count` elements.
     public struct ServerState: Sendable {
         public let degree: Int
-        /// masks[i - 1][k] = h_i of element k.
-        var masks: [[UInt128]]
-        /// shares[i - 1][k] = u_i of element k.
-        var shares: [[UInt128]]
-        public var count: Int { masks.first?.count ?? 0 }
+        /// masks[j * d + i - 1][k] = h_ij of element k.
+        var masks: [[UInt64]]
+        /// shares[j][k] = u_j of element k.
+        var shares: [[UInt64]]
+        public var count: Int { shares.first?.count ?? 0 }
     }
 
     /// The client's offline material.
     public struct ClientState: Sendable {
         public let degree: Int
-        /// powers[i - 1][k] = C^i of element k (C its share of x, as an integer below 2^64).
-        var powers: [[UInt128]]
-        /// shares[i - 1][k] = v_i of element k.
-        var shares: [[UInt128]]
-        public var count: Int { powers.first?.count ?? 0 }
+        /// powers[j * d + i - 1][k] = C^i mod t_j of element k (C its share of x, as an integer below 2^64).
+        var powers: [[UInt64]]
+        /// shares[j][k] = v_j of element k.
+        var shares: [[UInt64]]
+        public var count: Int { shares.first?.count ?? 0 }
     }
 
-    /// Server offline: d OLEs against the client's powers (`clientOffline` runs the other side).
-    public static func serverOffline(count: Int, degree: Int, ot: any CorrelatedOTSender) throws -> ServerState {
+    /// Server offline: reads the client's OLE request, answers it with its random h_ij (d terms per prime).
+    public static func serverOffline(count: Int, degree: Int, ole: PrimeOLEServer, channel: any Channel) throws -> ServerState {
         precondition(degrees.contains(degree), "degree \(degree) outside \(degrees)")
-        var masks: [[UInt128]] = [], shares: [[UInt128]] = []
-        let sender = OLESender(ot: ot)
-        for i in 1...degree {
-            let h = randomWide(count: count)
-            shares.append(try sender.multiply(h, bits: i == 1 ? 64 : 128))
-            masks.append(h)
+        let moduli = ole.context.plaintextModuli
+        let request = try channel.receiveMessage(expecting: OTMessage.polynomialRequest)
+        var generator = AESPRG()
+        var masks: [[UInt64]] = [], primes: [Int] = []
+        for (j, t) in moduli.enumerated() {
+            for _ in 1...degree {
+                masks.append(generator.uniform(count: count, below: t.value))
+                primes.append(j)
+            }
         }
+        let (response, shares) = try ole.respond(request, factors: masks, primes: primes, terms: degree)
+        try channel.sendMessage(type: OTMessage.polynomialResponse, response)
+        try channel.flush()
         return ServerState(degree: degree, masks: masks, shares: shares)
     }
 
-    /// Client offline, with its shares `c` of the input.
-    public static func clientOffline(shares c: [UInt64], degree: Int, ot: any CorrelatedOTReceiver) throws -> ClientState {
+    /// Client offline, with its shares `c` of the input: sends its powers encrypted, decodes the response.
+    public static func clientOffline(shares c: [UInt64], degree: Int, ole: PrimeOLEClient, channel: any Channel) throws -> ClientState {
         precondition(degrees.contains(degree), "degree \(degree) outside \(degrees)")
-        var powers: [[UInt128]] = [], shares: [[UInt128]] = []
-        let receiver = OLEReceiver(ot: ot)
-        var power = c.map { UInt128($0) }
-        for i in 1...degree {
-            if i > 1 { for k in power.indices { power[k] &*= UInt128(c[k]) } }
-            shares.append(try receiver.multiply(power, bits: i == 1 ? 64 : 128))
-            powers.append(power)
+        let moduli = ole.context.plaintextModuli
+        var powers: [[UInt64]] = [], primes: [Int] = []
+        for (j, t) in moduli.enumerated() {
+            let base = c.map { t.reduce($0) }
+            var power = base
+            for i in 1...degree {
+                if i > 1 { for k in power.indices { power[k] = t.multiply(power[k], base[k]) } }
+                powers.append(power)
+                primes.append(j)
+            }
         }
+        try channel.sendMessage(type: OTMessage.polynomialRequest, try ole.request(powers, primes: primes))
+        try channel.flush()
+        let response = try channel.receiveMessage(expecting: OTMessage.polynomialResponse)
+        let shares = try ole.decode(response, counts: powers.map(\.count), primes: primes, terms: degree)
         return ClientState(degree: degree, powers: powers, shares: shares)
     }
 
@@ -89,44 +115,60 @@ public enum OneRoundPolynomial {
         return try serverFinish(pending, channel: channel)
     }
 
-    /// What the server keeps between sending the masked H_i and reading the reply: its sums, the shift.
+    /// What the server keeps between sending the masked H_i and reading the reply: its residues sigma_j
+    /// ([j][k]), the shift.
     public struct ServerPending: Sendable {
-        var sums: [UInt128]
+        var sums: [[UInt64]]
         var shift: Int
     }
 
     /// Sends the masked H_i (not flushed: a session may send other steps' messages in the same flight).
+    /// Message: per element, per prime, e_1j ... e_dj at the prime's bit length, bit-packed.
     public static func serverSend(_ state: ServerState, shares x: [UInt64], coefficients: [[UInt128]], plane: Int,
                                   shift: Int, channel: any Channel) throws -> ServerPending {
-        let n = x.count, d = state.degree
+        let n = x.count, d = state.degree, moduli = residues.moduli
         precondition(state.count == n && plane > 0 && n % plane == 0 && coefficients.count == n / plane,
                      "polynomial: \(n) shares, \(state.count) prepared, \(coefficients.count) channels of \(plane)")
+        precondition(state.masks.count == moduli.count * d, "polynomial: masks for another set of primes")
         precondition((0..<128).contains(shift), "shift must be in 0..<128")
-        var masked = [UInt64](repeating: 0, count: 2 * d * n)
-        var sums = [UInt128](repeating: 0, count: n)
-        for channelIndex in 0..<coefficients.count {
-            let gamma = expanded(coefficients[channelIndex], degree: d)
-            for k in channelIndex * plane..<(channelIndex + 1) * plane {
-                let s = UInt128(x[k]) &- (1 << 64)
-                var sum = horner(gamma[0], s)
+        var w = MessageWriter(capacity: maskedBytes(count: n, degree: d))
+        var sums = [[UInt64]](repeating: [UInt64](repeating: 0, count: n), count: moduli.count)
+        var powers = [UInt64](repeating: 0, count: d + 1)
+        let gammas = coefficients.map { expanded($0, degree: d) }
+        for k in 0..<n {
+            let gamma = gammas[k / plane]
+            for (j, t) in moduli.enumerated() {
+                // S = s - 2^64 modulo t, and its powers.
+                let sj = t.subtract(t.reduce(x[k]), residues.twoTo64[j])
+                powers[0] = 1
+                for m in 1...d { powers[m] = t.multiply(powers[m - 1], sj) }
+                let g = gamma[j]
+                var sum = g.values[0][0]
+                for m in 1...d { sum = t.add(sum, t.multiplyShoup(powers[m], g.values[0][m], g.shoup[0][m])) }
+                sums[j][k] = t.add(sum, state.shares[j][k])
                 for i in 1...d {
-                    let e = horner(gamma[i], s) &- state.masks[i - 1][k]
-                    masked[2 * ((i - 1) * n + k)] = UInt64(truncatingIfNeeded: e)
-                    masked[2 * ((i - 1) * n + k) + 1] = UInt64(truncatingIfNeeded: e >> 64)
-                    sum &+= state.shares[i - 1][k]
+                    var h = g.values[i][0]
+                    if i < d { for m in 1...(d - i) { h = t.add(h, t.multiplyShoup(powers[m], g.values[i][m], g.shoup[i][m])) } }
+                    w.bits(t.subtract(h, state.masks[j * d + i - 1][k]), width: t.bitLength)
                 }
-                sums[k] = sum
             }
         }
-        try channel.sendMessage(type: OTMessage.polynomialMasked, masked)
+        try channel.sendMessage(type: OTMessage.polynomialMasked, w.finish())
         return ServerPending(sums: sums, shift: shift)
+    }
+
+    /// Bytes of the masked H_i for `count` elements.
+    static func maskedBytes(count: Int, degree: Int) -> Int {
+        (count * degree * residues.moduli.reduce(0) { $0 + $1.bitLength } + 7) / 8
     }
 
     /// Reads the client's reply; returns the server's shares of p(X) >> shift.
     public static func serverFinish(_ pending: ServerPending, channel: any Channel) throws -> [UInt64] {
-        let n = pending.sums.count
+        let n = pending.sums.first?.count ?? 0
         let reply = try channel.receiveMessage(expecting: OTMessage.polynomialReply, UInt64.self, count: n)
-        return (0..<n).map { k in UInt64(truncatingIfNeeded: pending.sums[k] >> UInt128(pending.shift)) &+ reply[k] }
+        return (0..<n).map { k in
+            residues.shiftedShare(of: { pending.sums[$0][k] }, shift: pending.shift, server: true) &+ reply[k]
+        }
     }
 
     /// Client online: receives the masked H_i and replies its share of p(X) >> shift minus `output` (the
@@ -141,47 +183,48 @@ public enum OneRoundPolynomial {
 
     /// Reads the masked H_i and returns the reply to send.
     public static func clientReply(_ state: ClientState, output: [UInt64], shift: Int, channel: any Channel) throws -> [UInt64] {
-        let n = state.count, d = state.degree
+        let n = state.count, d = state.degree, moduli = residues.moduli
         precondition(output.count == n && (0..<128).contains(shift), "polynomial: \(output.count) outputs for \(n) elements")
-        let masked = try channel.receiveMessage(expecting: OTMessage.polynomialMasked, UInt64.self, count: 2 * d * n)
+        precondition(state.powers.count == moduli.count * d, "polynomial: powers for another set of primes")
+        let masked = try channel.receiveMessage(expecting: OTMessage.polynomialMasked)
+        guard masked.count == maskedBytes(count: n, degree: d) else {
+            throw OTError.malformedMessage("the masked polynomial values have \(masked.count) bytes, expected \(maskedBytes(count: n, degree: d))")
+        }
+        var r = MessageReader(masked)
+        var tau = [UInt64](repeating: 0, count: moduli.count)
         var reply = [UInt64](repeating: 0, count: n)
         for k in 0..<n {
-            var sum: UInt128 = 0
-            for i in 1...d {
-                let e = UInt128(masked[2 * ((i - 1) * n + k)]) | (UInt128(masked[2 * ((i - 1) * n + k) + 1]) << 64)
-                sum &+= state.powers[i - 1][k] &* e &+ state.shares[i - 1][k]
+            for (j, t) in moduli.enumerated() {
+                var sum = state.shares[j][k]
+                for i in 1...d {
+                    let e = try r.bits64(width: t.bitLength)
+                    guard e < t.value else { throw OTError.malformedMessage("masked polynomial value \(e) is not below its prime \(t.value)") }
+                    sum = t.add(sum, t.multiply(state.powers[j * d + i - 1][k], e))
+                }
+                tau[j] = sum
             }
-            // The client's half of a SecureML truncation: -((-sigma) >> shift).
-            let truncated = 0 &- ((0 &- sum) >> UInt128(shift))
-            reply[k] = UInt64(truncatingIfNeeded: truncated) &- output[k]
+            reply[k] = residues.shiftedShare(of: { tau[$0] }, shift: shift, server: false) &- output[k]
         }
         return reply
     }
 
-    /// gamma[i][m] = A_(i+m) binom(i+m, i), m = 0...d-i: the coefficients of H_i.
-    static func expanded(_ a: [UInt128], degree d: Int) -> [[UInt128]] {
+    /// gamma[j]: the coefficients of H_i modulo t_j, gamma_im = A_(i+m) binom(i+m, i), m = 0...d-i, with
+    /// their Shoup companions.
+    static func expanded(_ a: [UInt128], degree d: Int) -> [(values: [[UInt64]], shoup: [[UInt64]])] {
         precondition(a.count == d + 1, "polynomial of degree \(d) needs \(d + 1) coefficients, got \(a.count)")
-        return (0...d).map { i in (0...(d - i)).map { m in a[i + m] &* UInt128(binomial(i + m, i)) } }
-    }
-
-    /// sum_m c[m] s^m mod 2^128.
-    @inline(__always)
-    static func horner(_ c: [UInt128], _ s: UInt128) -> UInt128 {
-        var acc = c[c.count - 1]
-        var m = c.count - 2
-        while m >= 0 { acc = acc &* s &+ c[m]; m -= 1 }
-        return acc
+        return residues.moduli.map { t in
+            let values = (0...d).map { i in
+                (0...(d - i)).map { m in t.multiply(residues.reduce(signed: Int128(bitPattern: a[i + m]), modulo: t),
+                                                    t.reduce(UInt64(binomial(i + m, i)))) }
+            }
+            return (values, values.map { row in row.map { t.shoupPrecompute($0) } })
+        }
     }
 
     static func binomial(_ n: Int, _ k: Int) -> Int {
         var result = 1
         for j in 0..<k { result = result * (n - j) / (j + 1) }
         return result
-    }
-
-    static func randomWide(count: Int) -> [UInt128] {
-        var generator = AESPRG()
-        return (0..<count).map { _ in UInt128(generator.nextUInt64()) | (UInt128(generator.nextUInt64()) << 64) }
     }
 
     /// `referenceChecked` for one polynomial over many inputs, faster: inputs with |X| <= `safeMagnitude`
@@ -193,6 +236,7 @@ public enum OneRoundPolynomial {
         @usableFromInline let shift: Int
         @usableFromInline let safeMagnitude: UInt128
         @usableFromInline let raw: [UInt128]
+        @usableFromInline let range = UInt128(OneRoundPolynomial.rangeBits)
 
         public init(coefficients a: [UInt128], shift: Int) {
             precondition(!a.isEmpty, "a polynomial needs at least one coefficient")
@@ -218,7 +262,7 @@ public enum OneRoundPolynomial {
             var m = coefficients.count - 2
             while m >= 0 { acc = acc &* X &+ coefficients[m]; m -= 1 }
             let y = acc >> Int128(shift)
-            return (UInt64(truncatingIfNeeded: y), y < Int128(Int64.min) || y > Int128(Int64.max))
+            return (UInt64(truncatingIfNeeded: y), y < Int128(Int64.min) || y > Int128(Int64.max) || acc.magnitude >> range != 0)
         }
     }
 
@@ -228,10 +272,11 @@ public enum OneRoundPolynomial {
         referenceChecked(x: x, coefficients: a, shift: shift).value
     }
 
-    /// `reference`, and whether the value left a range where it equals the real polynomial: an
-    /// intermediate of Horner's rule in signed 128-bit arithmetic overflowed (the ring wrapped: an input far
-    /// outside the polynomial's range, whose d-th power needs more than 128 bits), or the shifted result left
-    /// 64 bits before the reduction mod 2^64. Conservative: a wrap that later terms would undo is counted too.
+    /// `reference`, and whether the value left a range where it equals the real polynomial and the protocol
+    /// computes it with failure probability below 2^-41: an intermediate of Horner's rule in signed 128-bit
+    /// arithmetic overflowed (an input far outside the polynomial's range, whose d-th power needs more than
+    /// 128 bits), |p(X)| reached 2^rangeBits (the protocol's declared range), or the shifted result left 64
+    /// bits before the reduction mod 2^64. Conservative: a wrap that later terms would undo is counted too.
     public static func referenceChecked(x: UInt64, coefficients a: [UInt128], shift: Int) -> (value: UInt64, exceeded: Bool) {
         let X = Int128(Int64(bitPattern: x))
         var acc = Int128(bitPattern: a[a.count - 1])
@@ -246,6 +291,7 @@ public enum OneRoundPolynomial {
             m -= 1
         }
         let y = acc >> Int128(shift)
-        return (UInt64(truncatingIfNeeded: y), wrapped || y < Int128(Int64.min) || y > Int128(Int64.max))
+        return (UInt64(truncatingIfNeeded: y),
+                wrapped || y < Int128(Int64.min) || y > Int128(Int64.max) || acc.magnitude >> UInt128(rangeBits) != 0)
     }
 }

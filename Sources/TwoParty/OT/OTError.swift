@@ -10,6 +10,8 @@ public enum OTError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidPoint(message: String, index: Int)
     /// The two parties called the protocol with different sizes (detected from message lengths).
     case sizeMismatch(what: String, expected: Int, received: Int)
+    /// The peer sent a message that does not parse (the text says which and why).
+    case malformedMessage(String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum OTError: Error, Equatable, Sendable, CustomStringConvertible {
             return "base OT: \(message) #\(index) from the peer is not a valid non-identity ristretto255 point"
         case let .sizeMismatch(what, expected, received):
             return "\(what): this side expects \(expected), the peer sent \(received); the parties disagree on the batch size"
+        case let .malformedMessage(text):
+            return "malformed message from the peer: \(text)"
         }
     }
 }
@@ -38,4 +42,6 @@ enum OTMessage {
     static let wideOLECorrections: UInt16 = 0x0205
     static let polynomialMasked: UInt16 = 0x0206
     static let polynomialReply: UInt16 = 0x0207
+    static let polynomialRequest: UInt16 = 0x0208
+    static let polynomialResponse: UInt16 = 0x0209
 }

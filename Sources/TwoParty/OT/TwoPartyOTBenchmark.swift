@@ -2,6 +2,7 @@
 // `sibyl bench crypto --json`. Every figure is measured here (best of several repetitions; the machine
 // is shared, so these are figures under load); byte counts come from the channels' own counters.
 import Foundation
+import Lattice
 import NetworkCost
 import Transport
 
@@ -279,11 +280,17 @@ public enum TwoPartyOTBenchmark {
         try measure("ole_per_second", count: products, bytesKey: "ole_bytes",
                     first: { try $0.multiply(factors).count },
                     second: { try oleReceiver.multiply(Array(shares.prefix(products))).count })
-        // The offline OLEs of one degree-4 polynomial element (OneRoundPolynomial: 4 OLEs over Z_(2^128)).
-        let elements = 1 << 13
+        // The offline OLEs of one degree-4 polynomial element (OneRoundPolynomial: per plaintext prime, one
+        // inner product of the client's four powers, by HE: no OT, so measured once), a 16x32x32 layer.
+        guard suffix.isEmpty else { return }
+        let elements = 1 << 14
+        let context = try PrimeOLEContext()
+        let oleClient = PrimeOLEClient(context: context)
+        let oleServer = try PrimeOLEServer(context: context, setupMessage: try oleClient.setupMessage())
+        let layer = (0..<elements).map { _ in generator.nextUInt64() }
         try measure("polynomial4_offline_per_second", count: elements, bytesKey: "polynomial4_offline_bytes",
-                    first: { _ in try OneRoundPolynomial.serverOffline(count: elements, degree: 4, ot: sender).count },
-                    second: { try OneRoundPolynomial.clientOffline(shares: Array(shares.prefix(elements)), degree: 4, ot: receiver).count })
+                    first: { _ in try OneRoundPolynomial.serverOffline(count: elements, degree: 4, ole: oleServer, channel: a).count },
+                    second: { try OneRoundPolynomial.clientOffline(shares: layer, degree: 4, ole: oleClient, channel: b).count })
     }
 
     private static func measureTranspose() -> Double {
