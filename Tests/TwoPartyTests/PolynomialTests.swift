@@ -129,6 +129,58 @@ final class PolynomialTests: XCTestCase {
         }
     }
 
+    /// The C kernels against their Swift references: the server's masked values and residues, the
+    /// client's residues, the CRT back to shifted shares, every degree, on real offline material.
+    func testKernelsEqualTheirReferences() throws {
+        for degree in [1, 4, 6] {
+            let plane = 37, channels = 5, n = plane * channels
+            var generator = testGenerator(seed: UInt64(40 + degree))
+            let s = min(13, 60 / degree)
+            let a = coefficients(channels: channels, degree: degree, inputScale: s, scale: 84, using: &generator)
+            let x = (0..<n).map { _ in generator.nextUInt64() }
+            let (server, client) = try withOLE(
+                server: { ole, channel -> Bool in
+                    let state = try OneRoundPolynomial.serverOffline(count: n, degree: degree, ole: ole, channel: channel)
+                    let fast = OneRoundPolynomial.maskedValues(state, shares: x, coefficients: a, plane: plane, shift: 71)
+                    let scalar = OneRoundPolynomial.maskedValues(state, shares: x, coefficients: a, plane: plane, shift: 71, vector: false)
+                    let slow = OneRoundPolynomial.maskedValuesReference(state, shares: x, coefficients: a, plane: plane)
+                    try channel.sendMessage(type: 0x7778, fast.message)
+                    try channel.flush()
+                    return fast.message == slow.message && fast.sums == slow.sums && scalar.message == slow.message && scalar.sums == slow.sums
+                },
+                client: { ole, channel -> Bool in
+                    let state = try OneRoundPolynomial.clientOffline(shares: x.reversed(), degree: degree, ole: ole, channel: channel)
+                    let masked = try channel.receiveMessage(expecting: 0x7778)
+                    let fast = try OneRoundPolynomial.clientResidues(state, masked: masked)
+                    let scalar = try OneRoundPolynomial.clientResidues(state, masked: masked, vector: false)
+                    let slow = try OneRoundPolynomial.clientResiduesReference(state, masked: masked)
+                    // A value at or above its prime is refused by both.
+                    // (12 bytes of ones hold at least one whole 47-bit value: 2^47 - 1 >= t.)
+                    var bad = masked
+                    for b in (bad.count / 2)..<(bad.count / 2 + 12) { bad[b] = 0xFF }
+                    let refused = (try? OneRoundPolynomial.clientResidues(state, masked: bad)) == nil
+                        && (try? OneRoundPolynomial.clientResiduesReference(state, masked: bad)) == nil
+                    return fast == slow && scalar == slow && refused
+                })
+            XCTAssertTrue(server, "degree \(degree): server kernel")
+            XCTAssertTrue(client, "degree \(degree): client kernel")
+        }
+        let system = OneRoundPolynomial.residues
+        var generator = testGenerator(seed: 3)
+        let count = 300, J = system.moduli.count
+        let residues = (0..<(J * count)).map { generator.nextUInt64() % system.moduli[$0 / count].value }
+        let adding = (0..<count).map { _ in generator.nextUInt64() }
+        for shift in [0, 1, 63, 64, 71, 127, 150] {
+            for server in [false, true] {
+                let fast = system.shiftedShares(residues, count: count, shift: shift, server: server, adding: adding)
+                for k in 0..<count {
+                    let slow = system.shiftedShare(of: { residues[$0 * count + k] }, shift: shift, server: server) &+ adding[k]
+                    XCTAssertEqual(fast[k], slow, "shift \(shift), server \(server), element \(k)")
+                }
+            }
+        }
+    }
+
     /// The residue system's way back: integer shares sigma - T and tau of Z give Z >> shift (or one less),
     /// against Int128 arithmetic, at the declared range's edges and for every shift the compiler uses.
     func testResiduesCombineToTheShiftedValue() throws {

@@ -110,6 +110,33 @@ size_t ckernels_ole_correct(const uint64_t *words, size_t at, const void *y, siz
                             int shift, void *shares);
 
 /*
+ * The one-round polynomial's online loops in residues modulo J primes t_j < 2^50 (polyring.c; TwoParty's
+ * OneRoundPolynomial.swift keeps the protocol, Swift reference loops and the tests holding these to them).
+ * Products modulo t_j by a floating-point quotient estimate (tinv[j] = 1.0 / t_j). Masked values are packed
+ * least-significant bit first (Lattice's MessageWriter order) at width bits[j], prime-major: prime j, power
+ * i = 1..d, element k. `words` must be zero where the server kernel writes. Per-element arrays are rows of
+ * n: masks and powers [J * d][n], shares, sums, tau and residues [J][n]. `vector`: AVX-512 where the CPU
+ * has it (0: the scalar loops, for tests).
+ */
+/* Server: S = x - 2^64 mod t_j, its powers, e_ij = H_i(S) - masks[j*d + i-1][k] (packed into words),
+   sums[j][k] = H_0(S) + shares[j][k]. gamma: per channel, per prime, (d+1) x (d+1) rows gamma[i][m] (zero
+   beyond m = d - i); element k belongs to channel k / plane. */
+void cpolyring_server_send(long n, int d, int J, const uint64_t *t, const double *tinv, const int *bits,
+                           const uint64_t *x, long plane, const uint64_t *gamma, const uint64_t *masks,
+                           const uint64_t *shares, uint64_t *words, uint64_t *sums, int vector);
+/* Client: tau[j][k] = shares[j][k] + sum_i powers[j*d + i-1][k] e_ij, e read from `bytes` (nbytes long,
+   checked by the caller). Returns -1, or the index of the first value not below its prime. */
+long cpolyring_client_residues(long n, int d, int J, const uint64_t *t, const double *tinv, const int *bits,
+                               const uint8_t *bytes, long nbytes, const uint64_t *powers, const uint64_t *shares,
+                               uint64_t *tau, int vector);
+/* CRT of residues[j][k] into [0, T) (T = prod t_j, four limbs; cofactors T / t_j, inverses (T / t_j)^-1
+   mod t_j), minus T for the server, shifted right by `shift` < 192 (floor, two's complement), low 64 bits
+   plus add[k] (NULL: 0). */
+void cpolyring_shifted_shares(long n, int J, const uint64_t *t, const double *tinv, const uint64_t *inverses,
+                              const uint64_t *cofactors, const uint64_t *product, const uint64_t *residues,
+                              int shift, int server, const uint64_t *add, uint64_t *out);
+
+/*
  * glibc hands freed blocks above its mmap threshold (128 KB, raised on the fly up to 32 MB) back to the
  * kernel, and the next allocation of that size pays a page fault and a page clear per 4 KB. The secure
  * protocols free and allocate tens of megabytes per layer: perf found half of an OT-based ReLU inference in

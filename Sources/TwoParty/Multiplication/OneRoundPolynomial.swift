@@ -31,6 +31,7 @@
 // Costs per element, degree d (three primes of 47 bits): offline 3 d request residues (168 bits each) and
 // 3 response slots (c0, c1 switched: about 110 bits) per element, about 21 d + 14 bytes... per prime; online
 // 3 d x 47 bits server -> client and 8 bytes back: two flights for a whole layer.
+import CKernels
 import Lattice
 import ModularMath
 import Transport
@@ -47,31 +48,31 @@ public enum OneRoundPolynomial {
     /// The server's offline material for `count` elements.
     public struct ServerState: Sendable {
         public let degree: Int
-        /// masks[j * d + i - 1][k] = h_ij of element k.
-        var masks: [[UInt64]]
-        /// shares[j][k] = u_j of element k.
-        var shares: [[UInt64]]
-        public var count: Int { shares.first?.count ?? 0 }
+        public let count: Int
+        /// masks[(j * d + i - 1) * count + k] = h_ij of element k.
+        var masks: [UInt64]
+        /// shares[j * count + k] = u_j of element k.
+        var shares: [UInt64]
     }
 
     /// The client's offline material.
     public struct ClientState: Sendable {
         public let degree: Int
-        /// powers[j * d + i - 1][k] = C^i mod t_j of element k (C its share of x, as an integer below 2^64).
-        var powers: [[UInt64]]
-        /// shares[j][k] = v_j of element k.
-        var shares: [[UInt64]]
-        public var count: Int { shares.first?.count ?? 0 }
+        public let count: Int
+        /// powers[(j * d + i - 1) * count + k] = C^i mod t_j of element k (C its share of x, below 2^64).
+        var powers: [UInt64]
+        /// shares[j * count + k] = v_j of element k.
+        var shares: [UInt64]
     }
 
     /// Server offline: reads the client's OLE request, answers it with its random h_ij (d terms per prime).
     public static func serverOffline(count: Int, degree: Int, ole: PrimeOLEServer, channel: any Channel) throws -> ServerState {
         precondition(degrees.contains(degree), "degree \(degree) outside \(degrees)")
-        let moduli = ole.context.plaintextModuli
+        precondition(ole.context.parameters.plaintextPrimes == residues.moduli.map(\.value), "the OLE's primes are the residue system's")
         let request = try channel.receiveMessage(expecting: OTMessage.polynomialRequest)
         var generator = AESPRG()
         var masks: [[UInt64]] = [], primes: [Int] = []
-        for (j, t) in moduli.enumerated() {
+        for (j, t) in residues.moduli.enumerated() {
             for _ in 1...degree {
                 masks.append(generator.uniform(count: count, below: t.value))
                 primes.append(j)
@@ -80,15 +81,15 @@ public enum OneRoundPolynomial {
         let (response, shares) = try ole.respond(request, factors: masks, primes: primes, terms: degree)
         try channel.sendMessage(type: OTMessage.polynomialResponse, response)
         try channel.flush()
-        return ServerState(degree: degree, masks: masks, shares: shares)
+        return ServerState(degree: degree, count: count, masks: masks.flatMap { $0 }, shares: shares.flatMap { $0 })
     }
 
     /// Client offline, with its shares `c` of the input: sends its powers encrypted, decodes the response.
     public static func clientOffline(shares c: [UInt64], degree: Int, ole: PrimeOLEClient, channel: any Channel) throws -> ClientState {
         precondition(degrees.contains(degree), "degree \(degree) outside \(degrees)")
-        let moduli = ole.context.plaintextModuli
+        precondition(ole.context.parameters.plaintextPrimes == residues.moduli.map(\.value), "the OLE's primes are the residue system's")
         var powers: [[UInt64]] = [], primes: [Int] = []
-        for (j, t) in moduli.enumerated() {
+        for (j, t) in residues.moduli.enumerated() {
             let base = c.map { t.reduce($0) }
             var power = base
             for i in 1...degree {
@@ -101,7 +102,7 @@ public enum OneRoundPolynomial {
         try channel.flush()
         let response = try channel.receiveMessage(expecting: OTMessage.polynomialResponse)
         let shares = try ole.decode(response, counts: powers.map(\.count), primes: primes, terms: degree)
-        return ClientState(degree: degree, powers: powers, shares: shares)
+        return ClientState(degree: degree, count: c.count, powers: powers.flatMap { $0 }, shares: shares.flatMap { $0 })
     }
 
     /// Server online: `x` its shares of the input (C-H-W, `plane` elements per channel), `coefficients`
@@ -116,23 +117,53 @@ public enum OneRoundPolynomial {
     }
 
     /// What the server keeps between sending the masked H_i and reading the reply: its residues sigma_j
-    /// ([j][k]), the shift.
+    /// (sums[j * count + k]), the shift.
     public struct ServerPending: Sendable {
-        var sums: [[UInt64]]
+        var sums: [UInt64]
+        var count: Int
         var shift: Int
     }
 
     /// Sends the masked H_i (not flushed: a session may send other steps' messages in the same flight).
-    /// Message: per element, per prime, e_1j ... e_dj at the prime's bit length, bit-packed.
+    /// Message: per prime j, per power i, e_ij of every element at the prime's bit length, bit-packed
+    /// (CKernels' cpolyring_server_send; `maskedValuesReference` is the Swift reference).
     public static func serverSend(_ state: ServerState, shares x: [UInt64], coefficients: [[UInt128]], plane: Int,
                                   shift: Int, channel: any Channel) throws -> ServerPending {
-        let n = x.count, d = state.degree, moduli = residues.moduli
+        let (message, sums) = maskedValues(state, shares: x, coefficients: coefficients, plane: plane, shift: shift)
+        try channel.sendMessage(type: OTMessage.polynomialMasked, message)
+        return ServerPending(sums: sums, count: x.count, shift: shift)
+    }
+
+    /// The masked-values message and the server's residues sigma_j.
+    public static func maskedValues(_ state: ServerState, shares x: [UInt64], coefficients: [[UInt128]], plane: Int,
+                                    shift: Int, vector: Bool = true) -> (message: [UInt8], sums: [UInt64]) {
+        let n = x.count, d = state.degree, system = residues, primes = system.moduli.count
         precondition(state.count == n && plane > 0 && n % plane == 0 && coefficients.count == n / plane,
                      "polynomial: \(n) shares, \(state.count) prepared, \(coefficients.count) channels of \(plane)")
-        precondition(state.masks.count == moduli.count * d, "polynomial: masks for another set of primes")
         precondition((0..<128).contains(shift), "shift must be in 0..<128")
-        var w = MessageWriter(capacity: maskedBytes(count: n, degree: d))
-        var sums = [[UInt64]](repeating: [UInt64](repeating: 0, count: n), count: moduli.count)
+        // gamma per channel and prime, (d + 1) x (d + 1) rows zero-padded.
+        let rows = (d + 1) * (d + 1)
+        var gamma = [UInt64](repeating: 0, count: coefficients.count * primes * rows)
+        for (c, a) in coefficients.enumerated() {
+            for (j, g) in expanded(a, degree: d).enumerated() {
+                for i in 0...d { for m in 0...(d - i) { gamma[(c * primes + j) * rows + i * (d + 1) + m] = g.values[i][m] } }
+            }
+        }
+        let bytes = maskedBytes(count: n, degree: d)
+        var words = [UInt64](repeating: 0, count: (bytes + 7) / 8 + 1)
+        var sums = [UInt64](repeating: 0, count: primes * n)
+        cpolyring_server_send(n, Int32(d), Int32(primes), system.primes, system.inversePrimes, system.bitLengths, x, plane,
+                              gamma, state.masks, state.shares, &words, &sums, vector ? 1 : 0)
+        let message = words.withUnsafeBytes { Array($0.prefix(bytes)) }
+        return (message, sums)
+    }
+
+    /// `maskedValues` in Swift (the reference the kernel is tested against).
+    public static func maskedValuesReference(_ state: ServerState, shares x: [UInt64], coefficients: [[UInt128]], plane: Int)
+        -> (message: [UInt8], sums: [UInt64]) {
+        let n = x.count, d = state.degree, moduli = residues.moduli
+        var sums = [UInt64](repeating: 0, count: moduli.count * n)
+        var masked = [UInt64](repeating: 0, count: moduli.count * d * n)
         var powers = [UInt64](repeating: 0, count: d + 1)
         let gammas = coefficients.map { expanded($0, degree: d) }
         for k in 0..<n {
@@ -142,19 +173,21 @@ public enum OneRoundPolynomial {
                 let sj = t.subtract(t.reduce(x[k]), residues.twoTo64[j])
                 powers[0] = 1
                 for m in 1...d { powers[m] = t.multiply(powers[m - 1], sj) }
-                let g = gamma[j]
-                var sum = g.values[0][0]
-                for m in 1...d { sum = t.add(sum, t.multiplyShoup(powers[m], g.values[0][m], g.shoup[0][m])) }
-                sums[j][k] = t.add(sum, state.shares[j][k])
-                for i in 1...d {
-                    var h = g.values[i][0]
-                    if i < d { for m in 1...(d - i) { h = t.add(h, t.multiplyShoup(powers[m], g.values[i][m], g.shoup[i][m])) } }
-                    w.bits(t.subtract(h, state.masks[j * d + i - 1][k]), width: t.bitLength)
+                let g = gamma[j].values
+                for i in 0...d {
+                    var h = g[i][0]
+                    if i < d { for m in 1...(d - i) { h = t.add(h, t.multiply(powers[m], g[i][m])) } }
+                    if i == 0 {
+                        sums[j * n + k] = t.add(h, state.shares[j * n + k])
+                    } else {
+                        masked[(j * d + i - 1) * n + k] = t.subtract(h, state.masks[(j * d + i - 1) * n + k])
+                    }
                 }
             }
         }
-        try channel.sendMessage(type: OTMessage.polynomialMasked, w.finish())
-        return ServerPending(sums: sums, shift: shift)
+        var w = MessageWriter(capacity: maskedBytes(count: n, degree: d))
+        for (index, value) in masked.enumerated() { w.bits(value, width: moduli[index / (d * n)].bitLength) }
+        return (w.finish(), sums)
     }
 
     /// Bytes of the masked H_i for `count` elements.
@@ -164,11 +197,8 @@ public enum OneRoundPolynomial {
 
     /// Reads the client's reply; returns the server's shares of p(X) >> shift.
     public static func serverFinish(_ pending: ServerPending, channel: any Channel) throws -> [UInt64] {
-        let n = pending.sums.first?.count ?? 0
-        let reply = try channel.receiveMessage(expecting: OTMessage.polynomialReply, UInt64.self, count: n)
-        return (0..<n).map { k in
-            residues.shiftedShare(of: { pending.sums[$0][k] }, shift: pending.shift, server: true) &+ reply[k]
-        }
+        let reply = try channel.receiveMessage(expecting: OTMessage.polynomialReply, UInt64.self, count: pending.count)
+        return residues.shiftedShares(pending.sums, count: pending.count, shift: pending.shift, server: true, adding: reply)
     }
 
     /// Client online: receives the masked H_i and replies its share of p(X) >> shift minus `output` (the
@@ -183,29 +213,42 @@ public enum OneRoundPolynomial {
 
     /// Reads the masked H_i and returns the reply to send.
     public static func clientReply(_ state: ClientState, output: [UInt64], shift: Int, channel: any Channel) throws -> [UInt64] {
-        let n = state.count, d = state.degree, moduli = residues.moduli
+        let n = state.count
         precondition(output.count == n && (0..<128).contains(shift), "polynomial: \(output.count) outputs for \(n) elements")
-        precondition(state.powers.count == moduli.count * d, "polynomial: powers for another set of primes")
         let masked = try channel.receiveMessage(expecting: OTMessage.polynomialMasked)
+        let tau = try clientResidues(state, masked: masked)
+        return residues.shiftedShares(tau, count: n, shift: shift, server: false, adding: output.map { 0 &- $0 })
+    }
+
+    /// The client's residues tau_j (tau[j * count + k]) from the masked values (CKernels'
+    /// cpolyring_client_residues; `clientResiduesReference` is the Swift reference).
+    public static func clientResidues(_ state: ClientState, masked: [UInt8], vector: Bool = true) throws -> [UInt64] {
+        let n = state.count, d = state.degree, system = residues
         guard masked.count == maskedBytes(count: n, degree: d) else {
             throw OTError.malformedMessage("the masked polynomial values have \(masked.count) bytes, expected \(maskedBytes(count: n, degree: d))")
         }
+        var tau = [UInt64](repeating: 0, count: system.moduli.count * n)
+        let bad = cpolyring_client_residues(n, Int32(d), Int32(system.moduli.count), system.primes, system.inversePrimes,
+                                            system.bitLengths, masked, masked.count, state.powers, state.shares, &tau, vector ? 1 : 0)
+        guard bad < 0 else { throw OTError.malformedMessage("masked polynomial value \(bad) is not below its prime") }
+        return tau
+    }
+
+    /// `clientResidues` in Swift.
+    public static func clientResiduesReference(_ state: ClientState, masked: [UInt8]) throws -> [UInt64] {
+        let n = state.count, d = state.degree, moduli = residues.moduli
         var r = MessageReader(masked)
-        var tau = [UInt64](repeating: 0, count: moduli.count)
-        var reply = [UInt64](repeating: 0, count: n)
-        for k in 0..<n {
-            for (j, t) in moduli.enumerated() {
-                var sum = state.shares[j][k]
-                for i in 1...d {
+        var tau = state.shares
+        for (j, t) in moduli.enumerated() {
+            for i in 1...d {
+                for k in 0..<n {
                     let e = try r.bits64(width: t.bitLength)
                     guard e < t.value else { throw OTError.malformedMessage("masked polynomial value \(e) is not below its prime \(t.value)") }
-                    sum = t.add(sum, t.multiply(state.powers[j * d + i - 1][k], e))
+                    tau[j * n + k] = t.add(tau[j * n + k], t.multiply(state.powers[(j * d + i - 1) * n + k], e))
                 }
-                tau[j] = sum
             }
-            reply[k] = residues.shiftedShare(of: { tau[$0] }, shift: shift, server: false) &- output[k]
         }
-        return reply
+        return tau
     }
 
     /// gamma[j]: the coefficients of H_i modulo t_j, gamma_im = A_(i+m) binom(i+m, i), m = 0...d-i, with

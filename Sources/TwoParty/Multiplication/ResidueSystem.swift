@@ -1,7 +1,8 @@
 // A residue number system over a few primes (the batched OLE's plaintext primes, PrimeOLE): reduction of
 // signed coefficients into each prime, and the way back from residues to a 64-bit share of the integer
 // they represent, shifted right (OneRoundPolynomial's output). Multiprecision is fixed at four 64-bit
-// limbs (at most four primes below 2^62).
+// limbs (at most four primes below 2^50: CKernels' products modulo t_j need that).
+import CKernels
 import ModularMath
 
 public struct ResidueSystem: Sendable {
@@ -14,13 +15,20 @@ public struct ResidueSystem: Sendable {
     /// T / t_j and T, four little-endian limbs each.
     let cofactors: [[UInt64]]
     let product: [UInt64]
+    /// The primes, 1 / t_j, bit lengths, cofactors and T flat: the kernels' arguments.
+    let primes: [UInt64]
+    let inversePrimes: [Double]
+    let bitLengths: [Int32]
+    let flatCofactors: [UInt64]
     /// Bit length of T minus 42: |Z| < 2^rangeBits keeps the lift's failure below 2^-41 (OneRoundPolynomial).
     public let rangeBits: Int
 
     public init(primes: [UInt64]) throws {
-        guard (1...4).contains(primes.count), primes.allSatisfy({ $0 >> 62 == 0 }), Set(primes).count == primes.count else {
-            throw ModularMathError.unsupportedModulus(primes.first { $0 >> 62 != 0 } ?? primes.first ?? 0)
+        guard (1...4).contains(primes.count), primes.allSatisfy({ $0 >> 50 == 0 }), Set(primes).count == primes.count else {
+            throw ModularMathError.unsupportedModulus(primes.first { $0 >> 50 != 0 } ?? primes.first ?? 0)
         }
+        self.primes = primes
+        inversePrimes = primes.map { 1 / Double($0) }
         moduli = try primes.map { try Modulus($0) }
         twoTo64 = moduli.map { $0.reduce(high: 1, low: 0) }
         let all = Multiprecision.product(primes)
@@ -29,6 +37,18 @@ public struct ResidueSystem: Sendable {
         inverses = try zip(moduli, cofactors).map { m, c in try m.inverse(Multiprecision.remainder(c, m)) }
         inversesShoup = zip(moduli, inverses).map { $0.shoupPrecompute($1) }
         rangeBits = Multiprecision.bitLength(all) - 42
+        bitLengths = moduli.map { Int32($0.bitLength) }
+        flatCofactors = cofactors.flatMap { $0 }
+    }
+
+    /// `shiftedShare` for `count` elements at once (residues[j * count + k]), plus adding[k] (CKernels'
+    /// cpolyring_shifted_shares).
+    public func shiftedShares(_ residues: [UInt64], count: Int, shift: Int, server: Bool, adding: [UInt64]) -> [UInt64] {
+        precondition(residues.count == moduli.count * count && adding.count == count && (0..<192).contains(shift))
+        var out = [UInt64](repeating: 0, count: count)
+        cpolyring_shifted_shares(count, Int32(moduli.count), primes, inversePrimes, inverses, flatCofactors, product,
+                                 residues, Int32(shift), server ? 1 : 0, adding, &out)
+        return out
     }
 
     static func limbs(_ a: [UInt64]) -> [UInt64] {

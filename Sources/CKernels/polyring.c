@@ -1,0 +1,288 @@
+/*
+ * The one-round polynomial's online loops in residues (see include/ckernels.h; TwoParty's
+ * OneRoundPolynomial.swift holds the protocol and the Swift reference these are tested against).
+ *
+ * Products modulo t < 2^50 of operands below t: the quotient q = floor(a b / t) estimated in double
+ * precision is off by at most one (a b / t < 2^50, relative error below 2^-51), and the remainder a b - q t,
+ * computed modulo 2^64, lies in (-t, 2t): one correction each way. A 64-bit x modulo t the same way (x
+ * rounds to 53 bits: the estimate is still within one of floor(x / t)). AVX-512 (F, DQ) runs eight
+ * elements at once where the CPU has it; the scalar loops are the same arithmetic.
+ */
+#include "ckernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef unsigned __int128 u128;
+
+static inline uint64_t fix(int64_t r, uint64_t t) {
+    r += (r >> 63) & (int64_t)t;
+    r -= (int64_t)t;
+    r += (r >> 63) & (int64_t)t;
+    return (uint64_t)r;
+}
+
+static inline uint64_t mulmod(uint64_t a, uint64_t b, uint64_t t, double tinv) {
+    uint64_t q = (uint64_t)((double)a * (double)b * tinv);
+    return fix((int64_t)(a * b - q * t), t);
+}
+
+static inline uint64_t reduce64(uint64_t x, uint64_t t, double tinv) {
+    uint64_t q = (uint64_t)((double)x * tinv);
+    return fix((int64_t)(x - q * t), t);
+}
+
+static inline uint64_t addmod(uint64_t a, uint64_t b, uint64_t t) {
+    uint64_t s = a + b;
+    return s >= t ? s - t : s;
+}
+
+static inline uint64_t submod(uint64_t a, uint64_t b, uint64_t t) {
+    return a >= b ? a - b : a + t - b;
+}
+
+/* Bit packing, least-significant bit first: `count` values of `width` bits from bit `at`. */
+static size_t pack(uint64_t *words, size_t at, const uint64_t *values, long count, int width) {
+    for (long k = 0; k < count; k++, at += (size_t)width) {
+        size_t w = at >> 6;
+        int o = (int)(at & 63);
+        words[w] |= values[k] << o;
+        if (o + width > 64) words[w + 1] |= values[k] >> (64 - o);
+    }
+    return at;
+}
+
+/* Unpacking; returns -1 or the index of the first value not below t. The caller checked the length. */
+static long unpack(const uint8_t *bytes, long nbytes, size_t at, uint64_t *values, long count, int width, uint64_t t) {
+    const uint64_t mask = width == 64 ? ~(uint64_t)0 : (((uint64_t)1 << width) - 1);
+    long bad = -1;
+    for (long k = 0; k < count; k++, at += (size_t)width) {
+        size_t first = at >> 3;
+        int o = (int)(at & 7);
+        uint64_t lo = 0;
+        uint8_t hi = 0;
+        size_t avail = (size_t)nbytes - first;
+        if (avail >= 9) {
+            memcpy(&lo, bytes + first, 8);
+            hi = bytes[first + 8];
+        } else {
+            uint8_t tmp[9] = {0};
+            memcpy(tmp, bytes + first, avail < 9 ? avail : 9);
+            memcpy(&lo, tmp, 8);
+            hi = tmp[8];
+        }
+        uint64_t v = ((lo >> o) | (o ? (uint64_t)hi << (64 - o) : 0)) & mask;
+        if (v >= t && bad < 0) bad = k;
+        values[k] = v;
+    }
+    return bad;
+}
+
+/* Server, elements [from, to) of one channel and one prime: e rows e[(i-1)*n + k], sums[k]. */
+static void server_scalar(long from, long to, long n, int d, uint64_t t, double tinv, const uint64_t *x,
+                          const uint64_t *g, const uint64_t *masks, const uint64_t *shares, uint64_t *e, uint64_t *sums) {
+    uint64_t two64 = (uint64_t)(((u128)1 << 64) % t);
+    uint64_t powers[8];
+    for (long k = from; k < to; k++) {
+        uint64_t s = submod(reduce64(x[k], t, tinv), two64, t);
+        powers[0] = 1;
+        for (int m = 1; m <= d; m++) powers[m] = mulmod(powers[m - 1], s, t, tinv);
+        for (int i = 0; i <= d; i++) {
+            const uint64_t *row = g + i * (d + 1);
+            uint64_t h = row[0];
+            for (int m = 1; m <= d - i; m++) h = addmod(h, mulmod(powers[m], row[m], t, tinv), t);
+            if (i == 0) sums[k] = addmod(h, shares[k], t);
+            else e[(long)(i - 1) * n + k] = submod(h, masks[(long)(i - 1) * n + k], t);
+        }
+    }
+}
+
+/* Client, elements [from, to) of one prime: tau[k] = shares[k] + sum_i powers[i-1][k] e[i-1][k]. */
+static void client_scalar(long from, long to, long n, int d, uint64_t t, double tinv, const uint64_t *powers,
+                          const uint64_t *shares, const uint64_t *e, uint64_t *tau) {
+    for (long k = from; k < to; k++) {
+        uint64_t sum = shares[k];
+        for (int i = 1; i <= d; i++) sum = addmod(sum, mulmod(powers[(long)(i - 1) * n + k], e[(long)(i - 1) * n + k], t, tinv), t);
+        tau[k] = sum;
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+static int avx512_available(void) {
+    static int cached = -1;
+    if (cached < 0) cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") ? 1 : 0;
+    return cached;
+}
+
+__attribute__((target("avx512f,avx512dq"), always_inline))
+static inline __m512i fix8(__m512i r, __m512i t) {
+    const __m512i zero = _mm512_setzero_si512();
+    r = _mm512_mask_add_epi64(r, _mm512_cmplt_epi64_mask(r, zero), r, t);
+    return _mm512_mask_sub_epi64(r, _mm512_cmpge_epi64_mask(r, t), r, t);
+}
+
+__attribute__((target("avx512f,avx512dq"), always_inline))
+static inline __m512i mulmod8(__m512i a, __m512i b, __m512i t, __m512d tinv) {
+    __m512d p = _mm512_mul_pd(_mm512_cvtepu64_pd(a), _mm512_cvtepu64_pd(b));
+    __m512i q = _mm512_cvttpd_epu64(_mm512_mul_pd(p, tinv));
+    return fix8(_mm512_sub_epi64(_mm512_mullo_epi64(a, b), _mm512_mullo_epi64(q, t)), t);
+}
+
+__attribute__((target("avx512f,avx512dq"), always_inline))
+static inline __m512i addmod8(__m512i a, __m512i b, __m512i t) {
+    __m512i s = _mm512_add_epi64(a, b);
+    return _mm512_mask_sub_epi64(s, _mm512_cmpge_epu64_mask(s, t), s, t);
+}
+
+__attribute__((target("avx512f,avx512dq"), always_inline))
+static inline __m512i submod8(__m512i a, __m512i b, __m512i t) {
+    __m512i s = _mm512_sub_epi64(a, b);
+    return _mm512_mask_add_epi64(s, _mm512_cmplt_epu64_mask(a, b), s, t);
+}
+
+__attribute__((target("avx512f,avx512dq")))
+static long server_avx512(long from, long to, long n, int d, uint64_t t64, double tinv64, const uint64_t *x,
+                          const uint64_t *g, const uint64_t *masks, const uint64_t *shares, uint64_t *e, uint64_t *sums) {
+    const __m512i t = _mm512_set1_epi64((long long)t64);
+    const __m512d tinv = _mm512_set1_pd(tinv64);
+    const __m512i two64 = _mm512_set1_epi64((long long)(uint64_t)(((u128)1 << 64) % t64));
+    __m512i powers[8];
+    long k = from;
+    for (; k + 8 <= to; k += 8) {
+        __m512i xv = _mm512_loadu_si512(x + k);
+        __m512i q = _mm512_cvttpd_epu64(_mm512_mul_pd(_mm512_cvtepu64_pd(xv), tinv));
+        __m512i s = submod8(fix8(_mm512_sub_epi64(xv, _mm512_mullo_epi64(q, t)), t), two64, t);
+        powers[1] = s;
+        for (int m = 2; m <= d; m++) powers[m] = mulmod8(powers[m - 1], s, t, tinv);
+        for (int i = 0; i <= d; i++) {
+            const uint64_t *row = g + i * (d + 1);
+            __m512i h = _mm512_set1_epi64((long long)row[0]);
+            for (int m = 1; m <= d - i; m++) h = addmod8(h, mulmod8(powers[m], _mm512_set1_epi64((long long)row[m]), t, tinv), t);
+            if (i == 0) {
+                _mm512_storeu_si512(sums + k, addmod8(h, _mm512_loadu_si512(shares + k), t));
+            } else {
+                long at = (long)(i - 1) * n + k;
+                _mm512_storeu_si512(e + at, submod8(h, _mm512_loadu_si512(masks + at), t));
+            }
+        }
+    }
+    return k;
+}
+
+__attribute__((target("avx512f,avx512dq")))
+static long client_avx512(long from, long to, long n, int d, uint64_t t64, double tinv64, const uint64_t *powers,
+                          const uint64_t *shares, const uint64_t *e, uint64_t *tau) {
+    const __m512i t = _mm512_set1_epi64((long long)t64);
+    const __m512d tinv = _mm512_set1_pd(tinv64);
+    long k = from;
+    for (; k + 8 <= to; k += 8) {
+        __m512i sum = _mm512_loadu_si512(shares + k);
+        for (int i = 1; i <= d; i++) {
+            long at = (long)(i - 1) * n + k;
+            sum = addmod8(sum, mulmod8(_mm512_loadu_si512(powers + at), _mm512_loadu_si512(e + at), t, tinv), t);
+        }
+        _mm512_storeu_si512(tau + k, sum);
+    }
+    return k;
+}
+#else
+static int avx512_available(void) { return 0; }
+static long server_avx512(long from, long to, long n, int d, uint64_t t, double tinv, const uint64_t *x,
+                          const uint64_t *g, const uint64_t *masks, const uint64_t *shares, uint64_t *e, uint64_t *sums) {
+    (void)to; (void)n; (void)d; (void)t; (void)tinv; (void)x; (void)g; (void)masks; (void)shares; (void)e; (void)sums;
+    return from;
+}
+static long client_avx512(long from, long to, long n, int d, uint64_t t, double tinv, const uint64_t *powers,
+                          const uint64_t *shares, const uint64_t *e, uint64_t *tau) {
+    (void)to; (void)n; (void)d; (void)t; (void)tinv; (void)powers; (void)shares; (void)e; (void)tau;
+    return from;
+}
+#endif
+
+void cpolyring_server_send(long n, int d, int J, const uint64_t *t, const double *tinv, const int *bits,
+                           const uint64_t *x, long plane, const uint64_t *gamma, const uint64_t *masks,
+                           const uint64_t *shares, uint64_t *words, uint64_t *sums, int vector) {
+    const long rows = (long)(d + 1) * (d + 1);
+    uint64_t *e = malloc(sizeof(uint64_t) * (size_t)(d * n > 0 ? d * n : 1));
+    size_t at = 0;
+    int fast = vector && avx512_available();
+    for (int j = 0; j < J; j++) {
+        for (long c = 0; c * plane < n; c++) {
+            const uint64_t *g = gamma + (c * J + j) * rows;
+            long from = c * plane, to = from + plane;
+            if (fast) from = server_avx512(from, to, n, d, t[j], tinv[j], x, g, masks + (long)j * d * n, shares + (long)j * n, e, sums + (long)j * n);
+            server_scalar(from, to, n, d, t[j], tinv[j], x, g, masks + (long)j * d * n, shares + (long)j * n, e, sums + (long)j * n);
+        }
+        at = pack(words, at, e, (long)d * n, bits[j]);
+    }
+    free(e);
+}
+
+long cpolyring_client_residues(long n, int d, int J, const uint64_t *t, const double *tinv, const int *bits,
+                               const uint8_t *bytes, long nbytes, const uint64_t *powers, const uint64_t *shares,
+                               uint64_t *tau, int vector) {
+    uint64_t *e = malloc(sizeof(uint64_t) * (size_t)(d * n > 0 ? d * n : 1));
+    size_t at = 0;
+    long bad = -1;
+    int fast = vector && avx512_available();
+    for (int j = 0; j < J && bad < 0; j++) {
+        long b = unpack(bytes, nbytes, at, e, (long)d * n, bits[j], t[j]);
+        if (b >= 0) { bad = (long)j * d * n + b; break; }
+        at += (size_t)d * (size_t)n * (size_t)bits[j];
+        long from = 0;
+        if (fast) from = client_avx512(0, n, n, d, t[j], tinv[j], powers + (long)j * d * n, shares + (long)j * n, e, tau + (long)j * n);
+        client_scalar(from, n, n, d, t[j], tinv[j], powers + (long)j * d * n, shares + (long)j * n, e, tau + (long)j * n);
+    }
+    free(e);
+    return bad;
+}
+
+void cpolyring_shifted_shares(long n, int J, const uint64_t *t, const double *tinv, const uint64_t *inverses,
+                              const uint64_t *cofactors, const uint64_t *product, const uint64_t *residues,
+                              int shift, int server, const uint64_t *add, uint64_t *out) {
+    for (long k = 0; k < n; k++) {
+        uint64_t acc[5] = {0, 0, 0, 0, 0};
+        for (int j = 0; j < J; j++) {
+            uint64_t y = mulmod(residues[(long)j * n + k], inverses[j], t[j], tinv[j]);
+            uint64_t carry = 0;
+            for (int l = 0; l < 4; l++) {
+                u128 p = (u128)cofactors[4 * j + l] * y + acc[l] + carry;
+                acc[l] = (uint64_t)p;
+                carry = (uint64_t)(p >> 64);
+            }
+            acc[4] += carry;
+        }
+        /* Less T while at least T (at most J - 1 times). */
+        for (;;) {
+            int less = acc[4] == 0;
+            if (less) {
+                int l = 3;
+                while (l > 0 && acc[l] == product[l]) l--;
+                less = acc[l] < product[l];
+            }
+            if (less) break;
+            uint64_t borrow = 0;
+            for (int l = 0; l < 4; l++) {
+                u128 diff = (u128)acc[l] - product[l] - borrow;
+                acc[l] = (uint64_t)diff;
+                borrow = (uint64_t)(diff >> 64) & 1;
+            }
+            acc[4] -= borrow;
+        }
+        uint64_t top = 0;
+        if (server) {
+            uint64_t borrow = 0;
+            for (int l = 0; l < 4; l++) {
+                u128 diff = (u128)acc[l] - product[l] - borrow;
+                acc[l] = (uint64_t)diff;
+                borrow = (uint64_t)(diff >> 64) & 1;
+            }
+            top = ~(uint64_t)0;   /* negative: sign-extend */
+        }
+        acc[4] = top;
+        int w = shift >> 6, b = shift & 63;
+        uint64_t v = b == 0 ? acc[w] : (acc[w] >> b) | (acc[w + 1] << (64 - b));
+        out[k] = v + (add ? add[k] : 0);
+    }
+}
