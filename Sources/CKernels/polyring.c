@@ -238,51 +238,154 @@ long cpolyring_client_residues(long n, int d, int J, const uint64_t *t, const do
     return bad;
 }
 
+/* The CRT and shift of one element (exact: the limb loops, the compare-and-subtract). */
+static uint64_t shifted_scalar(long k, long n, int J, const uint64_t *t, const double *tinv, const uint64_t *inverses,
+                               const uint64_t *cofactors, const uint64_t *product, const uint64_t *residues,
+                               int shift, int server) {
+    uint64_t acc[5] = {0, 0, 0, 0, 0};
+    for (int j = 0; j < J; j++) {
+        uint64_t y = mulmod(residues[(long)j * n + k], inverses[j], t[j], tinv[j]);
+        uint64_t carry = 0;
+        for (int l = 0; l < 4; l++) {
+            u128 p = (u128)cofactors[4 * j + l] * y + acc[l] + carry;
+            acc[l] = (uint64_t)p;
+            carry = (uint64_t)(p >> 64);
+        }
+        acc[4] += carry;
+    }
+    /* Less T while at least T (at most J - 1 times). */
+    for (;;) {
+        int less = acc[4] == 0;
+        if (less) {
+            int l = 3;
+            while (l > 0 && acc[l] == product[l]) l--;
+            less = acc[l] < product[l];
+        }
+        if (less) break;
+        uint64_t borrow = 0;
+        for (int l = 0; l < 4; l++) {
+            u128 diff = (u128)acc[l] - product[l] - borrow;
+            acc[l] = (uint64_t)diff;
+            borrow = (uint64_t)(diff >> 64) & 1;
+        }
+        acc[4] -= borrow;
+    }
+    uint64_t top = 0;
+    if (server) {
+        uint64_t borrow = 0;
+        for (int l = 0; l < 4; l++) {
+            u128 diff = (u128)acc[l] - product[l] - borrow;
+            acc[l] = (uint64_t)diff;
+            borrow = (uint64_t)(diff >> 64) & 1;
+        }
+        top = ~(uint64_t)0;   /* negative: sign-extend */
+    }
+    acc[4] = top;
+    int w = shift >> 6, b = shift & 63;
+    return b == 0 ? acc[w] : (acc[w] >> b) | (acc[w + 1] << (64 - b));
+}
+
+#if defined(__x86_64__)
+static int ifma_available(void) {
+    static int cached = -1;
+    if (cached < 0) cached = avx512_available() && __builtin_cpu_supports("avx512ifma") ? 1 : 0;
+    return cached;
+}
+
+/* Eight elements at a time in radix 2^52 (AVX-512 IFMA): columns sum_j y_j M_j, the quotient q = floor(sum_j
+   y_j / t_j) in double precision, less q T (and T for the server), carries, then bits [shift, shift + 64).
+   Where the double sum lies within 2^-20 of an integer (q could be off by one; probability about 2^-19 per
+   element) the lane is flagged for the exact scalar routine. Returns the first element not done. */
+__attribute__((target("avx512f,avx512dq,avx512ifma")))
+static long shifted_ifma(long n, int J, const uint64_t *t, const double *tinv, const uint64_t *inverses,
+                         const uint64_t *cofactors, const uint64_t *product, const uint64_t *residues,
+                         int shift, int server, const uint64_t *add, uint64_t *out, uint8_t *redo) {
+    const uint64_t m52 = ((uint64_t)1 << 52) - 1;
+    /* Cofactors and T in radix 2^52 (at most four 64-bit limbs: five of 52 bits). */
+    uint64_t M[4][5], P[5];
+    for (int j = 0; j <= J; j++) {
+        const uint64_t *src = j < J ? cofactors + 4 * j : product;
+        uint64_t *dst = j < J ? M[j] : P;
+        for (int l = 0; l < 5; l++) {
+            int bit = 52 * l, w = bit >> 6, o = bit & 63;
+            uint64_t v = w < 4 ? src[w] >> o : 0;
+            if (o > 12 && w + 1 < 4) v |= src[w + 1] << (64 - o);
+            dst[l] = v & m52;
+        }
+    }
+    const int L = 6;   /* columns: five limbs and the carry */
+    const __m512i mask = _mm512_set1_epi64((long long)m52);
+    long k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m512i col[6];
+        for (int l = 0; l < L; l++) col[l] = _mm512_setzero_si512();
+        __m512d qd = _mm512_setzero_pd();
+        for (int j = 0; j < J; j++) {
+            const __m512i tj = _mm512_set1_epi64((long long)t[j]);
+            const __m512d ij = _mm512_set1_pd(tinv[j]);
+            __m512i y = mulmod8(_mm512_loadu_si512(residues + (long)j * n + k), _mm512_set1_epi64((long long)inverses[j]), tj, ij);
+            qd = _mm512_fmadd_pd(_mm512_cvtepu64_pd(y), ij, qd);
+            for (int l = 0; l < 5; l++) {
+                if (M[j][l] == 0) continue;
+                const __m512i c = _mm512_set1_epi64((long long)M[j][l]);
+                col[l] = _mm512_madd52lo_epu64(col[l], y, c);
+                col[l + 1] = _mm512_madd52hi_epu64(col[l + 1], y, c);
+            }
+        }
+        __m512i q = _mm512_cvttpd_epu64(qd);
+        __m512d frac = _mm512_sub_pd(qd, _mm512_cvtepu64_pd(q));
+        __mmask8 unsure = _mm512_cmp_pd_mask(frac, _mm512_set1_pd(0x1p-20), _CMP_LT_OQ)
+                        | _mm512_cmp_pd_mask(frac, _mm512_set1_pd(1 - 0x1p-20), _CMP_GT_OQ);
+        if (server) q = _mm512_add_epi64(q, _mm512_set1_epi64(1));
+        for (int l = 0; l < 5; l++) {
+            if (P[l] == 0) continue;
+            col[l] = _mm512_sub_epi64(col[l], _mm512_mullo_epi64(q, _mm512_set1_epi64((long long)P[l])));
+        }
+        /* Signed carries: every column below the last in [0, 2^52). */
+        for (int l = 0; l + 1 < L; l++) {
+            col[l + 1] = _mm512_add_epi64(col[l + 1], _mm512_srai_epi64(col[l], 52));
+            col[l] = _mm512_and_si512(col[l], mask);
+        }
+        /* Bits [shift, shift + 64): limb l contributes at offset 52 l - shift. */
+        __m512i r = _mm512_setzero_si512();
+        for (int l = 0; l < L; l++) {
+            int off = 52 * l - shift;
+            if (off <= -64 || off >= 64) continue;
+            __m512i v = col[l];
+            if (off < 0) v = l == L - 1 ? _mm512_srav_epi64(v, _mm512_set1_epi64(-off)) : _mm512_srlv_epi64(v, _mm512_set1_epi64(-off));
+            else v = _mm512_sllv_epi64(v, _mm512_set1_epi64(off));
+            r = _mm512_or_si512(r, v);
+        }
+        /* The top column is the sign (0 or -1 after the carries): its bits above shift + 64 - 52 (L-1) too. */
+        if (add) r = _mm512_add_epi64(r, _mm512_loadu_si512(add + k));
+        _mm512_storeu_si512(out + k, r);
+        for (int lane = 0; lane < 8; lane++) redo[k + lane] = (uint8_t)((unsure >> lane) & 1);
+    }
+    return k;
+}
+#else
+static int ifma_available(void) { return 0; }
+static long shifted_ifma(long n, int J, const uint64_t *t, const double *tinv, const uint64_t *inverses,
+                         const uint64_t *cofactors, const uint64_t *product, const uint64_t *residues,
+                         int shift, int server, const uint64_t *add, uint64_t *out, uint8_t *redo) {
+    (void)n; (void)J; (void)t; (void)tinv; (void)inverses; (void)cofactors; (void)product; (void)residues;
+    (void)shift; (void)server; (void)add; (void)out; (void)redo;
+    return 0;
+}
+#endif
+
 void cpolyring_shifted_shares(long n, int J, const uint64_t *t, const double *tinv, const uint64_t *inverses,
                               const uint64_t *cofactors, const uint64_t *product, const uint64_t *residues,
-                              int shift, int server, const uint64_t *add, uint64_t *out) {
-    for (long k = 0; k < n; k++) {
-        uint64_t acc[5] = {0, 0, 0, 0, 0};
-        for (int j = 0; j < J; j++) {
-            uint64_t y = mulmod(residues[(long)j * n + k], inverses[j], t[j], tinv[j]);
-            uint64_t carry = 0;
-            for (int l = 0; l < 4; l++) {
-                u128 p = (u128)cofactors[4 * j + l] * y + acc[l] + carry;
-                acc[l] = (uint64_t)p;
-                carry = (uint64_t)(p >> 64);
-            }
-            acc[4] += carry;
+                              int shift, int server, const uint64_t *add, uint64_t *out, int vector) {
+    long from = 0;
+    if (vector && ifma_available() && n >= 8) {
+        uint8_t *redo = calloc((size_t)n, 1);
+        from = shifted_ifma(n, J, t, tinv, inverses, cofactors, product, residues, shift, server, add, out, redo);
+        for (long k = 0; k < from; k++) {
+            if (redo[k]) out[k] = shifted_scalar(k, n, J, t, tinv, inverses, cofactors, product, residues, shift, server) + (add ? add[k] : 0);
         }
-        /* Less T while at least T (at most J - 1 times). */
-        for (;;) {
-            int less = acc[4] == 0;
-            if (less) {
-                int l = 3;
-                while (l > 0 && acc[l] == product[l]) l--;
-                less = acc[l] < product[l];
-            }
-            if (less) break;
-            uint64_t borrow = 0;
-            for (int l = 0; l < 4; l++) {
-                u128 diff = (u128)acc[l] - product[l] - borrow;
-                acc[l] = (uint64_t)diff;
-                borrow = (uint64_t)(diff >> 64) & 1;
-            }
-            acc[4] -= borrow;
-        }
-        uint64_t top = 0;
-        if (server) {
-            uint64_t borrow = 0;
-            for (int l = 0; l < 4; l++) {
-                u128 diff = (u128)acc[l] - product[l] - borrow;
-                acc[l] = (uint64_t)diff;
-                borrow = (uint64_t)(diff >> 64) & 1;
-            }
-            top = ~(uint64_t)0;   /* negative: sign-extend */
-        }
-        acc[4] = top;
-        int w = shift >> 6, b = shift & 63;
-        uint64_t v = b == 0 ? acc[w] : (acc[w] >> b) | (acc[w + 1] << (64 - b));
-        out[k] = v + (add ? add[k] : 0);
+        free(redo);
     }
+    for (long k = from; k < n; k++)
+        out[k] = shifted_scalar(k, n, J, t, tinv, inverses, cofactors, product, residues, shift, server) + (add ? add[k] : 0);
 }

@@ -167,15 +167,23 @@ final class PolynomialTests: XCTestCase {
         }
         let system = OneRoundPolynomial.residues
         var generator = testGenerator(seed: 3)
-        let count = 300, J = system.moduli.count
-        let residues = (0..<(J * count)).map { generator.nextUInt64() % system.moduli[$0 / count].value }
+        let count = 3000, J = system.moduli.count
+        // Random residues, and first the integers 0, 1, 2, T - 1, T - 2, ... (the quotient's estimate is near
+        // an integer there: the exact fallback).
+        let edges: [Int64] = [0, 1, 2, -1, -2, 1 << 40, -(1 << 40), 3, -3, 5]
+        let residues = (0..<(J * count)).map { index -> UInt64 in
+            let t = system.moduli[index / count], k = index % count
+            return k < edges.count ? system.reduce(signed: Int128(edges[k]), modulo: t) : generator.nextUInt64() % t.value
+        }
         let adding = (0..<count).map { _ in generator.nextUInt64() }
         for shift in [0, 1, 63, 64, 71, 127, 150] {
             for server in [false, true] {
                 let fast = system.shiftedShares(residues, count: count, shift: shift, server: server, adding: adding)
+                let scalar = system.shiftedShares(residues, count: count, shift: shift, server: server, adding: adding, vector: false)
                 for k in 0..<count {
                     let slow = system.shiftedShare(of: { residues[$0 * count + k] }, shift: shift, server: server) &+ adding[k]
                     XCTAssertEqual(fast[k], slow, "shift \(shift), server \(server), element \(k)")
+                    XCTAssertEqual(scalar[k], slow, "scalar: shift \(shift), server \(server), element \(k)")
                 }
             }
         }

@@ -131,10 +131,10 @@ long cpolyring_client_residues(long n, int d, int J, const uint64_t *t, const do
                                uint64_t *tau, int vector);
 /* CRT of residues[j][k] into [0, T) (T = prod t_j, four limbs; cofactors T / t_j, inverses (T / t_j)^-1
    mod t_j), minus T for the server, shifted right by `shift` < 192 (floor, two's complement), low 64 bits
-   plus add[k] (NULL: 0). */
+   plus add[k] (NULL: 0). AVX-512 IFMA in radix 2^52 where the CPU has it. */
 void cpolyring_shifted_shares(long n, int J, const uint64_t *t, const double *tinv, const uint64_t *inverses,
                               const uint64_t *cofactors, const uint64_t *product, const uint64_t *residues,
-                              int shift, int server, const uint64_t *add, uint64_t *out);
+                              int shift, int server, const uint64_t *add, uint64_t *out, int vector);
 
 /*
  * glibc hands freed blocks above its mmap threshold (128 KB, raised on the fly up to 32 MB) back to the

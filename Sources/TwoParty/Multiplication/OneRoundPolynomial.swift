@@ -65,44 +65,51 @@ public enum OneRoundPolynomial {
         var shares: [UInt64]
     }
 
-    /// Server offline: reads the client's OLE request, answers it with its random h_ij (d terms per prime).
+    /// Server offline: per plaintext prime, reads the client's OLE request and answers it with its random
+    /// h_ij (d terms), so that its work on one prime overlaps the client's on the next.
     public static func serverOffline(count: Int, degree: Int, ole: PrimeOLEServer, channel: any Channel) throws -> ServerState {
         precondition(degrees.contains(degree), "degree \(degree) outside \(degrees)")
         precondition(ole.context.parameters.plaintextPrimes == residues.moduli.map(\.value), "the OLE's primes are the residue system's")
-        let request = try channel.receiveMessage(expecting: OTMessage.polynomialRequest)
         var generator = AESPRG()
-        var masks: [[UInt64]] = [], primes: [Int] = []
+        var masks: [UInt64] = [], shares: [UInt64] = []
+        masks.reserveCapacity(residues.moduli.count * degree * count)
         for (j, t) in residues.moduli.enumerated() {
-            for _ in 1...degree {
-                masks.append(generator.uniform(count: count, below: t.value))
-                primes.append(j)
-            }
+            let request = try channel.receiveMessage(expecting: OTMessage.polynomialRequest)
+            let h = (1...degree).map { _ in generator.uniform(count: count, below: t.value) }
+            let (response, u) = try ole.respond(request, factors: h, primes: [Int](repeating: j, count: degree), terms: degree)
+            try channel.sendMessage(type: OTMessage.polynomialResponse, response)
+            try channel.flush()
+            masks += h.joined()
+            shares += u[0]
         }
-        let (response, shares) = try ole.respond(request, factors: masks, primes: primes, terms: degree)
-        try channel.sendMessage(type: OTMessage.polynomialResponse, response)
-        try channel.flush()
-        return ServerState(degree: degree, count: count, masks: masks.flatMap { $0 }, shares: shares.flatMap { $0 })
+        return ServerState(degree: degree, count: count, masks: masks, shares: shares)
     }
 
-    /// Client offline, with its shares `c` of the input: sends its powers encrypted, decodes the response.
+    /// Client offline, with its shares `c` of the input: per plaintext prime, sends its powers encrypted
+    /// (all primes before reading a response), then decodes the responses.
     public static func clientOffline(shares c: [UInt64], degree: Int, ole: PrimeOLEClient, channel: any Channel) throws -> ClientState {
         precondition(degrees.contains(degree), "degree \(degree) outside \(degrees)")
         precondition(ole.context.parameters.plaintextPrimes == residues.moduli.map(\.value), "the OLE's primes are the residue system's")
-        var powers: [[UInt64]] = [], primes: [Int] = []
+        var powers: [UInt64] = []
+        powers.reserveCapacity(residues.moduli.count * degree * c.count)
         for (j, t) in residues.moduli.enumerated() {
             let base = c.map { t.reduce($0) }
-            var power = base
+            var power = base, rows: [[UInt64]] = []
             for i in 1...degree {
                 if i > 1 { for k in power.indices { power[k] = t.multiply(power[k], base[k]) } }
-                powers.append(power)
-                primes.append(j)
+                rows.append(power)
             }
+            try channel.sendMessage(type: OTMessage.polynomialRequest, try ole.request(rows, primes: [Int](repeating: j, count: degree)))
+            try channel.flush()
+            powers += rows.joined()
         }
-        try channel.sendMessage(type: OTMessage.polynomialRequest, try ole.request(powers, primes: primes))
-        try channel.flush()
-        let response = try channel.receiveMessage(expecting: OTMessage.polynomialResponse)
-        let shares = try ole.decode(response, counts: powers.map(\.count), primes: primes, terms: degree)
-        return ClientState(degree: degree, count: c.count, powers: powers.flatMap { $0 }, shares: shares.flatMap { $0 })
+        var shares: [UInt64] = []
+        for j in residues.moduli.indices {
+            let response = try channel.receiveMessage(expecting: OTMessage.polynomialResponse)
+            shares += try ole.decode(response, counts: [Int](repeating: c.count, count: degree),
+                                     primes: [Int](repeating: j, count: degree), terms: degree)[0]
+        }
+        return ClientState(degree: degree, count: c.count, powers: powers, shares: shares)
     }
 
     /// Server online: `x` its shares of the input (C-H-W, `plane` elements per channel), `coefficients`
@@ -116,22 +123,23 @@ public enum OneRoundPolynomial {
         return try serverFinish(pending, channel: channel)
     }
 
-    /// What the server keeps between sending the masked H_i and reading the reply: its residues sigma_j
-    /// (sums[j * count + k]), the shift.
+    /// What the server keeps between sending the masked H_i and reading the reply: its share of
+    /// p(X) >> shift before the reply, computed while the client works on its side.
     public struct ServerPending: Sendable {
-        var sums: [UInt64]
-        var count: Int
-        var shift: Int
+        var shifted: [UInt64]
     }
 
-    /// Sends the masked H_i (not flushed: a session may send other steps' messages in the same flight).
+    /// Sends the masked H_i (flushed, so the client starts while the server turns its residues into its
+    /// share).
     /// Message: per prime j, per power i, e_ij of every element at the prime's bit length, bit-packed
     /// (CKernels' cpolyring_server_send; `maskedValuesReference` is the Swift reference).
     public static func serverSend(_ state: ServerState, shares x: [UInt64], coefficients: [[UInt128]], plane: Int,
                                   shift: Int, channel: any Channel) throws -> ServerPending {
         let (message, sums) = maskedValues(state, shares: x, coefficients: coefficients, plane: plane, shift: shift)
         try channel.sendMessage(type: OTMessage.polynomialMasked, message)
-        return ServerPending(sums: sums, count: x.count, shift: shift)
+        try channel.flush()
+        return ServerPending(shifted: residues.shiftedShares(sums, count: x.count, shift: shift, server: true,
+                                                             adding: [UInt64](repeating: 0, count: x.count)))
     }
 
     /// The masked-values message and the server's residues sigma_j.
@@ -197,8 +205,8 @@ public enum OneRoundPolynomial {
 
     /// Reads the client's reply; returns the server's shares of p(X) >> shift.
     public static func serverFinish(_ pending: ServerPending, channel: any Channel) throws -> [UInt64] {
-        let reply = try channel.receiveMessage(expecting: OTMessage.polynomialReply, UInt64.self, count: pending.count)
-        return residues.shiftedShares(pending.sums, count: pending.count, shift: pending.shift, server: true, adding: reply)
+        let reply = try channel.receiveMessage(expecting: OTMessage.polynomialReply, UInt64.self, count: pending.shifted.count)
+        return zip(pending.shifted, reply).map { $0 &+ $1 }
     }
 
     /// Client online: receives the masked H_i and replies its share of p(X) >> shift minus `output` (the

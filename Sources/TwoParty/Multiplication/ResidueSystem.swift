@@ -43,11 +43,11 @@ public struct ResidueSystem: Sendable {
 
     /// `shiftedShare` for `count` elements at once (residues[j * count + k]), plus adding[k] (CKernels'
     /// cpolyring_shifted_shares).
-    public func shiftedShares(_ residues: [UInt64], count: Int, shift: Int, server: Bool, adding: [UInt64]) -> [UInt64] {
+    public func shiftedShares(_ residues: [UInt64], count: Int, shift: Int, server: Bool, adding: [UInt64], vector: Bool = true) -> [UInt64] {
         precondition(residues.count == moduli.count * count && adding.count == count && (0..<192).contains(shift))
         var out = [UInt64](repeating: 0, count: count)
         cpolyring_shifted_shares(count, Int32(moduli.count), primes, inversePrimes, inverses, flatCofactors, product,
-                                 residues, Int32(shift), server ? 1 : 0, adding, &out)
+                                 residues, Int32(shift), server ? 1 : 0, adding, &out, vector ? 1 : 0)
         return out
     }
 
