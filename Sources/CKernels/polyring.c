@@ -141,6 +141,66 @@ static inline __m512i submod8(__m512i a, __m512i b, __m512i t) {
     return _mm512_mask_add_epi64(s, _mm512_cmplt_epu64_mask(a, b), s, t);
 }
 
+static int vbmi_available(void) {
+    static int cached = -1;
+    if (cached < 0) cached = avx512_available() && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") ? 1 : 0;
+    return cached;
+}
+
+/* Groups of eight values of `width` bits (9..56) are exactly `width` bytes: value i of a group starts at bit
+   width * i, byte b_i = width * i / 8, bit o_i = width * i % 8. Packing shifts lane i left by o_i, then each
+   output byte is the OR of the (at most two) lanes that reach it, gathered by byte permutes (AVX-512 VBMI).
+   Unpacking gathers the eight bytes from b_i into lane i, shifts right by o_i and masks. Both return the
+   number of values done (whole groups). */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static long pack_vbmi(uint8_t *out, const uint64_t *values, long count, int width) {
+    uint8_t first[64], second[64];
+    uint64_t secondMask = 0;
+    int64_t shifts[8];
+    for (int i = 0; i < 8; i++) shifts[i] = (width * i) & 7;
+    for (int p = 0; p < 64; p++) { first[p] = 0; second[p] = 0; }
+    for (int p = 0; p < width; p++) {
+        int last = 0;
+        for (int i = 0; i < 8; i++) if ((width * i) / 8 <= p) last = i;
+        first[p] = (uint8_t)(8 * last + p - (width * last) / 8);
+        if (last > 0 && p - (width * (last - 1)) / 8 <= 7) {
+            second[p] = (uint8_t)(8 * (last - 1) + p - (width * (last - 1)) / 8);
+            secondMask |= (uint64_t)1 << p;
+        }
+    }
+    const __m512i a = _mm512_loadu_si512(first), b = _mm512_loadu_si512(second), sh = _mm512_loadu_si512(shifts);
+    const __mmask64 store = width == 64 ? ~(__mmask64)0 : (((__mmask64)1 << width) - 1);
+    long k = 0;
+    for (; k + 8 <= count; k += 8, out += width) {
+        __m512i x = _mm512_sllv_epi64(_mm512_loadu_si512(values + k), sh);
+        __m512i y = _mm512_or_si512(_mm512_permutexvar_epi8(a, x), _mm512_maskz_permutexvar_epi8(secondMask, b, x));
+        _mm512_mask_storeu_epi8(out, store, y);
+    }
+    return k;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static long unpack_vbmi(const uint8_t *in, uint64_t *values, long count, int width, uint64_t t, long *bad) {
+    uint8_t index[64];
+    int64_t shifts[8];
+    for (int i = 0; i < 8; i++) {
+        shifts[i] = (width * i) & 7;
+        for (int j = 0; j < 8; j++) index[8 * i + j] = (uint8_t)((width * i) / 8 + j);
+    }
+    const __m512i ix = _mm512_loadu_si512(index), sh = _mm512_loadu_si512(shifts);
+    const __m512i mask = _mm512_set1_epi64((long long)(((uint64_t)1 << width) - 1)), tv = _mm512_set1_epi64((long long)t);
+    const __mmask64 load = ((__mmask64)1 << width) - 1;
+    long k = 0;
+    for (; k + 8 <= count; k += 8, in += width) {
+        __m512i bytes = _mm512_maskz_loadu_epi8(load, in);
+        __m512i v = _mm512_and_si512(_mm512_srlv_epi64(_mm512_permutexvar_epi8(ix, bytes), sh), mask);
+        __mmask8 over = _mm512_cmpge_epu64_mask(v, tv);
+        if (over && *bad < 0) *bad = k + __builtin_ctz(over);
+        _mm512_storeu_si512(values + k, v);
+    }
+    return k;
+}
+
 __attribute__((target("avx512f,avx512dq")))
 static long server_avx512(long from, long to, long n, int d, uint64_t t64, double tinv64, const uint64_t *x,
                           const uint64_t *g, const uint64_t *masks, const uint64_t *shares, uint64_t *e, uint64_t *sums) {
@@ -188,6 +248,15 @@ static long client_avx512(long from, long to, long n, int d, uint64_t t64, doubl
 }
 #else
 static int avx512_available(void) { return 0; }
+static int vbmi_available(void) { return 0; }
+static long pack_vbmi(uint8_t *out, const uint64_t *values, long count, int width) {
+    (void)out; (void)values; (void)count; (void)width;
+    return 0;
+}
+static long unpack_vbmi(const uint8_t *in, uint64_t *values, long count, int width, uint64_t t, long *bad) {
+    (void)in; (void)values; (void)count; (void)width; (void)t; (void)bad;
+    return 0;
+}
 static long server_avx512(long from, long to, long n, int d, uint64_t t, double tinv, const uint64_t *x,
                           const uint64_t *g, const uint64_t *masks, const uint64_t *shares, uint64_t *e, uint64_t *sums) {
     (void)to; (void)n; (void)d; (void)t; (void)tinv; (void)x; (void)g; (void)masks; (void)shares; (void)e; (void)sums;
@@ -214,7 +283,10 @@ void cpolyring_server_send(long n, int d, int J, const uint64_t *t, const double
             if (fast) from = server_avx512(from, to, n, d, t[j], tinv[j], x, g, masks + (long)j * d * n, shares + (long)j * n, e, sums + (long)j * n);
             server_scalar(from, to, n, d, t[j], tinv[j], x, g, masks + (long)j * d * n, shares + (long)j * n, e, sums + (long)j * n);
         }
-        at = pack(words, at, e, (long)d * n, bits[j]);
+        long done = 0, count = (long)d * n;
+        if (fast && vbmi_available() && (at & 7) == 0 && bits[j] >= 9 && bits[j] <= 56)
+            done = pack_vbmi((uint8_t *)words + (at >> 3), e, count, bits[j]);
+        at = pack(words, at + (size_t)done * (size_t)bits[j], e + done, count - done, bits[j]);
     }
     free(e);
 }
@@ -227,7 +299,13 @@ long cpolyring_client_residues(long n, int d, int J, const uint64_t *t, const do
     long bad = -1;
     int fast = vector && avx512_available();
     for (int j = 0; j < J && bad < 0; j++) {
-        long b = unpack(bytes, nbytes, at, e, (long)d * n, bits[j], t[j]);
+        long done = 0, count = (long)d * n, b = -1;
+        if (fast && vbmi_available() && (at & 7) == 0 && bits[j] >= 9 && bits[j] <= 56)
+            done = unpack_vbmi(bytes + (at >> 3), e, count, bits[j], t[j], &b);
+        if (b < 0) {
+            long rest = unpack(bytes, nbytes, at + (size_t)done * (size_t)bits[j], e + done, count - done, bits[j], t[j]);
+            if (rest >= 0) b = done + rest;
+        }
         if (b >= 0) { bad = (long)j * d * n + b; break; }
         at += (size_t)d * (size_t)n * (size_t)bits[j];
         long from = 0;
