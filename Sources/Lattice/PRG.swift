@@ -1,6 +1,10 @@
 // A seeded pseudorandom generator: ChaCha20 (RFC 8439) keyed by a 32-byte seed, with a 96-bit nonce
 // naming the purpose (domain separation), and samplers for the distributions RLWE needs.
 // Seeds come from the operating system's CSPRNG (SystemRandomNumberGenerator: getrandom(2) on Linux).
+// The keystream is made sixteen blocks at a time (CKernels' AVX-512 ChaCha20 where the CPU has it, else
+// ChaCha20.fourBlocks four times): the same stream either way.
+
+import CKernels
 
 /// A 32-byte seed (a ChaCha20 key).
 public struct PRGSeed: Sendable, Hashable {
@@ -34,7 +38,9 @@ public enum PRGPurpose: UInt32, Sendable {
 public final class PRG: RandomNumberGenerator {
     private let cipher: ChaCha20
     private let buffer: UnsafeMutablePointer<UInt32>
-    private var position = 64
+    /// Words per refill: sixteen blocks.
+    private static let words = 256
+    private var position = PRG.words
     private var counter: UInt32 = 0
 
     /// A stream for `seed`, separated from every other stream by (purpose, index).
@@ -43,7 +49,7 @@ public final class PRG: RandomNumberGenerator {
         for k in 0..<4 { nonce[k] = UInt8(truncatingIfNeeded: purpose.rawValue >> UInt32(8 * k)) }
         for k in 0..<8 { nonce[4 + k] = UInt8(truncatingIfNeeded: index >> UInt64(8 * k)) }
         cipher = try! ChaCha20(key: seed.bytes, nonce: nonce)
-        buffer = .allocate(capacity: 64)
+        buffer = .allocate(capacity: PRG.words)
     }
 
     /// A stream with a fresh seed from the OS CSPRNG.
@@ -53,15 +59,23 @@ public final class PRG: RandomNumberGenerator {
 
     deinit { buffer.deallocate() }
 
-    @inline(__always) private func refill() {
-        cipher.fourBlocks(counter: counter, into: buffer)
-        counter &+= 4
+    private func refill() {
+        if cchacha_available() != 0 {
+            cipher.key.withUnsafeBufferPointer { key in
+                cipher.nonce.withUnsafeBufferPointer { nonce in
+                    cchacha_blocks16(key.baseAddress!, nonce.baseAddress!, counter, buffer)
+                }
+            }
+        } else {
+            for quarter in 0..<4 { cipher.fourBlocks(counter: counter &+ UInt32(4 * quarter), into: buffer + 64 * quarter) }
+        }
+        counter &+= 16
         position = 0
     }
 
     /// The next 64 pseudorandom bits.
     @inline(__always) public func next() -> UInt64 {
-        if position >= 64 { refill() }
+        if position >= PRG.words { refill() }
         let w = UInt64(buffer[position]) | UInt64(buffer[position + 1]) << 32
         position += 2
         return w

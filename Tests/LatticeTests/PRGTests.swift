@@ -28,6 +28,21 @@ final class PRGTests: XCTestCase {
         }
     }
 
+    /// The PRG's stream (sixteen blocks per refill, AVX-512 where the CPU has it) is ChaCha20's keystream
+    /// for key = seed and nonce = (purpose, index), block 0 first, across several refills.
+    func testPRGStreamIsTheChaCha20Keystream() throws {
+        let seed = try PRGSeed(bytes: (0..<32).map { UInt8(3 * $0 + 1) })
+        let prg = PRG(seed: seed, purpose: .flooding, index: 0x0102_0304_0506)
+        var nonce = [UInt8](repeating: 0, count: 12)
+        nonce[0] = UInt8(PRGPurpose.flooding.rawValue)
+        for k in 0..<6 { nonce[4 + k] = UInt8(6 - k) }
+        let cipher = try ChaCha20(key: seed.bytes, nonce: nonce)
+        let words = (0..<(3 * 128 + 5)).map { _ in prg.next() }
+        let stream = cipher.keystreamReference(counter: 0, count: 8 * words.count)
+        let expected = (0..<words.count).map { w in (0..<8).reduce(UInt64(0)) { $0 | UInt64(stream[8 * w + $1]) << UInt64(8 * $1) } }
+        XCTAssertEqual(words, expected)
+    }
+
     func testPRGStreamsAreSeparatedAndSamplersInRange() throws {
         let seed = try PRGSeed(bytes: [UInt8](repeating: 5, count: 32))
         let a = PRG(seed: seed, purpose: .uniformHalf, index: 0), b = PRG(seed: seed, purpose: .uniformHalf, index: 1)

@@ -137,6 +137,13 @@ void cpolyring_shifted_shares(long n, int J, const uint64_t *t, const double *ti
                               int shift, int server, const uint64_t *add, uint64_t *out, int vector);
 
 /*
+ * ChaCha20 blocks (chacha.c): sixteen consecutive blocks from `counter`, key 8 words, nonce 3 words,
+ * written as 256 words in block order. Only where cchacha_available() (AVX-512F).
+ */
+int cchacha_available(void);
+void cchacha_blocks16(const uint32_t *key, const uint32_t *nonce, uint32_t counter, uint32_t *out);
+
+/*
  * glibc hands freed blocks above its mmap threshold (128 KB, raised on the fly up to 32 MB) back to the
  * kernel, and the next allocation of that size pays a page fault and a page clear per 4 KB. The secure
  * protocols free and allocate tens of megabytes per layer: perf found half of an OT-based ReLU inference in

@@ -157,12 +157,16 @@ public enum OneRoundPolynomial {
                 for i in 0...d { for m in 0...(d - i) { gamma[(c * primes + j) * rows + i * (d + 1) + m] = g.values[i][m] } }
             }
         }
+        // The kernel packs into 64-bit words: the message itself, with one spare word, removed after.
         let bytes = maskedBytes(count: n, degree: d)
-        var words = [UInt64](repeating: 0, count: (bytes + 7) / 8 + 1)
+        var message = [UInt8](repeating: 0, count: (bytes + 7) / 8 * 8 + 8)
         var sums = [UInt64](repeating: 0, count: primes * n)
-        cpolyring_server_send(n, Int32(d), Int32(primes), system.primes, system.inversePrimes, system.bitLengths, x, plane,
-                              gamma, state.masks, state.shares, &words, &sums, vector ? 1 : 0)
-        let message = words.withUnsafeBytes { Array($0.prefix(bytes)) }
+        message.withUnsafeMutableBytes { words in
+            cpolyring_server_send(n, Int32(d), Int32(primes), system.primes, system.inversePrimes, system.bitLengths, x, plane,
+                                  gamma, state.masks, state.shares, words.baseAddress!.assumingMemoryBound(to: UInt64.self),
+                                  &sums, vector ? 1 : 0)
+        }
+        message.removeLast(message.count - bytes)
         return (message, sums)
     }
 
