@@ -38,8 +38,9 @@ public struct CostModel: Codable, Hashable, Sendable {
         public var otReLU: ActivationCost?
         /// Degree-2 polynomials (TwoParty.OneRoundSquare's OLE).
         public var square: ActivationCost?
-        /// Polynomials of degree `oneRoundDegree` >= 3 (TwoParty.OneRoundPolynomial's OLEs). Other degrees
-        /// d >= 3 scale with the OLEs' COT count, 64 + 128 (d - 1) per element.
+        /// Polynomials of degree `oneRoundDegree` >= 3 (TwoParty.OneRoundPolynomial's HE-batched OLEs). Other
+        /// degrees d >= 3 scale with the OLE's ciphertexts: per plaintext prime, d request slots (21 bytes each)
+        /// and one response slot (about 13 bytes), so with d + 0.63.
         public var oneRound: ActivationCost?
         public var oneRoundDegree: Int
         public var linearSeconds: Double
@@ -64,8 +65,8 @@ public struct CostModel: Codable, Hashable, Sendable {
             case ...1: return ActivationCost(perElement: .init(seconds: 0, bytes: 0), flightsPerLayer: 0)
             case 2: return square
             default:
-                let cots = { (d: Int) in Double(64 + 128 * (d - 1)) }
-                return oneRound?.scaled(cots(degree) / cots(oneRoundDegree))
+                let slots = { (d: Int) in Double(d) + 0.63 }
+                return oneRound?.scaled(slots(degree) / slots(oneRoundDegree))
             }
         }
     }
@@ -150,16 +151,20 @@ public struct CostModel: Codable, Hashable, Sendable {
 
     /// Online cost per element of a polynomial of `degree`: 1 is a local linear map (free); 2 the square
     /// path (`polynomial`); 3 and up the one-round protocol (TwoParty.OneRoundPolynomial), whose messages are
-    /// 16 d + 8 bytes against the square's 16, so d + 1/2 times `polynomial` (compute likewise).
+    /// d residues of 141 bits (three 47-bit primes) and 8 bytes back against the square's 16 bytes, so
+    /// (141 d / 8 + 8) / 16 times `polynomial` (compute likewise).
     public func polynomialCost(degree: Int) -> PerElement {
         switch degree {
         case ...1: return PerElement(seconds: 0, bytes: 0)
         case 2: return polynomial
         default:
-            let factor = Double(degree) + 0.5
+            let factor = Self.oneRoundOnlineFactor(degree: degree)
             return PerElement(seconds: polynomial.seconds * factor, bytes: polynomial.bytes * factor)
         }
     }
+
+    /// The one-round protocol's online cost per element against a square's (see `polynomialCost`).
+    public static func oneRoundOnlineFactor(degree: Int) -> Double { (141 * Double(degree) / 8 + 8) / 16 }
 
     /// One-way flights a slot adds online: a ReLU or polynomial protocol is one round trip (the OT-based
     /// ReLU: its measured flights); a degree-1 polynomial is local; a slot split by channel sends its ReLU

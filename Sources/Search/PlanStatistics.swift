@@ -90,9 +90,9 @@ public struct PlanStatistics: Codable, Hashable, Sendable {
             offline.square = square.offlineCost
         }
         if let (degree, oneRound) = polynomial.filter({ $0.key >= 3 && $0.value.measured }).max(by: { $0.value.elements < $1.value.elements }) {
-            if polynomial[2]?.measured != true {   // online, degree d >= 3 is d + 1/2 squares (CostModel.polynomialCost)
+            if polynomial[2]?.measured != true {   // online, degree d >= 3 in squares (CostModel.polynomialCost)
                 let online = oneRound.perElement(oneRound.online)
-                let factor = Double(degree) + 0.5
+                let factor = CostModel.oneRoundOnlineFactor(degree: degree)
                 model.polynomial = .init(seconds: online.seconds / factor, bytes: online.bytes / factor)
                 if !relu.measured || reluProtocol == .ot { model.flightsPerActivationLayer = oneRound.onlineCost.flightsPerLayer }
             }

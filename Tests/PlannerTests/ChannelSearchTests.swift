@@ -87,7 +87,7 @@ final class ChannelSearchTests: XCTestCase {
         XCTAssertEqual(bytes(.relu), 64 * 530)
         XCTAssertEqual(bytes(.polynomial(degree: 1)), 0)
         XCTAssertEqual(bytes(.polynomial(degree: 2)), 64 * 16)
-        XCTAssertEqual(bytes(.polynomial(degree: 4)), 64 * 72, "16 d + 8 bytes per element")
+        XCTAssertEqual(bytes(.polynomial(degree: 4)), 64 * (141 * 4 / 8 + 8), "d residues of 141 bits and 8 bytes per element")
         XCTAssertEqual(bytes(.mixed(polynomialChannels: [0, 1, 2], degree: 2)), 16 * 530 + 48 * 16)
         XCTAssertEqual(testCostModel.flights(of: .relu), 2)
         XCTAssertEqual(testCostModel.flights(of: .polynomial(degree: 1)), 0)

@@ -121,9 +121,9 @@ final class CostCalibrationTests: XCTestCase {
                                measuredTotal(statistics, on: network), accuracy: 1e-9, "\(query)")
             }
         }
-        // Degree 6 scales degree 4's offline figures by the OLEs' COT count (704 / 448).
+        // Degree 6 scales degree 4's offline figures by the OLE's slots per prime (6.63 / 4.63).
         let six = try XCTUnwrap(model.offline?.polynomial(degree: 6))
-        XCTAssertEqual(six.perElement.bytes, 3950 * 704 / 448, accuracy: 1e-6)
+        XCTAssertEqual(six.perElement.bytes, 3950 * 6.63 / 4.63, accuracy: 1e-6)
         let encoded = try JSONEncoder().encode(model)
         XCTAssertEqual(try JSONDecoder().decode(CostModel.self, from: encoded), model)
     }
