@@ -28,9 +28,10 @@
 // oracle (`referenceChecked`) counts a value outside it as exceeded. At input scale s and sum scale F = 84
 // that is a real |p(x)| < 2^15, far beyond any activation's range.
 //
-// Costs per element, degree d (three primes of 47 bits): offline 3 d request residues (168 bits each) and
-// 3 response slots (c0, c1 switched: about 110 bits) per element, about 21 d + 14 bytes... per prime; online
-// 3 d x 47 bits server -> client and 8 bytes back: two flights for a whole layer.
+// Costs per element, degree d (three primes of 47 bits, N = 8192, log2 Q = 168): offline per prime d request
+// slots (21 bytes: c0's residues) and one response slot (about 13 bytes: switched c0 and c1), 292 bytes at
+// d = 4 (`sibyl bench crypto`: polynomial4_offline_bytes), one message each way per prime; online 3 d x 47
+// bits server -> client and 8 bytes back: two flights for a whole layer.
 import CKernels
 import Lattice
 import ModularMath
