@@ -4,6 +4,7 @@
 // Lazy butterflies with Shoup precomputation (values kept below 4q): D. Harvey, "Faster arithmetic for
 // number-theoretic transforms", J. Symbolic Computation 60, 2014.
 
+import CKernels
 import ModularMath
 
 /// Precomputed twiddle factors for the negacyclic NTT of size `degree` modulo one prime q = 1 mod 2N.
@@ -19,6 +20,11 @@ public final class NTTTables: Sendable {
     /// N^-1 mod q and its Shoup companion.
     let degreeInverse: UInt64
     let degreeInverseShoup: UInt64
+    /// For q < 2^50 on a CPU with AVX-512 IFMA: the companions in 52-bit fixed point, floor(w 2^52 / q),
+    /// for CKernels' transforms (nil: the Swift loops below).
+    let forward52: [UInt64]?
+    let inverse52: [UInt64]?
+    let degreeInverse52: UInt64
 
     /// Builds the tables; throws when q is not 1 mod 2N or N is not a power of two >= 2.
     public init(modulus: Modulus, degree: Int) throws {
@@ -45,6 +51,16 @@ public final class NTTTables: Sendable {
         inverseShoup = fi.map { modulus.shoupPrecompute($0) }
         degreeInverse = try modulus.inverse(UInt64(degree))
         degreeInverseShoup = modulus.shoupPrecompute(degreeInverse)
+        let q = modulus.value
+        func shoup52(_ w: UInt64) -> UInt64 { UInt64((UInt128(w) << 52) / UInt128(q)) }
+        if q >> 50 == 0 && degree >= 16 && cntt_available() != 0 {
+            forward52 = f.map(shoup52)
+            inverse52 = fi.map(shoup52)
+        } else {
+            forward52 = nil
+            inverse52 = nil
+        }
+        degreeInverse52 = shoup52(degreeInverse)
     }
 
     static func bitReverse(_ x: Int, bits: Int) -> Int {
@@ -56,6 +72,15 @@ public final class NTTTables: Sendable {
     /// In-place forward NTT: input residues below q in natural order, output below q in bit-reversed
     /// order (the evaluation form used for pointwise products).
     public func forwardInPlace(_ a: UnsafeMutablePointer<UInt64>) {
+        if let ws = forward52 {
+            cntt_forward(a, degree, modulus.value, forward, ws)
+            return
+        }
+        forwardLoops(a)
+    }
+
+    /// The Swift loops of `forwardInPlace` (where the C transform does not apply, and as its reference).
+    public func forwardLoops(_ a: UnsafeMutablePointer<UInt64>) {
         let n = degree
         let q = modulus.value, twoQ = 2 &* q
         forward.withUnsafeBufferPointer { wb in
@@ -173,6 +198,15 @@ public final class NTTTables: Sendable {
     /// In-place inverse NTT: input residues below q in bit-reversed order, output below q in natural
     /// order.
     public func inverseInPlace(_ a: UnsafeMutablePointer<UInt64>) {
+        if let ws = inverse52 {
+            cntt_inverse(a, degree, modulus.value, inverse, ws, degreeInverse, degreeInverse52)
+            return
+        }
+        inverseLoops(a)
+    }
+
+    /// The Swift loops of `inverseInPlace`.
+    public func inverseLoops(_ a: UnsafeMutablePointer<UInt64>) {
         let n = degree
         let q = modulus.value, twoQ = 2 &* q
         inverse.withUnsafeBufferPointer { wb in

@@ -336,7 +336,8 @@ struct PrimeEncoder: Sendable {
                 let up = rho > half
                 for i in moduli.indices {
                     let q = moduli[i]
-                    let numerator = q.subtract(up ? tModQ[i] : 0, rho)
+                    // rho < t may exceed q_i (t and q_i are independent primes).
+                    let numerator = q.subtract(up ? tModQ[i] : 0, q.reduce(rho))
                     let delta = q.multiplyShoup(numerator, tInverse[i], tInverseShoup[i])
                     out[i * n + j] = subtracting ? q.subtract(out[i * n + j], delta) : q.add(out[i * n + j], delta)
                 }

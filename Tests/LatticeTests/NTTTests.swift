@@ -19,6 +19,28 @@ final class NTTTests: XCTestCase {
         }
     }
 
+    /// The transforms as run (AVX-512 IFMA for q < 2^50 where the CPU has it) against the Swift loops, for
+    /// every size from 16 to 8192 and primes of 20 to 49 bits and 50 to 59 (the loops run there), with
+    /// inputs at 0 and q - 1 as well as random.
+    func testKernelTransformsEqualTheLoops() throws {
+        var rng = SplitMix64(seed: 77)
+        for (bits, n) in [(20, 16), (44, 32), (47, 64), (49, 128), (44, 1024), (50, 8192), (44, 8192), (47, 8192), (42, 8192), (56, 8192)] {
+            let q = try Modulus.nttPrimes(bits: bits, count: 1, degree: n)[0]
+            let t = try NTTTables(modulus: try Modulus(q), degree: n)
+            for pattern in 0..<3 {
+                let a = (0..<n).map { k in pattern == 0 ? rng.next() % q : pattern == 1 ? q - 1 : UInt64(k % 2) * (q - 1) }
+                var fast = a, loops = a
+                fast.withUnsafeMutableBufferPointer { t.forwardInPlace($0.baseAddress!) }
+                loops.withUnsafeMutableBufferPointer { t.forwardLoops($0.baseAddress!) }
+                XCTAssertEqual(fast, loops, "forward, q \(q) n \(n) pattern \(pattern)")
+                fast.withUnsafeMutableBufferPointer { t.inverseInPlace($0.baseAddress!) }
+                loops.withUnsafeMutableBufferPointer { t.inverseLoops($0.baseAddress!) }
+                XCTAssertEqual(fast, loops, "inverse, q \(q) n \(n) pattern \(pattern)")
+                XCTAssertEqual(fast, a, "round trip, q \(q) n \(n) pattern \(pattern)")
+            }
+        }
+    }
+
     func testNTTProductMatchesSchoolbook() throws {
         let seed: UInt64 = 2002
         var rng = SplitMix64(seed: seed)

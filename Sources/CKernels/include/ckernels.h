@@ -137,6 +137,16 @@ void cpolyring_shifted_shares(long n, int J, const uint64_t *t, const double *ti
                               int shift, int server, const uint64_t *add, uint64_t *out, int vector);
 
 /*
+ * Negacyclic NTT modulo q < 2^50 (ntt.c; Lattice's NTTTables holds the tables and the Swift reference):
+ * forward from natural to bit-reversed order, inverse back (times N^-1), both in place, outputs below q.
+ * w / ws: psi^bitrev (or psi^-bitrev) and floor(w 2^52 / q). n a power of two >= 16. Only where
+ * cntt_available() (AVX-512 IFMA).
+ */
+int cntt_available(void);
+void cntt_forward(uint64_t *a, long n, uint64_t q, const uint64_t *w, const uint64_t *ws);
+void cntt_inverse(uint64_t *a, long n, uint64_t q, const uint64_t *w, const uint64_t *ws, uint64_t ninv, uint64_t ninvs);
+
+/*
  * ChaCha20 blocks (chacha.c): sixteen consecutive blocks from `counter`, key 8 words, nonce 3 words,
  * written as 256 words in block order. Only where cchacha_available() (AVX-512F).
  */
