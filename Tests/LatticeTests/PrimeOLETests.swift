@@ -108,7 +108,14 @@ final class PrimeOLETests: XCTestCase {
 extension PrimeOLETests {
     /// The RNS encoder (PrimeOLE's) against the multiprecision round(Q m / t), at random and extreme m.
     func testRNSEncodingEqualsTheMultiprecisionOne() throws {
-        let ctx = Self.context
+        // The default context (ciphertext primes above t), and one whose ciphertext primes lie below t.
+        let small = try PrimeOLEContext(parameters: try PrimeOLEParameters(
+            cipher: try HEParameters(degree: 8192, primes: try Modulus.nttPrimes(bits: 42, count: 4, degree: 8192)),
+            plaintextPrimes: PrimeOLEParameters.default.plaintextPrimes))
+        for ctx in [Self.context, small] { try checkEncoding(ctx) }
+    }
+
+    private func checkEncoding(_ ctx: PrimeOLEContext) throws {
         var rng = SplitMix64(seed: 11)
         for (j, t) in ctx.plaintextModuli.enumerated() {
             let m = (0..<8192).map { k in k == 0 ? t.value - 1 : k == 1 ? 0 : k == 2 ? t.value / 2 : k == 3 ? t.value / 2 + 1 : rng.next() % t.value }
