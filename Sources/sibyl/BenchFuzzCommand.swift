@@ -13,7 +13,8 @@ struct BenchFuzzCommand: ParsableCommand {
             Targets: frames (the frame decoder), hello (the server's architecture, validated), garbled-batch,
             he-setup, linear-request (the plan's first layer as a session lowers it: modulo 2^k' before a
             ReLU, its request switched to fewer bits), linear-request-64 (the same layer modulo 2^64),
-            plan-manifest. The plan sizes the HE layer the requests are parsed against. --write-corpus writes the seed inputs (real messages of a session over the plan) and
+            ole-request and ole-response (the polynomials' batched OLE, two terms of 20 values on one
+            prime), plan-manifest. The plan sizes the HE layer the requests are parsed against. --write-corpus writes the seed inputs (real messages of a session over the plan) and
             exits; --corpus reads them back (and --save-new adds inputs that reached a new outcome).
             The seed is printed, so a failing run can be repeated.
             """)

@@ -55,6 +55,7 @@ public struct DecoderFuzzer {
         // The same layer at t = 2^64 too when the program runs it modulo less (a ReLU reads it): both request
         // layouts (residues, and coefficients switched to fewer bits) are parsed.
         let full = try server.prepare(try LinearLayer(shape: shape.withPlaintextBits(64), weights: layer.weights))
+        let ole = try oleEndpoints(), oleLayout = Self.oleLayout, oleFactors = Self.oleFactors
         return [
             Target(name: "frames") { bytes in
                 let channel = ReplayChannel(bytes)
@@ -71,8 +72,23 @@ public struct DecoderFuzzer {
             Target(name: "he-setup") { bytes in _ = try LinearLayerServer(context: context, setupMessage: bytes) },
             Target(name: "linear-request") { bytes in _ = try server.offlineResponse(request: bytes, layer: prepared) },
             Target(name: "linear-request-64") { bytes in _ = try server.offlineResponse(request: bytes, layer: full) },
+            Target(name: "ole-request") { bytes in
+                _ = try ole.server.respond(bytes, factors: oleFactors, primes: oleLayout.primes, terms: oleLayout.terms)
+            },
+            Target(name: "ole-response") { bytes in
+                _ = try ole.client.decode(bytes, counts: oleLayout.counts, primes: oleLayout.primes, terms: oleLayout.terms)
+            },
             Target(name: "plan-manifest") { bytes in _ = try PlanManifest.decode(Data(bytes), path: "fuzz") },
         ]
+    }
+
+    /// The polynomials' batched OLE in the targets: one prime, two terms of 20 values (one request
+    /// ciphertext each, one response), a client with its key and a server holding its setup.
+    static let oleLayout = (counts: [20, 20], primes: [0, 0], terms: 2)
+    static var oleFactors: [[UInt64]] { oleLayout.counts.map { count in (0..<count).map { UInt64($0 + 1) } } }
+    static func oleEndpoints() throws -> (client: PrimeOLEClient, server: PrimeOLEServer) {
+        let client = PrimeOLEClient(context: .standard)
+        return (client, try PrimeOLEServer(context: .standard, setupMessage: try client.setupMessage()))
     }
 
     /// Real messages of a session over `program`, one list per target: the starting corpus.
@@ -91,6 +107,10 @@ public struct DecoderFuzzer {
         let chosenRequest = try client.offlineRequest(choosingMaskFor: shape).message   // mode 1: compact coefficients
         let full = try shape.withPlaintextBits(64)
         let fullRequests = [try client.offlineRequest(r: r, layer: full).message, try client.offlineRequest(choosingMaskFor: full).message]
+        let ole = try oleEndpoints()
+        let oleRequest = try ole.client.request(oleLayout.counts.map { count in (0..<count).map { UInt64($0 * 7) } },
+                                                primes: oleLayout.primes)
+        let oleResponse = try ole.server.respond(oleRequest, factors: oleFactors, primes: oleLayout.primes, terms: oleLayout.terms).message
         var garbled: [[UInt8]] = []
         for case .relu(_, _, let valueBits, let shift, _) in program.steps.prefix(8) {
             var garbler = ReLUGarbler(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
@@ -105,6 +125,8 @@ public struct DecoderFuzzer {
             "he-setup": [try client.setupMessage()],
             "linear-request": [request, chosenRequest],
             "linear-request-64": fullRequests,
+            "ole-request": [oleRequest],
+            "ole-response": [oleResponse],
             "plan-manifest": [[UInt8](manifest)],
         ]
     }
