@@ -84,26 +84,13 @@ public final class BFVContext: Sendable {
                 throw LatticeError.malformedInput("plaintext value \(m[j]) is not below 2^\(k)")
             }
             // prod = Q * m[j] + 2^(k-1), then shifted right by k: round(Q m / 2^k).
-            var carry: UInt64 = 0
-            for l in 0..<limbs {
-                let p = modulusLimbs[l].multipliedFullWidth(by: m[j])
-                let (lo, o) = p.low.addingReportingOverflow(carry)
-                prod[l] = lo
-                carry = p.high &+ (o ? 1 : 0)
-            }
-            prod[limbs] = carry
             prod[limbs + 1] = 0
+            modulusTimes(m[j], plus: 0, into: &prod)
             var l = 0, add: UInt64 = 1 << UInt64(k - 1)
             while add != 0 && l <= limbs { let (s, o) = prod[l].addingReportingOverflow(add); prod[l] = s; add = o ? 1 : 0; l += 1 }
-            for (i, mod) in moduli.enumerated() {
-                var acc: UInt64 = 0
-                for l in 0...limbs {
-                    // Limb l of prod >> k.
-                    let word = k == 64 ? prod[l + 1] : (prod[l] >> UInt64(k)) | (prod[l + 1] << UInt64(64 - k))
-                    acc = mod.add(acc, mod.multiply(mod.reduce(word), wordPowers[i][l]))
-                }
-                out.data[i * degree + j] = acc
-            }
+            // Limb l of prod >> k.
+            for l in 0...limbs { prod[l] = k == 64 ? prod[l + 1] : (prod[l] >> UInt64(k)) | (prod[l + 1] << UInt64(64 - k)) }
+            writeResidues(of: prod[0...limbs], into: &out, at: j)
         }
         return out
     }
@@ -118,26 +105,36 @@ public final class BFVContext: Sendable {
         var prod = [UInt64](repeating: 0, count: limbs + 1)
         for j in 0..<m.count where m[j] != 0 {
             guard m[j] < t else { throw LatticeError.malformedInput("plaintext value \(m[j]) is not below \(t)") }
-            var carry: UInt64 = t / 2
-            for l in 0..<limbs {
-                let p = modulusLimbs[l].multipliedFullWidth(by: m[j])
-                let (lo, o) = p.low.addingReportingOverflow(carry)
-                prod[l] = lo
-                carry = p.high &+ (o ? 1 : 0)
-            }
-            prod[limbs] = carry
+            modulusTimes(m[j], plus: t / 2, into: &prod)
             // Long division by t, top word first (each partial remainder stays below t).
             var remainder: UInt64 = 0
             for l in stride(from: limbs, through: 0, by: -1) {
                 (prod[l], remainder) = t.dividingFullWidth((high: remainder, low: prod[l]))
             }
-            for (i, mod) in moduli.enumerated() {
-                var acc: UInt64 = 0
-                for l in 0...limbs where prod[l] != 0 { acc = mod.add(acc, mod.multiply(mod.reduce(prod[l]), wordPowers[i][l])) }
-                out.data[i * degree + j] = acc
-            }
+            writeResidues(of: prod[0...limbs], into: &out, at: j)
         }
         return out
+    }
+
+    /// prod[0...limbs] = Q m + add (add < 2^64), little-endian words.
+    @inline(__always) func modulusTimes(_ m: UInt64, plus add: UInt64, into prod: inout [UInt64]) {
+        var carry = add
+        for l in 0..<modulusLimbs.count {
+            let p = modulusLimbs[l].multipliedFullWidth(by: m)
+            let (lo, o) = p.low.addingReportingOverflow(carry)
+            prod[l] = lo
+            carry = p.high &+ (o ? 1 : 0)
+        }
+        prod[modulusLimbs.count] = carry
+    }
+
+    /// The integer with these little-endian words, reduced into each prime at coefficient `position`.
+    @inline(__always) func writeResidues(of words: ArraySlice<UInt64>, into out: inout PolyRq<Coeff>, at position: Int) {
+        for (i, mod) in moduli.enumerated() {
+            var acc: UInt64 = 0
+            for (l, word) in words.enumerated() where word != 0 { acc = mod.add(acc, mod.multiply(mod.reduce(word), wordPowers[i][l])) }
+            out.data[i * degree + position] = acc
+        }
     }
 
     // MARK: Decoding helpers
