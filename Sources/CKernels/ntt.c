@@ -162,3 +162,36 @@ void cntt_inverse(uint64_t *a, long n, uint64_t q, const uint64_t *w, const uint
     (void)a; (void)n; (void)q; (void)w; (void)ws; (void)ninv; (void)ninvs;
 }
 #endif
+
+/*
+ * Dot products of ciphertext halves with plaintexts modulo q < 2^50 (Lattice's PolyRq.dotProducts holds the
+ * Swift loops): for each coefficient j of one residue row, sum_k x_k[j] y_k[j] and sum_k z_k[j] y_k[j] as
+ * radix-2^52 pairs (h, l) with vpmadd52luq/huq: l the sum of the products' low 52 bits, h of their high parts.
+ * At most 2^11 terms, so l < 2^63. The accumulators are overwritten.
+ */
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512ifma")))
+void cdot_ifma(long n, long terms, const uint64_t *const *xs, const uint64_t *const *zs, const uint64_t *const *ys,
+               long base, uint64_t *h0, uint64_t *l0, uint64_t *h1, uint64_t *l1) {
+    for (long j = 0; j < n; j += 8) {
+        __m512i a0 = _mm512_setzero_si512(), b0 = a0, a1 = a0, b1 = a0;
+        for (long k = 0; k < terms; k++) {
+            __m512i y = _mm512_loadu_si512(ys[k] + base + j);
+            __m512i x = _mm512_loadu_si512(xs[k] + base + j), z = _mm512_loadu_si512(zs[k] + base + j);
+            a0 = _mm512_madd52lo_epu64(a0, x, y);
+            b0 = _mm512_madd52hi_epu64(b0, x, y);
+            a1 = _mm512_madd52lo_epu64(a1, z, y);
+            b1 = _mm512_madd52hi_epu64(b1, z, y);
+        }
+        _mm512_storeu_si512(l0 + j, a0);
+        _mm512_storeu_si512(h0 + j, b0);
+        _mm512_storeu_si512(l1 + j, a1);
+        _mm512_storeu_si512(h1 + j, b1);
+    }
+}
+#else
+void cdot_ifma(long n, long terms, const uint64_t *const *xs, const uint64_t *const *zs, const uint64_t *const *ys,
+               long base, uint64_t *h0, uint64_t *l0, uint64_t *h1, uint64_t *l1) {
+    (void)n; (void)terms; (void)xs; (void)zs; (void)ys; (void)base; (void)h0; (void)l0; (void)h1; (void)l1;
+}
+#endif

@@ -2,6 +2,7 @@
 // prime), with a phantom format type so that mixing coefficient and evaluation (NTT) form does not
 // compile. The layout follows apple/swift-homomorphic-encryption's PolyRq<T, Format> idea.
 
+import CKernels
 import ModularMath
 
 /// Marker for the two representations of a polynomial.
@@ -173,9 +174,11 @@ extension PolyRq where F == Eval {
         -> (PolyRq<Eval>, PolyRq<Eval>) {
         precondition(xs.count == ys.count && zs.count == ys.count && !ys.isEmpty)
         let ctx = ys[0].context
-        // Each product is below q^2 < 2^(2L): at most 2^(127 - 2L) of them fit in 128 bits.
+        // Each product is below q^2 < 2^(2L): at most 2^(127 - 2L) of them fit in 128 bits; with the IFMA kernel
+        // (every prime below 2^50) at most 2^11, its low sums' bound.
         let maxL = ctx.moduli.map(\.bitLength).max()!
-        let maxTerms = 1 << min(16, 127 - 2 * maxL)
+        let ifma = maxL <= 50 && ctx.degree % 8 == 0 && cntt_available() != 0
+        let maxTerms = ifma ? 1 << 11 : 1 << min(16, 127 - 2 * maxL)
         if ys.count > maxTerms {
             var (a, b) = dotProducts(Array(xs[..<maxTerms]), Array(zs[..<maxTerms]), Array(ys[..<maxTerms]))
             let (c, d) = dotProducts(Array(xs[maxTerms...]), Array(zs[maxTerms...]), Array(ys[maxTerms...]))
@@ -210,8 +213,21 @@ extension PolyRq where F == Eval {
                     for (i, m) in ctx.moduli.enumerated() {
                         let twoTo64 = m.reduce(high: 1, low: 0)
                         let base = i * n
-                        acc.initialize(repeating: 0, count: 4 * n)
                         let h0 = acc, l0 = acc + n, h1 = acc + 2 * n, l1 = acc + 3 * n
+                        if ifma {
+                            // Radix 2^52 sums (CKernels' cdot_ifma): (h 2^52 + l) mod q.
+                            let twoTo52 = m.reduce(1 << 52)
+                            func rows(_ p: UnsafeMutablePointer<UnsafePointer<UInt64>>) -> UnsafePointer<UnsafePointer<UInt64>?> {
+                                UnsafeRawPointer(p).assumingMemoryBound(to: UnsafePointer<UInt64>?.self)
+                            }
+                            cdot_ifma(n, terms, rows(xp), rows(zp), rows(yp), base, h0, l0, h1, l1)
+                            for j in 0..<n {
+                                o0[base + j] = m.add(m.reduce(l0[j]), m.multiply(m.reduce(h0[j]), twoTo52))
+                                o1[base + j] = m.add(m.reduce(l1[j]), m.multiply(m.reduce(h1[j]), twoTo52))
+                            }
+                            continue
+                        }
+                        acc.initialize(repeating: 0, count: 4 * n)
                         for k in 0..<terms {
                             let x = xp[k] + base, z = zp[k] + base, y = yp[k] + base
                             for j in 0..<n {

@@ -59,3 +59,38 @@ final class NTTTests: XCTestCase {
         }
     }
 }
+
+extension NTTTests {
+    /// PolyRq.dotProducts (IFMA sums in radix 2^52 for primes below 2^50, the 128-bit Swift loops above)
+    /// against the sums of products computed one by one, at 1, 7 and 2,100 terms (past the kernel's 2^11:
+    /// split), random and q - 1 operands.
+    func testDotProductsEqualTheNaiveSums() throws {
+        var rng = SplitMix64(seed: 55)
+        for (bits, count) in [(44, 3), (50, 2), (56, 3)] {
+            let n = 64
+            let ctx = try RingContext(degree: n, primes: try Modulus.nttPrimes(bits: bits, count: count, degree: n))
+            for terms in [1, 7, 2100] {
+                func poly(_ extreme: Bool) -> PolyRq<Eval> {
+                    PolyRq<Eval>(context: ctx, data: (0..<(n * count)).map { k in
+                        let q = ctx.moduli[k / n].value
+                        return extreme ? q - 1 : rng.next() % q
+                    })
+                }
+                let xs = (0..<terms).map { poly($0 % 5 == 0) }, zs = (0..<terms).map { _ in poly(false) }
+                let ys = (0..<terms).map { poly($0 % 3 == 0) }
+                let (a, b) = PolyRq<Eval>.dotProducts(xs, zs, ys)
+                for (i, m) in ctx.moduli.enumerated() {
+                    for j in 0..<n {
+                        var s0: UInt64 = 0, s1: UInt64 = 0
+                        for k in 0..<terms {
+                            s0 = m.add(s0, m.multiply(xs[k].data[i * n + j], ys[k].data[i * n + j]))
+                            s1 = m.add(s1, m.multiply(zs[k].data[i * n + j], ys[k].data[i * n + j]))
+                        }
+                        XCTAssertEqual(a.data[i * n + j], s0, "\(bits)-bit primes, \(terms) terms, row \(i), coefficient \(j)")
+                        XCTAssertEqual(b.data[i * n + j], s1, "\(bits)-bit primes, \(terms) terms, row \(i), coefficient \(j)")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -145,6 +145,10 @@ void cpolyring_shifted_shares(long n, int J, const uint64_t *t, const double *ti
 int cntt_available(void);
 void cntt_forward(uint64_t *a, long n, uint64_t q, const uint64_t *w, const uint64_t *ws);
 void cntt_inverse(uint64_t *a, long n, uint64_t q, const uint64_t *w, const uint64_t *ws, uint64_t ninv, uint64_t ninvs);
+/* Per coefficient j < n (a multiple of 8) of the rows at offset `base`: l0 + h0 2^52 = sum_k xs[k] ys[k],
+   l1 + h1 2^52 = sum_k zs[k] ys[k], for operands below 2^50 and at most 2^11 terms (IFMA; cntt_available). */
+void cdot_ifma(long n, long terms, const uint64_t *const *xs, const uint64_t *const *zs, const uint64_t *const *ys,
+               long base, uint64_t *h0, uint64_t *l0, uint64_t *h1, uint64_t *l1);
 
 /*
  * ChaCha20 blocks (chacha.c): sixteen consecutive blocks from `counter`, key 8 words, nonce 3 words,
