@@ -5,7 +5,8 @@
  * Products modulo t < 2^50 of operands below t: the quotient q = floor(a b / t) estimated in double
  * precision is off by at most one (a b / t < 2^50, relative error below 2^-51), and the remainder a b - q t,
  * computed modulo 2^64, lies in (-t, 2t): one correction each way. A 64-bit x modulo t the same way (x
- * rounds to 53 bits: the estimate is still within one of floor(x / t)). AVX-512 (F, DQ) runs eight
+ * rounds to 53 bits: the estimate is still within one of floor(x / t) for t >= 2^14, which ResidueSystem
+ * requires). AVX-512 (F, DQ) runs eight
  * elements at once where the CPU has it; the scalar loops are the same arithmetic.
  */
 #include "ckernels.h"
@@ -434,7 +435,8 @@ static long shifted_ifma(long n, int J, const uint64_t *t, const double *tinv, c
             else v = _mm512_sllv_epi64(v, _mm512_set1_epi64(off));
             r = _mm512_or_si512(r, v);
         }
-        /* The top column is the sign (0 or -1 after the carries): its bits above shift + 64 - 52 (L-1) too. */
+        /* (The last column holds only the sign after the carries; limbs 0-4 cover bits [shift, shift + 64) for
+           shift < 192, so it contributes nothing there.) */
         if (add) r = _mm512_add_epi64(r, _mm512_loadu_si512(add + k));
         _mm512_storeu_si512(out + k, r);
         for (int lane = 0; lane < 8; lane++) redo[k + lane] = (uint8_t)((unsure >> lane) & 1);

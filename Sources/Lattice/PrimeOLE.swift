@@ -8,8 +8,9 @@
 // products (the batching of Smart-Vercauteren, "Fully homomorphic SIMD operations", DCC 2014, as in
 // SEAL's BatchEncoder). Coefficient encoding (the linear layers') has no elementwise product.
 //
-// Protocol (semi-honest; the client's key is the linear layers' kind, under its own parameters):
-//   client: per term, c0 = -a s + e + Delta(INTT_t(a_i)), c1 = a expanded from a seed (only c0 and the seed travel);
+// Protocol (semi-honest; the client's key is the linear layers' kind, under its own parameters; the
+// uniform half is written A to tell it from the client's vectors a_i):
+//   client: per term, c0 = -A s + e + Delta(INTT_t(a_i)), c1 = A expanded from a seed (only c0 and the seed travel);
 //   server: c0' = sum_i c0_i p_i + b' r + e0 - Delta(INTT_t(u)) + F,  c1' = sum_i c1_i p_i + a' r + e1,  p_i = INTT_t(b_i) centered,
 //           with (b', a') the client's rerandomisation key (LinearLayerServer), r ternary, e0, e1 fresh
 //           errors, F uniform flooding at every coefficient; then switched to power-of-two moduli;
@@ -22,9 +23,12 @@
 //   |sum_i e_i p_i| <= sqrt(2 eta ln(2 / delta)) sqrt(m N) t / 2 (Hoeffding, as in ResponseWidths,
 //   delta = 2^-(statistical + 15)),  |sum_i eps_i p_i| <= m N t / 4,  the rest <= 2 eta N + eta + 1/2.
 // All N coefficients of c0' are revealed (the slots are a transform of all of them), so the flooding is
-// log2 N bits wider than a linear layer's: each ciphertext's N revealed coefficients together are within
-// statistical distance 2^-statistical of simulated ones. Widths then follow ResponseWidths.switching with
-// t's bit length (2^-(k+1) <= 1 / (2t)).
+// log2 N bits wider than a linear layer's: each response's N revealed coefficients together are within
+// statistical distance 2^-statistical of simulated ones (per response ciphertext, the linear layers'
+// convention; a ResNet-32 image has 111 of them, 2^-33 together). Likewise one wrong coefficient spoils
+// every slot, so c1's rounding margin is log2 N bits wider too: a response decrypts wrongly with probability
+// at most 2^-correctness. Widths then follow ResponseWidths.switching with t's bit length
+// (2^-(k+1) <= 1 / (2t)).
 //
 // Parameters (PrimeOLEParameters.default): N = 8192, Q three 56-bit primes (log2 Q ~ 168 <= 218: 128-bit
 // security by the HE standard's table for ternary secrets), plaintext primes of 47 bits.
@@ -83,8 +87,9 @@ public final class PrimeOLEContext: Sendable {
         let lnInverseDelta = Double(p.statisticalSecurity + 16) * 0.6931471805599453
         let half = Double(plaintextModuli[j].value) / 2
         let bound = (2 * eta * lnInverseDelta * m * n).squareRoot() * half + m * n * half / 2 + 2 * eta * n + eta + 0.5
+        let revealed = p.degree.trailingZeroBitCount
         return try ResponseWidths.switching(noiseBound: bound, plaintextBits: plaintextModuli[j].bitLength, outputsPerResponse: n,
-                                            extraFloodBits: p.degree.trailingZeroBitCount, context: bfv)
+                                            extraFloodBits: revealed, extraCorrectnessBits: revealed, context: bfv)
     }
 
     /// The context of the default parameters, made once per process.

@@ -101,10 +101,12 @@ public struct ResponseWidths: Sendable, Hashable {
     /// whose plaintext modulus is at most 2^plaintextBits (a power of two, or a prime below it: decryption
     /// is correct while the error stays below 1 / (2t), and 2^-(k+1) <= 1 / (2t)), with
     /// `outputsPerResponse` revealed c0 coefficients per N of c1: the (b0, b1) with the fewest bytes.
-    /// `extraFloodBits` widens the flooding (log2 of the coefficients revealed together, where their
-    /// statistical distances should sum to 2^-statistical).
+    /// `extraFloodBits` widens the flooding and `extraCorrectnessBits` the margin of c1's rounding (the only
+    /// probabilistic term of the decryption bound; c0's is worst-case): each log2 of the coefficients revealed
+    /// together, where their statistical distances, or their decryption failures, should sum to
+    /// 2^-statistical, or 2^-correctness (a slot-encoded response, whose slots all depend on every coefficient).
     static func switching(noiseBound b: Double, plaintextBits k: Int, outputsPerResponse: Double, extraFloodBits: Int = 0,
-                          context: BFVContext) throws -> (floodBits: Int, c0Bits: Int, c1Bits: Int) {
+                          extraCorrectnessBits: Int = 0, context: BFVContext) throws -> (floodBits: Int, c0Bits: Int, c1Bits: Int) {
         let p = context.parameters
         let n = Double(p.degree)
         let ln2 = 0.6931471805599453
@@ -116,7 +118,7 @@ public struct ResponseWidths: Sendable, Hashable {
             throw LatticeError.noiseBudgetExceeded(requiredBits: context.logQ + lf + half + 1, availableBits: context.logQ)
         }
         let remaining = 1 - exp2(lf + half)          // fraction of 2^-(k+1) left for rounding
-        let l = Double(p.correctnessBits + 1) * ln2
+        let l = Double(p.correctnessBits + extraCorrectnessBits + 1) * ln2
         let h = l / 6 + (l * l / 36 + l * n / 6).squareRoot()
         var best: (bytes: Double, b0: Int, b1: Int)? = nil
         for b0 in (k + 2)...(k + 36) {

@@ -205,7 +205,7 @@ final class PolynomialTests: XCTestCase {
                 let client = system.shiftedShare(of: { tau[$0] }, shift: shift, server: false)
                 let expected = UInt64(truncatingIfNeeded: z >> Int128(shift))
                 let difference = Int64(bitPattern: server &+ client &- expected)
-                // tau <= z (the lift's failure event, probability below 2^-41) does not occur for these draws.
+                // The lift's failure events (tau <= z for z >= 0, tau > z + T for z < 0: probability below 2^-41) do not occur for these draws.
                 XCTAssertTrue(difference == 0 || difference == -1, "z \(z), shift \(shift): off by \(difference)")
             }
         }

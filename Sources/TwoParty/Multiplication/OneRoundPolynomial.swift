@@ -20,11 +20,13 @@
 //
 // Back to Z_(2^64). Each party combines its residues by the CRT into sigma, tau in [0, T). The client's tau
 // is uniform in [0, T) (it holds -u_j, and u_j is the server's uniform draw), so for Z = p(X) with
-// |Z| < T / 2: sigma + tau = Z + T as integers unless 0 <= Z and tau <= Z, probability at most (Z + 1) / T.
+// |Z| < T / 2: sigma + tau = Z + T as integers unless tau <= Z (for Z >= 0: then Z) or tau > Z + T (for Z < 0:
+// then Z + 2T), probability at most (|Z| + 1) / T.
 // The server takes sigma - T, the client tau: integer shares of Z. Each shifts its share right by `shift`
 // (floor; SecureML: the sum is Z >> shift or one less) and keeps 64 bits; the client replies its share minus
 // the output share it chose offline; the server keeps the sum. Declared range: |Z| < 2^rangeBits
-// (rangeBits = bit length of T - 42 = 99), where the failure probability is below 2^-41 per element; the
+// (rangeBits = bit length of T - 42 = 99), where this failure's probability is below 2^-41 per element (the
+// OLE's own, a wrong decryption, is at most 2^-40 per response of 8,192 elements: PrimeOLE); the
 // oracle (`referenceChecked`) counts a value outside it as exceeded. At input scale s and sum scale F = 84
 // that is a real |p(x)| < 2^15, far beyond any activation's range.
 //

@@ -1,7 +1,7 @@
 // A residue number system over a few primes (the batched OLE's plaintext primes, PrimeOLE): reduction of
 // signed coefficients into each prime, and the way back from residues to a 64-bit share of the integer
 // they represent, shifted right (OneRoundPolynomial's output). Multiprecision is fixed at four 64-bit
-// limbs (at most four primes below 2^50: CKernels' products modulo t_j need that).
+// limbs (at most four primes in [2^14, 2^50): CKernels' products and reductions modulo t_j need that).
 import CKernels
 import ModularMath
 
@@ -24,8 +24,11 @@ public struct ResidueSystem: Sendable {
     public let rangeBits: Int
 
     public init(primes: [UInt64]) throws {
-        guard (1...4).contains(primes.count), primes.allSatisfy({ $0 >> 50 == 0 }), Set(primes).count == primes.count else {
-            throw ModularMathError.unsupportedModulus(primes.first { $0 >> 50 != 0 } ?? primes.first ?? 0)
+        // Below 2^50 and at least 2^14: the kernels' double-precision quotient of a 64-bit value by t is within
+        // one of the true quotient only while x / t < 2^51 (relative error 3 2^-53).
+        func supported(_ t: UInt64) -> Bool { t >> 50 == 0 && t >> 14 != 0 }
+        guard (1...4).contains(primes.count), primes.allSatisfy(supported), Set(primes).count == primes.count else {
+            throw ModularMathError.unsupportedModulus(primes.first { !supported($0) } ?? primes.first ?? 0)
         }
         self.primes = primes
         inversePrimes = primes.map { 1 / Double($0) }
@@ -55,7 +58,7 @@ public struct ResidueSystem: Sendable {
         Array((a + [UInt64](repeating: 0, count: 4)).prefix(4))
     }
 
-    /// An integer in (-2^127, 2^127) modulo t.
+    /// An integer in [-2^127, 2^127) modulo t.
     public func reduce(signed x: Int128, modulo t: Modulus) -> UInt64 {
         let m = x.magnitude
         let r = t.reduce(high: t.reduce(UInt64(truncatingIfNeeded: m >> 64)), low: UInt64(truncatingIfNeeded: m))
