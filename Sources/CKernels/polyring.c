@@ -148,6 +148,108 @@ static int vbmi_available(void) {
     return cached;
 }
 
+static int ifma_available(void) {
+    static int cached = -1;
+    if (cached < 0) cached = avx512_available() && __builtin_cpu_supports("avx512ifma") ? 1 : 0;
+    return cached;
+}
+
+/* Montgomery products in radix 2^52 (AVX-512 IFMA) modulo t < 2^50: for a, b < 2t with a b < t 2^52,
+   mont(a, b) = a b 2^-52 mod t in [0, 2t): l + 2^52 h = a b, m = l (-t^-1) mod 2^52, and
+   (a b + m t) / 2^52 = h + hi(m t) + [l != 0] (l + lo(m t) is 0 or 2^52). */
+static uint64_t montgomery_inverse(uint64_t t) {
+    uint64_t inv = t;                                  /* t inv = 1 mod 2^3 for odd t; Newton doubles the bits */
+    for (int i = 0; i < 5; i++) inv *= 2 - t * inv;
+    return (0 - inv) & (((uint64_t)1 << 52) - 1);      /* -t^-1 mod 2^52 */
+}
+
+__attribute__((target("avx512f,avx512dq,avx512ifma"), always_inline))
+static inline __m512i mont8(__m512i a, __m512i b, __m512i t, __m512i tneg) {
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i l = _mm512_madd52lo_epu64(zero, a, b), h = _mm512_madd52hi_epu64(zero, a, b);
+    __m512i m = _mm512_madd52lo_epu64(zero, l, tneg);
+    h = _mm512_madd52hi_epu64(h, m, t);
+    return _mm512_mask_add_epi64(h, _mm512_test_epi64_mask(l, l), h, _mm512_set1_epi64(1));
+}
+
+/* v < 16 t to [0, t). */
+__attribute__((target("avx512f"), always_inline))
+static inline __m512i reduce16(__m512i v, __m512i t) {
+    v = _mm512_min_epu64(v, _mm512_sub_epi64(v, _mm512_slli_epi64(t, 3)));
+    v = _mm512_min_epu64(v, _mm512_sub_epi64(v, _mm512_slli_epi64(t, 2)));
+    v = _mm512_min_epu64(v, _mm512_sub_epi64(v, _mm512_slli_epi64(t, 1)));
+    return _mm512_min_epu64(v, _mm512_sub_epi64(v, t));
+}
+
+/* R^2 mod t for R = 2^52. */
+static uint64_t montgomery_r2(uint64_t t) {
+    uint64_t r = (uint64_t)(((u128)1 << 52) % t);
+    return (uint64_t)(((u128)r * r) % t);
+}
+
+/* The server with Montgomery powers of S: P~1 = mont(s, R^2) = s R, P~m = mont(P~(m-1), P~1) = s^m R, and
+   mont(gamma, P~m) = gamma s^m; each H_i a sum of at most six of them (< 2t each) and gamma_i0 < t: below
+   13 t, reduced once. */
+__attribute__((target("avx512f,avx512dq,avx512ifma")))
+static long server_ifma(long from, long to, long n, int d, uint64_t t64, double tinv64, const uint64_t *x,
+                        const uint64_t *g, const uint64_t *masks, const uint64_t *shares, uint64_t *e, uint64_t *sums) {
+    const __m512i t = _mm512_set1_epi64((long long)t64), tneg = _mm512_set1_epi64((long long)montgomery_inverse(t64));
+    const __m512i r2 = _mm512_set1_epi64((long long)montgomery_r2(t64));
+    const __m512d tinv = _mm512_set1_pd(tinv64);
+    const __m512i two64 = _mm512_set1_epi64((long long)(uint64_t)(((u128)1 << 64) % t64));
+    __m512i gv[7][7];
+    for (int i = 0; i <= d; i++) for (int m = 0; m <= d - i; m++) gv[i][m] = _mm512_set1_epi64((long long)g[i * (d + 1) + m]);
+    __m512i powers[8];
+    long k = from;
+    for (; k + 8 <= to; k += 8) {
+        __m512i xv = _mm512_loadu_si512(x + k);
+        __m512i q = _mm512_cvttpd_epu64(_mm512_mul_pd(_mm512_cvtepu64_pd(xv), tinv));
+        __m512i s = submod8(fix8(_mm512_sub_epi64(xv, _mm512_mullo_epi64(q, t)), t), two64, t);
+        powers[1] = mont8(s, r2, t, tneg);
+        for (int m = 2; m <= d; m++) powers[m] = mont8(powers[m - 1], powers[1], t, tneg);
+        for (int i = 0; i <= d; i++) {
+            __m512i h = gv[i][0];
+            for (int m = 1; m <= d - i; m++) h = _mm512_add_epi64(h, mont8(gv[i][m], powers[m], t, tneg));
+            h = reduce16(h, t);
+            if (i == 0) {
+                _mm512_storeu_si512(sums + k, addmod8(h, _mm512_loadu_si512(shares + k), t));
+            } else {
+                long at = (long)(i - 1) * n + k;
+                _mm512_storeu_si512(e + at, submod8(h, _mm512_loadu_si512(masks + at), t));
+            }
+        }
+    }
+    return k;
+}
+
+/* The client with its powers in Montgomery form (C^i R): mont(C^i R, e) = C^i e; d of them (< 2t each) and
+   the share (< t): below 13 t, reduced once. */
+__attribute__((target("avx512f,avx512dq,avx512ifma")))
+static long client_ifma(long from, long to, long n, int d, uint64_t t64, const uint64_t *mont,
+                        const uint64_t *shares, const uint64_t *e, uint64_t *tau) {
+    const __m512i t = _mm512_set1_epi64((long long)t64), tneg = _mm512_set1_epi64((long long)montgomery_inverse(t64));
+    long k = from;
+    for (; k + 8 <= to; k += 8) {
+        __m512i sum = _mm512_loadu_si512(shares + k);
+        for (int i = 1; i <= d; i++) {
+            long at = (long)(i - 1) * n + k;
+            sum = _mm512_add_epi64(sum, mont8(_mm512_loadu_si512(mont + at), _mm512_loadu_si512(e + at), t, tneg));
+        }
+        _mm512_storeu_si512(tau + k, reduce16(sum, t));
+    }
+    return k;
+}
+
+__attribute__((target("avx512f,avx512dq,avx512ifma")))
+static int montgomery_rows(long count, uint64_t t64, const uint64_t *in, uint64_t *out) {
+    const __m512i t = _mm512_set1_epi64((long long)t64), tneg = _mm512_set1_epi64((long long)montgomery_inverse(t64));
+    const __m512i r2 = _mm512_set1_epi64((long long)montgomery_r2(t64));
+    long k = 0;
+    for (; k + 8 <= count; k += 8) _mm512_storeu_si512(out + k, reduce16(mont8(_mm512_loadu_si512(in + k), r2, t, tneg), t));
+    for (; k < count; k++) out[k] = (uint64_t)(((u128)in[k] << 52) % t64);
+    return 1;
+}
+
 /* Groups of eight values of `width` bits (9..56) are exactly `width` bytes: value i of a group starts at bit
    width * i, byte b_i = width * i / 8, bit o_i = width * i % 8. Packing shifts lane i left by o_i, then each
    output byte is the OR of the (at most two) lanes that reach it, gathered by byte permutes (AVX-512 VBMI).
@@ -250,6 +352,21 @@ static long client_avx512(long from, long to, long n, int d, uint64_t t64, doubl
 #else
 static int avx512_available(void) { return 0; }
 static int vbmi_available(void) { return 0; }
+static int ifma_available(void) { return 0; }
+static long server_ifma(long from, long to, long n, int d, uint64_t t, double tinv, const uint64_t *x,
+                        const uint64_t *g, const uint64_t *masks, const uint64_t *shares, uint64_t *e, uint64_t *sums) {
+    (void)to; (void)n; (void)d; (void)t; (void)tinv; (void)x; (void)g; (void)masks; (void)shares; (void)e; (void)sums;
+    return from;
+}
+static long client_ifma(long from, long to, long n, int d, uint64_t t, const uint64_t *mont,
+                        const uint64_t *shares, const uint64_t *e, uint64_t *tau) {
+    (void)to; (void)n; (void)d; (void)t; (void)mont; (void)shares; (void)e; (void)tau;
+    return from;
+}
+static int montgomery_rows(long count, uint64_t t, const uint64_t *in, uint64_t *out) {
+    (void)count; (void)t; (void)in; (void)out;
+    return 0;
+}
 static long pack_vbmi(uint8_t *out, const uint64_t *values, long count, int width) {
     (void)out; (void)values; (void)count; (void)width;
     return 0;
@@ -281,7 +398,8 @@ void cpolyring_server_send(long n, int d, int J, const uint64_t *t, const double
         for (long c = 0; c * plane < n; c++) {
             const uint64_t *g = gamma + (c * J + j) * rows;
             long from = c * plane, to = from + plane;
-            if (fast) from = server_avx512(from, to, n, d, t[j], tinv[j], x, g, masks + (long)j * d * n, shares + (long)j * n, e, sums + (long)j * n);
+            if (fast && vector >= 2 && ifma_available()) from = server_ifma(from, to, n, d, t[j], tinv[j], x, g, masks + (long)j * d * n, shares + (long)j * n, e, sums + (long)j * n);
+            else if (fast) from = server_avx512(from, to, n, d, t[j], tinv[j], x, g, masks + (long)j * d * n, shares + (long)j * n, e, sums + (long)j * n);
             server_scalar(from, to, n, d, t[j], tinv[j], x, g, masks + (long)j * d * n, shares + (long)j * n, e, sums + (long)j * n);
         }
         long done = 0, count = (long)d * n;
@@ -293,8 +411,8 @@ void cpolyring_server_send(long n, int d, int J, const uint64_t *t, const double
 }
 
 long cpolyring_client_residues(long n, int d, int J, const uint64_t *t, const double *tinv, const int *bits,
-                               const uint8_t *bytes, long nbytes, const uint64_t *powers, const uint64_t *shares,
-                               uint64_t *tau, int vector) {
+                               const uint8_t *bytes, long nbytes, const uint64_t *powers, const uint64_t *montgomery,
+                               const uint64_t *shares, uint64_t *tau, int vector) {
     uint64_t *e = malloc(sizeof(uint64_t) * (size_t)(d * n > 0 ? d * n : 1));
     size_t at = 0;
     long bad = -1;
@@ -310,7 +428,8 @@ long cpolyring_client_residues(long n, int d, int J, const uint64_t *t, const do
         if (b >= 0) { bad = (long)j * d * n + b; break; }
         at += (size_t)d * (size_t)n * (size_t)bits[j];
         long from = 0;
-        if (fast) from = client_avx512(0, n, n, d, t[j], tinv[j], powers + (long)j * d * n, shares + (long)j * n, e, tau + (long)j * n);
+        if (fast && vector >= 2 && montgomery) from = client_ifma(0, n, n, d, t[j], montgomery + (long)j * d * n, shares + (long)j * n, e, tau + (long)j * n);
+        else if (fast) from = client_avx512(0, n, n, d, t[j], tinv[j], powers + (long)j * d * n, shares + (long)j * n, e, tau + (long)j * n);
         client_scalar(from, n, n, d, t[j], tinv[j], powers + (long)j * d * n, shares + (long)j * n, e, tau + (long)j * n);
     }
     free(e);
@@ -365,12 +484,6 @@ static uint64_t shifted_scalar(long k, long n, int J, const uint64_t *t, const d
 }
 
 #if defined(__x86_64__)
-static int ifma_available(void) {
-    static int cached = -1;
-    if (cached < 0) cached = avx512_available() && __builtin_cpu_supports("avx512ifma") ? 1 : 0;
-    return cached;
-}
-
 /* Eight elements at a time in radix 2^52 (AVX-512 IFMA): columns sum_j y_j M_j, the quotient q = floor(sum_j
    y_j / t_j) in double precision, less q T (and T for the server), carries, then bits [shift, shift + 64).
    Where the double sum lies within 2^-20 of an integer (q could be off by one; probability about 2^-19 per
@@ -444,7 +557,6 @@ static long shifted_ifma(long n, int J, const uint64_t *t, const double *tinv, c
     return k;
 }
 #else
-static int ifma_available(void) { return 0; }
 static long shifted_ifma(long n, int J, const uint64_t *t, const double *tinv, const uint64_t *inverses,
                          const uint64_t *cofactors, const uint64_t *product, const uint64_t *residues,
                          int shift, int server, const uint64_t *add, uint64_t *out, uint8_t *redo) {
@@ -468,4 +580,8 @@ void cpolyring_shifted_shares(long n, int J, const uint64_t *t, const double *ti
     }
     for (long k = from; k < n; k++)
         out[k] = shifted_scalar(k, n, J, t, tinv, inverses, cofactors, product, residues, shift, server) + (add ? add[k] : 0);
+}
+
+int cpolyring_montgomery(long count, uint64_t t, const uint64_t *in, uint64_t *out) {
+    return ifma_available() ? montgomery_rows(count, t, in, out) : 0;
 }

@@ -115,8 +115,9 @@ size_t ckernels_ole_correct(const uint64_t *words, size_t at, const void *y, siz
  * Products modulo t_j by a floating-point quotient estimate (tinv[j] = 1.0 / t_j). Masked values are packed
  * least-significant bit first (Lattice's MessageWriter order) at width bits[j], prime-major: prime j, power
  * i = 1..d, element k. `words` must be zero where the server kernel writes. Per-element arrays are rows of
- * n: masks and powers [J * d][n], shares, sums, tau and residues [J][n]. `vector`: AVX-512 where the CPU
- * has it (0: the scalar loops, for tests).
+ * n: masks and powers [J * d][n], shares, sums, tau and residues [J][n]. `vector`: 0 the scalar loops, 1
+ * AVX-512 F/DQ products (floating-point quotients), 2 AVX-512 IFMA Montgomery products where the CPU has
+ * them (each level falls back to the one below; 0 and 1 for tests).
  */
 /* Server: S = x - 2^64 mod t_j, its powers, e_ij = H_i(S) - masks[j*d + i-1][k] (packed into words),
    sums[j][k] = H_0(S) + shares[j][k]. gamma: per channel, per prime, (d+1) x (d+1) rows gamma[i][m] (zero
@@ -125,10 +126,13 @@ void cpolyring_server_send(long n, int d, int J, const uint64_t *t, const double
                            const uint64_t *x, long plane, const uint64_t *gamma, const uint64_t *masks,
                            const uint64_t *shares, uint64_t *words, uint64_t *sums, int vector);
 /* Client: tau[j][k] = shares[j][k] + sum_i powers[j*d + i-1][k] e_ij, e read from `bytes` (nbytes long,
-   checked by the caller). Returns -1, or the index of the first value not below its prime. */
+   checked by the caller). `montgomery`: the same powers times 2^52 mod t_j (cpolyring_montgomery), for the
+   IFMA products, or NULL. Returns -1, or the index of the first value not below its prime. */
 long cpolyring_client_residues(long n, int d, int J, const uint64_t *t, const double *tinv, const int *bits,
-                               const uint8_t *bytes, long nbytes, const uint64_t *powers, const uint64_t *shares,
-                               uint64_t *tau, int vector);
+                               const uint8_t *bytes, long nbytes, const uint64_t *powers, const uint64_t *montgomery,
+                               const uint64_t *shares, uint64_t *tau, int vector);
+/* out = in 2^52 mod t (values below t, t < 2^50); returns 0 (nothing written) without AVX-512 IFMA. */
+int cpolyring_montgomery(long count, uint64_t t, const uint64_t *in, uint64_t *out);
 /* CRT of residues[j][k] into [0, T) (T = prod t_j, four limbs; cofactors T / t_j, inverses (T / t_j)^-1
    mod t_j), minus T for the server, shifted right by `shift` < 192 (floor, two's complement), low 64 bits
    plus add[k] (NULL: 0). AVX-512 IFMA in radix 2^52 where the CPU has it. */

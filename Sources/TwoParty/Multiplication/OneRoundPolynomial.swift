@@ -64,6 +64,8 @@ public enum OneRoundPolynomial {
         public let count: Int
         /// powers[(j * d + i - 1) * count + k] = C^i mod t_j of element k (C its share of x, below 2^64).
         var powers: [UInt64]
+        /// The same times 2^52 mod t_j (Montgomery form, for the IFMA kernel), or empty without IFMA.
+        var montgomery: [UInt64] = []
         /// shares[j * count + k] = v_j of element k.
         var shares: [UInt64]
     }
@@ -112,7 +114,16 @@ public enum OneRoundPolynomial {
             shares += try ole.decode(response, counts: [Int](repeating: c.count, count: degree),
                                      primes: [Int](repeating: j, count: degree), terms: degree)[0]
         }
-        return ClientState(degree: degree, count: c.count, powers: powers, shares: shares)
+        var montgomery = [UInt64](repeating: 0, count: powers.count)
+        let rows = degree * c.count
+        let converted = residues.moduli.indices.allSatisfy { j in
+            powers.withUnsafeBufferPointer { p in
+                montgomery.withUnsafeMutableBufferPointer { m in
+                    cpolyring_montgomery(rows, residues.moduli[j].value, p.baseAddress! + j * rows, m.baseAddress! + j * rows) != 0
+                }
+            }
+        }
+        return ClientState(degree: degree, count: c.count, powers: powers, montgomery: converted ? montgomery : [], shares: shares)
     }
 
     /// Server online: `x` its shares of the input (C-H-W, `plane` elements per channel), `coefficients`
@@ -147,7 +158,7 @@ public enum OneRoundPolynomial {
 
     /// The masked-values message and the server's residues sigma_j.
     public static func maskedValues(_ state: ServerState, shares x: [UInt64], coefficients: [[UInt128]], plane: Int,
-                                    shift: Int, vector: Bool = true) -> (message: [UInt8], sums: [UInt64]) {
+                                    shift: Int, kernels: Int32 = 2) -> (message: [UInt8], sums: [UInt64]) {
         let n = x.count, d = state.degree, system = residues, primes = system.moduli.count
         precondition(state.count == n && plane > 0 && n % plane == 0 && coefficients.count == n / plane,
                      "polynomial: \(n) shares, \(state.count) prepared, \(coefficients.count) channels of \(plane)")
@@ -167,7 +178,7 @@ public enum OneRoundPolynomial {
         message.withUnsafeMutableBytes { words in
             cpolyring_server_send(n, Int32(d), Int32(primes), system.primes, system.inversePrimes, system.bitLengths, x, plane,
                                   gamma, state.masks, state.shares, words.baseAddress!.assumingMemoryBound(to: UInt64.self),
-                                  &sums, vector ? 1 : 0)
+                                  &sums, kernels)
         }
         message.removeLast(message.count - bytes)
         return (message, sums)
@@ -237,14 +248,18 @@ public enum OneRoundPolynomial {
 
     /// The client's residues tau_j (tau[j * count + k]) from the masked values (CKernels'
     /// cpolyring_client_residues; `clientResiduesReference` is the Swift reference).
-    public static func clientResidues(_ state: ClientState, masked: [UInt8], vector: Bool = true) throws -> [UInt64] {
+    public static func clientResidues(_ state: ClientState, masked: [UInt8], kernels: Int32 = 2) throws -> [UInt64] {
         let n = state.count, d = state.degree, system = residues
         guard masked.count == maskedBytes(count: n, degree: d) else {
             throw OTError.malformedMessage("the masked polynomial values have \(masked.count) bytes, expected \(maskedBytes(count: n, degree: d))")
         }
         var tau = [UInt64](repeating: 0, count: system.moduli.count * n)
-        let bad = cpolyring_client_residues(n, Int32(d), Int32(system.moduli.count), system.primes, system.inversePrimes,
-                                            system.bitLengths, masked, masked.count, state.powers, state.shares, &tau, vector ? 1 : 0)
+        let useMontgomery = kernels >= 2 && !state.montgomery.isEmpty
+        let bad = state.montgomery.withUnsafeBufferPointer { m in
+            cpolyring_client_residues(n, Int32(d), Int32(system.moduli.count), system.primes, system.inversePrimes, system.bitLengths,
+                                      masked, masked.count, state.powers, useMontgomery ? m.baseAddress : nil, state.shares, &tau,
+                                      kernels)
+        }
         guard bad < 0 else { throw OTError.malformedMessage("masked polynomial value \(bad) is not below its prime") }
         return tau
     }
