@@ -142,6 +142,18 @@ static inline __m512i submod8(__m512i a, __m512i b, __m512i t) {
     return _mm512_mask_add_epi64(s, _mm512_cmplt_epu64_mask(a, b), s, t);
 }
 
+/* H_0 joins the server's share (sums), H_i (i >= 1) leaves masked (e). */
+__attribute__((target("avx512f,avx512dq"), always_inline))
+static inline void store_h(int i, long n, long k, __m512i h, __m512i t, const uint64_t *masks, const uint64_t *shares,
+                           uint64_t *e, uint64_t *sums) {
+    if (i == 0) {
+        _mm512_storeu_si512(sums + k, addmod8(h, _mm512_loadu_si512(shares + k), t));
+    } else {
+        long at = (long)(i - 1) * n + k;
+        _mm512_storeu_si512(e + at, submod8(h, _mm512_loadu_si512(masks + at), t));
+    }
+}
+
 static int vbmi_available(void) {
     static int cached = -1;
     if (cached < 0) cached = avx512_available() && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") ? 1 : 0;
@@ -211,12 +223,7 @@ static long server_ifma(long from, long to, long n, int d, uint64_t t64, double 
             __m512i h = gv[i][0];
             for (int m = 1; m <= d - i; m++) h = _mm512_add_epi64(h, mont8(gv[i][m], powers[m], t, tneg));
             h = reduce16(h, t);
-            if (i == 0) {
-                _mm512_storeu_si512(sums + k, addmod8(h, _mm512_loadu_si512(shares + k), t));
-            } else {
-                long at = (long)(i - 1) * n + k;
-                _mm512_storeu_si512(e + at, submod8(h, _mm512_loadu_si512(masks + at), t));
-            }
+            store_h(i, n, k, h, t, masks, shares, e, sums);
         }
     }
     return k;
@@ -322,12 +329,7 @@ static long server_avx512(long from, long to, long n, int d, uint64_t t64, doubl
             const uint64_t *row = g + i * (d + 1);
             __m512i h = _mm512_set1_epi64((long long)row[0]);
             for (int m = 1; m <= d - i; m++) h = addmod8(h, mulmod8(powers[m], _mm512_set1_epi64((long long)row[m]), t, tinv), t);
-            if (i == 0) {
-                _mm512_storeu_si512(sums + k, addmod8(h, _mm512_loadu_si512(shares + k), t));
-            } else {
-                long at = (long)(i - 1) * n + k;
-                _mm512_storeu_si512(e + at, submod8(h, _mm512_loadu_si512(masks + at), t));
-            }
+            store_h(i, n, k, h, t, masks, shares, e, sums);
         }
     }
     return k;
