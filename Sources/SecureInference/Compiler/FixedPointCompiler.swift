@@ -187,7 +187,7 @@ public enum FixedPointCompiler {
                         return atBaseScale(combined)
                     }
                     if degree >= 3 {
-                        // One round in Z_(2^128) (OneRoundPolynomial): the input at scale s, coefficients A_k at
+                        // One round (OneRoundPolynomial, exact integers by residues): the input at scale s, coefficients A_k at
                         // scale F - k s, the result shifted back to f. See `polynomialScales`.
                         let (s, scale) = Self.polynomialScales(degree: degree, fractionalBits: f)
                         let input = atScale(t, s)
@@ -259,10 +259,10 @@ public enum FixedPointCompiler {
 
     /// Scales of a one-round polynomial of `degree` (>= 3) in a plan with f fractional bits: its input is
     /// truncated to s = min(f, 60 / degree) bits and its coefficients encoded so that every term lands at
-    /// scale F = 84 (a_k at F - k s >= 24 fractional bits). For |p(x)| < 2^10 the sum stays below 2^94, so
-    /// the local truncation in Z_(2^128) fails with probability below 2^-34 per element; the lift of the
-    /// input share into Z_(2^128) fails with probability about |x| 2^s / 2^64 (below 2^-40 while |x| 2^s < 2^24,
-    /// e.g. |x| < 2^11 at s = 13).
+    /// scale F = 84 (a_k at F - k s >= 24 fractional bits). For |p(x)| < 2^15 the sum stays below 2^99, the
+    /// protocol's declared range, where its integer shares fail with probability below 2^-41 per element; the
+    /// lift of the input share to an integer fails with probability about |x| 2^s / 2^64 (below 2^-40 while
+    /// |x| 2^s < 2^24, e.g. |x| < 2^11 at s = 13).
     public static func polynomialScales(degree: Int, fractionalBits f: Int) -> (input: Int, sum: Int) {
         (min(f, 60 / degree), 84)
     }

@@ -56,7 +56,8 @@ public struct FixedPointOracle: Sendable {
     /// Whether `step` finds a value of image `image` (values[tensor][image]) outside a bound the program
     /// relies on: a ReLU input beyond its `valueBits` (the garbled circuit sees only those bits), a square's
     /// input of 2^31 or more in magnitude (its product wraps in Z_(2^64)), or a polynomial whose evaluation
-    /// wraps in Z_(2^128) or whose shifted result leaves 64 bits (reported by `polynomial`, which computes it anyway). Such an image's secure
+    /// leaves the protocol's declared range (|p(X)| < 2^99, `OneRoundPolynomial.rangeBits`; or an intermediate
+    /// past 128 bits) or whose shifted result leaves 64 bits (reported by `polynomial`, which computes it anyway). Such an image's secure
     /// result equals the oracle's, but may differ from the float model's. (Wrap-around inside linear layers
     /// shows up at the next of these.)
     public static func exceedsBound(_ step: ProgramStep, values: [[[UInt64]]], image: Int, outShape: TensorShape) -> Bool {

@@ -82,9 +82,10 @@ public enum ProgramStep: Hashable, Sendable, Codable {
     case relu(output: Int, input: Int, valueBits: Int, shift: Int, slot: String)
     /// output = input * input; an OT-based multiplication per element.
     case square(output: Int, input: Int, slot: String)
-    /// output = (p(input) mod 2^128) >> shift, arithmetic, reduced mod 2^64: p of `degree` with integer
-    /// coefficients per channel ([channels][degree + 1], lowest degree first, two's complement in
-    /// Z_(2^128); empty in the public view), evaluated on the sign-extended input. One online round
+    /// output = p(input) >> shift, arithmetic, reduced mod 2^64: p of `degree` with integer coefficients per
+    /// channel ([channels][degree + 1], lowest degree first, two's complement 128-bit words; empty in the
+    /// public view), evaluated on the sign-extended input (exact while |p| < 2^99, the protocol's declared
+    /// range; `OneRoundPolynomial.reference` computes it modulo 2^128 beyond). One online round
     /// (TwoParty.OneRoundPolynomial).
     case polynomial(output: Int, input: Int, degree: Int, coefficients: [[UInt128]], shift: Int, slot: String)
     /// output = the listed channels of input, in that order (C-H-W planes); local, no communication.

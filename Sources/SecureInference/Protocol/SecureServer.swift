@@ -2,9 +2,10 @@
 // nothing about the client's input. Protocol (Sources/SecureInference/README.md): the client's share of
 // every tensor is fixed offline, so linear layers cost nothing online; ReLUs are garbled circuits whose
 // client inputs come by OT offline (Delphi, Mishra et al. USENIX Security 2020); squares use an OT-based
-// OLE offline and one round trip online (TwoParty.OneRoundSquare); polynomials of degree >= 3 use OLEs over Z_(2^128) offline and
-// one round trip online (TwoParty.OneRoundPolynomial); truncations are local (SecureML), exact up to one
-// unit in the last place.
+// OLE offline and one round trip online (TwoParty.OneRoundSquare); polynomials of degree >= 3 use
+// HE-batched OLEs over three primes offline (Lattice.PrimeOLE, the client's key set up once per session)
+// and one round trip online (TwoParty.OneRoundPolynomial); truncations are local (SecureML), exact up to
+// one unit in the last place.
 import Foundation
 import Lattice
 import ModularMath
