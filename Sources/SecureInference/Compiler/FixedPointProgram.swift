@@ -146,6 +146,16 @@ public struct FixedPointProgram: Hashable, Sendable, Codable {
         steps.contains { if case .polynomial = $0 { return true } else { return false } }
     }
 
+    /// Whether a step needs correlated OT (a ReLU or a square): a session without one sets up no OT.
+    public var needsOT: Bool {
+        steps.contains { step in
+            switch step {
+            case .relu, .square: return true
+            case .linear, .add, .truncate, .gather, .scatter, .polynomial: return false
+            }
+        }
+    }
+
     public init(fractionalBits: Int, tensors: [ProgramTensor], steps: [ProgramStep], output: Int, stepSlots: [String?]? = nil) {
         self.fractionalBits = fractionalBits
         self.tensors = tensors

@@ -31,7 +31,8 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     public var program: FixedPointProgram { architecture.program }
     let channel: any Channel
     let linearClient: Linear.Client
-    let ot: any CorrelatedOTReceiver
+    /// The correlated OT (nil for programs with neither ReLUs nor squares: no OT setup at all).
+    let ot: (any CorrelatedOTReceiver)?
     /// The OT with this side as sender, for the OT-based ReLU's multiplexer (nil with garbled ReLUs).
     let reverse: (any CorrelatedOTSender)?
     /// The polynomials' batched OLE (nil for programs without polynomial steps).
@@ -88,8 +89,9 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         guard try Self.receiveUnlessBusy(channel, expecting: ProtocolMessage.admitted).isEmpty else {
             throw SecureInferenceError.protocolFailure("the server's admission message is not empty")
         }
-        ot = try OT.receiver(channel: channel)
-        reverse = architecture.reluProtocol == .ot ? try OT.lightSender(channel: channel) : nil
+        let needsOT = architecture.program.needsOT
+        ot = needsOT ? try OT.receiver(channel: channel) : nil
+        reverse = needsOT && architecture.reluProtocol == .ot ? try OT.lightSender(channel: channel) : nil
         if architecture.program.hasPolynomials {
             let ole = PrimeOLEClient(context: .standard)
             try channel.sendMessage(type: ProtocolMessage.oleSetup, try ole.setupMessage())
@@ -247,11 +249,11 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 case .relu(let output, let input, let valueBits, let shift, _):
                     let evaluator = ReLUEvaluator(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
                     let choices = ChoiceBits(evaluator.choiceBits(clientShares: try share(input, &state)))
-                    let labels = try ot.correlated(choices: choices)   // its active labels (the server's Δ is the offset)
+                    let labels = try ot!.correlated(choices: choices)   // its active labels (the server's Δ is the offset)
                     let batch = try GarbledBatch(serialized: channel.receiveMessage(expecting: ProtocolMessage.garbledBatch))
                     state.relus[output] = (batch, labels, evaluator)
                 case .square(let output, let input, _):
-                    state.squares[output] = try OneRoundSquare.clientOffline(shares: try share(input, &state), ot: ot)
+                    state.squares[output] = try OneRoundSquare.clientOffline(shares: try share(input, &state), ot: ot!)
                 case .polynomial(let output, let input, let degree, _, _, _):
                     state.polynomials[output] = try OneRoundPolynomial.clientOffline(shares: try share(input, &state), degree: degree,
                                                                                      ole: ole!, channel: channel)
@@ -328,7 +330,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                     break   // server-local online; the client's share was fixed offline
                 case .relu(let output, let input, let valueBits, let shift, _) where reluProtocol == .ot:
                     let own = try OTReLU.client(shares[input], valueBits: valueBits, truncation: shift,
-                                                forward: ot, reverse: reverse!)
+                                                forward: ot!, reverse: reverse!)
                     replies.append((index, ProtocolMessage.reluReshare, zip(own, shares[output]).map { $0 &- $1 }))
                 case .relu(let output, _, let valueBits, _, _):
                     let (batch, labels, evaluator) = state.relus[output]!

@@ -66,7 +66,8 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     let channel: any Channel
     let linearServer: Linear.Server
     let prepared: [Int: [Linear.Server.Prepared]]
-    let ot: any CorrelatedOTSender
+    /// The correlated OT (nil for programs with neither ReLUs nor squares: no OT setup at all).
+    let ot: (any CorrelatedOTSender)?
     /// The OT with the client as sender, for the OT-based ReLU's multiplexer (nil with garbled ReLUs).
     let reverse: (any CorrelatedOTReceiver)?
     /// The polynomials' batched OLE (nil for programs without polynomial steps).
@@ -114,8 +115,8 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
         try channel.flush()
         linearServer = try Linear.server(parameters: architecture.heParameters, setup: setup)
         self.prepared = try prepared.layers(for: linearServer)
-        ot = try OT.sender(channel: channel)
-        reverse = architecture.reluProtocol == .ot ? try OT.lightReceiver(channel: channel) : nil
+        ot = program.needsOT ? try OT.sender(channel: channel) : nil
+        reverse = program.needsOT && architecture.reluProtocol == .ot ? try OT.lightReceiver(channel: channel) : nil
         ole = program.hasPolynomials
             ? try PrimeOLEServer(context: .standard, setupMessage: try channel.receiveMessage(expecting: ProtocolMessage.oleSetup))
             : nil
@@ -179,15 +180,15 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 // 16 bytes per label before, the correlated-label OT's correction). Layers share Δ, so each
                 // takes tweaks no other layer of the session uses.
                 let relu = try ReLUCircuit(valueBits: valueBits, truncationBits: shift)
-                var garbler = ReLUGarbler(relu, otDelta: ot.delta, firstCopy: tweaks.reserve(copies: count, of: relu.circuit))
-                let zeroLabels = try ot.correlated(count: count * valueBits)
+                var garbler = ReLUGarbler(relu, otDelta: ot!.delta, firstCopy: tweaks.reserve(copies: count, of: relu.circuit))
+                let zeroLabels = try ot!.correlated(count: count * valueBits)
                 let (batch, garbled) = try garbler.garbleOffline(count: count, evaluatorZeroLabels: zeroLabels)
                 try channel.sendMessage(type: ProtocolMessage.garbledBatch, batch.serialized())
                 try channel.flush()
                 state.relus[output] = garbled
             case .square(let output, _, _):
                 try beforeExchange()
-                state.squares[output] = try OneRoundSquare.serverOffline(count: program.tensors[output].shape.elements, ot: ot)
+                state.squares[output] = try OneRoundSquare.serverOffline(count: program.tensors[output].shape.elements, ot: ot!)
             case .polynomial(let output, _, let degree, _, _, _):
                 try beforeExchange()
                 state.polynomials[output] = try OneRoundPolynomial.serverOffline(
@@ -233,7 +234,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 // Interactive: what is pending goes first; then the client re-shares to the share it fixed
                 // offline (its reply joins the next flight).
                 try settle()
-                let own = try OTReLU.server(shares[input], valueBits: valueBits, truncation: shift, forward: ot, reverse: reverse!)
+                let own = try OTReLU.server(shares[input], valueBits: valueBits, truncation: shift, forward: ot!, reverse: reverse!)
                 pending.append((output, {
                     let correction = try channel.receiveMessage(expecting: ProtocolMessage.reluReshare, UInt64.self,
                                                                 count: outShape.elements)
