@@ -142,6 +142,13 @@ static inline __m512i submod8(__m512i a, __m512i b, __m512i t) {
     return _mm512_mask_add_epi64(s, _mm512_cmplt_epu64_mask(a, b), s, t);
 }
 
+/* S = x - 2^64 modulo t for eight shares x (the quotient estimated in double precision, as reduce64). */
+__attribute__((target("avx512f,avx512dq"), always_inline))
+static inline __m512i lifted8(__m512i x, __m512i t, __m512d tinv, __m512i two64) {
+    __m512i q = _mm512_cvttpd_epu64(_mm512_mul_pd(_mm512_cvtepu64_pd(x), tinv));
+    return submod8(fix8(_mm512_sub_epi64(x, _mm512_mullo_epi64(q, t)), t), two64, t);
+}
+
 /* H_0 joins the server's share (sums), H_i (i >= 1) leaves masked (e). */
 __attribute__((target("avx512f,avx512dq"), always_inline))
 static inline void store_h(int i, long n, long k, __m512i h, __m512i t, const uint64_t *masks, const uint64_t *shares,
@@ -214,9 +221,7 @@ static long server_ifma(long from, long to, long n, int d, uint64_t t64, double 
     __m512i powers[8];
     long k = from;
     for (; k + 8 <= to; k += 8) {
-        __m512i xv = _mm512_loadu_si512(x + k);
-        __m512i q = _mm512_cvttpd_epu64(_mm512_mul_pd(_mm512_cvtepu64_pd(xv), tinv));
-        __m512i s = submod8(fix8(_mm512_sub_epi64(xv, _mm512_mullo_epi64(q, t)), t), two64, t);
+        __m512i s = lifted8(_mm512_loadu_si512(x + k), t, tinv, two64);
         powers[1] = mont8(s, r2, t, tneg);
         for (int m = 2; m <= d; m++) powers[m] = mont8(powers[m - 1], powers[1], t, tneg);
         for (int i = 0; i <= d; i++) {
@@ -320,9 +325,7 @@ static long server_avx512(long from, long to, long n, int d, uint64_t t64, doubl
     __m512i powers[8];
     long k = from;
     for (; k + 8 <= to; k += 8) {
-        __m512i xv = _mm512_loadu_si512(x + k);
-        __m512i q = _mm512_cvttpd_epu64(_mm512_mul_pd(_mm512_cvtepu64_pd(xv), tinv));
-        __m512i s = submod8(fix8(_mm512_sub_epi64(xv, _mm512_mullo_epi64(q, t)), t), two64, t);
+        __m512i s = lifted8(_mm512_loadu_si512(x + k), t, tinv, two64);
         powers[1] = s;
         for (int m = 2; m <= d; m++) powers[m] = mulmod8(powers[m - 1], s, t, tinv);
         for (int i = 0; i <= d; i++) {

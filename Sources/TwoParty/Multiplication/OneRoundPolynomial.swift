@@ -149,7 +149,8 @@ public enum OneRoundPolynomial {
     /// (CKernels' cpolyring_server_send; `maskedValuesReference` is the Swift reference).
     public static func serverSend(_ state: ServerState, shares x: [UInt64], coefficients: [[UInt128]], plane: Int,
                                   shift: Int, channel: any Channel) throws -> ServerPending {
-        let (message, sums) = maskedValues(state, shares: x, coefficients: coefficients, plane: plane, shift: shift)
+        precondition((0..<128).contains(shift), "shift must be in 0..<128")
+        let (message, sums) = maskedValues(state, shares: x, coefficients: coefficients, plane: plane)
         try channel.sendMessage(type: OTMessage.polynomialMasked, message)
         try channel.flush()
         return ServerPending(shifted: residues.shiftedShares(sums, count: x.count, shift: shift, server: true,
@@ -158,11 +159,10 @@ public enum OneRoundPolynomial {
 
     /// The masked-values message and the server's residues sigma_j.
     public static func maskedValues(_ state: ServerState, shares x: [UInt64], coefficients: [[UInt128]], plane: Int,
-                                    shift: Int, kernels: Int32 = 2) -> (message: [UInt8], sums: [UInt64]) {
+                                    kernels: Int32 = 2) -> (message: [UInt8], sums: [UInt64]) {
         let n = x.count, d = state.degree, system = residues, primes = system.moduli.count
         precondition(state.count == n && plane > 0 && n % plane == 0 && coefficients.count == n / plane,
                      "polynomial: \(n) shares, \(state.count) prepared, \(coefficients.count) channels of \(plane)")
-        precondition((0..<128).contains(shift), "shift must be in 0..<128")
         // gamma per channel and prime, (d + 1) x (d + 1) rows zero-padded.
         let rows = (d + 1) * (d + 1)
         var gamma = [UInt64](repeating: 0, count: coefficients.count * primes * rows)
