@@ -54,6 +54,51 @@ final class OTReLUTests: XCTestCase {
         }
     }
 
+    /// `correlatedOTs` counts exactly what a layer takes in each direction: prepared ahead, the layer runs
+    /// no silent OT iteration, serves that many COTs, and still computes the circuit's function.
+    func testPreparedCorrelatedOTsCoverALayerExactly() throws {
+        var generator = testGenerator(seed: 61)
+        for (k, f, n) in [(2, 1, 1), (8, 3, 70), (35, 13, 200), (64, 20, 65)] {
+            let half: UInt64 = 1 << UInt64(k - 1)
+            let values = (0..<n).map { _ in
+                let magnitude = generator.nextUInt64() % half
+                return generator.nextUInt64() & 1 == 0 ? magnitude : 0 &- magnitude
+            }
+            let s = values.map { _ in generator.nextUInt64() }
+            let c = zip(values, s).map { $0 &- $1 }
+            let counts = OTReLU.correlatedOTs(count: n, valueBits: k, truncation: f)
+            let ((y0, server), (y1, client)) = try runTwoParties(
+                first: { channel -> ([UInt64], [UInt64]) in
+                    let forward = try SilentOTSender(channel: channel, parameters: SilentOTTests.toy)
+                    let reverse = try SilentOTReceiver(channel: channel, parameters: SilentOTTests.toy)
+                    try forward.prepare(counts.forward)
+                    try reverse.prepare(counts.reverse)
+                    let before = [forward.iterations, reverse.iterations, forward.served, reverse.served]
+                    let y = try OTReLU.server(s, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+                    let after = [forward.iterations, reverse.iterations, forward.served, reverse.served]
+                    return (y, zip(after, before).map { $0 - $1 })
+                },
+                second: { channel -> ([UInt64], [UInt64]) in
+                    let forward = try SilentOTReceiver(channel: channel, parameters: SilentOTTests.toy)
+                    let reverse = try SilentOTSender(channel: channel, parameters: SilentOTTests.toy)
+                    try forward.prepare(counts.forward)
+                    try reverse.prepare(counts.reverse)
+                    let before = [forward.iterations, reverse.iterations, forward.served, reverse.served]
+                    let y = try OTReLU.client(c, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+                    let after = [forward.iterations, reverse.iterations, forward.served, reverse.served]
+                    return (y, zip(after, before).map { $0 - $1 })
+                })
+            let expected: [UInt64] = [0, 0, UInt64(counts.forward), UInt64(counts.reverse)]
+            XCTAssertEqual(server, expected, "k = \(k), f = \(f): server's iterations and COTs served")
+            XCTAssertEqual(client, expected, "k = \(k), f = \(f): client's iterations and COTs served")
+            let relu = try ReLUCircuit(valueBits: k, truncationBits: f)
+            for e in 0..<n where y0[e] &+ y1[e] != relu.reference(clientShare: c[e], serverShare: s[e], mask: 0) {
+                XCTFail("k = \(k), f = \(f): element \(e) wrong")
+                break
+            }
+        }
+    }
+
     /// A server that disappears mid-protocol, or sends a comparison table of the wrong length (short or
     /// long), makes the client's side fail with a transport error instead of hanging or reading garbage.
     func testPeerFaultsAreErrors() throws {

@@ -85,6 +85,54 @@ final class SilentOTTests: XCTestCase {
         }
     }
 
+    /// COTs prepared ahead (`prepare`: several iterations queued) are served with no iteration in between,
+    /// hold the correlation, and never repeat, over two rounds of preparing and serving that reuse the
+    /// served runs' storage (`reserveStorage`).
+    func testPreparedCOTsAreServedWithoutIterations() throws {
+        var generator = testGenerator(seed: 44)
+        let sizes = [1, 700, 64, 333, 902]   // 2,000 per round: six toy extension runs of 368
+        let rounds = (0..<2).map { _ in sizes.map { ChoiceBits(randomCount: $0, using: &generator) } }
+        let ((delta, q, senderIterations), (t, receiverIterations)) = try runTwoParties(
+            first: { channel -> (Block, [[Block]], [UInt64]) in
+                let sender = try SilentOTSender(channel: channel, parameters: Self.toy)
+                sender.reserveStorage(forBatchesOf: 2000)
+                var q: [[Block]] = [], iterations: [UInt64] = []
+                for round in rounds {
+                    try sender.prepare(2000)
+                    iterations.append(sender.iterations)
+                    q += try round.map { try sender.correlated(count: $0.count) }
+                    iterations.append(sender.iterations)
+                }
+                XCTAssertEqual(sender.served, 4000)
+                return (sender.delta, q, iterations)
+            },
+            second: { channel -> ([[Block]], [UInt64]) in
+                let receiver = try SilentOTReceiver(channel: channel, parameters: Self.toy)
+                receiver.reserveStorage(forBatchesOf: 2000)
+                var t: [[Block]] = [], iterations: [UInt64] = []
+                for round in rounds {
+                    try receiver.prepare(2000)
+                    iterations.append(receiver.iterations)
+                    t += try round.map { try receiver.correlated(choices: $0) }
+                    iterations.append(receiver.iterations)
+                }
+                return (t, iterations)
+            })
+        XCTAssertEqual(senderIterations, receiverIterations)
+        XCTAssertEqual(senderIterations[0], senderIterations[1], "no iteration while serving prepared COTs")
+        XCTAssertEqual(senderIterations[2], senderIterations[3], "no iteration while serving prepared COTs")
+        XCTAssertGreaterThan(senderIterations[0], 5, "the first round queues several iterations")
+        let choices = rounds.flatMap { $0 }
+        for (call, bits) in choices.enumerated() {
+            for j in 0..<bits.count where t[call][j] != q[call][j] ^ delta.masked(by: bits[j]) {
+                XCTFail("call \(call) OT \(j) breaks the correlation")
+                break
+            }
+        }
+        let all = q.flatMap { $0 }
+        XCTAssertEqual(Set(all).count, all.count, "sender values must be distinct across rounds")
+    }
+
     /// Labels for garbled-circuit inputs ride on silent COTs exactly as on IKNP.
     func testCorrelatedLabelsOverSilentOT() throws {
         var generator = testGenerator(seed: 42)

@@ -174,9 +174,14 @@ public struct FixedPointProgram: Hashable, Sendable, Codable {
         }
     }
 
+    /// The pseudo-step under which sessions measure the offline preparation of the OT-based ReLUs' correlated
+    /// OTs (silent OT iterations run ahead of the online phase): a ReLU cost with no elements of its own.
+    public static let reluPreparationStep = -2
+
     /// What a step costs in the cost model's terms: a ReLU or polynomial activation (with the elements it
     /// evaluates; 0 for the local steps that belong to one), or a network layer.
     public func costKind(ofStep index: Int) -> (kind: StepCostKind, elements: Int) {
+        if index == Self.reluPreparationStep { return (.relu, 0) }
         guard steps.indices.contains(index) else { return (.linear, 0) }
         let stepSlots = self.stepSlots.flatMap { $0.count == steps.count ? $0 : nil }
         let step = steps[index]

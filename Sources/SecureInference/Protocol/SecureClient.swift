@@ -92,6 +92,11 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         let needsOT = architecture.program.needsOT
         ot = needsOT ? try OT.receiver(channel: channel) : nil
         reverse = needsOT && architecture.reluProtocol == .ot ? try OT.lightSender(channel: channel) : nil
+        // The memory each image's OT-ReLU preparation will use, faulted in once here rather than in the
+        // first images' offline phases.
+        let correlations = architecture.program.otReLUCorrelations(architecture.reluProtocol)
+        ot?.reserveStorage(forBatchesOf: correlations.forward)
+        reverse?.reserveStorage(forBatchesOf: correlations.reverse)
         if architecture.program.hasPolynomials {
             let ole = PrimeOLEClient(context: .standard)
             try channel.sendMessage(type: ProtocolMessage.oleSetup, try ole.setupMessage())
@@ -262,6 +267,13 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         }
         // Shares no step needed offline (a ReLU's output read only online, a sum the pipelining skipped).
         for t in program.tensors.indices { _ = try share(t, &state) }
+        let correlations = program.otReLUCorrelations(reluProtocol)
+        if correlations.forward > 0 {
+            try meter.measure(FixedPointProgram.reluPreparationStep, "correlated OTs of the ReLUs") {
+                try ot!.prepare(correlations.forward)
+                try reverse!.prepare(correlations.reverse)
+            }
+        }
         _ = try channel.receiveMessage(expecting: ProtocolMessage.offlineDone)
         return state
     }

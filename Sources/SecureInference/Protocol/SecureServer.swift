@@ -45,6 +45,19 @@ public struct PublicArchitecture: Codable, Sendable, Equatable {
     }
 }
 
+extension FixedPointProgram {
+    /// The correlated OTs one image's OT-based ReLUs take online, per direction (none with garbled ReLUs).
+    func otReLUCorrelations(_ reluProtocol: ReLUProtocol) -> (forward: Int, reverse: Int) {
+        guard reluProtocol == .ot else { return (0, 0) }
+        var total = (forward: 0, reverse: 0)
+        for case .relu(let output, _, let valueBits, let shift, _) in steps {
+            let layer = OTReLU.correlatedOTs(count: tensors[output].shape.elements, valueBits: valueBits, truncation: shift)
+            total = (total.forward + layer.forward, total.reverse + layer.reverse)
+        }
+        return total
+    }
+}
+
 /// The server's per-image offline material.
 struct ServerOfflineState {
     /// Per linear step output: the sum of the HE shares s (the client holds L c - s).
@@ -117,6 +130,10 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
         self.prepared = try prepared.layers(for: linearServer)
         ot = program.needsOT ? try OT.sender(channel: channel) : nil
         reverse = program.needsOT && architecture.reluProtocol == .ot ? try OT.lightReceiver(channel: channel) : nil
+        // The memory each image's OT-ReLU preparation will use, faulted in once per session (ClientSession too).
+        let correlations = program.otReLUCorrelations(architecture.reluProtocol)
+        ot?.reserveStorage(forBatchesOf: correlations.forward)
+        reverse?.reserveStorage(forBatchesOf: correlations.reverse)
         ole = program.hasPolynomials
             ? try PrimeOLEServer(context: .standard, setupMessage: try channel.receiveMessage(expecting: ProtocolMessage.oleSetup))
             : nil
@@ -171,7 +188,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
             case .truncate:
                 break   // local truncation: nothing to prepare
             case .relu where reluProtocol == .ot:
-                break   // all online
+                break   // online, on the correlated OTs prepared at the end of this phase
             case .relu(let output, _, let valueBits, let shift, _):
                 try beforeExchange()
                 let count = program.tensors[output].shape.elements
@@ -197,6 +214,13 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 break   // local
             }
             _ = index
+        }
+        // The OT-based ReLUs' correlated OTs, made now so that the online phase runs no silent OT iteration
+        // (the client prepares the same counts at the same point).
+        let correlations = program.otReLUCorrelations(reluProtocol)
+        if correlations.forward > 0 {
+            try ot!.prepare(correlations.forward)
+            try reverse!.prepare(correlations.reverse)
         }
         try channel.sendMessage(type: ProtocolMessage.offlineDone, [UInt8]())
         try channel.flush()

@@ -108,6 +108,16 @@ public enum OTReLU {
         part.shifted &+ (carry ? 1 : 0) &- weight &* part.msb &+ weight &* wrapShare
     }
 
+    /// The correlated OTs `server`/`client` take for `count` values: forward (the server as sender: the
+    /// comparison's leaves, 2 per AND triple, 4 per value for the products) and reverse (1 per value).
+    /// Sessions prepare them offline (`CorrelatedOTSender.prepare`).
+    public static func correlatedOTs(count n: Int, valueBits k: Int, truncation f: Int) -> (forward: Int, reverse: Int) {
+        check(valueBits: k, truncation: f)
+        let (widths, _, lowLeaves) = Millionaire.leaves(bits: k - 1, low: f)
+        let ands = Millionaire.andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves)
+        return (n * (k - 1 + 2 * ands + 4), n)
+    }
+
     static func check(valueBits k: Int, truncation f: Int) {
         precondition((2...64).contains(k) && f >= 0 && f <= k - 1, "OT ReLU: need 2 <= k <= 64 and 0 <= f <= k - 1")
     }

@@ -20,6 +20,13 @@ public protocol CorrelatedOTSender: AnyObject, Sendable {
     /// Runs `output.count` correlated OTs; `output[j]` = q_j. Returns the session-wide index of the first
     /// of them (both sides count identically), used as hash tweak.
     func extend(into output: UnsafeMutableBufferPointer<Block>) throws -> UInt64
+    /// Does ahead of need what the next `count` OTs need besides their own messages (the receiver's
+    /// `prepare` runs at the same time with the same count): silent OT runs its iterations; sources
+    /// without such work do nothing.
+    func prepare(_ count: Int) throws
+    /// Allocates now (no message) the memory that `prepare` calls of `count` OTs will need, so that they
+    /// fault in no fresh pages; sources without such memory do nothing.
+    func reserveStorage(forBatchesOf count: Int)
 }
 
 /// Receiver side of correlated OT extension (one thread at a time, see `CorrelatedOTSender`).
@@ -29,9 +36,16 @@ public protocol CorrelatedOTReceiver: AnyObject, Sendable {
     /// Runs one correlated OT per choice bit (`choices.count == output.count`); `output[j]` = q_j ⊕ r_j·Δ.
     /// Returns the session-wide index of the first OT.
     func extend(choices: ChoiceBits, into output: UnsafeMutableBufferPointer<Block>) throws -> UInt64
+    /// The sender's `prepare`, at the same time and with the same count.
+    func prepare(_ count: Int) throws
+    /// The sender's `reserveStorage`.
+    func reserveStorage(forBatchesOf count: Int)
 }
 
 extension CorrelatedOTSender {
+    public func prepare(_ count: Int) throws {}
+    public func reserveStorage(forBatchesOf count: Int) {}
+
     /// `count` correlated OTs: q_j (the receiver holds q_j ⊕ r_j·Δ).
     public func correlated(count: Int) throws -> [Block] {
         var q = uninitializedBlocks(count)
@@ -71,6 +85,9 @@ extension CorrelatedOTSender {
 }
 
 extension CorrelatedOTReceiver {
+    public func prepare(_ count: Int) throws {}
+    public func reserveStorage(forBatchesOf count: Int) {}
+
     /// Correlated OTs for `choices`: q_j ⊕ r_j·Δ.
     public func correlated(choices: ChoiceBits) throws -> [Block] {
         var t = uninitializedBlocks(choices.count)

@@ -40,32 +40,78 @@ public struct SilentOTParameters: Sendable, Equatable {
     public static let compact = SilentOTParameters(setup: .setup, extension_: .setup)
 }
 
-/// What both roles keep: the pool of random COTs served next, and the base of the next iteration.
+/// What both roles keep: the run of random COTs served now, the runs made ahead of need (`prepare`), and
+/// the base of the next iteration.
 struct SilentPool {
     let parameters: SilentOTParameters
-    /// Random COT values (sender: y; receiver: z = y ⊕ x·Δ) of the last iteration.
+    /// Random COT values (sender: y; receiver: z = y ⊕ x·Δ) of the run served now.
     var values: [Block] = []
     /// Receiver only: its choice bits x of `values`, packed.
     var bits: [UInt64] = []
-    /// Next value to serve; values below `reserved` are the next iteration's base.
+    /// Next value of `values` to serve.
     var position = 0
-    var reserved = 0
     var iteration: UInt64 = 0
+    /// Later iterations' outputs, made ahead of need and served after `values`, oldest first: each with its
+    /// choice bits (receiver) and its first value to serve (the ones below are the base of the iteration after).
+    var queued: [(values: [Block], bits: [UInt64], start: Int)] = []
+    /// Storage of served runs, for the next iterations to write into.
+    var spare: [[Block]] = []
 
-    var available: Int { values.count - position }
+    init(parameters: SilentOTParameters) { self.parameters = parameters }
+
+    var current: Int { values.count - position }
+    var available: Int { queued.reduce(current) { $0 + $1.values.count - $1.start } }
     /// The parameters of the next iteration.
     var next: LPNParameters { iteration == 0 ? parameters.setup : parameters.extension_ }
     var tweak: UInt64 { silentTweakBase | (iteration << 32) }
 
-    /// The storage of the values the next iteration replaces, for it to write into (fresh the first time or
-    /// when the size changes, and not zero-filled: the iteration writes every entry): reusing it spares the
-    /// kernel zeroing some 170 MB of new pages per iteration, which was a third of an OT-based ReLU layer's
-    /// time.
+    /// Moves to the oldest queued run once the current one is served; false when none is queued.
+    mutating func advance() -> Bool {
+        guard !queued.isEmpty else { return false }
+        retire()
+        let run = queued.removeFirst()
+        (values, bits, position) = (run.values, run.bits, run.start)
+        return true
+    }
+
+    /// Gives the current run's storage to `spare` (its unserved values are dropped).
+    mutating func retire() {
+        if !values.isEmpty { spare.append(values) }
+        values = []
+        bits = []
+        position = 0
+    }
+
+    /// Drops every value not yet served (`generate`: a fresh iteration on demand).
+    mutating func discard() {
+        while advance() {}
+        retire()
+    }
+
+    /// Storage for the next iteration to write into, not zero-filled (the iteration writes every entry): a
+    /// served run's when one of that size is spare, or the current run's when it is served and nothing is
+    /// queued, else fresh. Reusing it spares the kernel zeroing some 170 MB of new pages per iteration, which
+    /// was a third of an OT-based ReLU layer's time.
     mutating func recycledValues(count: Int) -> [Block] {
-        var storage: [Block] = []
-        swap(&storage, &values)
-        if storage.count != count { storage = uninitializedBlocks(count) }
-        return storage
+        if current == 0 && queued.isEmpty { retire() }
+        if let index = spare.firstIndex(where: { $0.count == count }) { return spare.remove(at: index) }
+        return uninitializedBlocks(count)
+    }
+
+    /// Allocates and touches the storage that preparing `count` COTs at a time will keep alive at most (the
+    /// run being served and enough extension-sized runs to hold `count`), so that no later iteration faults in
+    /// fresh pages: on this machine 0.2-0.4 s per 173 MB run, as much as the iteration itself. Nothing for
+    /// batches under an eighth of a run (a fresh run then serves at least eight of them).
+    mutating func provision(_ count: Int) {
+        let p = parameters.extension_, served = p.n - p.consumed
+        guard count >= served / 8 else { return }
+        let wanted = (count + served - 1) / served + 1
+        let have = spare.filter { $0.count == p.n }.count + queued.count + (values.count == p.n ? 1 : 0)
+        for _ in have..<max(have, wanted) {
+            var storage = uninitializedBlocks(p.n)
+            storage.withUnsafeMutableBufferPointer { $0.update(repeating: .zero) }
+            spare.append(storage)
+        }
     }
 
     /// `outputs[0..<count]` copied into `base`, in place when it already has that size.
@@ -76,12 +122,15 @@ struct SilentPool {
         }
     }
 
-    /// Installs an iteration's outputs: the first `reserve` become the next base, the rest are served.
+    /// Installs an iteration's outputs: the first `reserve` become the next base, the rest are served after
+    /// what the pool still holds.
     mutating func install(_ outputs: [Block], bits: [UInt64], reserve: Int) {
-        values = outputs
-        self.bits = bits
-        reserved = reserve
-        position = reserve
+        if current == 0 && queued.isEmpty {
+            retire()
+            (values, self.bits, position) = (outputs, bits, reserve)
+        } else {
+            queued.append((outputs, bits, reserve))
+        }
         iteration += 1
     }
 }
@@ -101,14 +150,20 @@ extension SilentPoolOwner {
         let first = nextIndex
         var done = 0
         while done < total {
-            if pool.available == 0 { try refill() }
-            let count = min(pool.available, total - done)
+            if pool.current == 0 && !pool.advance() { try refill() }
+            let count = min(pool.current, total - done)
             try chunk(done, count, pool.position)
             pool.position += count
             done += count
         }
         nextIndex += UInt64(total)
         return first
+    }
+
+    /// Runs iterations until the pool holds at least `count` random COTs (the other side must do the same
+    /// at the same time: both pools are in step, so both run the same iterations).
+    func fill(_ count: Int) throws {
+        while pool.available < count { try refill() }
     }
 }
 
@@ -134,14 +189,27 @@ public final class SilentOTSender: CorrelatedOTSender, SilentPoolOwner, @uncheck
     }
 
     /// Runs one iteration now (the receiver's `generate` must run at the same time), discarding what the
-    /// pool still holds; returns the random COTs it makes available. For precomputation and benchmarks.
+    /// pool still holds; returns the random COTs it makes available. For benchmarks.
     @discardableResult
     public func generate() throws -> Int {
+        pool.discard()
         try refill()
         return pool.available
     }
 
-    /// One iteration: the trees' message to the receiver, then the code; the outputs replace the pool.
+    /// Makes the next `count` COTs ready offline: their iterations run now, so serving them takes only the
+    /// receiver's derandomisation bits (the receiver's `prepare` must run at the same time).
+    public func prepare(_ count: Int) throws { try fill(count) }
+
+    public func reserveStorage(forBatchesOf count: Int) { pool.provision(count) }
+
+    /// Iterations run so far (the first, on the setup parameters, included).
+    public var iterations: UInt64 { pool.iteration }
+    /// COTs served so far.
+    public var served: UInt64 { nextIndex }
+
+    /// One iteration: the trees' message to the receiver, then the code; the outputs are served after what the
+    /// pool holds.
     func refill() throws {
         let p = pool.next
         let tweak = pool.tweak
@@ -205,12 +273,25 @@ public final class SilentOTReceiver: CorrelatedOTReceiver, SilentPoolOwner, @unc
         try refill()
     }
 
-    /// Runs one iteration now, with the sender's `generate`; returns the random COTs it makes available.
+    /// Runs one iteration now, with the sender's `generate`, discarding what the pool still holds; returns the
+    /// random COTs it makes available.
     @discardableResult
     public func generate() throws -> Int {
+        pool.discard()
         try refill()
         return pool.available
     }
+
+    /// Makes the next `count` COTs ready offline, with the sender's `prepare`: serving them then takes only
+    /// this side's derandomisation bits.
+    public func prepare(_ count: Int) throws { try fill(count) }
+
+    public func reserveStorage(forBatchesOf count: Int) { pool.provision(count) }
+
+    /// Iterations run so far (the first, on the setup parameters, included).
+    public var iterations: UInt64 { pool.iteration }
+    /// COTs served so far.
+    public var served: UInt64 { nextIndex }
 
     func refill() throws {
         let p = pool.next
