@@ -7,8 +7,9 @@
 public enum ReLUProtocol: String, Codable, CaseIterable, Sendable {
     /// Garbled circuits (Delphi): tables and the client's input labels offline, the server's labels online.
     case garbled
-    /// CrypTFlow2/Cheetah: sign by a millionaires' protocol, exact truncation and a multiplexer, all online
-    /// over correlated OT in both directions (TwoParty.OTReLU); nothing offline but the COTs.
+    /// CrypTFlow2/Cheetah: sign by a millionaires' protocol, exact truncation and a multiplexer over
+    /// correlated OT in both directions (TwoParty.OTReLU); every OT offline (the client's shares are fixed
+    /// there), online only the comparison's table and openings and the multiplexer's openings.
     case ot
 
     /// The protocol a user of `network` is offered by default: on a WAN the OT-based ReLU, whose total

@@ -99,8 +99,9 @@ final class OTReLUTests: XCTestCase {
         }
     }
 
-    /// A server that disappears mid-protocol, or sends a comparison table of the wrong length (short or
-    /// long), makes the client's side fail with a transport error instead of hanging or reading garbage.
+    /// A server that disappears after the offline part or mid-protocol, or sends a comparison table of the
+    /// wrong length (short or long), makes the client's side fail with a transport error instead of hanging
+    /// or reading garbage.
     func testPeerFaultsAreErrors() throws {
         let shares = (0..<64).map { UInt64($0) &* 0x9E37_79B9 }
         @Sendable func client(_ channel: any Channel) -> Error? {
@@ -110,60 +111,69 @@ final class OTReLUTests: XCTestCase {
                 return nil
             } catch { return error }
         }
-        // The client's first flight: its products' random OLEs (4 per element), its opening of m_c.
-        @Sendable func firstFlight(_ forward: IKNPSender, _ channel: any Channel) throws {
-            _ = try forward.random(count: 4 * 64)
-            _ = try channel.receiveMessage(expecting: 0x0303, UInt64.self, count: 1)
+        // The real offline part, then the client's first online flight (its opening of m_c).
+        @Sendable func offline(_ channel: any Channel) throws -> OTReLU.ServerPreparation {
+            let forward = try IKNPSender(channel: channel), reverse = try IKNPReceiver(channel: channel)
+            let prepared = try OTReLU.prepareServer(count: 64, valueBits: 40, truncation: 12, forward: forward, reverse: reverse)
+            try OTReLU.sendTables(prepared, channel: channel)
+            return prepared
         }
-        // Closes after the comparisons, before the products.
-        let (_, closed) = try runTwoParties(
-            first: { channel in
-                let forward = try IKNPSender(channel: channel)
-                let reverse = try IKNPReceiver(channel: channel)
-                try firstFlight(forward, channel)
-                _ = try Millionaire.send(shares.map { $0 & ((1 << 39) - 1) }, bits: 39, low: 12, ot: forward) {
-                    _ = try reverse.random(choices: ChoiceBits(count: 64))
+        let cases: [(String, @Sendable (any Channel) throws -> Void)] = [
+            ("closes after the offline part", { channel in _ = try offline(channel); channel.close() }),
+            ("closes after the comparison, before the products", { channel in
+                let prepared = try offline(channel)
+                _ = try channel.receiveMessage(expecting: 0x0303, UInt64.self, count: 1)
+                _ = try Millionaire.send(shares.map { $0 & ((1 << 39) - 1) }, prepared: prepared.comparison, channel: channel) {
                     try channel.sendMessage(type: 0x0303, [UInt64](repeating: 0, count: 64))
                 }
                 channel.close()
-            },
-            second: client)
-        XCTAssertNotNil(closed as? TransportError, "\(String(describing: closed))")
-        for words in [3, 1 << 12] {
-            let (_, malformed) = try runTwoParties(
-                first: { channel in
-                    let forward = try IKNPSender(channel: channel)
-                    _ = try IKNPReceiver(channel: channel)
-                    try firstFlight(forward, channel)
-                    // The comparison on 39 bits (12 low): 9 leaves of 4 bits and one of 3, then 15 AND vectors
-                    // of triples (1-of-4 OTs), each batch's COTs in one run as the client extends them.
-                    for count in [64 * 9 * 4, 64 * 3, 64 * 15 * 2] { _ = try forward.correlated(count: count) }
-                    try channel.sendMessage(type: 0x0301, [UInt64](repeating: 0, count: words))   // SmallOT.tableMessage
-                    try channel.flush()
-                },
-                second: client)
-            XCTAssertNotNil(malformed as? TransportError, "\(words) words: \(String(describing: malformed))")
+            }),
+            ("short table", { channel in
+                _ = try offline(channel)
+                _ = try channel.receiveMessage(expecting: 0x0303, UInt64.self, count: 1)
+                try channel.sendMessage(type: 0x0301, [UInt64](repeating: 0, count: 3))   // SmallOT.tableMessage
+                try channel.flush()
+            }),
+            ("long table", { channel in
+                _ = try offline(channel)
+                _ = try channel.receiveMessage(expecting: 0x0303, UInt64.self, count: 1)
+                try channel.sendMessage(type: 0x0301, [UInt64](repeating: 0, count: 1 << 12))
+                try channel.flush()
+            }),
+        ]
+        for (name, server) in cases {
+            let (_, failure) = try runTwoParties(first: { try server($0) }, second: client)
+            XCTAssertNotNil(failure as? TransportError, "\(name): \(String(describing: failure))")
         }
     }
 
-    /// One OT ReLU layer on its own takes T + 3 flights for a comparison tree of T levels (the client's
-    /// choices, the table, the pipelined openings, the products' exchange); in a network the client's last
-    /// flight carries the next layer's first, so T + 2 per layer where T is even.
+    /// One OT ReLU layer's online part on its own takes T + 3 flights for a comparison tree of T levels (the
+    /// client's opening of m_c, the table, the pipelined openings, the products' exchange); in a network the
+    /// client's last flight carries the next layer's first, so T + 2 per layer where T is even. Its offline
+    /// part takes 2: the client's choices out; the server's choices and the triples' table back.
     func testOTReLUFlights() throws {
         for (k, f, levels) in [(8, 3, 1), (35, 13, 4), (64, 20, 5)] {
             let shares = (0..<100).map { UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
             let (_, rounds) = try runTwoParties(
                 first: { channel in
                     let forward = try IKNPSender(channel: channel), reverse = try IKNPReceiver(channel: channel)
-                    _ = try OTReLU.server(shares, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+                    let prepared = try OTReLU.prepareServer(count: shares.count, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+                    try OTReLU.sendTables(prepared, channel: channel)
+                    _ = try OTReLU.server(shares, prepared: prepared, channel: channel)
                 },
-                second: { channel -> UInt64 in
+                second: { channel -> (offline: UInt64, online: UInt64) in
                     let forward = try IKNPReceiver(channel: channel), reverse = try IKNPSender(channel: channel)
                     channel.resetStats()
-                    _ = try OTReLU.client(shares, valueBits: k, truncation: f, forward: forward, reverse: reverse)
-                    return channel.stats.totalRounds
+                    var pending = try OTReLU.beginClient(shares, valueBits: k, truncation: f, forward: forward)
+                    try pending.reverse(reverse)
+                    let prepared = try OTReLU.finishClient(pending, channel: channel)
+                    let offline = channel.stats.totalRounds
+                    channel.resetStats()
+                    _ = try OTReLU.client(prepared: prepared, channel: channel)
+                    return (offline, channel.stats.totalRounds)
                 })
-            XCTAssertEqual(rounds, UInt64(levels + 3), "k = \(k), f = \(f)")
+            XCTAssertEqual(rounds.online, UInt64(levels + 3), "k = \(k), f = \(f)")
+            XCTAssertEqual(rounds.offline, 2, "k = \(k), f = \(f): the client's choices out, the server's and the table in")
         }
     }
 }

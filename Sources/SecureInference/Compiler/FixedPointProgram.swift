@@ -174,8 +174,8 @@ public struct FixedPointProgram: Hashable, Sendable, Codable {
         }
     }
 
-    /// The pseudo-step under which sessions measure the offline preparation of the OT-based ReLUs' correlated
-    /// OTs (silent OT iterations run ahead of the online phase): a ReLU cost with no elements of its own.
+    /// The pseudo-step under which sessions measure the silent OT iterations that make the OT-based ReLUs'
+    /// correlated OTs offline: a ReLU cost with no elements of its own.
     public static let reluPreparationStep = -2
 
     /// What a step costs in the cost model's terms: a ReLU or polynomial activation (with the elements it

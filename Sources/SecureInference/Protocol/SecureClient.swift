@@ -14,6 +14,8 @@ struct ClientOfflineState {
     var relus: [Int: (batch: GarbledBatch, labels: [Block], evaluator: ReLUEvaluator)] = [:]
     var squares: [Int: OneRoundSquare.ClientState] = [:]
     var polynomials: [Int: OneRoundPolynomial.ClientState] = [:]
+    /// Per OT-based ReLU output: its correlations, made offline from the client's input share.
+    var otReLUs: [Int: OTReLU.ClientPreparation] = [:]
 }
 
 /// Costs of one image, by phase.
@@ -92,8 +94,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         let needsOT = architecture.program.needsOT
         ot = needsOT ? try OT.receiver(channel: channel) : nil
         reverse = needsOT && architecture.reluProtocol == .ot ? try OT.lightSender(channel: channel) : nil
-        // The memory each image's OT-ReLU preparation will use, faulted in once here rather than in the
-        // first images' offline phases.
+        // The memory each image's OT-ReLU COTs take, faulted in once here rather than in the first images.
         let correlations = architecture.program.otReLUCorrelations(architecture.reluProtocol)
         ot?.reserveStorage(forBatchesOf: correlations.forward)
         reverse?.reserveStorage(forBatchesOf: correlations.reverse)
@@ -250,7 +251,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 case .add, .truncate, .gather, .scatter:
                     _ = try share(step.output, &state)
                 case .relu where reluProtocol == .ot:
-                    break   // its output share is drawn (re-shared online)
+                    break   // its output share is drawn (re-shared online); its correlations come after the loop
                 case .relu(let output, let input, let valueBits, let shift, _):
                     let evaluator = ReLUEvaluator(try ReLUCircuit(valueBits: valueBits, truncationBits: shift))
                     let choices = ChoiceBits(evaluator.choiceBits(clientShares: try share(input, &state)))
@@ -267,11 +268,30 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
         }
         // Shares no step needed offline (a ReLU's output read only online, a sum the pipelining skipped).
         for t in program.tensors.indices { _ = try share(t, &state) }
+        // The OT-based ReLUs' correlations, after every linear layer (the server's order): every COT first,
+        // then per layer the choices this side sends ahead (reading nothing), the server's reverse choices,
+        // the triples' tables.
         let correlations = program.otReLUCorrelations(reluProtocol)
         if correlations.forward > 0 {
             try meter.measure(FixedPointProgram.reluPreparationStep, "correlated OTs of the ReLUs") {
                 try ot!.prepare(correlations.forward)
                 try reverse!.prepare(correlations.reverse)
+            }
+            var pending: [(index: Int, output: Int, pending: OTReLU.ClientPending)] = []
+            for (index, step) in program.steps.enumerated() {
+                guard case .relu(let output, let input, let valueBits, let shift, _) = step else { continue }
+                try meter.measure(index, step.label) {
+                    pending.append((index, output, try OTReLU.beginClient(state.shares[input], valueBits: valueBits, truncation: shift,
+                                                                          forward: ot!)))
+                }
+            }
+            for i in pending.indices {
+                try meter.measure(pending[i].index, program.steps[pending[i].index].label) { try pending[i].pending.reverse(reverse!) }
+            }
+            for (index, output, layer) in pending {
+                try meter.measure(index, program.steps[index].label) {
+                    state.otReLUs[output] = try OTReLU.finishClient(layer, channel: channel)
+                }
             }
         }
         _ = try channel.receiveMessage(expecting: ProtocolMessage.offlineDone)
@@ -340,9 +360,8 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 switch step {
                 case .linear, .add, .truncate, .gather, .scatter:
                     break   // server-local online; the client's share was fixed offline
-                case .relu(let output, let input, let valueBits, let shift, _) where reluProtocol == .ot:
-                    let own = try OTReLU.client(shares[input], valueBits: valueBits, truncation: shift,
-                                                forward: ot!, reverse: reverse!)
+                case .relu(let output, _, _, _, _) where reluProtocol == .ot:
+                    let own = try OTReLU.client(prepared: state.otReLUs[output]!, channel: channel)
                     replies.append((index, ProtocolMessage.reluReshare, zip(own, shares[output]).map { $0 &- $1 }))
                 case .relu(let output, _, let valueBits, _, _):
                     let (batch, labels, evaluator) = state.relus[output]!

@@ -1,7 +1,8 @@
 // The server's side of Sibyl's two-party inference (semi-honest): it holds the weights and learns
 // nothing about the client's input. Protocol (Sources/SecureInference/README.md): the client's share of
 // every tensor is fixed offline, so linear layers cost nothing online; ReLUs are garbled circuits whose
-// client inputs come by OT offline (Delphi, Mishra et al. USENIX Security 2020); squares use an OT-based
+// client inputs come by OT offline (Delphi, Mishra et al. USENIX Security 2020), or with `--relu ot` a
+// millionaires' comparison and multiplexer whose OTs all run offline (TwoParty.OTReLU); squares use an OT-based
 // OLE offline and one round trip online (TwoParty.OneRoundSquare); polynomials of degree >= 3 use
 // HE-batched OLEs over three primes offline (Lattice.PrimeOLE, the client's key set up once per session)
 // and one round trip online (TwoParty.OneRoundPolynomial); truncations are local (SecureML), exact up to
@@ -46,7 +47,7 @@ public struct PublicArchitecture: Codable, Sendable, Equatable {
 }
 
 extension FixedPointProgram {
-    /// The correlated OTs one image's OT-based ReLUs take online, per direction (none with garbled ReLUs).
+    /// The correlated OTs one image's OT-based ReLUs take, per direction (none with garbled ReLUs).
     func otReLUCorrelations(_ reluProtocol: ReLUProtocol) -> (forward: Int, reverse: Int) {
         guard reluProtocol == .ot else { return (0, 0) }
         var total = (forward: 0, reverse: 0)
@@ -66,6 +67,8 @@ struct ServerOfflineState {
     var squares: [Int: OneRoundSquare.ServerState] = [:]
     /// Per polynomial output: the masks and OLE shares of the one-round polynomial.
     var polynomials: [Int: OneRoundPolynomial.ServerState] = [:]
+    /// Per OT-based ReLU output: its correlations, made offline.
+    var otReLUs: [Int: OTReLU.ServerPreparation] = [:]
 }
 
 /// Sibyl's server session: BFV linear layers, IKNP OTs.
@@ -130,7 +133,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
         self.prepared = try prepared.layers(for: linearServer)
         ot = program.needsOT ? try OT.sender(channel: channel) : nil
         reverse = program.needsOT && architecture.reluProtocol == .ot ? try OT.lightReceiver(channel: channel) : nil
-        // The memory each image's OT-ReLU preparation will use, faulted in once per session (ClientSession too).
+        // The memory each image's OT-ReLU COTs take, faulted in once per session (ClientSession too).
         let correlations = program.otReLUCorrelations(architecture.reluProtocol)
         ot?.reserveStorage(forBatchesOf: correlations.forward)
         reverse?.reserveStorage(forBatchesOf: correlations.reverse)
@@ -188,7 +191,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
             case .truncate:
                 break   // local truncation: nothing to prepare
             case .relu where reluProtocol == .ot:
-                break   // online, on the correlated OTs prepared at the end of this phase
+                break   // prepared after the loop
             case .relu(let output, _, let valueBits, let shift, _):
                 try beforeExchange()
                 let count = program.tensors[output].shape.elements
@@ -215,12 +218,23 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
             }
             _ = index
         }
-        // The OT-based ReLUs' correlated OTs, made now so that the online phase runs no silent OT iteration
-        // (the client prepares the same counts at the same point).
+        // The OT-based ReLUs, after every linear layer (the HE exchange above stays one pipelined stream):
+        // first every COT they take (silent OT iterations back to back), then, layer by layer, everything that
+        // does not need the server's shares: the comparison's pads and triples, the multiplexer's random OLEs;
+        // the triples' tables go last, once every choice the client sends ahead has been read.
         let correlations = program.otReLUCorrelations(reluProtocol)
         if correlations.forward > 0 {
             try ot!.prepare(correlations.forward)
             try reverse!.prepare(correlations.reverse)
+            var prepared: [(output: Int, preparation: OTReLU.ServerPreparation)] = []
+            for case .relu(let output, _, let valueBits, let shift, _) in program.steps {
+                prepared.append((output, try OTReLU.prepareServer(count: program.tensors[output].shape.elements, valueBits: valueBits,
+                                                                  truncation: shift, forward: ot!, reverse: reverse!)))
+            }
+            for (output, preparation) in prepared {
+                try OTReLU.sendTables(preparation, channel: channel)
+                state.otReLUs[output] = preparation
+            }
         }
         try channel.sendMessage(type: ProtocolMessage.offlineDone, [UInt8]())
         try channel.flush()
@@ -254,11 +268,11 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 shares[output] = RingKernels.shiftedSum(shares[a], shiftA: shiftA, shares[b], shiftB: shiftB)
             case .truncate(let output, let input, let bits):
                 shares[output] = ShareRing.truncate(shares: shares[input], by: bits, party: .server)
-            case .relu(let output, let input, let valueBits, let shift, _) where reluProtocol == .ot:
+            case .relu(let output, let input, _, _, _) where reluProtocol == .ot:
                 // Interactive: what is pending goes first; then the client re-shares to the share it fixed
                 // offline (its reply joins the next flight).
                 try settle()
-                let own = try OTReLU.server(shares[input], valueBits: valueBits, truncation: shift, forward: ot!, reverse: reverse!)
+                let own = try OTReLU.server(shares[input], prepared: state.otReLUs[output]!, channel: channel)
                 pending.append((output, {
                     let correction = try channel.receiveMessage(expecting: ProtocolMessage.reluReshare, UInt64.self,
                                                                 count: outShape.elements)

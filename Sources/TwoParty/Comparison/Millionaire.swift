@@ -8,7 +8,8 @@
 // eq_j = 1{x_j = y_j}: the sender offers, for every v, its random (lt0, eq0) masked with (1{x_j < v},
 // 1{x_j = v}). The blocks are then combined from the least significant up, in ⌈log2 q⌉ levels:
 // lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo, each AND with a Beaver bit triple made by a 1-of-4
-// OT beforehand, in the same run of COTs and the same table message as the blocks' 1-of-16 OTs. Shared
+// OT beforehand (its table goes out with the preparation, `prepareSend`/`beginReceive`: the leaves' COTs
+// too are extended and hashed then, and the sender's table of entries XOR pads waits for its input). Shared
 // bits stay packed 64 to a word throughout (the ANDs of a level are word operations). The levels'
 // openings are pipelined (`openingSchedule`): a side's level-l openings wait only for the other side's
 // level l - 1 openings, so each message carries two levels and a tree of T levels takes T + 1 messages
@@ -28,7 +29,8 @@
 // 2^62 + 512 A + e W + position, W = 2 (2^m - 1) < 512: the ranges of distinct COT runs do not meet.
 // Both sides extend and hash a batch in chunks of at most `chunkCOTs` COTs (bounded, cache-sized scratch).
 // Traffic per comparison of ℓ = 40 bits with silent COTs: 10 blocks x (4 COTs + 32 table bits) and at most
-// 18 triples x (2 COTs + 4 table bits) + 4 opening bits per AND: about 120 bytes; with IKNP, 1.1 KB.
+// 18 triples x (2 COTs + 4 table bits) + 4 opening bits per AND: about 120 bytes, of which the leaf tables
+// and the openings (about 50) are online; with IKNP, 1.1 KB.
 import Transport
 
 /// 1-out-of-2^m OT of short messages (at most 64 bits) from m correlated OTs per instance.
@@ -61,64 +63,75 @@ public enum SmallOT {
 
     /// Several batches, each with its own m and entry width, in one table message (one flight pair for all).
     static func send(_ ot: any CorrelatedOTSender, batches: [Batch]) throws {
-        var table = BitWriter(reservingBits: batches.reduce(0) { $0 + ($1.count << $1.m) * $1.bits })
-        for batch in batches {
-            precondition((1...8).contains(batch.m) && (1...64).contains(batch.bits), "small OT: bad sizes")
-            try appendTable(ot, batch, to: &table)
-        }
-        try ot.channel.sendMessage(type: tableMessage, table.finish())
-        try ot.channel.flush()
+        let pads = try batches.map { try senderPads(ot, m: $0.m, bits: $0.bits, count: $0.count) }
+        try sendTable(Array(zip(batches, pads)), channel: ot.channel)
     }
 
-    /// One batch's COTs, chunk by chunk, and its part of the table: every entry masked by its pad.
-    static func appendTable(_ ot: any CorrelatedOTSender, _ batch: Batch, to table: inout BitWriter) throws {
-        let m = batch.m, width = 1 << m, terms = terms(m: m), n = batch.count
+    /// The table message of batches whose pads `senderPads` made (possibly offline, long before): entries
+    /// XOR pads, batch after batch, word by word (both in the table's layout).
+    static func sendTable(_ batches: [(batch: Batch, pads: [UInt64])], channel: any Channel) throws {
+        var table = BitWriter(reservingBits: batches.reduce(0) { $0 + ($1.batch.count << $1.batch.m) * $1.batch.bits })
+        for (batch, pads) in batches {
+            let total = (batch.count << batch.m) * batch.bits, full = total / 64, rest = total % 64
+            precondition(batch.entries.count == (total + 63) / 64 && pads.count == batch.entries.count, "small OT: pads of another batch")
+            for w in 0..<full { table.append(batch.entries[w] ^ pads[w], width: 64) }
+            if rest > 0 { table.append(batch.entries[full] ^ pads[full], width: rest) }
+        }
+        try channel.sendMessage(type: tableMessage, table.finish())
+        try channel.flush()
+    }
+
+    /// The sender's pads of `count` instances (each pad `bits` wide), in the table's layout: instance e's
+    /// entry v's pad at bit (e 2^m + v) bits. Extends the instances' COTs now (the receiver's `receivePads`
+    /// at the same time, with its choices), chunk by chunk.
+    static func senderPads(_ ot: any CorrelatedOTSender, m: Int, bits: Int, count n: Int) throws -> [UInt64] {
+        precondition((1...8).contains(m) && (1...64).contains(bits), "small OT: bad sizes")
+        let width = 1 << m, terms = terms(m: m)
         let chunk = max(1, chunkCOTs / m)
-        let mask: UInt64 = batch.bits == 64 ? .max : (1 << UInt64(batch.bits)) - 1
+        let mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
+        var output = BitWriter(reservingBits: (n << m) * bits)
         var q = uninitializedBlocks(min(n, chunk) * m)
         var keys = uninitializedBlocks(min(n, chunk) * terms)
         var pads = [UInt64](repeating: 0, count: width)
         let delta = ot.delta
         var base: UInt64 = 0
-        try batch.entries.withUnsafeBufferPointer { entries in
-            var reader = BitReader(entries)
-            var start = 0
-            while start < n {
-                let count = min(chunk, n - start)
-                let first = try q.withUnsafeMutableBufferPointer { try ot.extend(into: UnsafeMutableBufferPointer(rebasing: $0[0..<(count * m)])) }
-                if start == 0 { base = first }
-                precondition(first == base + UInt64(start * m), "small OT: a batch's COTs must be consecutive")
-                q.withUnsafeBufferPointer { q in
-                    keys.withUnsafeMutableBufferPointer { keys in
-                        for e in 0..<count {
-                            for x in 0..<m {
-                                let k0 = q[e * m + x], k1 = k0 ^ delta
-                                let at = e * terms + position(level: x, bit: 0, prefix: 0), span = 1 << x
-                                for y in 0..<span { keys[at + y] = k0; keys[at + span + y] = k1 }
-                            }
-                        }
-                        FixedKeyAES.shared.hash(UnsafeMutableBufferPointer(rebasing: keys[0..<(count * terms)]),
-                                                firstTweak: tweakBase(base) &+ UInt64(start * terms))
-                        for e in 0..<count {
-                            let row = e * terms
-                            // pad(v) for v < 2^(x+1) from pad(v mod 2^x), level by level.
-                            pads[0] = keys[row].lo
-                            pads[1] = keys[row + 1].lo
-                            for x in 1..<max(m, 1) {
-                                let span = 1 << x, at = row + position(level: x, bit: 0, prefix: 0)
-                                for y in 0..<span {
-                                    let low = pads[y]
-                                    pads[y] = low ^ keys[at + y].lo
-                                    pads[span + y] = low ^ keys[at + span + y].lo
-                                }
-                            }
-                            for v in 0..<width { table.append((reader.read(width: batch.bits) ^ pads[v]) & mask, width: batch.bits) }
+        var start = 0
+        while start < n {
+            let count = min(chunk, n - start)
+            let first = try q.withUnsafeMutableBufferPointer { try ot.extend(into: UnsafeMutableBufferPointer(rebasing: $0[0..<(count * m)])) }
+            if start == 0 { base = first }
+            precondition(first == base + UInt64(start * m), "small OT: a batch's COTs must be consecutive")
+            q.withUnsafeBufferPointer { q in
+                keys.withUnsafeMutableBufferPointer { keys in
+                    for e in 0..<count {
+                        for x in 0..<m {
+                            let k0 = q[e * m + x], k1 = k0 ^ delta
+                            let at = e * terms + position(level: x, bit: 0, prefix: 0), span = 1 << x
+                            for y in 0..<span { keys[at + y] = k0; keys[at + span + y] = k1 }
                         }
                     }
+                    FixedKeyAES.shared.hash(UnsafeMutableBufferPointer(rebasing: keys[0..<(count * terms)]),
+                                            firstTweak: tweakBase(base) &+ UInt64(start * terms))
+                    for e in 0..<count {
+                        let row = e * terms
+                        // pad(v) for v < 2^(x+1) from pad(v mod 2^x), level by level.
+                        pads[0] = keys[row].lo
+                        pads[1] = keys[row + 1].lo
+                        for x in 1..<max(m, 1) {
+                            let span = 1 << x, at = row + position(level: x, bit: 0, prefix: 0)
+                            for y in 0..<span {
+                                let low = pads[y]
+                                pads[y] = low ^ keys[at + y].lo
+                                pads[span + y] = low ^ keys[at + span + y].lo
+                            }
+                        }
+                        for v in 0..<width { output.append(pads[v] & mask, width: bits) }
+                    }
                 }
-                start += count
             }
+            start += count
         }
+        return output.finish()
     }
 
     /// The receiver: instance e's chosen entry `choices[e]` (below 2^m).
@@ -134,15 +147,20 @@ public enum SmallOT {
                          "small OT: bad choices")
             pads.append(try receivePads(ot, m: m, choices: choices))
         }
+        return try receiveTable(ot.channel, batches: batches.indices.map { (batches[$0].m, batches[$0].bits, batches[$0].choices, pads[$0]) })
+    }
+
+    /// Reads the table message of batches whose pads `receivePads` made (possibly offline, long before): each
+    /// batch's chosen entries.
+    static func receiveTable(_ channel: any Channel, batches: [(m: Int, bits: Int, choices: [Int], pads: [UInt64])]) throws -> [[UInt64]] {
         let totalBits = batches.reduce(0) { $0 + ($1.choices.count << $1.m) * $1.bits }
-        let words = try ot.channel.receiveMessage(expecting: tableMessage, UInt64.self, count: (totalBits + 63) / 64)
+        let words = try channel.receiveMessage(expecting: tableMessage, UInt64.self, count: (totalBits + 63) / 64)
         var offset = 0
         return words.withUnsafeBufferPointer { table in
-            batches.indices.map { b in
-                let (m, bits, choices) = batches[b]
+            batches.map { m, bits, choices, pads in
                 let mask: UInt64 = bits == 64 ? .max : (1 << UInt64(bits)) - 1
                 let chosen = choices.indices.map { e in
-                    (readBits(table, at: offset + ((e << m) + choices[e]) * bits, width: bits) ^ pads[b][e]) & mask
+                    (readBits(table, at: offset + ((e << m) + choices[e]) * bits, width: bits) ^ pads[e]) & mask
                 }
                 offset += (choices.count << m) * bits
                 return chosen
@@ -381,46 +399,119 @@ public enum Millionaire {
         try receive(y, bits: bits, low: 0, ot: ot).all
     }
 
+    /// What the OT sender makes before it knows its input, for a comparison of `count` values of `bits` bits
+    /// (`low` low): its leaves' pads (their COTs' derandomisation comes from the receiver's `beginReceive`)
+    /// and its AND triples, whose 1-of-4 OTs' table it sends when the caller says (`sendTripleTable`: a
+    /// session sends every layer's after reading every layer's choices, so that neither side's writes wait
+    /// on the other's reads). Online, `send` then needs no OT: one table of entries XOR pads, and the openings.
+    public struct SenderPreparation {
+        let count: Int, bits: Int, low: Int
+        /// Per leaf batch (`batches` order): the pads, in the table's layout.
+        let leafPads: [[UInt64]]
+        let triples: SharedBits.Triples
+        let tripleTable: (batch: SmallOT.Batch, pads: [UInt64])
+    }
+
+    /// The OT receiver's part made from its input `y` before the sender's input exists: its leaves' choices and
+    /// pads, its random halves of the triples (their choices sent); `finishReceive` reads the triples' table.
+    public struct ReceiverPending {
+        let count: Int, bits: Int, low: Int
+        /// Per leaf batch (`batches` order): its choices (the blocks of y) and their pads.
+        let choices: [[Int]]
+        let leafPads: [[UInt64]]
+        let tripleHalves: (a: ChoiceBits, b: ChoiceBits)
+        let tripleChoices: [Int]
+        let triplePads: [UInt64]
+    }
+
+    /// The OT receiver's whole preparation.
+    public struct ReceiverPreparation {
+        let pending: ReceiverPending
+        let triples: SharedBits.Triples
+    }
+
+    public static func prepareSend(count n: Int, bits: Int, low: Int, ot: any CorrelatedOTSender) throws -> SenderPreparation {
+        let (widths, _, lowLeaves) = leaves(bits: bits, low: low)
+        let pads = try batches(widths).map { m, indices in try SmallOT.senderPads(ot, m: m, bits: 2, count: indices.count * n) }
+        let (triples, tripleBatch) = SharedBits.senderTriples(n * andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves))
+        let triplePads = try SmallOT.senderPads(ot, m: tripleBatch.m, bits: tripleBatch.bits, count: tripleBatch.count)
+        return SenderPreparation(count: n, bits: bits, low: low, leafPads: pads, triples: triples, tripleTable: (tripleBatch, triplePads))
+    }
+
+    /// Sends the triples' table of a preparation (once, before its `send`).
+    public static func sendTripleTable(_ prepared: SenderPreparation, channel: any Channel) throws {
+        try SmallOT.sendTable([prepared.tripleTable], channel: channel)
+    }
+
+    public static func beginReceive(_ y: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTReceiver) throws -> ReceiverPending {
+        let n = y.count
+        let (widths, offsets, lowLeaves) = leaves(bits: bits, low: low)
+        let choices: [[Int]] = batches(widths).map { m, indices in
+            let mask: UInt64 = (1 << UInt64(m)) - 1
+            return indices.flatMap { leaf in y.map { Int(($0 >> UInt64(offsets[leaf])) & mask) } }
+        }
+        let pads = try zip(batches(widths), choices).map { try SmallOT.receivePads(ot, m: $0.0.m, choices: $0.1) }
+        let (a, b, tripleChoices) = SharedBits.receiverTripleChoices(n * andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves))
+        let triplePads = try SmallOT.receivePads(ot, m: 2, choices: tripleChoices)
+        return ReceiverPending(count: n, bits: bits, low: low, choices: choices, leafPads: pads, tripleHalves: (a, b),
+                               tripleChoices: tripleChoices, triplePads: triplePads)
+    }
+
+    /// Reads the triples' table (`sendTripleTable`): the receiver's preparation is complete.
+    public static func finishReceive(_ pending: ReceiverPending, channel: any Channel) throws -> ReceiverPreparation {
+        let received = try SmallOT.receiveTable(channel, batches: [(2, 1, pending.tripleChoices, pending.triplePads)])[0]
+        var c = ChoiceBits(count: received.count)
+        for (t, bit) in received.enumerated() where bit == 1 { c[t] = true }
+        return ReceiverPreparation(pending: pending, triples: (pending.tripleHalves.a, pending.tripleHalves.b, c))
+    }
+
     /// The sender's shares of 1{x[k] < y[k]} and of 1{x[k] mod 2^low < y[k] mod 2^low} (all false when low = 0).
     /// `afterTable` runs between the table message and the combination (the OT ReLU sends its own first-flight
     /// messages there; the receiver's `afterTable` reads them). The result's `finishedFirst` says whether this
     /// side learnt its shares before the other (it sent the last openings).
     public static func send(_ x: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTSender,
                             afterTable: () throws -> Void = {}) throws -> (all: [Bool], low: [Bool], finishedFirst: Bool) {
+        let prepared = try prepareSend(count: x.count, bits: bits, low: low, ot: ot)
+        try sendTripleTable(prepared, channel: ot.channel)
+        return try send(x, prepared: prepared, channel: ot.channel, afterTable: afterTable)
+    }
+
+    /// `send` on a preparation for x.count values: no OT, the leaves' table and the openings.
+    public static func send(_ x: [UInt64], prepared: SenderPreparation, channel: any Channel,
+                            afterTable: () throws -> Void = {}) throws -> (all: [Bool], low: [Bool], finishedFirst: Bool) {
         let n = x.count
-        let (widths, offsets, lowLeaves) = leaves(bits: bits, low: low)
+        precondition(n == prepared.count, "comparison prepared for \(prepared.count) values, given \(n)")
+        let (widths, offsets, lowLeaves) = leaves(bits: prepared.bits, low: prepared.low)
         let nodes = widths.map { _ in Node(lt: .random(count: n), eq: .random(count: n)) }
-        var otBatches: [SmallOT.Batch] = []
-        for (m, indices) in batches(widths) {
+        var tables: [(batch: SmallOT.Batch, pads: [UInt64])] = []
+        for ((m, indices), pads) in zip(batches(widths), prepared.leafPads) {
             var writer = BitWriter(reservingBits: indices.count * n << (m + 1))
             for leaf in indices {
                 let shift = UInt64(offsets[leaf]), mask: UInt64 = (1 << UInt64(m)) - 1
                 let (lt0, eq0) = (nodes[leaf].lt, nodes[leaf].eq!)
                 for k in 0..<n { writer.append(leafEntries(Int((x[k] >> shift) & mask), width: m, lt0: lt0[k], eq0: eq0[k]), width: 2 << m) }
             }
-            otBatches.append(SmallOT.Batch(m: m, bits: 2, count: indices.count * n, entries: writer.finish()))
+            tables.append((SmallOT.Batch(m: m, bits: 2, count: indices.count * n, entries: writer.finish()), pads))
         }
-        // The leaves' 1-of-2^w OTs and the triples' 1-of-4 OTs in one flight pair.
-        let (triples, tripleBatch) = SharedBits.senderTriples(n * andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves))
-        try SmallOT.send(ot, batches: otBatches + [tripleBatch])
+        try SmallOT.sendTable(tables, channel: channel)
         try afterTable()
-        return try combine(nodes, lowLeaves: lowLeaves, count: n, triples: triples, isSender: true, channel: ot.channel)
+        return try combine(nodes, lowLeaves: lowLeaves, count: n, triples: prepared.triples, isSender: true, channel: channel)
     }
 
     /// The receiver's side of `send(_:bits:low:ot:)`.
     public static func receive(_ y: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTReceiver,
                                afterTable: () throws -> Void = {}) throws -> (all: [Bool], low: [Bool], finishedFirst: Bool) {
-        let n = y.count
-        let (widths, offsets, lowLeaves) = leaves(bits: bits, low: low)
+        try receive(prepared: finishReceive(beginReceive(y, bits: bits, low: low, ot: ot), channel: ot.channel), channel: ot.channel,
+                    afterTable: afterTable)
+    }
+
+    /// The receiver's side of `send(_:prepared:channel:)`, on its preparation (which holds its input).
+    public static func receive(prepared: ReceiverPreparation, channel: any Channel,
+                               afterTable: () throws -> Void = {}) throws -> (all: [Bool], low: [Bool], finishedFirst: Bool) {
+        let pending = prepared.pending, n = pending.count
+        let (widths, _, lowLeaves) = leaves(bits: pending.bits, low: pending.low)
         let order = batches(widths)
-        var requests: [(m: Int, bits: Int, choices: [Int])] = order.map { m, indices in
-            let mask: UInt64 = (1 << UInt64(m)) - 1
-            return (m, 2, indices.flatMap { leaf in y.map { Int(($0 >> UInt64(offsets[leaf])) & mask) } })
-        }
-        let ands = n * andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves)
-        let (a, b, tripleChoices) = SharedBits.receiverTripleChoices(ands)
-        requests.append((2, 1, tripleChoices))
-        let received = try SmallOT.receive(ot, batches: requests)
+        let received = try SmallOT.receiveTable(channel, batches: order.indices.map { (order[$0].m, 2, pending.choices[$0], pending.leafPads[$0]) })
         var nodes = [Node?](repeating: nil, count: widths.count)
         for (batch, (_, indices)) in order.enumerated() {
             for (i, leaf) in indices.enumerated() {
@@ -433,10 +524,8 @@ public enum Millionaire {
                 nodes[leaf] = Node(lt: lt, eq: eq)
             }
         }
-        var c = ChoiceBits(count: ands)
-        for (t, bit) in received[received.count - 1].enumerated() where bit == 1 { c[t] = true }
         try afterTable()
-        return try combine(nodes.map { $0! }, lowLeaves: lowLeaves, count: n, triples: (a, b, c), isSender: false, channel: ot.channel)
+        return try combine(nodes.map { $0! }, lowLeaves: lowLeaves, count: n, triples: prepared.triples, isSender: false, channel: channel)
     }
 
     /// The low leaves and the high leaves reduced side by side, level by level, then joined, with the

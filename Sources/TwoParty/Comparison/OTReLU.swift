@@ -24,16 +24,23 @@
 //           + b_s · (1 - 2 b_c) P_c                               (server bit x client value),
 //     four products of one side's bit and the other side's value, all in one exchange (`BitValueProducts`;
 //     the server-bit product runs on correlated OT in the reverse direction, the client as its sender).
-// Rounds: the client's first flight carries every choice correction (the leaves', the triples', the
-// products'); the server's first the table and its first openings; the comparison's openings then take
-// about one flight per level (Millionaire's schedule); whoever learns its sign first sends its product
-// openings with its last openings, the other answers with its own (and, the client, its re-sharing):
-// T + 2 flights per ReLU layer for a tree of T levels where the server finishes first (T even: the
-// shipped plans' T = 4 gives 6 flights; 10 before), T + 3 otherwise.
-// COTs per element, k = 35, f = 13: 34 for the leaves, 2 per AND triple, 4 forward and 1 reverse for
-// the products. Traffic with silent OT: the chosen COTs' bit each, the leaf tables (2^w x 2 bits per leaf
-// of w bits), 4 table bits and 4 opening bits per AND, and per product 65 bits (a masked bit and a masked
-// 64-bit value); with IKNP add 16 B per COT.
+// Offline and online (Delphi's split; `prepareServer`, `beginClient`, `finishClient`): nothing of the above
+// needs the server's shares but the table entries and the openings, and the client's shares are fixed
+// offline, so every OT runs offline: the leaves' 1-of-2^w OTs (the client's choices are its own blocks; the
+// server keeps each entry's pad and later XORs its entries in), the AND triples, the products' random
+// OLEs in both directions. Offline: the client's choice bits, then the server's and the triples' table (2
+// flights however many layers a session prepares together). Online: no OT, no hash of a key.
+// Online rounds: the client's first flight carries its opening of m_c; the server's first the leaf table,
+// its opening for W and its first openings; the comparison's openings then take about one flight per
+// level (Millionaire's schedule); whoever learns its sign first sends its product openings with its last
+// openings, the other answers with its own (and, the client, its re-sharing): T + 2 flights per ReLU layer
+// for a tree of T levels where the server finishes first (T even: the shipped plans' T = 4 gives 6
+// flights), T + 3 otherwise.
+// COTs per element, k = 35, f = 13 (`correlatedOTs`): 34 for the leaves, 2 per AND triple (15), 4 forward
+// and 1 reverse for the products. Traffic with silent OT, offline: the chosen COTs' bit each, 4 table bits
+// per AND; online: the leaf tables (2^w x 2 bits per leaf of w bits), 4 opening bits per AND, and per
+// product 65 bits (a masked bit and a masked 64-bit value): 88 B per element; with IKNP add 16 B per COT
+// offline.
 import Transport
 
 /// Products α v of one side's bits α and the other side's values v (mod 2^64) in one exchange (neither
@@ -136,24 +143,101 @@ public enum OTReLU {
         return theirs
     }
 
+    /// What the server makes offline for `count` values, before its shares exist: the comparison's leaf
+    /// pads and AND triples, the products' random OLEs (forward: 4 per value) and the reverse one (1 per
+    /// value). With the client's side (`beginClient`, `ClientPending.reverse`, `finishClient`), in this
+    /// order on the channel: the client's choice bits (forward), the server's (reverse), the triples' table
+    /// (`sendTables`). Online, `server(_:prepared:channel:)` then runs no OT at all.
+    public struct ServerPreparation {
+        let count: Int, valueBits: Int, truncation: Int
+        /// The comparison's part (public for tests that play a faulty server).
+        public let comparison: Millionaire.SenderPreparation
+        let values: BitValueProducts.ValueSide
+        let bits: BitValueProducts.BitSide
+    }
+
+    /// The client's forward part, made from its shares `c` (which the Delphi split fixes offline).
+    public struct ClientPending {
+        let shares: [UInt64]
+        let valueBits: Int, truncation: Int
+        let comparison: Millionaire.ReceiverPending
+        let bits: BitValueProducts.BitSide
+        var values: BitValueProducts.ValueSide?
+
+        /// The reverse direction's random OLEs (the client as OT sender): reads the server's choice bits.
+        public mutating func reverse(_ ot: any CorrelatedOTSender) throws {
+            values = try BitValueProducts.ValueSide(ot, count: shares.count)
+        }
+    }
+
+    /// The client's whole preparation.
+    public struct ClientPreparation {
+        let pending: ClientPending
+        let comparison: Millionaire.ReceiverPreparation
+        let values: BitValueProducts.ValueSide
+    }
+
+    public static func prepareServer(count n: Int, valueBits k: Int, truncation f: Int,
+                                     forward: any CorrelatedOTSender, reverse: any CorrelatedOTReceiver) throws -> ServerPreparation {
+        check(valueBits: k, truncation: f)
+        let comparison = try Millionaire.prepareSend(count: n, bits: k - 1, low: f, ot: forward)
+        let values = try BitValueProducts.ValueSide(forward, count: 4 * n)
+        let bits = try BitValueProducts.BitSide(reverse, count: n)
+        return ServerPreparation(count: n, valueBits: k, truncation: f, comparison: comparison, values: values, bits: bits)
+    }
+
+    /// The server's last offline message of a preparation: the comparison's triples' table.
+    public static func sendTables(_ prepared: ServerPreparation, channel: any Channel) throws {
+        try Millionaire.sendTripleTable(prepared.comparison, channel: channel)
+    }
+
+    /// The client's forward part: sends its choice bits, reads nothing.
+    public static func beginClient(_ c: [UInt64], valueBits k: Int, truncation f: Int,
+                                   forward: any CorrelatedOTReceiver) throws -> ClientPending {
+        check(valueBits: k, truncation: f)
+        let comparison = try Millionaire.beginReceive(DReLU.receiverInputs(c, bits: k), bits: k - 1, low: f, ot: forward)
+        let bits = try BitValueProducts.BitSide(forward, count: 4 * c.count)
+        return ClientPending(shares: c, valueBits: k, truncation: f, comparison: comparison, bits: bits, values: nil)
+    }
+
+    /// Reads the triples' table (after `pending.reverse`).
+    public static func finishClient(_ pending: ClientPending, channel: any Channel) throws -> ClientPreparation {
+        guard let values = pending.values else { preconditionFailure("OT ReLU: the reverse OLEs come before the table") }
+        return ClientPreparation(pending: pending, comparison: try Millionaire.finishReceive(pending.comparison, channel: channel),
+                                 values: values)
+    }
+
     /// The server's shares of ReLU(x) >> f, from its shares `s`. `forward` is the OT with the server as
-    /// sender, `reverse` the one with the client as sender (both over the same channel).
+    /// sender, `reverse` the one with the client as sender (both over the same channel). Prepares, then runs.
     public static func server(_ s: [UInt64], valueBits k: Int, truncation f: Int,
                               forward: any CorrelatedOTSender, reverse: any CorrelatedOTReceiver) throws -> [UInt64] {
-        check(valueBits: k, truncation: f)
-        let n = s.count, words = (n + 63) / 64, weight = wrapWeight(valueBits: k, truncation: f)
+        let prepared = try prepareServer(count: s.count, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+        try sendTables(prepared, channel: forward.channel)
+        return try server(s, prepared: prepared, channel: forward.channel)
+    }
+
+    /// The client's shares of ReLU(x) >> f, from its shares `c` (the mirror of `server`).
+    public static func client(_ c: [UInt64], valueBits k: Int, truncation f: Int,
+                              forward: any CorrelatedOTReceiver, reverse: any CorrelatedOTSender) throws -> [UInt64] {
+        var pending = try beginClient(c, valueBits: k, truncation: f, forward: forward)
+        try pending.reverse(reverse)
+        return try client(prepared: finishClient(pending, channel: forward.channel), channel: forward.channel)
+    }
+
+    /// The server's online part, on its preparation for s.count values.
+    public static func server(_ s: [UInt64], prepared: ServerPreparation, channel: any Channel) throws -> [UInt64] {
+        let n = s.count, k = prepared.valueBits, f = prepared.truncation
+        precondition(n == prepared.count, "OT ReLU prepared for \(prepared.count) values, given \(n)")
+        let words = (n + 63) / 64, weight = wrapWeight(valueBits: k, truncation: f)
         let split = s.map { parts($0, valueBits: k, truncation: f) }
         let msb = split.map(\.msb)
-        // First flight in: the client's choices of its products' random OLEs (W, then the three with its
-        // bits), its opening of m_c for W, then (inside the comparison) its leaves' and triples' choices.
-        let values = try BitValueProducts.ValueSide(forward, count: 4 * n)
-        let eW = ChoiceBits(words: try forward.channel.receiveMessage(expecting: BitValueProducts.openingsMessage, UInt64.self, count: words), count: n)
-        var bitSide: BitValueProducts.BitSide? = nil
+        let values = prepared.values, bitSide = prepared.bits
+        // First flight in: the client's opening of m_c for W.
+        let eW = ChoiceBits(words: try channel.receiveMessage(expecting: BitValueProducts.openingsMessage, UInt64.self, count: words), count: n)
         // The sign's comparison and the carry's as the comparison of its low f bits (Millionaire's `low`);
-        // after its table, this side's first-flight part: the reverse OLEs' choices and its opening for W.
-        let compared = try Millionaire.send(DReLU.senderInputs(s, bits: k), bits: k - 1, low: f, ot: forward) {
-            bitSide = try BitValueProducts.BitSide(reverse, count: n)
-            try forward.channel.sendMessage(type: BitValueProducts.openingsMessage, values.open(msb, first: 0))
+        // after its table, this side's opening for W.
+        let compared = try Millionaire.send(DReLU.senderInputs(s, bits: k), prepared: prepared.comparison, channel: channel) {
+            try channel.sendMessage(type: BitValueProducts.openingsMessage, values.open(msb, first: 0))
         }
         let sign = DReLU.senderSigns(s, bits: k, carry: compared.all)
         let carry = compared.low
@@ -166,34 +250,31 @@ public enum OTReLU {
             v[n + i] = sign[i] && carry[i] ? 0 &- 2 : 0                         // -2 b_s u_s
             v[2 * n + i] = carry[i] ? (sign[i] ? 2 : 0 &- 2) : 0                // -2 (1 - 2 b_s) u_s
         }
-        let eSign = bitSide!.open(ChoiceBits(sign), first: 0)
+        let eSign = bitSide.open(ChoiceBits(sign), first: 0)
         let theirs = try exchange(values.open(v, first: n) + eSign.words,
-                                  theirs: 3 * words + n, writeFirst: compared.finishedFirst, channel: forward.channel)
+                                  theirs: 3 * words + n, writeFirst: compared.finishedFirst, channel: channel)
         var e = ChoiceBits(count: 0)
         for j in 0..<3 { e = e.appending(ChoiceBits(words: Array(theirs[(j * words)..<((j + 1) * words)]), count: n)) }
         let products = values.shares(v, e: e, first: n)
-        let reverseShares = bitSide!.shares(eSign, deltas: theirs[(3 * words)...], first: 0)
+        let reverseShares = bitSide.shares(eSign, deltas: theirs[(3 * words)...], first: 0)
         return (0..<n).map { i in
             (sign[i] ? p[i] : 0) &+ products[i] &+ products[n + i] &+ products[2 * n + i] &+ reverseShares[i]
         }
     }
 
-    /// The client's shares of ReLU(x) >> f, from its shares `c` (the mirror of `server`).
-    public static func client(_ c: [UInt64], valueBits k: Int, truncation f: Int,
-                              forward: any CorrelatedOTReceiver, reverse: any CorrelatedOTSender) throws -> [UInt64] {
-        check(valueBits: k, truncation: f)
+    /// The client's online part, on its preparation (which holds its shares).
+    public static func client(prepared: ClientPreparation, channel: any Channel) throws -> [UInt64] {
+        let c = prepared.pending.shares, k = prepared.pending.valueBits, f = prepared.pending.truncation
         let n = c.count, words = (n + 63) / 64, weight = wrapWeight(valueBits: k, truncation: f)
         let split = c.map { parts($0, valueBits: k, truncation: f) }
-        let bits = try BitValueProducts.BitSide(forward, count: 4 * n)
+        let bits = prepared.pending.bits, valueSide = prepared.values
         let msb = ChoiceBits(split.map { $0.msb == 1 })
         let eW = bits.open(msb, first: 0)
-        try forward.channel.sendMessage(type: BitValueProducts.openingsMessage, eW.words)
-        try forward.channel.flush()
-        var valueSide: BitValueProducts.ValueSide? = nil
+        try channel.sendMessage(type: BitValueProducts.openingsMessage, eW.words)
+        try channel.flush()
         var deltaW: [UInt64] = []
-        let compared = try Millionaire.receive(DReLU.receiverInputs(c, bits: k), bits: k - 1, low: f, ot: forward) {
-            valueSide = try BitValueProducts.ValueSide(reverse, count: n)
-            deltaW = try forward.channel.receiveMessage(expecting: BitValueProducts.openingsMessage, UInt64.self, count: n)
+        let compared = try Millionaire.receive(prepared: prepared.comparison, channel: channel) {
+            deltaW = try channel.receiveMessage(expecting: BitValueProducts.openingsMessage, UInt64.self, count: n)
         }
         let sign = DReLU.receiverSigns(c, bits: k, carry: compared.all)
         let carry = compared.low
@@ -205,14 +286,14 @@ public enum OTReLU {
         let v = (0..<n).map { i in sign[i] ? 0 &- p[i] : p[i] }                 // (1 - 2 b_c) P_c
         var mine: [UInt64] = []
         for j in 0..<3 { mine += e.slice(from: j * n, count: n).words }
-        mine += valueSide!.open(v, first: 0)
-        let theirs = try exchange(mine, theirs: 3 * n + words, writeFirst: compared.finishedFirst, channel: forward.channel)
+        mine += valueSide.open(v, first: 0)
+        let theirs = try exchange(mine, theirs: 3 * n + words, writeFirst: compared.finishedFirst, channel: channel)
         var products = [UInt64]()
         for j in 0..<3 {
             products += bits.shares(e.slice(from: j * n, count: n), deltas: theirs[(j * n)..<((j + 1) * n)], first: n + j * n)
         }
         let eSign = ChoiceBits(words: Array(theirs[(3 * n)...]), count: n)
-        let reverseShares = valueSide!.shares(v, e: eSign, first: 0)
+        let reverseShares = valueSide.shares(v, e: eSign, first: 0)
         return (0..<n).map { i in
             (sign[i] ? p[i] : 0) &+ products[i] &+ products[n + i] &+ products[2 * n + i] &+ reverseShares[i]
         }
