@@ -33,7 +33,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Skip the float reference model (faster; agreement_with_float is then omitted).") var noFloat = false
     @Option(help: "Correlated OT: iknp (128 bits per COT, fastest to compute) or silent (Ferret-style LPN, about 1.45 bits per COT).")
     var ot: OTChoice = .iknp
-    @Option(help: "ReLU protocol: garbled (garbled circuits: most of the work offline, the fastest online) or ot (millionaire and multiplexer over OT: all online, a tenth of the bytes in total). Default: ot with --network wan (the lower total), else garbled.")
+    @Option(help: "ReLU protocol: ot (millionaire and multiplexer over OT, every OT offline: the faster online phase and a tenth of the bytes in total; the default) or garbled (garbled circuits, Delphi).")
     var relu: ReLUProtocol?
 
     func validate() throws {

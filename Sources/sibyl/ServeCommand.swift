@@ -34,8 +34,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Stop after this many connections (default: serve forever).") var connections: Int?
     @Option(help: "Correlated OT every session runs, announced to clients (sibyl query follows): iknp (128 bits per COT) or silent (about 1.45 bits per COT, more computation).")
     var ot: OTChoice = .iknp
-    @Option(help: "ReLU protocol: garbled (garbled circuits, most of the work offline) or ot (millionaire and multiplexer over OT, all online, far fewer bytes); clients follow.")
-    var relu: ReLUProtocol = .garbled
+    @Option(help: "ReLU protocol: ot (millionaire and multiplexer over OT, every OT offline: the faster online phase and a tenth of the bytes) or garbled (garbled circuits, Delphi); clients follow.")
+    var relu: ReLUProtocol = .defaultChoice(network: "")
 
     func validate() throws {
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }

@@ -90,29 +90,32 @@ final class SecureCLITests: XCTestCase {
                       logText())
     }
 
-    /// `serve --ot silent` announces silent OT, `serve --relu ot` the OT-based ReLU, and `query` follows
-    /// both by itself; the answers equal the one over IKNP and garbled ReLUs (within the plan's local
-    /// truncation error: its average pool).
+    /// `serve --ot silent` announces silent OT, `serve --relu garbled` garbled ReLUs (the OT-based ReLU is the
+    /// default), and `query` follows both by itself; the answers equal the one over IKNP and garbled ReLUs
+    /// (within the plan's local truncation error: its average pool).
     func testQueryFollowsTheServersSilentOT() throws {
         let plan = try tinyPlan()
-        var answers: [String: [Double]] = [:]
-        for ot in ["iknp", "silent", "silent --relu ot"] {
-            let serve = try ServerProcess(sibyl: sibyl, plan: plan, arguments: ["--connections", "1", "--ot"]
-                                          + ot.split(separator: " ").map(String.init), directory: directory)
+        let settings: [(arguments: [String], log: String)] = [
+            (["--ot", "iknp", "--relu", "garbled"], "iknp OT, garbled ReLUs"),
+            (["--ot", "silent", "--relu", "garbled"], "silent OT, garbled ReLUs"),
+            (["--ot", "silent"], "silent OT, ot ReLUs"),
+            (["--ot", "iknp"], "iknp OT, ot ReLUs"),
+        ]
+        var answers: [[Double]] = []
+        for (arguments, expected) in settings {
+            let serve = try ServerProcess(sibyl: sibyl, plan: plan, arguments: ["--connections", "1"] + arguments, directory: directory)
             defer { serve.stop() }
             let query = try run(["query", "--port", "\(serve.port)", "--cifar-index", "3", "--dataset", "synthetic", "--json"])
             XCTAssertEqual(query.status, 0, query.output)
             let json = String(query.output[try XCTUnwrap(query.output.firstIndex(of: "{"), query.output)...])
             let answer = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-            answers[ot] = try XCTUnwrap(answer["logits"] as? [Double])
+            answers.append(try XCTUnwrap(answer["logits"] as? [Double]))
             XCTAssertTrue(ServerProcess.waitFor(seconds: 60) { !serve.process.isRunning }, serve.log)
-            XCTAssertTrue(serve.log.contains(ot.hasSuffix("ot") ? "silent OT, ot ReLUs" : "\(ot) OT, garbled ReLUs"), serve.log)
+            XCTAssertTrue(serve.log.contains(expected), "\(arguments): \(serve.log)")
         }
-        let iknp = try XCTUnwrap(answers["iknp"])
-        for other in ["silent", "silent --relu ot"] {
-            let answer = try XCTUnwrap(answers[other])
-            XCTAssertEqual(iknp.count, answer.count)
-            for (a, b) in zip(iknp, answer) { XCTAssertEqual(a, b, accuracy: 1e-3, other) }
+        for (setting, answer) in zip(settings.dropFirst(), answers.dropFirst()) {
+            XCTAssertEqual(answers[0].count, answer.count)
+            for (a, b) in zip(answers[0], answer) { XCTAssertEqual(a, b, accuracy: 1e-3, "\(setting.arguments)") }
         }
     }
 

@@ -148,7 +148,7 @@ final class CostCalibrationTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(SearchTarget.self, from: JSONEncoder().encode(target)), target)
         XCTAssertEqual(ReLUProtocol.defaultChoice(network: "wan"), .ot)
         XCTAssertEqual(CostPhase.defaultChoice(network: "wan"), .total)
-        XCTAssertEqual(ReLUProtocol.defaultChoice(network: "lan"), .garbled)
+        XCTAssertEqual(ReLUProtocol.defaultChoice(network: "lan"), .ot)
         XCTAssertEqual(CostPhase.defaultChoice(network: "lan"), .online)
     }
 
