@@ -184,7 +184,8 @@ final class SecureProtocolTests: XCTestCase {
     /// bit for bit, as garbled circuits do, over every suite (stand-ins and real schemes, IKNP and silent OT);
     /// with ReLU and polynomial channels mixed in slots and polynomial layers, the result follows the oracle
     /// up to the polynomials' local truncations. Offline, the client uploads its linear requests and, after
-    /// them, the ReLUs' choice bits; the ReLUs take no tables of their own (less offline traffic than garbling).
+    /// them, the ReLUs' choice bits (the server sends back its reverse ones and the triples' 1-of-4 tables: far
+    /// less offline traffic than garbled tables).
     func testOTReLUSessionsEqualOracle() throws {
         var random = SplitMix64(seed: 77)
         var nodes = residualGraph().nodes

@@ -67,26 +67,30 @@ final class OTReLUTests: XCTestCase {
             let s = values.map { _ in generator.nextUInt64() }
             let c = zip(values, s).map { $0 &- $1 }
             let counts = OTReLU.correlatedOTs(count: n, valueBits: k, truncation: f)
+            // A side's result and the change of (iterations forward, reverse, COTs served forward, reverse) it caused.
+            @Sendable func measured(_ counters: () -> [UInt64], _ body: () throws -> [UInt64]) rethrows -> ([UInt64], [UInt64]) {
+                let before = counters()
+                let y = try body()
+                return (y, zip(counters(), before).map { $0 - $1 })
+            }
             let ((y0, server), (y1, client)) = try runTwoParties(
                 first: { channel -> ([UInt64], [UInt64]) in
                     let forward = try SilentOTSender(channel: channel, parameters: SilentOTTests.toy)
                     let reverse = try SilentOTReceiver(channel: channel, parameters: SilentOTTests.toy)
                     try forward.prepare(counts.forward)
                     try reverse.prepare(counts.reverse)
-                    let before = [forward.iterations, reverse.iterations, forward.served, reverse.served]
-                    let y = try OTReLU.server(s, valueBits: k, truncation: f, forward: forward, reverse: reverse)
-                    let after = [forward.iterations, reverse.iterations, forward.served, reverse.served]
-                    return (y, zip(after, before).map { $0 - $1 })
+                    return try measured({ [forward.iterations, reverse.iterations, forward.served, reverse.served] }) {
+                        try OTReLU.server(s, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+                    }
                 },
                 second: { channel -> ([UInt64], [UInt64]) in
                     let forward = try SilentOTReceiver(channel: channel, parameters: SilentOTTests.toy)
                     let reverse = try SilentOTSender(channel: channel, parameters: SilentOTTests.toy)
                     try forward.prepare(counts.forward)
                     try reverse.prepare(counts.reverse)
-                    let before = [forward.iterations, reverse.iterations, forward.served, reverse.served]
-                    let y = try OTReLU.client(c, valueBits: k, truncation: f, forward: forward, reverse: reverse)
-                    let after = [forward.iterations, reverse.iterations, forward.served, reverse.served]
-                    return (y, zip(after, before).map { $0 - $1 })
+                    return try measured({ [forward.iterations, reverse.iterations, forward.served, reverse.served] }) {
+                        try OTReLU.client(c, valueBits: k, truncation: f, forward: forward, reverse: reverse)
+                    }
                 })
             let expected: [UInt64] = [0, 0, UInt64(counts.forward), UInt64(counts.reverse)]
             XCTAssertEqual(server, expected, "k = \(k), f = \(f): server's iterations and COTs served")

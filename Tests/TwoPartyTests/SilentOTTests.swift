@@ -74,15 +74,21 @@ final class SilentOTTests: XCTestCase {
                     return try choices.map { try receiver.correlated(choices: $0) }
                 })
             XCTAssertNotEqual(delta, .zero)
-            for (call, bits) in choices.enumerated() {
-                for j in 0..<bits.count where t[call][j] != q[call][j] ^ delta.masked(by: bits[j]) {
-                    XCTFail("\(kind): call \(call) OT \(j) breaks the correlation")
-                    break
-                }
-            }
-            let all = q.flatMap { $0 }
-            XCTAssertEqual(Set(all).count, all.count, "\(kind): sender values must be distinct")
+            Self.assertCorrelated(q, t, delta: delta, choices: choices, "\(kind)")
         }
+    }
+
+    /// Every call's t_j = q_j ⊕ b_j·Δ, and no sender value repeats.
+    static func assertCorrelated(_ q: [[Block]], _ t: [[Block]], delta: Block, choices: [ChoiceBits], _ context: String,
+                                 file: StaticString = #filePath, line: UInt = #line) {
+        for (call, bits) in choices.enumerated() {
+            for j in 0..<bits.count where t[call][j] != q[call][j] ^ delta.masked(by: bits[j]) {
+                XCTFail("\(context): call \(call) OT \(j) breaks the correlation", file: file, line: line)
+                break
+            }
+        }
+        let all = q.flatMap { $0 }
+        XCTAssertEqual(Set(all).count, all.count, "\(context): sender values must be distinct", file: file, line: line)
     }
 
     /// COTs prepared ahead (`prepare`: several iterations queued) are served with no iteration in between,
@@ -122,15 +128,7 @@ final class SilentOTTests: XCTestCase {
         XCTAssertEqual(senderIterations[0], senderIterations[1], "no iteration while serving prepared COTs")
         XCTAssertEqual(senderIterations[2], senderIterations[3], "no iteration while serving prepared COTs")
         XCTAssertGreaterThan(senderIterations[0], 5, "the first round queues several iterations")
-        let choices = rounds.flatMap { $0 }
-        for (call, bits) in choices.enumerated() {
-            for j in 0..<bits.count where t[call][j] != q[call][j] ^ delta.masked(by: bits[j]) {
-                XCTFail("call \(call) OT \(j) breaks the correlation")
-                break
-            }
-        }
-        let all = q.flatMap { $0 }
-        XCTAssertEqual(Set(all).count, all.count, "sender values must be distinct across rounds")
+        Self.assertCorrelated(q, t, delta: delta, choices: rounds.flatMap { $0 }, "two rounds")
     }
 
     /// Labels for garbled-circuit inputs ride on silent COTs exactly as on IKNP.

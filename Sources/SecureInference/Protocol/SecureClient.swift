@@ -333,6 +333,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
     }
 
     func online(_ state: ClientOfflineState, input: [UInt64], meter: inout StepMeter) throws -> [UInt64] {
+        var state = state   // the OT ReLUs' preparations are taken out as they are used (single use)
         let shares = state.shares
         try meter.measure(-1, "input") {
             try channel.sendMessage(type: ProtocolMessage.maskedInput, zip(input, shares[FixedPointProgram.input]).map { $0 &- $1 })
@@ -361,7 +362,7 @@ public final class ClientSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 case .linear, .add, .truncate, .gather, .scatter:
                     break   // server-local online; the client's share was fixed offline
                 case .relu(let output, _, _, _, _) where reluProtocol == .ot:
-                    let own = try OTReLU.client(prepared: state.otReLUs[output]!, channel: channel)
+                    let own = try OTReLU.client(prepared: state.otReLUs.removeValue(forKey: output)!, channel: channel)   // single use
                     replies.append((index, ProtocolMessage.reluReshare, zip(own, shares[output]).map { $0 &- $1 }))
                 case .relu(let output, _, let valueBits, _, _):
                     let (batch, labels, evaluator) = state.relus[output]!

@@ -245,6 +245,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
     /// (`FixedPointProgram.onlineBarriers`) share a flight: their messages go out together, then every reply
     /// is read.
     func online(_ state: ServerOfflineState) throws {
+        var state = state   // the OT ReLUs' preparations are taken out as they are used (single use)
         var shares = [[UInt64]](repeating: [], count: program.tensors.count)
         shares[FixedPointProgram.input] = try channel.receiveMessage(expecting: ProtocolMessage.maskedInput, UInt64.self,
                                                count: program.inputTensor.shape.elements)
@@ -272,7 +273,7 @@ public final class ServerSession<Linear: LinearLayerScheme, OT: OTScheme> {
                 // Interactive: what is pending goes first; then the client re-shares to the share it fixed
                 // offline (its reply joins the next flight).
                 try settle()
-                let own = try OTReLU.server(shares[input], prepared: state.otReLUs[output]!, channel: channel)
+                let own = try OTReLU.server(shares[input], prepared: state.otReLUs.removeValue(forKey: output)!, channel: channel)   // single use
                 pending.append((output, {
                     let correction = try channel.receiveMessage(expecting: ProtocolMessage.reluReshare, UInt64.self,
                                                                 count: outShape.elements)

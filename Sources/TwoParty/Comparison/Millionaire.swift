@@ -8,8 +8,9 @@
 // eq_j = 1{x_j = y_j}: the sender offers, for every v, its random (lt0, eq0) masked with (1{x_j < v},
 // 1{x_j = v}). The blocks are then combined from the least significant up, in ⌈log2 q⌉ levels:
 // lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo, each AND with a Beaver bit triple made by a 1-of-4
-// OT beforehand (its table goes out with the preparation, `prepareSend`/`beginReceive`: the leaves' COTs
-// too are extended and hashed then, and the sender's table of entries XOR pads waits for its input). Shared
+// OT beforehand (`prepareSend`/`beginReceive` extend and hash the leaves' and the triples' COTs; the
+// triples' table goes out by `sendTripleTable`/`finishReceive`, and the sender's table of entries XOR pads
+// waits for its input, `send(_:prepared:channel:)`). Shared
 // bits stay packed 64 to a word throughout (the ANDs of a level are word operations). The levels'
 // openings are pipelined (`openingSchedule`): a side's level-l openings wait only for the other side's
 // level l - 1 openings, so each message carries two levels and a tree of T levels takes T + 1 messages
@@ -29,8 +30,8 @@
 // 2^62 + 512 A + e W + position, W = 2 (2^m - 1) < 512: the ranges of distinct COT runs do not meet.
 // Both sides extend and hash a batch in chunks of at most `chunkCOTs` COTs (bounded, cache-sized scratch).
 // Traffic per comparison of ℓ = 40 bits with silent COTs: 10 blocks x (4 COTs + 32 table bits) and at most
-// 18 triples x (2 COTs + 4 table bits) + 4 opening bits per AND: about 120 bytes, of which the leaf tables
-// and the openings (about 50) are online; with IKNP, 1.1 KB.
+// 18 triples x (2 COTs + 4 table bits) + 4 opening bits per AND: about 120 bytes (prepared ahead, only the
+// leaf tables and the openings, about 50, come once the inputs exist); with IKNP, 1.1 KB.
 import Transport
 
 /// 1-out-of-2^m OT of short messages (at most 64 bits) from m correlated OTs per instance.
@@ -404,6 +405,7 @@ public enum Millionaire {
     /// and its AND triples, whose 1-of-4 OTs' table it sends when the caller says (`sendTripleTable`: a
     /// session sends every layer's after reading every layer's choices, so that neither side's writes wait
     /// on the other's reads). Online, `send` then needs no OT: one table of entries XOR pads, and the openings.
+    /// Single use: a second `send` would reuse the pads and triples.
     public struct SenderPreparation {
         let count: Int, bits: Int, low: Int
         /// Per leaf batch (`batches` order): the pads, in the table's layout.

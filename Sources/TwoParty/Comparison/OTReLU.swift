@@ -39,8 +39,8 @@
 // COTs per element, k = 35, f = 13 (`correlatedOTs`): 34 for the leaves, 2 per AND triple (15), 4 forward
 // and 1 reverse for the products. Traffic with silent OT, offline: the chosen COTs' bit each, 4 table bits
 // per AND; online: the leaf tables (2^w x 2 bits per leaf of w bits), 4 opening bits per AND, and per
-// product 65 bits (a masked bit and a masked 64-bit value): 88 B per element; with IKNP add 16 B per COT
-// offline.
+// product 65 bits (a masked bit and a masked 64-bit value): about 81 B per element, 88 B with the
+// session's re-sharing of the result; with IKNP add 16 B per COT offline.
 import Transport
 
 /// Products α v of one side's bits α and the other side's values v (mod 2^64) in one exchange (neither
@@ -147,7 +147,8 @@ public enum OTReLU {
     /// pads and AND triples, the products' random OLEs (forward: 4 per value) and the reverse one (1 per
     /// value). With the client's side (`beginClient`, `ClientPending.reverse`, `finishClient`), in this
     /// order on the channel: the client's choice bits (forward), the server's (reverse), the triples' table
-    /// (`sendTables`). Online, `server(_:prepared:channel:)` then runs no OT at all.
+    /// (`sendTables`). Online, `server(_:prepared:channel:)` then runs no OT at all. Single use: a second
+    /// run on the same preparation would send two tables under the same pads.
     public struct ServerPreparation {
         let count: Int, valueBits: Int, truncation: Int
         /// The comparison's part (public for tests that play a faulty server).
@@ -170,7 +171,7 @@ public enum OTReLU {
         }
     }
 
-    /// The client's whole preparation.
+    /// The client's whole preparation (single use, as the server's).
     public struct ClientPreparation {
         let pending: ClientPending
         let comparison: Millionaire.ReceiverPreparation

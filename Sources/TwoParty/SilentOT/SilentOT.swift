@@ -74,9 +74,10 @@ struct SilentPool {
         return true
     }
 
-    /// Gives the current run's storage to `spare` (its unserved values are dropped).
+    /// Gives the current run's storage to `spare` when a later iteration can write into it (its unserved
+    /// values are dropped; the setup iteration's smaller run is freed).
     mutating func retire() {
-        if !values.isEmpty { spare.append(values) }
+        if values.count == parameters.extension_.n { spare.append(values) }
         values = []
         bits = []
         position = 0
@@ -89,11 +90,10 @@ struct SilentPool {
     }
 
     /// Storage for the next iteration to write into, not zero-filled (the iteration writes every entry): a
-    /// served run's when one of that size is spare, or the current run's when it is served and nothing is
-    /// queued, else fresh. Reusing it spares the kernel zeroing some 170 MB of new pages per iteration, which
+    /// served run's (the current one's too, once served) when one of that size is spare, else fresh. Reusing it spares the kernel zeroing some 170 MB of new pages per iteration, which
     /// was a third of an OT-based ReLU layer's time.
     mutating func recycledValues(count: Int) -> [Block] {
-        if current == 0 && queued.isEmpty { retire() }
+        if current == 0 && !advance() { retire() }
         if let index = spare.firstIndex(where: { $0.count == count }) { return spare.remove(at: index) }
         return uninitializedBlocks(count)
     }
@@ -106,7 +106,7 @@ struct SilentPool {
         let p = parameters.extension_, served = p.n - p.consumed
         guard count >= served / 8 else { return }
         let wanted = (count + served - 1) / served + 1
-        let have = spare.filter { $0.count == p.n }.count + queued.count + (values.count == p.n ? 1 : 0)
+        let have = spare.count
         for _ in have..<max(have, wanted) {
             var storage = uninitializedBlocks(p.n)
             storage.withUnsafeMutableBufferPointer { $0.update(repeating: .zero) }
@@ -256,8 +256,8 @@ public final class SilentOTReceiver: CorrelatedOTReceiver, SilentPoolOwner, @unc
     private var base: [Block]
     var nextIndex: UInt64 = 0
 
-    /// The random choice bits of the current iteration's outputs, packed (for statistical tests: they are
-    /// this side's own secret, never sent).
+    /// The random choice bits of the run being served (the oldest unserved iteration's outputs), packed (for
+    /// statistical tests: they are this side's own secret, never sent).
     public var poolChoiceBits: [UInt64] { pool.bits }
 
     /// Runs IKNP's base OTs and the first iteration with the sender.
