@@ -31,8 +31,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Folder holding the datasets.") var dataDir = "Datasets"
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Skip the float reference model (faster; agreement_with_float is then omitted).") var noFloat = false
-    @Option(help: "Correlated OT: iknp (128 bits per COT, fastest to compute) or silent (Ferret-style LPN, about 1.45 bits per COT).")
-    var ot: OTChoice = .iknp
+    @Option(help: "Correlated OT: iknp (128 bits per COT, fastest to compute) or silent (Ferret-style LPN, about 1.45 bits per COT). Default: silent with --network wan (a tenth of the offline bytes there), else iknp.")
+    var ot: OTChoice?
     @Option(help: "ReLU protocol: ot (millionaire and multiplexer over OT, every OT offline: the faster online phase and a tenth of the bytes in total; the default) or garbled (garbled circuits, Delphi).")
     var relu: ReLUProtocol?
 
@@ -67,6 +67,7 @@ struct EvaluateCommand: ParsableCommand {
         var architecture = plan.architecture
         let relu = self.relu ?? .defaultChoice(network: network.rawValue)
         architecture.relu = relu
+        let ot = self.ot ?? (network.rawValue == NetworkProfile.wan.name ? .silent : .iknp)
         let results = try ot.evaluate(program: plan.program, architecture: architecture, inputs: inputs, labels: labels,
                                       link: .tcp) { result in
             if !json {
