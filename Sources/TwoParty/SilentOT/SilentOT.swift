@@ -90,8 +90,9 @@ struct SilentPool {
     }
 
     /// Storage for the next iteration to write into, not zero-filled (the iteration writes every entry): a
-    /// served run's (the current one's too, once served) when one of that size is spare, else fresh. Reusing it spares the kernel zeroing some 170 MB of new pages per iteration, which
-    /// was a third of an OT-based ReLU layer's time.
+    /// served run's (the current one's too, once served) when one of that size is spare, else fresh. Reusing
+    /// it spares the kernel zeroing some 170 MB of new pages per iteration, which was a third of an OT-based
+    /// ReLU layer's time.
     mutating func recycledValues(count: Int) -> [Block] {
         if current == 0 && !advance() { retire() }
         if let index = spare.firstIndex(where: { $0.count == count }) { return spare.remove(at: index) }
