@@ -236,10 +236,9 @@ enum SharedBits {
         return ((a, b, c), SmallOT.Batch(m: 2, bits: 1, count: count, entries: writer.finish()))
     }
 
-    /// The receiver's random (a, b) and its 1-of-4 choices (c comes from the OT).
-    static func receiverTripleChoices(_ count: Int) -> (a: ChoiceBits, b: ChoiceBits, choices: [Int]) {
-        let a = ChoiceBits.random(count: count), b = ChoiceBits.random(count: count)
-        return (a, b, (0..<count).map { (a[$0] ? 1 : 0) | (b[$0] ? 2 : 0) })
+    /// The receiver's 1-of-4 choices for its random halves (a, b) of the triples (c comes from the OT).
+    static func receiverTripleChoices(a: ChoiceBits, b: ChoiceBits) -> [Int] {
+        (0..<a.count).map { (a[$0] ? 1 : 0) | (b[$0] ? 2 : 0) }
     }
 
     /// This side's openings d = x ⊕ a and e = y ⊕ b of every pair (all d and e of a pair, pair after pair),
@@ -414,16 +413,25 @@ public enum Millionaire {
         let tripleTable: (batch: SmallOT.Batch, pads: [UInt64])
     }
 
-    /// The OT receiver's part made from its input `y` before the sender's input exists: its leaves' choices and
-    /// pads, its random halves of the triples (their choices sent); `finishReceive` reads the triples' table.
+    /// The OT receiver's part made from its input `y` before the sender's input exists: its leaves' pads, its
+    /// random halves of the triples (their choices sent); `finishReceive` reads the triples' table. The
+    /// choices themselves are derived again from y and the halves where they are needed.
     public struct ReceiverPending {
-        let count: Int, bits: Int, low: Int
-        /// Per leaf batch (`batches` order): its choices (the blocks of y) and their pads.
-        let choices: [[Int]]
+        let y: [UInt64]
+        let bits: Int, low: Int
+        /// Per leaf batch (`batches` order): the pads of its choices (the blocks of y).
         let leafPads: [[UInt64]]
         let tripleHalves: (a: ChoiceBits, b: ChoiceBits)
-        let tripleChoices: [Int]
         let triplePads: [UInt64]
+    }
+
+    /// Per leaf batch (`batches` order): the receiver's choices, the blocks of y its leaves cover.
+    static func leafChoices(_ y: [UInt64], bits: Int, low: Int) -> [[Int]] {
+        let (widths, offsets, _) = leaves(bits: bits, low: low)
+        return batches(widths).map { m, indices in
+            let mask: UInt64 = (1 << UInt64(m)) - 1
+            return indices.flatMap { leaf in y.map { Int(($0 >> UInt64(offsets[leaf])) & mask) } }
+        }
     }
 
     /// The OT receiver's whole preparation.
@@ -446,25 +454,21 @@ public enum Millionaire {
     }
 
     public static func beginReceive(_ y: [UInt64], bits: Int, low: Int, ot: any CorrelatedOTReceiver) throws -> ReceiverPending {
-        let n = y.count
-        let (widths, offsets, lowLeaves) = leaves(bits: bits, low: low)
-        let choices: [[Int]] = batches(widths).map { m, indices in
-            let mask: UInt64 = (1 << UInt64(m)) - 1
-            return indices.flatMap { leaf in y.map { Int(($0 >> UInt64(offsets[leaf])) & mask) } }
-        }
-        let pads = try zip(batches(widths), choices).map { try SmallOT.receivePads(ot, m: $0.0.m, choices: $0.1) }
-        let (a, b, tripleChoices) = SharedBits.receiverTripleChoices(n * andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves))
-        let triplePads = try SmallOT.receivePads(ot, m: 2, choices: tripleChoices)
-        return ReceiverPending(count: n, bits: bits, low: low, choices: choices, leafPads: pads, tripleHalves: (a, b),
-                               tripleChoices: tripleChoices, triplePads: triplePads)
+        let (widths, _, lowLeaves) = leaves(bits: bits, low: low)
+        let pads = try zip(batches(widths), leafChoices(y, bits: bits, low: low)).map { try SmallOT.receivePads(ot, m: $0.0.m, choices: $0.1) }
+        let ands = y.count * andVectors(lowLeaves: lowLeaves, highLeaves: widths.count - lowLeaves)
+        let a = ChoiceBits.random(count: ands), b = ChoiceBits.random(count: ands)
+        let triplePads = try SmallOT.receivePads(ot, m: 2, choices: SharedBits.receiverTripleChoices(a: a, b: b))
+        return ReceiverPending(y: y, bits: bits, low: low, leafPads: pads, tripleHalves: (a, b), triplePads: triplePads)
     }
 
     /// Reads the triples' table (`sendTripleTable`): the receiver's preparation is complete.
     public static func finishReceive(_ pending: ReceiverPending, channel: any Channel) throws -> ReceiverPreparation {
-        let received = try SmallOT.receiveTable(channel, batches: [(2, 1, pending.tripleChoices, pending.triplePads)])[0]
+        let (a, b) = pending.tripleHalves
+        let received = try SmallOT.receiveTable(channel, batches: [(2, 1, SharedBits.receiverTripleChoices(a: a, b: b), pending.triplePads)])[0]
         var c = ChoiceBits(count: received.count)
         for (t, bit) in received.enumerated() where bit == 1 { c[t] = true }
-        return ReceiverPreparation(pending: pending, triples: (pending.tripleHalves.a, pending.tripleHalves.b, c))
+        return ReceiverPreparation(pending: pending, triples: (a, b, c))
     }
 
     /// The sender's shares of 1{x[k] < y[k]} and of 1{x[k] mod 2^low < y[k] mod 2^low} (all false when low = 0).
@@ -510,10 +514,10 @@ public enum Millionaire {
     /// The receiver's side of `send(_:prepared:channel:)`, on its preparation (which holds its input).
     public static func receive(prepared: ReceiverPreparation, channel: any Channel,
                                afterTable: () throws -> Void = {}) throws -> (all: [Bool], low: [Bool], finishedFirst: Bool) {
-        let pending = prepared.pending, n = pending.count
+        let pending = prepared.pending, n = pending.y.count
         let (widths, _, lowLeaves) = leaves(bits: pending.bits, low: pending.low)
-        let order = batches(widths)
-        let received = try SmallOT.receiveTable(channel, batches: order.indices.map { (order[$0].m, 2, pending.choices[$0], pending.leafPads[$0]) })
+        let order = batches(widths), choices = leafChoices(pending.y, bits: pending.bits, low: pending.low)
+        let received = try SmallOT.receiveTable(channel, batches: order.indices.map { (order[$0].m, 2, choices[$0], pending.leafPads[$0]) })
         var nodes = [Node?](repeating: nil, count: widths.count)
         for (batch, (_, indices)) in order.enumerated() {
             for (i, leaf) in indices.enumerated() {
