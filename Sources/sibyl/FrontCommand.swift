@@ -42,7 +42,7 @@ struct FrontCommand: ParsableCommand {
     var network: NetworkChoice?
     @Option(name: .customLong("latency-phase"), help: "With --network: online, or total (offline + online; default on wan).")
     var latencyPhase: CostPhase?
-    @Option(help: "With --network: the ReLU protocol, garbled or ot (default on wan).") var relu: ReLUProtocol?
+    @Option(help: "With --network: the ReLU protocol, ot (the default) or garbled.") var relu: ReLUProtocol?
     @Option(name: .customLong("cost-model"), help: "With --network: cost model JSON (sibyl calibrate); default as sibyl plan.")
     var costModel: String?
 

@@ -38,7 +38,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Network for --target-latency.") var network: NetworkChoice?
     @Option(name: .customLong("latency-phase"), help: "What --target-latency covers: online, or total (offline + online; default on wan).")
     var latencyPhase: CostPhase?
-    @Option(help: "ReLU protocol --target-latency assumes: garbled, or ot (default on wan).") var relu: ReLUProtocol?
+    @Option(help: "ReLU protocol --target-latency assumes: ot (the default) or garbled.") var relu: ReLUProtocol?
     @Option(name: .customLong("max-relus"), help: "ReLUs per image to stay under.") var maxReLUs: Int?
     @Option(help: "Run directory.") var out: String
     @Flag(help: "Continue the search in --out (same flags).") var resume = false
