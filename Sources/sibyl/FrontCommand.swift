@@ -23,8 +23,8 @@ struct FrontCommand: ParsableCommand {
             Latencies: by default those the searches logged (then every run must have used the same cost \
             model and query). With --network, every report of every run is priced anew from its placement \
             with one cost model (--cost-model, default as sibyl plan) for that network, --latency-phase \
-            (online; total: offline + online, the default on wan) and --relu (garbled; ot, the default on \
-            wan): e.g. a front on total cost, where polynomials' offline work counts.
+            (online; total: offline + online, the default on wan) and --relu (ot, the default; or garbled): \
+            e.g. a front on total cost, where polynomials' offline work counts.
 
             Example: sibyl front runs/plan-53k runs/plan-0 runs/plan-150k --out Experiments/front --measure-test
                      sibyl front runs/plan-0 runs/reverse-61k --network wan --out Experiments/front-wan

@@ -22,7 +22,7 @@ struct PlanCommand: ParsableCommand {
 
             Give exactly one target: --max-relus N or --target-latency SECONDS [--network lan|wan|loopback]. A latency \
             is predicted by --cost-model for --latency-phase (online; total: offline + online, the default on \
-            wan) with --relu (garbled; ot, the default on wan), as sibyl evaluate and serve default to.
+            wan) with --relu (ot, the default; or garbled), as sibyl evaluate and serve default to.
             """)
 
     @Option(help: "Baseline checkpoint (all ReLU), e.g. runs/resnet32/best.h5.") var baseline: String
