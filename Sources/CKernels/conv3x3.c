@@ -140,6 +140,110 @@ static inline void weight_gradient_block(const float *scratch, const float *dy, 
     }
 }
 
+/*
+ * The same sums read the other way round, for rows of 16, 32 or 64 pixels (P = W/16 vectors per row): tap row ki
+ * of dy vector v reads x vector u = v + (ki-1)P, so each x vector u (three loads, one per tap column) serves dy
+ * vectors u+P, u and u-P (tap rows 0, 1, 2). The loop runs down the rows of one column part q (u = r*P + q) and
+ * keeps the dy vectors of rows r-1, r and r+1 in registers: per x vector 3 + 2 loads feed 18 FMAs (the block
+ * above needs 11 loads for them, 6 of them across cache lines). Rows -1 and H of x are zeros and are skipped.
+ * The masks are constants: only column part 0 holds a row's first pixel, only part P-1 its last.
+ */
+__attribute__((target("avx512f"), always_inline))
+static inline void weight_gradient_rows(const float *scratch, const float *dy, float *dw, int i0, int i1, int c,
+                                        int o0, int C, int O, int H, size_t padded, const int P) {
+    const int W = 16 * P, hw = H * W, stride = hw + W;
+    const __mmask16 first = (__mmask16)0xFFFE, last = (__mmask16)0x7FFF;
+    __m512 a0[9], a1[9];
+    for (int t = 0; t < 9; t++) { a0[t] = _mm512_setzero_ps(); a1[t] = _mm512_setzero_ps(); }
+    for (int i = i0; i < i1; i++) {
+        const float *xc = scratch + (size_t)(i - i0) * padded + W + (size_t)c * stride;
+        const float *d0 = dy + ((size_t)i * O + o0) * hw, *d1 = d0 + hw;
+        for (int q = 0; q < P; q++) {
+            __m512 p0 = _mm512_setzero_ps(), p1 = p0;  /* dy of row r-1 (none for r = 0) */
+            __m512 c0 = _mm512_loadu_ps(d0 + q * 16), c1 = _mm512_loadu_ps(d1 + q * 16);
+            for (int r = 0; r < H; r++) {
+                const float *xu = xc + (r * P + q) * 16;
+                __m512 x[3];
+                x[0] = q == 0 ? _mm512_maskz_loadu_ps(first, xu - 1) : _mm512_loadu_ps(xu - 1);
+                x[1] = _mm512_loadu_ps(xu);
+                x[2] = q == P - 1 ? _mm512_maskz_loadu_ps(last, xu + 1) : _mm512_loadu_ps(xu + 1);
+                __m512 n0 = p0, n1 = p1;
+                for (int kj = 0; kj < 3; kj++) {
+                    a0[3 + kj] = _mm512_fmadd_ps(c0, x[kj], a0[3 + kj]);
+                    a1[3 + kj] = _mm512_fmadd_ps(c1, x[kj], a1[3 + kj]);
+                }
+                if (r + 1 < H) {
+                    n0 = _mm512_loadu_ps(d0 + ((r + 1) * P + q) * 16);
+                    n1 = _mm512_loadu_ps(d1 + ((r + 1) * P + q) * 16);
+                    for (int kj = 0; kj < 3; kj++) {
+                        a0[kj] = _mm512_fmadd_ps(n0, x[kj], a0[kj]);
+                        a1[kj] = _mm512_fmadd_ps(n1, x[kj], a1[kj]);
+                    }
+                }
+                if (r > 0)
+                    for (int kj = 0; kj < 3; kj++) {
+                        a0[6 + kj] = _mm512_fmadd_ps(p0, x[kj], a0[6 + kj]);
+                        a1[6 + kj] = _mm512_fmadd_ps(p1, x[kj], a1[6 + kj]);
+                    }
+                p0 = c0; p1 = c1; c0 = n0; c1 = n1;
+            }
+        }
+    }
+    float *w0 = dw + ((size_t)o0 * C + c) * 9, *w1 = dw + ((size_t)(o0 + 1) * C + c) * 9;
+    for (int t = 0; t < 9; t++) {
+        w0[t] += _mm512_reduce_add_ps(a0[t]);
+        w1[t] += _mm512_reduce_add_ps(a1[t]);
+    }
+}
+
+/*
+ * Rows of 8 pixels (two rows per vector): tap row ki of dy vector v reads x at v*16 + 8(ki-1), whole vectors for
+ * ki = 1 and half-vector steps otherwise. The x vector at v*16 + 8 (rows 2v+1 and 2v+2) serves tap row 2 of v and
+ * tap row 0 of v+1, so per dy vector 6 + 2 loads feed 18 FMAs; only v = 0's tap row 0 needs its own loads (its
+ * upper half is the zero row above the plane). The masks are the same for every vector.
+ */
+__attribute__((target("avx512f")))
+static void weight_gradient_rows8(const float *scratch, const float *dy, float *dw, int i0, int i1, int c, int o0,
+                                  int C, int O, int H, size_t padded) {
+    const int W = 8, hw = H * W, nv = hw / 16, stride = hw + W;
+    const __mmask16 masks[3] = {(__mmask16)0xFEFE, (__mmask16)0xFFFF, (__mmask16)0x7F7F};
+    __m512 a0[9], a1[9];
+    for (int t = 0; t < 9; t++) { a0[t] = _mm512_setzero_ps(); a1[t] = _mm512_setzero_ps(); }
+    for (int i = i0; i < i1; i++) {
+        const float *xc = scratch + (size_t)(i - i0) * padded + W + (size_t)c * stride;
+        const float *d0 = dy + ((size_t)i * O + o0) * hw, *d1 = d0 + hw;
+        __m512 c0 = _mm512_loadu_ps(d0), c1 = _mm512_loadu_ps(d1);
+        for (int kj = 0; kj < 3; kj++) {
+            __m512 x = _mm512_maskz_loadu_ps(masks[kj], xc - W + kj - 1);
+            a0[kj] = _mm512_fmadd_ps(c0, x, a0[kj]);
+            a1[kj] = _mm512_fmadd_ps(c1, x, a1[kj]);
+        }
+        for (int v = 0; v < nv; v++) {
+            const float *xv = xc + v * 16;
+            __m512 n0 = c0, n1 = c1;
+            if (v + 1 < nv) { n0 = _mm512_loadu_ps(d0 + (v + 1) * 16); n1 = _mm512_loadu_ps(d1 + (v + 1) * 16); }
+            for (int kj = 0; kj < 3; kj++) {
+                __m512 x = _mm512_maskz_loadu_ps(masks[kj], xv + kj - 1);
+                a0[3 + kj] = _mm512_fmadd_ps(c0, x, a0[3 + kj]);
+                a1[3 + kj] = _mm512_fmadd_ps(c1, x, a1[3 + kj]);
+                __m512 y = _mm512_maskz_loadu_ps(masks[kj], xv + W + kj - 1);
+                a0[6 + kj] = _mm512_fmadd_ps(c0, y, a0[6 + kj]);
+                a1[6 + kj] = _mm512_fmadd_ps(c1, y, a1[6 + kj]);
+                if (v + 1 < nv) {
+                    a0[kj] = _mm512_fmadd_ps(n0, y, a0[kj]);
+                    a1[kj] = _mm512_fmadd_ps(n1, y, a1[kj]);
+                }
+            }
+            c0 = n0; c1 = n1;
+        }
+    }
+    float *w0 = dw + ((size_t)o0 * C + c) * 9, *w1 = dw + ((size_t)(o0 + 1) * C + c) * 9;
+    for (int t = 0; t < 9; t++) {
+        w0[t] += _mm512_reduce_add_ps(a0[t]);
+        w1[t] += _mm512_reduce_add_ps(a1[t]);
+    }
+}
+
 __attribute__((target("avx512f")))
 static void weight_gradient_avx512(const float *x, const float *dy, float *dw, int images, int C, int O, int H,
                                    int W, const uint16_t *left, const uint16_t *right, float *scratch) {
@@ -153,7 +257,15 @@ static void weight_gradient_avx512(const float *x, const float *dy, float *dw, i
             pad_image(x + (size_t)i * C * hw, scratch + (size_t)(i - i0) * padded, C, hw, W, sizeof(float));
         for (int c = 0; c < C; c++)
             for (int o0 = 0; o0 < O; o0 += 2) {
-                if (period == 1)
+                if (W == 8)
+                    weight_gradient_rows8(scratch, dy, dw, i0, i1, c, o0, C, O, H, padded);
+                else if (W == 16)
+                    weight_gradient_rows(scratch, dy, dw, i0, i1, c, o0, C, O, H, padded, 1);
+                else if (W == 32)
+                    weight_gradient_rows(scratch, dy, dw, i0, i1, c, o0, C, O, H, padded, 2);
+                else if (W == 64)
+                    weight_gradient_rows(scratch, dy, dw, i0, i1, c, o0, C, O, H, padded, 4);
+                else if (period == 1)
                     weight_gradient_block(scratch, dy, dw, i0, i1, c, o0, C, O, hw, W, padded, left, right, 1);
                 else if (period == 2)
                     weight_gradient_block(scratch, dy, dw, i0, i1, c, o0, C, O, hw, W, padded, left, right, 2);

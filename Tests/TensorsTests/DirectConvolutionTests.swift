@@ -1,5 +1,5 @@
 // The direct 3x3 kernels (CKernels, AVX-512) against the naive references: forward, input gradient and
-// weight gradient on every plane shape they accept (rows of 32, 16, 8 and 4 pixels, several rows per
+// weight gradient on every plane shape they accept (rows of 64, 32, 16, 8 and 4 pixels, several rows per
 // vector when W < 16), odd channel counts, batch 1, and shapes where only one of the two gradients fits
 // (the other then takes the GEMM path). On CPUs without AVX-512 the GEMM path runs and is checked the same.
 import XCTest
@@ -19,7 +19,7 @@ final class DirectConvolutionTests: XCTestCase {
         // (n, c, o, h, w): CIFAR's three planes, short and long rows, C not a multiple of 4 (dx then via GEMM),
         // the stem's 3 -> 16.
         let cases = [(2, 16, 16, 32, 32), (1, 32, 32, 16, 16), (3, 8, 12, 8, 8), (2, 5, 4, 4, 16), (1, 4, 8, 2, 32),
-                     (2, 6, 8, 16, 4), (1, 3, 16, 32, 32), (2, 12, 4, 8, 8)]
+                     (2, 6, 8, 16, 4), (1, 3, 16, 32, 32), (2, 12, 4, 8, 8), (2, 4, 8, 2, 64), (2, 5, 8, 16, 8)]
         for allowDirect in [true, false] {
             NativeKernels.enabled = allowDirect
             for (n, c, o, h, w) in cases {
