@@ -9,8 +9,10 @@ public enum Parallel {
     /// Number of workers the kernels use.
     public static var threads: Int { workers }
 
-    /// Sets the worker count and pins OpenBLAS to one thread (one level of parallelism).
+    /// Sets the worker count and pins OpenBLAS to one thread (one level of parallelism); first fits OpenBLAS's
+    /// kernels to the CPU (`BLASInfo.fitCoreToCPU`, once).
     public static func configure(threads: Int) {
+        BLASInfo.fitCoreToCPU()
         workers = max(1, threads)
         openblas_set_num_threads(1)
     }

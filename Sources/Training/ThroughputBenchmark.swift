@@ -22,6 +22,8 @@ public struct ThroughputResult: Codable, Sendable {
     public var cpu_seconds_per_train_step: Double
     /// The OpenBLAS kernels that ran (`BLASInfo.coreName`).
     public var blas_core: String?
+    /// The kernels OpenBLAS chose when it loaded, where Sibyl replaced them (`BLASInfo.coreAtLoad`).
+    public var blas_core_at_load: String?
     /// The kernels 3x3 "same" convolutions ran on (`NativeKernels.convolutionName`).
     public var conv_kernels: String?
     /// "relu" or the all-polynomial activation (`TrainingActivation.description`).
@@ -81,6 +83,7 @@ public enum ThroughputBenchmark {
                                 forward_multiply_adds_per_image: macsPerImage,
                                 peak_resident_megabytes: peakResidentMegabytes(), rounds: rates.map { ($0 * 10).rounded() / 10 },
                                 cpu_seconds_per_train_step: (cpu * 1000).rounded() / 1000, blas_core: BLASInfo.coreName,
+                                blas_core_at_load: BLASInfo.coreAtLoad,
                                 conv_kernels: NativeKernels.convolutionName, activation: activation.description)
     }
 

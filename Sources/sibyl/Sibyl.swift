@@ -1,5 +1,6 @@
 import ArgumentParser
 import CKernels
+import Tensors
 
 @main
 struct Sibyl: ParsableCommand {
@@ -29,6 +30,7 @@ struct Sibyl: ParsableCommand {
 
     static func main() {
         ckernels_keep_freed_memory()   // freed protocol buffers reused, not re-faulted (ckernels.h)
+        BLASInfo.fitCoreToCPU()        // OpenBLAS's kernels for this CPU's class, before any BLAS call
         main(nil)
     }
 }

@@ -175,6 +175,15 @@ void cchacha_blocks16(const uint32_t *key, const uint32_t *nonce, uint32_t count
 void ckernels_advise_huge_pages(void *p, size_t bytes);
 void ckernels_keep_freed_memory(void);
 
+/*
+ * Re-selects OpenBLAS's kernels from the CPU's features when the library chose a weaker class than the CPU has
+ * (an unknown newer model falls back to generic SSE3 kernels) and OPENBLAS_CORETYPE is not set (blas_core.c).
+ * Call before the first BLAS call and before any other thread uses BLAS. Returns the new core's name, or NULL
+ * when nothing changed. ckernels_openblas_core_class: 3 AVX-512, 2 AVX2, 1 AVX, 0 other (for reports).
+ */
+const char *ckernels_fit_openblas_core(void);
+int ckernels_openblas_core_class(const char *name);
+
 #ifdef __cplusplus
 }
 #endif
