@@ -4,15 +4,19 @@
  *
  * A plane of H*W pixels is read as H*W/L vectors of L consecutive pixels (L = 16 floats or 8 doubles: whole
  * rows, or several short rows when W < L). Tap (ki, kj) of output vector v reads the L inputs starting at
- * v*L + (ki-1)*W + (kj-1) of a copy of the plane with a row of zeros above and below (so taps above or below
- * the plane read zeros), with a lane mask for the left and right taps that zeroes pixels whose source column
- * falls outside the plane (masked-off lanes are never read: AVX-512 masked loads suppress their faults). No
- * im2col copy: the padded copy is (H*W + W) elements per channel.
+ * v*L + (ki-1)*W + (kj-1), with lane masks that zero pixels whose source column falls outside the plane (left
+ * and right taps) or whose source row does (the plane's first and last rows): masked-off lanes are never read
+ * (AVX-512 masked loads suppress their faults), so the kernels read the planes in place, no im2col copy and no
+ * padded copy. The masks depend on the row width only; for the widths a block's vectors tile by whole rows (or
+ * whole vectors by rows) they are compile-time constants in mask registers. Other widths (rows of 1-4 floats in
+ * the weight gradient, rows of 64 doubles) read a copy of the plane with a zero row above and below and take
+ * their masks from tables.
  *
  * Forward (conv3x3_forward.h, once per element type): register block of OB output channels x PV pixel
  * vectors (OB*PV accumulators); per input channel and tap, PV loads and OB weight broadcasts feed OB*PV FMAs.
  * Weight gradient (float): for one input channel and two output channels, 18 accumulators (2 x 9 taps)
- * summed over the pixels of a block of images sized to stay in L2, then reduced horizontally.
+ * summed over a block of images sized to stay in L2, then reduced horizontally; the row kernels walk down the
+ * rows and reuse each x vector for three tap rows.
  * The adjoint (input gradient) is the forward kernel run on dy with flipped, transposed weights.
  */
 #include "ckernels.h"
@@ -97,41 +101,32 @@ static int gradient_block(int channels_in, int channels_out, int hw) {
     return block < 1 ? 1 : block;
 }
 
-/* One tap's input vector in the weight gradient: tap column kj (0, 1, 2) picks the left mask, none, or the right. */
-#define LOAD_TAP(kj, p, src)                                                                         \
-    ((kj) == 1 ? _mm512_loadu_ps(src)                                                                \
-               : _mm512_maskz_loadu_ps((__mmask16)((kj) == 0 ? ml[p] : mr[p]), (src)))
-
 /*
- * The left and right masks repeat with the row: with period P = W/16 vectors (W >= 16) or 1 (W < 16). The
- * block below takes P as a constant (1, 2 or 4), so that its 2P masks stay in mask registers across the
- * pixel loop instead of being loaded for every vector.
+ * Rows of fewer than 8 pixels (several rows per vector): per dy vector and pair of output channels, 9 tap loads of
+ * a padded copy of x (zero rows above and below) feed 18 FMAs. With W < 16 every vector has the same left and
+ * right masks, which stay in mask registers.
  */
-__attribute__((target("avx512f"), always_inline))
-static inline void weight_gradient_block(const float *scratch, const float *dy, float *dw, int i0, int i1, int c,
-                                         int o0, int C, int O, int hw, int W, size_t padded,
-                                         const uint16_t *left, const uint16_t *right, const int P) {
+__attribute__((target("avx512f")))
+static void weight_gradient_block(const float *scratch, const float *dy, float *dw, int i0, int i1, int c, int o0,
+                                  int C, int O, int hw, int W, size_t padded, __mmask16 left, __mmask16 right) {
     const int nv = hw / 16, stride = hw + W;
     __m512 a0[9], a1[9];
     for (int t = 0; t < 9; t++) { a0[t] = _mm512_setzero_ps(); a1[t] = _mm512_setzero_ps(); }
-    uint16_t ml[4], mr[4];
-    for (int p = 0; p < P; p++) { ml[p] = left[p]; mr[p] = right[p]; }
     for (int i = i0; i < i1; i++) {
         const float *xc = scratch + (size_t)(i - i0) * padded + W + (size_t)c * stride;
         const float *d0 = dy + ((size_t)i * O + o0) * hw;
         const float *d1 = d0 + hw;
-        for (int v0 = 0; v0 < nv; v0 += P)
-            for (int p = 0; p < P; p++) {
-                const int v = v0 + p;
-                __m512 g0 = _mm512_loadu_ps(d0 + v * 16), g1 = _mm512_loadu_ps(d1 + v * 16);
-                for (int ki = 0; ki < 3; ki++)
-                    for (int kj = 0; kj < 3; kj++) {
-                        const int t = ki * 3 + kj;
-                        __m512 xv = LOAD_TAP(kj, p, xc + v * 16 + (ki - 1) * W + (kj - 1));
-                        a0[t] = _mm512_fmadd_ps(g0, xv, a0[t]);
-                        a1[t] = _mm512_fmadd_ps(g1, xv, a1[t]);
-                    }
-            }
+        for (int v = 0; v < nv; v++) {
+            __m512 g0 = _mm512_loadu_ps(d0 + v * 16), g1 = _mm512_loadu_ps(d1 + v * 16);
+            for (int ki = 0; ki < 3; ki++)
+                for (int kj = 0; kj < 3; kj++) {
+                    const int t = ki * 3 + kj;
+                    const float *src = xc + v * 16 + (ki - 1) * W + (kj - 1);
+                    __m512 xv = kj == 1 ? _mm512_loadu_ps(src) : _mm512_maskz_loadu_ps(kj == 0 ? left : right, src);
+                    a0[t] = _mm512_fmadd_ps(g0, xv, a0[t]);
+                    a1[t] = _mm512_fmadd_ps(g1, xv, a1[t]);
+                }
+        }
     }
     float *w0 = dw + ((size_t)o0 * C + c) * 9, *w1 = dw + ((size_t)(o0 + 1) * C + c) * 9;
     for (int t = 0; t < 9; t++) {
@@ -145,18 +140,19 @@ static inline void weight_gradient_block(const float *scratch, const float *dy, 
  * of dy vector v reads x vector u = v + (ki-1)P, so each x vector u (three loads, one per tap column) serves dy
  * vectors u+P, u and u-P (tap rows 0, 1, 2). The loop runs down the rows of one column part q (u = r*P + q) and
  * keeps the dy vectors of rows r-1, r and r+1 in registers: per x vector 3 + 2 loads feed 18 FMAs (the block
- * above needs 11 loads for them, 6 of them across cache lines). Rows -1 and H of x are zeros and are skipped.
- * The masks are constants: only column part 0 holds a row's first pixel, only part P-1 its last.
+ * above needs 11 loads for them, 6 of them across cache lines). Rows -1 and H of x (zeros) are never read, so
+ * this reads the planes in place, no padded copy. The masks are constants: only column part 0 holds a row's
+ * first pixel, only part P-1 its last (masked-off lanes are never read, so the plane's ends need no care).
  */
 __attribute__((target("avx512f"), always_inline))
-static inline void weight_gradient_rows(const float *scratch, const float *dy, float *dw, int i0, int i1, int c,
-                                        int o0, int C, int O, int H, size_t padded, const int P) {
-    const int W = 16 * P, hw = H * W, stride = hw + W;
+static inline void weight_gradient_rows(const float *x, const float *dy, float *dw, int i0, int i1, int c,
+                                        int o0, int C, int O, int H, const int P) {
+    const int W = 16 * P, hw = H * W;
     const __mmask16 first = (__mmask16)0xFFFE, last = (__mmask16)0x7FFF;
     __m512 a0[9], a1[9];
     for (int t = 0; t < 9; t++) { a0[t] = _mm512_setzero_ps(); a1[t] = _mm512_setzero_ps(); }
     for (int i = i0; i < i1; i++) {
-        const float *xc = scratch + (size_t)(i - i0) * padded + W + (size_t)c * stride;
+        const float *xc = x + ((size_t)i * C + c) * hw;
         const float *d0 = dy + ((size_t)i * O + o0) * hw, *d1 = d0 + hw;
         for (int q = 0; q < P; q++) {
             __m512 p0 = _mm512_setzero_ps(), p1 = p0;  /* dy of row r-1 (none for r = 0) */
@@ -200,21 +196,22 @@ static inline void weight_gradient_rows(const float *scratch, const float *dy, f
  * Rows of 8 pixels (two rows per vector): tap row ki of dy vector v reads x at v*16 + 8(ki-1), whole vectors for
  * ki = 1 and half-vector steps otherwise. The x vector at v*16 + 8 (rows 2v+1 and 2v+2) serves tap row 2 of v and
  * tap row 0 of v+1, so per dy vector 6 + 2 loads feed 18 FMAs; only v = 0's tap row 0 needs its own loads (its
- * upper half is the zero row above the plane). The masks are the same for every vector.
+ * lower half, row 0). The planes are read in place: the lanes of rows -1 and H are masked off, as are the
+ * first and last columns.
  */
 __attribute__((target("avx512f")))
-static void weight_gradient_rows8(const float *scratch, const float *dy, float *dw, int i0, int i1, int c, int o0,
-                                  int C, int O, int H, size_t padded) {
-    const int W = 8, hw = H * W, nv = hw / 16, stride = hw + W;
+static void weight_gradient_rows8(const float *x, const float *dy, float *dw, int i0, int i1, int c, int o0,
+                                  int C, int O, int H) {
+    const int W = 8, hw = H * W, nv = hw / 16;
     const __mmask16 masks[3] = {(__mmask16)0xFEFE, (__mmask16)0xFFFF, (__mmask16)0x7F7F};
     __m512 a0[9], a1[9];
     for (int t = 0; t < 9; t++) { a0[t] = _mm512_setzero_ps(); a1[t] = _mm512_setzero_ps(); }
     for (int i = i0; i < i1; i++) {
-        const float *xc = scratch + (size_t)(i - i0) * padded + W + (size_t)c * stride;
+        const float *xc = x + ((size_t)i * C + c) * hw;
         const float *d0 = dy + ((size_t)i * O + o0) * hw, *d1 = d0 + hw;
         __m512 c0 = _mm512_loadu_ps(d0), c1 = _mm512_loadu_ps(d1);
         for (int kj = 0; kj < 3; kj++) {
-            __m512 x = _mm512_maskz_loadu_ps(masks[kj], xc - W + kj - 1);
+            __m512 x = _mm512_maskz_loadu_ps(masks[kj] & 0xFF00, xc - W + kj - 1);
             a0[kj] = _mm512_fmadd_ps(c0, x, a0[kj]);
             a1[kj] = _mm512_fmadd_ps(c1, x, a1[kj]);
         }
@@ -226,7 +223,7 @@ static void weight_gradient_rows8(const float *scratch, const float *dy, float *
                 __m512 x = _mm512_maskz_loadu_ps(masks[kj], xv + kj - 1);
                 a0[3 + kj] = _mm512_fmadd_ps(c0, x, a0[3 + kj]);
                 a1[3 + kj] = _mm512_fmadd_ps(c1, x, a1[3 + kj]);
-                __m512 y = _mm512_maskz_loadu_ps(masks[kj], xv + W + kj - 1);
+                __m512 y = _mm512_maskz_loadu_ps(v + 1 < nv ? masks[kj] : masks[kj] & 0x00FF, xv + W + kj - 1);
                 a0[6 + kj] = _mm512_fmadd_ps(c0, y, a0[6 + kj]);
                 a1[6 + kj] = _mm512_fmadd_ps(c1, y, a1[6 + kj]);
                 if (v + 1 < nv) {
@@ -250,33 +247,30 @@ static void weight_gradient_avx512(const float *x, const float *dy, float *dw, i
     const int hw = H * W;
     const size_t padded = padded_count(C, hw, W);
     const int block = gradient_block(C, O, hw);
-    const int period = W >= 16 ? W / 16 : 1;
     for (int i0 = 0; i0 < images; i0 += block) {
         int i1 = i0 + block < images ? i0 + block : images;
-        for (int i = i0; i < i1; i++)
-            pad_image(x + (size_t)i * C * hw, scratch + (size_t)(i - i0) * padded, C, hw, W, sizeof(float));
+        if (W < 8)  /* rows of 1-4 pixels: the block kernel, on padded copies */
+            for (int i = i0; i < i1; i++)
+                pad_image(x + (size_t)i * C * hw, scratch + (size_t)(i - i0) * padded, C, hw, W, sizeof(float));
         for (int c = 0; c < C; c++)
             for (int o0 = 0; o0 < O; o0 += 2) {
                 if (W == 8)
-                    weight_gradient_rows8(scratch, dy, dw, i0, i1, c, o0, C, O, H, padded);
+                    weight_gradient_rows8(x, dy, dw, i0, i1, c, o0, C, O, H);
                 else if (W == 16)
-                    weight_gradient_rows(scratch, dy, dw, i0, i1, c, o0, C, O, H, padded, 1);
+                    weight_gradient_rows(x, dy, dw, i0, i1, c, o0, C, O, H, 1);
                 else if (W == 32)
-                    weight_gradient_rows(scratch, dy, dw, i0, i1, c, o0, C, O, H, padded, 2);
+                    weight_gradient_rows(x, dy, dw, i0, i1, c, o0, C, O, H, 2);
                 else if (W == 64)
-                    weight_gradient_rows(scratch, dy, dw, i0, i1, c, o0, C, O, H, padded, 4);
-                else if (period == 1)
-                    weight_gradient_block(scratch, dy, dw, i0, i1, c, o0, C, O, hw, W, padded, left, right, 1);
-                else if (period == 2)
-                    weight_gradient_block(scratch, dy, dw, i0, i1, c, o0, C, O, hw, W, padded, left, right, 2);
+                    weight_gradient_rows(x, dy, dw, i0, i1, c, o0, C, O, H, 4);
                 else
-                    weight_gradient_block(scratch, dy, dw, i0, i1, c, o0, C, O, hw, W, padded, left, right, 4);
+                    weight_gradient_block(scratch, dy, dw, i0, i1, c, o0, C, O, hw, W, padded, left[0], right[0]);
             }
     }
 }
 
 size_t cconv_weight_gradient_scratch_count(int channels_in, int channels_out, int height, int width) {
     int hw = height * width;
+    if (width >= 8) return 0;  /* the row kernels read x in place */
     return padded_count(channels_in, hw, width) * (size_t)gradient_block(channels_in, channels_out, hw);
 }
 

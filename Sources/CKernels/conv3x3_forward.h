@@ -35,45 +35,52 @@ void CK_NAME(pack_weights)(const CK_TYPE *w, int channels_out, int channels_in, 
             }
 }
 
+/* Widths whose row period divides the block (every CIFAR plane) read the planes in place with constant masks;
+   others (rows of 64 doubles) read a padded copy with mask tables. */
+static int CK_NAME(in_place)(int width) { return width < CK_LANES || PV % (width / CK_LANES) == 0; }
+
 size_t CK_NAME(forward_scratch_count)(int channels_in, int height, int width) {
-    return padded_count(channels_in, height * width, width);
+    return CK_NAME(in_place)(width) ? 0 : padded_count(channels_in, height * width, width);
 }
 
 #if defined(__x86_64__)
 /*
- * Whether tap column kj (0 left, 1 middle, 2 right) of pixel vector p of a block needs a lane mask, and which,
- * when the row width W is a compile-time constant and the block's first vector starts a row period (W >= lanes:
- * P = W/lanes vectors per row, P divides PV; W < lanes: whole rows per vector). Then only the vectors holding a
- * row's first (left tap) or last (right tap) column are masked, with masks the compiler keeps in mask registers
- * instead of loading them for every tap.
+ * The lane mask of tap (ki, kj) for pixel vector p of a block, when the row width W is a compile-time constant
+ * and the block's first vector starts a row period (W >= lanes: P = W/lanes vectors per row, P divides PV;
+ * W < lanes: whole rows per vector). Horizontal: only vectors holding a row's first (left taps) or last (right
+ * taps) column lose a lane. Vertical (these widths read the unpadded planes): in the plane's first block (edge
+ * bit 1) the taps above row 0 read zeros, in its last (edge bit 2) those below row H-1. All of it folds to
+ * constants after inlining: the loads need no mask tables and no padded copy.
  */
-static inline int CK_NAME(tap_masked)(int kj, int p, int W) {
-    if (kj == 1) return 0;
-    if (W < CK_LANES) return 1;
-    int period = W / CK_LANES;
-    return kj == 0 ? p % period == 0 : p % period == period - 1;
+static inline unsigned CK_NAME(tap_lanes)(int ki, int kj, int p, int W, int edge, int PVn) {
+    unsigned lanes = (1u << CK_LANES) - 1;
+    for (int lane = 0; lane < CK_LANES; lane++) {
+        int drop = 0;
+        if (W >= CK_LANES) {
+            int period = W / CK_LANES;
+            drop |= kj == 0 && p % period == 0 && lane == 0;
+            drop |= kj == 2 && p % period == period - 1 && lane == CK_LANES - 1;
+            drop |= ki == 0 && (edge & 1) && p < period;
+            drop |= ki == 2 && (edge & 2) && p >= PVn - period;
+        } else {
+            drop |= kj == 0 && lane % W == 0;
+            drop |= kj == 2 && lane % W == W - 1;
+            drop |= ki == 0 && (edge & 1) && p == 0 && lane < W;
+            drop |= ki == 2 && (edge & 2) && p == PVn - 1 && lane >= CK_LANES - W;
+        }
+        if (drop) lanes &= ~(1u << lane);
+    }
+    return lanes;
 }
 
-static inline CK_MASK CK_NAME(tap_mask)(int kj, int W) {
-    unsigned all = (1u << CK_LANES) - 1, clear = 0;
-    for (int lane = 0; lane < CK_LANES; lane++)
-        if ((lane % W) == (kj == 0 ? 0 : W - 1) || (W >= CK_LANES && lane == (kj == 0 ? 0 : CK_LANES - 1)))
-            clear |= 1u << lane;
-    return (CK_MASK)(all & ~clear);
-}
-
-/* Pixel vectors v0 ..< v0 + PV of output channels ob*OB ..< (ob+1)*OB of one image. With fixed_width > 0 (the
-   row width, a constant after inlining) the masks follow from the width; with 0 they come from the tables. */
+/* Pixel vectors v0 ..< v0 + PV of output channels ob*OB ..< (ob+1)*OB of one image, channel planes `stride`
+   apart. With fixed_width > 0 (the row width, a constant after inlining) the masks follow from the width and
+   `edge`, and xi is the plane itself; with 0 they come from the tables and xi is the padded copy. */
 __attribute__((target("avx512f"), always_inline))
 static inline void CK_NAME(forward_block)(const CK_TYPE *xi, const CK_TYPE *wb, CK_TYPE *yi, int C, int hw, int W,
-                                          int v0, const uint16_t *left, const uint16_t *right, const int fixed_width) {
-    const int stride = hw + W;
+                                          size_t stride, int v0, const uint16_t *left, const uint16_t *right,
+                                          const int fixed_width, const int edge) {
     CK_VEC acc[OB][PV];
-    CK_MASK ml[PV], mr[PV];
-    for (int p = 0; p < PV; p++) {
-        ml[p] = fixed_width ? CK_NAME(tap_mask)(0, fixed_width) : (CK_MASK)left[v0 + p];
-        mr[p] = fixed_width ? CK_NAME(tap_mask)(2, fixed_width) : (CK_MASK)right[v0 + p];
-    }
     for (int o = 0; o < OB; o++)
         for (int p = 0; p < PV; p++) acc[o][p] = CK_OP(setzero)();
     for (int c = 0; c < C; c++) {
@@ -85,8 +92,15 @@ static inline void CK_NAME(forward_block)(const CK_TYPE *xi, const CK_TYPE *wb, 
                 CK_VEC xv[PV];
                 for (int p = 0; p < PV; p++) {
                     const CK_TYPE *src = xc + p * CK_LANES + offset;
-                    int masked = fixed_width ? CK_NAME(tap_masked)(kj, p, fixed_width) : kj != 1;
-                    xv[p] = !masked ? CK_OP(loadu)(src) : CK_OP(maskz_loadu)(kj == 0 ? ml[p] : mr[p], src);
+                    if (fixed_width) {
+                        unsigned lanes = CK_NAME(tap_lanes)(ki, kj, p, fixed_width, edge, PV);
+                        xv[p] = lanes == 0 ? CK_OP(setzero)()
+                              : lanes == (1u << CK_LANES) - 1 ? CK_OP(loadu)(src)
+                              : CK_OP(maskz_loadu)((CK_MASK)lanes, src);
+                    } else {
+                        xv[p] = kj == 1 ? CK_OP(loadu)(src)
+                                        : CK_OP(maskz_loadu)((CK_MASK)(kj == 0 ? left[v0 + p] : right[v0 + p]), src);
+                    }
                 }
                 for (int o = 0; o < OB; o++) {
                     CK_VEC wv = CK_OP(set1)(wc[t * OB + o]);
@@ -98,32 +112,49 @@ static inline void CK_NAME(forward_block)(const CK_TYPE *xi, const CK_TYPE *wb, 
         for (int p = 0; p < PV; p++) CK_OP(storeu)(yi + (size_t)o * hw + (v0 + p) * CK_LANES, acc[o][p]);
 }
 
+/* One image's output channels for a constant width: the plane's first and last blocks take the vertical masks. */
+__attribute__((target("avx512f"), always_inline))
+static inline void CK_NAME(forward_fixed)(const CK_TYPE *xi, const CK_TYPE *packed, CK_TYPE *yi, int C, int O, int hw,
+                                          const int W) {
+    const int nv = hw / CK_LANES;
+    for (int ob = 0; ob < O / OB; ob++) {
+        const CK_TYPE *wb = packed + (size_t)ob * C * 9 * OB;
+        CK_TYPE *yb = yi + (size_t)ob * OB * hw;
+        if (nv == PV) {
+            CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, 0, 0, 0, W, 3);
+            continue;
+        }
+        CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, 0, 0, 0, W, 1);
+        for (int v0 = PV; v0 < nv - PV; v0 += PV) CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, v0, 0, 0, W, 0);
+        CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, nv - PV, 0, 0, W, 2);
+    }
+}
+
 __attribute__((target("avx512f")))
 static void CK_NAME(forward_avx512)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int images, int C, int O,
                                     int H, int W, const uint16_t *left, const uint16_t *right, CK_TYPE *scratch) {
     const int hw = H * W, nv = hw / CK_LANES;
-    /* Widths whose row period divides the block (every CIFAR plane) get their masks as constants. */
-    const int fixed = (W < CK_LANES || PV % (W / CK_LANES) == 0) ? W : 0;
+    const int fixed = CK_NAME(in_place)(W) ? W : 0;
     for (int i = 0; i < images; i++) {
-        pad_image(x + (size_t)i * C * hw, scratch, C, hw, W, sizeof(CK_TYPE));
-        const CK_TYPE *xi = scratch + W;
+        const CK_TYPE *xi = x + (size_t)i * C * hw;
         CK_TYPE *yi = y + (size_t)i * O * hw;
-        for (int ob = 0; ob < O / OB; ob++) {
-            const CK_TYPE *wb = packed + (size_t)ob * C * 9 * OB;
-            CK_TYPE *yb = yi + (size_t)ob * OB * hw;
-            for (int v0 = 0; v0 < nv; v0 += PV) {
-                switch (fixed) {
-                case 8: CK_NAME(forward_block)(xi, wb, yb, C, hw, W, v0, left, right, 8); break;
-                case 16: CK_NAME(forward_block)(xi, wb, yb, C, hw, W, v0, left, right, 16); break;
-                case 32: CK_NAME(forward_block)(xi, wb, yb, C, hw, W, v0, left, right, 32); break;
-                case 64: CK_NAME(forward_block)(xi, wb, yb, C, hw, W, v0, left, right, 64); break;
-                default: CK_NAME(forward_block)(xi, wb, yb, C, hw, W, v0, left, right, 0); break;
-                }
-            }
+        switch (fixed) {
+        case 1: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 1); continue;
+        case 2: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 2); continue;
+        case 4: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 4); continue;
+        case 8: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 8); continue;
+        case 16: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 16); continue;
+        case 32: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 32); continue;
+        case 64: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 64); continue;
+        default: break;
         }
+        pad_image(xi, scratch, C, hw, W, sizeof(CK_TYPE));
+        for (int ob = 0; ob < O / OB; ob++)
+            for (int v0 = 0; v0 < nv; v0 += PV)
+                CK_NAME(forward_block)(scratch + W, packed + (size_t)ob * C * 9 * OB, yi + (size_t)ob * OB * hw, C, hw,
+                                       W, (size_t)hw + W, v0, left, right, 0, 0);
     }
 }
-
 void CK_NAME(forward)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int images, int channels_in, int channels_out,
                       int height, int width, CK_TYPE *scratch) {
     uint16_t left[MAX_VECTORS], right[MAX_VECTORS];

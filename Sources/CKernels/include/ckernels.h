@@ -37,8 +37,9 @@ size_t cconv_packed_count(int channels_out, int channels_in);
    packed must hold cconv_packed_count(C, O) floats). */
 void cconv_pack_weights(const float *w, int channels_out, int channels_in, int flip_transpose, float *packed);
 
-/* Floats of scratch memory the two kernels below need per call (callers recycle it: fresh pages from
-   malloc would cost a page fault and a page clear each call). */
+/* Floats of scratch memory the two kernels below need per call: 0 where they read x in place (every width
+   from 8 up), a padded copy otherwise (callers recycle it: fresh pages from malloc would cost a page fault and
+   a page clear each call). */
 size_t cconv_forward_scratch_count(int channels_in, int height, int width);
 size_t cconv_weight_gradient_scratch_count(int channels_in, int channels_out, int height, int width);
 
