@@ -79,7 +79,7 @@ static inline unsigned CK_NAME(tap_lanes)(int ki, int kj, int p, int W, int edge
 __attribute__((target("avx512f"), always_inline))
 static inline void CK_NAME(forward_block)(const CK_TYPE *xi, const CK_TYPE *wb, CK_TYPE *yi, int C, int hw, int W,
                                           size_t stride, int v0, const uint16_t *left, const uint16_t *right,
-                                          const int fixed_width, const int edge) {
+                                          const int fixed_width, const int edge, int add) {
     CK_VEC acc[OB][PV];
     for (int o = 0; o < OB; o++)
         for (int p = 0; p < PV; p++) acc[o][p] = CK_OP(setzero)();
@@ -109,62 +109,68 @@ static inline void CK_NAME(forward_block)(const CK_TYPE *xi, const CK_TYPE *wb, 
             }
     }
     for (int o = 0; o < OB; o++)
-        for (int p = 0; p < PV; p++) CK_OP(storeu)(yi + (size_t)o * hw + (v0 + p) * CK_LANES, acc[o][p]);
+        for (int p = 0; p < PV; p++) {
+            CK_TYPE *out = yi + (size_t)o * hw + (v0 + p) * CK_LANES;
+            CK_OP(storeu)(out, add ? CK_OP(add)(CK_OP(loadu)(out), acc[o][p]) : acc[o][p]);
+        }
 }
 
 /* One image's output channels for a constant width: the plane's first and last blocks take the vertical masks. */
 __attribute__((target("avx512f"), always_inline))
 static inline void CK_NAME(forward_fixed)(const CK_TYPE *xi, const CK_TYPE *packed, CK_TYPE *yi, int C, int O, int hw,
-                                          const int W) {
+                                          const int W, int add) {
     const int nv = hw / CK_LANES;
     for (int ob = 0; ob < O / OB; ob++) {
         const CK_TYPE *wb = packed + (size_t)ob * C * 9 * OB;
         CK_TYPE *yb = yi + (size_t)ob * OB * hw;
         if (nv == PV) {
-            CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, 0, 0, 0, W, 3);
+            CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, 0, 0, 0, W, 3, add);
             continue;
         }
-        CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, 0, 0, 0, W, 1);
-        for (int v0 = PV; v0 < nv - PV; v0 += PV) CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, v0, 0, 0, W, 0);
-        CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, nv - PV, 0, 0, W, 2);
+        CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, 0, 0, 0, W, 1, add);
+        for (int v0 = PV; v0 < nv - PV; v0 += PV) CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, v0, 0, 0, W, 0, add);
+        CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, nv - PV, 0, 0, W, 2, add);
     }
 }
 
 __attribute__((target("avx512f")))
 static void CK_NAME(forward_avx512)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int images, int C, int O,
-                                    int H, int W, const uint16_t *left, const uint16_t *right, CK_TYPE *scratch) {
+                                    int H, int W, const uint16_t *left, const uint16_t *right, CK_TYPE *scratch,
+                                    int add) {
     const int hw = H * W, nv = hw / CK_LANES;
     const int fixed = CK_NAME(in_place)(W) ? W : 0;
     for (int i = 0; i < images; i++) {
         const CK_TYPE *xi = x + (size_t)i * C * hw;
         CK_TYPE *yi = y + (size_t)i * O * hw;
         switch (fixed) {
-        case 1: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 1); continue;
-        case 2: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 2); continue;
-        case 4: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 4); continue;
-        case 8: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 8); continue;
-        case 16: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 16); continue;
-        case 32: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 32); continue;
-        case 64: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 64); continue;
+        case 1: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 1, add); continue;
+        case 2: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 2, add); continue;
+        case 4: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 4, add); continue;
+        case 8: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 8, add); continue;
+        case 16: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 16, add); continue;
+        case 32: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 32, add); continue;
+        case 64: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 64, add); continue;
         default: break;
         }
         pad_image(xi, scratch, C, hw, W, sizeof(CK_TYPE));
         for (int ob = 0; ob < O / OB; ob++)
             for (int v0 = 0; v0 < nv; v0 += PV)
                 CK_NAME(forward_block)(scratch + W, packed + (size_t)ob * C * 9 * OB, yi + (size_t)ob * OB * hw, C, hw,
-                                       W, (size_t)hw + W, v0, left, right, 0, 0);
+                                       W, (size_t)hw + W, v0, left, right, 0, 0, add);
     }
 }
 void CK_NAME(forward)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int images, int channels_in, int channels_out,
-                      int height, int width, CK_TYPE *scratch) {
+                      int height, int width, CK_TYPE *scratch, int accumulate) {
     uint16_t left[MAX_VECTORS], right[MAX_VECTORS];
     if (!cconv_available() || !CK_NAME(fits)(channels_out, height, width)) abort();
     build_masks(height, width, CK_LANES, left, right);
-    CK_NAME(forward_avx512)(x, packed, y, images, channels_in, channels_out, height, width, left, right, scratch);
+    CK_NAME(forward_avx512)(x, packed, y, images, channels_in, channels_out, height, width, left, right, scratch,
+                            accumulate != 0);
 }
 #else
 void CK_NAME(forward)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int images, int channels_in, int channels_out,
-                      int height, int width, CK_TYPE *scratch) {
+                      int height, int width, CK_TYPE *scratch, int accumulate) {
+    (void)accumulate;
     (void)x; (void)packed; (void)y; (void)images; (void)channels_in; (void)channels_out; (void)height; (void)width;
     (void)scratch;
     abort();

@@ -57,9 +57,10 @@ enum ConvolutionKernels {
         return storage
     }
 
-    /// y[n] = conv3x3(x[n]) over the batch, split over the workers, with weights packed for (cout, cin).
+    /// y[n] = conv3x3(x[n]) over the batch (y[n] += conv3x3(x[n]) with `adding`), split over the workers, with
+    /// weights packed for (cout, cin).
     static func forward(_ x: UnsafePointer<Float>, _ packed: Storage, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                        inChannels: Int, outChannels: Int, height: Int, width: Int) {
+                        inChannels: Int, outChannels: Int, height: Int, width: Int, adding: Bool = false) {
         let plane = height * width
         let ws = UnsafePointer(packed.pointer)
         let scratchCount = cconv_forward_scratch_count(Int32(inChannels), Int32(height), Int32(width))
@@ -67,7 +68,7 @@ enum ConvolutionKernels {
             let scratch = Storage(count: scratchCount)
             cconv_forward(x + range.lowerBound * inChannels * plane, ws, y + range.lowerBound * outChannels * plane,
                           Int32(range.count), Int32(inChannels), Int32(outChannels), Int32(height), Int32(width),
-                          scratch.pointer)
+                          scratch.pointer, adding ? 1 : 0)
         }
     }
 
@@ -262,23 +263,30 @@ enum ConvKernels {
 
     /// Gradients: dW = sum_n dy[n] * col[n]^T; dx[n] = col2im(W^T * dy[n]) (or, for stride-1 same
     /// convolutions, the transposed convolution of dy).
+    /// Whether `backward` takes dx on the direct kernels (which can add it into an existing gradient).
+    static func directInputGradient(_ g: ConvGeometry) -> Bool { ConvolutionKernels.direct(g, outChannels: g.inChannels) }
+
+    /// dx and dW. With `addingInputInto` (only where `directInputGradient`), dx is added into that tensor instead
+    /// of returned (the residual sum of two gradients made in the kernel's stores, no separate pass).
     static func backward(_ x: Tensor, _ w: Tensor, _ dy: Tensor, _ g: ConvGeometry, batch: Int,
-                         wantInput: Bool, wantWeight: Bool) -> (dx: Tensor?, dw: Tensor?) {
+                         wantInput: Bool, wantWeight: Bool, addingInputInto sum: Tensor? = nil) -> (dx: Tensor?, dw: Tensor?) {
         // Direct kernels: dx needs the adjoint's output channels (C) to fit, dW the forward's (O).
-        let directInput = wantInput && ConvolutionKernels.direct(g, outChannels: g.inChannels)
+        let directInput = wantInput && directInputGradient(g)
         let directWeight = wantWeight && ConvolutionKernels.direct(g, outChannels: g.outChannels)
+        precondition(sum == nil || directInput && sum?.count == x.count, "conv2d: adding dx needs the direct kernels")
         if directInput || directWeight {
             var dx: Tensor? = nil, dw: Tensor? = nil
             if directInput {
-                let out = Tensor(uninitialized: x.shape)
+                let out = sum ?? Tensor(uninitialized: x.shape)
                 ConvolutionKernels.forward(dy.pointer, ConvolutionKernels.packed(w, g, adjoint: true), out.pointer, batch: batch,
-                                           inChannels: g.outChannels, outChannels: g.inChannels, height: g.height, width: g.width)
-                dx = out
+                                           inChannels: g.outChannels, outChannels: g.inChannels, height: g.height, width: g.width,
+                                           adding: sum != nil)
+                if sum == nil { dx = out }
             }
             if directWeight { dw = ConvolutionKernels.weightGradient(x.pointer, dy.pointer, g, batch: batch) }
             // What the direct kernels cannot do here (a shape only one side fits) goes through the GEMM path.
-            if wantInput && dx == nil || wantWeight && dw == nil {
-                let rest = backwardGEMM(x, w, dy, g, batch: batch, wantInput: wantInput && dx == nil,
+            if wantInput && !directInput || wantWeight && dw == nil {
+                let rest = backwardGEMM(x, w, dy, g, batch: batch, wantInput: wantInput && !directInput,
                                         wantWeight: wantWeight && dw == nil)
                 dx = dx ?? rest.dx; dw = dw ?? rest.dw
             }
@@ -373,8 +381,11 @@ extension Tape {
         let y = ConvKernels.forward(x.value, weight.value, g, batch: batch)
         multiplyAdds += batch * g.outChannels * g.outHeight * g.outWidth * g.patch
         return record(y, inputs: [x, weight]) { [unowned self] dy in
+            // x's gradient so far (a residual input's, from the other branch), when only x holds it: dx is added
+            // into it by the kernel.
+            let sum = ConvKernels.directInputGradient(g) ? self.exclusiveGradient(of: x) : nil
             let (dx, dw) = ConvKernels.backward(x.value, weight.value, dy, g, batch: batch,
-                                                wantInput: x.requiresGrad, wantWeight: weight.requiresGrad)
+                                                wantInput: x.requiresGrad, wantWeight: weight.requiresGrad, addingInputInto: sum)
             if let dx { self.accumulate(x, dx) }
             if let dw { self.accumulate(weight, dw) }
         }

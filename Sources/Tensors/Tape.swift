@@ -95,6 +95,16 @@ public final class Tape {
         }
     }
 
+    /// The gradient accumulated so far for a non-parameter variable when nothing else holds its storage (not
+    /// another variable's gradient, not a pending pullback): a kernel may then add the next contribution into
+    /// it in place instead of calling `accumulate`. nil otherwise.
+    public func exclusiveGradient(of variable: Variable) -> Tensor? {
+        guard variable.requiresGrad, variable.parameter == nil, var g = variable.grad else { return nil }
+        variable.grad = nil
+        defer { variable.grad = g }
+        return g.hasExclusiveStorage() ? g : nil
+    }
+
     /// Reverse pass from `output`, seeded with ones (a scalar loss) or with `seed`. Frees each node's
     /// saved tensors once its pullback ran; the tape is empty afterwards. Gradients of the Variables
     /// in `keeping` stay readable in `.grad` (for tests); parameters' go to `Parameter.grad`.

@@ -3,9 +3,12 @@
 /// tensor they did not just create, so sharing is safe.
 public struct Tensor: @unchecked Sendable {
     public let shape: [Int]
-    public let storage: Storage
+    public private(set) var storage: Storage
 
     public var count: Int { storage.count }
+
+    /// Whether this value is the only holder of its storage (then writing into it cannot change another tensor).
+    public mutating func hasExclusiveStorage() -> Bool { isKnownUniquelyReferenced(&storage) }
     public var pointer: UnsafeMutablePointer<Float> { storage.pointer }
 
     /// Uninitialised tensor (callers fill it).

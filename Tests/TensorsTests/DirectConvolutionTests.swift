@@ -41,6 +41,32 @@ final class DirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// A residual input: x feeds a convolution and a ReLU whose sum is the output. The ReLU's pullback runs first
+    /// and leaves x a gradient only x holds, so the convolution's direct dx kernel adds into it in place
+    /// (`Tape.exclusiveGradient`): dx = dy * [x > 0] + the reference. With the identity instead of the ReLU
+    /// (out = conv(x) + x), x's first gradient is dy itself, still held by the convolution's output while its
+    /// pullback runs: it must not be written, and the separate sum gives dy + the reference.
+    func testInputGradientAddedInPlaceEqualsTheSum() {
+        var rng = SeededGenerator(seed: 9202)
+        for (n, c, h, w) in [(2, 16, 32, 32), (3, 8, 8, 8), (1, 4, 16, 16)] {
+            for identity in [false, true] {
+                let xShape = [n, c, h, w], wShape = [c, c, 3, 3]
+                let x = rng.floats(n * c * h * w), wt = rng.floats(c * c * 9), dy = rng.floats(n * c * h * w)
+                let tape = Tape()
+                let xv = tape.input(Tensor(shape: xShape, values: x)), wv = tape.input(Tensor(shape: wShape, values: wt))
+                let conv = tape.conv2d(xv, wv, stride: 1, padding: 1)
+                let out = tape.add(conv, identity ? xv : tape.relu(xv))
+                let seed = Tensor(shape: out.shape, values: dy)
+                tape.backward(from: out, seed: seed, keeping: [xv])
+                let (dxConv, _) = referenceGradients(x, xShape, wt, dy, o: c, k: 3, stride: 1, padding: 1)
+                let expected = (0..<x.count).map { dxConv[$0] + (identity || x[$0] > 0 ? Double(dy[$0]) : 0) }
+                let label = "n\(n) c\(c) \(h)x\(w) identity=\(identity) (\(NativeKernels.convolutionName))"
+                XCTAssertLessThan(worst(xv.grad?.array ?? [], expected), 1e-4, label)
+                XCTAssertEqual(seed.array, dy, "the seed is never written, \(label)")
+            }
+        }
+    }
+
     func testDirectKernelsAreChosenWhereTheyFit() throws {
         try XCTSkipUnless(NativeKernels.available, "this CPU has no AVX-512: the GEMM path runs everywhere")
         XCTAssertEqual(NativeKernels.convolutionName, "avx512-direct")

@@ -43,9 +43,10 @@ void cconv_pack_weights(const float *w, int channels_out, int channels_in, int f
 size_t cconv_forward_scratch_count(int channels_in, int height, int width);
 size_t cconv_weight_gradient_scratch_count(int channels_in, int channels_out, int height, int width);
 
-/* y[i] = conv3x3(x[i], w) for i < images, from weights packed for (O, C). */
+/* y[i] = conv3x3(x[i], w) for i < images, from weights packed for (O, C); with accumulate set,
+   y[i] += conv3x3(x[i], w) (a gradient added where it is made: no separate sum pass). */
 void cconv_forward(const float *x, const float *packed, float *y, int images, int channels_in,
-                   int channels_out, int height, int width, float *scratch);
+                   int channels_out, int height, int width, float *scratch, int accumulate);
 
 /* dw[o][c][ki][kj] += sum over images and pixels of dy[i][o][p] * x[i][c][p + (ki-1, kj-1)]
    (zero outside the plane): the weight gradient, added into dw ([O][C][3][3]). */
@@ -59,7 +60,7 @@ int cdconv_fits(int channels_out, int height, int width);
 void cdconv_pack_weights(const double *w, int channels_out, int channels_in, int flip_transpose, double *packed);
 size_t cdconv_forward_scratch_count(int channels_in, int height, int width);
 void cdconv_forward(const double *x, const double *packed, double *y, int images, int channels_in,
-                    int channels_out, int height, int width, double *scratch);
+                    int channels_out, int height, int width, double *scratch, int accumulate);
 
 /*
  * Polynomial activations (polynomial.c): y = alpha_c ReLU(x) + (1 - alpha_c) p_c(clamp(x, -b_c, b_c))

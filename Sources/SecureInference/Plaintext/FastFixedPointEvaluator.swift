@@ -265,7 +265,7 @@ public struct FastFixedPointEvaluator: Sendable {
         var scratch = [Double](repeating: 0, count: cdconv_forward_scratch_count(Int32(inChannels), Int32(shape.height),
                                                                                 Int32(shape.width)))
         cdconv_forward(input, packed, &output, Int32(batch), Int32(inChannels), Int32(outChannels), Int32(shape.height),
-                       Int32(shape.width), &scratch)
+                       Int32(shape.width), &scratch, 0)
         output.withUnsafeBufferPointer { p in
             for b in 0..<batch {
                 ys[b].withUnsafeMutableBufferPointer { y in
