@@ -163,7 +163,7 @@ void CK_NAME(forward)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int i
                       int height, int width, CK_TYPE *scratch, int accumulate) {
     uint16_t left[MAX_VECTORS], right[MAX_VECTORS];
     if (!cconv_available() || !CK_NAME(fits)(channels_out, height, width)) abort();
-    build_masks(height, width, CK_LANES, left, right);
+    if (!CK_NAME(in_place)(width)) build_masks(height, width, CK_LANES, left, right);  /* else constants */
     CK_NAME(forward_avx512)(x, packed, y, images, channels_in, channels_out, height, width, left, right, scratch,
                             accumulate != 0);
 }

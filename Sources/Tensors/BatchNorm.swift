@@ -3,6 +3,7 @@
 // statistics as PyTorch does: running = (1 - momentum) * running + momentum * batch statistic, with the
 // unbiased variance. Evaluation mode uses the running statistics.
 // The optional fused activation (ReLU) saves a full pass and a stored tensor.
+import CKernels
 import Foundation
 
 /// Running statistics of one batch-norm layer (mutated in place by training-mode forwards).
@@ -17,6 +18,55 @@ public final class BatchNormStatistics: @unchecked Sendable {
         variance = Tensor(shape: [channels], repeating: 1)
         self.momentum = momentum
         self.epsilon = epsilon
+    }
+}
+
+/// Per-channel sums and sums of squares of an NCHW value over the batch and the pixels, in Float64: what a
+/// training batch norm needs, gathered by the op that wrote the value (`Variable.channelMoments`).
+public struct ChannelMoments: Sendable {
+    /// Elements per channel (N * H * W).
+    public let count: Int
+    public let sums: [Double]
+    public let squares: [Double]
+
+    /// Mean and biased variance of channel c (the variance as E[x^2] - mean^2 in Float64, at least 0).
+    public func statistics(_ c: Int) -> (mean: Double, variance: Double) {
+        let mean = sums[c] / Double(count)
+        return (mean, max(0, squares[c] / Double(count) - mean * mean))
+    }
+
+    /// One row of partial sums per worker, added image by image (`Parallel.forEachWorker`'s worker index), then
+    /// totalled.
+    final class Partials: @unchecked Sendable {
+        let channels: Int, plane: Int, workers: Int
+        private let rows: UnsafeMutablePointer<Double>  // [workers][sums, squares][channels]
+
+        init(channels: Int, plane: Int) {
+            self.channels = channels
+            self.plane = plane
+            workers = Parallel.threads
+            rows = .allocate(capacity: workers * 2 * channels)
+            rows.initialize(repeating: 0, count: workers * 2 * channels)
+        }
+
+        deinit { rows.deallocate() }
+
+        /// Adds one image's [channels][plane] values into `worker`'s row.
+        func add(image: UnsafePointer<Float>, worker: Int) {
+            let row = rows + worker * 2 * channels
+            cchannel_moments(image, Int32(channels), Int32(plane), row, row + channels)
+        }
+
+        func total(images: Int) -> ChannelMoments {
+            var sums = [Double](repeating: 0, count: channels), squares = sums
+            for w in 0..<workers {
+                for c in 0..<channels {
+                    sums[c] += rows[w * 2 * channels + c]
+                    squares[c] += rows[w * 2 * channels + channels + c]
+                }
+            }
+            return ChannelMoments(count: images * plane, sums: sums, squares: squares)
+        }
     }
 }
 
@@ -36,18 +86,29 @@ extension Tape {
         if training {
             let rm = statistics.mean.pointer, rv = statistics.variance.pointer
             let mom = statistics.momentum, eps = statistics.epsilon
-            Parallel.forEachChunk(C) { range in
-                for c in range {
-                    var sum: Float = 0
-                    for n in 0..<N { sum += VectorKernels.sum(xs + (n * C + c) * HW, HW) }
-                    let mu = sum / Float(M)
-                    var sq: Float = 0
-                    for n in 0..<N { sq += VectorKernels.centeredSquares(xs + (n * C + c) * HW, HW, mu) }
-                    let variance = sq / Float(M)
-                    mp[c] = mu
-                    ip[c] = 1 / (variance + eps).squareRoot()
-                    rm[c] = (1 - mom) * rm[c] + mom * mu
-                    rv[c] = (1 - mom) * rv[c] + mom * (M > 1 ? sq / Float(M - 1) : variance)
+            if let moments = x.channelMoments, moments.sums.count == C, moments.count == M {
+                // Gathered by the convolution that wrote x: no statistics pass here.
+                for c in 0..<C {
+                    let (mu, variance) = moments.statistics(c)
+                    mp[c] = Float(mu)
+                    ip[c] = Float(1 / (variance + Double(eps)).squareRoot())
+                    rm[c] = (1 - mom) * rm[c] + mom * Float(mu)
+                    rv[c] = (1 - mom) * rv[c] + mom * Float(M > 1 ? variance * Double(M) / Double(M - 1) : variance)
+                }
+            } else {
+                Parallel.forEachChunk(C) { range in
+                    for c in range {
+                        var sum: Float = 0
+                        for n in 0..<N { sum += VectorKernels.sum(xs + (n * C + c) * HW, HW) }
+                        let mu = sum / Float(M)
+                        var sq: Float = 0
+                        for n in 0..<N { sq += VectorKernels.centeredSquares(xs + (n * C + c) * HW, HW, mu) }
+                        let variance = sq / Float(M)
+                        mp[c] = mu
+                        ip[c] = 1 / (variance + eps).squareRoot()
+                        rm[c] = (1 - mom) * rm[c] + mom * mu
+                        rv[c] = (1 - mom) * rv[c] + mom * (M > 1 ? sq / Float(M - 1) : variance)
+                    }
                 }
             }
         } else {

@@ -59,16 +59,28 @@ enum ConvolutionKernels {
 
     /// y[n] = conv3x3(x[n]) over the batch (y[n] += conv3x3(x[n]) with `adding`), split over the workers, with
     /// weights packed for (cout, cin).
+    /// With `moments`, each image's per-channel moments are added into that worker's partial (see
+    /// `ChannelMoments.Partials`) right after the image is written.
     static func forward(_ x: UnsafePointer<Float>, _ packed: Storage, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                        inChannels: Int, outChannels: Int, height: Int, width: Int, adding: Bool = false) {
+                        inChannels: Int, outChannels: Int, height: Int, width: Int, adding: Bool = false,
+                        moments: ChannelMoments.Partials? = nil) {
         let plane = height * width
         let ws = UnsafePointer(packed.pointer)
         let scratchCount = cconv_forward_scratch_count(Int32(inChannels), Int32(height), Int32(width))
-        Parallel.forEachChunk(batch) { range in
+        _ = Parallel.forEachWorker(batch) { worker, range in
             let scratch = Storage(count: scratchCount)
-            cconv_forward(x + range.lowerBound * inChannels * plane, ws, y + range.lowerBound * outChannels * plane,
-                          Int32(range.count), Int32(inChannels), Int32(outChannels), Int32(height), Int32(width),
-                          scratch.pointer, adding ? 1 : 0)
+            guard let moments else {
+                cconv_forward(x + range.lowerBound * inChannels * plane, ws, y + range.lowerBound * outChannels * plane,
+                              Int32(range.count), Int32(inChannels), Int32(outChannels), Int32(height), Int32(width),
+                              scratch.pointer, adding ? 1 : 0)
+                return
+            }
+            for n in range {
+                let out = y + n * outChannels * plane
+                cconv_forward(x + n * inChannels * plane, ws, out, 1, Int32(inChannels), Int32(outChannels), Int32(height),
+                              Int32(width), scratch.pointer, adding ? 1 : 0)
+                moments.add(image: out, worker: worker)
+            }
         }
     }
 
@@ -202,18 +214,22 @@ enum ConvKernels {
         }
     }
 
-    /// y[n] = W * im2col(x[n]) for every image, batch split over workers.
-    static func forward(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, batch: Int) -> Tensor {
+    /// y[n] = W * im2col(x[n]) for every image, batch split over workers. With `moments`, also y's per-channel
+    /// moments (for a training batch norm that follows), gathered per image while it is in cache.
+    static func forward(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, batch: Int,
+                        moments wantMoments: Bool = false) -> (y: Tensor, moments: ChannelMoments?) {
         let Ho = g.outHeight, Wo = g.outWidth, P = Ho * Wo, K = g.patch, O = g.outChannels
         let y = Tensor(uninitialized: [batch, O, Ho, Wo])
+        let moments = wantMoments ? ChannelMoments.Partials(channels: O, plane: P) : nil
         if ConvolutionKernels.direct(g, outChannels: O) {
             ConvolutionKernels.forward(x.pointer, ConvolutionKernels.packed(w, g, adjoint: false), y.pointer, batch: batch,
-                                       inChannels: g.inChannels, outChannels: O, height: g.height, width: g.width)
-            return y
+                                       inChannels: g.inChannels, outChannels: O, height: g.height, width: g.width,
+                                       moments: moments)
+            return (y, moments?.total(images: batch))
         }
         let xs = x.pointer, ws = w.pointer, ys = y.pointer
         let inSize = g.inChannels * g.height * g.width
-        Parallel.forEachChunk(batch) { range in
+        _ = Parallel.forEachWorker(batch) { worker, range in
             let scratch = g.isPointwise ? nil : Storage(count: K * P)
             for n in range {
                 let xin = xs + n * inSize
@@ -226,9 +242,10 @@ enum ConvKernels {
                 }
                 sgemm(transA: false, transB: false, m: O, n: P, k: K, a: ws, lda: K, b: col, ldb: P,
                       beta: 0, c: ys + n * O * P, ldc: P)
+                moments?.add(image: ys + n * O * P, worker: worker)
             }
         }
-        return y
+        return (y, moments?.total(images: batch))
     }
 
     /// wT[c][o][ki][kj] = w[o][c][k-1-ki][k-1-kj]: the weights of the transposed convolution.
@@ -378,9 +395,11 @@ extension Tape {
         let g = ConvGeometry(inChannels: xs[1], height: xs[2], width: xs[3], outChannels: ws[0],
                              kernel: ws[2], stride: stride, padding: padding)
         let batch = xs[0]
-        let y = ConvKernels.forward(x.value, weight.value, g, batch: batch)
+        // A recording tape is training (or differentiating): the output's moments spare a batch norm after it its
+        // statistics pass.
+        let (y, moments) = ConvKernels.forward(x.value, weight.value, g, batch: batch, moments: recording)
         multiplyAdds += batch * g.outChannels * g.outHeight * g.outWidth * g.patch
-        return record(y, inputs: [x, weight]) { [unowned self] dy in
+        let output = record(y, inputs: [x, weight]) { [unowned self] dy in
             // x's gradient so far (a residual input's, from the other branch), when only x holds it: dx is added
             // into it by the kernel.
             let sum = ConvKernels.directInputGradient(g) ? self.exclusiveGradient(of: x) : nil
@@ -389,6 +408,8 @@ extension Tape {
             if let dx { self.accumulate(x, dx) }
             if let dw { self.accumulate(weight, dw) }
         }
+        output.channelMoments = moments
+        return output
     }
 }
 

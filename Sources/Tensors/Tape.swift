@@ -2,8 +2,9 @@
 // records its pullback right next to its forward, in the primitive's own file).
 //
 // A Tape records Variables in creation order; `backward(from:)` walks them in reverse, handing each
-// node's gradient to its pullback, which accumulates into its inputs. Gradients are never written in
-// place except into Parameter.grad, so a pullback may pass one tensor to several inputs.
+// node's gradient to its pullback, which accumulates into its inputs. Gradients are written in place only
+// into Parameter.grad and into a gradient nothing else holds (`exclusiveGradient`), so a pullback may pass
+// one tensor to several inputs.
 
 /// A learnable tensor with a persistent gradient buffer (zeroed by the optimizer after each step).
 public final class Parameter: @unchecked Sendable {
@@ -26,6 +27,9 @@ public final class Variable {
     public let requiresGrad: Bool
     let parameter: Parameter?
     fileprivate var pullback: ((Tensor) -> Void)?
+    /// The value's per-channel moments, where the op that made it gathered them (convolutions on a recording
+    /// tape): a training batch norm of this value uses them instead of its own statistics pass.
+    public internal(set) var channelMoments: ChannelMoments?
 
     init(value: Tensor, requiresGrad: Bool, parameter: Parameter?) {
         self.value = value

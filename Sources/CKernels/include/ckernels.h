@@ -178,6 +178,14 @@ void ckernels_advise_huge_pages(void *p, size_t bytes);
 void ckernels_keep_freed_memory(void);
 
 /*
+ * sums[c] += sum of y[c][p], squares[c] += sum of y[c][p]^2 over the hw pixels of each of `channels` planes
+ * (moments.c): one image's per-channel moments for training batch norm, AVX-512 where cconv_available(), else
+ * the plain loop (cchannel_moments_plain, also the tests' reference).
+ */
+void cchannel_moments(const float *y, int channels, int hw, double *sums, double *squares);
+void cchannel_moments_plain(const float *y, int channels, int hw, double *sums, double *squares);
+
+/*
  * Re-selects OpenBLAS's kernels from the CPU's features when the library chose a weaker class than the CPU has
  * (an unknown newer model falls back to generic SSE3 kernels) and OPENBLAS_CORETYPE is not set (blas_core.c).
  * Call before the first BLAS call and before any other thread uses BLAS. Returns the new core's name, or NULL
