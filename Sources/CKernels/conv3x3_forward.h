@@ -73,13 +73,21 @@ static inline unsigned CK_NAME(tap_lanes)(int ki, int kj, int p, int W, int edge
     return lanes;
 }
 
+/* What the stores of an output block do: y = conv, or y += conv with `add`; then, with `scale`, y = y * scale[o] +
+   shift[o] (an evaluation-mode batch norm), + residual[o][p] (a tensor of y's layout), max(y, 0) with `relu`.
+   The pointers start at the block's first output channel (and the residual at its image). */
+typedef struct {
+    int add, relu;
+    const CK_TYPE *scale, *shift, *residual;
+} CK_NAME(stores);
+
 /* Pixel vectors v0 ..< v0 + PV of output channels ob*OB ..< (ob+1)*OB of one image, channel planes `stride`
    apart. With fixed_width > 0 (the row width, a constant after inlining) the masks follow from the width and
    `edge`, and xi is the plane itself; with 0 they come from the tables and xi is the padded copy. */
 __attribute__((target("avx512f"), always_inline))
 static inline void CK_NAME(forward_block)(const CK_TYPE *xi, const CK_TYPE *wb, CK_TYPE *yi, int C, int hw, int W,
                                           size_t stride, int v0, const uint16_t *left, const uint16_t *right,
-                                          const int fixed_width, const int edge, int add) {
+                                          const int fixed_width, const int edge, const CK_NAME(stores) *st) {
     CK_VEC acc[OB][PV];
     for (int o = 0; o < OB; o++)
         for (int p = 0; p < PV; p++) acc[o][p] = CK_OP(setzero)();
@@ -110,53 +118,69 @@ static inline void CK_NAME(forward_block)(const CK_TYPE *xi, const CK_TYPE *wb, 
     }
     for (int o = 0; o < OB; o++)
         for (int p = 0; p < PV; p++) {
-            CK_TYPE *out = yi + (size_t)o * hw + (v0 + p) * CK_LANES;
-            CK_OP(storeu)(out, add ? CK_OP(add)(CK_OP(loadu)(out), acc[o][p]) : acc[o][p]);
+            const size_t at = (size_t)o * hw + (v0 + p) * CK_LANES;
+            CK_VEC v = acc[o][p];
+            if (st->add) v = CK_OP(add)(CK_OP(loadu)(yi + at), v);
+            if (st->scale) v = CK_OP(fmadd)(v, CK_OP(set1)(st->scale[o]), CK_OP(set1)(st->shift[o]));
+            if (st->residual) v = CK_OP(add)(v, CK_OP(loadu)(st->residual + at));
+            if (st->relu) v = CK_OP(max)(v, CK_OP(setzero)());
+            CK_OP(storeu)(yi + at, v);
         }
+}
+
+/* The stores of output channel block ob of image i (the pointers advanced to it). */
+static inline CK_NAME(stores) CK_NAME(block_stores)(const CK_NAME(stores) *st, int i, int ob, int O, int hw) {
+    CK_NAME(stores) b = *st;
+    if (b.scale) { b.scale += ob * OB; b.shift += ob * OB; }
+    if (b.residual) b.residual += ((size_t)i * O + (size_t)ob * OB) * hw;
+    return b;
 }
 
 /* One image's output channels for a constant width: the plane's first and last blocks take the vertical masks. */
 __attribute__((target("avx512f"), always_inline))
-static inline void CK_NAME(forward_fixed)(const CK_TYPE *xi, const CK_TYPE *packed, CK_TYPE *yi, int C, int O, int hw,
-                                          const int W, int add) {
+static inline void CK_NAME(forward_fixed)(const CK_TYPE *xi, const CK_TYPE *packed, CK_TYPE *yi, int i, int C, int O,
+                                          int hw, const int W, const CK_NAME(stores) *st) {
     const int nv = hw / CK_LANES;
     for (int ob = 0; ob < O / OB; ob++) {
         const CK_TYPE *wb = packed + (size_t)ob * C * 9 * OB;
         CK_TYPE *yb = yi + (size_t)ob * OB * hw;
+        const CK_NAME(stores) sb = CK_NAME(block_stores)(st, i, ob, O, hw);
         if (nv == PV) {
-            CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, 0, 0, 0, W, 3, add);
+            CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, 0, 0, 0, W, 3, &sb);
             continue;
         }
-        CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, 0, 0, 0, W, 1, add);
-        for (int v0 = PV; v0 < nv - PV; v0 += PV) CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, v0, 0, 0, W, 0, add);
-        CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, nv - PV, 0, 0, W, 2, add);
+        CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, 0, 0, 0, W, 1, &sb);
+        for (int v0 = PV; v0 < nv - PV; v0 += PV) CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, v0, 0, 0, W, 0, &sb);
+        CK_NAME(forward_block)(xi, wb, yb, C, hw, W, hw, nv - PV, 0, 0, W, 2, &sb);
     }
 }
 
 __attribute__((target("avx512f")))
 static void CK_NAME(forward_avx512)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int images, int C, int O,
                                     int H, int W, const uint16_t *left, const uint16_t *right, CK_TYPE *scratch,
-                                    int add) {
+                                    const CK_NAME(stores) *st) {
     const int hw = H * W, nv = hw / CK_LANES;
     const int fixed = CK_NAME(in_place)(W) ? W : 0;
     for (int i = 0; i < images; i++) {
         const CK_TYPE *xi = x + (size_t)i * C * hw;
         CK_TYPE *yi = y + (size_t)i * O * hw;
         switch (fixed) {
-        case 1: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 1, add); continue;
-        case 2: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 2, add); continue;
-        case 4: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 4, add); continue;
-        case 8: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 8, add); continue;
-        case 16: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 16, add); continue;
-        case 32: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 32, add); continue;
-        case 64: CK_NAME(forward_fixed)(xi, packed, yi, C, O, hw, 64, add); continue;
+        case 1: CK_NAME(forward_fixed)(xi, packed, yi, i, C, O, hw, 1, st); continue;
+        case 2: CK_NAME(forward_fixed)(xi, packed, yi, i, C, O, hw, 2, st); continue;
+        case 4: CK_NAME(forward_fixed)(xi, packed, yi, i, C, O, hw, 4, st); continue;
+        case 8: CK_NAME(forward_fixed)(xi, packed, yi, i, C, O, hw, 8, st); continue;
+        case 16: CK_NAME(forward_fixed)(xi, packed, yi, i, C, O, hw, 16, st); continue;
+        case 32: CK_NAME(forward_fixed)(xi, packed, yi, i, C, O, hw, 32, st); continue;
+        case 64: CK_NAME(forward_fixed)(xi, packed, yi, i, C, O, hw, 64, st); continue;
         default: break;
         }
         pad_image(xi, scratch, C, hw, W, sizeof(CK_TYPE));
-        for (int ob = 0; ob < O / OB; ob++)
+        for (int ob = 0; ob < O / OB; ob++) {
+            const CK_NAME(stores) sb = CK_NAME(block_stores)(st, i, ob, O, hw);
             for (int v0 = 0; v0 < nv; v0 += PV)
                 CK_NAME(forward_block)(scratch + W, packed + (size_t)ob * C * 9 * OB, yi + (size_t)ob * OB * hw, C, hw,
-                                       W, (size_t)hw + W, v0, left, right, 0, 0, add);
+                                       W, (size_t)hw + W, v0, left, right, 0, 0, &sb);
+        }
     }
 }
 void CK_NAME(forward)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int images, int channels_in, int channels_out,
@@ -164,8 +188,18 @@ void CK_NAME(forward)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int i
     uint16_t left[MAX_VECTORS], right[MAX_VECTORS];
     if (!cconv_available() || !CK_NAME(fits)(channels_out, height, width)) abort();
     if (!CK_NAME(in_place)(width)) build_masks(height, width, CK_LANES, left, right);  /* else constants */
-    CK_NAME(forward_avx512)(x, packed, y, images, channels_in, channels_out, height, width, left, right, scratch,
-                            accumulate != 0);
+    const CK_NAME(stores) st = {accumulate != 0, 0, NULL, NULL, NULL};
+    CK_NAME(forward_avx512)(x, packed, y, images, channels_in, channels_out, height, width, left, right, scratch, &st);
+}
+
+void CK_NAME(forward_normalized)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int images, int channels_in,
+                                 int channels_out, int height, int width, CK_TYPE *scratch, const CK_TYPE *scale,
+                                 const CK_TYPE *shift, const CK_TYPE *residual, int relu) {
+    uint16_t left[MAX_VECTORS], right[MAX_VECTORS];
+    if (!cconv_available() || !CK_NAME(fits)(channels_out, height, width) || !scale || !shift) abort();
+    if (!CK_NAME(in_place)(width)) build_masks(height, width, CK_LANES, left, right);
+    const CK_NAME(stores) st = {0, relu != 0, scale, shift, residual};
+    CK_NAME(forward_avx512)(x, packed, y, images, channels_in, channels_out, height, width, left, right, scratch, &st);
 }
 #else
 void CK_NAME(forward)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int images, int channels_in, int channels_out,
@@ -173,6 +207,14 @@ void CK_NAME(forward)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int i
     (void)accumulate;
     (void)x; (void)packed; (void)y; (void)images; (void)channels_in; (void)channels_out; (void)height; (void)width;
     (void)scratch;
+    abort();
+}
+
+void CK_NAME(forward_normalized)(const CK_TYPE *x, const CK_TYPE *packed, CK_TYPE *y, int images, int channels_in,
+                                 int channels_out, int height, int width, CK_TYPE *scratch, const CK_TYPE *scale,
+                                 const CK_TYPE *shift, const CK_TYPE *residual, int relu) {
+    (void)x; (void)packed; (void)y; (void)images; (void)channels_in; (void)channels_out; (void)height; (void)width;
+    (void)scratch; (void)scale; (void)shift; (void)residual; (void)relu;
     abort();
 }
 #endif

@@ -84,6 +84,22 @@ enum ConvolutionKernels {
         }
     }
 
+    /// y[n] = relu?(conv3x3(x[n]) * scale + shift + residual[n]) over the batch (`cconv_forward_normalized`).
+    static func forwardNormalized(_ x: UnsafePointer<Float>, _ packed: Storage, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                                  inChannels: Int, outChannels: Int, height: Int, width: Int, scale: UnsafePointer<Float>,
+                                  shift: UnsafePointer<Float>, residual: UnsafePointer<Float>?, relu: Bool) {
+        let plane = height * width
+        let ws = UnsafePointer(packed.pointer)
+        let scratchCount = cconv_forward_scratch_count(Int32(inChannels), Int32(height), Int32(width))
+        Parallel.forEachChunk(batch) { range in
+            let scratch = Storage(count: scratchCount)
+            let offset = range.lowerBound * outChannels * plane
+            cconv_forward_normalized(x + range.lowerBound * inChannels * plane, ws, y + offset, Int32(range.count),
+                                     Int32(inChannels), Int32(outChannels), Int32(height), Int32(width), scratch.pointer,
+                                     scale, shift, residual.map { $0 + offset }, relu ? 1 : 0)
+        }
+    }
+
     /// dW summed over the batch: one partial per worker, then added.
     static func weightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ g: ConvGeometry, batch: Int) -> Tensor {
         let size = g.outChannels * g.patch, plane = g.height * g.width
@@ -410,6 +426,56 @@ extension Tape {
         }
         output.channelMoments = moments
         return output
+    }
+}
+
+extension Tape {
+    /// Evaluation-mode conv -> batch norm (running statistics) [-> + residual] [-> ReLU] in one pass: on the direct
+    /// kernels the normalisation, the residual and the ReLU happen in the convolution's stores (no batch-norm or
+    /// add pass, no intermediate tensor); elsewhere one pass after the convolution. Equal to conv2d, batchNorm
+    /// (training: false, relu: relu && residual == nil), then add or addReLU, up to the rounding of a fused
+    /// multiply-add. A tape that records nothing only (evaluation: `sibyl test`, validation, inference).
+    public func convBatchNormInference(_ x: Variable, weight: Tensor, stride: Int, padding: Int, gamma: Tensor, beta: Tensor,
+                                       statistics: BatchNormStatistics, residual: Variable? = nil, relu: Bool) -> Variable {
+        precondition(!recording, "convBatchNormInference: evaluation tapes only (it records no pullback)")
+        let xs = x.shape, ws = weight.shape
+        precondition(xs.count == 4 && ws.count == 4 && ws[1] == xs[1] && ws[2] == ws[3], "conv: input \(xs) weight \(ws)")
+        let g = ConvGeometry(inChannels: xs[1], height: xs[2], width: xs[3], outChannels: ws[0],
+                             kernel: ws[2], stride: stride, padding: padding)
+        let batch = xs[0], O = g.outChannels, plane = g.outHeight * g.outWidth
+        precondition(gamma.count == O && beta.count == O && statistics.mean.count == O, "batch norm of \(O) channels")
+        precondition(residual == nil || residual?.value.count == batch * O * plane, "residual of the output's shape")
+        multiplyAdds += batch * O * plane * g.patch
+        // The batch norm's per-channel affine map, as `batchNorm` computes it in evaluation mode.
+        let scale = Tensor(uninitialized: [O]), shift = Tensor(uninitialized: [O])
+        for c in 0..<O {
+            let inv = 1 / (statistics.variance.pointer[c] + statistics.epsilon).squareRoot()
+            scale.pointer[c] = gamma.pointer[c] * inv
+            shift.pointer[c] = beta.pointer[c] - statistics.mean.pointer[c] * scale.pointer[c]
+        }
+        let rs = residual.map { UnsafePointer($0.value.pointer) }
+        if ConvolutionKernels.direct(g, outChannels: O) {
+            let y = Tensor(uninitialized: [batch, O, g.outHeight, g.outWidth])
+            ConvolutionKernels.forwardNormalized(x.value.pointer, ConvolutionKernels.packed(weight, g, adjoint: false),
+                                                 y.pointer, batch: batch, inChannels: g.inChannels, outChannels: O,
+                                                 height: g.height, width: g.width, scale: scale.pointer, shift: shift.pointer,
+                                                 residual: rs, relu: relu)
+            return constant(y)
+        }
+        let y = ConvKernels.forward(x.value, weight, g, batch: batch).y
+        let ys = y.pointer, sp = scale.pointer, hp = shift.pointer
+        Parallel.forEachChunk(batch * O, minimumPerChunk: max(1, 4096 / max(plane, 1))) { range in
+            for nc in range {
+                let c = nc % O, a = sp[c], b = hp[c], row = ys + nc * plane
+                if let rs {
+                    let r = rs + nc * plane
+                    for i in 0..<plane { let t = row[i] * a + b + r[i]; row[i] = relu ? max(t, 0) : t }
+                } else {
+                    for i in 0..<plane { let t = row[i] * a + b; row[i] = relu ? max(t, 0) : t }
+                }
+            }
+        }
+        return constant(y)
     }
 }
 

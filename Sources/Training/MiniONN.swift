@@ -37,7 +37,7 @@ public final class MiniONN: RegisteredNetwork {
     public func forward(_ input: Variable, tape: Tape, training: Bool) -> Variable {
         var x = input
         for i in 0..<7 {
-            x = normalizeAndActivate(convs[i](x, tape: tape), bns[i], acts[i], tape: tape, training: training)
+            x = convNormalizeActivate(x, convs[i], bns[i], acts[i], tape: tape, training: training)
             if i == 1 || i == 3 { x = tape.averagePool(x, kernel: 2, stride: 2) }
         }
         return fc(tape.reshape(x, [x.shape[0], 1024]), tape: tape)

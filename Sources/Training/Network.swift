@@ -34,11 +34,27 @@ extension Network {
 
     public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.parameter.value.count } }
 
-    /// Batch norm followed by a slot's activation: fused when the slot is a ReLU.
-    func normalizeAndActivate(_ x: Variable, _ bn: BatchNormLayer, _ slot: ActivationSlot, tape: Tape,
-                              training: Bool) -> Variable {
-        if slot.isReLU { return bn(x, tape: tape, training: training, relu: true) }
-        return slot(bn(x, tape: tape, training: training), tape: tape, training: training)
+    /// Convolution, batch norm and a slot's activation: the ReLU fused into the batch norm; on an evaluation tape
+    /// (nothing recorded, running statistics) all of it one pass (`convNormalize`).
+    func convNormalizeActivate(_ x: Variable, _ conv: Conv2DLayer, _ bn: BatchNormLayer, _ slot: ActivationSlot,
+                               tape: Tape, training: Bool) -> Variable {
+        if slot.isReLU { return convNormalize(x, conv, bn, tape: tape, training: training, relu: true) }
+        return slot(convNormalize(x, conv, bn, tape: tape, training: training, relu: false), tape: tape, training: training)
+    }
+
+    /// conv -> batch norm [-> + residual] [-> ReLU]. Evaluating (no recording tape, not training), one fused pass
+    /// (`Tape.convBatchNormInference`: in the convolution's stores where the direct kernels run); otherwise the
+    /// recorded ops, the ReLU fused into the batch norm or the residual add.
+    func convNormalize(_ x: Variable, _ conv: Conv2DLayer, _ bn: BatchNormLayer, tape: Tape, training: Bool, relu: Bool,
+                       residual: Variable? = nil) -> Variable {
+        if !training && !tape.recording {
+            return tape.convBatchNormInference(x, weight: conv.weight.value, stride: conv.stride, padding: conv.padding,
+                                               gamma: bn.gamma.value, beta: bn.beta.value, statistics: bn.statistics,
+                                               residual: residual, relu: relu)
+        }
+        let z = bn(conv(x, tape: tape), tape: tape, training: training, relu: relu && residual == nil)
+        guard let residual else { return z }
+        return relu ? tape.addReLU(z, residual) : tape.add(z, residual)
     }
 
     /// `ActivationSlot.scaleCoefficientGradient` for every polynomial or blending slot.

@@ -73,9 +73,16 @@ public final class ResNet: RegisteredNetwork {
 
 
     public func forward(_ input: Variable, tape: Tape, training: Bool) -> Variable {
-        var x = normalizeAndActivate(stemConv(input, tape: tape), stemBN, stemAct, tape: tape, training: training)
+        var x = convNormalizeActivate(input, stemConv, stemBN, stemAct, tape: tape, training: training)
         for b in blocks {
-            let y = normalizeAndActivate(b.conv1(x, tape: tape), b.bn1, b.act1, tape: tape, training: training)
+            let y = convNormalizeActivate(x, b.conv1, b.bn1, b.act1, tape: tape, training: training)
+            if !training && !tape.recording {
+                // Evaluating: the shortcut first, so that the second convolution adds it (and the ReLU) in its stores.
+                let s = b.shortcut.map { convNormalize(x, $0.conv, $0.bn, tape: tape, training: false, relu: false) } ?? x
+                let z = convNormalize(y, b.conv2, b.bn2, tape: tape, training: false, relu: b.act2.isReLU, residual: s)
+                x = b.act2.isReLU ? z : b.act2(z, tape: tape, training: false)
+                continue
+            }
             let z = b.bn2(b.conv2(y, tape: tape), tape: tape, training: training)
             let s = b.shortcut.map { $0.bn($0.conv(x, tape: tape), tape: tape, training: training) } ?? x
             x = b.act2.isReLU ? tape.addReLU(z, s) : b.act2(tape.add(z, s), tape: tape, training: training)

@@ -28,9 +28,9 @@ public final class TinyNet: RegisteredNetwork {
 
 
     public func forward(_ input: Variable, tape: Tape, training: Bool) -> Variable {
-        var x = normalizeAndActivate(conv1(input, tape: tape), bn1, act1, tape: tape, training: training)
+        var x = convNormalizeActivate(input, conv1, bn1, act1, tape: tape, training: training)
         x = tape.averagePool(x, kernel: 2, stride: 2)
-        x = normalizeAndActivate(conv2(x, tape: tape), bn2, act2, tape: tape, training: training)
+        x = convNormalizeActivate(x, conv2, bn2, act2, tape: tape, training: training)
         return fc(tape.globalAveragePool(x), tape: tape)
     }
 }

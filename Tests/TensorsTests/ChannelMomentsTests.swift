@@ -71,3 +71,43 @@ final class ChannelMomentsTests: XCTestCase {
         XCTAssertNil(z.channelMoments)
     }
 }
+
+/// `Tape.convBatchNormInference` against conv2d + batchNorm (evaluation) + add / addReLU on a recording tape, on
+/// direct-kernel shapes and on the GEMM path (stride 2, 1x1), with and without residual and ReLU.
+final class ConvBatchNormInferenceTests: XCTestCase {
+    override func setUp() { Parallel.configure(threads: 2) }
+
+    func testFusedEqualsSeparateOps() {
+        var rng = SeededGenerator(seed: 9304)
+        for (n, c, o, h, k, stride) in [(3, 8, 16, 32, 3, 1), (2, 16, 8, 8, 3, 1), (2, 4, 8, 16, 3, 2), (2, 8, 16, 16, 1, 2),
+                                         (1, 4, 4, 64, 3, 1)] {
+            let ho = h / stride, pad = k / 2
+            let x = rng.floats(n * c * h * h), w = rng.floats(o * c * k * k, scale: 0.5)
+            let gamma = rng.floats(o), beta = rng.floats(o), r = rng.floats(n * o * ho * ho)
+            let stats = BatchNormStatistics(channels: o)
+            for i in 0..<o { stats.mean.pointer[i] = rng.floats(1)[0]; stats.variance.pointer[i] = 0.5 + abs(rng.floats(1)[0]) }
+            for (residual, relu) in [(false, false), (false, true), (true, false), (true, true)] {
+                let label = "n\(n) c\(c) o\(o) \(h)x\(h) k\(k) stride \(stride) residual \(residual) relu \(relu)"
+                let fusedTape = Tape(recording: false)
+                let fused = fusedTape.convBatchNormInference(
+                    fusedTape.constant(Tensor(shape: [n, c, h, h], values: x)), weight: Tensor(shape: [o, c, k, k], values: w),
+                    stride: stride, padding: pad, gamma: Tensor(shape: [o], values: gamma), beta: Tensor(shape: [o], values: beta),
+                    statistics: stats, residual: residual ? fusedTape.constant(Tensor(shape: [n, o, ho, ho], values: r)) : nil,
+                    relu: relu)
+                let tape = Tape()
+                let z = tape.conv2d(tape.input(Tensor(shape: [n, c, h, h], values: x)), tape.input(Tensor(shape: [o, c, k, k], values: w)),
+                                    stride: stride, padding: pad)
+                var y = tape.batchNorm(z, gamma: tape.input(Tensor(shape: [o], values: gamma)),
+                                       beta: tape.input(Tensor(shape: [o], values: beta)), statistics: stats, training: false,
+                                       relu: relu && !residual)
+                if residual {
+                    let rv = tape.input(Tensor(shape: [n, o, ho, ho], values: r))
+                    y = relu ? tape.addReLU(y, rv) : tape.add(y, rv)
+                }
+                XCTAssertEqual(fused.shape, y.shape, label)
+                let worst = zip(fused.value.array, y.value.array).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 1
+                XCTAssertLessThan(worst, 1e-5, label)
+            }
+        }
+    }
+}

@@ -34,6 +34,38 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// Evaluation on a tape that records nothing runs conv -> batch norm [-> + shortcut] [-> ReLU] fused
+    /// (`Tape.convBatchNormInference`, in the direct kernels' stores where they fit, one pass elsewhere); a recording
+    /// tape in evaluation mode runs the separate ops. Same logits up to rounding, with ReLU slots and with a
+    /// polynomial slot in a residual block (the shortcut added without the ReLU), after the running statistics
+    /// have moved (a few training-mode forwards).
+    func testFusedEvaluationEqualsTheSeparateOps() {
+        var rng = RandomGenerator(seed: 4)
+        for kind in [ModelKind.resnet8, .minionn, .tiny] {
+            let net = makeNetwork(kind, classes: 10, rng: &rng)
+            let x = Tensor(shape: [3, 3, 32, 32], values: (0..<9216).map { _ in rng.normal() })
+            for _ in 0..<3 {
+                let warm = Tape()
+                _ = net.forward(warm.constant(Tensor(shape: [4, 3, 32, 32], values: (0..<12288).map { _ in rng.normal() })),
+                                tape: warm, training: true)
+            }
+            func logits(fused: Bool) -> [Float] {
+                let tape = Tape(recording: !fused)
+                return net.forward(tape.constant(x), tape: tape, training: false).value.array
+            }
+            for polynomial in [false, true] {
+                if polynomial {
+                    net.slots[net.slots.count / 2].setPolynomial(coefficients: ActivationSlot.delphiQuadratic, perChannel: true)
+                    net.slots.last?.setPolynomial(coefficients: ActivationSlot.delphiQuadratic)
+                }
+                let fused = logits(fused: true), separate = logits(fused: false)
+                let worst = zip(fused, separate).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 1
+                XCTAssertLessThan(worst, 1e-4, "\(kind.rawValue) polynomial \(polynomial)")
+                XCTAssertEqual(fused.count, 30)
+            }
+        }
+    }
+
     func testSlotModesChangeTheFunctionAndExposeCoefficients() {
         var rng = RandomGenerator(seed: 3)
         let net = makeNetwork(.tiny, classes: 4, rng: &rng)

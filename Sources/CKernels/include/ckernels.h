@@ -48,6 +48,12 @@ size_t cconv_weight_gradient_scratch_count(int channels_in, int channels_out, in
 void cconv_forward(const float *x, const float *packed, float *y, int images, int channels_in,
                    int channels_out, int height, int width, float *scratch, int accumulate);
 
+/* Evaluation-mode conv -> batch norm [-> + residual] [-> ReLU] in the stores: y[i][o] = conv3x3(x[i], w)[o] *
+   scale[o] + shift[o] (+ residual[i][o], a tensor of y's layout, when not NULL), then max(., 0) with relu. */
+void cconv_forward_normalized(const float *x, const float *packed, float *y, int images, int channels_in,
+                              int channels_out, int height, int width, float *scratch, const float *scale,
+                              const float *shift, const float *residual, int relu);
+
 /* dw[o][c][ki][kj] += sum over images and pixels of dy[i][o][p] * x[i][c][p + (ki-1, kj-1)]
    (zero outside the plane): the weight gradient, added into dw ([O][C][3][3]). */
 void cconv_weight_gradient(const float *x, const float *dy, float *dw, int images, int channels_in,
@@ -61,6 +67,9 @@ void cdconv_pack_weights(const double *w, int channels_out, int channels_in, int
 size_t cdconv_forward_scratch_count(int channels_in, int height, int width);
 void cdconv_forward(const double *x, const double *packed, double *y, int images, int channels_in,
                     int channels_out, int height, int width, double *scratch, int accumulate);
+void cdconv_forward_normalized(const double *x, const double *packed, double *y, int images, int channels_in,
+                               int channels_out, int height, int width, double *scratch, const double *scale,
+                               const double *shift, const double *residual, int relu);
 
 /*
  * Polynomial activations (polynomial.c): y = alpha_c ReLU(x) + (1 - alpha_c) p_c(clamp(x, -b_c, b_c))
