@@ -8,7 +8,9 @@ APT_PACKAGES := libopenblas-dev libhdf5-dev hdf5-tools libsodium-dev libpng-dev 
 
 # OpenBLAS picks its kernels for the CPU it runs on unless OPENBLAS_CORETYPE names a core. This project's
 # machines set OPENBLAS_CORETYPE=Haswell (AVX2 kernels on an AVX-512 CPU), which costs ResNet-32 training
-# 22-24% more CPU per step (Experiments/bench/README.md): the project's commands let OpenBLAS choose.
+# 22-24% more CPU per step (Experiments/bench/README.md): the project's commands unset it, so that sibyl fits
+# OpenBLAS's kernels to the CPU itself (BLASInfo.fitCoreToCPU: OpenBLAS's own choice, or the CPU's vector class
+# where the library does not know the model).
 unexport OPENBLAS_CORETYPE
 
 .PHONY: setup venv ray torch build test bench netem data demo clean

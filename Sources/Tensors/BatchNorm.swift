@@ -51,10 +51,14 @@ public struct ChannelMoments: Sendable {
 
         deinit { rows.deallocate() }
 
-        /// Adds one image's [channels][plane] values into `worker`'s row.
+        /// Adds one image's [channels][plane] values into `worker`'s row (the plain loop under `--kernels portable`).
         func add(image: UnsafePointer<Float>, worker: Int) {
             let row = rows + worker * 2 * channels
-            cchannel_moments(image, Int32(channels), Int32(plane), row, row + channels)
+            if NativeKernels.active {
+                cchannel_moments(image, Int32(channels), Int32(plane), row, row + channels)
+            } else {
+                cchannel_moments_plain(image, Int32(channels), Int32(plane), row, row + channels)
+            }
         }
 
         func total(images: Int) -> ChannelMoments {
