@@ -241,12 +241,92 @@ static void weight_gradient_rows8(const float *x, const float *dy, float *dw, in
     }
 }
 
+/*
+ * The weight gradient with input channels in the vector lanes (C a multiple of 32): x of one image is transposed to
+ * pixel-major (xt[q][c]); per tap (ki, kj), group of CV vectors of input channels (CV = 4, 2 or 1: 64, 32 or 16
+ * channels) and block of OBn output channels (OBn * CV <= 24 accumulators), over the output pixels whose tap falls
+ * inside the plane (a rectangle, so no masks), CV aligned x vectors and OBn dy broadcasts feed CV*OBn FMAs. The
+ * sums live in a [tap][o][c] buffer (lanes are channels: no horizontal reductions) and go into dw at the end.
+ */
+static int lanes_group(int C) { return C % 64 == 0 ? 4 : C % 32 == 0 ? 2 : C % 16 == 0 ? 1 : 0; }  /* vectors of 16 */
+
+/* Where it beats the row kernels (measured on ResNet's layers: 8x8x64 102 -> 180 GFLOP/s, 16x16x32 138 -> 150; with
+   16 channels, one vector per pixel, the broadcasts dominate: 32x32x16 142 -> 65). */
+static int gradient_in_lanes(int C, int W) { (void)W; return lanes_group(C) >= 2; }
+
+__attribute__((target("avx512f"), always_inline))
+static inline void gradient_lanes_block(const float *xt, const float *dyi, float *acc, int C, int O, int c0, int H,
+                                        int W, int ki, int kj, int o0, const int CV, const int OBn) {
+    const int hw = H * W, t = ki * 3 + kj;
+    float *ab = acc + ((size_t)t * O + o0) * C + c0;
+    __m512 a[24][4];
+    for (int o = 0; o < OBn; o++)
+        for (int k = 0; k < CV; k++) a[o][k] = _mm512_loadu_ps(ab + (size_t)o * C + 16 * k);
+    const int y0 = ki == 0, y1 = ki == 2 ? H - 1 : H, x0 = kj == 0, x1 = kj == 2 ? W - 1 : W;
+    for (int oy = y0; oy < y1; oy++)
+        for (int ox = x0; ox < x1; ox++) {
+            const float *xq = xt + ((size_t)(oy + ki - 1) * W + (ox + kj - 1)) * C + c0;
+            __m512 xv[4];
+            for (int k = 0; k < CV; k++) xv[k] = _mm512_loadu_ps(xq + 16 * k);
+            const float *d = dyi + (size_t)o0 * hw + oy * W + ox;
+            for (int o = 0; o < OBn; o++) {
+                __m512 b = _mm512_set1_ps(d[(size_t)o * hw]);
+                for (int k = 0; k < CV; k++) a[o][k] = _mm512_fmadd_ps(b, xv[k], a[o][k]);
+            }
+        }
+    for (int o = 0; o < OBn; o++)
+        for (int k = 0; k < CV; k++) _mm512_storeu_ps(ab + (size_t)o * C + 16 * k, a[o][k]);
+}
+
+/* Output-channel blocks of 24/CV (the last one shorter: O is a multiple of 4). */
+#define LANES_BLOCKS(CV)                                                                                       \
+    for (int o0 = 0; o0 < O; o0 += 24 / (CV)) {                                                               \
+        switch (O - o0 >= 24 / (CV) ? 24 / (CV) : O - o0) {                                                    \
+        case 24: gradient_lanes_block(xt, dyi, acc, C, O, c0, H, W, ki, kj, o0, CV, 24); break;                \
+        case 20: gradient_lanes_block(xt, dyi, acc, C, O, c0, H, W, ki, kj, o0, CV, 20); break;                \
+        case 16: gradient_lanes_block(xt, dyi, acc, C, O, c0, H, W, ki, kj, o0, CV, 16); break;                \
+        case 12: gradient_lanes_block(xt, dyi, acc, C, O, c0, H, W, ki, kj, o0, CV, 12); break;                \
+        case 8: gradient_lanes_block(xt, dyi, acc, C, O, c0, H, W, ki, kj, o0, CV, 8); break;                  \
+        case 6: gradient_lanes_block(xt, dyi, acc, C, O, c0, H, W, ki, kj, o0, CV, 6); break;                  \
+        case 4: gradient_lanes_block(xt, dyi, acc, C, O, c0, H, W, ki, kj, o0, CV, 4); break;                  \
+        default: gradient_lanes_block(xt, dyi, acc, C, O, c0, H, W, ki, kj, o0, CV, 2); break;                 \
+        }                                                                                                      \
+    }
+
+__attribute__((target("avx512f")))
+static void weight_gradient_lanes(const float *x, const float *dy, float *dw, int images, int C, int O, int H, int W,
+                                  float *scratch) {
+    const int hw = H * W, CV = lanes_group(C);
+    float *xt = scratch, *acc = scratch + (size_t)hw * C;
+    memset(acc, 0, sizeof(float) * 9 * (size_t)O * C);
+    for (int i = 0; i < images; i++) {
+        const float *xi = x + (size_t)i * C * hw, *dyi = dy + (size_t)i * O * hw;
+        for (int c = 0; c < C; c++)
+            for (int q = 0; q < hw; q++) xt[(size_t)q * C + c] = xi[(size_t)c * hw + q];
+        for (int c0 = 0; c0 < C; c0 += 16 * CV)
+            for (int t = 0; t < 9; t++) {
+                const int ki = t / 3, kj = t % 3;
+                if (CV == 4) { LANES_BLOCKS(4) }
+                else if (CV == 2) { LANES_BLOCKS(2) }
+                else { LANES_BLOCKS(1) }
+            }
+    }
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < 9; t++) dw[((size_t)o * C + c) * 9 + t] += acc[((size_t)t * O + o) * C + c];
+}
+#undef LANES_BLOCKS
+
 __attribute__((target("avx512f")))
 static void weight_gradient_avx512(const float *x, const float *dy, float *dw, int images, int C, int O, int H,
                                    int W, const uint16_t *left, const uint16_t *right, float *scratch) {
     const int hw = H * W;
     const size_t padded = padded_count(C, hw, W);
     const int block = gradient_block(C, O, hw);
+    if (gradient_in_lanes(C, W)) {
+        weight_gradient_lanes(x, dy, dw, images, C, O, H, W, scratch);
+        return;
+    }
     for (int i0 = 0; i0 < images; i0 += block) {
         int i1 = i0 + block < images ? i0 + block : images;
         if (W < 8)  /* rows of 1-4 pixels: the block kernel, on padded copies */
@@ -270,6 +350,7 @@ static void weight_gradient_avx512(const float *x, const float *dy, float *dw, i
 
 size_t cconv_weight_gradient_scratch_count(int channels_in, int channels_out, int height, int width) {
     int hw = height * width;
+    if (gradient_in_lanes(channels_in, width)) return (size_t)hw * channels_in + 9 * (size_t)channels_out * channels_in;
     if (width >= 8) return 0;  /* the row kernels read x in place */
     return padded_count(channels_in, hw, width) * (size_t)gradient_block(channels_in, channels_out, hw);
 }

@@ -17,9 +17,12 @@ final class DirectConvolutionTests: XCTestCase {
         let seed: UInt64 = 9201
         var rng = SeededGenerator(seed: seed)
         // (n, c, o, h, w): CIFAR's three planes, short and long rows, C not a multiple of 4 (dx then via GEMM),
-        // the stem's 3 -> 16.
+        // the stem's 3 -> 16, rows of 64 and 8.
         let cases = [(2, 16, 16, 32, 32), (1, 32, 32, 16, 16), (3, 8, 12, 8, 8), (2, 5, 4, 4, 16), (1, 4, 8, 2, 32),
-                     (2, 6, 8, 16, 4), (1, 3, 16, 32, 32), (2, 12, 4, 8, 8), (2, 4, 8, 2, 64), (2, 5, 8, 16, 8)]
+                     (2, 6, 8, 16, 4), (1, 3, 16, 32, 32), (2, 12, 4, 8, 8), (2, 4, 8, 2, 64), (2, 5, 8, 16, 8),
+                     // input channels in the weight gradient's lanes (C a multiple of 32): 64 and 32 per group, short
+                     // last output-channel blocks
+                     (2, 32, 8, 8, 8), (1, 64, 12, 8, 8), (1, 96, 20, 16, 16), (2, 64, 4, 4, 16)]
         for allowDirect in [true, false] {
             NativeKernels.enabled = allowDirect
             for (n, c, o, h, w) in cases {
