@@ -16,7 +16,8 @@
  * vectors (OB*PV accumulators); per input channel and tap, PV loads and OB weight broadcasts feed OB*PV FMAs.
  * Weight gradient (float): for one input channel and two output channels, 18 accumulators (2 x 9 taps)
  * summed over a block of images sized to stay in L2, then reduced horizontally; the row kernels walk down the
- * rows and reuse each x vector for three tap rows.
+ * rows and reuse each x vector for three tap rows. Where C is a multiple of 32 the weight gradient instead puts
+ * input channels in the lanes (x transposed per image; see weight_gradient_lanes).
  * The adjoint (input gradient) is the forward kernel run on dy with flipped, transposed weights.
  */
 #include "ckernels.h"

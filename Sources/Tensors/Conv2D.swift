@@ -294,13 +294,13 @@ enum ConvKernels {
         return out
     }
 
-    /// Gradients: dW = sum_n dy[n] * col[n]^T; dx[n] = col2im(W^T * dy[n]) (or, for stride-1 same
-    /// convolutions, the transposed convolution of dy).
     /// Whether `backward` takes dx on the direct kernels (which can add it into an existing gradient).
     static func directInputGradient(_ g: ConvGeometry) -> Bool { ConvolutionKernels.direct(g, outChannels: g.inChannels) }
 
-    /// dx and dW. With `addingInputInto` (only where `directInputGradient`), dx is added into that tensor instead
-    /// of returned (the residual sum of two gradients made in the kernel's stores, no separate pass).
+    /// Gradients: dW = sum_n dy[n] * col[n]^T; dx[n] = col2im(W^T * dy[n]) (or, for stride-1 same
+    /// convolutions, the transposed convolution of dy). With `addingInputInto` (only where `directInputGradient`),
+    /// dx is added into that tensor instead of returned (the residual sum of two gradients made in the kernel's
+    /// stores, no separate pass).
     static func backward(_ x: Tensor, _ w: Tensor, _ dy: Tensor, _ g: ConvGeometry, batch: Int,
                          wantInput: Bool, wantWeight: Bool, addingInputInto sum: Tensor? = nil) -> (dx: Tensor?, dw: Tensor?) {
         // Direct kernels: dx needs the adjoint's output channels (C) to fit, dW the forward's (O).

@@ -1,6 +1,7 @@
 // Tensor: a shape over a Storage. Row-major; image tensors are NCHW (batch, channels, height, width).
 /// A dense Float32 tensor. Shares storage on copy: operations in this module never write into a
-/// tensor they did not just create, so sharing is safe.
+/// tensor they did not just create, except a gradient whose storage nothing else holds
+/// (`hasExclusiveStorage`, `Tape.exclusiveGradient`), so sharing is safe.
 public struct Tensor: @unchecked Sendable {
     public let shape: [Int]
     public private(set) var storage: Storage
