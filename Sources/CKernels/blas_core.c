@@ -43,6 +43,11 @@ static const char *core_for_cpu(void) { return NULL; }
 
 int ckernels_openblas_core_class(const char *name) { return name ? core_class(name) : 0; }
 
+int ckernels_openblas_selectable(void) {
+    return dlsym(RTLD_DEFAULT, "openblas_get_corename") && dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit")
+        && dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init");
+}
+
 const char *ckernels_fit_openblas_core(void) {
     const char *forced = getenv("OPENBLAS_CORETYPE");
     if (forced && *forced) return NULL;  /* the user's choice stands */

@@ -22,6 +22,7 @@ final class BLASCoreTests: XCTestCase {
         let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? ""
         try XCTSkipUnless(forced.isEmpty, "OPENBLAS_CORETYPE=\(forced) chooses the kernels (make test unsets it)")
         try XCTSkipUnless(NativeKernels.available, "this CPU has no AVX-512")
+        try XCTSkipUnless(ckernels_openblas_selectable() != 0, "this BLAS has no run-time kernel selector (not a DYNAMIC_ARCH OpenBLAS)")
         Parallel.configure(threads: 2)
         XCTAssertEqual(ckernels_openblas_core_class(BLASInfo.coreName), 3,
                        "OpenBLAS runs \(BLASInfo.coreName) (chose \(BLASInfo.coreAtLoad ?? "it itself") at load)")

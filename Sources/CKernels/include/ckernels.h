@@ -202,6 +202,8 @@ void cchannel_moments_plain(const float *y, int channels, int hw, double *sums, 
  */
 const char *ckernels_fit_openblas_core(void);
 int ckernels_openblas_core_class(const char *name);
+/* Whether the loaded BLAS exports OpenBLAS's selector (a DYNAMIC_ARCH build): else nothing can be re-selected. */
+int ckernels_openblas_selectable(void);
 
 #ifdef __cplusplus
 }
