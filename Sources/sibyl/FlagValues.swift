@@ -126,7 +126,7 @@ struct ChannelValues: ExpressibleByArgument {
 enum KernelChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, portable
 
-    static let help: ArgumentHelp = "Kernels: auto (the C kernels where the CPU has AVX-512: direct 3x3 stride-1 convolutions, polynomial activations) or portable (im2col + OpenBLAS convolutions and Swift loops everywhere)."
+    static let help: ArgumentHelp = "Kernels: auto (the C kernels where the CPU has AVX-512: direct 3x3 stride-1 convolutions with batch-norm statistics and, in evaluation, batch norm, shortcut and ReLU in their stores; polynomial activations) or portable (im2col + OpenBLAS convolutions and Swift loops everywhere)."
 
     func apply() { NativeKernels.enabled = self == .auto }
 }
