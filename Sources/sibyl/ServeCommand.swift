@@ -32,10 +32,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds one message may take once it started.", transform: FlagValue.positive) var messageTimeout = 60.0
     @Option(help: "Seconds a whole session may take.", transform: FlagValue.positive) var sessionTimeout = 3600.0
     @Option(help: "Stop after this many connections (default: serve forever).") var connections: Int?
-    @Option(help: "Correlated OT every session runs, announced to clients (sibyl query follows): iknp (128 bits per COT) or silent (about 1.45 bits per COT, more computation).")
-    var ot: OTChoice = .iknp
+    @Option(help: "The network clients reach this server over (loopback, lan, wan): chooses the default --ot (silent on wan, where its offline bytes are about a tenth of IKNP's: for the ResNet-32 all-ReLU plan with OT-based ReLUs about 40 MB a query instead of 360 MB; iknp elsewhere, the faster to compute).")
+    var network: NetworkChoice = .lan
+    @Option(help: "Correlated OT every session runs, announced to clients (sibyl query follows): iknp (128 bits per COT) or silent (about 1.45 bits per COT, more computation). Default: by --network.")
+    var ot: OTChoice?
     @Option(help: "ReLU protocol: ot (millionaire and multiplexer over OT, every OT offline: the faster online phase and a tenth of the bytes) or garbled (garbled circuits, Delphi); clients follow.")
-    var relu: ReLUProtocol = .defaultChoice(network: "")
+    var relu: ReLUProtocol?
 
     func validate() throws {
         guard maxConcurrent >= 1 else { throw ValidationError("--max-concurrent must be at least 1") }
@@ -45,6 +47,8 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        let ot = self.ot ?? (network == .wan ? .silent : .iknp)
+        let relu = self.relu ?? .defaultChoice(network: network.rawValue)
         let plan = try SecurePlan(directory: self.plan)
         var limits = ServerLimits()
         limits.maxConcurrent = maxConcurrent

@@ -85,6 +85,22 @@ final class ServeAdmissionTests: XCTestCase {
         return path("Plans/tiny")
     }
 
+    /// `--network wan` makes silent OT the default (a tenth of IKNP's offline bytes there); an explicit `--ot` wins;
+    /// elsewhere IKNP stays the default. The server announces its choice in its first log line.
+    func testNetworkChoosesTheDefaultOT() throws {
+        let plan = try tinyPlan()
+        for (arguments, expected) in [([String](), "iknp OT"), (["--network", "wan"], "silent OT"),
+                                      (["--network", "wan", "--ot", "iknp"], "iknp OT"), (["--network", "loopback"], "iknp OT"),
+                                      (["--network", "lan", "--ot", "silent"], "silent OT")] {
+            let server = try ServerProcess(sibyl: sibyl, plan: plan, arguments: arguments, directory: directory)
+            XCTAssertTrue(server.log.contains(", \(expected), "), "\(arguments): \(server.log)")
+            server.stop()
+        }
+        let refused = try run(["serve", plan, "--network", "moon"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.contains("--network"), refused.output)
+    }
+
     func query(_ port: UInt16, _ extra: [String] = []) throws -> (status: Int32, output: String) {
         try run(["query", "--port", "\(port)", "--cifar-index", "3", "--dataset", "synthetic", "--json"] + extra)
     }
