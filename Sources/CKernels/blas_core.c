@@ -43,24 +43,36 @@ static const char *core_for_cpu(void) { return NULL; }
 
 int ckernels_openblas_core_class(const char *name) { return name ? core_class(name) : 0; }
 
+/* OpenBLAS's selector, looked up at run time: all three, or none (not a DYNAMIC_ARCH OpenBLAS). */
+typedef struct {
+    char *(*corename)(void);
+    void (*quit)(void);
+    void (*init)(void);
+} selector;
+
+static int find_selector(selector *s) {
+    s->corename = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_corename");
+    s->quit = (void (*)(void))dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit");
+    s->init = (void (*)(void))dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init");
+    return s->corename && s->quit && s->init;
+}
+
 int ckernels_openblas_selectable(void) {
-    return dlsym(RTLD_DEFAULT, "openblas_get_corename") && dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit")
-        && dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init");
+    selector s;
+    return find_selector(&s);
 }
 
 const char *ckernels_fit_openblas_core(void) {
     const char *forced = getenv("OPENBLAS_CORETYPE");
     if (forced && *forced) return NULL;  /* the user's choice stands */
-    char *(*corename)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_corename");
-    void (*quit)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit");
-    void (*init)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init");
+    selector s;
     const char *want = core_for_cpu();
-    if (!corename || !quit || !init || !want) return NULL;
-    const char *have = corename();
+    if (!find_selector(&s) || !want) return NULL;
+    const char *have = s.corename();
     if (!have || core_class(have) >= core_class(want)) return NULL;
     setenv("OPENBLAS_CORETYPE", want, 1);
-    quit();
-    init();
+    s.quit();
+    s.init();
     unsetenv("OPENBLAS_CORETYPE");  /* child processes choose for themselves */
-    return corename();
+    return s.corename();
 }

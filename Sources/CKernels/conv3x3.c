@@ -253,7 +253,7 @@ static int lanes_group(int C) { return C % 64 == 0 ? 4 : C % 32 == 0 ? 2 : C % 1
 
 /* Where it beats the row kernels (measured on ResNet's layers: 8x8x64 102 -> 180 GFLOP/s, 16x16x32 138 -> 150; with
    16 channels, one vector per pixel, the broadcasts dominate: 32x32x16 142 -> 65). */
-static int gradient_in_lanes(int C, int W) { (void)W; return lanes_group(C) >= 2; }
+static int gradient_in_lanes(int C) { return lanes_group(C) >= 2; }
 
 __attribute__((target("avx512f"), always_inline))
 static inline void gradient_lanes_block(const float *xt, const float *dyi, float *acc, int C, int O, int c0, int H,
@@ -321,13 +321,13 @@ static void weight_gradient_lanes(const float *x, const float *dy, float *dw, in
 __attribute__((target("avx512f")))
 static void weight_gradient_avx512(const float *x, const float *dy, float *dw, int images, int C, int O, int H,
                                    int W, const uint16_t *left, const uint16_t *right, float *scratch) {
-    const int hw = H * W;
-    const size_t padded = padded_count(C, hw, W);
-    const int block = gradient_block(C, O, hw);
-    if (gradient_in_lanes(C, W)) {
+    if (gradient_in_lanes(C)) {
         weight_gradient_lanes(x, dy, dw, images, C, O, H, W, scratch);
         return;
     }
+    const int hw = H * W;
+    const size_t padded = padded_count(C, hw, W);
+    const int block = gradient_block(C, O, hw);
     for (int i0 = 0; i0 < images; i0 += block) {
         int i1 = i0 + block < images ? i0 + block : images;
         if (W < 8)  /* rows of 1-4 pixels: the block kernel, on padded copies */
@@ -351,7 +351,7 @@ static void weight_gradient_avx512(const float *x, const float *dy, float *dw, i
 
 size_t cconv_weight_gradient_scratch_count(int channels_in, int channels_out, int height, int width) {
     int hw = height * width;
-    if (gradient_in_lanes(channels_in, width)) return (size_t)hw * channels_in + 9 * (size_t)channels_out * channels_in;
+    if (gradient_in_lanes(channels_in)) return (size_t)hw * channels_in + 9 * (size_t)channels_out * channels_in;
     if (width >= 8) return 0;  /* the row kernels read x in place */
     return padded_count(channels_in, hw, width) * (size_t)gradient_block(channels_in, channels_out, hw);
 }

@@ -152,17 +152,22 @@ extension Tape {
                 for blockIndex in range {
                     let c0 = blockIndex * block, c1 = min(C, c0 + block)
                     for i in 0..<(2 * block) { sums[i] = 0 }
+                    for c in c0..<c1 {
+                        let q = 5 * (c - c0), a = gs[c] * ip[c]
+                        coefficients[q] = a; coefficients[q + 1] = bs[c] - mp[c] * a
+                    }
                     for n in 0..<N {
                         for c in c0..<c1 {
-                            let o = (n * C + c) * HW, a = gs[c] * ip[c], b = bs[c] - mp[c] * a
-                            let (s1, s2) = relu ? VectorKernels.maskedGradientSums(xs + o, dys + o, HW, a, b)
+                            let o = (n * C + c) * HW, q = 5 * (c - c0)
+                            let (s1, s2) = relu ? VectorKernels.maskedGradientSums(xs + o, dys + o, HW, coefficients[q],
+                                                                                   coefficients[q + 1])
                                                 : VectorKernels.gradientSums(xs + o, dys + o, HW)
                             sums[2 * (c - c0)] += s1; sums[2 * (c - c0) + 1] += s2
                         }
                     }
                     for c in c0..<c1 {
                         let mu = mp[c], inv = ip[c], sg = sums[2 * (c - c0)], sgx = sums[2 * (c - c0) + 1]
-                        let a = gs[c] * inv, b = bs[c] - mu * a
+                        let q = 5 * (c - c0), a = coefficients[q]
                         let sgxhat = (sgx - mu * sg) * inv
                         dgp[c] = sgxhat
                         dbp[c] = sg
@@ -172,8 +177,6 @@ extension Tape {
                             let mdb = sg / Float(M), mdg = sgxhat / Float(M)
                             k1 = a; k2 = -a * inv * mdg; k3 = -a * mdb + a * inv * mdg * mu
                         }
-                        let q = 5 * (c - c0)
-                        coefficients[q] = a; coefficients[q + 1] = b
                         coefficients[q + 2] = k1; coefficients[q + 3] = k2; coefficients[q + 4] = k3
                     }
                     guard let dxs else { continue }

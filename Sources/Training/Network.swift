@@ -42,12 +42,16 @@ extension Network {
         return slot(convNormalize(x, conv, bn, tape: tape, training: training, relu: false), tape: tape, training: training)
     }
 
-    /// conv -> batch norm [-> + residual] [-> ReLU]. Evaluating (no recording tape, not training), one fused pass
+    /// Whether a forward pass evaluates (not training, nothing recorded): then conv -> batch norm [-> + shortcut]
+    /// [-> ReLU] run fused (`convNormalize`).
+    func fusesEvaluation(tape: Tape, training: Bool) -> Bool { !training && !tape.recording }
+
+    /// conv -> batch norm [-> + residual] [-> ReLU]. Evaluating (`fusesEvaluation`), one fused pass
     /// (`Tape.convBatchNormInference`: in the convolution's stores where the direct kernels run); otherwise the
     /// recorded ops, the ReLU fused into the batch norm or the residual add.
     func convNormalize(_ x: Variable, _ conv: Conv2DLayer, _ bn: BatchNormLayer, tape: Tape, training: Bool, relu: Bool,
                        residual: Variable? = nil) -> Variable {
-        if !training && !tape.recording {
+        if fusesEvaluation(tape: tape, training: training) {
             return tape.convBatchNormInference(x, weight: conv.weight.value, stride: conv.stride, padding: conv.padding,
                                                gamma: bn.gamma.value, beta: bn.beta.value, statistics: bn.statistics,
                                                residual: residual, relu: relu)

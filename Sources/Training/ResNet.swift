@@ -76,7 +76,7 @@ public final class ResNet: RegisteredNetwork {
         var x = convNormalizeActivate(input, stemConv, stemBN, stemAct, tape: tape, training: training)
         for b in blocks {
             let y = convNormalizeActivate(x, b.conv1, b.bn1, b.act1, tape: tape, training: training)
-            if !training && !tape.recording {
+            if fusesEvaluation(tape: tape, training: training) {
                 // Evaluating: the shortcut first, so that the second convolution adds it (and the ReLU) in its stores.
                 let s = b.shortcut.map { convNormalize(x, $0.conv, $0.bn, tape: tape, training: false, relu: false) } ?? x
                 let z = convNormalize(y, b.conv2, b.bn2, tape: tape, training: false, relu: b.act2.isReLU, residual: s)

@@ -67,7 +67,7 @@ struct EvaluateCommand: ParsableCommand {
         var architecture = plan.architecture
         let relu = self.relu ?? .defaultChoice(network: network.rawValue)
         architecture.relu = relu
-        let ot = self.ot ?? (network.rawValue == NetworkProfile.wan.name ? .silent : .iknp)
+        let ot = self.ot ?? .defaultChoice(network: network.rawValue)
         let results = try ot.evaluate(program: plan.program, architecture: architecture, inputs: inputs, labels: labels,
                                       link: .tcp) { result in
             if !json {

@@ -47,7 +47,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let ot = self.ot ?? (network == .wan ? .silent : .iknp)
+        let ot = self.ot ?? .defaultChoice(network: network.rawValue)
         let relu = self.relu ?? .defaultChoice(network: network.rawValue)
         let plan = try SecurePlan(directory: self.plan)
         var limits = ServerLimits()

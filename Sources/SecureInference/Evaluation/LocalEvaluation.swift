@@ -1,5 +1,6 @@
 import Foundation
 import Lattice
+import NetworkCost
 import NetworkPlan
 import Transport
 
@@ -38,6 +39,10 @@ public enum OTChoice: String, CaseIterable, Sendable {
     case iknp
     /// Silent OT: about 1.45 bits per chosen COT, more computation.
     case silent
+
+    /// The source a user of `network` (a `NetworkProfile` name) is offered by default (`evaluate` and `serve`):
+    /// silent OT on a WAN, where its offline bytes are about a tenth of IKNP's; IKNP elsewhere, the faster to compute.
+    public static func defaultChoice(network: String) -> OTChoice { network == NetworkProfile.wan.name ? .silent : .iknp }
 
     /// The client session for a server's announced architecture (`PublicArchitecture.ot`; nil: IKNP), after
     /// `ClientSession.handshake`.
